@@ -1,0 +1,48 @@
+"""guideline-reasoner: decide whether a requested procedure meets a policy's criteria, and explain why.
+
+The pipeline is intake -> enrich -> validate -> explain -> render; see the modules of the same
+names. Load the knowledge base once with :meth:`KnowledgeBase.load` and share it.
+"""
+
+from .determination import CriterionResult, Determination, Outcome, Status
+from .errors import (
+    CaseError,
+    CaseParseError,
+    CaseSchemaError,
+    CaseShapeError,
+    CaseTooLarge,
+    CaseVocabularyError,
+    KnowledgeBaseError,
+    ReasonerError,
+    UnknownPolicyError,
+    ValidationError,
+)
+from .kb import KnowledgeBase
+from .pipeline import determine, determine_graph, parse_case
+from .render import render, to_json, to_markdown
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CaseError",
+    "CaseParseError",
+    "CaseSchemaError",
+    "CaseShapeError",
+    "CaseTooLarge",
+    "CaseVocabularyError",
+    "CriterionResult",
+    "Determination",
+    "KnowledgeBase",
+    "KnowledgeBaseError",
+    "Outcome",
+    "ReasonerError",
+    "Status",
+    "UnknownPolicyError",
+    "ValidationError",
+    "determine",
+    "determine_graph",
+    "parse_case",
+    "render",
+    "to_json",
+    "to_markdown",
+]

@@ -1,0 +1,261 @@
+"""Build the typed views and shape indexes of a knowledge base (used by kb.py at load)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
+from rdflib.namespace import SKOS
+
+from .errors import KnowledgeBaseError
+from .knowledge import Code, CoverageRule, Criterion, Grade, Policy, Recommendation, Reference, Step, Threshold
+from .vocab import GR, KB
+
+
+def local_id(iri: URIRef) -> str:
+    """The id of a knowledge-base resource: its IRI relative to the kb/ namespace."""
+    text = str(iri)
+    return text[len(str(KB)) :] if text.startswith(str(KB)) else text
+
+
+def _tail(iri: URIRef) -> str:
+    return str(iri).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+class KnowledgeIndexBuilder:
+    """Reads the closed ontology graph into typed, immutable records."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.g = graph
+
+    def _str(self, s: URIRef, p: URIRef, default: str = "") -> str:
+        value = self.g.value(s, p)
+        return default if value is None else str(value)
+
+    def _iris(self, s: URIRef, p: URIRef) -> tuple[URIRef, ...]:
+        return tuple(sorted(o for o in self.g.objects(s, p) if isinstance(o, URIRef)))
+
+    def _one(self, s: URIRef, p: URIRef) -> URIRef | None:
+        value = self.g.value(s, p)
+        return value if isinstance(value, URIRef) else None
+
+    def _int(self, s: URIRef, p: URIRef, default: int = 0) -> int:
+        value = self.g.value(s, p)
+        return int(value.toPython()) if isinstance(value, Literal) else default
+
+    def _subjects(self, cls: URIRef) -> list[URIRef]:
+        return sorted(s for s in self.g.subjects(RDF.type, cls) if isinstance(s, URIRef))
+
+    def policies(self) -> dict[str, Policy]:
+        return {
+            local_id(p): Policy(
+                iri=p,
+                id=local_id(p),
+                label=self._str(p, RDFS.label),
+                publisher=self._str(p, GR.publisher),
+                version=self._str(p, GR.version),
+                effective_date=self._str(p, GR.effectiveDate),
+                references=self._iris(p, GR.reference),
+            )
+            for p in self._subjects(GR.Policy)
+        }
+
+    def criteria(self) -> dict[URIRef, Criterion]:
+        out = {}
+        for c in self._subjects(GR.Criterion):
+            policy = self._one(c, GR.policy)
+            if policy is None:
+                raise KnowledgeBaseError(f"criterion {local_id(c)} has no gr:policy")
+            out[c] = Criterion(
+                iri=c,
+                id=local_id(c),
+                policy=policy,
+                label=self._str(c, RDFS.label),
+                statement=self._str(c, GR.statement),
+                not_met_text=self._str(c, GR.notMetText),
+                category=self._str(self._one(c, GR.category) or c, RDFS.label),
+                required=self._str(c, GR.required, "true") == "true",
+                order=self._int(c, GR.order),
+                applies_to=frozenset(self._iris(c, GR.appliesTo)),
+                thresholds=self._iris(c, GR.usesThreshold),
+                needs=frozenset(self._iris(c, GR.needsDocumentation)),
+                considers=self._iris(c, GR.considers),
+                qualifying_shapes=frozenset(self._iris(c, GR.qualifyingShape)),
+                recommendation=self._one(c, GR.recommendation),
+                references=self._iris(c, GR.reference),
+            )
+        return out
+
+    def steps(self) -> dict[URIRef, Step]:
+        return {
+            s: Step(
+                iri=s,
+                policy=self._one(s, GR.policy) or s,
+                label=self._str(s, RDFS.label),
+                order=self._int(s, GR.order),
+                action=self._str(s, GR.action),
+                procedure_classes=frozenset(self._iris(s, GR.procedureClass)),
+                requires=frozenset(self._iris(s, GR.requiresStep)),
+                completion_criterion=self._one(s, GR.completionCriterion),
+                recommendation=self._one(s, GR.recommendation),
+                thresholds=self._iris(s, GR.usesThreshold),
+            )
+            for s in self._subjects(GR.PathwayStep)
+        }
+
+    def coverage(self) -> dict[tuple[URIRef, URIRef], CoverageRule]:
+        out = {}
+        for r in self._subjects(GR.CoverageRule):
+            policy, code, status = self._one(r, GR.policy), self._one(r, GR.code), self._one(r, GR.coverageStatus)
+            if policy is None or code is None or status is None:
+                raise KnowledgeBaseError(f"coverage rule {local_id(r)} needs gr:policy, gr:code and gr:coverageStatus")
+            out[(policy, code)] = CoverageRule(
+                r, policy, code, status, self._str(r, RDFS.label), self._iris(r, GR.reference)
+            )
+        return out
+
+    def codes(self) -> dict[URIRef, Code]:
+        out = {}
+        for c in self._subjects(GR.Code):
+            scheme = self._one(c, SKOS.inScheme)
+            out[c] = Code(
+                iri=c,
+                notation=self._str(c, SKOS.notation),
+                system=self._str(scheme, SKOS.notation) if scheme else "",
+                label=self._str(c, SKOS.prefLabel),
+                denotes=self._one(c, GR.denotes),
+            )
+        return out
+
+    def thresholds(self) -> dict[URIRef, Threshold]:
+        out = {}
+        for t in self._subjects(GR.Threshold):
+            value = self.g.value(t, GR.value)
+            if not isinstance(value, Literal):
+                raise KnowledgeBaseError(f"threshold {local_id(t)} has no typed gr:value")
+            out[t] = Threshold(
+                iri=t,
+                key=_tail(t),
+                label=self._str(t, RDFS.label),
+                value=Decimal(str(value)),
+                unit=self._str(self._one(t, GR.unit) or t, RDFS.label),
+                verification=self._str(self._one(t, GR.verification) or t, RDFS.label),
+                references=self._iris(t, GR.reference),
+            )
+        return out
+
+    def references(self) -> dict[URIRef, Reference]:
+        return {
+            r: Reference(
+                iri=r,
+                id=local_id(r),
+                label=self._str(r, RDFS.label),
+                publisher=self._str(r, GR.publisher),
+                year=self._str(r, GR.year),
+                identifiers=tuple(sorted(str(i) for i in self.g.objects(r, GR.identifier))),
+                verification=self._str(self._one(r, GR.verification) or r, RDFS.label),
+            )
+            for r in self._subjects(GR.Reference)
+        }
+
+    def recommendations(self) -> dict[URIRef, Recommendation]:
+        out = {}
+        for r in self._subjects(GR.Recommendation):
+            grade_iri = self._one(r, GR.evidenceGrade)
+            grade = None
+            if grade_iri is not None:
+                scheme = self._one(grade_iri, SKOS.inScheme)
+                grade = Grade(
+                    grade_iri, self._str(grade_iri, SKOS.notation), self._str(scheme, RDFS.label) if scheme else ""
+                )
+            out[r] = Recommendation(
+                r, self._str(r, RDFS.label), self._str(r, SKOS.definition), grade, self._iris(r, GR.reference)
+            )
+        return out
+
+    def purposes(self) -> dict[URIRef, tuple[tuple[URIRef, URIRef], ...]]:
+        """For each procedure class: the (purpose, subclass) pairs that specialise it."""
+        out: dict[URIRef, list[tuple[URIRef, URIRef]]] = {}
+        for sub, purpose in self.g.subject_objects(GR.purpose):
+            for sup in self.g.objects(sub, RDFS.subClassOf):
+                if sup != sub and isinstance(sup, URIRef) and isinstance(sub, URIRef) and isinstance(purpose, URIRef):
+                    out.setdefault(sup, []).append((purpose, sub))
+        return {k: tuple(sorted(v)) for k, v in out.items()}
+
+    def addressed_by(self) -> dict[URIRef, frozenset[URIRef]]:
+        out: dict[URIRef, set[URIRef]] = {}
+        for kind, proc in self.g.subject_objects(GR.addressedBy):
+            if isinstance(kind, URIRef) and isinstance(proc, URIRef):
+                out.setdefault(kind, set()).add(proc)
+        return {k: frozenset(v) for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class ShapeIndex:
+    """Which shapes check which criteria, and which report missing documentation."""
+
+    checks: dict[URIRef, frozenset[URIRef]]
+    value_via: dict[URIRef, URIRef]
+    documentation: dict[URIRef, URIRef]
+    root_of: dict[URIRef, URIRef]
+    case_roots: frozenset[URIRef]
+    prerequisite_roots: frozenset[URIRef]
+    targeted: frozenset[URIRef]
+
+    def criteria_roots(self, criteria: frozenset[URIRef]) -> frozenset[URIRef]:
+        """Root shapes that check any of these criteria."""
+        return frozenset(r for r, cs in self.checks.items() if cs & criteria)
+
+    def documentation_roots(self, kinds: frozenset[URIRef]) -> frozenset[URIRef]:
+        """Root shapes that look for any of these documentation kinds."""
+        return frozenset(r for r, k in self.documentation.items() if k in kinds)
+
+
+_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+
+
+def build_shape_index(shapes: Graph, case_shapes: Graph) -> ShapeIndex:
+    """Index the shapes graph: parents of property shapes, criteria checked, documentation kinds."""
+    parent: dict[URIRef, URIRef] = {}
+    for node, prop in shapes.subject_objects(SH.property):
+        if isinstance(node, URIRef) and isinstance(prop, URIRef):
+            parent[prop] = node
+
+    def root(shape: URIRef) -> URIRef:
+        seen = set()
+        while shape in parent and shape not in seen:
+            seen.add(shape)
+            shape = parent[shape]
+        return shape
+
+    all_shapes = {s for s in shapes.subjects(RDF.type, SH.NodeShape) if isinstance(s, URIRef)}
+    all_shapes |= {s for s in shapes.subjects(RDF.type, SH.PropertyShape) if isinstance(s, URIRef)}
+    for s in all_shapes:
+        if not isinstance(s, URIRef):
+            raise KnowledgeBaseError("every shape must be IRI-named")
+    checks: dict[URIRef, set[URIRef]] = {}
+    for shape, criterion in shapes.subject_objects(GR.checks):
+        if isinstance(shape, URIRef) and isinstance(criterion, URIRef):
+            checks.setdefault(root(shape), set()).add(criterion)
+    value_via = {
+        s: v
+        for s, v in shapes.subject_objects(GR.criterionOfValueVia)
+        if isinstance(s, URIRef) and isinstance(v, URIRef)
+    }
+    documentation = {
+        s: k
+        for s, k in shapes.subject_objects(GR.checksDocumentation)
+        if isinstance(s, URIRef) and isinstance(k, URIRef)
+    }
+    targeted = frozenset(s for p in _TARGETS for s in shapes.subjects(p, None) if isinstance(s, URIRef))
+    case_roots = frozenset(s for p in _TARGETS for s in case_shapes.subjects(p, None) if isinstance(s, URIRef))
+    return ShapeIndex(
+        checks={k: frozenset(v) for k, v in checks.items()},
+        value_via=value_via,
+        documentation=documentation,
+        root_of={s: root(s) for s in all_shapes},
+        case_roots=case_roots,
+        prerequisite_roots=frozenset(root(s) for s in value_via),
+        targeted=targeted,
+    )

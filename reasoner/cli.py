@@ -1,0 +1,137 @@
+"""The command line: ``guideline-reasoner determine`` and ``guideline-reasoner policies``.
+
+Exit codes: 0 success; 2 bad input (the case, its format, or an unknown policy); 3 the
+knowledge base cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
+from .kb import KnowledgeBase
+from .pipeline import determine as run_determination
+from .render import render
+
+app = typer.Typer(
+    help="Decide whether a requested procedure meets a policy's criteria, and explain why.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class OutputFormat(StrEnum):
+    """How a determination is printed."""
+
+    json = "json"
+    markdown = "markdown"
+
+
+class InputFormat(StrEnum):
+    """How a case file is read."""
+
+    auto = "auto"
+    turtle = "turtle"
+    json = "json"
+
+
+KbOption = Annotated[
+    Path | None,
+    typer.Option("--kb", help="Knowledge base directory (with ontology/ and shapes/); default: the bundled one."),
+]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _load(kb_dir: Path | None) -> KnowledgeBase:
+    try:
+        return KnowledgeBase.load(kb_dir)
+    except KnowledgeBaseError as exc:
+        raise _fail(exc.message, 3) from None
+
+
+def _input_format(path: str, fmt: InputFormat, payload: bytes) -> str:
+    if fmt is not InputFormat.auto:
+        return fmt.value
+    if path.endswith(".json"):
+        return "json"
+    if path.endswith(".ttl"):
+        return "turtle"
+    return "json" if payload.lstrip()[:1] in (b"{", b"[") else "turtle"
+
+
+@app.command()
+def determine(
+    case: Annotated[str, typer.Argument(help="Case file (Turtle .ttl or JSON .json), or - for standard input.")],
+    policy: Annotated[
+        str | None, typer.Option("--policy", "-p", help="Policy id; default: the policy named in the case.")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
+    input_format: Annotated[
+        InputFormat, typer.Option("--input-format", help="Case format; auto uses the extension, then the content.")
+    ] = InputFormat.auto,
+    kb_dir: KbOption = None,
+) -> None:
+    """Determine one case and print the determination."""
+    if case == "-":
+        payload = sys.stdin.buffer.read()
+    else:
+        path = Path(case)
+        if not path.is_file():
+            raise _fail(f"{case}: no such file", 2)
+        payload = path.read_bytes()
+    kb = _load(kb_dir)
+    fmt = _input_format(case, input_format, payload)
+    display = "<stdin>" if case == "-" else case
+    try:
+        result = run_determination(payload, fmt, kb, policy=policy)  # type: ignore[arg-type]
+    except CaseParseError as exc:
+        where = f"{display}:{exc.line}:{exc.column}" if exc.line is not None else display
+        raise _fail(f"{where}: {exc.reason}", 2) from None
+    except (CaseError, UnknownPolicyError) as exc:
+        raise _fail(f"{display}: {exc.message}", 2) from None
+    except ReasonerError as exc:
+        raise _fail(f"{display}: {exc.message}", 2) from None
+    typer.echo(render(result, output.value), nl=False)  # type: ignore[arg-type]
+
+
+@app.command()
+def policies(
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="json, or markdown for a table.")] = (
+        OutputFormat.markdown
+    ),
+    kb_dir: KbOption = None,
+) -> None:
+    """List the policies of the knowledge base."""
+    kb = _load(kb_dir)
+    rows = [
+        {
+            "id": p.id,
+            "label": p.label,
+            "publisher": p.publisher,
+            "version": p.version,
+            "effectiveDate": p.effective_date,
+            "codes": sorted(kb.codes[c].notation for (pol, c) in kb.coverage if pol == p.iri and c in kb.codes),
+        }
+        for p in sorted(kb.policies.values(), key=lambda p: p.id)
+    ]
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo("| id | policy | version | codes |\n|---|---|---|---|")
+    for r in rows:
+        typer.echo(f"| {r['id']} | {r['label']} | {r['version']} | {', '.join(r['codes'])} |")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,139 @@
+"""The determination: what the reasoner answers, as pydantic models (serialised to JSON as is)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Outcome(StrEnum):
+    """The four possible answers."""
+
+    MEDICALLY_NECESSARY = "medically-necessary"
+    NOT_MEDICALLY_NECESSARY = "not-medically-necessary"
+    PENDED = "pended-information-needed"
+    NO_APPLICABLE_GUIDELINE = "no-applicable-guideline"
+
+    @property
+    def label(self) -> str:
+        """The outcome as a reviewer writes it."""
+        return {
+            "medically-necessary": "Medically necessary",
+            "not-medically-necessary": "Not medically necessary",
+            "pended-information-needed": "Pended: information needed",
+            "no-applicable-guideline": "No applicable guideline",
+        }[self.value]
+
+
+class Status(StrEnum):
+    """A criterion's three-valued result; unknown is never collapsed into met or not met."""
+
+    MET = "met"
+    NOT_MET = "not-met"
+    UNKNOWN = "unknown"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Source(_Out):
+    """The document a case fact came from."""
+
+    id: str
+    kind: str
+    date: str | None = None
+    title: str | None = None
+
+
+class Fact(_Out):
+    """A case fact a criterion rests on."""
+
+    text: str
+    assessment: str | None = None
+    source: Source | None = None
+
+
+class Evidence(_Out):
+    """An evidence grade in its scheme."""
+
+    grade: str
+    scheme: str
+    recommendation: str
+
+
+class CriterionResult(_Out):
+    """One applicable criterion and how the case fares against it."""
+
+    id: str
+    label: str
+    category: str
+    required: bool
+    statement: str
+    status: Status
+    finding: str
+    facts: list[Fact]
+    evidence: Evidence | None = None
+    references: list[str]
+
+
+class RequestedLine(_Out):
+    """A requested code with its coverage under the policy."""
+
+    code: str
+    system: str
+    label: str
+    units: int
+    coverage: str
+    coverageReferences: list[str]
+
+
+class NextStep(_Out):
+    """A step of the pathway not yet done, in pathway order."""
+
+    order: int
+    step: str
+    action: str
+    requested: bool
+    evidence: Evidence | None = None
+    details: list[str]
+
+
+class ReferenceOut(_Out):
+    """A cited source."""
+
+    id: str
+    label: str
+    publisher: str
+    year: str
+    identifiers: list[str]
+    verification: str
+
+
+class PolicyOut(_Out):
+    """The policy the case was judged under."""
+
+    id: str
+    label: str
+    publisher: str
+    version: str
+    effectiveDate: str
+
+
+class Determination(_Out):
+    """The reasoner's answer for one case under one policy."""
+
+    determinationId: str
+    case: str
+    policy: PolicyOut
+    knowledgeBase: str
+    outcome: Outcome
+    outcomeLabel: str
+    clinicianReview: bool
+    requested: list[RequestedLine]
+    rationale: list[str]
+    criteria: list[CriterionResult]
+    missingInformation: list[str]
+    nextSteps: list[NextStep]
+    references: list[ReferenceOut]

@@ -1,0 +1,111 @@
+"""Errors raised by the reasoner, each with a stable code (documented in docs/errors.md).
+
+* ReasonerError
+  + KnowledgeBaseError          ontology/ or shapes/ failed to load or to self-check
+  + UnknownPolicyError          the policy id is not in the knowledge base
+  + CaseError                   the submitted case is unusable
+    - CaseParseError            syntax error (carries line and column)
+    - CaseTooLarge              over the byte, triple or nesting limit
+    - CaseSchemaError           a JSON case misses a field or has a wrong value (names each field)
+    - CaseVocabularyError       a Turtle case uses a term outside the case vocabulary
+    - CaseShapeError            the case graph fails the well-formedness shapes
+  + ValidationError             SHACL validation could not be completed safely
+
+Messages never quote the submitted content: cases are PHI.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+ErrorCode = Literal[
+    "kb-load",
+    "unknown-policy",
+    "case-parse",
+    "case-too-large",
+    "case-schema",
+    "case-vocabulary",
+    "case-shape",
+    "validation",
+]
+
+
+class ReasonerError(Exception):
+    """Base of every error the reasoner raises on purpose."""
+
+    code: ClassVar[ErrorCode]
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class KnowledgeBaseError(ReasonerError):
+    """The knowledge base could not be loaded or failed its own checks."""
+
+    code = "kb-load"
+
+
+class UnknownPolicyError(ReasonerError):
+    """A policy id that the knowledge base does not hold."""
+
+    code = "unknown-policy"
+
+    def __init__(self, policy: str, valid: list[str]) -> None:
+        super().__init__(f"unknown policy {policy!r}; valid policies: {', '.join(valid)}")
+        self.policy, self.valid = policy, valid
+
+
+class ValidationError(ReasonerError):
+    """SHACL validation failed or could not be trusted (for example, shape recursion)."""
+
+    code = "validation"
+
+
+class CaseError(ReasonerError):
+    """The submitted case cannot be judged."""
+
+    code = "case-schema"
+
+
+class CaseParseError(CaseError):
+    """The case is not well-formed Turtle or JSON."""
+
+    code = "case-parse"
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
+        where = f"line {line}, column {column}: " if line is not None else ""
+        super().__init__(where + message)
+        self.reason, self.line, self.column = message, line, column
+
+
+class CaseTooLarge(CaseError):
+    """The case is over a size limit."""
+
+    code = "case-too-large"
+
+
+class CaseSchemaError(CaseError):
+    """A JSON case misses required fields or has invalid values."""
+
+    code = "case-schema"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{where}: {what}" for where, what in problems))
+        self.problems = problems
+
+
+class CaseVocabularyError(CaseError):
+    """A case uses predicates or types outside the case vocabulary."""
+
+    code = "case-vocabulary"
+
+
+class CaseShapeError(CaseError):
+    """The case graph does not conform to shapes/case.ttl."""
+
+    code = "case-shape"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{where}: {what}" for where, what in problems))
+        self.problems = problems

@@ -1,0 +1,190 @@
+"""The explain stage: validation results + knowledge base -> criterion results, outcome, next steps.
+
+Everything a reader sees comes from authored text in the knowledge base (statements, not-met
+texts, step actions, missing-documentation texts) keyed by IRI; pyshacl's own messages are never
+shown. A criterion is unknown when documentation it needs is missing, not met when a shape that
+checks it reports a result, and met otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rdflib import URIRef
+from rdflib.term import Node
+
+from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Status
+from .facts import describe, facts_of_class, source_of
+from .inference import EnrichedCase
+from .knowledge import Criterion
+from .validation import Result
+from .vocab import GR
+
+if TYPE_CHECKING:
+    from .kb import KnowledgeBase
+
+_PLACEHOLDER = re.compile(r"\{([a-z0-9-]+)\}")
+_COVERAGE = "coverage"
+
+
+def fill(text: str, thresholds: tuple[URIRef, ...], kb: KnowledgeBase) -> str:
+    """Replace ``{key}`` placeholders with the values of the named thresholds."""
+    values = {kb.thresholds[t].key: kb.thresholds[t].display() for t in thresholds if t in kb.thresholds}
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+@dataclass(frozen=True)
+class Explained:
+    """The explain stage's output, before rendering."""
+
+    outcome: Outcome
+    criteria: tuple[CriterionResult, ...]
+    missing: tuple[str, ...]
+    next_steps: tuple[NextStep, ...]
+    rationale: tuple[str, ...]
+
+
+def evidence_of(kb: KnowledgeBase, recommendation: URIRef | None) -> Evidence | None:
+    """The evidence grade behind a criterion or step, through its recommendation."""
+    rec = kb.recommendations.get(recommendation) if recommendation else None
+    if rec is None or rec.grade is None:
+        return None
+    return Evidence(grade=rec.grade.notation, scheme=rec.grade.scheme, recommendation=rec.label)
+
+
+def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) -> Explained:
+    """Turn validation results into criterion results, an outcome, rationale and next steps."""
+    index = kb.shape_index
+    applicable = case.applicable.criteria
+    missing_kinds = {
+        index.documentation[index.root_of.get(r.source_shape, r.source_shape)]
+        for r in results
+        if index.root_of.get(r.source_shape, r.source_shape) in index.documentation
+    }
+    failing: dict[URIRef, list[Result]] = {}
+    flagged_by_shape: dict[URIRef, set[Node]] = {}
+    for r in results:
+        root = index.root_of.get(r.source_shape, r.source_shape)
+        flagged_by_shape.setdefault(root, set()).add(r.focus)
+        via = index.value_via.get(r.source_shape)
+        if via is not None and r.value is not None:
+            targets = {kb.ontology.value(r.value, via)}
+        else:
+            targets = set(index.checks.get(root, frozenset()))
+        for c in targets & applicable:
+            failing.setdefault(c, []).append(r)  # type: ignore[arg-type]
+    crits = sorted((kb.criteria[c] for c in applicable), key=lambda c: (c.category != _COVERAGE, c.order, c.id))
+    out = [_criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape) for c in crits]
+    outcome = _outcome(case, out)
+    missing = tuple(sorted({str(kb.ontology.value(k, GR.missingText)) for c in crits for k in c.needs & missing_kinds}))
+    return Explained(
+        outcome, tuple(out), missing, _next_steps(case, kb, out), _rationale(outcome, out, missing, kb, case)
+    )
+
+
+def _criterion(
+    case: EnrichedCase,
+    kb: KnowledgeBase,
+    c: Criterion,
+    failing: list[Result],
+    missing_kinds: set[URIRef],
+    flagged_by_shape: dict[URIRef, set[Node]],
+) -> CriterionResult:
+    g = case.graph
+    gaps = c.needs & missing_kinds
+    status = Status.UNKNOWN if gaps else Status.NOT_MET if failing else Status.MET
+    not_qualifying = set().union(*(flagged_by_shape.get(s, set()) for s in c.qualifying_shapes))
+    failing_focus = {r.focus for r in failing}
+    facts = []
+    nodes = [n for cls in c.considers for n in facts_of_class(g, cls)]
+    for node in dict.fromkeys(nodes):
+        if c.qualifying_shapes:
+            assessment = "does not qualify" if node in not_qualifying else "qualifies"
+        elif node in failing_focus:
+            assessment = "fails this criterion"
+        else:
+            assessment = None
+        facts.append(Fact(text=describe(g, node, kb), assessment=assessment, source=source_of(g, node, kb)))
+    if status is Status.UNKNOWN:
+        finding = "Cannot be decided: " + " ".join(str(kb.ontology.value(k, GR.missingText)) for k in sorted(gaps))
+    elif status is Status.NOT_MET:
+        finding = c.not_met_text
+    else:
+        finding = "Met."
+    if c.qualifying_shapes and status is not Status.UNKNOWN:
+        qualifying = sum(1 for f in facts if f.assessment == "qualifies")
+        counts = [kb.thresholds[t] for t in c.thresholds if t in kb.thresholds and kb.thresholds[t].unit == "count"]
+        need = f"; at least {counts[0].display()} required" if counts else ""
+        finding += f" ({qualifying} of {len(facts)} documented qualify{need}.)"
+    return CriterionResult(
+        id=c.id,
+        label=c.label,
+        category=c.category,
+        required=c.required,
+        statement=fill(c.statement, c.thresholds, kb),
+        status=status,
+        finding=finding,
+        facts=facts,
+        evidence=evidence_of(kb, c.recommendation),
+        references=[kb.references[r].id for r in c.references if r in kb.references],
+    )
+
+
+def _outcome(case: EnrichedCase, results: list[CriterionResult]) -> Outcome:
+    if all(line.status == GR.NotAddressed for line in case.lines):
+        return Outcome.NO_APPLICABLE_GUIDELINE
+    required = [r for r in results if r.required]
+    if any(r.status is Status.NOT_MET for r in required):
+        return Outcome.NOT_MEDICALLY_NECESSARY
+    if any(r.status is Status.UNKNOWN for r in required):
+        return Outcome.PENDED
+    return Outcome.MEDICALLY_NECESSARY
+
+
+def _rationale(
+    outcome: Outcome, results: list[CriterionResult], missing: tuple[str, ...], kb: KnowledgeBase, case: EnrichedCase
+) -> tuple[str, ...]:
+    if outcome is Outcome.NO_APPLICABLE_GUIDELINE:
+        codes = ", ".join(
+            sorted(
+                kb.codes[ln.code].notation if ln.code in kb.codes else str(ln.code).rsplit("/", 1)[-1]
+                for ln in case.lines
+            )
+        )
+        return (
+            f"The policy '{case.policy.label}' has no criteria for the requested code(s) {codes}; "
+            "route the request to a clinician reviewer.",
+        )
+    if outcome is Outcome.NOT_MEDICALLY_NECESSARY:
+        return tuple(f"{r.label}: {r.finding}" for r in results if r.required and r.status is Status.NOT_MET)
+    if outcome is Outcome.PENDED:
+        return ("No required criterion is failed, but documentation needed to decide is missing.", *missing)
+    return ("Every required criterion is met.",)
+
+
+def _next_steps(case: EnrichedCase, kb: KnowledgeBase, results: list[CriterionResult]) -> tuple[NextStep, ...]:
+    by_id = {r.id: r for r in results}
+    steps = sorted((s for s in kb.steps.values() if s.policy == case.policy.iri), key=lambda s: (s.order, str(s.iri)))
+    out = []
+    for step in steps:
+        crit = kb.criteria.get(step.completion_criterion) if step.completion_criterion else None
+        result = by_id.get(crit.id) if crit else None
+        if result is not None and result.status is Status.MET:
+            continue
+        details: list[str] = []
+        if result is not None and result.status is not Status.MET:
+            flagged = [f.text for f in result.facts if f.assessment in ("does not qualify", "fails this criterion")]
+            details = [result.finding, *flagged]
+        out.append(
+            NextStep(
+                order=len(out) + 1,
+                step=step.label,
+                action=fill(step.action, step.thresholds, kb),
+                requested=step.iri in case.applicable.requested_steps,
+                evidence=evidence_of(kb, step.recommendation),
+                details=details,
+            )
+        )
+    return tuple(out)

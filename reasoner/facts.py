@@ -1,0 +1,163 @@
+"""Plain-language descriptions of case facts, for the criteria a determination lists."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rdflib import RDF, Graph, URIRef
+from rdflib.term import Node
+
+from .determination import Source
+from .vocab import CV, GR
+
+if TYPE_CHECKING:
+    from .kb import KnowledgeBase
+
+_KIND_ORDER = (
+    CV.RequestLine,
+    CV.ServiceRequest,
+    CV.Condition,
+    CV.PriorProcedure,
+    CV.ConservativeCare,
+    CV.ExamFinding,
+    CV.ImagingFinding,
+    CV.PainHistory,
+)
+
+
+def most_specific_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
+    """The label of the most specific knowledge-base class of a case node."""
+    types = [
+        t
+        for t in g.objects(node, RDF.type)
+        if isinstance(t, URIRef) and t in kb.superclasses and not str(t).startswith(str(CV))
+    ]
+    leaves = sorted(t for t in types if not any(o != t and t in kb.superclasses.get(o, ()) for o in types))
+    return kb.label(leaves[0]) if leaves else "item"
+
+
+def _value(g: Graph, node: Node, p: URIRef) -> Node | None:
+    return g.value(node, p)
+
+
+def _label(g: Graph, kb: KnowledgeBase, node: Node, p: URIRef) -> str | None:
+    v = g.value(node, p)
+    return kb.label(v) if isinstance(v, URIRef) else None
+
+
+def _code(kb: KnowledgeBase, iri: Node | None) -> str | None:
+    if not isinstance(iri, URIRef):
+        return None
+    code = kb.codes.get(iri)
+    return f"{code.system} {code.notation}" if code else str(iri).rsplit("/", 1)[-1]
+
+
+def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
+    """One line describing a case fact, built from its properties (no free text from the case)."""
+    types = set(g.objects(node, RDF.type))
+    parts: list[str] = []
+    levels = ", ".join(sorted(str(v) for v in g.objects(node, CV.level)))
+    if CV.RequestLine in types:
+        units = _value(g, node, CV.units)
+        status = _label(g, kb, node, GR.coverageStatus)
+        parts = [
+            f"{_code(kb, _value(g, node, CV.code))} x {units} ({most_specific_label(g, node, kb)})",
+            f"coverage: {status}",
+        ]
+    elif CV.ServiceRequest in types:
+        parts = [f"request dated {_value(g, node, CV.date)}"]
+        for p in (CV.laterality, CV.imageGuidance, CV.purpose):
+            if (lab := _label(g, kb, node, p)) is not None:
+                parts.append(lab)
+        if levels:
+            parts.append(f"levels {levels}")
+    elif CV.Condition in types:
+        code = _value(g, node, CV.code)
+        name = kb.codes[code].label if isinstance(code, URIRef) and code in kb.codes else "unknown code"
+        where = (
+            "primary diagnosis on the request"
+            if (None, CV.primaryDiagnosis, node) in g
+            else (
+                "diagnosis on the request" if (None, CV.secondaryDiagnosis, node) in g else "condition in the history"
+            )
+        )
+        parts = [f"{_code(kb, code)} {name}", where]
+        if (lab := _label(g, kb, node, CV.clinicalStatus)) is not None:
+            parts.append(lab)
+    elif CV.PriorProcedure in types:
+        code = _code(kb, _value(g, node, CV.code))
+        parts = [most_specific_label(g, node, kb) + (f" ({code})" if code else "")]
+        if (d := _value(g, node, CV.date)) is not None:
+            parts.append(str(d))
+        if (lab := _label(g, kb, node, CV.laterality)) is not None:
+            parts.append(lab)
+        if levels:
+            parts.append(f"levels {levels}")
+        if (pr := _value(g, node, CV.percentRelief)) is not None:
+            parts.append(f"{_num(pr)} % relief")
+        if (rm := _value(g, node, CV.reliefMonths)) is not None:
+            parts.append(f"relief for {_num(rm)} months")
+        if (lab := _label(g, kb, node, CV.outcome)) is not None:
+            parts.append(f"outcome {lab}")
+    elif CV.ConservativeCare in types:
+        parts = [kb.label(g.value(node, CV.careKind))]  # type: ignore[arg-type]
+        if (w := _value(g, node, CV.weeks)) is not None:
+            parts.append(f"{_num(w)} weeks")
+        if (lab := _label(g, kb, node, CV.outcome)) is not None:
+            parts.append(f"result {lab}")
+    elif CV.ExamFinding in types:
+        parts = [f"{kb.label(g.value(node, CV.test))}: {_label(g, kb, node, CV.result)}"]  # type: ignore[arg-type]
+        if (lab := _label(g, kb, node, CV.laterality)) is not None:
+            parts.append(lab)
+    elif CV.ImagingFinding in types:
+        parts = [kb.label(g.value(node, CV.findingKind))]  # type: ignore[arg-type]
+        if levels:
+            parts.append(f"at {levels}")
+        if GR.PainGeneratorFinding in types:
+            parts.append("addressed" if (node, GR.addressed, None) in g else "not addressed")
+    elif CV.PainHistory in types:
+        if (m := _value(g, node, CV.durationMonths)) is not None:
+            parts.append(f"pain for {_num(m)} months")
+        if (s := _value(g, node, CV.painScore)) is not None:
+            parts.append(f"score {_num(s)}/10")
+        for p in (CV.painCharacter, CV.painLocation):
+            if (lab := _label(g, kb, node, p)) is not None:
+                parts.append(lab)
+    return ", ".join(parts) or "documented item"
+
+
+def _num(value: Node) -> str:
+    text = str(value)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def source_of(g: Graph, node: Node, kb: KnowledgeBase) -> Source | None:
+    """The source document of a fact, if it names one."""
+    doc = g.value(node, CV.source)
+    if doc is None:
+        return None
+    date, title = g.value(doc, CV.date), g.value(doc, CV.title)
+    ident = str(doc).rsplit("/", 1)[-1] if isinstance(doc, URIRef) else "document"
+    return Source(
+        id=ident,
+        kind=_label(g, kb, doc, CV.documentKind) or "document",
+        date=None if date is None else str(date),
+        title=None if title is None else str(title),
+    )
+
+
+def facts_of_class(g: Graph, cls: URIRef) -> list[Node]:
+    """Case nodes of a class, excluding request lines and the request unless asked for by name."""
+    nodes = []
+    for node in g.subjects(RDF.type, cls):
+        types = set(g.objects(node, RDF.type))
+        if cls not in (CV.RequestLine, CV.ServiceRequest) and types & {CV.RequestLine, CV.ServiceRequest}:
+            continue
+        nodes.append(node)
+    rank = {k: i for i, k in enumerate(_KIND_ORDER)}
+
+    def key(n: Node) -> tuple[int, str]:
+        kinds = [rank[t] for t in g.objects(n, RDF.type) if t in rank]
+        return (min(kinds, default=99), str(n))
+
+    return sorted(set(nodes), key=key)

@@ -1,0 +1,141 @@
+"""The enrich stage: add to a case what the knowledge base implies about it.
+
+Everything here reads the prepared indexes of the knowledge base and writes only to a copy of
+the case graph: type closure from the class hierarchy, the coverage status of each requested
+line under the policy, months between prior procedures and the request, the pathway steps the
+request requires and the steps each documented procedure does, and whether each imaging finding
+that could be a pain generator has been addressed. OWL-RL runs here only on the knowledge base,
+at load (threats.md D1): never on client data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import owlrl
+from rdflib import RDF, XSD, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from . import applicability
+from ._third_party import THIRD_PARTY_LOCK
+from .knowledge import Policy
+from .vocab import CV, GR
+
+DAYS_PER_MONTH = Decimal("30.44")
+
+if TYPE_CHECKING:
+    from .kb import KnowledgeBase
+
+
+def close_knowledge_base(graph: Graph) -> Graph:
+    """A copy of ``graph`` with its OWL-RL closure (run once, at load)."""
+    closed = Graph()
+    for triple in graph:
+        closed.add(triple)
+    with THIRD_PARTY_LOCK:
+        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(closed)
+    return closed
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A requested line after enrichment."""
+
+    node: Node
+    code: URIRef
+    units: int
+    status: URIRef
+    classes: frozenset[URIRef]
+
+
+@dataclass(frozen=True)
+class EnrichedCase:
+    """The case graph with derived facts, and what applies to it under the policy."""
+
+    graph: Graph
+    case: Node
+    request: Node
+    policy: Policy
+    request_date: date
+    lines: tuple[Line, ...]
+    applicable: applicability.Applicable
+
+
+def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
+    """Derive the facts the criteria read. ``case`` is not modified."""
+    g = Graph()
+    for triple in case:
+        g.add(triple)
+    case_node = next(iter(g.subjects(RDF.type, CV.Case)))
+    request = g.value(case_node, CV.request)
+    assert request is not None
+    request_date = g.value(request, CV.date).toPython()  # type: ignore[union-attr]
+    request_purpose = g.value(request, CV.purpose)
+    classifying = set(kb.ontology.subjects(RDF.type, GR.ClassifyingProperty))
+    for s, p, o in list(g):
+        if p in classifying and isinstance(o, URIRef):
+            purpose = g.value(s, CV.purpose) or (request_purpose if (request, CV.line, s) in g else None)
+            for cls in _classes(kb, o, purpose):
+                g.add((s, RDF.type, cls))
+    lines = []
+    for node in sorted(g.objects(request, CV.line), key=str):
+        code = g.value(node, CV.code)
+        assert isinstance(code, URIRef)
+        rule = kb.coverage.get((policy.iri, code))
+        status = rule.status if rule else GR.NotAddressed
+        g.add((node, GR.coverageStatus, status))
+        g.add((node, GR.monthsBeforeRequest, Literal(Decimal(0), datatype=XSD.decimal)))
+        units = g.value(node, CV.units)
+        classes = frozenset(c for c in g.objects(node, RDF.type) if isinstance(c, URIRef))
+        lines.append(Line(node, code, int(units.toPython()) if units is not None else 1, status, classes))
+    for proc in g.objects(case_node, CV.priorProcedure):
+        when = g.value(proc, CV.date)
+        if when is not None and isinstance(when.toPython(), date):  # type: ignore[union-attr]
+            days = (request_date - when.toPython()).days  # type: ignore[union-attr]
+            months = (Decimal(days) / DAYS_PER_MONTH).quantize(Decimal("0.01"))
+            g.add((proc, GR.monthsBeforeRequest, Literal(months, datatype=XSD.decimal)))
+    addressed = tuple(line.classes for line in lines if line.status != GR.NotAddressed)
+    applicable = applicability.resolve(kb, policy, frozenset().union(*addressed) if addressed else frozenset())
+    for step in applicable.prerequisite_steps:
+        g.add((request, GR.requiresStep, step))
+    history = [*g.objects(case_node, CV.priorProcedure), *g.objects(case_node, CV.conservativeCare)]
+    for fact in history:
+        types = set(g.objects(fact, RDF.type))
+        for step in kb.steps.values():
+            if step.policy == policy.iri and step.procedure_classes & types:
+                g.add((fact, GR.completesStep, step.iri))
+    _mark_addressed(g, kb, case_node)
+    return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
+
+
+def _classes(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozenset[URIRef]:
+    code = kb.codes.get(term)
+    base = kb.types_of([code.denotes] if code and code.denotes else [term] if term in kb.superclasses else [])
+    if purpose is None:
+        return base
+    special = [sub for cls in base for p, sub in kb.purposes.get(cls, ()) if p == purpose]
+    return base | kb.types_of(special)
+
+
+def _levels(g: Graph, node: Node) -> set[str]:
+    return {str(v) for v in g.objects(node, CV.level)}
+
+
+def _mark_addressed(g: Graph, kb: KnowledgeBase, case_node: Node) -> None:
+    procedures = list(g.objects(case_node, CV.priorProcedure))
+    for finding in g.objects(case_node, CV.imagingFinding):
+        types = set(g.objects(finding, RDF.type))
+        if GR.PainGeneratorFinding not in types:
+            continue
+        if g.value(finding, CV.addressed) == Literal(True):
+            g.add((finding, GR.addressed, Literal(True)))
+            continue
+        by = frozenset().union(*(kb.addressed_by.get(t, frozenset()) for t in types if isinstance(t, URIRef)))
+        levels = _levels(g, finding)
+        for proc in procedures:
+            if by & set(g.objects(proc, RDF.type)) and (not levels or levels & _levels(g, proc)):
+                g.add((finding, GR.addressed, Literal(True)))
+                break

@@ -1,0 +1,177 @@
+"""The intake stage: bytes in an explicit format -> a sanitised case graph.
+
+Defensive from the first line (threats.md A2, A5, C1, C3, D1, D2): payloads are bytes with an
+explicit format, never a string that could be taken for a path or URL; size, triple and nesting
+limits; a case may use only the case vocabulary (so it cannot carry rdfs:subClassOf, owl: or
+sh: triples that would change its own answer); Turtle cases are checked against
+shapes/case.ttl. Error messages give locations, never the submitted values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
+
+from rdflib import RDF, RDFS, XSD, Graph
+from rdflib import Literal as RDFLiteral
+from rdflib.plugins.stores.memory import Memory
+from rdflib.term import Node, URIRef
+
+from .errors import CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
+from .vocab import CV, KB_NAMESPACES
+
+if TYPE_CHECKING:
+    from .kb import KnowledgeBase
+
+CaseFormat = Literal["turtle", "json"]
+MAX_CASE_BYTES = 1_000_000
+MAX_TRIPLES = 5_000
+MAX_JSON_DEPTH = 32
+_LEVEL = re.compile(r"^([CTLS])(\d{1,2})(?:-([CTLS])?(\d{1,2}))?$")
+
+
+class _CappedMemory(Memory):
+    """An in-memory store that refuses to hold more than ``cap`` triples."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self._cap, self._count = cap, 0
+
+    def add(self, triple, context, quoted=False):  # type: ignore[no-untyped-def]  # rdflib's signature
+        self._count += 1
+        if self._count > self._cap:
+            raise CaseTooLarge(f"the case has more than {self._cap} triples")
+        return super().add(triple, context, quoted)
+
+
+def check_size(payload: bytes) -> None:
+    """Refuse payloads over the byte limit."""
+    if len(payload) > MAX_CASE_BYTES:
+        raise CaseTooLarge(f"the case is {len(payload)} bytes; the limit is {MAX_CASE_BYTES}")
+
+
+def parse_turtle(payload: bytes) -> Graph:
+    """Parse a Turtle case (bytes, never a location).
+
+    Raises:
+        CaseParseError: with 1-based line and column and the parser's reason.
+        CaseTooLarge: over the byte or triple limit, or nested too deeply.
+    """
+    check_size(payload)
+    graph = Graph(store=_CappedMemory(MAX_TRIPLES))
+    try:
+        graph.parse(data=payload, format="turtle")
+    except SyntaxError as exc:
+        offset = getattr(exc, "_i", None)
+        reason = str(getattr(exc, "_why", None) or "syntax error")[:200]
+        if isinstance(offset, int):
+            line = payload.count(b"\n", 0, offset) + 1
+            column = offset - (payload.rfind(b"\n", 0, offset) + 1) + 1
+            raise CaseParseError(reason, line=line, column=column) from None
+        raise CaseParseError(reason) from None
+    except RecursionError:
+        raise CaseTooLarge("the case is nested too deeply") from None
+    except UnicodeDecodeError:
+        raise CaseParseError("the case is not valid UTF-8") from None
+    except ValueError:
+        # For example a 100,000-digit integer (Python's int-string limit); the message would echo input.
+        raise CaseParseError("the case holds a value that cannot be read (for example an over-long number)") from None
+    return graph
+
+
+def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
+    """Keep the case only if it speaks the case vocabulary; normalise literals to their declared types.
+
+    Raises:
+        CaseVocabularyError: naming the first offending predicate, type or subject.
+    """
+    properties, classes, ranges = _case_vocabulary(kb)
+    out = Graph()
+    for s, p, o in graph:
+        if isinstance(s, URIRef) and str(s).startswith(KB_NAMESPACES):
+            raise CaseVocabularyError(f"a case may not make statements about the knowledge base term <{s}>")
+        if p == RDF.type:
+            if o not in classes:
+                raise CaseVocabularyError(f"rdf:type <{o}> is not a class of the case vocabulary")
+        elif p not in properties:
+            raise CaseVocabularyError(f"predicate <{p}> is not in the case vocabulary")
+        out.add((s, p, _normalise(p, o, ranges)))
+    cases = list(out.subjects(RDF.type, CV.Case))
+    if len(cases) != 1:
+        raise CaseShapeError([("case", f"expected exactly one cv:Case, found {len(cases)}")])
+    return out
+
+
+def check_shapes(graph: Graph, kb: KnowledgeBase) -> None:
+    """Check a sanitised case against shapes/case.ttl.
+
+    Raises:
+        CaseShapeError: one problem per result: the node and the shape's message.
+    """
+    results = kb.validator.validate(graph, kb.shape_index.case_roots)
+    if results:
+        problems = []
+        for r in results:
+            message = kb.shapes.value(r.source_shape, URIRef("http://www.w3.org/ns/shacl#message"))
+            problems.append((_where(graph, r.focus), str(message or r.source_shape)))
+        raise CaseShapeError(sorted(set(problems)))
+
+
+def _where(graph: Graph, node: Node) -> str:
+    kind = next((str(t).split("#")[-1] for t in graph.objects(node, RDF.type)), "node")
+    return f"{kind} {node.n3()}" if isinstance(node, URIRef) else kind
+
+
+def normalise_level(text: str) -> str | None:
+    """``L4-5`` -> ``L4-L5``; None when the text is not a spinal level."""
+    m = _LEVEL.match(text.strip().upper())
+    if not m:
+        return None
+    region, first, region2, second = m.groups()
+    return f"{region}{int(first)}" if second is None else f"{region}{int(first)}-{region2 or region}{int(second)}"
+
+
+@lru_cache(maxsize=8)
+def _case_vocabulary(kb: KnowledgeBase) -> tuple[frozenset[Node], frozenset[Node], dict[Node, Node]]:
+    ns = str(CV)
+    props = frozenset(
+        s for s in kb.ontology.subjects(RDFS.label, None) if str(s).startswith(ns) and str(s)[len(ns) :][:1].islower()
+    )
+    classes = frozenset(
+        s for s in kb.ontology.subjects(RDFS.label, None) if str(s).startswith(ns) and str(s)[len(ns) :][:1].isupper()
+    )
+    ranges = {p: r for p in props for r in kb.ontology.objects(p, RDFS.range) if str(r).startswith(str(XSD))}
+    return props, classes, ranges
+
+
+def _normalise(p: Node, o: Node, ranges: dict[Node, Node]) -> Node:
+    if p == CV.level and isinstance(o, RDFLiteral):
+        level = normalise_level(str(o))
+        return RDFLiteral(level if level is not None else str(o), datatype=XSD.string)
+    wanted = ranges.get(p)
+    if not isinstance(o, RDFLiteral) or wanted is None or o.datatype == wanted:
+        return o
+    if wanted == XSD.decimal and o.datatype in (XSD.integer, XSD.double, XSD.float):
+        try:
+            return RDFLiteral(Decimal(str(o)), datatype=XSD.decimal)
+        except InvalidOperation:
+            return o
+    if wanted == XSD.string and o.datatype is None and o.language is None:
+        return RDFLiteral(str(o), datatype=XSD.string)
+    return o
+
+
+def iter_depth(value: object, depth: int = 0) -> Iterator[int]:
+    """Yield the nesting depth of every container in a decoded JSON value (iteratively bounded)."""
+    stack = [(value, depth)]
+    while stack:
+        item, d = stack.pop()
+        if isinstance(item, dict):
+            yield d + 1
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            yield d + 1
+            stack.extend((v, d + 1) for v in item)

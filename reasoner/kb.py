@@ -1,0 +1,198 @@
+"""Load the knowledge base (ontology/ and shapes/) once, check it, and prepare it.
+
+Preparation: parse every Turtle file (bytes with an explicit format), hash the content, bind
+thresholds into the shapes, check the shapes against SHACL-for-SHACL, compute the OWL-RL
+closure of the ontology, and build the indexes that requests read. Afterwards the knowledge
+base is never written to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
+from rdflib.namespace import SKOS
+
+from . import _kb_index, inference, validation
+from .errors import KnowledgeBaseError, UnknownPolicyError
+from .knowledge import Code, CoverageRule, Criterion, Policy, Recommendation, Reference, Step, Threshold
+from .vocab import GR
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+KB_ENV = "GUIDELINE_REASONER_KB"
+
+
+def default_root() -> Path:
+    """Where the bundled knowledge base lives.
+
+    ``$GUIDELINE_REASONER_KB`` wins; then a source checkout (ontology/ beside reasoner/); then
+    the copy installed inside the package.
+    """
+    env = os.environ.get(KB_ENV)
+    if env:
+        return Path(env)
+    checkout = _PACKAGE_DIR.parent
+    if (checkout / "ontology").is_dir() and (checkout / "shapes").is_dir():
+        return checkout
+    return _PACKAGE_DIR / "_kb"
+
+
+def knowledge_files(root: Path) -> tuple[list[Path], list[Path]]:
+    """The ontology and shapes files that make up the knowledge base, in a stable order."""
+    ontology = sorted((root / "ontology").rglob("*.ttl"))
+    shapes = sorted(p for p in (root / "shapes").rglob("*.ttl") if "meta" not in p.relative_to(root / "shapes").parts)
+    if not ontology or not shapes:
+        raise KnowledgeBaseError(f"no knowledge base under {root}: expected ontology/*.ttl and shapes/*.ttl")
+    return ontology, shapes
+
+
+def parse_turtle_file(path: Path, graph: Graph, *, display: str) -> None:
+    """Parse one trusted Turtle file into ``graph``; syntax errors name file, line and column."""
+    data = path.read_bytes()
+    try:
+        graph.parse(data=data, format="turtle")
+    except SyntaxError as exc:
+        offset = getattr(exc, "_i", None)
+        why = getattr(exc, "_why", None) or exc.msg or "syntax error"
+        if isinstance(offset, int):
+            line = data.count(b"\n", 0, offset) + 1
+            column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+            raise KnowledgeBaseError(f"{display}:{line}:{column}: {why}") from exc
+        raise KnowledgeBaseError(f"{display}: {why}") from exc
+    except ValueError as exc:
+        raise KnowledgeBaseError(f"{display}: {exc}") from exc
+
+
+@dataclass(frozen=True, eq=False)
+class KnowledgeBase:
+    """The prepared, read-only knowledge base. Build it with :meth:`load`."""
+
+    root: Path
+    content_hash: str
+    ontology: Graph = field(repr=False)
+    shapes: Graph = field(repr=False)
+    superclasses: Mapping[URIRef, frozenset[URIRef]] = field(repr=False)
+    policies: Mapping[str, Policy] = field(repr=False)
+    criteria: Mapping[URIRef, Criterion] = field(repr=False)
+    steps: Mapping[URIRef, Step] = field(repr=False)
+    coverage: Mapping[tuple[URIRef, URIRef], CoverageRule] = field(repr=False)
+    codes: Mapping[URIRef, Code] = field(repr=False)
+    thresholds: Mapping[URIRef, Threshold] = field(repr=False)
+    references: Mapping[URIRef, Reference] = field(repr=False)
+    recommendations: Mapping[URIRef, Recommendation] = field(repr=False)
+    purposes: Mapping[URIRef, tuple[tuple[URIRef, URIRef], ...]] = field(repr=False)
+    addressed_by: Mapping[URIRef, frozenset[URIRef]] = field(repr=False)
+    shape_index: _kb_index.ShapeIndex = field(repr=False)
+    validator: validation.PreparedShapes = field(repr=False)
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> KnowledgeBase:
+        """Load and prepare the knowledge base under ``root`` (default: :func:`default_root`).
+
+        Raises:
+            KnowledgeBaseError: a file is missing or malformed, or the shapes are not valid SHACL.
+        """
+        root = (root or default_root()).resolve()
+        ontology_files, shape_files = knowledge_files(root)
+        digest = hashlib.sha256()
+        ontology, shapes = Graph(), Graph()
+        case_shapes = Graph()
+        for path, graph in [(p, ontology) for p in ontology_files] + [(p, shapes) for p in shape_files]:
+            rel = path.relative_to(root).as_posix()
+            digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+            parse_turtle_file(path, graph, display=rel)
+            if rel == "shapes/case.ttl":
+                parse_turtle_file(path, case_shapes, display=rel)
+        _bind_thresholds(ontology, shapes)
+        validation.check_shapes_graph(shapes)
+        closed = inference.close_knowledge_base(ontology)
+        superclasses = _superclass_map(closed)
+        build = _kb_index.KnowledgeIndexBuilder(closed)
+        shape_index = _kb_index.build_shape_index(shapes, case_shapes)
+        return cls(
+            root=root,
+            content_hash="sha256:" + digest.hexdigest(),
+            ontology=closed,
+            shapes=shapes,
+            superclasses=MappingProxyType(superclasses),
+            policies=MappingProxyType(build.policies()),
+            criteria=MappingProxyType(build.criteria()),
+            steps=MappingProxyType(build.steps()),
+            coverage=MappingProxyType(build.coverage()),
+            codes=MappingProxyType(build.codes()),
+            thresholds=MappingProxyType(build.thresholds()),
+            references=MappingProxyType(build.references()),
+            recommendations=MappingProxyType(build.recommendations()),
+            purposes=MappingProxyType(build.purposes()),
+            addressed_by=MappingProxyType(build.addressed_by()),
+            shape_index=shape_index,
+            validator=validation.PreparedShapes(shapes),
+        )
+
+    def policy(self, policy_id: str) -> Policy:
+        """The policy with this id (for example ``sij-clinical-pathway``).
+
+        Raises:
+            UnknownPolicyError: listing the valid ids.
+        """
+        try:
+            return self.policies[policy_id]
+        except KeyError:
+            raise UnknownPolicyError(policy_id, sorted(self.policies)) from None
+
+    def policy_by_iri(self, iri: URIRef) -> Policy | None:
+        """The policy with this IRI, if any."""
+        return next((p for p in self.policies.values() if p.iri == iri), None)
+
+    def label(self, iri: URIRef) -> str:
+        """A short human label for a term of the knowledge base (the IRI's tail when unlabeled)."""
+        for predicate in (SKOS.prefLabel, RDFS.label):
+            value = self.ontology.value(iri, predicate)
+            if value is not None:
+                return str(value)
+        return iri.split("#")[-1].split("/")[-1]
+
+    def types_of(self, classes: Iterable[URIRef]) -> frozenset[URIRef]:
+        """The given classes with all their superclasses."""
+        out: set[URIRef] = set()
+        for c in classes:
+            out |= self.superclasses.get(c, frozenset({c}))
+        return frozenset(out)
+
+    def graph_digest(self) -> str:
+        """A digest of the in-memory graphs, to prove that nothing wrote to them."""
+        h = hashlib.sha256()
+        for g in (self.ontology, self.shapes):
+            for line in sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in g):
+                h.update(line.encode())
+        return h.hexdigest()
+
+
+def _bind_thresholds(ontology: Graph, shapes: Graph) -> None:
+    """Write each bound threshold's value into its shape as the SHACL parameter it names."""
+    for binder in ontology.subjects(RDF.type, GR.ThresholdParameter):
+        parameter = ontology.value(binder, GR.parameter)
+        for shape, threshold in list(shapes.subject_objects(binder)):
+            value = ontology.value(threshold, GR.value)
+            if not isinstance(value, Literal) or parameter is None:
+                raise KnowledgeBaseError(f"shape {shape} binds {threshold}, which has no gr:value")
+            shapes.add((shape, parameter, value))
+    if (None, SH.qualifiedValueShape, None) not in shapes:
+        raise KnowledgeBaseError("the shapes graph has no criteria")
+
+
+def _superclass_map(closed: Graph) -> dict[URIRef, frozenset[URIRef]]:
+    from .vocab import BASE
+
+    out: dict[URIRef, set[URIRef]] = {}
+    for sub, sup in closed.subject_objects(RDFS.subClassOf):
+        if isinstance(sub, URIRef) and isinstance(sup, URIRef) and str(sub).startswith(BASE):
+            out.setdefault(sub, {sub})
+            if str(sup).startswith(BASE):
+                out[sub].add(sup)
+    return {k: frozenset(v) for k, v in out.items()}

@@ -1,0 +1,132 @@
+"""Typed, read-only views of the guideline knowledge, built once when the knowledge base loads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rdflib import URIRef
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A cited source."""
+
+    iri: URIRef
+    id: str
+    label: str
+    publisher: str
+    year: str
+    identifiers: tuple[str, ...]
+    verification: str
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """An evidence grade in a named scheme."""
+
+    iri: URIRef
+    notation: str
+    scheme: str
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A number a criterion compares against, with its unit, source and verification tag."""
+
+    iri: URIRef
+    key: str
+    label: str
+    value: Decimal
+    unit: str
+    verification: str
+    references: tuple[URIRef, ...]
+
+    def display(self) -> str:
+        """The value as a person writes it (50, not 50.0)."""
+        return format(self.value.normalize(), "f")
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """A graded recommendation of a guideline."""
+
+    iri: URIRef
+    label: str
+    text: str
+    grade: Grade | None
+    references: tuple[URIRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One criterion of a policy, with everything the explain stage reads."""
+
+    iri: URIRef
+    id: str
+    policy: URIRef
+    label: str
+    statement: str
+    not_met_text: str
+    category: str
+    required: bool
+    order: int
+    applies_to: frozenset[URIRef]
+    thresholds: tuple[URIRef, ...]
+    needs: frozenset[URIRef]
+    considers: tuple[URIRef, ...]
+    qualifying_shapes: frozenset[URIRef]
+    recommendation: URIRef | None
+    references: tuple[URIRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a policy's pathway."""
+
+    iri: URIRef
+    policy: URIRef
+    label: str
+    order: int
+    action: str
+    procedure_classes: frozenset[URIRef]
+    requires: frozenset[URIRef]
+    completion_criterion: URIRef | None
+    recommendation: URIRef | None
+    thresholds: tuple[URIRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageRule:
+    """A policy's coverage position on one code."""
+
+    iri: URIRef
+    policy: URIRef
+    code: URIRef
+    status: URIRef
+    label: str
+    references: tuple[URIRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A CPT, HCPCS or ICD-10-CM code."""
+
+    iri: URIRef
+    notation: str
+    system: str
+    label: str
+    denotes: URIRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A payer's or guideline body's rule set."""
+
+    iri: URIRef
+    id: str
+    label: str
+    publisher: str
+    version: str
+    effective_date: str
+    references: tuple[URIRef, ...]

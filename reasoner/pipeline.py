@@ -1,0 +1,157 @@
+"""The pipeline: intake -> enrich -> validate -> explain -> (render, in render.py).
+
+``determine`` takes bytes in an explicit format; ``determine_graph`` takes a case graph that
+has already been parsed (it is sanitised here all the same).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from rdflib import Graph, URIRef
+
+from . import case_json, intake
+from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
+from .errors import UnknownPolicyError
+from .explanation import explain
+from .inference import EnrichedCase, enrich
+from .intake import CaseFormat
+from .kb import KnowledgeBase
+from .knowledge import Policy
+from .vocab import CV, GR
+
+
+def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> Graph:
+    """Intake: bytes -> sanitised, well-formed case graph.
+
+    Raises:
+        CaseError: any problem with the submitted case (subclasses say which).
+    """
+    if fmt == "json":
+        return intake.sanitise(case_json.to_graph(case_json.load_json(payload), kb), kb)
+    graph = intake.sanitise(intake.parse_turtle(payload), kb)
+    intake.check_shapes(graph, kb)
+    return graph
+
+
+def resolve_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> Policy:
+    """The policy named by the caller, else the one named in the case.
+
+    Raises:
+        UnknownPolicyError: no policy given, or an unknown one; the message lists the valid ids.
+    """
+    if policy is not None:
+        return kb.policy(policy)
+    named = next(iter(case.objects(None, CV.policy)), None)
+    found = kb.policy_by_iri(named) if isinstance(named, URIRef) else None
+    if found is None:
+        label = "no policy given" if named is None else str(named).rsplit("/", 1)[-1]
+        raise UnknownPolicyError(label, sorted(kb.policies))
+    return found
+
+
+def determine(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
+    """Determine a case given as bytes (``fmt`` is ``"turtle"`` or ``"json"``)."""
+    return determine_graph(parse_case(payload, fmt, kb), kb, policy=policy, sanitised=True)
+
+
+def determine_graph(
+    case: Graph, kb: KnowledgeBase, *, policy: str | None = None, sanitised: bool = False
+) -> Determination:
+    """Determine a case graph under a policy (default: the policy the case names)."""
+    if not sanitised:
+        case = intake.sanitise(case, kb)
+        intake.check_shapes(case, kb)
+    chosen = resolve_policy(case, kb, policy)
+    enriched = enrich(case, kb, chosen)
+    results = kb.validator.validate(enriched.graph, select_shapes(enriched, kb)) if _addressed(enriched) else ()
+    explained = explain(enriched, results, kb)
+    return Determination(
+        determinationId=_determination_id(case, kb, chosen),
+        case=str(case.value(enriched.case, CV.identifier) or "case"),
+        policy=PolicyOut(
+            id=chosen.id,
+            label=chosen.label,
+            publisher=chosen.publisher,
+            version=chosen.version,
+            effectiveDate=chosen.effective_date,
+        ),
+        knowledgeBase=kb.content_hash,
+        outcome=explained.outcome,
+        outcomeLabel=explained.outcome.label,
+        clinicianReview=explained.outcome.value in ("not-medically-necessary", "no-applicable-guideline"),
+        requested=[_line(kb, enriched, line) for line in enriched.lines],
+        rationale=list(explained.rationale),
+        criteria=list(explained.criteria),
+        missingInformation=list(explained.missing),
+        nextSteps=list(explained.next_steps),
+        references=_references(kb, enriched, explained.criteria),
+    )
+
+
+def select_shapes(case: EnrichedCase, kb: KnowledgeBase) -> frozenset[URIRef]:
+    """The root shapes to run: those checking applicable criteria, their qualifying and documentation shapes."""
+    index = kb.shape_index
+    criteria = [kb.criteria[c] for c in case.applicable.criteria]
+    roots = set(index.criteria_roots(case.applicable.criteria))
+    roots |= {s for c in criteria for s in c.qualifying_shapes}
+    roots |= index.documentation_roots(frozenset().union(*(c.needs for c in criteria)) if criteria else frozenset())
+    if case.applicable.prerequisite_steps:
+        roots |= index.prerequisite_roots
+    return frozenset(r for r in roots if r in index.targeted)
+
+
+def _addressed(case: EnrichedCase) -> bool:
+    return any(line.status != GR.NotAddressed for line in case.lines)
+
+
+def _determination_id(case: Graph, kb: KnowledgeBase, policy: Policy) -> str:
+    lines = sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in case)
+    digest = hashlib.sha256("\n".join([kb.content_hash, policy.id, *lines]).encode())
+    return digest.hexdigest()[:32]
+
+
+def _line(kb: KnowledgeBase, case: EnrichedCase, line: object) -> RequestedLine:
+    from .inference import Line
+
+    assert isinstance(line, Line)
+    code = kb.codes.get(line.code)
+    rule = kb.coverage.get((case.policy.iri, line.code))
+    return RequestedLine(
+        code=code.notation if code else str(line.code).rsplit("/", 1)[-1],
+        system=code.system if code else "unknown",
+        label=code.label if code else "code not in the knowledge base",
+        units=line.units,
+        coverage=kb.label(line.status),
+        coverageReferences=[kb.references[r].id for r in rule.references] if rule else [],
+    )
+
+
+def _references(kb: KnowledgeBase, case: EnrichedCase, criteria: tuple[object, ...]) -> list[ReferenceOut]:
+    ids: list[URIRef] = []
+    for line in case.lines:
+        rule = kb.coverage.get((case.policy.iri, line.code))
+        ids.extend(rule.references if rule else ())
+    for c in sorted((kb.criteria[i] for i in case.applicable.criteria), key=lambda c: c.order):
+        ids.extend(c.references)
+        rec = kb.recommendations.get(c.recommendation) if c.recommendation else None
+        ids.extend(rec.references if rec else ())
+    for s in kb.steps.values():
+        if s.policy == case.policy.iri and s.recommendation in kb.recommendations:
+            ids.extend(kb.recommendations[s.recommendation].references)
+    ids.extend(case.policy.references)
+    out = []
+    for iri in dict.fromkeys(ids):
+        r = kb.references.get(iri)
+        if r is not None:
+            out.append(
+                ReferenceOut(
+                    id=r.id,
+                    label=r.label,
+                    publisher=r.publisher,
+                    year=r.year,
+                    identifiers=list(r.identifiers),
+                    verification=r.verification,
+                )
+            )
+    return out

@@ -1,0 +1,115 @@
+"""SHACL validation: the only module that imports pyshacl.
+
+Shapes are compiled once per knowledge base (:class:`PreparedShapes`); a request runs only the
+root shapes it selects over its own small data graph, with no inference (the enrich stage has
+already derived every fact the shapes read). A shape-recursion warning is an error: pyshacl
+otherwise reports a recursive violation as conforming (threats.md C4).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+
+from pyshacl import validate as _pyshacl_validate
+from pyshacl.errors import ShapeRecursionWarning
+from pyshacl.monkey import apply_patches
+from pyshacl.pytypes import SHACLExecutor
+from pyshacl.shapes_graph import ShapesGraph
+from pyshacl.validator import Validator, assign_baked_in
+from rdflib import RDF, SH, Graph, URIRef
+from rdflib.term import Node
+
+from ._third_party import THIRD_PARTY_LOCK
+from .errors import KnowledgeBaseError, ValidationError
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One SHACL validation result, reduced to what the explain stage reads."""
+
+    source_shape: URIRef
+    focus: Node
+    value: Node | None
+    severity: URIRef
+
+
+def _results(report: Graph) -> tuple[Result, ...]:
+    out = []
+    for r in report.objects(None, SH.result):
+        shape = report.value(r, SH.sourceShape)
+        if not isinstance(shape, URIRef):
+            raise ValidationError("a validation result came from an unnamed shape")
+        focus = report.value(r, SH.focusNode)
+        assert focus is not None
+        out.append(Result(shape, focus, report.value(r, SH.value), report.value(r, SH.resultSeverity) or SH.Violation))
+    return tuple(sorted(out, key=lambda x: (str(x.source_shape), str(x.focus), str(x.value))))
+
+
+class PreparedShapes:
+    """A shapes graph compiled once; :meth:`validate` runs a selection of its root shapes."""
+
+    def __init__(self, shapes: Graph) -> None:
+        with THIRD_PARTY_LOCK:
+            apply_patches()
+            assign_baked_in()
+            self._shapes_graph = ShapesGraph(shapes)
+            self._all = {s.node: s for s in self._shapes_graph.shapes}
+
+    def validate(self, data: Graph, roots: frozenset[URIRef]) -> tuple[Result, ...]:
+        """Validate ``data`` against the given root shapes (each must have a target).
+
+        Raises:
+            ValidationError: a shape recursed, or a root shape is unknown.
+        """
+        try:
+            selected = [self._all[r] for r in sorted(roots)]
+        except KeyError as exc:
+            raise ValidationError(f"unknown shape {exc.args[0]}") from None
+        # allow_infos/allow_warnings must stay off: with them, a node that fails an sh:Info shape
+        # "conforms", and qualified value shapes would count it (every result is read anyway).
+        executor = SHACLExecutor(max_validation_depth=15)
+        reports: list[tuple[object, ...]] = []
+        conforms = True
+        with THIRD_PARTY_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("error", ShapeRecursionWarning)
+            try:
+                for shape in selected:
+                    ok, shape_reports = shape.validate(executor, data)
+                    conforms = conforms and ok
+                    reports.extend(shape_reports)
+                report, _text = Validator.create_validation_report(self._shapes_graph, conforms, reports)
+            except ShapeRecursionWarning as exc:
+                raise ValidationError("a shape recursed on this case; the result cannot be trusted") from exc
+        return _results(report)
+
+
+def validate_naively(data: Graph, shapes: Graph, ontology: Graph) -> tuple[Result, ...]:
+    """The reference evaluation: pyshacl over the case with the whole knowledge base and RDFS inference.
+
+    Seconds per call; used by the differential tests and the benchmark, never per request.
+    """
+    with THIRD_PARTY_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", ShapeRecursionWarning)
+        _conforms, report, _text = _pyshacl_validate(data, shacl_graph=shapes, ont_graph=ontology, inference="rdfs")
+    assert isinstance(report, Graph)
+    return _results(report)
+
+
+def check_shapes_graph(shapes: Graph) -> None:
+    """Check the shapes against SHACL-for-SHACL.
+
+    Raises:
+        KnowledgeBaseError: naming the first offending shapes.
+    """
+    meta = Graph()
+    meta.parse(data=resources.files("pyshacl").joinpath("assets/shacl-shacl.ttl").read_bytes(), format="turtle")
+    with THIRD_PARTY_LOCK:
+        conforms, report, _text = _pyshacl_validate(shapes, shacl_graph=meta, allow_warnings=True)
+    if not conforms:
+        assert isinstance(report, Graph)
+        bad = sorted({str(report.value(r, SH.focusNode)) for r in report.objects(None, SH.result)})
+        raise KnowledgeBaseError("shapes are not valid SHACL: " + ", ".join(bad[:10]))
+    if any(not isinstance(s, URIRef) for s in shapes.subjects(RDF.type, SH.PropertyShape)):
+        raise KnowledgeBaseError("every property shape must be IRI-named")

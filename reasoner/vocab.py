@@ -1,0 +1,155 @@
+"""Namespaces of the project's vocabularies.
+
+`GR` and `CV` are closed: a typo such as ``GR.Recomendation`` raises AttributeError instead of
+minting a new IRI. A test checks that every term named here is declared in ``ontology/``.
+"""
+
+from rdflib import Namespace, URIRef
+from rdflib.namespace import DefinedNamespace
+
+BASE = "https://w3id.org/guideline-reasoner/"
+KB = Namespace(BASE + "kb/")
+PROC = Namespace(BASE + "procedure#")
+DX = Namespace(BASE + "condition#")
+FIND = Namespace(BASE + "finding#")
+EV = Namespace(BASE + "evidence/")
+GRS = Namespace(BASE + "shapes/")
+CPT = Namespace(BASE + "code/cpt/")
+HCPCS = Namespace(BASE + "code/hcpcs/")
+ICD10CM = Namespace(BASE + "code/icd10cm/")
+CASE_DATA = Namespace(BASE + "case-data/")
+
+#: Namespaces whose terms the knowledge base owns; a case may not make statements about them.
+KB_NAMESPACES = (
+    BASE + "core#",
+    BASE + "case#",
+    str(KB),
+    str(PROC),
+    str(DX),
+    str(FIND),
+    str(EV),
+    str(GRS),
+    BASE + "code/",
+)
+
+
+class GR(DefinedNamespace):
+    """Core vocabulary (ontology/core.ttl)."""
+
+    _NS = Namespace(BASE + "core#")
+    _fail = True
+
+    Policy: URIRef
+    Criterion: URIRef
+    PathwayStep: URIRef
+    Procedure: URIRef
+    Code: URIRef
+    CoverageRule: URIRef
+    Threshold: URIRef
+    Reference: URIRef
+    Recommendation: URIRef
+    EvidenceGrade: URIRef
+    ClassifyingProperty: URIRef
+    ThresholdParameter: URIRef
+    PainGeneratorFinding: URIRef
+    publisher: URIRef
+    version: URIRef
+    effectiveDate: URIRef
+    reference: URIRef
+    policy: URIRef
+    gradingScheme: URIRef
+    statement: URIRef
+    category: URIRef
+    required: URIRef
+    order: URIRef
+    appliesTo: URIRef
+    recommendation: URIRef
+    evidenceGrade: URIRef
+    usesThreshold: URIRef
+    needsDocumentation: URIRef
+    considers: URIRef
+    qualifyingShape: URIRef
+    notMetText: URIRef
+    checks: URIRef
+    criterionOfValueVia: URIRef
+    checksDocumentation: URIRef
+    missingText: URIRef
+    procedureClass: URIRef
+    requiresStep: URIRef
+    completionCriterion: URIRef
+    action: URIRef
+    code: URIRef
+    coverageStatus: URIRef
+    denotes: URIRef
+    purpose: URIRef
+    addressedBy: URIRef
+    value: URIRef
+    unit: URIRef
+    verification: URIRef
+    sourceNote: URIRef
+    identifier: URIRef
+    year: URIRef
+    parameter: URIRef
+    monthsBeforeRequest: URIRef
+    completesStep: URIRef
+    addressed: URIRef
+    NotAddressed: URIRef
+
+
+class CV(DefinedNamespace):
+    """Case vocabulary (ontology/case.ttl)."""
+
+    _NS = Namespace(BASE + "case#")
+    _fail = True
+
+    Case: URIRef
+    Patient: URIRef
+    ServiceRequest: URIRef
+    RequestLine: URIRef
+    Condition: URIRef
+    PriorProcedure: URIRef
+    ConservativeCare: URIRef
+    ExamFinding: URIRef
+    ImagingFinding: URIRef
+    PainHistory: URIRef
+    SourceDocument: URIRef
+    patient: URIRef
+    request: URIRef
+    policy: URIRef
+    line: URIRef
+    code: URIRef
+    procedure: URIRef
+    careKind: URIRef
+    test: URIRef
+    findingKind: URIRef
+    units: URIRef
+    modifier: URIRef
+    laterality: URIRef
+    level: URIRef
+    imageGuidance: URIRef
+    purpose: URIRef
+    date: URIRef
+    primaryDiagnosis: URIRef
+    secondaryDiagnosis: URIRef
+    condition: URIRef
+    clinicalStatus: URIRef
+    priorProcedure: URIRef
+    percentRelief: URIRef
+    reliefMonths: URIRef
+    outcome: URIRef
+    conservativeCare: URIRef
+    weeks: URIRef
+    examFinding: URIRef
+    result: URIRef
+    imagingFinding: URIRef
+    addressed: URIRef
+    painHistory: URIRef
+    durationMonths: URIRef
+    painScore: URIRef
+    painCharacter: URIRef
+    painLocation: URIRef
+    document: URIRef
+    documentKind: URIRef
+    title: URIRef
+    source: URIRef
+    identifier: URIRef
