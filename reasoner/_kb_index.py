@@ -56,6 +56,7 @@ class KnowledgeIndexBuilder:
                 publisher=self._str(p, GR.publisher),
                 version=self._str(p, GR.version),
                 effective_date=self._str(p, GR.effectiveDate),
+                scope_note=self._str(p, GR.scopeNote),
                 references=self._iris(p, GR.reference),
             )
             for p in self._subjects(GR.Policy)

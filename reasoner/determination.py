@@ -109,6 +109,7 @@ class ReferenceOut(_Out):
     year: str
     identifiers: list[str]
     verification: str
+    grades: list[str]
 
 
 class PolicyOut(_Out):

@@ -79,9 +79,8 @@ def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) 
     out = [_criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape) for c in crits]
     outcome = _outcome(case, out)
     missing = tuple(sorted({str(kb.ontology.value(k, GR.missingText)) for c in crits for k in c.needs & missing_kinds}))
-    return Explained(
-        outcome, tuple(out), missing, _next_steps(case, kb, out), _rationale(outcome, out, missing, kb, case)
-    )
+    steps = () if outcome is Outcome.NO_APPLICABLE_GUIDELINE else _next_steps(case, kb, out)
+    return Explained(outcome, tuple(out), missing, steps, _rationale(outcome, out, missing, kb, case))
 
 
 def _criterion(
@@ -117,7 +116,8 @@ def _criterion(
         qualifying = sum(1 for f in facts if f.assessment == "qualifies")
         counts = [kb.thresholds[t] for t in c.thresholds if t in kb.thresholds and kb.thresholds[t].unit == "count"]
         need = f"; at least {counts[0].display()} required" if counts else ""
-        finding += f" ({qualifying} of {len(facts)} documented qualify{need}.)"
+        documented = f"{qualifying} of {len(facts)} documented qualif{'y' if len(facts) != 1 else 'ies'}"
+        finding += f" ({documented if facts else 'none documented'}{need}.)"
     return CriterionResult(
         id=c.id,
         label=c.label,
@@ -148,15 +148,13 @@ def _rationale(
 ) -> tuple[str, ...]:
     if outcome is Outcome.NO_APPLICABLE_GUIDELINE:
         codes = ", ".join(
-            sorted(
-                kb.codes[ln.code].notation if ln.code in kb.codes else str(ln.code).rsplit("/", 1)[-1]
-                for ln in case.lines
-            )
+            sorted(kb.codes[ln.code].notation if ln.code in kb.codes else str(ln.code).rsplit("/", 1)[-1] for ln in case.lines)
         )
-        return (
+        lead = (
             f"The policy '{case.policy.label}' has no criteria for the requested code(s) {codes}; "
-            "route the request to a clinician reviewer.",
+            "route the request to a clinician reviewer."
         )
+        return (lead, case.policy.scope_note) if case.policy.scope_note else (lead,)
     if outcome is Outcome.NOT_MEDICALLY_NECESSARY:
         return tuple(f"{r.label}: {r.finding}" for r in results if r.required and r.status is Status.NOT_MET)
     if outcome is Outcome.PENDED:

@@ -129,4 +129,5 @@ class Policy:
     publisher: str
     version: str
     effective_date: str
+    scope_note: str
     references: tuple[URIRef, ...]

@@ -152,6 +152,11 @@ def _references(kb: KnowledgeBase, case: EnrichedCase, criteria: tuple[object, .
                     year=r.year,
                     identifiers=list(r.identifiers),
                     verification=r.verification,
+                    grades=sorted(
+                        f"{rec.grade.notation} {rec.label}"
+                        for rec in kb.recommendations.values()
+                        if rec.grade is not None and iri in rec.references
+                    ),
                 )
             )
     return out

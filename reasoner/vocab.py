@@ -55,6 +55,7 @@ class GR(DefinedNamespace):
     publisher: URIRef
     version: URIRef
     effectiveDate: URIRef
+    scopeNote: URIRef
     reference: URIRef
     policy: URIRef
     gradingScheme: URIRef
