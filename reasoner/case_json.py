@@ -299,10 +299,11 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
         g.add((cond, CV.code, ICD10CM[dx]))
     docs = {}
     for d in case.documents:
-        doc = URIRef(f"{base}document/{d.id}")
+        doc = URIRef(f"{base}doc-{d.id}")
         docs[d.id] = doc
         g.add((node, CV.document, doc))
         g.add((doc, RDF.type, CV.SourceDocument))
+        g.add((doc, CV.identifier, lit(d.id, XSD.string)))
         g.add((doc, CV.documentKind, VALUES[d.kind]))
         if d.date:
             g.add((doc, CV.date, lit(d.date, XSD.date)))

@@ -107,5 +107,7 @@ class CaseShapeError(CaseError):
     code = "case-shape"
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{where}: {what}" for where, what in problems))
+        shown = "; ".join(f"{where}: {what}" for where, what in problems[:10])
+        more = f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+        super().__init__(f"the case is not well-formed: {shown}{more}")
         self.problems = problems

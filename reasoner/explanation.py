@@ -148,7 +148,10 @@ def _rationale(
 ) -> tuple[str, ...]:
     if outcome is Outcome.NO_APPLICABLE_GUIDELINE:
         codes = ", ".join(
-            sorted(kb.codes[ln.code].notation if ln.code in kb.codes else str(ln.code).rsplit("/", 1)[-1] for ln in case.lines)
+            sorted(
+                kb.codes[ln.code].notation if ln.code in kb.codes else str(ln.code).rsplit("/", 1)[-1]
+                for ln in case.lines
+            )
         )
         lead = (
             f"The policy '{case.policy.label}' has no criteria for the requested code(s) {codes}; "
@@ -171,6 +174,8 @@ def _next_steps(case: EnrichedCase, kb: KnowledgeBase, results: list[CriterionRe
         result = by_id.get(crit.id) if crit else None
         if result is not None and result.status is Status.MET:
             continue
+        if result is None and (None, GR.completesStep, step.iri) in case.graph:
+            continue  # not judged for this request, but the history shows the step done
         details: list[str] = []
         if result is not None and result.status is not Status.MET:
             flagged = [f.text for f in result.facts if f.assessment in ("does not qualify", "fails this criterion")]

@@ -60,8 +60,12 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
     if CV.RequestLine in types:
         units = _value(g, node, CV.units)
         status = _label(g, kb, node, GR.coverageStatus)
+        code = _value(g, node, CV.code)
+        name = (
+            kb.codes[code].label if isinstance(code, URIRef) and code in kb.codes else "code not in the knowledge base"
+        )
         parts = [
-            f"{_code(kb, _value(g, node, CV.code))} x {units} ({most_specific_label(g, node, kb)})",
+            f"{_code(kb, code)} x {units} ({name})",
             f"coverage: {status}",
         ]
     elif CV.ServiceRequest in types:
@@ -137,7 +141,8 @@ def source_of(g: Graph, node: Node, kb: KnowledgeBase) -> Source | None:
     if doc is None:
         return None
     date, title = g.value(doc, CV.date), g.value(doc, CV.title)
-    ident = str(doc).rsplit("/", 1)[-1] if isinstance(doc, URIRef) else "document"
+    named = g.value(doc, CV.identifier)
+    ident = str(named) if named is not None else str(doc).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
     return Source(
         id=ident,
         kind=_label(g, kb, doc, CV.documentKind) or "document",

@@ -7,8 +7,9 @@ has already been parsed (it is sanitised here all the same).
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 
 from . import case_json, intake
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
@@ -106,9 +107,19 @@ def _addressed(case: EnrichedCase) -> bool:
 
 
 def _determination_id(case: Graph, kb: KnowledgeBase, policy: Policy) -> str:
-    lines = sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in case)
+    # Literal values, not lexical forms, so that "80" and "80.0" (xsd:decimal) give the same id.
+    lines = sorted(f"{s.n3()} {p.n3()} {_canonical(o)}" for s, p, o in case)
     digest = hashlib.sha256("\n".join([kb.content_hash, policy.id, *lines]).encode())
     return digest.hexdigest()[:32]
+
+
+def _canonical(term: object) -> str:
+    if isinstance(term, Literal):
+        value = term.toPython()
+        if isinstance(value, Decimal):
+            value = format(value.normalize(), "f")
+        return repr((value, str(term.datatype), term.language))
+    return term.n3()  # type: ignore[attr-defined]
 
 
 def _line(kb: KnowledgeBase, case: EnrichedCase, line: object) -> RequestedLine:
