@@ -6,6 +6,7 @@ knowledge base cannot be loaded.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from enum import StrEnum
@@ -55,9 +56,13 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 def _load(kb_dir: Path | None) -> KnowledgeBase:
     try:
-        return KnowledgeBase.load(kb_dir)
+        kb = KnowledgeBase.load(kb_dir)
     except KnowledgeBaseError as exc:
         raise _fail(exc.message, 3) from None
+    # The knowledge base lives as long as the process and is never written: keep the collector off it.
+    gc.collect()
+    gc.freeze()
+    return kb
 
 
 def _input_format(path: str, fmt: InputFormat, payload: bytes) -> str:
@@ -131,6 +136,14 @@ def policies(
     typer.echo("| id | policy | version | codes |\n|---|---|---|---|")
     for r in rows:
         typer.echo(f"| {r['id']} | {r['label']} | {r['version']} | {', '.join(r['codes'])} |")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the JSON case form (the file schemas/case.schema.json)."""
+    from .case_json import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
 
 
 if __name__ == "__main__":  # pragma: no cover

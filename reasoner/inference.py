@@ -65,10 +65,8 @@ class EnrichedCase:
 
 
 def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
-    """Derive the facts the criteria read. ``case`` is not modified."""
-    g = Graph()
-    for triple in case:
-        g.add(triple)
+    """Derive the facts the criteria read, adding them to ``case`` (pass a graph you own; copying costs)."""
+    g = case
     case_node = next(iter(g.subjects(RDF.type, CV.Case)))
     request = g.value(case_node, CV.request)
     assert request is not None

@@ -19,6 +19,7 @@ from .inference import EnrichedCase, enrich
 from .intake import CaseFormat
 from .kb import KnowledgeBase
 from .knowledge import Policy
+from .validation import Result, validate_naively
 from .vocab import CV, GR
 
 
@@ -29,7 +30,7 @@ def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> Graph:
         CaseError: any problem with the submitted case (subclasses say which).
     """
     if fmt == "json":
-        return intake.sanitise(case_json.to_graph(case_json.load_json(payload), kb), kb)
+        return case_json.to_graph(case_json.load_json(payload), kb)  # speaks only the case vocabulary by construction
     graph = intake.sanitise(intake.parse_turtle(payload), kb)
     intake.check_shapes(graph, kb)
     return graph
@@ -53,23 +54,47 @@ def resolve_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> Policy
 
 def determine(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
     """Determine a case given as bytes (``fmt`` is ``"turtle"`` or ``"json"``)."""
-    return determine_graph(parse_case(payload, fmt, kb), kb, policy=policy, sanitised=True)
+    return _run(parse_case(payload, fmt, kb), kb, policy)
 
 
-def determine_graph(
-    case: Graph, kb: KnowledgeBase, *, policy: str | None = None, sanitised: bool = False
-) -> Determination:
-    """Determine a case graph under a policy (default: the policy the case names)."""
-    if not sanitised:
-        case = intake.sanitise(case, kb)
-        intake.check_shapes(case, kb)
+def determine_graph(case: Graph, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
+    """Determine a case graph under a policy (default: the policy the case names); ``case`` is not modified."""
+    owned = intake.sanitise(case, kb)
+    intake.check_shapes(owned, kb)
+    return _run(owned, kb, policy)
+
+
+def _run(case: Graph, kb: KnowledgeBase, policy: str | None) -> Determination:
     chosen = resolve_policy(case, kb, policy)
+    ident = _determination_id(case, kb, chosen)
     enriched = enrich(case, kb, chosen)
     results = kb.validator.validate(enriched.graph, select_shapes(enriched, kb)) if _addressed(enriched) else ()
+    return _determination(ident, kb, chosen, enriched, results)
+
+
+def determine_naively(
+    payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str | None = None
+) -> Determination:
+    """The reference evaluation: every shape, the whole knowledge base as ``ont_graph``, RDFS inference.
+
+    Same intake, enrichment and explanation as :func:`determine`; only validation differs. Seconds
+    per call: for differential tests and the benchmark, never for requests.
+    """
+    case = parse_case(payload, fmt, kb)
+    chosen = resolve_policy(case, kb, policy)
+    ident = _determination_id(case, kb, chosen)
+    enriched = enrich(case, kb, chosen)
+    results = validate_naively(enriched.graph, kb.shapes, kb.ontology) if _addressed(enriched) else ()
+    return _determination(ident, kb, chosen, enriched, results)
+
+
+def _determination(
+    ident: str, kb: KnowledgeBase, chosen: Policy, enriched: EnrichedCase, results: tuple[Result, ...]
+) -> Determination:
     explained = explain(enriched, results, kb)
     return Determination(
-        determinationId=_determination_id(case, kb, chosen),
-        case=str(case.value(enriched.case, CV.identifier) or "case"),
+        determinationId=ident,
+        case=str(enriched.graph.value(enriched.case, CV.identifier) or "case"),
         policy=PolicyOut(
             id=chosen.id,
             label=chosen.label,

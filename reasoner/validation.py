@@ -17,7 +17,7 @@ from pyshacl.errors import ShapeRecursionWarning
 from pyshacl.monkey import apply_patches
 from pyshacl.pytypes import SHACLExecutor
 from pyshacl.shapes_graph import ShapesGraph
-from pyshacl.validator import Validator, assign_baked_in
+from pyshacl.validator import assign_baked_in
 from rdflib import RDF, SH, Graph, URIRef
 from rdflib.term import Node
 
@@ -33,6 +33,24 @@ class Result:
     focus: Node
     value: Node | None
     severity: URIRef
+
+
+def _node(term: object) -> Node:
+    # pyshacl's result triples carry (graph, node) pairs for nodes it will later copy into a report graph.
+    return term[1] if isinstance(term, tuple) else term  # type: ignore[return-value]
+
+
+def _results_from_reports(reports: list[tuple[object, ...]]) -> tuple[Result, ...]:
+    """Read pyshacl's per-shape result tuples (description, result node, triples) without building a report graph."""
+    out = []
+    for _description, _bnode, triples in reports:
+        fields = {p: _node(o) for _s, p, o in triples}  # type: ignore[attr-defined]
+        shape = fields.get(SH.sourceShape)
+        if not isinstance(shape, URIRef):
+            raise ValidationError("a validation result came from an unnamed shape")
+        severity = fields.get(SH.resultSeverity)
+        out.append(Result(shape, fields[SH.focusNode], fields.get(SH.value), severity or SH.Violation))  # type: ignore[arg-type]
+    return tuple(sorted(out, key=lambda x: (str(x.source_shape), str(x.focus), str(x.value))))
 
 
 def _results(report: Graph) -> tuple[Result, ...]:
@@ -71,18 +89,15 @@ class PreparedShapes:
         # "conforms", and qualified value shapes would count it (every result is read anyway).
         executor = SHACLExecutor(max_validation_depth=15)
         reports: list[tuple[object, ...]] = []
-        conforms = True
         with THIRD_PARTY_LOCK, warnings.catch_warnings():
             warnings.simplefilter("error", ShapeRecursionWarning)
             try:
                 for shape in selected:
-                    ok, shape_reports = shape.validate(executor, data)
-                    conforms = conforms and ok
+                    _ok, shape_reports = shape.validate(executor, data)
                     reports.extend(shape_reports)
-                report, _text = Validator.create_validation_report(self._shapes_graph, conforms, reports)
             except ShapeRecursionWarning as exc:
                 raise ValidationError("a shape recursed on this case; the result cannot be trusted") from exc
-        return _results(report)
+        return _results_from_reports(reports)
 
 
 def validate_naively(data: Graph, shapes: Graph, ontology: Graph) -> tuple[Result, ...]:

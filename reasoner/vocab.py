@@ -95,6 +95,10 @@ class GR(DefinedNamespace):
     completesStep: URIRef
     addressed: URIRef
     NotAddressed: URIRef
+    NotCovered: URIRef
+    Unlisted: URIRef
+    Covered: URIRef
+    ExperimentalUnproven: URIRef
 
 
 class CV(DefinedNamespace):

@@ -1,0 +1,84 @@
+"""One determination of a case, in-process: the prepared pipeline against the naive way, same run.
+
+The naive way is pyshacl.validate(case, shacl_graph=<all shapes>, ont_graph=<whole knowledge
+base>, inference="rdfs") on the same enriched case graph; both are turned into criterion
+results by the same explain stage, and the benchmark fails if any criterion status differs.
+
+    python -m bench.determination [--case FILE] [--policy ID] [--runs 50] [--naive-runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from reasoner import KnowledgeBase, determine
+from reasoner.pipeline import determine_naively
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _times(fn, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", type=Path, default=ROOT / "examples/cases/sij-seed-neurectomy.json")
+    parser.add_argument("--policy", default=None)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--naive-runs", type=int, default=7)
+    args = parser.parse_args(argv)
+    payload = args.case.read_bytes()
+    fmt = "json" if args.case.suffix == ".json" else "turtle"
+
+    start = time.perf_counter()
+    kb = KnowledgeBase.load(ROOT)
+    load = time.perf_counter() - start
+
+    def fast():  # type: ignore[no-untyped-def]
+        return determine(payload, fmt, kb, policy=args.policy)
+
+    def naive():  # type: ignore[no-untyped-def]
+        return determine_naively(payload, fmt, kb, policy=args.policy)
+
+    for _ in range(5):  # warm caches and lazy imports of both paths
+        fast()
+    naive()
+    fast_t = _times(fast, args.runs)
+    naive_t = _times(naive, args.naive_runs)
+    same = [(c.id, c.status) for c in fast().criteria] == [(c.id, c.status) for c in naive().criteria]
+    fast_ms, naive_ms = statistics.median(fast_t) * 1000, statistics.median(naive_t) * 1000
+    print(
+        f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()}; cores: {len(__import__('os').sched_getaffinity(0))}"
+    )
+    print(
+        f"case: {args.case.relative_to(ROOT) if args.case.is_relative_to(ROOT) else args.case}; "
+        f"knowledge base: {len(kb.ontology)} ontology triples (closed), {len(kb.shapes)} shape triples; "
+        f"load {load:.2f} s"
+    )
+    print("| path | runs | median ms | p99 ms |")
+    print("|---|---|---|---|")
+    print(f"| prepared (determine) | {args.runs} | {fast_ms:.2f} | {_p99(fast_t) * 1000:.2f} |")
+    print(f"| naive (pyshacl + ont_graph + rdfs) | {args.naive_runs} | {naive_ms:.1f} | {_p99(naive_t) * 1000:.1f} |")
+    print(f"ratio naive/prepared (medians): {naive_ms / fast_ms:.1f}x; identical criterion results: {same}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
