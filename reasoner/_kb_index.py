@@ -89,6 +89,11 @@ class KnowledgeIndexBuilder:
         return out
 
     def steps(self) -> dict[URIRef, Step]:
+        for step, prerequisite in self.g.subject_objects(GR.requiresStep):
+            if (prerequisite, GR.completionCriterion, None) not in self.g:
+                raise KnowledgeBaseError(
+                    f"step {local_id(step)} requires {local_id(prerequisite)}, which has no gr:completionCriterion"
+                )
         return {
             s: Step(
                 iri=s,
@@ -114,6 +119,13 @@ class KnowledgeIndexBuilder:
             out[(policy, code)] = CoverageRule(
                 r, policy, code, status, self._str(r, RDFS.label), self._iris(r, GR.reference)
             )
+        for policy, code in self.g.subject_objects(GR.excludesCode):
+            # An exclusion wins over a "covered" rule for the same code: it is the stronger statement.
+            if isinstance(policy, URIRef) and isinstance(code, URIRef):
+                label = f"{self._str(code, SKOS.notation)} excluded by {self._str(policy, RDFS.label)}"
+                out[(policy, code)] = CoverageRule(
+                    policy, policy, code, GR.NotCovered, label, self._iris(policy, GR.reference)
+                )
         return out
 
     def codes(self) -> dict[URIRef, Code]:

@@ -271,7 +271,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
     g.add((node, CV.identifier, lit(case.id, XSD.string)))
     g.add((node, CV.request, request))
     if case.policy:
-        g.add((node, CV.policy, KB[case.policy]))
+        g.add((request, CV.policy, KB[case.policy]))
     if case.patient:
         patient = URIRef(str(base) + "patient")
         g.add((node, CV.patient, patient))

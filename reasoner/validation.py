@@ -43,8 +43,9 @@ def _node(term: object) -> Node:
 def _results_from_reports(reports: list[tuple[object, ...]]) -> tuple[Result, ...]:
     """Read pyshacl's per-shape result tuples (description, result node, triples) without building a report graph."""
     out = []
-    for _description, _bnode, triples in reports:
-        fields = {p: _node(o) for _s, p, o in triples}  # type: ignore[attr-defined]
+    for _description, node, triples in reports:
+        # Nested results (sh:detail of sh:node failures) share this triple list: keep this result's own.
+        fields = {p: _node(o) for s, p, o in triples if s == node}  # type: ignore[attr-defined]
         shape = fields.get(SH.sourceShape)
         if not isinstance(shape, URIRef):
             raise ValidationError("a validation result came from an unnamed shape")

@@ -81,6 +81,7 @@ class GR(DefinedNamespace):
     action: URIRef
     code: URIRef
     coverageStatus: URIRef
+    excludesCode: URIRef
     denotes: URIRef
     purpose: URIRef
     addressedBy: URIRef

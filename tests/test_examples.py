@@ -23,6 +23,10 @@ def _fmt(path: Path) -> str:
     return "json" if path.suffix == ".json" else "turtle"
 
 
+def _policy(case: Path, index: int) -> str:
+    return json.loads((EXAMPLES / f"{case.stem}.expected.json").read_text())["expectations"][index]["policy"]
+
+
 def test_every_example_has_an_expectation() -> None:
     assert len(CASES) >= 12
     for case in CASES:
