@@ -4,6 +4,7 @@ The pipeline is intake -> enrich -> validate -> explain -> render; see the modul
 names. Load the knowledge base once with :meth:`KnowledgeBase.load` and share it.
 """
 
+from ._third_party import quiet_library_logs as _quiet_library_logs
 from .determination import CriterionResult, Determination, Outcome, Status
 from .errors import (
     CaseError,
@@ -22,6 +23,8 @@ from .pipeline import determine, determine_graph, parse_case
 from .render import render, to_json, to_markdown
 
 __version__ = "0.1.0"
+
+_quiet_library_logs()
 
 __all__ = [
     "CaseError",

@@ -21,7 +21,7 @@ from rdflib import Literal as RDFLiteral
 
 from .errors import CaseParseError, CaseSchemaError, CaseTooLarge
 from .intake import MAX_JSON_DEPTH, check_size, iter_depth, normalise_level
-from .vocab import CASE_DATA, CPT, CV, FIND, HCPCS, ICD10CM, KB, PROC
+from .vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
@@ -224,7 +224,9 @@ def load_json(payload: bytes) -> CaseIn:
         raise CaseParseError(exc.msg, line=exc.lineno, column=exc.colno) from None
     except RecursionError:
         raise CaseTooLarge("the case is nested too deeply") from None
-    except (ValueError, UnicodeDecodeError):
+    except UnicodeDecodeError:
+        raise CaseParseError("the case is not valid UTF-8") from None
+    except ValueError:
         raise CaseParseError("the case holds a value that cannot be read (for example an over-long number)") from None
     if max(iter_depth(data), default=0) > MAX_JSON_DEPTH:
         raise CaseTooLarge(f"the case is nested deeper than {MAX_JSON_DEPTH} levels")
@@ -254,10 +256,11 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
     request = URIRef(str(base) + "request")
     problems: list[tuple[str, str]] = []
 
-    def cls(ns: object, name: str, where: str) -> URIRef:
+    def cls(ns: object, name: str, where: str, root: URIRef) -> URIRef:
         iri = URIRef(str(ns) + name)
-        if iri not in kb.superclasses:
-            problems.append((where, f"unknown class name {name!r}"))
+        if root not in kb.superclasses.get(iri, ()):
+            known = sorted(str(c).split("#")[-1] for c, sup in kb.superclasses.items() if root in sup and c != root)
+            problems.append((where, "not a known class name; one of: " + ", ".join(known)))
         return iri
 
     def lit(value: object, datatype: URIRef) -> RDFLiteral:
@@ -328,7 +331,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
         if p.code:
             g.add((f, CV.code, _code_iri(p.code)))
         if p.procedure:
-            g.add((f, CV.procedure, cls(PROC, p.procedure, f"priorProcedures.{i}.procedure")))
+            g.add((f, CV.procedure, cls(PROC, p.procedure, f"priorProcedures.{i}.procedure", GR.Procedure)))
         if p.date:
             g.add((f, CV.date, lit(p.date, XSD.date)))
         for key, value in (("laterality", p.laterality), ("purpose", p.purpose), ("outcome", p.outcome)):
@@ -340,20 +343,20 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
                 g.add((f, CV[key], lit(dec, XSD.decimal)))
     for i, c in enumerate(case.conservativeCare):
         f = fact("care", i, CV.ConservativeCare, CV.conservativeCare, c.source)
-        g.add((f, CV.careKind, cls(PROC, c.kind, f"conservativeCare.{i}.kind")))
+        g.add((f, CV.careKind, cls(PROC, c.kind, f"conservativeCare.{i}.kind", PROC.ConservativeTherapy)))
         if c.weeks is not None:
             g.add((f, CV.weeks, lit(c.weeks, XSD.decimal)))
         if c.outcome:
             g.add((f, CV.outcome, VALUES[c.outcome]))
     for i, e in enumerate(case.examFindings):
         f = fact("exam", i, CV.ExamFinding, CV.examFinding, e.source)
-        g.add((f, CV.test, cls(FIND, e.test, f"examFindings.{i}.test")))
+        g.add((f, CV.test, cls(FIND, e.test, f"examFindings.{i}.test", FIND.ProvocativeTest)))
         g.add((f, CV.result, VALUES[e.result]))
         if e.laterality:
             g.add((f, CV.laterality, VALUES[e.laterality]))
     for i, m in enumerate(case.imagingFindings):
         f = fact("imaging", i, CV.ImagingFinding, CV.imagingFinding, m.source)
-        g.add((f, CV.findingKind, cls(FIND, m.kind, f"imagingFindings.{i}.kind")))
+        g.add((f, CV.findingKind, cls(FIND, m.kind, f"imagingFindings.{i}.kind", FIND.ImagingFindingKind)))
         levels(f, m.levels)
         if m.addressed is not None:
             g.add((f, CV.addressed, lit(m.addressed, XSD.boolean)))

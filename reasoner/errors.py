@@ -52,7 +52,8 @@ class UnknownPolicyError(ReasonerError):
     code = "unknown-policy"
 
     def __init__(self, policy: str, valid: list[str]) -> None:
-        super().__init__(f"unknown policy {policy!r}; valid policies: {', '.join(valid)}")
+        what = policy if policy in ("no policy given", "the policy named in the case") else f"unknown policy {policy!r}"
+        super().__init__(f"{what}; valid policies: {', '.join(valid)}")
         self.policy, self.valid = policy, valid
 
 

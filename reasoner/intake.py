@@ -15,11 +15,13 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from rdflib import RDF, RDFS, XSD, Graph
+from rdflib import OWL, RDF, RDFS, SH, XSD, Graph
 from rdflib import Literal as RDFLiteral
+from rdflib.namespace import SKOS
 from rdflib.plugins.stores.memory import Memory
 from rdflib.term import Node, URIRef
 
+from ._turtle import syntax_error_position
 from .errors import CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
 from .vocab import CV, KB_NAMESPACES
 
@@ -64,14 +66,12 @@ def parse_turtle(payload: bytes) -> Graph:
     graph = Graph(store=_CappedMemory(MAX_TRIPLES))
     try:
         graph.parse(data=payload, format="turtle")
+    except CaseTooLarge:
+        raise
     except SyntaxError as exc:
-        offset = getattr(exc, "_i", None)
         reason = str(getattr(exc, "_why", None) or "syntax error")[:200]
-        if isinstance(offset, int):
-            line = payload.count(b"\n", 0, offset) + 1
-            column = offset - (payload.rfind(b"\n", 0, offset) + 1) + 1
-            raise CaseParseError(reason, line=line, column=column) from None
-        raise CaseParseError(reason) from None
+        line, column = syntax_error_position(exc) or (None, None)
+        raise CaseParseError(reason, line=line, column=column) from None
     except RecursionError:
         raise CaseTooLarge("the case is nested too deeply") from None
     except UnicodeDecodeError:
@@ -79,6 +79,8 @@ def parse_turtle(payload: bytes) -> Graph:
     except ValueError:
         # For example a 100,000-digit integer (Python's int-string limit); the message would echo input.
         raise CaseParseError("the case holds a value that cannot be read (for example an over-long number)") from None
+    except Exception:  # noqa: BLE001 - rdflib's parser also raises AssertionError, IndexError... quoting the input
+        raise CaseParseError("the case is not valid Turtle") from None
     return graph
 
 
@@ -92,17 +94,42 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
     out = Graph()
     for s, p, o in graph:
         if isinstance(s, URIRef) and str(s).startswith(KB_NAMESPACES):
-            raise CaseVocabularyError(f"a case may not make statements about the knowledge base term <{s}>")
+            raise CaseVocabularyError(f"a case may not make statements about the knowledge base term {_name(s)}")
         if p == RDF.type:
             if o not in classes:
-                raise CaseVocabularyError(f"rdf:type <{o}> is not a class of the case vocabulary")
+                raise CaseVocabularyError(f"rdf:type {_name(o)} is not a class of the case vocabulary")
         elif p not in properties:
-            raise CaseVocabularyError(f"predicate <{p}> is not in the case vocabulary")
+            raise CaseVocabularyError(f"predicate {_name(p)} is not in the case vocabulary")
         out.add((s, p, _normalise(p, o, ranges)))
     cases = list(out.subjects(RDF.type, CV.Case))
     if len(cases) != 1:
         raise CaseShapeError([("case", f"expected exactly one cv:Case, found {len(cases)}")])
     return out
+
+
+_KNOWN_VOCABULARIES = {
+    str(RDF): "rdf:",
+    str(RDFS): "rdfs:",
+    str(OWL): "owl:",
+    str(SH): "sh:",
+    str(XSD): "xsd:",
+    str(SKOS): "skos:",
+    "http://purl.org/dc/terms/": "dcterms:",
+    "http://www.w3.org/ns/prov#": "prov:",
+    str(CV): "cv:",
+}
+
+
+def _name(term: Node) -> str:
+    """A term for an error message: vocabulary terms by name; anything else (possibly PHI) by kind only."""
+    if isinstance(term, URIRef):
+        for ns, prefix in _KNOWN_VOCABULARIES.items():
+            if str(term).startswith(ns):
+                return prefix + str(term)[len(ns) :]
+        if str(term).startswith(KB_NAMESPACES):
+            return f"<{term}>"
+        return "an IRI outside the known vocabularies"
+    return "a literal" if isinstance(term, RDFLiteral) else "a blank node"
 
 
 def check_shapes(graph: Graph, kb: KnowledgeBase) -> None:
@@ -115,14 +142,16 @@ def check_shapes(graph: Graph, kb: KnowledgeBase) -> None:
     if results:
         problems = []
         for r in results:
-            message = kb.shapes.value(r.source_shape, URIRef("http://www.w3.org/ns/shacl#message"))
+            message = kb.shapes.value(r.source_shape, SH.message)
             problems.append((_where(graph, r.focus), str(message or r.source_shape)))
         raise CaseShapeError(sorted(set(problems)))
 
 
 def _where(graph: Graph, node: Node) -> str:
-    kind = next((str(t).split("#")[-1] for t in graph.objects(node, RDF.type)), "node")
-    return f"{kind} {node.n3()}" if isinstance(node, URIRef) else kind
+    # Node IRIs are chosen by the submitter and may carry identifiers: give the kind and an ordinal.
+    kind = next((str(t).split("#")[-1] for t in sorted(graph.objects(node, RDF.type))), "node")
+    same = sorted({n for t in graph.objects(node, RDF.type) for n in graph.subjects(RDF.type, t)}, key=str)
+    return f"{kind} {same.index(node) + 1} of {len(same)}" if node in same else kind
 
 
 def normalise_level(text: str) -> str | None:
@@ -137,12 +166,14 @@ def normalise_level(text: str) -> str | None:
 @lru_cache(maxsize=8)
 def _case_vocabulary(kb: KnowledgeBase) -> tuple[frozenset[Node], frozenset[Node], dict[Node, Node]]:
     ns = str(CV)
+    declared = {s for s in kb.ontology.subjects(RDF.type, None) if str(s).startswith(ns)}
     props = frozenset(
-        s for s in kb.ontology.subjects(RDFS.label, None) if str(s).startswith(ns) and str(s)[len(ns) :][:1].islower()
+        s
+        for s in declared
+        if {(s, RDF.type, OWL.ObjectProperty), (s, RDF.type, OWL.DatatypeProperty)}
+        & set(kb.ontology.triples((s, RDF.type, None)))
     )
-    classes = frozenset(
-        s for s in kb.ontology.subjects(RDFS.label, None) if str(s).startswith(ns) and str(s)[len(ns) :][:1].isupper()
-    )
+    classes = frozenset(s for s in declared if (s, RDF.type, OWL.Class) in kb.ontology)
     ranges = {p: r for p in props for r in kb.ontology.objects(p, RDFS.range) if str(r).startswith(str(XSD))}
     return props, classes, ranges
 
@@ -152,14 +183,17 @@ def _normalise(p: Node, o: Node, ranges: dict[Node, Node]) -> Node:
         level = normalise_level(str(o))
         return RDFLiteral(level if level is not None else str(o), datatype=XSD.string)
     wanted = ranges.get(p)
-    if not isinstance(o, RDFLiteral) or wanted is None or o.datatype == wanted:
+    if not isinstance(o, RDFLiteral) or wanted is None:
         return o
-    if wanted == XSD.decimal and o.datatype in (XSD.integer, XSD.double, XSD.float):
+    if wanted == XSD.decimal and o.datatype in (XSD.integer, XSD.double, XSD.float, XSD.decimal):
         try:
-            return RDFLiteral(Decimal(str(o)), datatype=XSD.decimal)
+            value = Decimal(str(o))
         except InvalidOperation:
-            return o
-    if wanted == XSD.string and o.datatype is None and o.language is None:
+            return o  # ill-typed: the case shapes report it
+        if not value.is_finite():
+            raise CaseShapeError([(_name(p), "a number must be finite (not NaN or infinity)")])
+        return RDFLiteral(value, datatype=XSD.decimal)
+    if wanted == XSD.string and o.datatype is None and o.language is None and o.datatype != wanted:
         return RDFLiteral(str(o), datatype=XSD.string)
     return o
 

@@ -19,6 +19,7 @@ from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
 from . import _kb_index, inference, validation
+from ._turtle import syntax_error_position
 from .errors import KnowledgeBaseError, UnknownPolicyError
 from .knowledge import Code, CoverageRule, Criterion, Policy, Recommendation, Reference, Step, Threshold
 from .vocab import GR
@@ -57,13 +58,10 @@ def parse_turtle_file(path: Path, graph: Graph, *, display: str) -> None:
     try:
         graph.parse(data=data, format="turtle")
     except SyntaxError as exc:
-        offset = getattr(exc, "_i", None)
         why = getattr(exc, "_why", None) or exc.msg or "syntax error"
-        if isinstance(offset, int):
-            line = data.count(b"\n", 0, offset) + 1
-            column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-            raise KnowledgeBaseError(f"{display}:{line}:{column}: {why}") from exc
-        raise KnowledgeBaseError(f"{display}: {why}") from exc
+        position = syntax_error_position(exc)
+        where = f"{display}:{position[0]}:{position[1]}" if position else display
+        raise KnowledgeBaseError(f"{where}: {why}") from exc
     except ValueError as exc:
         raise KnowledgeBaseError(f"{display}: {exc}") from exc
 

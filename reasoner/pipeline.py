@@ -47,7 +47,7 @@ def resolve_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> Policy
     named = next(iter(case.objects(None, CV.policy)), None)
     found = kb.policy_by_iri(named) if isinstance(named, URIRef) else None
     if found is None:
-        label = "no policy given" if named is None else str(named).rsplit("/", 1)[-1]
+        label = "no policy given" if named is None else "the policy named in the case"
         raise UnknownPolicyError(label, sorted(kb.policies))
     return found
 

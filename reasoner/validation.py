@@ -98,6 +98,8 @@ class PreparedShapes:
                     reports.extend(shape_reports)
             except ShapeRecursionWarning as exc:
                 raise ValidationError("a shape recursed on this case; the result cannot be trusted") from exc
+            except Exception as exc:  # noqa: BLE001 - a pyshacl failure on odd data must not become a crash
+                raise ValidationError(f"validation failed on this case ({type(exc).__name__})") from None
         return _results_from_reports(reports)
 
 
