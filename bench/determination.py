@@ -10,13 +10,18 @@ results by the same explain stage, and the benchmark fails if any criterion stat
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
+from rdflib import Graph
+
 from reasoner import KnowledgeBase, determine
+from reasoner.kb import knowledge_files, parse_turtle_file
 from reasoner.pipeline import determine_naively
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,23 +54,36 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     kb = KnowledgeBase.load(ROOT)
     load = time.perf_counter() - start
+    gc.collect()
+    gc.freeze()  # as the CLI does: the knowledge base is never collected, so keep the collector off it
 
     def fast():  # type: ignore[no-untyped-def]
         return determine(payload, fmt, kb, policy=args.policy)
 
+    asserted = Graph()  # what a naive implementation loads: the Turtle files as written, no closure
+    ontology_files, shape_files = knowledge_files(kb.root)
+    for path in ontology_files + shape_files:
+        parse_turtle_file(path, asserted, display=str(path))
+
     def naive():  # type: ignore[no-untyped-def]
         return determine_naively(payload, fmt, kb, policy=args.policy)
+
+    def naive_asserted():  # type: ignore[no-untyped-def]
+        return determine_naively(payload, fmt, kb, policy=args.policy, ontology=asserted)
 
     for _ in range(5):  # warm caches and lazy imports of both paths
         fast()
     naive()
     fast_t = _times(fast, args.runs)
     naive_t = _times(naive, args.naive_runs)
-    same = [(c.id, c.status) for c in fast().criteria] == [(c.id, c.status) for c in naive().criteria]
+    asserted_t = _times(naive_asserted, args.naive_runs)
+    expected = fast().model_dump()
+    same = naive().model_dump() == expected and naive_asserted().model_dump() == expected
     fast_ms, naive_ms = statistics.median(fast_t) * 1000, statistics.median(naive_t) * 1000
+    asserted_ms = statistics.median(asserted_t) * 1000
     print(
         f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-        f"{platform.system()}; cores: {len(__import__('os').sched_getaffinity(0))}"
+        f"{platform.system()}; cores: {len(os.sched_getaffinity(0))}"
     )
     print(
         f"case: {args.case.relative_to(ROOT) if args.case.is_relative_to(ROOT) else args.case}; "
@@ -75,8 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     print("| path | runs | median ms | p99 ms |")
     print("|---|---|---|---|")
     print(f"| prepared (determine) | {args.runs} | {fast_ms:.2f} | {_p99(fast_t) * 1000:.2f} |")
-    print(f"| naive (pyshacl + ont_graph + rdfs) | {args.naive_runs} | {naive_ms:.1f} | {_p99(naive_t) * 1000:.1f} |")
-    print(f"ratio naive/prepared (medians): {naive_ms / fast_ms:.1f}x; identical criterion results: {same}")
+    print(f"| naive, ont_graph = closed ontology | {args.naive_runs} | {naive_ms:.1f} | {_p99(naive_t) * 1000:.1f} |")
+    print(
+        f"| naive, ont_graph = ontology + shapes as written | {args.naive_runs} | {asserted_ms:.1f} | "
+        f"{_p99(asserted_t) * 1000:.1f} |"
+    )
+    print(
+        f"ratios naive/prepared (medians): {naive_ms / fast_ms:.1f}x (closed), {asserted_ms / fast_ms:.1f}x "
+        f"(as written); identical determinations: {same}"
+    )
     return 0 if same else 1
 
 

@@ -128,8 +128,18 @@ def _criterion(
         finding=finding,
         facts=facts,
         evidence=evidence_of(kb, c.recommendation),
-        references=[kb.references[r].id for r in c.references if r in kb.references],
+        references=[kb.references[r].id for r in _references_of(case, kb, c) if r in kb.references],
     )
+
+
+def _references_of(case: EnrichedCase, kb: KnowledgeBase, c: Criterion) -> tuple[URIRef, ...]:
+    """A coverage criterion cites the coverage rules of the requested codes; others cite their own."""
+    if c.category != _COVERAGE:
+        return c.references
+    cited = [
+        r for line in case.lines if (rule := kb.coverage.get((case.policy.iri, line.code))) for r in rule.references
+    ]
+    return tuple(dict.fromkeys(cited)) or c.references
 
 
 def _outcome(case: EnrichedCase, results: list[CriterionResult]) -> Outcome:
@@ -161,7 +171,11 @@ def _rationale(
     if outcome is Outcome.NOT_MEDICALLY_NECESSARY:
         return tuple(f"{r.label}: {r.finding}" for r in results if r.required and r.status is Status.NOT_MET)
     if outcome is Outcome.PENDED:
-        return ("No required criterion is failed, but documentation needed to decide is missing.", *missing)
+        items = "item" if len(missing) == 1 else "items"
+        return (
+            f"No required criterion is failed, but {len(missing)} {items} of documentation needed to decide "
+            "are missing (listed under information needed).",
+        )
     return ("Every required criterion is met.",)
 
 
