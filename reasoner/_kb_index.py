@@ -76,6 +76,7 @@ class KnowledgeIndexBuilder:
                 statement=self._str(c, GR.statement),
                 not_met_text=self._str(c, GR.notMetText),
                 category=self._str(self._one(c, GR.category) or c, RDFS.label),
+                category_iri=self._one(c, GR.category) or c,
                 required=self._str(c, GR.required, "true") == "true",
                 order=self._int(c, GR.order),
                 applies_to=frozenset(self._iris(c, GR.appliesTo)),
@@ -153,6 +154,7 @@ class KnowledgeIndexBuilder:
                 label=self._str(t, RDFS.label),
                 value=Decimal(str(value)),
                 unit=self._str(self._one(t, GR.unit) or t, RDFS.label),
+                unit_iri=self._one(t, GR.unit) or t,
                 verification=self._str(self._one(t, GR.verification) or t, RDFS.label),
                 references=self._iris(t, GR.reference),
             )

@@ -20,7 +20,7 @@ from rdflib import RDF, XSD, Graph, URIRef
 from rdflib import Literal as RDFLiteral
 
 from .errors import CaseParseError, CaseSchemaError, CaseTooLarge
-from .intake import MAX_JSON_DEPTH, check_size, iter_depth, normalise_level
+from .intake import MAX_JSON_DEPTH, check_size, iter_depth, normalise_level, parse_errors
 from .vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
 
 if TYPE_CHECKING:
@@ -218,16 +218,11 @@ def load_json(payload: bytes) -> CaseIn:
         CaseSchemaError: naming each field that is missing or wrong.
     """
     check_size(payload)
-    try:
-        data = json.loads(payload)
-    except json.JSONDecodeError as exc:
-        raise CaseParseError(exc.msg, line=exc.lineno, column=exc.colno) from None
-    except RecursionError:
-        raise CaseTooLarge("the case is nested too deeply") from None
-    except UnicodeDecodeError:
-        raise CaseParseError("the case is not valid UTF-8") from None
-    except ValueError:
-        raise CaseParseError("the case holds a value that cannot be read (for example an over-long number)") from None
+    with parse_errors("JSON"):
+        try:
+            data = json.loads(payload)
+        except json.JSONDecodeError as exc:
+            raise CaseParseError(exc.msg, line=exc.lineno, column=exc.colno) from None
     if max(iter_depth(data), default=0) > MAX_JSON_DEPTH:
         raise CaseTooLarge(f"the case is nested deeper than {MAX_JSON_DEPTH} levels")
     try:

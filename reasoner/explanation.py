@@ -18,7 +18,7 @@ from rdflib.term import Node
 from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Status
 from .facts import describe, facts_of_class, source_of
 from .inference import EnrichedCase
-from .knowledge import Criterion
+from .knowledge import COUNT, Criterion
 from .validation import Result
 from .vocab import GR
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from .kb import KnowledgeBase
 
 _PLACEHOLDER = re.compile(r"\{([a-z0-9-]+)\}")
-_COVERAGE = "coverage"
 
 
 def fill(text: str, thresholds: tuple[URIRef, ...], kb: KnowledgeBase) -> str:
@@ -75,7 +74,7 @@ def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) 
             targets = set(index.checks.get(root, frozenset()))
         for c in targets & applicable:
             failing.setdefault(c, []).append(r)  # type: ignore[arg-type]
-    crits = sorted((kb.criteria[c] for c in applicable), key=lambda c: (c.category != _COVERAGE, c.order, c.id))
+    crits = sorted((kb.criteria[c] for c in applicable), key=lambda c: (not c.is_coverage, c.order, c.id))
     out = [_criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape) for c in crits]
     outcome = _outcome(case, out)
     missing = tuple(sorted({str(kb.ontology.value(k, GR.missingText)) for c in crits for k in c.needs & missing_kinds}))
@@ -114,7 +113,7 @@ def _criterion(
         finding = "Met."
     if c.qualifying_shapes and status is not Status.UNKNOWN:
         qualifying = sum(1 for f in facts if f.assessment == "qualifies")
-        counts = [kb.thresholds[t] for t in c.thresholds if t in kb.thresholds and kb.thresholds[t].unit == "count"]
+        counts = [kb.thresholds[t] for t in c.thresholds if t in kb.thresholds and kb.thresholds[t].unit_iri == COUNT]
         need = f"; at least {counts[0].display()} required" if counts else ""
         documented = f"{qualifying} of {len(facts)} documented qualif{'y' if len(facts) != 1 else 'ies'}"
         finding += f" ({documented if facts else 'none documented'}{need}.)"
@@ -134,7 +133,7 @@ def _criterion(
 
 def _references_of(case: EnrichedCase, kb: KnowledgeBase, c: Criterion) -> tuple[URIRef, ...]:
     """A coverage criterion cites the coverage rules of the requested codes; others cite their own."""
-    if c.category != _COVERAGE:
+    if not c.is_coverage:
         return c.references
     cited = [
         r for line in case.lines if (rule := kb.coverage.get((case.policy.iri, line.code))) for r in rule.references

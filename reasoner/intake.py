@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -22,7 +23,7 @@ from rdflib.plugins.stores.memory import Memory
 from rdflib.term import Node, URIRef
 
 from ._turtle import syntax_error_position
-from .errors import CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
+from .errors import CaseError, CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
 from .vocab import CV, KB_NAMESPACES
 
 if TYPE_CHECKING:
@@ -64,24 +65,35 @@ def parse_turtle(payload: bytes) -> Graph:
     """
     check_size(payload)
     graph = Graph(store=_CappedMemory(MAX_TRIPLES))
+    with parse_errors("Turtle"):
+        try:
+            graph.parse(data=payload, format="turtle")
+        except SyntaxError as exc:
+            reason = str(getattr(exc, "_why", None) or "syntax error")[:200]
+            line, column = syntax_error_position(exc) or (None, None)
+            raise CaseParseError(reason, line=line, column=column) from None
+    return graph
+
+
+@contextmanager
+def parse_errors(language: str) -> Iterator[None]:
+    """Turn any failure of a parser on untrusted bytes into a case error that quotes nothing.
+
+    Parsers put the offending input in their messages (rdflib's syntax errors, Python's
+    int-string limit), and rdflib's Turtle parser also raises AssertionError or IndexError.
+    """
     try:
-        graph.parse(data=payload, format="turtle")
-    except CaseTooLarge:
+        yield
+    except CaseError:
         raise
-    except SyntaxError as exc:
-        reason = str(getattr(exc, "_why", None) or "syntax error")[:200]
-        line, column = syntax_error_position(exc) or (None, None)
-        raise CaseParseError(reason, line=line, column=column) from None
     except RecursionError:
         raise CaseTooLarge("the case is nested too deeply") from None
     except UnicodeDecodeError:
         raise CaseParseError("the case is not valid UTF-8") from None
     except ValueError:
-        # For example a 100,000-digit integer (Python's int-string limit); the message would echo input.
         raise CaseParseError("the case holds a value that cannot be read (for example an over-long number)") from None
-    except Exception:  # noqa: BLE001 - rdflib's parser also raises AssertionError, IndexError... quoting the input
-        raise CaseParseError("the case is not valid Turtle") from None
-    return graph
+    except Exception:  # noqa: BLE001 - see the docstring
+        raise CaseParseError(f"the case is not valid {language}") from None
 
 
 def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:

@@ -7,6 +7,11 @@ from decimal import Decimal
 
 from rdflib import URIRef
 
+from .vocab import BASE
+
+COVERAGE = URIRef(BASE + "core#CategoryCoverage")
+COUNT = URIRef(BASE + "core#Count")
+
 
 @dataclass(frozen=True, slots=True)
 class Reference:
@@ -39,6 +44,7 @@ class Threshold:
     label: str
     value: Decimal
     unit: str
+    unit_iri: URIRef
     verification: str
     references: tuple[URIRef, ...]
 
@@ -69,6 +75,7 @@ class Criterion:
     statement: str
     not_met_text: str
     category: str
+    category_iri: URIRef
     required: bool
     order: int
     applies_to: frozenset[URIRef]
@@ -78,6 +85,11 @@ class Criterion:
     qualifying_shapes: frozenset[URIRef]
     recommendation: URIRef | None
     references: tuple[URIRef, ...]
+
+    @property
+    def is_coverage(self) -> bool:
+        """Whether the criterion asks if the policy covers the requested codes at all."""
+        return self.category_iri == COVERAGE
 
 
 @dataclass(frozen=True, slots=True)

@@ -171,7 +171,7 @@ def _references(kb: KnowledgeBase, case: EnrichedCase, criteria: tuple[object, .
         rule = kb.coverage.get((case.policy.iri, line.code))
         ids.extend(rule.references if rule else ())
     for c in sorted((kb.criteria[i] for i in case.applicable.criteria), key=lambda c: c.order):
-        ids.extend(c.references if c.category != "coverage" else ())
+        ids.extend(() if c.is_coverage else c.references)
         rec = kb.recommendations.get(c.recommendation) if c.recommendation else None
         ids.extend(rec.references if rec else ())
     for s in kb.steps.values():
