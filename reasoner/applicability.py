@@ -24,7 +24,7 @@ class Applicable:
 
 def resolve(kb: KnowledgeBase, policy: Policy, requested_classes: frozenset[URIRef]) -> Applicable:
     """Criteria whose gr:appliesTo class is requested, plus completion criteria of prerequisite steps."""
-    steps = {s.iri: s for s in kb.steps.values() if s.policy == policy.iri}
+    steps = {s.iri: s for s in kb.steps_of(policy.iri)}
     requested = frozenset(i for i, s in steps.items() if s.procedure_classes & requested_classes)
     prerequisites: set[URIRef] = set()
     frontier = [r for i in requested for r in steps[i].requires]

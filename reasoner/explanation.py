@@ -180,7 +180,7 @@ def _rationale(
 
 def _next_steps(case: EnrichedCase, kb: KnowledgeBase, results: list[CriterionResult]) -> tuple[NextStep, ...]:
     by_id = {r.id: r for r in results}
-    steps = sorted((s for s in kb.steps.values() if s.policy == case.policy.iri), key=lambda s: (s.order, str(s.iri)))
+    steps = kb.steps_of(case.policy.iri)
     out = []
     for step in steps:
         crit = kb.criteria.get(step.completion_criterion) if step.completion_criterion else None

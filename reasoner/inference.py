@@ -72,9 +72,8 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     assert request is not None
     request_date = g.value(request, CV.date).toPython()  # type: ignore[union-attr]
     request_purpose = g.value(request, CV.purpose)
-    classifying = set(kb.ontology.subjects(RDF.type, GR.ClassifyingProperty))
     for s, p, o in list(g):
-        if p in classifying and isinstance(o, URIRef):
+        if p in kb.classifying and isinstance(o, URIRef):
             purpose = g.value(s, CV.purpose) or (request_purpose if (request, CV.line, s) in g else None)
             for cls in _classes(kb, o, purpose):
                 g.add((s, RDF.type, cls))
@@ -102,8 +101,8 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     history = [*g.objects(case_node, CV.priorProcedure), *g.objects(case_node, CV.conservativeCare)]
     for fact in history:
         types = set(g.objects(fact, RDF.type))
-        for step in kb.steps.values():
-            if step.policy == policy.iri and step.procedure_classes & types:
+        for step in kb.steps_of(policy.iri):
+            if step.procedure_classes & types:
                 g.add((fact, GR.completesStep, step.iri))
     _mark_addressed(g, kb, case_node)
     return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)

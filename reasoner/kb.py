@@ -12,6 +12,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -87,6 +88,8 @@ class KnowledgeBase:
     addressed_by: Mapping[URIRef, frozenset[URIRef]] = field(repr=False)
     shape_index: _kb_index.ShapeIndex = field(repr=False)
     validator: validation.PreparedShapes = field(repr=False)
+    labels: Mapping[URIRef, str] = field(repr=False)
+    classifying: frozenset[URIRef] = field(repr=False)
 
     @classmethod
     def load(cls, root: Path | None = None) -> KnowledgeBase:
@@ -130,6 +133,10 @@ class KnowledgeBase:
             addressed_by=MappingProxyType(build.addressed_by()),
             shape_index=shape_index,
             validator=validation.PreparedShapes(shapes),
+            labels=MappingProxyType(_labels(closed)),
+            classifying=frozenset(
+                p for p in closed.subjects(RDF.type, GR.ClassifyingProperty) if isinstance(p, URIRef)
+            ),
         )
 
     def policy(self, policy_id: str) -> Policy:
@@ -149,11 +156,11 @@ class KnowledgeBase:
 
     def label(self, iri: URIRef) -> str:
         """A short human label for a term of the knowledge base (the IRI's tail when unlabeled)."""
-        for predicate in (SKOS.prefLabel, RDFS.label):
-            value = self.ontology.value(iri, predicate)
-            if value is not None:
-                return str(value)
-        return iri.split("#")[-1].split("/")[-1]
+        return self.labels.get(iri) or iri.split("#")[-1].split("/")[-1]
+
+    def steps_of(self, policy: URIRef) -> tuple[Step, ...]:
+        """The pathway steps of a policy, in order."""
+        return _steps_of(self, policy)
 
     def types_of(self, classes: Iterable[URIRef]) -> frozenset[URIRef]:
         """The given classes with all their superclasses."""
@@ -169,6 +176,18 @@ class KnowledgeBase:
             for line in sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in g):
                 h.update(line.encode())
         return h.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _steps_of(kb: KnowledgeBase, policy: URIRef) -> tuple[Step, ...]:
+    return tuple(sorted((s for s in kb.steps.values() if s.policy == policy), key=lambda s: (s.order, str(s.iri))))
+
+
+def _labels(graph: Graph) -> dict[URIRef, str]:
+    """skos:prefLabel where there is one, else rdfs:label."""
+    out = {s: str(o) for s, o in graph.subject_objects(RDFS.label) if isinstance(s, URIRef)}
+    out.update({s: str(o) for s, o in graph.subject_objects(SKOS.prefLabel) if isinstance(s, URIRef)})
+    return out
 
 
 def _bind_thresholds(ontology: Graph, shapes: Graph) -> None:

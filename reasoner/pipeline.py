@@ -174,8 +174,8 @@ def _references(kb: KnowledgeBase, case: EnrichedCase, criteria: tuple[object, .
         ids.extend(() if c.is_coverage else c.references)
         rec = kb.recommendations.get(c.recommendation) if c.recommendation else None
         ids.extend(rec.references if rec else ())
-    for s in kb.steps.values():
-        if s.policy == case.policy.iri and s.recommendation in kb.recommendations:
+    for s in kb.steps_of(case.policy.iri):
+        if s.recommendation in kb.recommendations:
             ids.extend(kb.recommendations[s.recommendation].references)
     ids.extend(case.policy.references)
     out = []

@@ -9,10 +9,15 @@ otherwise reports a recursive violation as conforming (threats.md C4).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 
+import pyshacl.shape as pyshacl_shape
 from pyshacl import validate as _pyshacl_validate
+from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS, CONSTRAINT_PARAMETERS_MAP
+from pyshacl.constraints.constraint_component import ConstraintComponent
 from pyshacl.errors import ShapeRecursionWarning
 from pyshacl.monkey import apply_patches
 from pyshacl.pytypes import SHACLExecutor
@@ -66,6 +71,33 @@ def _results(report: Graph) -> tuple[Result, ...]:
     return tuple(sorted(out, key=lambda x: (str(x.source_shape), str(x.focus), str(x.value))))
 
 
+@contextmanager
+def _lean_results() -> Iterator[None]:
+    """Skip pyshacl work whose output the reasoner never reads, for the duration of one validation.
+
+    pyshacl writes a text description for every result, including the many that a qualified
+    value shape builds and then discards, and finds constraint parameters by scanning a list;
+    together a quarter of a determination (bench/README.md). Both are patched only while the
+    caller holds THIRD_PARTY_LOCK, and restored afterwards whatever happens.
+    """
+    saved_description = ConstraintComponent.make_v_result_description
+    saved_params = getattr(pyshacl_shape, "CONSTRAINT_PARAMS", None)
+    ConstraintComponent.make_v_result_description = _no_description  # type: ignore[method-assign]
+    pyshacl_shape.CONSTRAINT_PARAMS = (frozenset(ALL_CONSTRAINT_PARAMETERS), CONSTRAINT_PARAMETERS_MAP)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        ConstraintComponent.make_v_result_description = saved_description  # type: ignore[method-assign]
+        if saved_params is None:
+            del pyshacl_shape.CONSTRAINT_PARAMS  # type: ignore[attr-defined]
+        else:
+            pyshacl_shape.CONSTRAINT_PARAMS = saved_params  # type: ignore[attr-defined]
+
+
+def _no_description(self: object, *args: object, **kwargs: object) -> str:
+    return ""
+
+
 class PreparedShapes:
     """A shapes graph compiled once; :meth:`validate` runs a selection of its root shapes."""
 
@@ -90,7 +122,7 @@ class PreparedShapes:
         # "conforms", and qualified value shapes would count it (every result is read anyway).
         executor = SHACLExecutor(max_validation_depth=15)
         reports: list[tuple[object, ...]] = []
-        with THIRD_PARTY_LOCK, warnings.catch_warnings():
+        with THIRD_PARTY_LOCK, warnings.catch_warnings(), _lean_results():
             warnings.simplefilter("error", ShapeRecursionWarning)
             try:
                 for shape in selected:
