@@ -50,6 +50,7 @@ class Source(_Out):
 class Fact(_Out):
     """A case fact a criterion rests on."""
 
+    node: str
     text: str
     assessment: str | None = None
     source: Source | None = None

@@ -104,7 +104,9 @@ def _criterion(
             assessment = "fails this criterion"
         else:
             assessment = None
-        facts.append(Fact(text=describe(g, node, kb), assessment=assessment, source=source_of(g, node, kb)))
+        facts.append(
+            Fact(node=str(node), text=describe(g, node, kb), assessment=assessment, source=source_of(g, node, kb))
+        )
     if status is Status.UNKNOWN:
         finding = "Cannot be decided: " + " ".join(str(kb.ontology.value(k, GR.missingText)) for k in sorted(gaps))
     elif status is Status.NOT_MET:

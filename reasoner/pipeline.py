@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from rdflib import Graph, Literal, URIRef
 
-from . import case_json, intake
+from . import case_json, intake, jsonld
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
 from .errors import UnknownPolicyError
 from .explanation import explain
@@ -31,7 +31,8 @@ def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> Graph:
     """
     if fmt == "json":
         return case_json.to_graph(case_json.load_json(payload), kb)  # speaks only the case vocabulary by construction
-    graph = intake.sanitise(intake.parse_turtle(payload), kb)
+    parsed = jsonld.parse_jsonld(payload) if fmt == "json-ld" else intake.parse_turtle(payload)
+    graph = intake.sanitise(parsed, kb)
     intake.check_shapes(graph, kb)
     return graph
 

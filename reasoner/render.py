@@ -7,9 +7,10 @@ from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from . import rdf_output
 from .determination import Determination
 
-RenderFormat = Literal["json", "markdown"]
+RenderFormat = Literal["json", "markdown", "html", "turtle", "json-ld"]
 
 _ENV = Environment(
     loader=PackageLoader("reasoner", "templates"),
@@ -18,6 +19,13 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+)
+_HTML = Environment(
+    loader=PackageLoader("reasoner", "templates"),
+    undefined=StrictUndefined,
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 _ENV.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -32,6 +40,17 @@ def to_markdown(determination: Determination) -> str:
     return _ENV.get_template("letter.md.j2").render(d=determination)
 
 
+def to_html(determination: Determination) -> str:
+    """The letter as a standalone HTML page (every value escaped)."""
+    return _HTML.get_template("letter.html.j2").render(d=determination)
+
+
 def render(determination: Determination, fmt: RenderFormat) -> str:
     """Render in the named format."""
-    return to_json(determination) if fmt == "json" else to_markdown(determination)
+    if fmt == "json":
+        return to_json(determination)
+    if fmt == "markdown":
+        return to_markdown(determination)
+    if fmt == "html":
+        return to_html(determination)
+    return rdf_output.to_graph(determination).serialize(format=fmt)

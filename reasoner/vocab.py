@@ -96,6 +96,18 @@ class GR(DefinedNamespace):
     completesStep: URIRef
     addressed: URIRef
     NotAddressed: URIRef
+    Determination: URIRef
+    CriterionResult: URIRef
+    KnowledgeBaseVersion: URIRef
+    outcome: URIRef
+    criterionResult: URIRef
+    criterion: URIRef
+    status: URIRef
+    finding: URIRef
+    contentHash: URIRef
+    Met: URIRef
+    NotMet: URIRef
+    Unknown: URIRef
     NotCovered: URIRef
     Unlisted: URIRef
     Covered: URIRef

@@ -1,0 +1,112 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``) with stable codes.
+
+No handler ever puts submitted content in a response: FastAPI's default 422 echoes the input,
+and parser messages quote it (threats.md A6); these handlers give locations and reasons only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reasoner import (
+    CaseError,
+    CaseParseError,
+    CaseSchemaError,
+    CaseShapeError,
+    CaseTooLarge,
+    KnowledgeBaseError,
+    ReasonerError,
+    UnknownPolicyError,
+    ValidationError,
+)
+from reasoner.catalogue import NotFound
+from reasoner.sparql import QueryBusy, QueryRejected, QueryTimeout
+
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://w3id.org/guideline-reasoner/problems/"
+log = logging.getLogger("guideline_reasoner.api")
+
+
+class Problem(Exception):
+    """An HTTP error raised by a router, rendered as problem details."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.title, self.detail, self.extra = status, code, title, detail, extra
+
+
+def problem_response(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """A problem+json response."""
+    body = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _from_reasoner(exc: ReasonerError) -> JSONResponse:
+    if isinstance(exc, CaseParseError):
+        return problem_response(
+            400, exc.code, "The case cannot be parsed", exc.reason, line=exc.line, column=exc.column
+        )
+    if isinstance(exc, CaseTooLarge):
+        return problem_response(413, exc.code, "The case is too large", exc.message)
+    if isinstance(exc, CaseSchemaError | CaseShapeError):
+        errors = [{"location": where, "problem": what} for where, what in exc.problems]
+        return problem_response(422, exc.code, "The case is not valid", exc.message, errors=errors)
+    if isinstance(exc, UnknownPolicyError):
+        return problem_response(422, exc.code, "Unknown policy", exc.message, validPolicies=exc.valid)
+    if isinstance(exc, CaseError | ValidationError):
+        return problem_response(422, exc.code, "The case cannot be judged", exc.message)
+    if isinstance(exc, QueryRejected):
+        return problem_response(400, exc.code, "Query refused", exc.message)
+    if isinstance(exc, QueryTimeout):
+        return problem_response(503, exc.code, "Query stopped", exc.message)
+    if isinstance(exc, QueryBusy):
+        return problem_response(503, exc.code, "Busy", exc.message)
+    if isinstance(exc, NotFound):
+        return problem_response(404, exc.code, "Not found", exc.message)
+    if isinstance(exc, KnowledgeBaseError):
+        return problem_response(503, exc.code, "Knowledge base unavailable", exc.message)
+    return problem_response(400, exc.code, "Request refused", exc.message)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers (before the first request: Starlette builds its middleware lazily)."""
+
+    async def on_problem(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+    async def on_reasoner(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ReasonerError)
+        return _from_reasoner(exc)
+
+    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"location": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        return problem_response(422, "request-invalid", "The request is not valid", "see errors", errors=errors)
+
+    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(exc.status_code, "http")
+        return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+    async def on_crash(_request: Request, exc: Exception) -> JSONResponse:
+        # The type only: the message may quote a case.
+        log.error("internal error: %s", type(exc).__name__)
+        return problem_response(500, "internal", "Internal error", "an internal error occurred; it has been logged")
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(ReasonerError, on_reasoner)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)

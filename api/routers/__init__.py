@@ -1,0 +1,1 @@
+"""HTTP routers: each translates requests to reasoner calls and results to responses."""

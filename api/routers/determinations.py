@@ -1,0 +1,106 @@
+"""POST /determinations: a case in, a determination out, formats negotiated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from reasoner import determine, render
+
+from ..body import read_limited
+from ..deps import KnowledgeBaseDep, SettingsDep
+from ..negotiation import choose, media_type
+from ..problems import PROBLEM, Problem
+
+router = APIRouter(tags=["determinations"])
+
+INPUT = {"application/json": "json", "text/turtle": "turtle", "application/ld+json": "json-ld"}
+OUTPUT = {
+    "application/json": "json",
+    "text/markdown": "markdown",
+    "text/html": "html",
+    "text/turtle": "turtle",
+    "application/ld+json": "json-ld",
+}
+_API_DIR = Path(__file__).resolve().parents[1]
+_SEEDS = [
+    _API_DIR / "_examples" / "sij-seed-neurectomy.json",
+    _API_DIR.parent / "examples/cases/sij-seed-neurectomy.json",
+]
+SEED_EXAMPLE = next((json.loads(p.read_text()) for p in _SEEDS if p.is_file()), None)  # for /docs
+
+_ERRORS = {
+    status: {"description": text, "content": {PROBLEM: {}}}
+    for status, text in {
+        400: "Malformed case (line and column for Turtle and JSON)",
+        406: "No acceptable response format",
+        413: "Body over the limit",
+        415: "Unsupported content type",
+        422: "Invalid case, unknown policy, or a case that cannot be judged",
+    }.items()
+}
+
+
+@router.post(
+    "/determinations",
+    summary="Determine a case",
+    description=(
+        "Judge a case under a policy (`?policy=`, else the policy the case names). The body is the "
+        "JSON case form (`application/json`, schema `CaseIn`), Turtle in the case vocabulary "
+        "(`text/turtle`), or JSON-LD with the published context (`application/ld+json`). The response "
+        "follows `Accept`: JSON (default), the letter as Markdown or HTML, or the determination as RDF "
+        "with PROV-O provenance (Turtle, JSON-LD)."
+    ),
+    responses={
+        200: {"description": "The determination", "content": {t: {} for t in OUTPUT}},
+        **_ERRORS,
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/CaseIn"},
+                    **({"example": SEED_EXAMPLE} if SEED_EXAMPLE else {}),
+                },
+                "text/turtle": {"schema": {"type": "string"}},
+                "application/ld+json": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
+async def create_determination(
+    request: Request,
+    kb: KnowledgeBaseDep,
+    settings: SettingsDep,
+    policy: str | None = Query(None, description="policy id, for example sij-clinical-pathway"),
+) -> Response:
+    """Translate the request to ``reasoner.determine`` and render the result as negotiated."""
+    fmt = INPUT.get(media_type(request.headers.get("content-type")))
+    if fmt is None:
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported content type",
+            "send application/json, text/turtle or application/ld+json",
+            accepted=list(INPUT),
+        )
+    out = choose(request.headers.get("accept"), list(OUTPUT))
+    if out is None:
+        raise Problem(
+            406,
+            "not-acceptable",
+            "No acceptable format",
+            "this endpoint can answer in: " + ", ".join(OUTPUT),
+            available=list(OUTPUT),
+        )
+    body = await read_limited(request, settings.max_body_bytes)
+
+    def run() -> str:
+        return render(determine(body, fmt, kb, policy=policy), OUTPUT[out])  # type: ignore[arg-type]
+
+    text = await run_in_threadpool(run)
+    return Response(text, media_type=out)

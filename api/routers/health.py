@@ -1,0 +1,29 @@
+"""GET /health and GET /version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+import reasoner
+
+from ..deps import KnowledgeBaseDep
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/health", summary="Liveness")
+async def health() -> dict[str, str]:
+    """Answers at once; it never waits for a determination or a query."""
+    return {"status": "ok"}
+
+
+@router.get("/version", summary="Versions")
+def version(kb: KnowledgeBaseDep) -> dict[str, Any]:
+    """The application version, the knowledge base's content hash, and the policies with their versions."""
+    return {
+        "version": reasoner.__version__,
+        "knowledgeBase": kb.content_hash,
+        "policies": [{"id": p.id, "version": p.version} for p in sorted(kb.policies.values(), key=lambda p: p.id)],
+    }

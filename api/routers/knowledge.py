@@ -1,0 +1,42 @@
+"""GET views of the knowledge base: policies, procedures, criteria."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from reasoner import UnknownPolicyError
+from reasoner.catalogue import criterion_view, find_criterion, policy_summaries, policy_view, procedure_view
+
+from ..deps import KnowledgeBaseDep
+from ..problems import Problem
+
+router = APIRouter(tags=["knowledge"])
+
+
+@router.get("/policies", summary="List policies")
+def list_policies(kb: KnowledgeBaseDep) -> list[dict[str, Any]]:
+    """Every policy with its version and the codes it addresses."""
+    return policy_summaries(kb)
+
+
+@router.get("/policies/{policy_id}", summary="One policy: procedures, criteria, pathway")
+def get_policy(policy_id: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
+    """A policy with its coverage rules, criteria (with thresholds and sources) and pathway."""
+    try:
+        return policy_view(kb, policy_id)
+    except UnknownPolicyError as exc:
+        raise Problem(404, "not-found", "No such policy", exc.message, validPolicies=exc.valid) from None
+
+
+@router.get("/procedures/{code}", summary="A procedure code under every policy")
+def get_procedure(code: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
+    """Coverage under each policy, the criteria that apply, and the code's place in each pathway."""
+    return procedure_view(kb, code)
+
+
+@router.get("/criteria/{criterion_id:path}", summary="One criterion")
+def get_criterion(criterion_id: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
+    """A criterion by id (``policy/criterion``), with thresholds, evidence and the shapes that check it."""
+    return criterion_view(kb, find_criterion(kb, criterion_id))

@@ -1,0 +1,169 @@
+"""Read-only views of the knowledge base for people and apps: policies, procedures, criteria."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rdflib import URIRef
+
+from ._kb_index import local_id
+from .errors import ReasonerError
+from .explanation import evidence_of, fill
+from .vocab import CPT, HCPCS
+
+if TYPE_CHECKING:
+    from .kb import KnowledgeBase
+
+
+class NotFound(ReasonerError):
+    """No such policy, procedure code or criterion."""
+
+    code = "not-found"
+
+
+def _refs(kb: KnowledgeBase, iris: tuple[URIRef, ...]) -> list[str]:
+    return [kb.references[r].id for r in iris if r in kb.references]
+
+
+def policy_summaries(kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """Every policy with its version and the codes it addresses."""
+    return [
+        {
+            "id": p.id,
+            "label": p.label,
+            "publisher": p.publisher,
+            "version": p.version,
+            "effectiveDate": p.effective_date,
+            "codes": sorted(kb.codes[c].notation for (pol, c) in kb.coverage if pol == p.iri and c in kb.codes),
+        }
+        for p in sorted(kb.policies.values(), key=lambda p: p.id)
+    ]
+
+
+def criterion_view(kb: KnowledgeBase, iri: URIRef) -> dict[str, Any]:
+    """One criterion: statement with thresholds filled in, thresholds with sources, evidence, shapes."""
+    c = kb.criteria[iri]
+    evidence = evidence_of(kb, c.recommendation)
+    return {
+        "id": c.id,
+        "label": c.label,
+        "policy": local_id(c.policy),
+        "category": c.category,
+        "required": c.required,
+        "statement": fill(c.statement, c.thresholds, kb),
+        "thresholds": [
+            {
+                "id": local_id(t.iri),
+                "label": t.label,
+                "value": t.display(),
+                "unit": t.unit,
+                "verification": t.verification,
+                "references": _refs(kb, t.references),
+            }
+            for t in (kb.thresholds[i] for i in c.thresholds if i in kb.thresholds)
+        ],
+        "evidence": evidence.model_dump() if evidence else None,
+        "references": _refs(kb, c.references),
+        "shapes": sorted(str(s) for s, cs in kb.shape_index.checks.items() if iri in cs),
+    }
+
+
+def policy_view(kb: KnowledgeBase, policy_id: str) -> dict[str, Any]:
+    """A policy with its coverage rules, criteria and pathway.
+
+    Raises:
+        UnknownPolicyError: listing the valid ids.
+    """
+    p = kb.policy(policy_id)
+    coverage = sorted((r for (pol, _c), r in kb.coverage.items() if pol == p.iri), key=lambda r: str(r.code))
+    return {
+        "id": p.id,
+        "label": p.label,
+        "publisher": p.publisher,
+        "version": p.version,
+        "effectiveDate": p.effective_date,
+        "scopeNote": p.scope_note,
+        "references": _refs(kb, p.references),
+        "procedures": [
+            {
+                "code": kb.codes[r.code].notation,
+                "system": kb.codes[r.code].system,
+                "label": kb.codes[r.code].label,
+                "coverage": kb.label(r.status),
+                "references": _refs(kb, r.references),
+            }
+            for r in coverage
+            if r.code in kb.codes
+        ],
+        "criteria": [
+            criterion_view(kb, c.iri)
+            for c in sorted((c for c in kb.criteria.values() if c.policy == p.iri), key=lambda c: c.order)
+        ],
+        "pathway": [
+            {
+                "order": s.order,
+                "id": local_id(s.iri),
+                "step": s.label,
+                "action": fill(s.action, s.thresholds, kb),
+                "procedureClasses": sorted(kb.label(c) for c in s.procedure_classes),
+                "requires": sorted(local_id(r) for r in s.requires),
+                "evidence": (ev.model_dump() if (ev := evidence_of(kb, s.recommendation)) else None),
+            }
+            for s in kb.steps_of(p.iri)
+        ],
+    }
+
+
+def procedure_view(kb: KnowledgeBase, code: str) -> dict[str, Any]:
+    """A procedure code: coverage under each policy, criteria that apply, its place in each pathway.
+
+    Raises:
+        NotFound: the code is not in the knowledge base.
+    """
+    iri = HCPCS[code] if code[:1].isalpha() else CPT[code]
+    info = kb.codes.get(iri)
+    if info is None or info.denotes is None:
+        raise NotFound(f"procedure code {code!r} is not in the knowledge base")
+    classes = kb.types_of([info.denotes])
+    out: dict[str, Any] = {
+        "code": info.notation,
+        "system": info.system,
+        "label": info.label,
+        "procedureClass": kb.label(info.denotes),
+        "policies": [],
+    }
+    from .applicability import resolve
+
+    for p in sorted(kb.policies.values(), key=lambda p: p.id):
+        rule = kb.coverage.get((p.iri, iri))
+        applicable = resolve(kb, p, classes) if rule else None
+        out["policies"].append(
+            {
+                "policy": p.id,
+                "coverage": kb.label(rule.status) if rule else "not addressed",
+                "references": _refs(kb, rule.references) if rule else [],
+                "criteria": sorted(local_id(c) for c in applicable.criteria) if applicable else [],
+                "pathwaySteps": [
+                    {
+                        "order": s.order,
+                        "step": s.label,
+                        "evidence": (ev.model_dump() if (ev := evidence_of(kb, s.recommendation)) else None),
+                    }
+                    for s in kb.steps_of(p.iri)
+                    if applicable and s.iri in applicable.requested_steps
+                ],
+            }
+        )
+    return out
+
+
+def find_criterion(kb: KnowledgeBase, criterion_id: str) -> URIRef:
+    """The IRI of a criterion id such as ``sij-clinical-pathway/lateral-branch-blocks``.
+
+    Raises:
+        NotFound: no such criterion.
+    """
+    for iri, c in kb.criteria.items():
+        if c.id == criterion_id:
+            return iri
+    raise NotFound(f"no criterion {criterion_id!r}; criteria are listed under /policies/{{id}}")

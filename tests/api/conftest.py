@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import create_app
+from api.settings import Settings
+
+from ..conftest import ROOT
+
+
+@pytest.fixture(scope="session")
+def client() -> Iterator[TestClient]:
+    """One app for the API tests (start-up loads the knowledge base twice: here and in the SPARQL forkserver)."""
+    settings = Settings(kb_dir=ROOT, sparql_timeout_s=3.0, sparql_max_rows=100, sparql_concurrency=4)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+JSON = {"content-type": "application/json"}
+TURTLE = {"content-type": "text/turtle"}
