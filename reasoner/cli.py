@@ -139,6 +139,36 @@ def policies(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each loads the knowledge base).")] = 1,
+    kb_dir: KbOption = None,
+) -> None:
+    """Serve the HTTP API (uvicorn) on the bundled knowledge base, loaded once per worker at start-up."""
+    import copy
+    import os
+
+    import uvicorn
+    import uvicorn.config
+
+    if kb_dir is not None:
+        os.environ["GR_KB_DIR"] = str(kb_dir)
+    # No access log from uvicorn: it records query strings. The app logs method, path and status.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["guideline_reasoner"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    uvicorn.run(
+        "api.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=log_config,
+    )
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the JSON case form (the file schemas/case.schema.json)."""
     from .case_json import json_schema

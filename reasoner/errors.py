@@ -10,6 +10,8 @@
     - CaseVocabularyError       a Turtle case uses a term outside the case vocabulary
     - CaseShapeError            the case graph fails the well-formedness shapes
   + ValidationError             SHACL validation could not be completed safely
+  + NotFound                    no such policy, code or criterion (catalogue.py)
+  + QueryRejected, QueryTimeout, QueryBusy   SPARQL refusals and limits (sparql.py)
 
 Messages never quote the submitted content: cases are PHI.
 """
@@ -27,6 +29,10 @@ ErrorCode = Literal[
     "case-vocabulary",
     "case-shape",
     "validation",
+    "not-found",
+    "sparql-rejected",
+    "sparql-timeout",
+    "sparql-busy",
 ]
 
 

@@ -102,10 +102,15 @@ class PreparedShapes:
     """A shapes graph compiled once; :meth:`validate` runs a selection of its root shapes."""
 
     def __init__(self, shapes: Graph) -> None:
+        # pyshacl reads shape parameters from the shapes graph on every validation; rdflib's
+        # context-free store answers those lookups about a fifth faster (bench/README.md).
+        lean = Graph(store="SimpleMemory")
+        for triple in shapes:
+            lean.add(triple)
         with THIRD_PARTY_LOCK:
             apply_patches()
             assign_baked_in()
-            self._shapes_graph = ShapesGraph(shapes)
+            self._shapes_graph = ShapesGraph(lean)
             self._all = {s.node: s for s in self._shapes_graph.shapes}
 
     def validate(self, data: Graph, roots: frozenset[URIRef]) -> tuple[Result, ...]:
