@@ -97,7 +97,7 @@ def install(app: FastAPI) -> None:
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(exc.status_code, "http")
+        code = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(exc.status_code, "http-error")
         return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
 
     async def on_crash(_request: Request, exc: Exception) -> JSONResponse:
