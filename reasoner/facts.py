@@ -100,13 +100,13 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
         if (pr := _value(g, node, CV.percentRelief)) is not None:
             parts.append(f"{_num(pr)} % relief")
         if (rm := _value(g, node, CV.reliefMonths)) is not None:
-            parts.append(f"relief for {_num(rm)} months")
+            parts.append(f"relief for {_num(rm)} month{'' if _num(rm) == '1' else 's'}")
         if (lab := _label(g, kb, node, CV.outcome)) is not None:
             parts.append(f"outcome {lab}")
     elif CV.ConservativeCare in types:
         parts = [kb.label(g.value(node, CV.careKind))]  # type: ignore[arg-type]
         if (w := _value(g, node, CV.weeks)) is not None:
-            parts.append(f"{_num(w)} weeks")
+            parts.append(f"{_num(w)} week{'' if _num(w) == '1' else 's'}")
         if (lab := _label(g, kb, node, CV.outcome)) is not None:
             parts.append(f"result {lab}")
     elif CV.ExamFinding in types:
@@ -121,7 +121,7 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
             parts.append("addressed" if (node, GR.addressed, None) in g else "not addressed")
     elif CV.PainHistory in types:
         if (m := _value(g, node, CV.durationMonths)) is not None:
-            parts.append(f"pain for {_num(m)} months")
+            parts.append(f"pain for {_num(m)} month{'' if _num(m) == '1' else 's'}")
         if (s := _value(g, node, CV.painScore)) is not None:
             parts.append(f"score {_num(s)}/10")
         for p in (CV.painCharacter, CV.painLocation):
