@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rdflib import URIRef
 from rdflib.term import Node
 
-from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Status
+from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Source, Status
 from .facts import describe, facts_of_class, source_of
 from .inference import EnrichedCase
 from .knowledge import COUNT, Criterion
@@ -75,7 +75,8 @@ def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) 
         for c in targets & applicable:
             failing.setdefault(c, []).append(r)  # type: ignore[arg-type]
     crits = sorted((kb.criteria[c] for c in applicable), key=lambda c: (not c.is_coverage, c.order, c.id))
-    out = [_criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape) for c in crits]
+    seen: dict[Node, tuple[str, Source | None]] = {}  # a fact described once, however many criteria list it
+    out = [_criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape, seen) for c in crits]
     outcome = _outcome(case, out)
     missing = tuple(sorted({str(kb.ontology.value(k, GR.missingText)) for c in crits for k in c.needs & missing_kinds}))
     steps = () if outcome is Outcome.NO_APPLICABLE_GUIDELINE else _next_steps(case, kb, out)
@@ -89,6 +90,7 @@ def _criterion(
     failing: list[Result],
     missing_kinds: set[URIRef],
     flagged_by_shape: dict[URIRef, set[Node]],
+    seen: dict[Node, tuple[str, Source | None]],
 ) -> CriterionResult:
     g = case.graph
     gaps = c.needs & missing_kinds
@@ -104,9 +106,10 @@ def _criterion(
             assessment = "fails this criterion"
         else:
             assessment = None
-        facts.append(
-            Fact(node=str(node), text=describe(g, node, kb), assessment=assessment, source=source_of(g, node, kb))
-        )
+        if node not in seen:
+            seen[node] = (describe(g, node, kb), source_of(g, node, kb))
+        text, source = seen[node]
+        facts.append(Fact(node=str(node), text=text, assessment=assessment, source=source))
     if status is Status.UNKNOWN:
         finding = "Cannot be decided: " + " ".join(str(kb.ontology.value(k, GR.missingText)) for k in sorted(gaps))
     elif status is Status.NOT_MET:
