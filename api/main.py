@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_rows=settings.sparql_max_rows,
             memory_mb=settings.sparql_memory_mb,
             concurrency=settings.sparql_concurrency,
+            queue_wait=settings.sparql_queue_wait_s,
         )
         await run_in_threadpool(service.start)
         yield {"kb": kb, "sparql": service, "settings": settings}

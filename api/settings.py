@@ -18,3 +18,4 @@ class Settings(BaseSettings):
     sparql_max_rows: int = 10_000
     sparql_memory_mb: int = 1024
     sparql_concurrency: int = 4
+    sparql_queue_wait_s: float = 30.0

@@ -37,6 +37,9 @@ def close_knowledge_base(graph: Graph) -> Graph:
         closed.add(triple)
     with THIRD_PARTY_LOCK:
         owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(closed)
+    # OWL-RL works on generalised RDF and leaves triples such as "x" owl:sameAs "x"; they are not RDF.
+    for triple in [t for t in closed if isinstance(t[0], Literal)]:
+        closed.remove(triple)
     return closed
 
 

@@ -187,9 +187,16 @@ class SparqlService:
     """Runs vetted queries in killable child processes of a forkserver that holds the knowledge base."""
 
     def __init__(
-        self, root: str, *, timeout: float = 10.0, max_rows: int = 10_000, memory_mb: int = 1024, concurrency: int = 4
+        self,
+        root: str,
+        *,
+        timeout: float = 10.0,
+        max_rows: int = 10_000,
+        memory_mb: int = 1024,
+        concurrency: int = 4,
+        queue_wait: float = 30.0,
     ) -> None:
-        self.root, self.timeout, self.max_rows = root, timeout, max_rows
+        self.root, self.timeout, self.max_rows, self.queue_wait = root, timeout, max_rows, queue_wait
         self.budget = memory_mb * 1024 * 1024
         self._slots = threading.BoundedSemaphore(concurrency)
         self._ctx = multiprocessing.get_context("forkserver")
@@ -202,7 +209,7 @@ class SparqlService:
         p.start()
         p.join(60)
 
-    def run(self, text: str, media_type: str) -> QueryOutput:
+    def run(self, text: str, media_type: str, form: QueryForm | None = None) -> QueryOutput:
         """Vet and run a query; the result is serialised as ``media_type``.
 
         Raises:
@@ -210,11 +217,13 @@ class SparqlService:
             QueryTimeout: it ran past the deadline or out of memory and was stopped.
             QueryBusy: every query slot stayed busy until the deadline.
         """
-        form = vet(text)
+        form = form or vet(text)  # pass the form when the caller has vetted the query already
+        if form == "ASK" and media_type == "text/csv":
+            raise QueryRejected("an ASK result has no CSV form; ask for SPARQL JSON or XML")
         wanted = GRAPH_FORMATS if form in ("CONSTRUCT", "DESCRIBE") else TABLE_FORMATS
         if media_type not in wanted:
             raise QueryRejected(f"a {form} result cannot be given as {media_type}")
-        if not self._slots.acquire(timeout=self.timeout):
+        if not self._slots.acquire(timeout=self.queue_wait):
             raise QueryBusy("all query slots are busy; try again")
         try:
             return self._run_child(text, media_type)

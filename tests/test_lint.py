@@ -20,5 +20,7 @@ def _ruff() -> list[str]:
 
 
 def test_ruff_check_is_clean() -> None:
-    result = subprocess.run([*_ruff(), "check", "reasoner", "api", "tests", "bench"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [*_ruff(), "check", "reasoner", "api", "tests", "bench"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
