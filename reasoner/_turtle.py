@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
+_GRAMMAR = {"'.'", "'}'", "']'", "';'", "','", "'is'", "'[='", "'[ ='", "'@keywords'", "'this'"}
+
+
+def safe_reason(why: str) -> str:
+    """The reason rdflib gives for a syntax error, with anything it quoted from the input redacted.
+
+    Some reasons interpolate the input (a prefix name, an IRI, a character); cases are PHI.
+    """
+    why = re.sub(r'"[^"]*"', '"…"', why)
+    why = re.sub(r"<[^>]*>", "<…>", why)
+    return re.sub(r"(?<![A-Za-z])'[^']*'", lambda m: m.group(0) if m.group(0) in _GRAMMAR else "'…'", why)[:200]
+
 
 def syntax_error_position(exc: SyntaxError) -> tuple[int, int] | None:
     """Line and column of rdflib's BadSyntax, or None when it does not say.

@@ -22,7 +22,7 @@ from rdflib.namespace import SKOS
 from rdflib.plugins.stores.memory import Memory
 from rdflib.term import Node, URIRef
 
-from ._turtle import syntax_error_position
+from ._turtle import safe_reason, syntax_error_position
 from .errors import CaseError, CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
 from .vocab import CV, KB_NAMESPACES
 
@@ -69,7 +69,7 @@ def parse_turtle(payload: bytes) -> Graph:
         try:
             graph.parse(data=payload, format="turtle")
         except SyntaxError as exc:
-            reason = str(getattr(exc, "_why", None) or "syntax error")[:200]
+            reason = safe_reason(str(getattr(exc, "_why", None) or "syntax error"))
             line, column = syntax_error_position(exc) or (None, None)
             raise CaseParseError(reason, line=line, column=column) from None
     return graph

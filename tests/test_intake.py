@@ -442,3 +442,21 @@ def test_request_without_lines_is_a_shape_error(kb: KnowledgeBase, seed_graph: G
 def test_two_cases_in_one_payload_are_refused(kb: KnowledgeBase, seed_graph: Graph) -> None:
     problems = _shape_problems(_edited(seed_graph, lambda g: g.add((URIRef("urn:other:case"), RDF.type, CV.Case))), kb)
     assert any("Case" in what or "case" in where for where, what in problems)
+
+
+@pytest.mark.parametrize(
+    ("why", "safe"),
+    [
+        ('Prefix "Jane-Doe:" not bound', 'Prefix "…" not bound'),
+        (
+            "With no base URI, cannot use relative URI in @prefix <mrn-123>",
+            "With no base URI, cannot use relative URI in @prefix <…>",
+        ),
+        ("Variable name can't start with 'J'", "Variable name can't start with '…'"),
+        ("expected '.' or '}' or ']' at end of statement", "expected '.' or '}' or ']' at end of statement"),
+    ],
+)
+def test_parser_reasons_quote_nothing_from_the_input(why: str, safe: str) -> None:
+    from reasoner._turtle import safe_reason
+
+    assert safe_reason(why) == safe
