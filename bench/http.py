@@ -51,7 +51,7 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run(workers: int, seconds: int, connections: int, script: Path) -> dict[str, float]:
+def run(workers: int, seconds: int, connections: list[int], script: Path) -> list[dict[str, float]]:
     port = _free_port()
     exe = Path(sys.executable).with_name("guideline-reasoner")
     server = subprocess.Popen(
@@ -63,30 +63,23 @@ def run(workers: int, seconds: int, connections: int, script: Path) -> dict[str,
     try:
         base = f"http://127.0.0.1:{port}"
         _wait(base + "/health")
-        subprocess.run(
-            ["wrk", "-t1", "-c4", "-d3s", "-s", str(script), base + "/determinations"], capture_output=True, check=True
-        )  # warm every worker
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t1",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--latency",
-                "-s",
-                str(script),
-                base + "/determinations",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        _wrk(["-c16", "-d3s"], script, base)  # warm every worker
+        return [_parse(_wrk([f"-c{c}", f"-d{seconds}s", "--latency"], script, base), c) for c in connections]
     finally:
         server.terminate()
         server.wait(30)
+
+
+def _wrk(options: list[str], script: Path, base: str) -> str:
+    command = ["wrk", "-t1", *options, "-s", str(script), base + "/determinations"]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def _parse(out: str, connections: int) -> dict[str, float]:
     latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
+        "connections": float(connections),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50": _ms(latency["50"]),
         "p99": _ms(latency["99"]),
@@ -97,7 +90,13 @@ def run(workers: int, seconds: int, connections: int, script: Path) -> dict[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--connections",
+        type=int,
+        nargs="+",
+        default=[1, 32],
+        help="open connections; 1 measures latency without queueing, 32 throughput",
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -107,13 +106,16 @@ def main(argv: list[str] | None = None) -> int:
         script.write_text(LUA.format(path=SEED))
         print(
             f"machine: {os.uname().machine}, cores: {len(os.sched_getaffinity(0))}; wrk 1 thread, "
-            f"{args.connections} connections, {args.seconds} s per run; body: {SEED.name}"
+            f"{args.seconds} s per run; body: {SEED.name}"
         )
-        print("| workers | requests/s | p50 ms | p99 ms | non-2xx |")
-        print("|---|---|---|---|---|")
+        print("| workers | connections | requests/s | p50 ms | p99 ms | non-2xx |")
+        print("|---|---|---|---|---|---|")
         for workers in args.workers:
-            r = run(workers, args.seconds, args.connections, script)
-            print(f"| {workers} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |")
+            for r in run(workers, args.seconds, args.connections, script):
+                print(
+                    f"| {workers} | {r['connections']:.0f} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
+                    f"| {r['errors']:.0f} |"
+                )
     return 0
 
 

@@ -152,6 +152,8 @@ def serve(
     import uvicorn
     import uvicorn.config
 
+    from api.server import NoDelayH11Protocol
+
     if kb_dir is not None:
         os.environ["GR_KB_DIR"] = str(kb_dir)
     # No access log from uvicorn: it records query strings. The app logs method, path and status.
@@ -165,6 +167,7 @@ def serve(
         workers=workers,
         access_log=False,
         log_config=log_config,
+        http=NoDelayH11Protocol,
     )
 
 
