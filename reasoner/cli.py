@@ -138,6 +138,42 @@ def policies(
         typer.echo(f"| {r['id']} | {r['label']} | {r['version']} | {', '.join(r['codes'])} |")
 
 
+@app.command("test")
+def test_cases(
+    policy: Annotated[str | None, typer.Option("--policy", "-p", help="Only the expectations for this policy.")] = None,
+    cases: Annotated[
+        Path | None,
+        typer.Option("--cases", help="Folder of example cases; default: examples/cases of the knowledge base."),
+    ] = None,
+    kb_dir: KbOption = None,
+) -> None:
+    """Run every example case against its expected determination; exit 1 if any differs."""
+    from .casetests import run_all
+
+    kb = _load(kb_dir)
+    folder = cases or _default_cases(kb)
+    if policy is not None and policy not in kb.policies:
+        raise _fail(f"unknown policy {policy!r}; valid policies: {', '.join(sorted(kb.policies))}", 2)
+    results = run_all(folder, kb, policy=policy)
+    if not results:
+        raise _fail(f"no example cases with expectations under {folder}", 2)
+    for r in results:
+        typer.echo(f"{'PASS' if r.passed else 'FAIL'} {r.case.name} [{r.policy}]")
+        for line in r.differences:
+            typer.echo(f"    {line}")
+    failed = sum(not r.passed for r in results)
+    typer.echo(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _default_cases(kb: KnowledgeBase) -> Path:
+    for folder in (kb.root / "examples" / "cases", Path.cwd() / "examples" / "cases"):
+        if folder.is_dir():
+            return folder
+    raise _fail("no examples/cases folder found; give one with --cases", 2)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

@@ -223,3 +223,30 @@ def test_policies_json_lists_both(invoke: Callable[..., Any]) -> None:
     by_id = {r["id"]: r for r in rows}
     assert "64772" in by_id["sij-clinical-pathway"]["codes"]
     assert "27096" in by_id["medicare-sij-lcd"]["codes"]
+
+
+def test_test_command_passes_on_the_examples(invoke: Callable[..., Any]) -> None:
+    res = invoke("test")
+    assert res.exit_code == 0, res.stdout
+    assert res.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed")
+    assert "PASS sij-seed-neurectomy.json [sij-clinical-pathway]" in res.stdout
+
+
+def test_test_command_reports_a_diff_and_fails(invoke: Callable[..., Any], tmp_path: Path) -> None:
+    (tmp_path / "seed.json").write_bytes(SEED.read_bytes())
+    expected = json.loads((EXAMPLES / "sij-seed-neurectomy.expected.json").read_text())
+    wrong = expected["expectations"][0]
+    wrong["outcome"] = "medically-necessary"
+    wrong["criteria"]["sij-clinical-pathway/provocative-tests"] = "not-met"
+    (tmp_path / "seed.expected.json").write_text(json.dumps({"expectations": [wrong]}))
+    res = invoke("test", "--cases", tmp_path)
+    assert res.exit_code == 1
+    assert "FAIL seed.json [sij-clinical-pathway]" in res.stdout
+    assert "outcome: expected medically-necessary, got not-medically-necessary" in res.stdout
+    assert "criterion sij-clinical-pathway/provocative-tests: expected not-met, got met" in res.stdout
+    assert res.stdout.strip().endswith("0 passed, 1 failed")
+
+
+def test_test_command_with_unknown_policy_exits_2(invoke: Callable[..., Any]) -> None:
+    res = invoke("test", "--policy", "nope")
+    assert res.exit_code == 2 and "valid policies" in res.stderr
