@@ -138,6 +138,85 @@ def policies(
         typer.echo(f"| {r['id']} | {r['label']} | {r['version']} | {', '.join(r['codes'])} |")
 
 
+@app.command()
+def lint(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to report on; default: the whole knowledge base.")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="text, or json for tools.")] = "text",
+    kb_dir: KbOption = None,
+) -> None:
+    """Check the knowledge base: syntax of every file, SHACL-for-SHACL, meta-shapes, undeclared terms.
+
+    Exit 0 when clean, 1 with findings, 2 when a file cannot be read.
+    """
+    from .kb import default_root
+    from .lint import lint as run_lint
+
+    if output not in ("text", "json"):
+        raise _fail("--format must be text or json", 2)
+    root = (kb_dir or default_root()).resolve()
+    only = None
+    if paths:
+        roots = [p for p in paths if (p / "ontology").is_dir() and (p / "shapes").is_dir()]
+        if roots and len(roots) == len(paths):
+            root = roots[0].resolve()
+        else:
+            missing = [str(p) for p in paths if not p.exists()]
+            if missing:
+                raise _fail(f"no such file or folder: {', '.join(missing)}", 2)
+            only = [p.resolve() for p in paths]
+    if not (root / "ontology").is_dir():
+        raise _fail(f"no knowledge base under {root}", 2)
+    report = run_lint(root, only=only)
+    if output == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    "findings": [f.as_dict() for f in report.findings],
+                    "unreadable": list(report.unreadable),
+                    "files": report.files,
+                },
+                indent=2,
+            )
+        )
+    else:
+        for finding in report.findings:
+            typer.echo(str(finding))
+        for item in report.unreadable:
+            typer.echo(f"{item}: cannot be read", err=True)
+        typer.echo(f"{len(report.findings)} findings in {report.files} files", err=True)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def impact(
+    from_: Annotated[str, typer.Option("--from", help="Git revision or knowledge-base folder before the edit.")],
+    to: Annotated[str, typer.Option("--to", help="Git revision or knowledge-base folder after the edit.")] = ".",
+    cases: Annotated[list[Path] | None, typer.Option("--cases", help="More folders of cases to compare.")] = None,
+) -> None:
+    """List every example case whose outcome or criterion statuses change between two knowledge bases."""
+    import tempfile
+
+    from .impact import VersionError, materialise
+    from .impact import impact as run_impact
+
+    repo = Path.cwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            before = materialise(from_, repo, Path(tmp))
+            after = materialise(to, repo, Path(tmp))
+            report = run_impact(before, after, cases=list(cases or []))
+        except (VersionError, KnowledgeBaseError) as exc:
+            raise _fail(exc.message, 2) from None
+    for change in report.changes:
+        for line in change.lines():
+            typer.echo(line)
+    for line in report.skipped:
+        typer.echo(f"skipped: {line}")
+    typer.echo(f"{len(report.changes)} changed, {report.unchanged} unchanged")
+
+
 @app.command("test")
 def test_cases(
     policy: Annotated[str | None, typer.Option("--policy", "-p", help="Only the expectations for this policy.")] = None,

@@ -48,7 +48,7 @@ class Explained:
 def evidence_of(kb: KnowledgeBase, recommendation: URIRef | None) -> Evidence | None:
     """The evidence grade behind a criterion or step, through its recommendation."""
     rec = kb.recommendations.get(recommendation) if recommendation else None
-    if rec is None or rec.grade is None:
+    if rec is None or rec.grade is None or rec.grade.iri == GR.NotGraded:
         return None
     return Evidence(grade=rec.grade.notation, scheme=rec.grade.scheme, recommendation=rec.label)
 

@@ -194,7 +194,7 @@ def _references(kb: KnowledgeBase, case: EnrichedCase, criteria: tuple[object, .
                     grades=sorted(
                         f"{rec.grade.notation} {rec.label}"
                         for rec in kb.recommendations.values()
-                        if rec.grade is not None and iri in rec.references
+                        if rec.grade is not None and rec.grade.iri != GR.NotGraded and iri in rec.references
                     ),
                 )
             )

@@ -152,6 +152,31 @@ def validate_naively(data: Graph, shapes: Graph, ontology: Graph) -> tuple[Resul
     return _results(report)
 
 
+def _meta() -> Graph:
+    meta = Graph()
+    meta.parse(data=resources.files("pyshacl").joinpath("assets/shacl-shacl.ttl").read_bytes(), format="turtle")
+    return meta
+
+
+def shacl_for_shacl(shapes: Graph) -> list[tuple[Node, str]]:
+    """(focus node, message) for every SHACL-for-SHACL violation of a shapes graph."""
+    return validate_with(shapes, _meta())
+
+
+def validate_with(data: Graph, shapes: Graph) -> list[tuple[Node, str]]:
+    """(focus node, message) for every result of validating ``data`` against trusted ``shapes`` (for lint)."""
+    with THIRD_PARTY_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", ShapeRecursionWarning)
+        _conforms, report, _text = _pyshacl_validate(data, shacl_graph=shapes)
+    assert isinstance(report, Graph)
+    out = []
+    for r in report.objects(None, SH.result):
+        focus = report.value(r, SH.focusNode)
+        message = report.value(r, SH.resultMessage)
+        out.append((focus, str(message) if message is not None else "does not conform"))
+    return sorted(out, key=lambda x: (str(x[0]), x[1]))  # type: ignore[arg-type]
+
+
 def check_shapes_graph(shapes: Graph) -> None:
     """Check the shapes against SHACL-for-SHACL.
 

@@ -96,6 +96,7 @@ class GR(DefinedNamespace):
     completesStep: URIRef
     addressed: URIRef
     NotAddressed: URIRef
+    NotGraded: URIRef
     Determination: URIRef
     CriterionResult: URIRef
     KnowledgeBaseVersion: URIRef

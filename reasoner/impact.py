@@ -1,0 +1,128 @@
+"""The impact of a knowledge-base edit: which determinations change between two versions.
+
+Each version is a git revision (its ontology/, shapes/ and examples/ are exported to a temporary
+folder) or a folder holding ontology/ and shapes/. Every example case is determined under both,
+under each policy its expectations name (else the policy the case names), and every change of
+outcome or criterion status is listed with the criteria responsible.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .casetests import case_files, expectations
+from .errors import ReasonerError
+from .kb import KnowledgeBase
+from .pipeline import determine
+
+
+class VersionError(ReasonerError):
+    """A revision or folder that cannot be read as a knowledge base."""
+
+    code = "kb-load"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One case under one policy whose answer differs between the versions."""
+
+    case: str
+    policy: str
+    outcome: tuple[str, str]
+    criteria: tuple[tuple[str, str, str], ...]  # (criterion id, before, after)
+
+    def lines(self) -> list[str]:
+        """Human-readable: the outcome change, then one line per criterion responsible."""
+        head = f"{self.case} [{self.policy}]: "
+        head += (
+            f"{self.outcome[0]} -> {self.outcome[1]}" if self.outcome[0] != self.outcome[1] else f"{self.outcome[0]}"
+        )
+        return [head, *(f"    {cid}: {before} -> {after}" for cid, before, after in self.criteria)]
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactReport:
+    """The changed determinations and how many stayed the same."""
+
+    changes: tuple[Change, ...]
+    unchanged: int
+    skipped: tuple[str, ...]
+
+
+def materialise(version: str, repo: Path, into: Path) -> Path:
+    """A folder for ``version``: the folder itself, or a git revision exported into ``into``.
+
+    Raises:
+        VersionError: neither a knowledge-base folder nor a revision of ``repo``.
+    """
+    folder = Path(version)
+    if folder.is_dir():
+        if not (folder / "ontology").is_dir():
+            raise VersionError(f"{version}: a folder must hold ontology/ and shapes/")
+        return folder
+    check = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{version}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
+    if check.returncode != 0:
+        raise VersionError(f"{version}: not a folder and not a git revision of {repo}")
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", check.stdout.strip(), "ontology", "shapes", "examples"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    target = into / check.stdout.strip()[:12]
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def _cases(roots: list[Path], extra: list[Path]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder in [r / "examples" / "cases" for r in roots] + extra:
+        if folder.is_dir():
+            for case in case_files(folder):
+                found.setdefault(case.name, case)
+    return found
+
+
+def _answer(case: Path, kb: KnowledgeBase, policy: str | None) -> tuple[str, dict[str, str]] | None:
+    fmt = "json" if case.suffix == ".json" else "turtle"
+    try:
+        d = determine(case.read_bytes(), fmt, kb, policy=policy)  # type: ignore[arg-type]
+    except ReasonerError:
+        return None
+    return d.outcome.value, {c.id: c.status.value for c in d.criteria}
+
+
+def impact(before: Path, after: Path, *, cases: list[Path] | None = None) -> ImpactReport:
+    """Determine every example case under both knowledge bases and list what changed."""
+    kb_before, kb_after = KnowledgeBase.load(before), KnowledgeBase.load(after)
+    changes: list[Change] = []
+    skipped: list[str] = []
+    unchanged = 0
+    for name, case in sorted(_cases([after, before], cases or []).items()):
+        policies = [e["policy"] for e in expectations(case)] or [None]
+        for policy in policies:
+            old, new = _answer(case, kb_before, policy), _answer(case, kb_after, policy)
+            label = policy or "its own policy"
+            if old is None or new is None:
+                skipped.append(
+                    f"{name} [{label}]: cannot be determined under {'both' if old is new else 'one'} version"
+                )
+                continue
+            diffs = tuple(
+                (cid, old[1].get(cid, "(not applied)"), new[1].get(cid, "(not applied)"))
+                for cid in sorted(set(old[1]) | set(new[1]))
+                if old[1].get(cid) != new[1].get(cid)
+            )
+            if old[0] != new[0] or diffs:
+                changes.append(Change(name, label, (old[0], new[0]), diffs))
+            else:
+                unchanged += 1
+    return ImpactReport(tuple(changes), unchanged, tuple(skipped))

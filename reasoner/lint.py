@@ -1,0 +1,175 @@
+"""Lint the knowledge base: syntax of every file, SHACL-for-SHACL, meta-shapes, declared terms.
+
+Every finding has a location, ``file:line:col``: syntax errors from the parser; other findings
+at the line where the offending resource is defined (or first used), found in the Turtle text.
+The meta-shapes live in ``shapes/meta/`` and run over the ontology and shapes as written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rdflib import OWL, RDF, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from ._turtle import syntax_error_position
+from .validation import shacl_for_shacl, validate_with
+from .vocab import BASE, GR
+
+_PREFIX = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([\w.-]*):\s*<([^>]*)>", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem, where it is."""
+
+    file: str
+    line: int
+    column: int
+    check: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.check}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        """For ``--format json``."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class LintReport:
+    """Everything lint found, and the files it could not read."""
+
+    findings: tuple[Finding, ...]
+    unreadable: tuple[str, ...]
+    files: int
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean, 1 with findings, 2 when a file could not be read."""
+        return 2 if self.unreadable else 1 if self.findings else 0
+
+
+class _Locator:
+    """Finds where a term is defined (a line starting with it) or first used, in the Turtle text."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self.prefixes = {name: dict(_PREFIX.findall(text)) for name, text in texts.items()}
+
+    def forms(self, name: str, iri: str) -> list[str]:
+        out = [f"<{iri}>"]
+        for prefix, ns in self.prefixes[name].items():
+            if iri.startswith(ns) and len(iri) > len(ns):
+                out.append(f"{prefix}:{iri[len(ns) :]}")
+        return out
+
+    def locate(self, term: Node) -> tuple[str, int, int]:
+        iri = str(term)
+        first: tuple[str, int, int] | None = None
+        for name, text in self.texts.items():
+            for form in self.forms(name, iri):
+                pattern = re.compile(re.escape(form) + r"(?![\w\-]|\.[\w])")
+                for number, line in enumerate(text.splitlines(), start=1):
+                    m = pattern.search(line)
+                    if m is None:
+                        continue
+                    if m.start() == 0:
+                        return name, number, 1
+                    if first is None:
+                        first = (name, number, m.start() + 1)
+        return first or (next(iter(self.texts), "knowledge base"), 1, 1)
+
+
+def lint(root: Path, *, only: list[Path] | None = None) -> LintReport:
+    """Lint the knowledge base under ``root``; with ``only``, report findings in those files only."""
+    files = sorted((root / "ontology").rglob("*.ttl")) + sorted((root / "shapes").rglob("*.ttl"))
+    names = {p: p.relative_to(root).as_posix() for p in files}
+    texts: dict[str, str] = {}
+    graphs: dict[Path, Graph] = {}
+    findings: list[Finding] = []
+    unreadable: list[str] = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+            texts[names[path]] = data.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            unreadable.append(f"{names[path]}: {exc.__class__.__name__}")
+            continue
+        graph = Graph()
+        try:
+            graph.parse(data=data, format="turtle")
+        except SyntaxError as exc:
+            line, column = syntax_error_position(exc) or (1, 1)
+            findings.append(Finding(names[path], line, column, "syntax", str(getattr(exc, "_why", exc))))
+            continue
+        except Exception as exc:  # noqa: BLE001 - rdflib also raises ValueError, IndexError... on bad files
+            findings.append(Finding(names[path], 1, 1, "syntax", f"the file cannot be parsed ({type(exc).__name__})"))
+            continue
+        graphs[path] = graph
+    if not findings and not unreadable:
+        findings.extend(_semantic(root, graphs, names, _Locator(texts)))
+    if only is not None:
+        wanted = {p.resolve() for p in only}
+        keep = {names[p] for p in files if p.resolve() in wanted or any(q in p.resolve().parents for q in wanted)}
+        findings = [f for f in findings if f.file in keep]
+    ordered = sorted(set(findings), key=lambda f: (f.file, f.line, f.column, f.check))
+    return LintReport(tuple(ordered), tuple(unreadable), len(files))
+
+
+def _semantic(root: Path, graphs: dict[Path, Graph], names: dict[Path, str], where: _Locator) -> list[Finding]:
+    meta_dir = root / "shapes" / "meta"
+    kb, shapes, meta = Graph(), Graph(), Graph()
+    for path, graph in graphs.items():
+        target = meta if meta_dir in path.parents else shapes if (root / "shapes") in path.parents else kb
+        for triple in graph:
+            target.add(triple)
+    for triple in shapes:
+        kb.add(triple)
+    out: list[Finding] = []
+
+    def at(term: Node, check: str, message: str) -> None:
+        name, line, column = where.locate(term)
+        out.append(Finding(name, line, column, check, message))
+
+    for graph in (shapes, meta):
+        for focus, message in shacl_for_shacl(graph):
+            at(focus, "shacl", message)
+    _threshold_bindings(kb, at)
+    if len(meta):
+        for focus, message in validate_with(kb, meta):
+            check, _, text = message.partition(": ")
+            at(focus, check if text else "meta", text or message)
+    _undeclared(kb, at)
+    return out
+
+
+def _threshold_bindings(kb: Graph, at: object) -> None:
+    for binder in kb.subjects(RDF.type, GR.ThresholdParameter):
+        for shape, threshold in kb.subject_objects(binder):
+            if not isinstance(kb.value(threshold, GR.value), Literal):
+                at(
+                    shape,
+                    "threshold-binding",
+                    f"the shape binds <{threshold}>, which is not a threshold with a gr:value",
+                )  # type: ignore[operator]
+
+
+def _undeclared(kb: Graph, at: object) -> None:
+    declared = {s for s in kb.subjects(RDF.type, None)}
+    versions = set(kb.objects(None, OWL.versionIRI))
+    seen: set[Node] = set()
+    for triple in kb:
+        for term in triple:
+            if (
+                isinstance(term, URIRef)
+                and str(term).startswith(BASE)
+                and term not in declared
+                and term not in versions
+                and term not in seen
+            ):
+                seen.add(term)
+                at(term, "undeclared", f"<{term}> is used but never declared (a typo?)")  # type: ignore[operator]

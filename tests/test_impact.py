@@ -1,0 +1,64 @@
+"""guideline-reasoner impact: the worked example of AUTHORING.md (lateral branch block relief 50 % -> 75 %)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reasoner.cli import app
+from reasoner.impact import VersionError, impact, materialise
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def raised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the knowledge base with the lateral branch block threshold raised to 75 %."""
+    root = tmp_path_factory.mktemp("kb75")
+    shutil.copytree(ROOT / "ontology", root / "ontology")
+    shutil.copytree(ROOT / "shapes", root / "shapes")
+    path = root / "ontology" / "guidelines" / "sij-clinical-pathway.ttl"
+    text = path.read_text()
+    start = text.index("sijp:lbb-min-relief\n")
+    edited = text[:start] + text[start:].replace('gr:value "50"^^xsd:decimal', 'gr:value "75"^^xsd:decimal', 1)
+    assert edited != text
+    path.write_text(edited)
+    return root
+
+
+def test_worked_example_lists_exactly_the_changed_cases(raised: Path) -> None:
+    report = impact(ROOT, raised)
+    assert [(c.case, c.policy, c.outcome) for c in report.changes] == [
+        ("sij-neurectomy-after-failed-rfa.json", "sij-clinical-pathway", ("not-medically-necessary",) * 2),
+        ("sij-rfa-two-blocks.json", "sij-clinical-pathway", ("medically-necessary", "not-medically-necessary")),
+    ]
+    for change in report.changes:
+        assert change.criteria == (("sij-clinical-pathway/lateral-branch-blocks", "met", "not-met"),)
+    assert report.unchanged == 13 and report.skipped == ()
+
+
+def test_no_edit_no_change() -> None:
+    report = impact(ROOT, ROOT)
+    assert report.changes == () and report.unchanged == 15
+
+
+def test_git_revision_and_folder(raised: Path, tmp_path: Path) -> None:
+    exported = materialise("HEAD", ROOT, tmp_path)
+    assert (exported / "ontology" / "core.ttl").is_file() and (exported / "examples" / "cases").is_dir()
+    with pytest.raises(VersionError, match="not a folder and not a git revision"):
+        materialise("no-such-revision-xyz", ROOT, tmp_path)
+
+
+def test_cli_prints_changes_and_a_summary(raised: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    res = CliRunner().invoke(app, ["impact", "--from", "HEAD", "--to", str(raised)])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.strip().splitlines()
+    assert "sij-rfa-two-blocks.json [sij-clinical-pathway]: medically-necessary -> not-medically-necessary" in lines
+    assert "    sij-clinical-pathway/lateral-branch-blocks: met -> not-met" in lines
+    assert lines[-1] == "2 changed, 13 unchanged"
+    bad = CliRunner().invoke(app, ["impact", "--from", "no-such-revision-xyz"])
+    assert bad.exit_code == 2 and "not a folder and not a git revision" in bad.stderr
