@@ -9,12 +9,18 @@ from fastapi import Depends, Request
 from reasoner import KnowledgeBase
 from reasoner.sparql import SparqlService
 
+from .reload import LiveKnowledge
 from .settings import Settings
 
 
 def get_kb(request: Request) -> KnowledgeBase:
-    """The knowledge base loaded at start-up (read-only)."""
-    return request.state.kb  # type: ignore[no-any-return]
+    """The live knowledge base, read once per request (a reload never mixes into an answer)."""
+    return request.state.live.kb  # type: ignore[no-any-return]
+
+
+def get_live(request: Request) -> LiveKnowledge:
+    """The holder of the live knowledge base (for reload and /version)."""
+    return request.state.live  # type: ignore[no-any-return]
 
 
 def get_sparql(request: Request) -> SparqlService:
@@ -28,5 +34,6 @@ def get_settings(request: Request) -> Settings:
 
 
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_kb)]
+LiveDep = Annotated[LiveKnowledge, Depends(get_live)]
 SparqlDep = Annotated[SparqlService, Depends(get_sparql)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -20,7 +20,8 @@ from reasoner.kb import default_root
 from reasoner.sparql import SparqlService
 
 from . import problems
-from .routers import determinations, health, knowledge, sparql
+from .reload import LiveKnowledge
+from .routers import admin, determinations, health, knowledge, sparql
 from .settings import Settings
 
 access_log = logging.getLogger("guideline_reasoner.access")
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             queue_wait=settings.sparql_queue_wait_s,
         )
         await run_in_threadpool(service.start)
-        yield {"kb": kb, "sparql": service, "settings": settings}
+        live = LiveKnowledge(kb, kb.root, service)
+        yield {"live": live, "sparql": service, "settings": settings}
 
     app = FastAPI(
         title="guideline-reasoner",
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (determinations, knowledge, sparql, health):
+    for module in (determinations, knowledge, sparql, health, admin):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -19,3 +19,4 @@ class Settings(BaseSettings):
     sparql_memory_mb: int = 1024
     sparql_concurrency: int = 4
     sparql_queue_wait_s: float = 30.0
+    admin_token: str | None = None  # POST /admin/reload is off unless a token is configured

@@ -11,6 +11,7 @@ rdflib's SPARQL parser is not thread-safe (E1): parsing in this process takes a 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import resource
 import threading
@@ -208,6 +209,13 @@ class SparqlService:
         p = self._ctx.Process(target=_warm)
         p.start()
         p.join(60)
+
+    def restart(self) -> None:
+        """Start a fresh forkserver that loads the knowledge base from the files again (after a reload)."""
+        stop = getattr(getattr(multiprocessing.forkserver, "_forkserver", None), "_stop", None)
+        if stop is not None:  # private in CPython 3.11; without it the old server keeps its knowledge base
+            stop()
+        self.start()
 
     def run(self, text: str, media_type: str, form: QueryForm | None = None) -> QueryOutput:
         """Vet and run a query; the result is serialised as ``media_type``.

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 import reasoner
 
-from ..deps import KnowledgeBaseDep
+from ..deps import LiveDep
 
 router = APIRouter(tags=["service"])
 
@@ -20,10 +20,14 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/version", summary="Versions")
-def version(kb: KnowledgeBaseDep) -> dict[str, Any]:
-    """The application version, the knowledge base's content hash, and the policies with their versions."""
-    return {
+def version(live: LiveDep) -> dict[str, Any]:
+    """The application version, the live knowledge base's hash and policies, and the last refused reload."""
+    kb = live.kb
+    out: dict[str, Any] = {
         "version": reasoner.__version__,
         "knowledgeBase": kb.content_hash,
         "policies": [{"id": p.id, "version": p.version} for p in sorted(kb.policies.values(), key=lambda p: p.id)],
     }
+    if live.refused is not None:
+        out["refusedReload"] = live.refused
+    return out
