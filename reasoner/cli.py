@@ -166,6 +166,9 @@ def lint(
             if missing:
                 raise _fail(f"no such file or folder: {', '.join(missing)}", 2)
             only = [p.resolve() for p in paths]
+            outside = [str(p) for p in only if root != p and root not in p.parents]
+            if outside:
+                raise _fail(f"not part of the knowledge base at {root}: {', '.join(outside)}; give it with --kb", 2)
     if not (root / "ontology").is_dir():
         raise _fail(f"no knowledge base under {root}", 2)
     report = run_lint(root, only=only)

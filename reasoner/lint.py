@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rdflib import OWL, RDF, Graph, Literal, URIRef
+from rdflib import OWL, RDF, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ._turtle import syntax_error_position
@@ -56,9 +56,12 @@ class LintReport:
 class _Locator:
     """Finds where a term is defined (a line starting with it) or first used, in the Turtle text."""
 
-    def __init__(self, texts: dict[str, str]) -> None:
+    def __init__(self, texts: dict[str, str], graphs: dict[str, Graph]) -> None:
         self.texts = texts
+        self.graphs = graphs
         self.prefixes = {name: dict(_PREFIX.findall(text)) for name, text in texts.items()}
+        # Comments are not uses: blank them out (a '#' inside an IRI or a string is kept).
+        self.code = {name: [_strip_comment(line) for line in text.splitlines()] for name, text in texts.items()}
 
     def forms(self, name: str, iri: str) -> list[str]:
         out = [f"<{iri}>"]
@@ -68,12 +71,41 @@ class _Locator:
         return out
 
     def locate(self, term: Node) -> tuple[str, int, int]:
-        iri = str(term)
+        if isinstance(term, BNode):
+            return self._locate_blank(term)
+        return self._find(str(term), list(self.texts)) or (next(iter(self.texts), "knowledge base"), 1, 1)
+
+    def _locate_blank(self, node: BNode) -> tuple[str, int, int]:
+        """A blank node has no name in the text: find its file, then the first named thing it mentions."""
+        for name, graph in self.graphs.items():
+            if (node, None, None) in graph or (None, None, node) in graph:
+                parents = [s for s in graph.subjects(None, node) if isinstance(s, URIRef)]
+                named = parents + sorted(o for o in graph.objects(node, None) if isinstance(o, URIRef))
+                for iri in named:
+                    found = self._find(str(iri), [name])
+                    if found:
+                        return found if parents else self._block_start(found)
+                return name, 1, 1
+        return next(iter(self.texts), "knowledge base"), 1, 1
+
+    def _block_start(self, at: tuple[str, int, int]) -> tuple[str, int, int]:
+        """The '[' that opens a top-level blank node, searching up from a line inside it."""
+        name, line, column = at
+        lines = self.code[name]
+        for number in range(line, 0, -1):
+            text = lines[number - 1]
+            if text.startswith("["):
+                return name, number, 1
+            if not text.strip():
+                break
+        return at
+
+    def _find(self, iri: str, names: list[str]) -> tuple[str, int, int] | None:
         first: tuple[str, int, int] | None = None
-        for name, text in self.texts.items():
+        for name in names:
             for form in self.forms(name, iri):
                 pattern = re.compile(re.escape(form) + r"(?![\w\-]|\.[\w])")
-                for number, line in enumerate(text.splitlines(), start=1):
+                for number, line in enumerate(self.code[name], start=1):
                     m = pattern.search(line)
                     if m is None:
                         continue
@@ -81,7 +113,21 @@ class _Locator:
                         return name, number, 1
                     if first is None:
                         first = (name, number, m.start() + 1)
-        return first or (next(iter(self.texts), "knowledge base"), 1, 1)
+        return first
+
+
+def _strip_comment(line: str) -> str:
+    in_string = in_iri = False
+    for i, ch in enumerate(line):
+        if ch == '"' and not in_iri:
+            in_string = not in_string
+        elif ch == "<" and not in_string:
+            in_iri = True
+        elif ch == ">" and not in_string:
+            in_iri = False
+        elif ch == "#" and not in_string and not in_iri:
+            return line[:i]
+    return line
 
 
 def lint(root: Path, *, only: list[Path] | None = None) -> LintReport:
@@ -111,7 +157,7 @@ def lint(root: Path, *, only: list[Path] | None = None) -> LintReport:
             continue
         graphs[path] = graph
     if not findings and not unreadable:
-        findings.extend(_semantic(root, graphs, names, _Locator(texts)))
+        findings.extend(_semantic(root, graphs, names, _Locator(texts, {names[p]: g for p, g in graphs.items()})))
     if only is not None:
         wanted = {p.resolve() for p in only}
         keep = {names[p] for p in files if p.resolve() in wanted or any(q in p.resolve().parents for q in wanted)}

@@ -7,7 +7,9 @@ and run in a killable process by ``reasoner.sparql``; patient cases are never in
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from functools import partial
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
@@ -40,6 +42,7 @@ async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset
             "Query refused",
             "default-graph-uri and named-graph-uri are not supported: the endpoint queries the knowledge base",
         )
+    started = time.monotonic()  # the query's deadline includes its parsing
     form = await run_in_threadpool(vet, text)  # parsing can take a while: never on the event loop
     offered = GRAPH if form in ("CONSTRUCT", "DESCRIBE") else TABLE if form == "SELECT" else TABLE[:2]
     chosen = choose(request.headers.get("accept"), offered + ([] if offered is GRAPH else list(ALIASES)))
@@ -52,7 +55,7 @@ async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset
             available=offered,
         )
     chosen = ALIASES.get(chosen, chosen)
-    out = await run_in_threadpool(sparql.run, text, chosen, form)
+    out = await run_in_threadpool(partial(sparql.run, text, chosen, form, started=started))
     headers = {"X-Result-Truncated": "true"} if out.truncated else {}
     return Response(out.body, media_type=out.media_type, headers=headers)
 

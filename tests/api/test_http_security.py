@@ -690,7 +690,7 @@ def test_semantic_injection_is_refused(client: TestClient, canary: Canary, name:
 
 def _kb_fingerprint(client: TestClient) -> tuple[str, int, int, str]:
     """/version's content hash and a digest of the live graphs (the content hash is computed at load only)."""
-    kb = client.app_state["kb"]
+    kb = client.app_state["live"].kb
     digest = hashlib.sha256()
     for graph in (kb.ontology, kb.shapes):
         for line in sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in graph):
