@@ -30,14 +30,18 @@ KB_ENV = "GUIDELINE_REASONER_KB"
 
 
 def default_root() -> Path:
-    """Where the bundled knowledge base lives.
+    """Where the knowledge base is, when none is named.
 
-    ``$GUIDELINE_REASONER_KB`` wins; then a source checkout (ontology/ beside reasoner/); then
-    the copy installed inside the package.
+    ``$GUIDELINE_REASONER_KB`` wins; then the current folder, if it holds ontology/ and shapes/
+    (an author editing a checkout lints and tests their edits, whatever was installed); then the
+    source checkout the package runs from; then the copy installed inside the package.
     """
     env = os.environ.get(KB_ENV)
     if env:
         return Path(env)
+    here = Path.cwd()
+    if (here / "ontology").is_dir() and (here / "shapes").is_dir():
+        return here
     checkout = _PACKAGE_DIR.parent
     if (checkout / "ontology").is_dir() and (checkout / "shapes").is_dir():
         return checkout
