@@ -11,7 +11,6 @@ the document it came from.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -19,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from rdflib import RDF, XSD, Graph, URIRef
 from rdflib import Literal as RDFLiteral
 
-from .errors import CaseParseError, CaseSchemaError, CaseTooLarge
-from .intake import MAX_JSON_DEPTH, check_size, iter_depth, normalise_level, parse_errors
+from .errors import CaseSchemaError
+from .intake import decode_json, normalise_level
 from .vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
 
 if TYPE_CHECKING:
@@ -217,14 +216,7 @@ def load_json(payload: bytes) -> CaseIn:
         CaseTooLarge: over the byte or nesting limit.
         CaseSchemaError: naming each field that is missing or wrong.
     """
-    check_size(payload)
-    with parse_errors("JSON"):
-        try:
-            data = json.loads(payload)
-        except json.JSONDecodeError as exc:
-            raise CaseParseError(exc.msg, line=exc.lineno, column=exc.colno) from None
-    if max(iter_depth(data), default=0) > MAX_JSON_DEPTH:
-        raise CaseTooLarge(f"the case is nested deeper than {MAX_JSON_DEPTH} levels")
+    data = decode_json(payload)
     try:
         return CaseIn.model_validate(data)
     except ValidationError as exc:

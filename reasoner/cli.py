@@ -118,18 +118,9 @@ def policies(
     kb_dir: KbOption = None,
 ) -> None:
     """List the policies of the knowledge base."""
-    kb = _load(kb_dir)
-    rows = [
-        {
-            "id": p.id,
-            "label": p.label,
-            "publisher": p.publisher,
-            "version": p.version,
-            "effectiveDate": p.effective_date,
-            "codes": sorted(kb.codes[c].notation for (pol, c) in kb.coverage if pol == p.iri and c in kb.codes),
-        }
-        for p in sorted(kb.policies.values(), key=lambda p: p.id)
-    ]
+    from .catalogue import policy_summaries
+
+    rows = policy_summaries(_load(kb_dir))
     if output is OutputFormat.json:
         typer.echo(json.dumps(rows, indent=2))
         return

@@ -9,6 +9,7 @@ shapes/case.ttl. Error messages give locations, never the submitted values.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -208,6 +209,24 @@ def _normalise(p: Node, o: Node, ranges: dict[Node, Node]) -> Node:
     if wanted == XSD.string and o.datatype is None and o.language is None and o.datatype != wanted:
         return RDFLiteral(str(o), datatype=XSD.string)
     return o
+
+
+def decode_json(payload: bytes) -> object:
+    """Decode untrusted JSON under the byte and nesting limits.
+
+    Raises:
+        CaseParseError: not JSON (with line and column) or not UTF-8.
+        CaseTooLarge: over the byte or nesting limit.
+    """
+    check_size(payload)
+    with parse_errors("JSON"):
+        try:
+            data = json.loads(payload)
+        except json.JSONDecodeError as exc:
+            raise CaseParseError(exc.msg, line=exc.lineno, column=exc.colno) from None
+    if max(iter_depth(data), default=0) > MAX_JSON_DEPTH:
+        raise CaseTooLarge(f"the case is nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
 
 
 def iter_depth(value: object, depth: int = 0) -> Iterator[int]:

@@ -14,8 +14,8 @@ from typing import Any
 
 from rdflib import Graph
 
-from .errors import CaseParseError, CaseTooLarge, CaseVocabularyError
-from .intake import MAX_JSON_DEPTH, MAX_TRIPLES, _CappedMemory, check_size, iter_depth, parse_errors
+from .errors import CaseVocabularyError
+from .intake import MAX_TRIPLES, _CappedMemory, decode_json, parse_errors
 
 CONTEXT_URL = "https://w3id.org/guideline-reasoner/contexts/case.jsonld"
 
@@ -72,14 +72,7 @@ def parse_jsonld(payload: bytes) -> Graph:
         CaseTooLarge: over the byte, nesting or triple limit.
         CaseVocabularyError: a remote or file context, or @import.
     """
-    check_size(payload)
-    with parse_errors("JSON"):
-        try:
-            data = json.loads(payload)
-        except json.JSONDecodeError as exc:
-            raise CaseParseError(exc.msg, line=exc.lineno, column=exc.colno) from None
-    if max(iter_depth(data), default=0) > MAX_JSON_DEPTH:
-        raise CaseTooLarge(f"the case is nested deeper than {MAX_JSON_DEPTH} levels")
+    data = decode_json(payload)
     data = _resolve_contexts(data, vendored_context())
     graph = Graph(store=_CappedMemory(MAX_TRIPLES))
     with parse_errors("JSON-LD"):
