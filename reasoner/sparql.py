@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from rdflib import Graph
+from rdflib import Dataset, Graph
 from rdflib.plugins import sparql as rdflib_sparql
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
@@ -110,7 +110,7 @@ class QueryOutput:
 
 # --- the worker side (runs in the forkserver and its children) -----------------------------------
 
-_GRAPH: Graph | None = None
+_GRAPH: Dataset | None = None
 
 
 def _load_graph(root: str) -> None:
@@ -119,7 +119,9 @@ def _load_graph(root: str) -> None:
         from .kb import KnowledgeBase
 
         kb = KnowledgeBase.load(None if not root else __import__("pathlib").Path(root))
-        graph = Graph()
+        # A dataset whose default graph is the knowledge base and which has no named graphs, so that
+        # GRAPH ?g { ... } answers nothing instead of failing. FROM is refused before a query runs.
+        graph = Dataset()
         for triple in kb.ontology:
             graph.add(triple)
         for triple in kb.shapes:

@@ -653,3 +653,8 @@ def test_40_concurrent_never_seen_query_shapes(client: TestClient, kb_graph: Gra
 
 def test_zz_canary_saw_no_connection_at_all(canary: Canary) -> None:
     assert canary.seen(settle=0.3) == []
+
+
+def test_graph_pattern_over_the_default_graph_only_answers_nothing(client: TestClient) -> None:
+    r = ask(client, "SELECT ?g ?s WHERE { GRAPH ?g { ?s ?p ?o } }")
+    assert r.status_code == 200 and r.json()["results"]["bindings"] == []
