@@ -117,7 +117,25 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
     cases = list(out.subjects(RDF.type, CV.Case))
     if len(cases) != 1:
         raise CaseShapeError([("case", f"expected exactly one cv:Case, found {len(cases)}")])
-    return out
+    return _reachable(out, cases[0])
+
+
+def _reachable(graph: Graph, case: Node) -> Graph:
+    """Only what the case links to: a node nothing in the case points at is neither judged nor shown."""
+    seen, frontier = {case}, [case]
+    while frontier:
+        node = frontier.pop()
+        for obj in graph.objects(node, None):
+            if not isinstance(obj, RDFLiteral) and obj not in seen and (obj, None, None) in graph:
+                seen.add(obj)
+                frontier.append(obj)
+    if len(seen) == len(set(graph.subjects())):
+        return graph
+    kept = Graph()
+    for triple in graph:
+        if triple[0] in seen:
+            kept.add(triple)
+    return kept
 
 
 _KNOWN_VOCABULARIES = {
