@@ -261,23 +261,14 @@ def serve(
     import uvicorn
     import uvicorn.config
 
-    from api.server import NoDelayH11Protocol
+    from api import server
 
     if kb_dir is not None:
         os.environ["GR_KB_DIR"] = str(kb_dir)
     # No access log from uvicorn: it records query strings. The app logs method, path and status.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["guideline_reasoner"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    uvicorn.run(
-        "api.main:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_config=log_config,
-        http=NoDelayH11Protocol,
-    )
+    server.serve(host=host, port=port, workers=workers, log_config=log_config)
 
 
 @app.command()
