@@ -41,6 +41,7 @@ class InputFormat(StrEnum):
     auto = "auto"
     turtle = "turtle"
     json = "json"
+    jsonld = "json-ld"
 
 
 KbOption = Annotated[
@@ -68,6 +69,8 @@ def _load(kb_dir: Path | None) -> KnowledgeBase:
 def _input_format(path: str, fmt: InputFormat, payload: bytes) -> str:
     if fmt is not InputFormat.auto:
         return fmt.value
+    if path.endswith((".jsonld", ".json-ld")):
+        return "json-ld"
     if path.endswith(".json"):
         return "json"
     if path.endswith(".ttl"):

@@ -250,3 +250,16 @@ def test_test_command_reports_a_diff_and_fails(invoke: Callable[..., Any], tmp_p
 def test_test_command_with_unknown_policy_exits_2(invoke: Callable[..., Any]) -> None:
     res = invoke("test", "--policy", "nope")
     assert res.exit_code == 2 and "valid policies" in res.stderr
+
+
+def test_jsonld_file_by_extension(invoke: Callable[..., Any], seed_ttl: bytes, tmp_path: Path) -> None:
+    from rdflib import Graph
+
+    from reasoner.jsonld import CONTEXT_URL
+
+    graph = Graph().parse(data=seed_ttl, format="turtle")
+    doc = {"@context": CONTEXT_URL, "@graph": json.loads(graph.serialize(format="json-ld"))}
+    path = tmp_path / "seed.jsonld"
+    path.write_text(json.dumps(doc))
+    out = json.loads(_ok(invoke("determine", path)).stdout)
+    assert out["outcome"] == "not-medically-necessary"
