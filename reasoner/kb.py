@@ -23,7 +23,7 @@ from . import _kb_index, inference, validation
 from ._turtle import syntax_error_position
 from .errors import KnowledgeBaseError, UnknownPolicyError
 from .knowledge import Code, CoverageRule, Criterion, Policy, Recommendation, Reference, Step, Threshold
-from .vocab import GR
+from .vocab import BASE, GR
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 KB_ENV = "GUIDELINE_REASONER_KB"
@@ -208,8 +208,6 @@ def _bind_thresholds(ontology: Graph, shapes: Graph) -> None:
 
 
 def _superclass_map(closed: Graph) -> dict[URIRef, frozenset[URIRef]]:
-    from .vocab import BASE
-
     out: dict[URIRef, set[URIRef]] = {}
     for sub, sup in closed.subject_objects(RDFS.subClassOf):
         if isinstance(sub, URIRef) and isinstance(sup, URIRef) and str(sub).startswith(BASE):
