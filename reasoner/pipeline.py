@@ -15,7 +15,7 @@ from . import case_json, intake, jsonld
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
 from .errors import UnknownPolicyError
 from .explanation import explain
-from .inference import EnrichedCase, enrich
+from .inference import EnrichedCase, Line, enrich
 from .intake import CaseFormat
 from .kb import KnowledgeBase
 from .knowledge import Policy
@@ -150,10 +150,7 @@ def _canonical(term: object) -> str:
     return term.n3()  # type: ignore[attr-defined]
 
 
-def _line(kb: KnowledgeBase, case: EnrichedCase, line: object) -> RequestedLine:
-    from .inference import Line
-
-    assert isinstance(line, Line)
+def _line(kb: KnowledgeBase, case: EnrichedCase, line: Line) -> RequestedLine:
     code = kb.codes.get(line.code)
     rule = kb.coverage.get((case.policy.iri, line.code))
     return RequestedLine(
