@@ -17,7 +17,8 @@ import resource
 import threading
 import time
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from rdflib import Dataset, Graph
 from rdflib.plugins import sparql as rdflib_sparql
@@ -27,6 +28,9 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import Result
 
 from .errors import ReasonerError
+
+if TYPE_CHECKING:
+    from .kb import KnowledgeBase
 
 MAX_QUERY_CHARS = 20_000
 ALLOWED = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
@@ -113,22 +117,27 @@ class QueryOutput:
 _GRAPH: Dataset | None = None
 
 
+def queryable(kb: KnowledgeBase) -> Dataset:
+    """What the endpoint serves: the closed ontology and the shapes as the default graph.
+
+    A dataset with no named graphs, so that GRAPH ?g { ... } answers nothing instead of failing;
+    FROM is refused before a query runs.
+    """
+    graph = Dataset()
+    for source in (kb.ontology, kb.shapes):
+        for triple in source:
+            graph.add(triple)
+    for prefix, ns in kb.ontology.namespaces():
+        graph.bind(prefix, ns, override=False)
+    return graph
+
+
 def _load_graph(root: str) -> None:
     global _GRAPH
     if _GRAPH is None:
         from .kb import KnowledgeBase
 
-        kb = KnowledgeBase.load(None if not root else __import__("pathlib").Path(root))
-        # A dataset whose default graph is the knowledge base and which has no named graphs, so that
-        # GRAPH ?g { ... } answers nothing instead of failing. FROM is refused before a query runs.
-        graph = Dataset()
-        for triple in kb.ontology:
-            graph.add(triple)
-        for triple in kb.shapes:
-            graph.add(triple)
-        for prefix, ns in kb.ontology.namespaces():
-            graph.bind(prefix, ns, override=False)
-        _GRAPH = graph
+        _GRAPH = queryable(KnowledgeBase.load(Path(root) if root else None))
 
 
 def _limit_memory(budget_bytes: int) -> None:

@@ -23,6 +23,7 @@ from httpx2 import Response
 from rdflib import Graph, Literal
 
 from reasoner import KnowledgeBase
+from reasoner.sparql import queryable
 
 from ..conftest import ROOT
 
@@ -104,12 +105,7 @@ def canary() -> Iterator[Canary]:
 @pytest.fixture(scope="module")
 def kb_graph(kb: KnowledgeBase) -> Graph:
     """What the endpoint serves, built in this process: the closed ontology plus the shapes."""
-    graph = Graph()
-    for triple in kb.ontology:
-        graph.add(triple)
-    for triple in kb.shapes:
-        graph.add(triple)
-    return graph
+    return queryable(kb)
 
 
 def test_the_canary_notices_a_connection() -> None:
