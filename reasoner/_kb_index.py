@@ -58,6 +58,7 @@ class KnowledgeIndexBuilder:
                 effective_date=self._str(p, GR.effectiveDate),
                 scope_note=self._str(p, GR.scopeNote),
                 references=self._iris(p, GR.reference),
+                fallback_codes=frozenset(self._iris(p, GR.fallbackCode)),
             )
             for p in self._subjects(GR.Policy)
         }

@@ -143,3 +143,4 @@ class Policy:
     effective_date: str
     scope_note: str
     references: tuple[URIRef, ...]
+    fallback_codes: frozenset[URIRef] = frozenset()

@@ -56,6 +56,7 @@ class GR(DefinedNamespace):
     version: URIRef
     effectiveDate: URIRef
     scopeNote: URIRef
+    fallbackCode: URIRef
     reference: URIRef
     policy: URIRef
     gradingScheme: URIRef
