@@ -5,6 +5,7 @@ names. Load the knowledge base once with :meth:`KnowledgeBase.load` and share it
 """
 
 from ._third_party import quiet_library_logs as _quiet_library_logs
+from .comparison import ALL_POLICIES, Comparison, compare
 from .determination import CriterionResult, Determination, Outcome, Status
 from .errors import (
     CaseError,
@@ -20,19 +21,21 @@ from .errors import (
 )
 from .kb import KnowledgeBase
 from .pipeline import determine, determine_graph, parse_case
-from .render import render, to_json, to_markdown
+from .render import render, render_comparison, to_json, to_markdown
 
 __version__ = "0.1.0"
 
 _quiet_library_logs()
 
 __all__ = [
+    "ALL_POLICIES",
     "CaseError",
     "CaseParseError",
     "CaseSchemaError",
     "CaseShapeError",
     "CaseTooLarge",
     "CaseVocabularyError",
+    "Comparison",
     "CriterionResult",
     "Determination",
     "KnowledgeBase",
@@ -42,10 +45,12 @@ __all__ = [
     "Status",
     "UnknownPolicyError",
     "ValidationError",
+    "compare",
     "determine",
     "determine_graph",
     "parse_case",
     "render",
+    "render_comparison",
     "to_json",
     "to_markdown",
 ]

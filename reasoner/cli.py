@@ -1,4 +1,4 @@
-"""The command line: ``guideline-reasoner determine`` and ``guideline-reasoner policies``.
+"""The command line: ``guideline-reasoner determine`` (one policy, or ``--policy all``) and ``policies``.
 
 Exit codes: 0 success; 2 bad input (the case, its format, or an unknown policy); 3 the
 knowledge base cannot be loaded.
@@ -15,10 +15,11 @@ from typing import Annotated
 
 import typer
 
+from .comparison import ALL_POLICIES, compare
 from .errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
 from .kb import KnowledgeBase
 from .pipeline import determine as run_determination
-from .render import render
+from .render import render, render_comparison
 
 app = typer.Typer(
     help="Decide whether a requested procedure meets a policy's criteria, and explain why.",
@@ -82,7 +83,15 @@ def _input_format(path: str, fmt: InputFormat, payload: bytes) -> str:
 def determine(
     case: Annotated[str, typer.Argument(help="Case file (Turtle .ttl or JSON .json), or - for standard input.")],
     policy: Annotated[
-        str | None, typer.Option("--policy", "-p", help="Policy id; default: the policy named in the case.")
+        str | None,
+        typer.Option(
+            "--policy",
+            "-p",
+            help=(
+                "Policy id; default: the policy named in the case. 'all' compares the case under every policy "
+                "that covers a requested code, side by side."
+            ),
+        ),
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
     input_format: Annotated[
@@ -90,7 +99,7 @@ def determine(
     ] = InputFormat.auto,
     kb_dir: KbOption = None,
 ) -> None:
-    """Determine one case and print the determination."""
+    """Determine one case and print the determination (with --policy all, the comparison)."""
     if case == "-":
         payload = sys.stdin.buffer.read()
     else:
@@ -102,7 +111,10 @@ def determine(
     fmt = _input_format(case, input_format, payload)
     display = "<stdin>" if case == "-" else case
     try:
-        result = run_determination(payload, fmt, kb, policy=policy)  # type: ignore[arg-type]
+        if policy == ALL_POLICIES:
+            text = render_comparison(compare(payload, fmt, kb), output.value)  # type: ignore[arg-type]
+        else:
+            text = render(run_determination(payload, fmt, kb, policy=policy), output.value)  # type: ignore[arg-type]
     except CaseParseError as exc:
         where = f"{display}:{exc.line}:{exc.column}" if exc.line is not None else display
         raise _fail(f"{where}: {exc.reason}", 2) from None
@@ -110,7 +122,7 @@ def determine(
         raise _fail(f"{display}: {exc.message}", 2) from None
     except ReasonerError as exc:
         raise _fail(f"{display}: {exc.message}", 2) from None
-    typer.echo(render(result, output.value), nl=False)  # type: ignore[arg-type]
+    typer.echo(text, nl=False)
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """The pipeline: intake -> enrich -> validate -> explain -> (render, in render.py).
 
 ``determine`` takes bytes in an explicit format; ``determine_graph`` takes a case graph that
-has already been parsed (it is sanitised here all the same).
+has already been parsed (it is sanitised here all the same); ``determine_parsed`` takes the graph
+``parse_case`` returned, so that one parse can be judged under several policies.
 """
 
 from __future__ import annotations
@@ -63,6 +64,26 @@ def determine_graph(case: Graph, kb: KnowledgeBase, *, policy: str | None = None
     owned = intake.sanitise(case, kb)
     intake.check_shapes(owned, kb)
     return _run(owned, kb, policy)
+
+
+def determine_parsed(case: Graph, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
+    """Determine a case graph returned by :func:`parse_case`; ``case`` is not modified.
+
+    Enrichment writes derived facts into the graph it is given, so each call works on its own
+    copy: the same parsed case can be judged under one policy after another.
+    """
+    owned = Graph()
+    for triple in case:
+        owned.add(triple)
+    return _run(owned, kb, policy)
+
+
+def fingerprint(case: Graph, kb: KnowledgeBase, *parts: str) -> str:
+    """A digest of the knowledge base, ``parts`` and the case's triples (literals by value, not lexical form)."""
+    # Literal values, not lexical forms, so that "80" and "80.0" (xsd:decimal) give the same id.
+    lines = sorted(f"{s.n3()} {p.n3()} {_canonical(o)}" for s, p, o in case)
+    digest = hashlib.sha256("\n".join([kb.content_hash, *parts, *lines]).encode())
+    return digest.hexdigest()[:32]
 
 
 def _run(case: Graph, kb: KnowledgeBase, policy: str | None) -> Determination:
@@ -135,10 +156,7 @@ def _addressed(case: EnrichedCase) -> bool:
 
 
 def _determination_id(case: Graph, kb: KnowledgeBase, policy: Policy) -> str:
-    # Literal values, not lexical forms, so that "80" and "80.0" (xsd:decimal) give the same id.
-    lines = sorted(f"{s.n3()} {p.n3()} {_canonical(o)}" for s, p, o in case)
-    digest = hashlib.sha256("\n".join([kb.content_hash, policy.id, *lines]).encode())
-    return digest.hexdigest()[:32]
+    return fingerprint(case, kb, policy.id)
 
 
 def _canonical(term: object) -> str:

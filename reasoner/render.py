@@ -1,4 +1,4 @@
-"""The render stage: a determination as JSON or as a Markdown letter."""
+"""The render stage: a determination as JSON, a letter (Markdown, HTML) or RDF; a comparison side by side."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from . import rdf_output
+from .comparison import Comparison
 from .determination import Determination
 
 RenderFormat = Literal["json", "markdown", "html", "turtle", "json-ld"]
+ComparisonFormat = Literal["json", "markdown", "html"]
 
 _ENV = Environment(
     loader=PackageLoader("reasoner", "templates"),
@@ -54,3 +56,11 @@ def render(determination: Determination, fmt: RenderFormat) -> str:
     if fmt == "html":
         return to_html(determination)
     return rdf_output.to_graph(determination).serialize(format=fmt)
+
+
+def render_comparison(comparison: Comparison, fmt: ComparisonFormat) -> str:
+    """A comparison (``--policy all``) as JSON, or as a side-by-side review in Markdown or HTML."""
+    if fmt == "json":
+        return json.dumps(comparison.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    env, name = (_ENV, "comparison.md.j2") if fmt == "markdown" else (_HTML, "comparison.html.j2")
+    return env.get_template(name).render(c=comparison)

@@ -1,4 +1,4 @@
-"""POST /determinations: a case in, a determination out, formats negotiated."""
+"""POST /determinations: a case in, a determination (or, with ``?policy=all``, a comparison) out, formats negotiated."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from reasoner import determine, render
+from reasoner import ALL_POLICIES, compare, determine, render, render_comparison
 
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep, SettingsDep
@@ -25,6 +25,7 @@ OUTPUT = {
     "text/turtle": "turtle",
     "application/ld+json": "json-ld",
 }
+COMPARISON_OUTPUT = {"application/json": "json", "text/markdown": "markdown", "text/html": "html"}
 _API_DIR = Path(__file__).resolve().parents[1]
 _SEEDS = [
     _API_DIR / "_examples" / "sij-seed-neurectomy.json",
@@ -52,10 +53,18 @@ _ERRORS = {
         "JSON case form (`application/json`, schema `CaseIn`), Turtle in the case vocabulary "
         "(`text/turtle`), or JSON-LD with the published context (`application/ld+json`). The response "
         "follows `Accept`: JSON (default), the letter as Markdown or HTML, or the determination as RDF "
-        "with PROV-O provenance (Turtle, JSON-LD)."
+        "with PROV-O provenance (Turtle, JSON-LD).\n\n"
+        "With `?policy=all` the case is judged under every policy that has a coverage position on, or a "
+        "fallback for, a requested code, and the answer is a comparison: JSON (the summary per policy, "
+        "what differs, and every full determination), or a side-by-side review in Markdown or HTML. RDF "
+        "is not offered for a comparison (406). A case whose codes no policy addresses gets an empty "
+        "comparison with a `note`, not an error."
     ),
     responses={
-        200: {"description": "The determination", "content": {t: {} for t in OUTPUT}},
+        200: {
+            "description": "The determination, or with `policy=all` the comparison",
+            "content": {t: {} for t in OUTPUT},
+        },
         **_ERRORS,
     },
     openapi_extra={
@@ -76,9 +85,15 @@ async def create_determination(
     request: Request,
     kb: KnowledgeBaseDep,
     settings: SettingsDep,
-    policy: str | None = Query(None, description="policy id, for example sij-clinical-pathway"),
+    policy: str | None = Query(
+        None,
+        description=(
+            "policy id, for example sij-clinical-pathway (default: the policy the case names); `all` compares "
+            "the case under every policy that covers a requested code (JSON, Markdown or HTML only)"
+        ),
+    ),
 ) -> Response:
-    """Translate the request to ``reasoner.determine`` and render the result as negotiated."""
+    """Translate the request to ``reasoner.determine`` (or ``compare``) and render the result as negotiated."""
     fmt = INPUT.get(media_type(request.headers.get("content-type")))
     if fmt is None:
         raise Problem(
@@ -88,18 +103,23 @@ async def create_determination(
             "send application/json, text/turtle or application/ld+json",
             accepted=list(INPUT),
         )
-    out = choose(request.headers.get("accept"), list(OUTPUT))
+    comparing = policy == ALL_POLICIES
+    offered = COMPARISON_OUTPUT if comparing else OUTPUT
+    out = choose(request.headers.get("accept"), list(offered))
     if out is None:
+        what = "a comparison (policy=all)" if comparing else "this endpoint"
         raise Problem(
             406,
             "not-acceptable",
             "No acceptable format",
-            "this endpoint can answer in: " + ", ".join(OUTPUT),
-            available=list(OUTPUT),
+            f"{what} can answer in: " + ", ".join(offered),
+            available=list(offered),
         )
     body = await read_limited(request, settings.max_body_bytes)
 
     def run() -> str:
+        if comparing:
+            return render_comparison(compare(body, fmt, kb), COMPARISON_OUTPUT[out])  # type: ignore[arg-type]
         return render(determine(body, fmt, kb, policy=policy), OUTPUT[out])  # type: ignore[arg-type]
 
     text = await run_in_threadpool(run)
