@@ -140,8 +140,18 @@ class KnowledgeIndexBuilder:
                 system=self._str(scheme, SKOS.notation) if scheme else "",
                 label=self._str(c, SKOS.prefLabel),
                 denotes=self._one(c, GR.denotes),
+                add_on_to=frozenset(self._iris(c, GR.addOnTo)),
+                levels_per_unit=self._int(c, GR.levelsPerUnit),
+                region=self._one(c, GR.spinalRegion),
             )
         return out
+
+    def indicated(self) -> dict[URIRef, frozenset[URIRef]]:
+        out: dict[URIRef, set[URIRef]] = {}
+        for value, cls in self.g.subject_objects(GR.indicates):
+            if isinstance(value, URIRef) and isinstance(cls, URIRef):
+                out.setdefault(value, set()).add(cls)
+        return {k: frozenset(v) for k, v in out.items()}
 
     def thresholds(self) -> dict[URIRef, Threshold]:
         out = {}

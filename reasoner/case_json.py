@@ -85,6 +85,9 @@ class RequestLineIn(_Model):
     code: ProcedureCode
     units: int = Field(1, ge=1, le=99)
     modifiers: list[Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]] = Field(default_factory=list, max_length=4)
+    procedure: ClassName | None = Field(
+        None, description="the technique, when the code does not say it (for example PulsedRadiofrequency)"
+    )
 
 
 class RequestIn(_Model):
@@ -282,6 +285,8 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
         g.add((ln, CV.units, lit(line.units, XSD.integer)))
         for m in line.modifiers:
             g.add((ln, CV.modifier, lit(m, XSD.string)))
+        if line.procedure:
+            g.add((ln, CV.procedure, cls(PROC, line.procedure, f"request.codes.{i}.procedure", GR.Procedure)))
     for i, dx in enumerate(r.diagnoses):
         cond = URIRef(f"{base}request-diagnosis-{i + 1}")
         g.add((request, CV.primaryDiagnosis if i == 0 else CV.secondaryDiagnosis, cond))

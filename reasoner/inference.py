@@ -87,16 +87,24 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
         rule = kb.coverage.get((policy.iri, code))
         status = rule.status if rule else GR.NotAddressed
         g.add((node, GR.coverageStatus, status))
-        g.add((node, GR.monthsBeforeRequest, Literal(Decimal(0), datatype=XSD.decimal)))
+        _elapsed(g, node, 0)
         units = g.value(node, CV.units)
         classes = frozenset(c for c in g.objects(node, RDF.type) if isinstance(c, URIRef))
         lines.append(Line(node, code, int(units.toPython()) if units is not None else 1, status, classes))
     for proc in g.objects(case_node, CV.priorProcedure):
         when = g.value(proc, CV.date)
         if when is not None and isinstance(when.toPython(), date):  # type: ignore[union-attr]
-            days = (request_date - when.toPython()).days  # type: ignore[union-attr]
-            months = (Decimal(days) / DAYS_PER_MONTH).quantize(Decimal("0.01"))
-            g.add((proc, GR.monthsBeforeRequest, Literal(months, datatype=XSD.decimal)))
+            _elapsed(g, proc, (request_date - when.toPython()).days)  # type: ignore[union-attr]
+    _sites(g, kb, case_node, request, lines)
+    for fact in g.objects(case_node, CV.painHistory):
+        months = g.value(fact, CV.durationMonths)
+        if isinstance(months, Literal) and isinstance(months.toPython(), Decimal):
+            weeks = (months.toPython() * DAYS_PER_MONTH / 7).quantize(Decimal("0.01"))
+            g.add((fact, GR.durationWeeks, Literal(weeks, datatype=XSD.decimal)))
+        for value in list(g.objects(fact, CV.painCharacter)):
+            for cls in kb.indicated.get(value, ()):  # type: ignore[call-overload]
+                for sup in kb.types_of([cls]):
+                    g.add((fact, RDF.type, sup))
     addressed = tuple(line.classes for line in lines if line.status != GR.NotAddressed)
     applicable = applicability.resolve(kb, policy, frozenset().union(*addressed) if addressed else frozenset())
     for step in applicable.prerequisite_steps:
@@ -111,12 +119,92 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
 
 
+def _elapsed(g: Graph, node: Node, days: int) -> None:
+    g.add((node, GR.daysBeforeRequest, Literal(days, datatype=XSD.integer)))
+    g.add((node, GR.weeksBeforeRequest, Literal((Decimal(days) / 7).quantize(Decimal("0.01")), datatype=XSD.decimal)))
+    months = (Decimal(days) / DAYS_PER_MONTH).quantize(Decimal("0.01"))
+    g.add((node, GR.monthsBeforeRequest, Literal(months, datatype=XSD.decimal)))
+
+
+_SIDES = {CV.Left: frozenset({"L"}), CV.Right: frozenset({"R"}), CV.Bilateral: frozenset({"L", "R"})}
+_MODIFIER_SIDES = {"LT": frozenset({"L"}), "RT": frozenset({"R"}), "50": frozenset({"L", "R"})}
+_TRUE = Literal(True)
+
+
+def _region_of_level(level: str) -> URIRef | None:
+    head = level[:1].upper()
+    return GR.CervicothoracicRegion if head in "CT" else GR.LumbosacralRegion if head in "LS" else None
+
+
+def _regions(g: Graph, kb: KnowledgeBase, node: Node) -> frozenset[URIRef]:
+    """A fact's spinal regions: its code's region, else the regions of its levels."""
+    code = kb.codes.get(g.value(node, CV.code))  # type: ignore[arg-type]
+    if code is not None and code.region is not None:
+        return frozenset({code.region})
+    return frozenset(r for v in g.objects(node, CV.level) if (r := _region_of_level(str(v))) is not None)
+
+
+def _sides(g: Graph, node: Node) -> frozenset[str]:
+    side = g.value(node, CV.laterality)
+    out = _SIDES.get(side, frozenset())  # type: ignore[call-overload]
+    for m in g.objects(node, CV.modifier):
+        out |= _MODIFIER_SIDES.get(str(m), frozenset())
+    return out
+
+
+def _sites(g: Graph, kb: KnowledgeBase, case_node: Node, request: Node, lines: list[Line]) -> None:
+    """Add-ons, levels, regions and sides: what session limits and level limits count.
+
+    A fact whose region or side is not known counts as the request's: limits then err towards
+    counting a session rather than missing one.
+    """
+    codes = {line.code for line in lines}
+    regions = frozenset(r for v in g.objects(request, CV.level) if (r := _region_of_level(str(v))) is not None)
+    sides = _sides(g, request)
+    levels_by_units = 0
+    for line in lines:
+        code = kb.codes.get(line.code)
+        regions |= _regions(g, kb, line.node)
+        sides |= _sides(g, line.node)
+        if code is None:
+            continue
+        levels_by_units += code.levels_per_unit * line.units
+        if code.add_on_to:
+            g.add((line.node, GR.addOnCode, _TRUE))
+            if not code.add_on_to & codes:
+                for primary in sorted(code.add_on_to):
+                    g.add((line.node, GR.missingPrimaryCode, primary))
+    levels = len({str(v) for v in g.objects(request, CV.level)})
+    g.add((request, GR.levelCount, Literal(max(levels, levels_by_units), datatype=XSD.integer)))
+    g.add((request, GR.regionCount, Literal(len(regions), datatype=XSD.integer)))
+    for line in lines:
+        g.add((line.node, GR.sameRegionAsRequest, _TRUE))
+        g.add((line.node, GR.sameSideAsRequest, _TRUE))
+    for proc in g.objects(case_node, CV.priorProcedure):
+        code = kb.codes.get(g.value(proc, CV.code))  # type: ignore[arg-type]
+        if code is not None and code.add_on_to:
+            g.add((proc, GR.addOnCode, _TRUE))
+        theirs = _regions(g, kb, proc)
+        if not theirs or not regions or theirs & regions:
+            g.add((proc, GR.sameRegionAsRequest, _TRUE))
+        side = _sides(g, proc)
+        if not side or not sides or side & sides:
+            g.add((proc, GR.sameSideAsRequest, _TRUE))
+
+
 def _classes(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozenset[URIRef]:
     code = kb.codes.get(term)
-    base = kb.types_of([code.denotes] if code and code.denotes else [term] if term in kb.superclasses else [])
+    named = [code.denotes] if code and code.denotes else [term] if term in kb.superclasses else []
+    base = kb.types_of(named)
     if purpose is None:
         return base
-    special = [sub for cls in base for p, sub in kb.purposes.get(cls, ()) if p == purpose]
+    # Only the nearest class with purpose subclasses is specialised: farther ones hold other
+    # branches (a diagnostic SIJ injection is not a medial branch block though both are injections).
+    with_purposes = [c for c in base if kb.purposes.get(c)]
+    if not with_purposes:
+        return base
+    nearest = max(with_purposes, key=lambda c: (len(kb.superclasses.get(c, ())), str(c)))
+    special = [sub for p, sub in kb.purposes[nearest] if p == purpose]
     return base | kb.types_of(special)
 
 

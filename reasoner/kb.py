@@ -16,10 +16,11 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
+from pyshacl.errors import ShapeLoadError
 from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from . import _kb_index, inference, validation
+from . import _kb_index, inference, rules, validation
 from ._turtle import syntax_error_position
 from .errors import KnowledgeBaseError, UnknownPolicyError
 from .knowledge import Code, CoverageRule, Criterion, Policy, Recommendation, Reference, Step, Threshold
@@ -94,6 +95,7 @@ class KnowledgeBase:
     validator: validation.PreparedShapes = field(repr=False)
     labels: Mapping[URIRef, str] = field(repr=False)
     classifying: frozenset[URIRef] = field(repr=False)
+    indicated: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
 
     @classmethod
     def load(cls, root: Path | None = None) -> KnowledgeBase:
@@ -113,12 +115,17 @@ class KnowledgeBase:
             parse_turtle_file(path, graph, display=rel)
             if rel == "shapes/case.ttl":
                 parse_turtle_file(path, case_shapes, display=rel)
+        rules.expand_rules(ontology, shapes)
         _bind_thresholds(ontology, shapes)
         validation.check_shapes_graph(shapes)
         closed = inference.close_knowledge_base(ontology)
         superclasses = _superclass_map(closed)
         build = _kb_index.KnowledgeIndexBuilder(closed)
         shape_index = _kb_index.build_shape_index(shapes, case_shapes)
+        try:
+            validator = validation.PreparedShapes(shapes)
+        except ShapeLoadError as exc:
+            raise KnowledgeBaseError(f"the shapes cannot be loaded: {exc.args[0] if exc.args else exc}") from exc
         return cls(
             root=root,
             content_hash="sha256:" + digest.hexdigest(),
@@ -136,11 +143,12 @@ class KnowledgeBase:
             purposes=MappingProxyType(build.purposes()),
             addressed_by=MappingProxyType(build.addressed_by()),
             shape_index=shape_index,
-            validator=validation.PreparedShapes(shapes),
+            validator=validator,
             labels=MappingProxyType(_labels(closed)),
             classifying=frozenset(
                 p for p in closed.subjects(RDF.type, GR.ClassifyingProperty) if isinstance(p, URIRef)
             ),
+            indicated=MappingProxyType(build.indicated()),
         )
 
     def policy(self, policy_id: str) -> Policy:

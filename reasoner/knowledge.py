@@ -129,6 +129,9 @@ class Code:
     system: str
     label: str
     denotes: URIRef | None
+    add_on_to: frozenset[URIRef] = frozenset()
+    levels_per_unit: int = 0
+    region: URIRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

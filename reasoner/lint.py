@@ -14,6 +14,7 @@ from pathlib import Path
 from rdflib import OWL, RDF, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from . import rules
 from ._turtle import syntax_error_position
 from .validation import shacl_for_shacl, validate_with
 from .vocab import BASE, GR
@@ -189,6 +190,8 @@ def _semantic(root: Path, graphs: dict[Path, Graph], names: dict[Path, str], whe
         for focus, message in validate_with(kb, meta):
             check, _, text = message.partition(": ")
             at(focus, check if text else "meta", text or message)
+    for criterion, message in rules.rule_problems(kb):
+        at(criterion, "rule", message)
     _undeclared(kb, at)
     return out
 

@@ -113,6 +113,59 @@ class GR(DefinedNamespace):
     NotCovered: URIRef
     Unlisted: URIRef
     Covered: URIRef
+    Rule: URIRef
+    rule: URIRef
+    SessionLimit: URIRef
+    MinimumInterval: URIRef
+    QualifyingHistory: URIRef
+    RepeatRequiresResponse: URIRef
+    LevelLimit: URIRef
+    Exclusion: URIRef
+    Requirement: URIRef
+    ExcludedProcedure: URIRef
+    ImageGuidanceRule: URIRef
+    AddOnRequiresPrimary: URIRef
+    maxSessions: URIRef
+    window: URIRef
+    minInterval: URIRef
+    minRelief: URIRef
+    minReliefDuration: URIRef
+    minCount: URIRef
+    maxLevels: URIRef
+    maxRegions: URIRef
+    excludedClass: URIRef
+    exceptClass: URIRef
+    requiredClass: URIRef
+    allowedGuidance: URIRef
+    sameRegion: URIRef
+    sameSide: URIRef
+    expandedFrom: URIRef
+    maxInclusiveFrom: URIRef
+    maxExclusiveFrom: URIRef
+    minInclusiveFrom: URIRef
+    qualifiedMinCountFrom: URIRef
+    qualifiedMaxCountFrom: URIRef
+    addOnTo: URIRef
+    levelsPerUnit: URIRef
+    spinalRegion: URIRef
+    SpinalRegion: URIRef
+    CervicothoracicRegion: URIRef
+    LumbosacralRegion: URIRef
+    SacroiliacJointRegion: URIRef
+    indicates: URIRef
+    weeksBeforeRequest: URIRef
+    daysBeforeRequest: URIRef
+    sameRegionAsRequest: URIRef
+    durationWeeks: URIRef
+    sameSideAsRequest: URIRef
+    levelCount: URIRef
+    regionCount: URIRef
+    addOnCode: URIRef
+    missingPrimaryCode: URIRef
+    DocumentationKind: URIRef
+    Months: URIRef
+    Weeks: URIRef
+    Days: URIRef
     ExperimentalUnproven: URIRef
 
 
@@ -172,4 +225,7 @@ class CV(DefinedNamespace):
     documentKind: URIRef
     title: URIRef
     source: URIRef
+    Left: URIRef
+    Right: URIRef
+    Bilateral: URIRef
     identifier: URIRef

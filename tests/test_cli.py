@@ -17,7 +17,7 @@ from reasoner import KnowledgeBase, case_json
 from .conftest import EXAMPLES
 
 SEED = EXAMPLES / "sij-seed-neurectomy.json"
-POLICIES = {"medicare-sij-lcd", "sij-clinical-pathway"}
+POLICIES = {"evicore-sij", "medicare-esi-lcd", "medicare-facet-lcd", "medicare-sij-lcd", "sij-clinical-pathway"}
 
 
 @pytest.fixture

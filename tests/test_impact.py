@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from reasoner.casetests import case_files, expectations
 from reasoner.cli import app
 from reasoner.impact import VersionError, impact, materialise
 
@@ -29,6 +30,10 @@ def raised(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _expectations() -> int:
+    return sum(len(expectations(case)) for case in case_files(ROOT / "examples" / "cases"))
+
+
 def test_worked_example_lists_exactly_the_changed_cases(raised: Path) -> None:
     report = impact(ROOT, raised)
     assert [(c.case, c.policy, c.outcome) for c in report.changes] == [
@@ -37,12 +42,12 @@ def test_worked_example_lists_exactly_the_changed_cases(raised: Path) -> None:
     ]
     for change in report.changes:
         assert change.criteria == (("sij-clinical-pathway/lateral-branch-blocks", "met", "not-met"),)
-    assert report.unchanged == 13 and report.skipped == ()
+    assert report.unchanged == _expectations() - 2 and report.skipped == ()
 
 
 def test_no_edit_no_change() -> None:
     report = impact(ROOT, ROOT)
-    assert report.changes == () and report.unchanged == 15
+    assert report.changes == () and report.unchanged == _expectations()
 
 
 def test_git_revision_and_folder(raised: Path, tmp_path: Path) -> None:
@@ -59,6 +64,6 @@ def test_cli_prints_changes_and_a_summary(raised: Path, monkeypatch: pytest.Monk
     lines = res.stdout.strip().splitlines()
     assert "sij-rfa-two-blocks.json [sij-clinical-pathway]: medically-necessary -> not-medically-necessary" in lines
     assert "    sij-clinical-pathway/lateral-branch-blocks: met -> not-met" in lines
-    assert lines[-1] == "2 changed, 13 unchanged"
+    assert lines[-1] == f"2 changed, {_expectations() - 2} unchanged"
     bad = CliRunner().invoke(app, ["impact", "--from", "no-such-revision-xyz"])
     assert bad.exit_code == 2 and "not a folder and not a git revision" in bad.stderr

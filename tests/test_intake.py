@@ -464,10 +464,13 @@ def test_parser_reasons_quote_nothing_from_the_input(why: str, safe: str) -> Non
 
 def test_nodes_the_case_does_not_link_are_dropped(kb: KnowledgeBase, seed_graph: Graph) -> None:
     stray = URIRef("urn:stray:block")
-    payload = seed_graph.serialize(format="turtle", encoding="utf-8") + (
-        f"\n<{stray}> a <{CV.PriorProcedure}> ; <{CV.code}> <https://w3id.org/guideline-reasoner/code/cpt/64451> ;"
-        f' <{CV.percentRelief}> 95 .\n'
-    ).encode()
+    payload = (
+        seed_graph.serialize(format="turtle", encoding="utf-8")
+        + (
+            f"\n<{stray}> a <{CV.PriorProcedure}> ; <{CV.code}> <https://w3id.org/guideline-reasoner/code/cpt/64451> ;"
+            f" <{CV.percentRelief}> 95 .\n"
+        ).encode()
+    )
     case = parse_case(payload, "turtle", kb)
     assert (stray, None, None) not in case
     d = determine(payload, "turtle", kb)

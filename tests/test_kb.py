@@ -14,7 +14,13 @@ from .conftest import FIXTURES, ROOT
 
 
 def test_policies_and_codes(kb: KnowledgeBase) -> None:
-    assert sorted(kb.policies) == ["medicare-sij-lcd", "sij-clinical-pathway"]
+    assert sorted(kb.policies) == [
+        "evicore-sij",
+        "medicare-esi-lcd",
+        "medicare-facet-lcd",
+        "medicare-sij-lcd",
+        "sij-clinical-pathway",
+    ]
     for code in ("27096", "64451", "64625", "64772", "64999", "27279", "27280"):
         assert CPT[code] in kb.codes
     assert kb.codes[CPT["64625"]].denotes == PROC.SacroiliacRadiofrequencyAblation

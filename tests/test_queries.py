@@ -122,9 +122,14 @@ def test_c_codes_not_covered(dataset: Graph) -> None:
     assert found == {
         ("64772", GRK + "sij-clinical-pathway", GR + "NotCovered"),
         ("64625", GRK + "medicare-sij-lcd", GR + "ExperimentalUnproven"),
+        ("64492", GRK + "medicare-facet-lcd", GR + "NotCovered"),
+        ("64495", GRK + "medicare-facet-lcd", GR + "NotCovered"),
+        ("64451", GRK + "evicore-sij", GR + "ExperimentalUnproven"),
+        ("64625", GRK + "evicore-sij", GR + "ExperimentalUnproven"),
+        ("64772", GRK + "evicore-sij", GR + "ExperimentalUnproven"),
     }
-    covered_elsewhere = {r["notation"] for r in rows}
-    assert not covered_elsewhere & {"27096", "G0260", "64451", "27279", "27280", "64999"}
+    refused = {r["notation"] for r in rows}
+    assert not refused & {"27096", "G0260", "27279", "27280", "64999", "64493", "64635", "64483", "62323"}
 
 
 def test_c_excludes_code_shorthand_counts(dataset: Graph) -> None:
@@ -156,11 +161,26 @@ def test_d_thresholds_tagged_s_or_u(dataset: Graph) -> None:
     assert relief["reference"] == GRK + "ref-case-writeups-2025"
     assert "BCBS MP-558" in str(relief["sourceNote"])
     assert relief["policy"] == GRK + "sij-clinical-pathway"
-    assert set(by_id) == {
-        GRK + "sij-clinical-pathway/lbb-min-relief",
-        GRK + "sij-clinical-pathway/lbb-min-count",
-        GRK + "sij-clinical-pathway/rfa-min-failed-attempts",
+    weak = {
+        "sij-clinical-pathway/lbb-min-relief",
+        "sij-clinical-pathway/lbb-min-count",
+        "sij-clinical-pathway/rfa-min-failed-attempts",
+        "medicare-facet-lcd/block-interval-weeks",
+        "medicare-facet-lcd/diagnostic-max-sessions",
+    } | {
+        "evicore-sij/" + t
+        for t in (
+            "conservative-min-weeks",
+            "diagnostic-max-sessions",
+            "diagnostic-min-relief",
+            "provocative-min-positive",
+            "therapeutic-max-sessions",
+            "therapeutic-min-interval",
+            "window-months",
+        )
     }
+    assert set(by_id) == {GRK + t for t in weak}
+    assert by_id[GRK + "medicare-facet-lcd/diagnostic-max-sessions"]["tag"] == "U"
     assert {r["tag"] for r in rows} <= {"S", "U"}
     # V and V2 thresholds stay out
     assert GRK + "sij-clinical-pathway/provocative-min-positive" not in by_id

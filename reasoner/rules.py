@@ -1,0 +1,547 @@
+"""Rule declarations -> SHACL shapes, at load.
+
+Most coverage criteria are one of a few kinds: a limit on sessions in a rolling window, a minimum
+interval, earlier procedures that must have given enough relief, levels per session, excluded or
+required conditions, excluded techniques, the image guidance allowed, an add-on code that needs
+its primary code. An author declares such a criterion's rule on the criterion in the guideline
+file (``gr:rule [ a gr:SessionLimit ; ... ]``, vocabulary in ontology/core.ttl) and this module
+writes the shapes: ordinary SHACL that binds thresholds by reference (``gr:maxInclusiveFrom`` and
+friends), so the naive reference evaluation, lint and impact see them like hand-written shapes.
+
+A rule that reads relief from earlier procedures also writes a documentation check: an earlier
+procedure without its relief recorded makes the criterion unknown (pended), never not met.
+
+Generated IRIs are stable: ``grs:rule/<policy>/<criterion>`` plus a suffix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rdflib import RDF, RDFS, SH, BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import SKOS
+from rdflib.term import Node
+
+from .errors import KnowledgeBaseError
+from .vocab import BASE, CV, GR
+
+GRS = BASE + "shapes/"
+_KB = BASE + "kb/"
+_DOC = BASE + "kb/records/"
+_ELAPSED = {GR.Months: GR.monthsBeforeRequest, GR.Weeks: GR.weeksBeforeRequest, GR.Days: GR.daysBeforeRequest}
+_CONDITION_PATHS = (
+    (CV.condition,),
+    (CV.request, CV.primaryDiagnosis),
+    (CV.request, CV.secondaryDiagnosis),
+    (CV.painHistory,),
+    (CV.imagingFinding,),
+)
+
+
+@dataclass
+class _Rule:
+    """One declaration being expanded."""
+
+    onto: Graph
+    shapes: Graph
+    criterion: URIRef
+    node: Node
+    tail: str
+
+    def iri(self, suffix: str = "") -> URIRef:
+        return URIRef(f"{GRS}rule/{self.tail}{'-' + suffix if suffix else ''}")
+
+    def one(self, p: URIRef, *, required: bool = True) -> Node | None:
+        values = list(self.onto.objects(self.node, p))
+        if len(values) > 1 or (required and not values):
+            raise KnowledgeBaseError(f"rule of {self.tail}: needs {'exactly' if required else 'at most'} one {_n(p)}")
+        return values[0] if values else None
+
+    def many(self, p: URIRef) -> list[URIRef]:
+        values = sorted(v for v in self.onto.objects(self.node, p) if isinstance(v, URIRef))
+        if not values:
+            raise KnowledgeBaseError(f"rule of {self.tail}: needs at least one {_n(p)}")
+        return values
+
+    def threshold(self, p: URIRef, *, required: bool = True) -> URIRef | None:
+        t = self.one(p, required=required)
+        if t is not None and (t, RDF.type, GR.Threshold) not in self.onto:
+            raise KnowledgeBaseError(f"rule of {self.tail}: {_n(p)} must name a gr:Threshold")
+        return t  # type: ignore[return-value]
+
+    def flag(self, p: URIRef) -> bool:
+        return self.onto.value(self.node, p) == Literal(True)
+
+    def label(self, cls: URIRef) -> str:
+        text = self.onto.value(cls, RDFS.label)
+        return str(text) if text is not None else _n(cls)
+
+    # --- writing shapes ----------------------------------------------------------------------
+
+    def node_shape(self, suffix: str, label: str, *, checks: bool = False, **extra: Node) -> URIRef:
+        s = self.iri(suffix)
+        self.shapes.add((s, RDF.type, SH.NodeShape))
+        self.shapes.add((s, RDFS.label, Literal(label, lang="en")))
+        self.shapes.add((s, GR.expandedFrom, self.criterion))
+        if checks:
+            self.shapes.add((s, GR.checks, self.criterion))
+        for key, value in extra.items():
+            self.shapes.add((s, SH[key], value))
+        return s
+
+    def prop(
+        self,
+        owner: URIRef,
+        suffix: str,
+        path: Node,
+        name: str,
+        *,
+        message: str | None = None,
+        severity: URIRef = SH.Info,
+        bind: tuple[URIRef, URIRef] | None = None,
+        **constraints: Node,
+    ) -> URIRef:
+        s = URIRef(f"{owner}--{suffix}")  # "--": never the IRI of a node shape
+        self.shapes.add((owner, SH.property, s))
+        self.shapes.add((s, RDF.type, SH.PropertyShape))
+        self.shapes.add((s, SH.path, path))
+        self.shapes.add((s, SH.name, Literal(name)))
+        self.shapes.add((s, SH.description, Literal(name[0].upper() + name[1:] + ".")))
+        self.shapes.add((s, SH.severity, severity))
+        if message is not None:
+            self.shapes.add((s, SH.message, Literal(message, lang="en")))
+        if bind is not None:
+            self.shapes.add((s, bind[0], bind[1]))
+        for key, value in constraints.items():
+            self.shapes.add((s, SH[key], value))
+        return s
+
+    def inverse_type(self) -> BNode:
+        b = BNode()
+        self.shapes.add((b, SH.inversePath, RDF.type))
+        return b
+
+    def sequence(self, *steps: URIRef) -> Node:
+        if len(steps) == 1:
+            return steps[0]
+        b = BNode()
+        Collection(self.shapes, b, list(steps))
+        return b
+
+    def alternatives(self, paths: tuple[tuple[URIRef, ...], ...]) -> BNode:
+        b, alts = BNode(), BNode()
+        Collection(self.shapes, alts, [self.sequence(*p) for p in paths])
+        self.shapes.add((b, SH.alternativePath, alts))
+        return b
+
+    def rdf_list(self, items: list[URIRef]) -> BNode:
+        b = BNode()
+        Collection(self.shapes, b, list(items))
+        return b
+
+    def counted(self, suffix: str, cls: URIRef, label: str, *, prior: bool, window: URIRef | None = None) -> URIRef:
+        """Instances of ``cls`` (earlier ones only when ``prior``) that pass the rule's filters."""
+        s = self.node_shape(suffix, label)
+        self.shapes.add((s, SH["class"], cls))
+        if prior:
+            self.shapes.add((s, SH["class"], CV.PriorProcedure))
+        self.shapes.add((s, SH["not"], URIRef(GRS + "AddOnService")))  # an add-on line is not a session
+        if window is not None:
+            self.prop(
+                s,
+                "elapsed",
+                self.elapsed(window),
+                "time before the request",
+                minCount=Literal(1),
+                bind=(GR.maxExclusiveFrom, window),
+            )
+        if self.flag(GR.sameRegion):
+            self.prop(s, "region", GR.sameRegionAsRequest, "same spinal region as the request", hasValue=Literal(True))
+        if self.flag(GR.sameSide):
+            self.prop(s, "side", GR.sameSideAsRequest, "same side as the request", hasValue=Literal(True))
+        return s
+
+    def elapsed(self, threshold: URIRef) -> URIRef:
+        unit = self.onto.value(threshold, GR.unit)
+        if unit not in _ELAPSED:
+            raise KnowledgeBaseError(f"rule of {self.tail}: {_n(threshold)} must be in months, weeks or days")
+        return _ELAPSED[unit]  # type: ignore[index]
+
+    def records(self, cls: URIRef, counted: URIRef, need_duration: bool) -> None:
+        """A documentation check: every counted earlier procedure has its relief recorded."""
+        what = "relief and how long it lasted" if need_duration else "relief"
+        kind = self.documentation_kind(
+            f"{self.label(cls)} results", f"The {what} after each earlier {self.label(cls).lower()}."
+        )
+        unrecorded = self.node_shape("unrecorded", f"An earlier {self.label(cls).lower()} without recorded results")
+        self.shapes.add((unrecorded, SH.node, counted))
+        missing = [self.missing(CV.percentRelief)] + ([self.missing(CV.reliefMonths)] if need_duration else [])
+        self.shapes.add((unrecorded, SH["or"], self.rdf_list(missing)))
+        doc = self.node_shape("records", f"Results of earlier {self.label(cls).lower()}s recorded", targetNode=cls)
+        self.shapes.add((doc, GR.checksDocumentation, kind))
+        self.prop(
+            doc,
+            "unrecorded",
+            self.inverse_type(),
+            "earlier procedures without recorded results",
+            message=f"The {what} after an earlier {self.label(cls).lower()} is not recorded.",
+            severity=SH.Violation,
+            qualifiedValueShape=unrecorded,
+            qualifiedMaxCount=Literal(0),
+        )
+
+    def documentation_kind(self, label: str, missing: str) -> URIRef:
+        """A documentation kind of this criterion alone; without it the criterion is unknown."""
+        kind = URIRef(f"{_DOC}{self.tail}")
+        self.onto.add((kind, RDF.type, GR.DocumentationKind))
+        self.onto.add((kind, RDFS.label, Literal(label, lang="en")))
+        self.onto.add((kind, SKOS.definition, Literal(f"Written from the rule of {self.tail}: {missing}", lang="en")))
+        self.onto.add((kind, GR.missingText, Literal(missing, lang="en")))
+        self.onto.add((self.criterion, GR.needsDocumentation, kind))
+        return kind
+
+    def missing(self, p: URIRef) -> URIRef:
+        s = URIRef(f"{GRS}Lacks-{_n(p)}")
+        if (s, RDF.type, SH.NodeShape) not in self.shapes:
+            self.shapes.add((s, RDF.type, SH.NodeShape))
+            self.shapes.add((s, RDFS.label, Literal(f"Lacks {_n(p)}", lang="en")))
+            p_shape = URIRef(f"{s}-value")
+            self.shapes.add((s, SH.property, p_shape))
+            self.shapes.add((p_shape, RDF.type, SH.PropertyShape))
+            self.shapes.add((p_shape, SH.path, p))
+            self.shapes.add((p_shape, SH.maxCount, Literal(0)))
+            self.shapes.add((p_shape, SH.severity, SH.Info))
+        return s
+
+
+def _n(iri: Node) -> str:
+    return str(iri).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+# --- the rule kinds ---------------------------------------------------------------------------
+
+
+def _session_limit(r: _Rule) -> None:
+    cls = r.one(GR.procedureClass)
+    assert isinstance(cls, URIRef)
+    limit, window = r.threshold(GR.maxSessions), r.threshold(GR.window, required=False)
+    name = r.label(cls).lower()
+    counted = r.counted("session", cls, f"A {name} session counted against the limit", prior=False, window=window)
+    root = r.node_shape("", f"{r.label(cls)} sessions within the limit", checks=True, targetNode=cls)
+    r.prop(
+        root,
+        "sessions",
+        r.inverse_type(),
+        f"{name} sessions, the requested one included",
+        message=f"The request would exceed the number of {name} sessions allowed.",
+        severity=SH.Violation,
+        qualifiedValueShape=counted,
+        bind=(GR.qualifiedMaxCountFrom, limit),  # type: ignore[arg-type]
+    )
+
+
+def _minimum_interval(r: _Rule) -> None:
+    cls = r.one(GR.procedureClass)
+    assert isinstance(cls, URIRef)
+    interval = r.threshold(GR.minInterval)
+    name = r.label(cls).lower()
+    recent = r.counted("recent", cls, f"An earlier {name} inside the minimum interval", prior=True, window=interval)
+    root = r.node_shape("", f"Minimum interval since the last {name}", checks=True, targetNode=cls)
+    r.prop(
+        root,
+        "recent",
+        r.inverse_type(),
+        f"earlier {name}s inside the minimum interval",
+        message=f"An earlier {name} is too recent.",
+        severity=SH.Violation,
+        qualifiedValueShape=recent,
+        qualifiedMaxCount=Literal(0),
+    )
+
+
+def _response(r: _Rule, suffix: str, cls: URIRef) -> tuple[URIRef, bool]:
+    """A node shape: an earlier procedure that gave enough relief, for long enough (when asked)."""
+    relief, months = r.threshold(GR.minRelief), r.threshold(GR.minReliefDuration, required=False)
+    name = r.label(cls).lower()
+    s = r.node_shape(suffix, f"An earlier {name} with enough relief", targetClass=cls)
+    r.shapes.add((s, SH["class"], cls))
+    r.shapes.add((s, SH["class"], CV.PriorProcedure))
+    r.prop(
+        s,
+        "relief",
+        CV.percentRelief,
+        "percent relief",
+        minCount=Literal(1),
+        bind=(GR.minInclusiveFrom, relief),
+        message=f"This {name} did not give enough recorded relief.",
+    )
+    if months is not None:
+        r.prop(
+            s,
+            "duration",
+            CV.reliefMonths,
+            "months of relief",
+            minCount=Literal(1),
+            bind=(GR.minInclusiveFrom, months),
+            message=f"The relief from this {name} did not last long enough.",
+        )
+    return s, months is not None
+
+
+def _qualifying_history(r: _Rule) -> None:
+    cls = r.one(GR.procedureClass)
+    assert isinstance(cls, URIRef)
+    name = r.label(cls).lower()
+    minimum = r.threshold(GR.minCount, required=False)
+    filtered = r.counted(
+        "earlier", cls, f"An earlier {name} that counts", prior=True, window=r.threshold(GR.window, required=False)
+    )
+    good, timed = _response(r, "qualifying", cls)
+    r.shapes.add((good, SH.node, filtered))
+    r.onto.add((r.criterion, GR.qualifyingShape, good))
+    root = r.node_shape("", f"Enough qualifying earlier {name}s", checks=True, targetNode=cls)
+    count = {"bind": (GR.qualifiedMinCountFrom, minimum)} if minimum is not None else {"qualifiedMinCount": Literal(1)}
+    r.prop(
+        root,
+        "qualifying",
+        r.inverse_type(),
+        f"qualifying earlier {name}s",
+        message=f"Too few earlier {name}s gave the relief required.",
+        severity=SH.Violation,
+        qualifiedValueShape=good,
+        **count,  # type: ignore[arg-type]
+    )
+    r.records(cls, filtered, timed)
+
+
+def _repeat_requires_response(r: _Rule) -> None:
+    cls = r.one(GR.procedureClass)
+    assert isinstance(cls, URIRef)
+    name = r.label(cls).lower()
+    earlier = r.counted("earlier", cls, f"An earlier {name} at the same site", prior=True)
+    good, timed = _response(r, "sustained", cls)
+    r.onto.add((r.criterion, GR.qualifyingShape, good))
+    failed = r.node_shape("unsustained", f"An earlier {name} without enough relief")
+    r.shapes.add((failed, SH.node, earlier))
+    r.shapes.add((failed, SH["not"], good))
+    root = r.node_shape("", f"Earlier {name}s gave enough relief", checks=True, targetNode=cls)
+    r.prop(
+        root,
+        "unsustained",
+        r.inverse_type(),
+        f"earlier {name}s without enough relief",
+        message=f"An earlier {name} did not give the relief a repeat requires.",
+        severity=SH.Violation,
+        qualifiedValueShape=failed,
+        qualifiedMaxCount=Literal(0),
+    )
+    r.records(cls, earlier, timed)
+
+
+def _level_limit(r: _Rule) -> None:
+    levels, regions = r.threshold(GR.maxLevels), r.threshold(GR.maxRegions, required=False)
+    root = r.node_shape(
+        "", "Levels and regions per session within the limit", checks=True, targetClass=CV.ServiceRequest
+    )
+    r.prop(
+        root,
+        "levels",
+        GR.levelCount,
+        "levels treated in the session",
+        message="The request treats more levels in one session than the policy allows.",
+        severity=SH.Violation,
+        bind=(GR.maxInclusiveFrom, levels),  # type: ignore[arg-type]
+    )
+    if regions is not None:
+        r.prop(
+            root,
+            "regions",
+            GR.regionCount,
+            "spinal regions treated in the session",
+            message="The request treats more spinal regions in one session than the policy allows.",
+            severity=SH.Violation,
+            bind=(GR.maxInclusiveFrom, regions),
+        )
+
+
+def _active_of(r: _Rule, suffix: str, classes: list[URIRef], label: str) -> URIRef:
+    s = r.node_shape(suffix, label)
+    options = []
+    for i, cls in enumerate(classes):
+        o = r.node_shape(f"{suffix}-{i + 1}", f"Of class {r.label(cls)}")
+        r.shapes.add((o, SH["class"], cls))
+        options.append(o)
+    r.shapes.add((s, SH["or"], r.rdf_list(options)))
+    r.shapes.add((s, SH["not"], URIRef(GRS + "ResolvedOrAddressed")))
+    return s
+
+
+def _exclusion(r: _Rule) -> None:
+    excluded = r.many(GR.excludedClass)
+    excepted = sorted(v for v in r.onto.objects(r.node, GR.exceptClass) if isinstance(v, URIRef))
+    present = _active_of(r, "present", excluded, "An active excluded condition or finding")
+    path = r.alternatives(_CONDITION_PATHS)
+    if not excepted:
+        root = r.node_shape("", "No excluded condition or finding", checks=True, targetClass=CV.Case)
+        r.prop(
+            root,
+            "excluded",
+            path,
+            "active excluded conditions and findings",
+            message="An excluded condition or finding is present.",
+            severity=SH.Violation,
+            qualifiedValueShape=present,
+            qualifiedMaxCount=Literal(0),
+        )
+        return
+    none = r.node_shape("none", "No excluded condition or finding")
+    r.prop(
+        none,
+        "excluded",
+        path,
+        "active excluded conditions and findings",
+        qualifiedValueShape=present,
+        qualifiedMaxCount=Literal(0),
+    )
+    exception = _active_of(r, "exception", excepted, "A condition that lifts the exclusion")
+    lifted = r.node_shape("lifted", "The exclusion is lifted")
+    r.prop(
+        lifted,
+        "exception",
+        r.alternatives(_CONDITION_PATHS),
+        "exceptions",
+        qualifiedValueShape=exception,
+        qualifiedMinCount=Literal(1),
+    )
+    root = r.node_shape("", "No excluded condition or finding, unless excepted", checks=True, targetClass=CV.Case)
+    r.shapes.add((root, SH["or"], r.rdf_list([none, lifted])))
+    r.shapes.add((root, SH.message, Literal("An excluded condition or finding is present.", lang="en")))
+    r.shapes.add((root, SH.severity, SH.Violation))
+
+
+def _requirement(r: _Rule) -> None:
+    required = r.many(GR.requiredClass)
+    present = _active_of(r, "present", required, "An active condition or finding the policy requires")
+    root = r.node_shape("", "A required condition or finding is present", checks=True, targetClass=CV.Case)
+    r.prop(
+        root,
+        "required",
+        r.alternatives(_CONDITION_PATHS),
+        "active required conditions and findings",
+        message="None of the conditions or findings the policy requires is documented.",
+        severity=SH.Violation,
+        qualifiedValueShape=present,
+        qualifiedMinCount=Literal(1),
+    )
+
+
+def _excluded_procedure(r: _Rule) -> None:
+    for i, cls in enumerate(r.many(GR.excludedClass)):
+        root = r.node_shape(str(i + 1), f"No requested {r.label(cls).lower()}", checks=True, targetNode=cls)
+        line = r.node_shape(f"{i + 1}-line", "A requested line")
+        r.shapes.add((line, SH["class"], CV.RequestLine))
+        r.prop(
+            root,
+            "requested",
+            r.inverse_type(),
+            f"requested {r.label(cls).lower()}",
+            message=f"The request is for {r.label(cls).lower()}, which the policy excludes.",
+            severity=SH.Violation,
+            qualifiedValueShape=line,
+            qualifiedMaxCount=Literal(0),
+        )
+
+
+def _image_guidance(r: _Rule) -> None:
+    allowed = r.many(GR.allowedGuidance)
+    root = r.node_shape("", "Image guidance the policy allows", checks=True, targetClass=CV.ServiceRequest)
+    r.prop(
+        root,
+        "guidance",
+        CV.imageGuidance,
+        "image guidance",
+        message="The planned image guidance is not one the policy allows.",
+        severity=SH.Violation,
+        **{"in": r.rdf_list(allowed)},
+    )
+    kind = r.documentation_kind("Planned image guidance", "The image guidance planned for the procedure.")
+    doc = r.node_shape("stated", "The request states its image guidance", targetClass=CV.ServiceRequest)
+    r.shapes.add((doc, GR.checksDocumentation, kind))
+    r.prop(
+        doc,
+        "guidance",
+        CV.imageGuidance,
+        "stated image guidance",
+        minCount=Literal(1),
+        severity=SH.Violation,
+        message="The request does not state its image guidance.",
+    )
+
+
+def _add_on(r: _Rule) -> None:
+    r.shapes.add((URIRef(GRS + "AddOnWithPrimaryShape"), GR.checks, r.criterion))
+
+
+KINDS: dict[URIRef, Callable[[_Rule], None]] = {
+    GR.SessionLimit: _session_limit,
+    GR.MinimumInterval: _minimum_interval,
+    GR.QualifyingHistory: _qualifying_history,
+    GR.RepeatRequiresResponse: _repeat_requires_response,
+    GR.LevelLimit: _level_limit,
+    GR.Exclusion: _exclusion,
+    GR.Requirement: _requirement,
+    GR.ExcludedProcedure: _excluded_procedure,
+    GR.ImageGuidanceRule: _image_guidance,
+    GR.AddOnRequiresPrimary: _add_on,
+}
+
+
+def rule_problems(ontology: Graph) -> list[tuple[URIRef, str]]:
+    """Each declaration that cannot be expanded, with why (for lint; nothing is kept)."""
+    out = []
+    for criterion, node in sorted(ontology.subject_objects(GR.rule), key=lambda t: str(t[0])):
+        scratch = Graph()
+        for triple in ontology.triples((node, None, None)):
+            scratch.add(triple)
+        for p in (
+            GR.maxSessions,
+            GR.window,
+            GR.minInterval,
+            GR.minRelief,
+            GR.minReliefDuration,
+            GR.minCount,
+            GR.maxLevels,
+            GR.maxRegions,
+        ):
+            for t in ontology.objects(node, p):
+                for triple in ontology.triples((t, None, None)):
+                    scratch.add(triple)
+        scratch.add((criterion, GR.rule, node))
+        try:
+            expand_rules(scratch, Graph())
+        except KnowledgeBaseError as exc:
+            out.append((criterion, str(exc)))  # type: ignore[arg-type]
+    return out
+
+
+def expand_rules(ontology: Graph, shapes: Graph) -> int:
+    """Write the shapes of every ``gr:rule`` declaration into ``shapes``; returns how many.
+
+    Raises:
+        KnowledgeBaseError: a declaration of an unknown kind, or with a missing or wrong parameter.
+    """
+    count = 0
+    for criterion, node in sorted(ontology.subject_objects(GR.rule), key=lambda t: str(t[0])):
+        if not isinstance(criterion, URIRef) or not str(criterion).startswith(_KB):
+            raise KnowledgeBaseError(f"gr:rule on {criterion}: rules belong to IRI-named criteria of the KB")
+        tail = str(criterion)[len(_KB) :]
+        kinds = [k for k in ontology.objects(node, RDF.type) if k in KINDS]
+        if len(kinds) != 1:
+            raise KnowledgeBaseError(
+                f"rule of {tail}: needs exactly one rule kind, one of {sorted(_n(k) for k in KINDS)}"
+            )
+        KINDS[kinds[0]](_Rule(ontology, shapes, criterion, node, tail))  # type: ignore[index]
+        count += 1
+    return count
