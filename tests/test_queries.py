@@ -197,3 +197,26 @@ def test_e_recommendations_ordered_by_grade(dataset: Graph) -> None:
     assert graded["2 B+"] == "Cooled RF of the S1-S3 lateral branches"
     assert graded["2 C+"] == "(Pulsed) RF of L5 and S1-S3"
     assert "Surgery only after failed RFA" in str(graded["ungraded"])
+
+
+def test_f_coverage_across_policies(dataset: Graph) -> None:
+    rows = run(dataset, query("coverage-across-policies.rq"))
+    by = {(r["notation"], str(r["policy"]).rsplit("/", 1)[-1]): r for r in rows}
+    assert by[("64772", "sij-clinical-pathway")]["status"] == GR + "NotCovered"
+    assert by[("64772", "evicore-sij")]["status"] == GR + "ExperimentalUnproven"
+    assert by[("64772", "medicare-sij-lcd")]["status"] is None
+    assert by[("64772", "medicare-sij-lcd")]["statusLabel"] == "falls back to general review"
+    assert {p for (n, p) in by if n == "27096"} == {"sij-clinical-pathway", "medicare-sij-lcd", "evicore-sij"}
+    assert {p for (n, p) in by if n == "64635"} == {"medicare-facet-lcd"}
+    assert {p for (n, p) in by if n == "64483"} == {"medicare-esi-lcd"}
+    policies = {p for (_, p) in by}
+    assert policies == {
+        "sij-clinical-pathway",
+        "medicare-sij-lcd",
+        "medicare-facet-lcd",
+        "medicare-esi-lcd",
+        "evicore-sij",
+    }
+    assert by[("64495", "medicare-facet-lcd")]["tag"] == "V2"
+    narrowed = query("coverage-across-policies.rq").replace("# VALUES ?notation", "VALUES ?notation")
+    assert {r["notation"] for r in run(dataset, narrowed)} == {"64772", "64999"}
