@@ -14,6 +14,7 @@ from .errors import (
     CaseShapeError,
     CaseTooLarge,
     CaseVocabularyError,
+    FhirError,
     KnowledgeBaseError,
     ReasonerError,
     UnknownPolicyError,
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 _quiet_library_logs()
 
 __all__ = [
+    "FhirError",
     "ALL_POLICIES",
     "CaseError",
     "CaseParseError",

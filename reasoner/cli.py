@@ -43,6 +43,7 @@ class InputFormat(StrEnum):
     turtle = "turtle"
     json = "json"
     jsonld = "json-ld"
+    fhir = "fhir"
 
 
 KbOption = Annotated[
@@ -73,7 +74,7 @@ def _input_format(path: str, fmt: InputFormat, payload: bytes) -> str:
     if path.endswith((".jsonld", ".json-ld")):
         return "json-ld"
     if path.endswith(".json"):
-        return "json"
+        return "fhir" if b'"resourceType"' in payload[:4096] else "json"
     if path.endswith(".ttl"):
         return "turtle"
     return "json" if payload.lstrip()[:1] in (b"{", b"[") else "turtle"

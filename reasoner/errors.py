@@ -9,6 +9,7 @@
     - CaseSchemaError           a JSON case misses a field or has a wrong value (names each field)
     - CaseVocabularyError       a Turtle case uses a term outside the case vocabulary
     - CaseShapeError            the case graph fails the well-formedness shapes
+    - FhirError                 FHIR input that cannot be read (rendered as an OperationOutcome)
   + ValidationError             SHACL validation could not be completed safely
   + NotFound                    no such policy, code or criterion (catalogue.py)
   + QueryRejected, QueryTimeout, QueryBusy   SPARQL refusals and limits (sparql.py)
@@ -28,6 +29,7 @@ ErrorCode = Literal[
     "case-schema",
     "case-vocabulary",
     "case-shape",
+    "fhir-invalid",
     "validation",
     "not-found",
     "sparql-rejected",
@@ -118,3 +120,24 @@ class CaseShapeError(CaseError):
         more = f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
         super().__init__(f"the case is not well-formed: {shown}{more}")
         self.problems = problems
+
+
+IssueCode = Literal["structure", "invalid", "not-found", "required", "too-costly", "not-supported"]
+_STATUS: dict[str, int] = {"required": 422, "too-costly": 413}
+
+
+class FhirError(CaseError):
+    """FHIR input that cannot be read: each issue has a FHIR issue code, the element, and why.
+
+    ``status`` is the HTTP status it maps to: 413 too large, 422 a required element missing, 412
+    when the caller passes it (CDS Hooks prefetch), else 400.
+    """
+
+    code = "fhir-invalid"
+
+    def __init__(self, issues: list[tuple[IssueCode, str | None, str]], *, status: int | None = None) -> None:
+        shown = "; ".join(f"{where}: {why}" if where else why for _, where, why in issues[:10])
+        more = f"; and {len(issues) - 10} more" if len(issues) > 10 else ""
+        super().__init__(shown + more)
+        self.issues = issues
+        self.status = status or max((_STATUS.get(code, 400) for code, _, _ in issues), default=400)

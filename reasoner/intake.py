@@ -30,7 +30,7 @@ from .vocab import CV, KB_NAMESPACES
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
 
-CaseFormat = Literal["turtle", "json", "json-ld"]
+CaseFormat = Literal["turtle", "json", "json-ld", "fhir"]
 MAX_CASE_BYTES = 1_000_000
 MAX_TRIPLES = 5_000
 MAX_JSON_DEPTH = 32

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 from rdflib import Graph, Literal, URIRef
 
-from . import case_json, intake, jsonld
+from . import case_json, fhir_intake, intake, jsonld
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
-from .errors import UnknownPolicyError
+from .errors import FhirError, UnknownPolicyError
 from .explanation import explain
 from .inference import EnrichedCase, Line, enrich
 from .intake import CaseFormat
@@ -32,6 +32,11 @@ def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> Graph:
     """
     if fmt == "json":
         return case_json.to_graph(case_json.load_json(payload), kb)  # speaks only the case vocabulary by construction
+    if fmt == "fhir":
+        pas = fhir_intake.read_pas(payload, kb)
+        if pas.case is None:
+            raise FhirError(pas.missing)
+        return case_json.to_graph(pas.case, kb)
     parsed = jsonld.parse_jsonld(payload) if fmt == "json-ld" else intake.parse_turtle(payload)
     graph = intake.sanitise(parsed, kb)
     intake.check_shapes(graph, kb)
