@@ -1,7 +1,7 @@
-"""One lock around pyshacl and owlrl.
+"""One lock around pyshacl.
 
-Both patch rdflib's process-wide state while they run, and rdflib's SPARQL parser (used by
-pyshacl) is not thread-safe (threats.md E1). Calls into either library take this lock; scale
+It patches rdflib's process-wide state while they run, and rdflib's SPARQL parser (used by
+pyshacl) is not thread-safe (threats.md E1). Calls into it take this lock; scale
 with worker processes, not threads.
 """
 

@@ -4,8 +4,8 @@ Everything here reads the prepared indexes of the knowledge base and writes only
 the case graph: type closure from the class hierarchy, the coverage status of each requested
 line under the policy, months between prior procedures and the request, the pathway steps the
 request requires and the steps each documented procedure does, and whether each imaging finding
-that could be a pain generator has been addressed. OWL-RL runs here only on the knowledge base,
-at load (threats.md D1): never on client data.
+that could be a pain generator has been addressed. The knowledge base's own closure is computed
+here too, once, at load (threats.md D1): never on client data.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import owlrl
-from rdflib import RDF, XSD, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import applicability
-from ._third_party import THIRD_PARTY_LOCK
 from .knowledge import Policy
 from .vocab import CV, GR
 
@@ -31,16 +29,56 @@ if TYPE_CHECKING:
 
 
 def close_knowledge_base(graph: Graph) -> Graph:
-    """A copy of ``graph`` with its OWL-RL closure (run once, at load)."""
+    """A copy of ``graph`` with the RDFS entailments the reasoner and the SPARQL endpoint rely on.
+
+    Classes and properties get every superclass and superproperty (rdfs:subClassOf reflexive and
+    transitive), every typed resource every superclass of its types, and subjects and objects of
+    a property the types its rdfs:domain and rdfs:range name. The knowledge base states nothing
+    beyond RDFS (declarations aside; ``lint`` checks that no other OWL construct creeps in), so
+    this is its whole closure; OWL-RL gave the same plus owl:sameAs and owl:Thing noise, at a
+    cost that grew with the knowledge base (bench/README.md). Runs once, at load, and never on
+    client data (threats.md D1).
+    """
     closed = Graph()
     for triple in graph:
         closed.add(triple)
-    with THIRD_PARTY_LOCK:
-        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(closed)
-    # OWL-RL works on generalised RDF and leaves triples such as "x" owl:sameAs "x"; they are not RDF.
-    for triple in [t for t in closed if isinstance(t[0], Literal)]:
-        closed.remove(triple)
+    for relation in (RDFS.subClassOf, RDFS.subPropertyOf):
+        direct: dict[Node, set[Node]] = {}
+        for sub, sup in graph.subject_objects(relation):
+            direct.setdefault(sub, set()).add(sup)
+        for start in list(direct):
+            for sup in _reachable_from(start, direct):
+                closed.add((start, relation, sup))
+    for cls in {*closed.subjects(RDF.type, OWL.Class), *closed.subjects(RDFS.subClassOf, None)}:
+        closed.add((cls, RDFS.subClassOf, cls))
+    supers = {c: set(closed.objects(c, RDFS.subClassOf)) for c in closed.subjects(RDFS.subClassOf, None)}
+    superprops = {p: set(closed.objects(p, RDFS.subPropertyOf)) for p in closed.subjects(RDFS.subPropertyOf, None)}
+    domains = {p: set(closed.objects(p, RDFS.domain)) for p in closed.subjects(RDFS.domain, None)}
+    ranges = {p: set(closed.objects(p, RDFS.range)) for p in closed.subjects(RDFS.range, None)}
+    for s, p, o in list(closed):
+        for sup in superprops.get(p, ()):
+            closed.add((s, sup, o))
+        for prop in (p, *superprops.get(p, ())):
+            for cls in domains.get(prop, ()):
+                closed.add((s, RDF.type, cls))
+            if not isinstance(o, Literal):
+                for cls in ranges.get(prop, ()):
+                    closed.add((o, RDF.type, cls))
+    for s, cls in list(closed.subject_objects(RDF.type)):
+        for sup in supers.get(cls, ()):
+            closed.add((s, RDF.type, sup))
     return closed
+
+
+def _reachable_from(start: Node, direct: dict[Node, set[Node]]) -> set[Node]:
+    seen: set[Node] = set()
+    stack = list(direct.get(start, ()))
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(direct.get(node, ()))
+    return seen
 
 
 @dataclass(frozen=True, slots=True)

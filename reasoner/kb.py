@@ -1,7 +1,7 @@
 """Load the knowledge base (ontology/ and shapes/) once, check it, and prepare it.
 
 Preparation: parse every Turtle file (bytes with an explicit format), hash the content, bind
-thresholds into the shapes, check the shapes against SHACL-for-SHACL, compute the OWL-RL
+thresholds into the shapes, check the shapes against SHACL-for-SHACL, compute the RDFS
 closure of the ontology, and build the indexes that requests read. Afterwards the knowledge
 base is never written to.
 """

@@ -190,6 +190,7 @@ def _semantic(root: Path, graphs: dict[Path, Graph], names: dict[Path, str], whe
         for focus, message in validate_with(kb, meta):
             check, _, text = message.partition(": ")
             at(focus, check if text else "meta", text or message)
+    _owl_constructs(kb, at)
     for criterion, message in rules.rule_problems(kb):
         at(criterion, "rule", message)
     _undeclared(kb, at)
@@ -205,6 +206,26 @@ def _threshold_bindings(kb: Graph, at: object) -> None:
                     "threshold-binding",
                     f"the shape binds <{threshold}>, which is not a threshold with a gr:value",
                 )  # type: ignore[operator]
+
+
+_OWL_DECLARATIONS = frozenset(
+    {OWL.Ontology, OWL.versionIRI, OWL.imports, OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty}
+)
+
+
+def _owl_constructs(kb: Graph, at: object) -> None:
+    """OWL beyond declarations: the closure at load is RDFS, so it would be silently ignored."""
+    seen: set[Node] = set()
+    for s, p, o in kb:
+        for term in (p, o) if p == RDF.type else (p,):
+            if isinstance(term, URIRef) and str(term).startswith(str(OWL)) and term not in _OWL_DECLARATIONS:
+                if term not in seen:
+                    seen.add(term)
+                    at(
+                        s,
+                        "owl-construct",
+                        f"owl:{str(term)[len(str(OWL)) :]} is not entailed (the closure is RDFS): state its effect",
+                    )  # type: ignore[operator]
 
 
 def _undeclared(kb: Graph, at: object) -> None:
