@@ -82,12 +82,17 @@ def _lean_results() -> Iterator[None]:
     """
     saved_description = ConstraintComponent.make_v_result_description
     saved_params = getattr(pyshacl_shape, "CONSTRAINT_PARAMS", None)
+    saved_messages = {c: c.__dict__["make_generic_messages"] for c in _MESSAGE_MAKERS}
     ConstraintComponent.make_v_result_description = _no_description  # type: ignore[method-assign]
+    for component in saved_messages:
+        component.make_generic_messages = _no_messages  # type: ignore[method-assign]
     pyshacl_shape.CONSTRAINT_PARAMS = (frozenset(ALL_CONSTRAINT_PARAMETERS), CONSTRAINT_PARAMETERS_MAP)  # type: ignore[attr-defined]
     try:
         yield
     finally:
         ConstraintComponent.make_v_result_description = saved_description  # type: ignore[method-assign]
+        for component, method in saved_messages.items():
+            component.make_generic_messages = method  # type: ignore[method-assign]
         if saved_params is None:
             del pyshacl_shape.CONSTRAINT_PARAMS  # type: ignore[attr-defined]
         else:
@@ -96,6 +101,24 @@ def _lean_results() -> Iterator[None]:
 
 def _no_description(self: object, *args: object, **kwargs: object) -> str:
     return ""
+
+
+def _no_messages(self: object, *args: object, **kwargs: object) -> list[object]:
+    return []
+
+
+def _subclasses(cls: type) -> list[type]:
+    out, stack = [], [cls]
+    while stack:
+        c = stack.pop()
+        out.append(c)
+        stack.extend(c.__subclasses__())
+    return out
+
+
+# Every constraint component that writes generic result messages (stringifying nodes) for
+# results whose shape gives no sh:message; the reasoner reads authored texts, never these.
+_MESSAGE_MAKERS = tuple(c for c in _subclasses(ConstraintComponent) if "make_generic_messages" in c.__dict__)
 
 
 class PreparedShapes:
