@@ -136,6 +136,16 @@ class _Rule:
         self.shapes.add((b, SH.alternativePath, alts))
         return b
 
+    def inverse(self, path: Node) -> BNode:
+        b = BNode()
+        self.shapes.add((b, SH.inversePath, path))
+        return b
+
+    def sequence_path(self, *steps: Node) -> BNode:
+        b = BNode()
+        Collection(self.shapes, b, list(steps))
+        return b
+
     def rdf_list(self, items: list[URIRef]) -> BNode:
         b = BNode()
         Collection(self.shapes, b, list(items))
@@ -379,46 +389,53 @@ def _active_of(r: _Rule, suffix: str, classes: list[URIRef], label: str) -> URIR
 
 
 def _exclusion(r: _Rule) -> None:
-    excluded = r.many(GR.excludedClass)
+    """One root per excluded class, focused on the class: only its instances are looked at.
+
+    A case-level shape looked at every condition and finding of the history instead; this stays
+    flat however long the history is. An exception is looked for (from the excluded instances
+    back to their case and out to its other facts) only when an excluded instance is present.
+    """
     excepted = sorted(v for v in r.onto.objects(r.node, GR.exceptClass) if isinstance(v, URIRef))
-    present = _active_of(r, "present", excluded, "An active excluded condition or finding")
-    path = r.alternatives(_CONDITION_PATHS)
-    if not excepted:
-        root = r.node_shape("", "No excluded condition or finding", checks=True, targetClass=CV.Case)
+    active = URIRef(GRS + "ActiveFact")
+    for i, cls in enumerate(r.many(GR.excludedClass), start=1):
+        name = r.label(cls).lower()
+        root = r.node_shape(str(i), f"No active {name}", checks=True, targetNode=cls)
+        if not excepted:
+            r.prop(
+                root,
+                "present",
+                r.inverse_type(),
+                f"active {name}",
+                message=f"An active {name} is documented.",
+                severity=SH.Violation,
+                qualifiedValueShape=active,
+                qualifiedMaxCount=Literal(0),
+            )
+            continue
+        none = r.node_shape(f"{i}-none", f"No active {name}")
         r.prop(
-            root,
-            "excluded",
-            path,
-            "active excluded conditions and findings",
-            message="An excluded condition or finding is present.",
-            severity=SH.Violation,
-            qualifiedValueShape=present,
+            none,
+            "present",
+            r.inverse_type(),
+            f"active {name}",
+            qualifiedValueShape=active,
             qualifiedMaxCount=Literal(0),
         )
-        return
-    none = r.node_shape("none", "No excluded condition or finding")
-    r.prop(
-        none,
-        "excluded",
-        path,
-        "active excluded conditions and findings",
-        qualifiedValueShape=present,
-        qualifiedMaxCount=Literal(0),
-    )
-    exception = _active_of(r, "exception", excepted, "A condition that lifts the exclusion")
-    lifted = r.node_shape("lifted", "The exclusion is lifted")
-    r.prop(
-        lifted,
-        "exception",
-        r.alternatives(_CONDITION_PATHS),
-        "exceptions",
-        qualifiedValueShape=exception,
-        qualifiedMinCount=Literal(1),
-    )
-    root = r.node_shape("", "No excluded condition or finding, unless excepted", checks=True, targetClass=CV.Case)
-    r.shapes.add((root, SH["or"], r.rdf_list([none, lifted])))
-    r.shapes.add((root, SH.message, Literal("An excluded condition or finding is present.", lang="en")))
-    r.shapes.add((root, SH.severity, SH.Violation))
+        exception = _active_of(r, f"{i}-exception", excepted, "A condition or finding that lifts the exclusion")
+        lifted = r.node_shape(f"{i}-lifted", "The exclusion is lifted")
+        r.prop(
+            lifted,
+            "exception",
+            r.sequence_path(
+                r.inverse_type(), r.inverse(r.alternatives(_CONDITION_PATHS)), r.alternatives(_CONDITION_PATHS)
+            ),
+            "facts of the same case that lift the exclusion",
+            qualifiedValueShape=exception,
+            qualifiedMinCount=Literal(1),
+        )
+        r.shapes.add((root, SH["or"], r.rdf_list([none, lifted])))
+        r.shapes.add((root, SH.message, Literal(f"An active {name} is documented.", lang="en")))
+        r.shapes.add((root, SH.severity, SH.Violation))
 
 
 def _requirement(r: _Rule) -> None:
