@@ -184,12 +184,12 @@ class CaseIn(_Model):
     policy: DocumentId | None = Field(None, description="the policy id, for example sij-clinical-pathway")
     patient: DocumentId | None = Field(None, description="a patient pseudonym")
     request: RequestIn
-    documents: list[DocumentIn] = Field(default_factory=list, max_length=200)
-    conditions: list[ConditionIn] = Field(default_factory=list, max_length=200)
-    priorProcedures: list[PriorProcedureIn] = Field(default_factory=list, max_length=500)
-    conservativeCare: list[ConservativeCareIn] = Field(default_factory=list, max_length=200)
-    examFindings: list[ExamFindingIn] = Field(default_factory=list, max_length=200)
-    imagingFindings: list[ImagingFindingIn] = Field(default_factory=list, max_length=200)
+    documents: list[DocumentIn] = Field(default_factory=list, max_length=2000)
+    conditions: list[ConditionIn] = Field(default_factory=list, max_length=2000)
+    priorProcedures: list[PriorProcedureIn] = Field(default_factory=list, max_length=2000)
+    conservativeCare: list[ConservativeCareIn] = Field(default_factory=list, max_length=2000)
+    examFindings: list[ExamFindingIn] = Field(default_factory=list, max_length=2000)
+    imagingFindings: list[ImagingFindingIn] = Field(default_factory=list, max_length=2000)
     painHistory: PainHistoryIn | None = None
 
     @model_validator(mode="after")

@@ -251,8 +251,12 @@ def _levels(g: Graph, node: Node) -> set[str]:
 
 
 def _mark_addressed(g: Graph, kb: KnowledgeBase, case_node: Node) -> None:
-    procedures = list(g.objects(case_node, CV.priorProcedure))
-    for finding in g.objects(case_node, CV.imagingFinding):
+    # Each procedure's types and levels are read once: findings x procedures graph lookups made
+    # a long history quadratic.
+    procedures = [
+        (set(g.objects(proc, RDF.type)), _levels(g, proc)) for proc in g.objects(case_node, CV.priorProcedure)
+    ]
+    for finding in list(g.objects(case_node, CV.imagingFinding)):
         types = set(g.objects(finding, RDF.type))
         if GR.PainGeneratorFinding not in types:
             continue
@@ -260,8 +264,8 @@ def _mark_addressed(g: Graph, kb: KnowledgeBase, case_node: Node) -> None:
             g.add((finding, GR.addressed, Literal(True)))
             continue
         by = frozenset().union(*(kb.addressed_by.get(t, frozenset()) for t in types if isinstance(t, URIRef)))
+        if not by:
+            continue
         levels = _levels(g, finding)
-        for proc in procedures:
-            if by & set(g.objects(proc, RDF.type)) and (not levels or levels & _levels(g, proc)):
-                g.add((finding, GR.addressed, Literal(True)))
-                break
+        if any(by & proc_types and (not levels or levels & proc_levels) for proc_types, proc_levels in procedures):
+            g.add((finding, GR.addressed, Literal(True)))

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 CaseFormat = Literal["turtle", "json", "json-ld", "fhir"]
 MAX_CASE_BYTES = 1_000_000
-MAX_TRIPLES = 5_000
+MAX_TRIPLES = 20_000  # a record of about 2,000 history items
 MAX_JSON_DEPTH = 32
 _LEVEL = re.compile(r"^([CTLS])(\d{1,2})(?:-([CTLS])?(\d{1,2}))?$")
 
