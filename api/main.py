@@ -21,7 +21,7 @@ from reasoner.sparql import SparqlService
 
 from . import problems
 from .reload import LiveKnowledge
-from .routers import admin, determinations, health, knowledge, sparql
+from .routers import admin, cds_hooks, determinations, health, knowledge, pas, sparql
 from .settings import Settings
 
 access_log = logging.getLogger("guideline_reasoner.access")
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (determinations, knowledge, sparql, health, admin):
+    for module in (determinations, pas, cds_hooks, knowledge, sparql, health, admin):
         app.include_router(module.router)
 
     @app.middleware("http")

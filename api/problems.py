@@ -20,15 +20,18 @@ from reasoner import (
     CaseSchemaError,
     CaseShapeError,
     CaseTooLarge,
+    FhirError,
     KnowledgeBaseError,
     ReasonerError,
     UnknownPolicyError,
     ValidationError,
 )
 from reasoner.catalogue import NotFound
+from reasoner.fhir_intake import operation_outcome
 from reasoner.sparql import QueryBusy, QueryRejected, QueryTimeout
 
 PROBLEM = "application/problem+json"
+FHIR_JSON = "application/fhir+json"
 TYPE_BASE = "https://w3id.org/guideline-reasoner/problems/"
 log = logging.getLogger("guideline_reasoner.api")
 
@@ -47,6 +50,11 @@ def problem_response(status: int, code: str, title: str, detail: str, **extra: A
     body.update({k: v for k, v in extra.items() if v is not None})
     headers = {"Retry-After": "1"} if status == 503 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def operation_outcome_response(exc: FhirError) -> JSONResponse:
+    """A FHIR OperationOutcome (``application/fhir+json``) with the error's status."""
+    return JSONResponse(operation_outcome(exc), status_code=exc.status, media_type=FHIR_JSON)
 
 
 def _from_reasoner(exc: ReasonerError) -> JSONResponse:
@@ -87,6 +95,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, ReasonerError)
         return _from_reasoner(exc)
 
+    async def on_fhir(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, FhirError)
+        return operation_outcome_response(exc)
+
     async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [
@@ -107,6 +119,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(ReasonerError, on_reasoner)
+    app.add_exception_handler(FhirError, on_fhir)  # FHIR input: an OperationOutcome, not a problem
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)

@@ -8,16 +8,21 @@ from pathlib import Path
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from reasoner import ALL_POLICIES, compare, determine, render, render_comparison
+from reasoner import ALL_POLICIES, CaseError, FhirError, compare, determine, render, render_comparison
+from reasoner.case_json import to_graph
+from reasoner.comparison import compare_graph
+from reasoner.fhir_intake import read_pas, skipped_header
+from reasoner.pas import judge
 
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep, SettingsDep
 from ..negotiation import choose, media_type
-from ..problems import PROBLEM, Problem
+from ..problems import FHIR_JSON, PROBLEM, Problem
+from .pas import read_fhir_body
 
 router = APIRouter(tags=["determinations"])
 
-INPUT = {"application/json": "json", "text/turtle": "turtle", "application/ld+json": "json-ld"}
+INPUT = {"application/json": "json", "text/turtle": "turtle", "application/ld+json": "json-ld", FHIR_JSON: "fhir"}
 OUTPUT = {
     "application/json": "json",
     "text/markdown": "markdown",
@@ -54,6 +59,10 @@ _ERRORS = {
         "(`text/turtle`), or JSON-LD with the published context (`application/ld+json`). The response "
         "follows `Accept`: JSON (default), the letter as Markdown or HTML, or the determination as RDF "
         "with PROV-O provenance (Turtle, JSON-LD).\n\n"
+        "A Da Vinci PAS request Bundle (`application/fhir+json`) is mapped to the same case "
+        "(docs/fhir-mapping.md) and answered the same way; without `?policy=` it is judged under the one "
+        "policy that addresses its codes. FHIR input errors are OperationOutcomes, and the resource types "
+        "that gave no facts are counted in the `X-FHIR-Skipped` header.\n\n"
         "With `?policy=all` the case is judged under every policy that has a coverage position on, or a "
         "fallback for, a requested code, and the answer is a comparison: JSON (the summary per policy, "
         "what differs, and every full determination), or a side-by-side review in Markdown or HTML. RDF "
@@ -77,6 +86,7 @@ _ERRORS = {
                 },
                 "text/turtle": {"schema": {"type": "string"}},
                 "application/ld+json": {"schema": {"type": "object"}},
+                FHIR_JSON: {"schema": {"type": "object"}},
             },
         }
     },
@@ -100,7 +110,7 @@ async def create_determination(
             415,
             "unsupported-media-type",
             "Unsupported content type",
-            "send application/json, text/turtle or application/ld+json",
+            "send application/json, text/turtle, application/ld+json or application/fhir+json",
             accepted=list(INPUT),
         )
     comparing = policy == ALL_POLICIES
@@ -115,6 +125,8 @@ async def create_determination(
             f"{what} can answer in: " + ", ".join(offered),
             available=list(offered),
         )
+    if fmt == "fhir":
+        return await _fhir_determination(request, kb, settings.max_body_bytes, policy, out, comparing)
     body = await read_limited(request, settings.max_body_bytes)
 
     def run() -> str:
@@ -124,3 +136,26 @@ async def create_determination(
 
     text = await run_in_threadpool(run)
     return Response(text, media_type=out)
+
+
+async def _fhir_determination(
+    request: Request, kb: KnowledgeBaseDep, limit: int, policy: str | None, out: str, comparing: bool
+) -> Response:
+    body = await read_fhir_body(request, limit)
+
+    def run() -> tuple[str, dict[str, int]]:
+        pas = read_pas(body, kb)
+        if not comparing:
+            return render(judge(pas, kb, policy=policy), OUTPUT[out]), pas.skipped  # type: ignore[arg-type]
+        if pas.case is None:
+            raise FhirError(pas.missing, status=422)
+        try:
+            comparison = compare_graph(to_graph(pas.case, kb), kb)
+        except FhirError:
+            raise
+        except CaseError as exc:  # a mapped case that cannot be judged: still an error about the FHIR input
+            raise FhirError([("invalid", None, exc.message)], status=422) from None
+        return render_comparison(comparison, COMPARISON_OUTPUT[out]), pas.skipped  # type: ignore[arg-type]
+
+    text, skipped = await run_in_threadpool(run)
+    return Response(text, media_type=out, headers={"X-FHIR-Skipped": skipped_header(skipped)} if skipped else None)

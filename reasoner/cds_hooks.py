@@ -1,0 +1,379 @@
+"""CDS Hooks 2.0 answers for the Da Vinci CRD profile: discovery, cards and coverage-information system actions.
+
+A determination becomes one card (what was decided, why, the criteria, what is missing, what to
+do next) and one ``coverage-information`` extension on the draft order, sent back as an
+``update`` system action. Nothing here judges a case: the builders read a finished
+:class:`~reasoner.determination.Determination`. The JSON they return never holds ``null``, ``""``,
+``[]`` or ``{}`` (CDS Hooks forbids them); :func:`no_nulls` enforces it.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from .case_json import to_graph
+from .comparison import relevant_policies
+from .determination import Determination, Outcome, Status
+from .errors import CaseError, FhirError
+from .pipeline import determine_parsed
+from .vocab import CPT, HCPCS
+
+if TYPE_CHECKING:
+    from .fhir_intake import HookCall
+    from .kb import KnowledgeBase
+
+SERVICES: dict[str, str] = {
+    "guideline-reasoner-order-sign": "order-sign",
+    "guideline-reasoner-order-select": "order-select",
+}
+"""Service id -> the hook it answers."""
+
+PREFETCH: dict[str, str] = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "procedures": "Procedure?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}",
+    "coverage": "Coverage?patient={{context.patientId}}&status=active",
+}
+COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
+CARD_TYPE = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
+SUMMARY_MAX = 139  # the spec says "<140 characters"
+_EXCLUDED = frozenset(
+    {"not covered", "experimental / unproven"}
+)  # coverage labels of gr:NotCovered, gr:ExperimentalUnproven
+_PHRASE = {
+    Outcome.MEDICALLY_NECESSARY: "medically necessary",
+    Outcome.NOT_MEDICALLY_NECESSARY: "not medically necessary",
+    Outcome.PENDED: "pended, information needed",
+    Outcome.NO_APPLICABLE_GUIDELINE: "no applicable guideline",
+}
+_STATUS = {Status.MET: "met", Status.NOT_MET: "not met", Status.UNKNOWN: "unknown"}
+_SERVICE_TEXT = {
+    "order-sign": (
+        "Guideline reasoner (order-sign)",
+        "Judges each draft order against the payer policies that address its codes: medical necessity, the "
+        "criteria met, not met or unknown, the information needed and the next steps of the pathway, with "
+        "CRD coverage information for the order.",
+    ),
+    "order-select": (
+        "Guideline reasoner (order-select)",
+        "Early look at each selected order against the payer policies that address its codes: medical "
+        "necessity, the criteria met, not met or unknown and the information needed, with CRD coverage "
+        "information for the order.",
+    ),
+}
+
+
+def discovery() -> dict[str, Any]:
+    """The CDS Hooks discovery document (``GET /cds-services``).
+
+    >>> sorted(s["hook"] for s in discovery()["services"])
+    ['order-select', 'order-sign']
+    """
+    services = []
+    for service_id, hook in SERVICES.items():
+        title, description = _SERVICE_TEXT[hook]
+        services.append(
+            {"hook": hook, "id": service_id, "title": title, "description": description, "prefetch": dict(PREFETCH)}
+        )
+    return {"services": services}
+
+
+def respond(call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: str, today: date) -> dict[str, Any]:
+    """The CDS Hooks response to a read hook call: cards, and one ``update`` system action per order.
+
+    The orders of a call are one request (``call.case``). It is judged under ``policy``, or else
+    under every policy relevant to its codes, one card each; a request whose codes no policy
+    addresses gets no card. A call without a case (``call.problem``), or whose case cannot be
+    judged, gets one information-needed warning when a policy addresses one of its codes. Each
+    order's system action carries one coverage-information extension per card.
+
+    Args:
+        call: the request, as ``fhir_intake.read_hook`` read it.
+        kb: the knowledge base.
+        policy: a policy id, or ``None`` (or ``"all"``) for every relevant policy.
+        base_url: the service's base URL ending in ``/``; policy links are ``<base_url>policies/<id>``.
+        today: the date of the coverage assertions.
+
+    Raises:
+        FhirError: an unknown ``policy`` (422).
+    """
+    if policy is not None and policy != "all" and policy not in kb.policies:
+        valid = ", ".join(sorted(kb.policies))
+        raise FhirError([("invalid", "policy", f"unknown policy; valid policies: {valid}")], status=422)
+    coverage = call.coverage or {}
+    coverage_ref = f"Coverage/{coverage['id']}" if coverage.get("id") else None
+    references = [o.reference for o in call.orders]
+    problem = call.problem
+    cards: list[dict[str, Any]] = []
+    extensions: list[dict[str, Any]] = []
+    if call.case is not None and problem is None:
+        try:
+            # Built from the JSON case form, the graph speaks only the case vocabulary: judged like a JSON case.
+            graph = to_graph(call.case, kb)
+            ids = [p.id for p in relevant_policies(graph, kb)] if policy in (None, "all") else [policy]
+            judged = [(determine_parsed(graph, kb, policy=i), f"{base_url}policies/{i}") for i in ids]
+        except FhirError:
+            raise
+        except CaseError as exc:
+            problem, judged = f"the orders cannot be judged: {exc.message}", []
+        for d, url in judged:
+            cards.append(card(d, policy_url=url, order_reference=references))
+            extensions.append(coverage_information(d, coverage_ref=coverage_ref, policy_url=url, today=today))
+    codes = list(dict.fromkeys(c for o in call.orders for c in o.codes))
+    if problem is not None and (policy not in (None, "all") or _addressed(codes, kb)):
+        label = _SERVICE_TEXT[call.hook][0] if call.hook in _SERVICE_TEXT else "Guideline reasoner"
+        cards.append(
+            problem_card(
+                codes,
+                order_reference=references,
+                problem=problem,
+                hook_instance=call.hook_instance,
+                source_label=label,
+                source_url=f"{base_url}cds-services",
+            )
+        )
+        assertion = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{call.hook_instance}|{'|'.join(references)}|{problem}"))
+        extensions.append(
+            problem_coverage_information(
+                coverage_ref=coverage_ref, problem=problem, assertion_id=assertion, today=today
+            )
+        )
+    actions = [update_action(o.resource, extensions) for o in call.orders] if extensions else []
+    # "cards" is required, and an empty list is the spec's way of saying "nothing to show".
+    return {"cards": cards, **({"systemActions": actions} if actions else {})}
+
+
+def coverage_label(d: Determination) -> str:
+    """The CRD ``covered`` code for a determination: covered, not-covered, conditional or indeterminate."""
+    if d.outcome is Outcome.MEDICALLY_NECESSARY:
+        return "covered"
+    if d.outcome is Outcome.NO_APPLICABLE_GUIDELINE:
+        return "indeterminate"
+    if d.outcome is Outcome.NOT_MEDICALLY_NECESSARY and _excluded(d):
+        return "not-covered"
+    return "conditional"
+
+
+def card(d: Determination, *, policy_url: str, order_reference: str | Sequence[str]) -> dict[str, Any]:
+    """The card for a request (one order, or orders signed together) judged under one policy."""
+    references = [order_reference] if isinstance(order_reference, str) else list(order_reference)
+    codes = ", ".join(dict.fromkeys(r.code for r in d.requested)) or "order"
+    warn = d.outcome in (Outcome.NOT_MEDICALLY_NECESSARY, Outcome.PENDED)
+    out = {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join([d.determinationId, *references]))),
+        "summary": summary(f"{codes}: {_PHRASE[d.outcome]} under ", d.policy.label),
+        "indicator": "warning" if warn else "info",
+        "detail": detail_markdown(d),
+        "source": _source(d.policy.label, policy_url),
+        "links": [{"label": _clip(f"Policy: {d.policy.label}", 200), "url": policy_url, "type": "absolute"}],
+        "extension": {"davinci-crd.associated-resource": [{"reference": r} for r in references]},
+    }
+    return no_nulls(out)
+
+
+def problem_card(
+    codes: Sequence[str],
+    *,
+    order_reference: str | Sequence[str],
+    problem: str,
+    hook_instance: str,
+    source_label: str,
+    source_url: str,
+) -> dict[str, Any]:
+    """The card for orders no case could be built from: the information needed, as a warning."""
+    references = [order_reference] if isinstance(order_reference, str) else list(order_reference)
+    out = {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join([hook_instance, *references, problem]))),
+        "summary": summary(f"{', '.join(codes) or 'order'}: information needed: ", problem),
+        "indicator": "warning",
+        "detail": f"**Information needed**\n\n- {_cell(problem)}\n\nNo determination was made for this order.",
+        "source": _source(source_label, source_url),
+        "extension": {"davinci-crd.associated-resource": [{"reference": r} for r in references]},
+    }
+    return no_nulls(out)
+
+
+def coverage_information(d: Determination, *, coverage_ref: str | None, policy_url: str, today: date) -> dict[str, Any]:
+    """The CRD ``ext-coverage-information`` extension for one determination."""
+    covered = coverage_label(d)
+    pa_needed = {"covered": "no-auth", "conditional": "auth-needed", "indeterminate": "indeterminate"}.get(covered)
+    qualification = f"Judged under {d.policy.label} (version {d.policy.version}): {policy_url}"
+    return _coverage_extension(
+        coverage_ref=coverage_ref,
+        covered=covered,
+        pa_needed=pa_needed,
+        doc_needed="clinical" if d.outcome is Outcome.PENDED else None,
+        reason=d.rationale[0] if d.rationale else d.outcomeLabel,
+        qualification=qualification,
+        today=today,
+        assertion_id=d.determinationId,
+    )
+
+
+def problem_coverage_information(
+    *, coverage_ref: str | None, problem: str, assertion_id: str, today: date
+) -> dict[str, Any]:
+    """The coverage-information extension for an order without a case: conditional, authorization needed."""
+    return _coverage_extension(
+        coverage_ref=coverage_ref,
+        covered="conditional",
+        pa_needed="auth-needed",
+        doc_needed=None,
+        reason=problem,
+        qualification=None,
+        today=today,
+        assertion_id=assertion_id,
+    )
+
+
+def update_action(order: dict[str, Any], extensions: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """An ``update`` system action: the order as sent, with ``extensions`` added to its own."""
+    resource = copy.deepcopy(order)
+    resource["extension"] = [*resource.get("extension", []), *extensions]
+    return no_nulls({"type": "update", "resource": resource})
+
+
+def system_action(
+    d: Determination, *, order: dict[str, Any], coverage_ref: str | None, policy_url: str, today: date
+) -> dict[str, Any]:
+    """The ``update`` system action that adds the determination's coverage information to the order."""
+    return update_action(
+        order, [coverage_information(d, coverage_ref=coverage_ref, policy_url=policy_url, today=today)]
+    )
+
+
+def detail_markdown(d: Determination) -> str:
+    """The card detail: outcome, reasons, criteria table, information needed, next steps."""
+    lines = [f"**{d.outcomeLabel}** under {d.policy.label} (version {d.policy.version})."]
+    if d.rationale:
+        lines += ["", "**Reasons**", "", *(f"- {_cell(r)}" for r in d.rationale)]
+    if d.criteria:
+        lines += ["", "**Criteria**", "", "| Criterion | Status | Finding |", "|---|---|---|"]
+        lines += [f"| {_cell(c.label)} | {_STATUS[c.status]} | {_cell(c.finding)} |" for c in d.criteria]
+    if d.missingInformation:
+        lines += ["", "**Information needed**", "", *(f"- {_cell(m)}" for m in d.missingInformation)]
+    if d.nextSteps:
+        lines += ["", "**Next steps**", "", *(f"{s.order}. {_cell(s.action)}" for s in d.nextSteps)]
+    review = "; clinician review required" if d.clinicianReview else ""
+    lines += ["", f"Determination `{d.determinationId}`{review}."]
+    return "\n".join(lines)
+
+
+def summary(lead: str, tail: str) -> str:
+    """``lead + tail`` in at most 139 characters, shortening ``tail`` (then ``lead``) at a word with an ellipsis."""
+    if len(lead) + len(tail) <= SUMMARY_MAX:
+        return lead + tail
+    room = SUMMARY_MAX - len(lead)
+    if room >= 10:
+        return lead + _clip(tail, room)
+    return _clip(lead + tail, SUMMARY_MAX)
+
+
+def no_nulls(obj: Any) -> Any:
+    """``obj`` without ``None``, ``""``, ``[]`` or ``{}`` anywhere (removed bottom-up, so emptied parents go too).
+
+    >>> no_nulls({"a": None, "b": [{}, "", {"c": []}], "d": 0, "e": False, "f": "x"})
+    {'d': 0, 'e': False, 'f': 'x'}
+    """
+    if isinstance(obj, dict):
+        out = {k: no_nulls(v) for k, v in obj.items()}
+        return {k: v for k, v in out.items() if not _empty(v)}
+    if isinstance(obj, list):
+        items = [no_nulls(v) for v in obj]
+        return [v for v in items if not _empty(v)]
+    return obj
+
+
+def find_nulls(obj: Any, path: str = "$") -> list[str]:
+    """The paths of every ``null``, ``""``, ``[]`` or ``{}`` in ``obj`` (empty when it is clean).
+
+    >>> find_nulls({"cards": [], "x": {"y": None}})
+    ['$.cards', '$.x.y']
+    """
+    found = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            found += [f"{path}.{k}"] if _empty(v) else find_nulls(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            found += [f"{path}[{i}]"] if _empty(v) else find_nulls(v, f"{path}[{i}]")
+    return found
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
+
+
+def _addressed(codes: Sequence[str], kb: KnowledgeBase) -> bool:
+    iris = {HCPCS[c] if c[:1].isalpha() else CPT[c] for c in codes}
+    return any(p.fallback_codes & iris or any((p.iri, i) in kb.coverage for i in iris) for p in kb.policies.values())
+
+
+def _excluded(d: Determination) -> bool:
+    coverage_failed = any(c.category == "coverage" and c.status is Status.NOT_MET for c in d.criteria)
+    return coverage_failed and any(r.coverage in _EXCLUDED for r in d.requested)
+
+
+def _source(label: str, url: str) -> dict[str, Any]:
+    return {
+        "label": label,
+        "url": url,
+        "topic": {"system": CARD_TYPE, "code": "guideline", "display": "Guideline"},
+    }
+
+
+def _coverage_extension(
+    *,
+    coverage_ref: str | None,
+    covered: str,
+    pa_needed: str | None,
+    doc_needed: str | None,
+    reason: str,
+    qualification: str | None,
+    today: date,
+    assertion_id: str,
+) -> dict[str, Any]:
+    subs: list[dict[str, Any]] = []
+    if coverage_ref:
+        subs.append({"url": "coverage", "valueReference": {"reference": coverage_ref}})
+    subs.append({"url": "covered", "valueCode": covered})
+    if pa_needed and covered != "not-covered":  # CRD crd-ci-q2
+        subs.append({"url": "pa-needed", "valueCode": pa_needed})
+    if doc_needed:
+        subs.append({"url": "doc-needed", "valueCode": doc_needed})
+    if covered == "conditional":  # CRD crd-ci-q3: info-needed iff something is conditional
+        subs.append({"url": "info-needed", "valueCode": "OTH"})
+    if reason.strip():
+        subs.append({"url": "reason", "valueCodeableConcept": {"text": reason}})
+    if qualification:
+        subs.append(
+            {
+                "url": "detail",
+                "extension": [
+                    {"url": "category", "valueCode": "cat-other"},
+                    {"url": "qualification", "valueString": qualification},
+                ],
+            }
+        )
+    subs.append({"url": "date", "valueDate": today.isoformat()})
+    subs.append({"url": "coverage-assertion-id", "valueString": assertion_id})
+    return {"url": COVERAGE_INFORMATION, "extension": subs}
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"

@@ -1,0 +1,381 @@
+"""CDS Hooks answers (reasoner/cds_hooks.py): discovery, cards, CRD coverage information, real determinations."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reasoner import Determination, FhirError, KnowledgeBase, determine
+from reasoner.cds_hooks import (
+    COVERAGE_INFORMATION,
+    PREFETCH,
+    SERVICES,
+    card,
+    coverage_label,
+    discovery,
+    find_nulls,
+    no_nulls,
+    problem_card,
+    respond,
+    summary,
+    system_action,
+)
+from reasoner.fhir_intake import read_hook
+
+from .conftest import EXAMPLES, ROOT
+
+FHIR_EXAMPLES = ROOT / "examples" / "fhir"
+SHARED = Path("/work/shared/fhir-examples")
+CRD = SHARED / "crd-2.2"
+TODAY = date(2026, 1, 15)
+BASE = "http://testserver/"
+
+
+# --- the CDS Hooks 2.0 response shape (with CRD's requirement of source.topic) ----------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Coding(_Strict):
+    system: str
+    code: str
+    display: str | None = None
+
+
+class Source(_Strict):
+    label: str = Field(min_length=1)
+    url: str | None = None
+    icon: str | None = None
+    topic: Coding  # optional in CDS Hooks, required by Da Vinci CRD
+
+
+class Link(_Strict):
+    label: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    type: Literal["absolute", "smart"]
+    appContext: str | None = None
+
+
+class Card(_Strict):
+    uuid: str | None = None
+    summary: str = Field(min_length=1, max_length=139)  # "<140-character summary"
+    detail: str | None = None
+    indicator: Literal["info", "warning", "critical"]
+    source: Source
+    links: list[Link] | None = None
+    extension: dict[str, Any] | None = None
+
+
+class SystemAction(_Strict):
+    type: Literal["create", "update", "delete"]
+    description: str | None = None
+    resource: dict[str, Any]
+
+    @field_validator("resource")
+    @classmethod
+    def _is_fhir(cls, value: dict[str, Any]) -> dict[str, Any]:
+        assert isinstance(value.get("resourceType"), str)
+        return value
+
+
+class CdsResponse(_Strict):
+    cards: list[Card]
+    systemActions: list[SystemAction] | None = None
+
+
+def check_response(body: dict[str, Any]) -> CdsResponse:
+    """Validate a CDS Hooks response: the spec's shape, no null/empty values, and CRD's invariants."""
+    parsed = CdsResponse.model_validate(body)
+    inner = {k: v for k, v in body.items() if k != "cards"}
+    assert find_nulls(inner) == [] and all(find_nulls(c) == [] for c in body["cards"])
+    for action in body.get("systemActions", []):
+        infos = [e for e in action["resource"].get("extension", []) if e["url"] == COVERAGE_INFORMATION]
+        assert infos, "every system action carries coverage information"
+        for info in infos:
+            check_coverage_information(info)
+    return parsed
+
+
+def check_coverage_information(info: dict[str, Any]) -> dict[str, list[Any]]:
+    """CRD's invariants on ext-coverage-information (crd-ci-q2, q3, q6); returns the sub-extensions by url."""
+    subs: dict[str, list[Any]] = {}
+    for e in info["extension"]:
+        value = next(v for k, v in e.items() if k.startswith("value") or k == "extension")
+        subs.setdefault(e["url"], []).append(value)
+    assert len(subs["covered"]) == 1 and subs["covered"][0] in (
+        "covered",
+        "not-covered",
+        "conditional",
+        "indeterminate",
+    )
+    assert len(subs["date"]) == 1 and len(subs["coverage-assertion-id"]) == 1
+    conditional = any(v == "conditional" for k in ("covered", "pa-needed", "doc-needed") for v in subs.get(k, []))
+    assert ("info-needed" in subs) == conditional  # crd-ci-q3
+    if subs.get("info-needed") == ["OTH"]:
+        assert subs["reason"] and all(r.get("text") for r in subs["reason"])  # crd-ci-q6
+    if subs["covered"] == ["not-covered"]:
+        assert "pa-needed" not in subs  # crd-ci-q2
+    return subs
+
+
+# --- determinations of every outcome, from the example cases ---------------------------------
+
+
+def _determine(kb: KnowledgeBase, name: str, policy: str) -> Determination:
+    return determine((EXAMPLES / f"{name}.json").read_bytes(), "json", kb, policy=policy)
+
+
+OUTCOMES = {
+    # outcome: (example case, policy, covered, pa-needed, doc-needed, indicator)
+    "medically-necessary": ("facet-rfa-initial", "medicare-facet-lcd", "covered", "no-auth", None, "info"),
+    "not-covered": ("sij-seed-neurectomy", "sij-clinical-pathway", "not-covered", None, None, "warning"),
+    "not-medically-necessary": (
+        "sij-rfa-one-block",
+        "sij-clinical-pathway",
+        "conditional",
+        "auth-needed",
+        None,
+        "warning",
+    ),
+    "pended-information-needed": (
+        "facet-rfa-results-missing",
+        "medicare-facet-lcd",
+        "conditional",
+        "auth-needed",
+        "clinical",
+        "warning",
+    ),
+    "no-applicable-guideline": (
+        "sij-seed-neurectomy",
+        "medicare-sij-lcd",
+        "indeterminate",
+        "indeterminate",
+        None,
+        "info",
+    ),
+}
+
+
+def test_discovery_lists_both_services_with_the_prefetch() -> None:
+    doc = discovery()
+    assert {(s["id"], s["hook"]) for s in doc["services"]} == set(SERVICES.items())
+    for service in doc["services"]:
+        assert service["title"] and service["description"]
+        assert service["prefetch"] == PREFETCH
+        assert service["prefetch"]["coverage"] == "Coverage?patient={{context.patientId}}&status=active"
+    assert find_nulls(doc) == []
+
+
+@pytest.mark.parametrize("key", list(OUTCOMES))
+def test_card_and_coverage_information_per_outcome(kb: KnowledgeBase, key: str) -> None:
+    name, policy, covered, pa_needed, doc_needed, indicator = OUTCOMES[key]
+    d = _determine(kb, name, policy)
+    url = f"{BASE}policies/{policy}"
+    c = card(d, policy_url=url, order_reference="ServiceRequest/1")
+    assert c["indicator"] == indicator
+    assert c["summary"].startswith(d.requested[0].code)
+    assert c["source"] == {
+        "label": d.policy.label,
+        "url": url,
+        "topic": {
+            "system": "http://terminology.hl7.org/CodeSystem/cdshooks-card-type",
+            "code": "guideline",
+            "display": "Guideline",
+        },
+    }
+    assert c["links"] == [{"label": f"Policy: {d.policy.label}", "url": url, "type": "absolute"}]
+    assert c["extension"] == {"davinci-crd.associated-resource": [{"reference": "ServiceRequest/1"}]}
+    assert c["uuid"] == card(d, policy_url=url, order_reference="ServiceRequest/1")["uuid"]  # deterministic
+    assert c["uuid"] != card(d, policy_url=url, order_reference="ServiceRequest/2")["uuid"]
+    assert d.outcomeLabel in c["detail"] and "| Criterion | Status | Finding |" in c["detail"] or not d.criteria
+    for m in d.missingInformation:
+        assert m in c["detail"]
+    order = {
+        "resourceType": "ServiceRequest",
+        "id": "1",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/p"},
+    }
+    action = system_action(d, order=order, coverage_ref="Coverage/c", policy_url=url, today=TODAY)
+    check_response({"cards": [c], "systemActions": [action]})
+    assert action["type"] == "update" and action["resource"]["id"] == "1"
+    assert {k: v for k, v in action["resource"].items() if k != "extension"} == order
+    subs = check_coverage_information(action["resource"]["extension"][0])
+    assert coverage_label(d) == covered and subs["covered"] == [covered]
+    assert subs.get("pa-needed") == ([pa_needed] if pa_needed else None)
+    assert subs.get("doc-needed") == ([doc_needed] if doc_needed else None)
+    assert subs["reason"] == [{"text": d.rationale[0]}]
+    assert subs["coverage"] == [{"reference": "Coverage/c"}]
+    assert subs["date"] == ["2026-01-15"] and subs["coverage-assertion-id"] == [d.determinationId]
+    detail = subs["detail"][0]
+    assert detail[0] == {"url": "category", "valueCode": "cat-other"}
+    assert d.policy.label in detail[1]["valueString"] and url in detail[1]["valueString"]
+
+
+def test_no_coverage_sub_extension_without_a_prefetched_coverage(kb: KnowledgeBase) -> None:
+    d = _determine(kb, "facet-rfa-initial", "medicare-facet-lcd")
+    order = {
+        "resourceType": "ServiceRequest",
+        "id": "1",
+        "extension": [{"url": "http://example.org/x", "valueString": "kept"}],
+    }
+    action = system_action(d, order=order, coverage_ref=None, policy_url="http://x/p", today=TODAY)
+    extensions = action["resource"]["extension"]
+    assert extensions[0] == {"url": "http://example.org/x", "valueString": "kept"}  # the order's own, first
+    assert "coverage" not in check_coverage_information(extensions[1])
+    assert order["extension"] == [{"url": "http://example.org/x", "valueString": "kept"}]  # not modified
+
+
+def test_summary_is_never_over_139_characters(kb: KnowledgeBase) -> None:
+    d = _determine(kb, "facet-rfa-initial", "medicare-facet-lcd")
+    assert card(d, policy_url="http://x", order_reference="ServiceRequest/1")["summary"].startswith(
+        "64635, 64636: medically necessary under Medicare LCD L38773"
+    )
+    long = d.model_copy(update={"policy": d.policy.model_copy(update={"label": "Very long policy name " * 20})})
+    text = card(long, policy_url="http://x", order_reference="ServiceRequest/1")["summary"]
+    assert (
+        len(text) <= 139 and text.startswith("64635, 64636: medically necessary under Very long") and text.endswith("…")
+    )
+    many = summary("64635, " * 40 + ": ", "a policy")
+    assert len(many) <= 139
+    assert summary("a: ", "b") == "a: b"
+    assert len(summary("x: ", "é" * 300)) == 139
+
+
+def test_problem_card_asks_for_the_information() -> None:
+    c = problem_card(
+        ["64635"],
+        order_reference=["ServiceRequest/1"],
+        problem="no order gives an ICD-10-CM reason",
+        hook_instance="h1",
+        source_label="Guideline reasoner",
+        source_url="http://x/cds-services",
+    )
+    check_response({"cards": [c]})
+    assert c["indicator"] == "warning"
+    assert c["summary"] == "64635: information needed: no order gives an ICD-10-CM reason"
+    assert (
+        len(
+            problem_card(
+                ["1"], order_reference="a", problem="x" * 500, hook_instance="h", source_label="s", source_url="u"
+            )["summary"]
+        )
+        <= 139
+    )
+
+
+def test_no_nulls_strips_and_find_nulls_finds() -> None:
+    dirty = {"a": None, "b": [{}, "", {"c": [], "d": {"e": None}}], "f": 0, "g": False, "h": [0, "x"], "i": {"j": "k"}}
+    assert no_nulls(dirty) == {"f": 0, "g": False, "h": [0, "x"], "i": {"j": "k"}}
+    assert find_nulls(dirty) == ["$.a", "$.b[0]", "$.b[1]", "$.b[2].c", "$.b[2].d.e"]
+    assert find_nulls(no_nulls(dirty)) == []
+    assert no_nulls([None, [[]], {"a": [{}]}]) == []
+
+
+# --- whole hook calls through fhir_intake ------------------------------------------------------
+
+
+def _hook(kb: KnowledgeBase, payload: dict[str, Any] | bytes, hook: str = "order-sign") -> Any:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return read_hook(body, kb, service_hook=hook)
+
+
+def _statuses(d: Any) -> tuple[str, dict[str, str]]:
+    return str(d.outcome), {c.id: str(c.status) for c in d.criteria}
+
+
+def test_seed_order_sign_gives_the_json_case_answer(kb: KnowledgeBase) -> None:
+    from reasoner.case_json import to_graph
+    from reasoner.pipeline import determine_graph
+
+    call = _hook(kb, (FHIR_EXAMPLES / "sij-seed-neurectomy.order-sign.json").read_bytes())
+    assert call.case is not None and call.problem is None
+    from_fhir = determine_graph(to_graph(call.case, kb), kb, policy="sij-clinical-pathway")
+    plain = _determine(kb, "sij-seed-neurectomy", "sij-clinical-pathway")
+    assert _statuses(from_fhir) == _statuses(plain)
+    out = respond(call, kb, policy=None, base_url=BASE, today=TODAY)
+    check_response(out)
+    by_policy = {c["source"]["url"].rsplit("/", 1)[-1]: c for c in out["cards"]}
+    assert set(by_policy) == {"evicore-sij", "medicare-sij-lcd", "sij-clinical-pathway"}
+    assert (
+        by_policy["sij-clinical-pathway"]["summary"]
+        == "64772, 64999: not medically necessary under SIJ clinical pathway"
+    )
+    assert len(out["systemActions"]) == len(call.orders) == 2
+    for action in out["systemActions"]:
+        infos = action["resource"]["extension"]
+        assert len(infos) == 3  # one coverage-information per policy
+        assert {check_coverage_information(i)["covered"][0] for i in infos} == {"not-covered", "indeterminate"}
+    one = respond(call, kb, policy="sij-clinical-pathway", base_url=BASE, today=TODAY)
+    assert [c["uuid"] for c in one["cards"]] == [by_policy["sij-clinical-pathway"]["uuid"]]
+    with pytest.raises(FhirError) as err:
+        respond(call, kb, policy="no-such-policy", base_url=BASE, today=TODAY)
+    assert err.value.status == 422 and "no-such-policy" not in str(err.value)
+
+
+def test_seed_order_select_judges_the_selected_order(kb: KnowledgeBase) -> None:
+    call = _hook(kb, (FHIR_EXAMPLES / "sij-seed-neurectomy.order-select.json").read_bytes(), "order-select")
+    out = respond(call, kb, policy=None, base_url=BASE, today=TODAY)
+    check_response(out)
+    assert out["cards"] and all(c["summary"].startswith("64772:") for c in out["cards"])
+
+
+def _our_codes(request: dict[str, Any], *, prefetch: bool) -> dict[str, Any]:
+    """The CRD order-sign example with our codes: CPT 64635 and 64636, reason M47.816, and our prefetch."""
+    out = copy.deepcopy(request)
+    orders = [
+        e["resource"]
+        for e in out["context"]["draftOrders"]["entry"]
+        if e["resource"]["resourceType"] == "ServiceRequest"
+    ]
+    for order, code in zip(orders, ["64635", "64636"], strict=True):
+        order["code"] = {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": code}]}
+        order["reasonCode"] = [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M47.816"}]}]
+    if prefetch:
+        for key in ("conditions", "procedures", "observations"):
+            out["prefetch"][key] = {"resourceType": "Bundle", "type": "searchset", "total": 0}
+    return out
+
+
+@pytest.mark.skipif(not CRD.is_dir(), reason="the shared CRD examples are not on this machine")
+def test_crd_order_sign_example_with_our_codes(kb: KnowledgeBase) -> None:
+    request = json.loads((CRD / "CRDServiceRequest.json").read_text())
+    call = _hook(kb, _our_codes(request, prefetch=True))
+    assert call.case is not None, call.problem
+    out = respond(call, kb, policy=None, base_url=BASE, today=TODAY)
+    check_response(out)
+    assert [c["source"]["url"] for c in out["cards"]] == [f"{BASE}policies/medicare-facet-lcd"]
+    assert out["cards"][0]["summary"].startswith("64635, 64636: ")
+    coverage = [e for a in out["systemActions"] for e in a["resource"]["extension"] if e["url"] == COVERAGE_INFORMATION]
+    assert {"url": "coverage", "valueReference": {"reference": "Coverage/COV1"}} in coverage[0]["extension"]
+    with pytest.raises(FhirError) as err:
+        _hook(kb, _our_codes(request, prefetch=False))
+    assert err.value.status == 412
+    assert {where for _, where, _ in err.value.issues} == {
+        "prefetch.conditions",
+        "prefetch.procedures",
+        "prefetch.observations",
+    }
+
+
+@pytest.mark.skipif(not CRD.is_dir(), reason="the shared CRD examples are not on this machine")
+@pytest.mark.parametrize("path", sorted(CRD.glob("CRDServiceRequest*.json")), ids=lambda p: p.stem)
+def test_every_crd_request_example_is_read(kb: KnowledgeBase, path: Path) -> None:
+    request = json.loads(path.read_text())
+    if request["hook"] not in ("order-sign", "order-select"):
+        with pytest.raises(FhirError) as err:
+            _hook(kb, request, "order-sign")
+        assert err.value.status == 400 and [w for _, w, _ in err.value.issues] == ["hook"]  # hook mismatch
+        return
+    out = respond(_hook(kb, request, request["hook"]), kb, policy=None, base_url=BASE, today=TODAY)
+    check_response(out)
+    assert out["cards"] == []  # none of its codes is addressed by a policy: nothing to say
