@@ -379,3 +379,22 @@ def test_every_crd_request_example_is_read(kb: KnowledgeBase, path: Path) -> Non
     out = respond(_hook(kb, request, request["hook"]), kb, policy=None, base_url=BASE, today=TODAY)
     check_response(out)
     assert out["cards"] == []  # none of its codes is addressed by a policy: nothing to say
+
+
+def test_orders_without_a_reason_get_an_information_needed_card(kb: KnowledgeBase) -> None:
+    request = json.loads((FHIR_EXAMPLES / "sij-seed-neurectomy.order-sign.json").read_text())
+    for entry in request["context"]["draftOrders"]["entry"]:
+        entry["resource"].pop("reasonCode", None)
+        entry["resource"].pop("reasonReference", None)
+    call = _hook(kb, request)
+    assert call.case is None and call.problem
+    out = respond(call, kb, policy=None, base_url=BASE, today=TODAY)
+    check_response(out)
+    (only,) = out["cards"]
+    assert only["indicator"] == "warning"
+    assert only["summary"] == summary("64772, 64999: information needed: ", call.problem)
+    assert len(out["systemActions"]) == 2
+    for action in out["systemActions"]:
+        subs = check_coverage_information(action["resource"]["extension"][-1])
+        assert (subs["covered"], subs["pa-needed"], subs["info-needed"]) == (["conditional"], ["auth-needed"], ["OTH"])
+        assert subs["reason"] == [{"text": call.problem}]
