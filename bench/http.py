@@ -51,7 +51,9 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run(workers: int, seconds: int, connections: list[int], script: Path) -> list[dict[str, float]]:
+def run(
+    workers: int, seconds: int, connections: list[int], script: Path, *, path: str = "/determinations"
+) -> list[dict[str, float]]:
     port = _free_port()
     exe = Path(sys.executable).with_name("guideline-reasoner")
     server = subprocess.Popen(
@@ -63,15 +65,15 @@ def run(workers: int, seconds: int, connections: list[int], script: Path) -> lis
     try:
         base = f"http://127.0.0.1:{port}"
         _wait(base + "/health")
-        _wrk(["-c16", "-d3s"], script, base)  # warm every worker
-        return [_parse(_wrk([f"-c{c}", f"-d{seconds}s", "--latency"], script, base), c) for c in connections]
+        _wrk(["-c16", "-d3s"], script, base + path)  # warm every worker
+        return [_parse(_wrk([f"-c{c}", f"-d{seconds}s", "--latency"], script, base + path), c) for c in connections]
     finally:
         server.terminate()
         server.wait(30)
 
 
-def _wrk(options: list[str], script: Path, base: str) -> str:
-    command = ["wrk", "-t1", *options, "-s", str(script), base + "/determinations"]
+def _wrk(options: list[str], script: Path, url: str) -> str:
+    command = ["wrk", "-t1", *options, "-s", str(script), url]
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
 

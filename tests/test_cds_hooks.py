@@ -31,7 +31,7 @@ from reasoner.fhir_intake import read_hook
 from .conftest import EXAMPLES, ROOT
 
 FHIR_EXAMPLES = ROOT / "examples" / "fhir"
-SHARED = Path("/work/shared/fhir-examples")
+SHARED = Path(__file__).resolve().parent / "fixtures" / "fhir" / "hl7"
 CRD = SHARED / "crd-2.2"
 TODAY = date(2026, 1, 15)
 BASE = "http://testserver/"
@@ -346,7 +346,6 @@ def _our_codes(request: dict[str, Any], *, prefetch: bool) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.skipif(not CRD.is_dir(), reason="the shared CRD examples are not on this machine")
 def test_crd_order_sign_example_with_our_codes(kb: KnowledgeBase) -> None:
     request = json.loads((CRD / "CRDServiceRequest.json").read_text())
     call = _hook(kb, _our_codes(request, prefetch=True))
@@ -367,7 +366,6 @@ def test_crd_order_sign_example_with_our_codes(kb: KnowledgeBase) -> None:
     }
 
 
-@pytest.mark.skipif(not CRD.is_dir(), reason="the shared CRD examples are not on this machine")
 @pytest.mark.parametrize("path", sorted(CRD.glob("CRDServiceRequest*.json")), ids=lambda p: p.stem)
 def test_every_crd_request_example_is_read(kb: KnowledgeBase, path: Path) -> None:
     request = json.loads(path.read_text())

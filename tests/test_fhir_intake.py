@@ -19,7 +19,7 @@ from .conftest import EXAMPLES, ROOT
 
 FHIR = ROOT / "examples" / "fhir"
 BAD = Path(__file__).resolve().parent / "fixtures" / "fhir"
-SHARED = ROOT.parent / "shared" / "fhir-examples"
+SHARED = Path(__file__).resolve().parent / "fixtures" / "fhir" / "hl7"
 SEED_POLICIES = ("sij-clinical-pathway", "medicare-sij-lcd", "evicore-sij")
 
 

@@ -19,7 +19,7 @@ from reasoner.pas import REVIEW_ACTION, REVIEW_ACTION_CODE, X12_306, choose_poli
 from .conftest import EXAMPLES, ROOT
 
 SEED_PAS = ROOT / "examples" / "fhir" / "sij-seed-neurectomy.pas.json"
-PAS_EXAMPLES = Path("/work/shared/fhir-examples/pas-2.2.1")
+PAS_EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "fhir" / "hl7" / "pas-2.2.1"
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
 
@@ -115,7 +115,6 @@ def _request_examples() -> list[Path]:
     return sorted(p for p in found if json.loads(p.read_text())["entry"][0]["resource"]["resourceType"] == "Claim")
 
 
-@pytest.mark.skipif(not PAS_EXAMPLES.is_dir(), reason="the shared PAS examples are not on this machine")
 @pytest.mark.parametrize("path", _request_examples(), ids=lambda p: p.stem)
 def test_every_pas_request_example_is_read(kb: KnowledgeBase, path: Path) -> None:
     pas = read_pas(path.read_bytes(), kb)

@@ -1,0 +1,261 @@
+"""Every benchmark, one command: ``python -m bench`` rewrites bench/results.md.
+
+Sections (issue 7): (a) one determination per example case, median and p99; (b) the naive way
+(pyshacl with the whole knowledge base as ont_graph and RDFS inference) in the same run, and the
+ratio; (c) knowledge base scale with N generated policies (bench/generated.py): load time, peak
+memory and a determination, each N in its own process; (d) case scale with 10, 100 and 1,000
+history items; (e) HTTP over loopback with 1 and 2 workers, POST /determinations and the CDS Hooks
+call (wrk); (f) each SPARQL query of queries/. Every number in results.md comes from this run.
+
+    python -m bench [--quick] [--skip-http] [--output bench/results.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import gc
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results.md"
+
+
+def _stats(fn, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    ordered = sorted(times)
+    return statistics.median(times), ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def examples(runs: int, naive_runs: int) -> tuple[list[str], dict[str, float]]:
+    """(a) and (b): every example case under every policy its expectations name."""
+    from reasoner import KnowledgeBase, determine
+    from reasoner.casetests import case_files, expectations
+    from reasoner.pipeline import determine_naively
+
+    kb = KnowledgeBase.load(ROOT)
+    gc.collect()
+    gc.freeze()
+    rows = [
+        "| case | policy | prepared median ms | p99 ms | naive median ms | ratio | identical |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    ratios, prepared = [], []
+    for case in case_files(ROOT / "examples" / "cases"):
+        fmt = "json" if case.suffix == ".json" else "turtle"
+        payload = case.read_bytes()
+        for e in expectations(case):
+            policy = e["policy"]
+            fast = functools.partial(determine, payload, fmt, kb, policy=policy)
+            naive = functools.partial(determine_naively, payload, fmt, kb, policy=policy)
+            for _ in range(3):
+                fast()
+            median, p99 = _stats(fast, runs)
+            naive_median, _ = _stats(naive, naive_runs)
+            answer = fast()
+            same = answer.model_dump() == naive().model_dump()
+            if answer.outcome.value != "no-applicable-guideline":  # neither path validates anything then
+                ratios.append(naive_median / median)
+                prepared.append(median)
+            rows.append(
+                f"| {case.name} | {policy} | {median:.2f} | {p99:.2f} | {naive_median:.0f} | "
+                f"{naive_median / median:.0f}x | {same} |"
+            )
+            if not same:
+                raise SystemExit(f"{case.name} [{policy}]: the prepared and naive determinations differ")
+    summary = {
+        "median_ms": statistics.median(prepared),
+        "ratio_median": statistics.median(ratios),
+        "ratio_min": min(ratios),
+    }
+    return rows, summary
+
+
+def _child_kb(n: int) -> dict[str, Any]:
+    """(c), in a fresh process: load the bundled knowledge base plus n generated policies."""
+    from bench.generated import knowledge_base_with
+    from reasoner import KnowledgeBase, determine
+
+    payload = (ROOT / "examples/cases/facet-rfa-initial.json").read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = knowledge_base_with(n, Path(tmp))
+        start = time.perf_counter()
+        kb = KnowledgeBase.load(root)
+        load = time.perf_counter() - start
+        gc.collect()
+        gc.freeze()
+        for _ in range(5):
+            determine(payload, "json", kb, policy="medicare-facet-lcd")
+        median, p99 = _stats(lambda: determine(payload, "json", kb, policy="medicare-facet-lcd"), 40)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {"n": n, "policies": len(kb.policies), "triples": len(kb.ontology) + len(kb.shapes),
+                "load_s": load, "peak_mb": peak, "median_ms": median, "p99_ms": p99}  # fmt: skip
+
+
+def kb_scale(sizes: list[int]) -> tuple[list[str], dict[str, float]]:
+    rows = [
+        "| generated policies | policies | triples | load s | peak MB | determination median ms | p99 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    results = []
+    for n in sizes:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench", "--child-kb", str(n)], capture_output=True, text=True, check=True, cwd=ROOT
+        )
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(r)
+        rows.append(
+            f"| {n} | {r['policies']} | {r['triples']} | {r['load_s']:.2f} | {r['peak_mb']:.0f} | "
+            f"{r['median_ms']:.2f} | {r['p99_ms']:.2f} |"
+        )
+    first, last = results[0], results[-1]
+    return rows, {"det_ratio": last["median_ms"] / first["median_ms"], "load_last": last["load_s"]}
+
+
+def case_scale(sizes: list[int]) -> tuple[list[str], dict[str, float]]:
+    """(d): the facet RFA example with longer and longer histories."""
+    from bench.generated import case_with_history
+    from reasoner import KnowledgeBase, determine
+
+    kb = KnowledgeBase.load(ROOT)
+    gc.collect()
+    gc.freeze()
+    rows = ["| history items | bytes | median ms | p99 ms |", "|---|---|---|---|"]
+    medians = []
+    for n in sizes:
+        payload = case_with_history(n)
+        for _ in range(3):
+            determine(payload, "json", kb, policy="medicare-facet-lcd")
+        median, p99 = _stats(lambda p=payload: determine(p, "json", kb, policy="medicare-facet-lcd"), 15)
+        medians.append(median)
+        rows.append(f"| {n} | {len(payload)} | {median:.1f} | {p99:.1f} |")
+    return rows, {"ratio": medians[-1] / medians[0]}
+
+
+def http(seconds: int) -> tuple[list[str], dict[str, float]]:
+    """(e): wrk against `guideline-reasoner serve --workers N`, for both endpoints."""
+    from bench import http as h
+
+    rows = [
+        "| endpoint | workers | connections | requests/s | p50 ms | p99 ms | non-2xx |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    best: dict[str, float] = {}
+    bodies = {
+        "POST /determinations": (
+            "/determinations",
+            "application/json",
+            ROOT / "examples/cases/sij-seed-neurectomy.json",
+        ),
+        "POST /cds-services/guideline-reasoner-order-sign": (
+            "/cds-services/guideline-reasoner-order-sign",
+            "application/json",
+            ROOT / "examples/fhir/sij-seed-neurectomy.order-sign.json",
+        ),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (path, ctype, body) in bodies.items():
+            script = Path(tmp) / f"{path.strip('/').replace('/', '-')}.lua"
+            script.write_text(h.LUA.replace("application/json", ctype).format(path=body))
+            for workers in (1, 2):
+                for r in h.run(workers, seconds, [1, 32], script, path=path):
+                    rows.append(
+                        f"| {name} | {workers} | {r['connections']:.0f} | {r['rps']:.0f} | {r['p50']:.1f} | "
+                        f"{r['p99']:.1f} | {r['errors']:.0f} |"
+                    )
+                    best[f"{name}|{workers}|{r['connections']:.0f}|rps"] = r["rps"]
+                    best[f"{name}|{workers}|{r['connections']:.0f}|p99"] = r["p99"]
+    return rows, best
+
+
+def sparql(runs: int) -> list[str]:
+    """(f): each query of queries/ over what the endpoint serves, in-process."""
+    from reasoner import KnowledgeBase
+    from reasoner.sparql import queryable
+
+    dataset = queryable(KnowledgeBase.load(ROOT))
+    rows = ["| query | rows | median ms |", "|---|---|---|"]
+    for path in sorted((ROOT / "queries").glob("*.rq")):
+        text = path.read_text()
+        count = len(list(dataset.query(text)))
+        median, _ = _stats(lambda t=text: list(dataset.query(t)), runs)
+        rows.append(f"| {path.name} | {count} | {median:.1f} |")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs (for a smoke test, not for results)")
+    parser.add_argument("--skip-http", action="store_true", help="leave out (e), which needs wrk")
+    parser.add_argument("--output", type=Path, default=OUT)
+    parser.add_argument("--child-kb", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_kb is not None:
+        print(json.dumps(_child_kb(args.child_kb)))
+        return 0
+    quick = args.quick
+    started = time.perf_counter()
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `python -m bench` (do not edit by hand). Medians and p99 in milliseconds; ratios against",
+        "a baseline measured in the same run.",
+        "",
+        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, {platform.system()} "
+        f"{platform.release()}, {platform.python_implementation()} {platform.python_version()}",
+        "",
+    ]
+    rows, a = examples(runs=10 if quick else 30, naive_runs=1 if quick else 3)
+    lines += ["## (a, b) One determination per example, prepared and naive", "", *rows, ""]
+    lines += [
+        f"Median over the examples: {a['median_ms']:.1f} ms prepared; naive/prepared ratio median "
+        f"{a['ratio_median']:.0f}x, lowest {a['ratio_min']:.0f}x (goal: 100x), identical determinations. Cases",
+        "with no applicable guideline validate nothing on either path and are left out of these figures.",
+        "",
+    ]
+    rows, c = kb_scale([1, 10] if quick else [1, 10, 50])
+    lines += ["## (c) Knowledge base scale (bundled plus N generated policies; facet RFA example)", "", *rows, ""]
+    lines += [
+        f"Determination at the largest N / at N = 1: {c['det_ratio']:.2f}x (goal: at most 1.5x); load at the "
+        f"largest N: {c['load_last']:.2f} s (goal: under 10 s at N = 50).",
+        "",
+    ]
+    rows, d = case_scale([10, 100] if quick else [10, 100, 1000])
+    lines += ["## (d) Case scale (facet RFA example with generated history)", "", *rows, ""]
+    lines += [f"Largest / 10 items: {d['ratio']:.1f}x (goal: 1,000 items at most 10x).", ""]
+    if not args.skip_http:
+        if shutil.which("wrk") is None:
+            raise SystemExit("wrk is not installed (Debian: apt-get install wrk); or pass --skip-http")
+        rows, _e = http(5 if quick else 15)
+        lines += ["## (e) HTTP over loopback (wrk, 1 thread; 1 connection for latency, 32 for throughput)", ""]
+        lines += [*rows, "", "Goals: p99 under 50 ms and at least 200 determinations per second with 2 workers.", ""]
+    lines += [
+        "## (f) SPARQL queries of queries/ (in-process, over what /sparql serves)",
+        "",
+        *sparql(5 if quick else 20),
+    ]
+    lines += ["", f"Run time: {time.perf_counter() - started:.0f} s.", ""]
+    args.output.write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
