@@ -78,7 +78,7 @@ def _wrk(options: list[str], script: Path, url: str) -> str:
 
 
 def _parse(out: str, connections: int) -> dict[str, float]:
-    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "connections": float(connections),
