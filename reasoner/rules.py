@@ -440,6 +440,20 @@ def _exclusion(r: _Rule) -> None:
 
 def _requirement(r: _Rule) -> None:
     required = r.many(GR.requiredClass)
+    if len(required) == 1:  # focus on the class: only its instances are read, however long the history
+        name = r.label(required[0]).lower()
+        root = r.node_shape("", f"An active {name}", checks=True, targetNode=required[0])
+        r.prop(
+            root,
+            "present",
+            r.inverse_type(),
+            f"active {name}",
+            message=f"No active {name} is documented.",
+            severity=SH.Violation,
+            qualifiedValueShape=URIRef(GRS + "ActiveFact"),
+            qualifiedMinCount=Literal(1),
+        )
+        return
     present = _active_of(r, "present", required, "An active condition or finding the policy requires")
     root = r.node_shape("", "A required condition or finding is present", checks=True, targetClass=CV.Case)
     r.prop(
