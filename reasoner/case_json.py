@@ -230,7 +230,8 @@ def load_json(payload: bytes) -> CaseIn:
         raise CaseSchemaError(problems) from None
 
 
-def _code_iri(code: str) -> URIRef:
+def code_iri(code: str) -> URIRef:
+    """The knowledge-base IRI of a CPT or HCPCS code (HCPCS Level II codes start with a letter)."""
     return HCPCS[code] if code[0].isalpha() else CPT[code]
 
 
@@ -281,7 +282,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
         ln = URIRef(f"{base}line-{i + 1}")
         g.add((request, CV.line, ln))
         g.add((ln, RDF.type, CV.RequestLine))
-        g.add((ln, CV.code, _code_iri(line.code)))
+        g.add((ln, CV.code, code_iri(line.code)))
         g.add((ln, CV.units, lit(line.units, XSD.integer)))
         for m in line.modifiers:
             g.add((ln, CV.modifier, lit(m, XSD.string)))
@@ -321,7 +322,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
     for i, p in enumerate(case.priorProcedures):
         f = fact("procedure", i, CV.PriorProcedure, CV.priorProcedure, p.source)
         if p.code:
-            g.add((f, CV.code, _code_iri(p.code)))
+            g.add((f, CV.code, code_iri(p.code)))
         if p.procedure:
             g.add((f, CV.procedure, cls(PROC, p.procedure, f"priorProcedures.{i}.procedure", GR.Procedure)))
         if p.date:

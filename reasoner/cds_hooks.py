@@ -15,12 +15,11 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from .case_json import to_graph
+from .case_json import code_iri, to_graph
 from .comparison import relevant_policies
 from .determination import Determination, Outcome, Status
 from .errors import CaseError, FhirError
 from .pipeline import determine_parsed
-from .vocab import CPT, HCPCS
 
 if TYPE_CHECKING:
     from .fhir_intake import HookCall
@@ -42,9 +41,7 @@ PREFETCH: dict[str, str] = {
 COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 CARD_TYPE = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 SUMMARY_MAX = 139  # the spec says "<140 characters"
-_EXCLUDED = frozenset(
-    {"not covered", "experimental / unproven"}
-)  # coverage labels of gr:NotCovered, gr:ExperimentalUnproven
+_EXCLUDED = frozenset({"not-covered", "experimental-unproven"})  # RequestedLine.coverageStatus
 _PHRASE = {
     Outcome.MEDICALLY_NECESSARY: "medically necessary",
     Outcome.NOT_MEDICALLY_NECESSARY: "not medically necessary",
@@ -310,13 +307,12 @@ def _empty(value: Any) -> bool:
 
 
 def _addressed(codes: Sequence[str], kb: KnowledgeBase) -> bool:
-    iris = {HCPCS[c] if c[:1].isalpha() else CPT[c] for c in codes}
-    return any(p.fallback_codes & iris or any((p.iri, i) in kb.coverage for i in iris) for p in kb.policies.values())
+    return bool(kb.policies_addressing(code_iri(c) for c in codes))
 
 
 def _excluded(d: Determination) -> bool:
     coverage_failed = any(c.category == "coverage" and c.status is Status.NOT_MET for c in d.criteria)
-    return coverage_failed and any(r.coverage in _EXCLUDED for r in d.requested)
+    return coverage_failed and any(r.coverageStatus in _EXCLUDED for r in d.requested)
 
 
 def _source(label: str, url: str) -> dict[str, Any]:

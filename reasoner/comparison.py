@@ -136,12 +136,7 @@ def requested_codes(case: Graph) -> list[URIRef]:
 
 def relevant_policies(case: Graph, kb: KnowledgeBase) -> list[Policy]:
     """Policies with a coverage rule for, or a fallback on, at least one requested code; ordered by id."""
-    codes = set(requested_codes(case))
-    return [
-        p
-        for _id, p in sorted(kb.policies.items())
-        if p.fallback_codes & codes or any((p.iri, code) in kb.coverage for code in codes)
-    ]
+    return kb.policies_addressing(requested_codes(case))
 
 
 def compare(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> Comparison:

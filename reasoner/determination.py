@@ -87,6 +87,8 @@ class RequestedLine(_Out):
     label: str
     units: int
     coverage: str
+    coverageStatus: str
+    """The coverage status as a stable code: covered, not-covered, experimental-unproven, unlisted, not-addressed."""
     coverageReferences: list[str]
 
 

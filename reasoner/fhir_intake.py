@@ -22,10 +22,10 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 from rdflib import URIRef
 
-from .case_json import CaseIn
+from .case_json import CaseIn, code_iri
 from .errors import CaseError, CaseParseError, CaseTooLarge, FhirError, IssueCode
 from .intake import decode_json
-from .vocab import CPT, FIND, GR, HCPCS, PROC
+from .vocab import FIND, GR, PROC
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
@@ -659,12 +659,7 @@ def read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookCa
             skipped["ServiceRequest (not selected)"] += 1
         elif o.get("status") != "entered-in-error":
             orders.append(HookOrder(o, ref, _order_codes(o)))
-    addressed = any(
-        (p.iri, _code_iri(c)) in kb.coverage or _code_iri(c) in p.fallback_codes
-        for o in orders
-        for c in o.codes
-        for p in kb.policies.values()
-    )
+    addressed = bool(kb.policies_addressing(code_iri(c) for o in orders for c in o.codes))
     missing = [k for k in HISTORY_KEYS if k not in prefetch]
     if addressed and missing:
         raise FhirError(
@@ -681,10 +676,6 @@ def read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookCa
     case, problem = _orders_case(orders, conditions, history, context.get("patientId"))
     coverage = next((r for r in resources if r.get("resourceType") == "Coverage"), None)
     return HookCall(str(hook), str(data.get("hookInstance") or ""), orders, case, problem, coverage, dict(skipped))
-
-
-def _code_iri(code: str) -> URIRef:
-    return HCPCS[code] if code[0].isalpha() else CPT[code]
 
 
 def _order_codes(order: dict[str, Any]) -> list[str]:

@@ -168,6 +168,15 @@ class KnowledgeBase:
         """The policy with this IRI, if any."""
         return next((p for p in self.policies.values() if p.iri == iri), None)
 
+    def policies_addressing(self, codes: Iterable[URIRef]) -> list[Policy]:
+        """Policies with a coverage rule for, or a fallback on, at least one of the codes; by id."""
+        wanted = set(codes)
+        return [
+            p
+            for _id, p in sorted(self.policies.items())
+            if p.fallback_codes & wanted or any((p.iri, code) in self.coverage for code in wanted)
+        ]
+
     def label(self, iri: URIRef) -> str:
         """A short human label for a term of the knowledge base (the IRI's tail when unlabeled)."""
         return self.labels.get(iri) or iri.split("#")[-1].split("/")[-1]

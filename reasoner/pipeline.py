@@ -8,6 +8,7 @@ has already been parsed (it is sanitised here all the same); ``determine_parsed`
 from __future__ import annotations
 
 import hashlib
+import re
 from decimal import Decimal
 
 from rdflib import Graph, Literal, URIRef
@@ -182,6 +183,7 @@ def _line(kb: KnowledgeBase, case: EnrichedCase, line: Line) -> RequestedLine:
         label=code.label if code else "code not in the knowledge base",
         units=line.units,
         coverage=kb.label(line.status),
+        coverageStatus=re.sub(r"(?<!^)(?=[A-Z])", "-", str(line.status).rsplit("#", 1)[-1]).lower(),
         coverageReferences=[kb.references[r].id for r in rule.references] if rule else [],
     )
 
