@@ -13,14 +13,13 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx2
 
-from .http import _free_port, _wait
+from .http import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUEST = ROOT / "examples" / "fhir" / "sij-seed-neurectomy.order-sign.json"
@@ -35,17 +34,7 @@ def _p99(values: list[float]) -> float:
 
 def run(requests: int, warmup: int) -> dict[str, float]:
     """Start the server, post the request ``warmup + requests`` times, and time the last ``requests``."""
-    port = _free_port()
-    exe = Path(sys.executable).with_name("guideline-reasoner")
-    server = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait(base + "/health")
+    with serve(1) as base:
         body = REQUEST.read_bytes()
         headers = {"content-type": "application/json"}
         times: list[float] = []
@@ -68,9 +57,6 @@ def run(requests: int, warmup: int) -> dict[str, float]:
             "rps": len(times) / total_s,
             "cards": float(cards),
         }
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,9 +53,9 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run(
-    workers: int, seconds: int, connections: list[int], script: Path, *, path: str = "/determinations"
-) -> list[dict[str, float]]:
+@contextmanager
+def serve(workers: int) -> Iterator[str]:
+    """`guideline-reasoner serve --workers N` on a free loopback port, until the block ends; yields its base URL."""
     port = _free_port()
     exe = Path(sys.executable).with_name("guideline-reasoner")
     server = subprocess.Popen(
@@ -65,11 +67,18 @@ def run(
     try:
         base = f"http://127.0.0.1:{port}"
         _wait(base + "/health")
-        _wrk(["-c16", "-d3s"], script, base + path)  # warm every worker
-        return [_parse(_wrk([f"-c{c}", f"-d{seconds}s", "--latency"], script, base + path), c) for c in connections]
+        yield base
     finally:
         server.terminate()
         server.wait(30)
+
+
+def run(
+    workers: int, seconds: int, connections: list[int], script: Path, *, path: str = "/determinations"
+) -> list[dict[str, float]]:
+    with serve(workers) as base:
+        _wrk(["-c16", "-d3s"], script, base + path)  # warm every worker
+        return [_parse(_wrk([f"-c{c}", f"-d{seconds}s", "--latency"], script, base + path), c) for c in connections]
 
 
 def _wrk(options: list[str], script: Path, url: str) -> str:
