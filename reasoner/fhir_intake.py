@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from rdflib import URIRef
 
 from .case_json import CaseIn, code_iri
-from .errors import CaseError, CaseParseError, CaseTooLarge, FhirError, IssueCode
+from .errors import CaseParseError, CaseTooLarge, FhirError, IssueCode
 from .intake import decode_json
 from .vocab import FIND, GR, PROC
 
@@ -747,7 +747,6 @@ def _orders_case(
 
 
 __all__ = [
-    "CaseError",
     "HookCall",
     "HookOrder",
     "PasCase",

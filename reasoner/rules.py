@@ -123,7 +123,7 @@ class _Rule:
         self.shapes.add((b, SH.inversePath, RDF.type))
         return b
 
-    def sequence(self, *steps: URIRef) -> Node:
+    def sequence(self, *steps: Node) -> Node:
         if len(steps) == 1:
             return steps[0]
         b = BNode()
@@ -139,11 +139,6 @@ class _Rule:
     def inverse(self, path: Node) -> BNode:
         b = BNode()
         self.shapes.add((b, SH.inversePath, path))
-        return b
-
-    def sequence_path(self, *steps: Node) -> BNode:
-        b = BNode()
-        Collection(self.shapes, b, list(steps))
         return b
 
     def rdf_list(self, items: list[URIRef]) -> BNode:
@@ -426,9 +421,7 @@ def _exclusion(r: _Rule) -> None:
         r.prop(
             lifted,
             "exception",
-            r.sequence_path(
-                r.inverse_type(), r.inverse(r.alternatives(_CONDITION_PATHS)), r.alternatives(_CONDITION_PATHS)
-            ),
+            r.sequence(r.inverse_type(), r.inverse(r.alternatives(_CONDITION_PATHS)), r.alternatives(_CONDITION_PATHS)),
             "facts of the same case that lift the exclusion",
             qualifiedValueShape=exception,
             qualifiedMinCount=Literal(1),
