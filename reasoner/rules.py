@@ -136,9 +136,16 @@ class _Rule:
         self.shapes.add((b, SH.alternativePath, alts))
         return b
 
-    def inverse(self, path: Node) -> BNode:
+    def inverse(self, path: URIRef) -> BNode:
         b = BNode()
         self.shapes.add((b, SH.inversePath, path))
+        return b
+
+    def inverse_alternatives(self, paths: tuple[tuple[URIRef, ...], ...]) -> BNode:
+        """``^(a | b/c)`` written as ``(^a | ^c/^b)``: pyshacl walks ``^(b/c)`` as ``^b/^c``, missing every fact."""
+        b, alts = BNode(), BNode()
+        Collection(self.shapes, alts, [self.sequence(*(self.inverse(step) for step in reversed(p))) for p in paths])
+        self.shapes.add((b, SH.alternativePath, alts))
         return b
 
     def rdf_list(self, items: list[URIRef]) -> BNode:
@@ -421,7 +428,7 @@ def _exclusion(r: _Rule) -> None:
         r.prop(
             lifted,
             "exception",
-            r.sequence(r.inverse_type(), r.inverse(r.alternatives(_CONDITION_PATHS)), r.alternatives(_CONDITION_PATHS)),
+            r.sequence(r.inverse_type(), r.inverse_alternatives(_CONDITION_PATHS), r.alternatives(_CONDITION_PATHS)),
             "facts of the same case that lift the exclusion",
             qualifiedValueShape=exception,
             qualifiedMinCount=Literal(1),

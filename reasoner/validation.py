@@ -1,9 +1,10 @@
-"""SHACL validation: the only module that imports pyshacl.
+"""SHACL validation: pyshacl, and the compiled evaluator of reasoner/shacl_engine.py.
 
 Shapes are compiled once per knowledge base (:class:`PreparedShapes`); a request runs only the
 root shapes it selects over its own small data graph, with no inference (the enrich stage has
-already derived every fact the shapes read). A shape-recursion warning is an error: pyshacl
-otherwise reports a recursive violation as conforming (threats.md C4).
+already derived every fact the shapes read). Roots the compiled evaluator supports run there;
+any other root runs in pyshacl. A shape-recursion warning is an error: pyshacl otherwise reports
+a recursive violation as conforming (threats.md C4).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib import resources
+from typing import Literal
 
 import pyshacl.shape as pyshacl_shape
 from pyshacl import validate as _pyshacl_validate
@@ -26,18 +27,14 @@ from pyshacl.validator import assign_baked_in
 from rdflib import RDF, SH, Graph, URIRef
 from rdflib.term import Node
 
+from . import shacl_engine
 from ._third_party import THIRD_PARTY_LOCK
 from .errors import KnowledgeBaseError, ValidationError
+from .shacl_engine import Result
 
+__all__ = ["PreparedShapes", "Result", "check_shapes_graph", "shacl_for_shacl", "validate_naively", "validate_with"]
 
-@dataclass(frozen=True, slots=True)
-class Result:
-    """One SHACL validation result, reduced to what the explain stage reads."""
-
-    source_shape: URIRef
-    focus: Node
-    value: Node | None
-    severity: URIRef
+Engine = Literal["compiled", "pyshacl"]
 
 
 def _node(term: object) -> Node:
@@ -56,7 +53,11 @@ def _results_from_reports(reports: list[tuple[object, ...]]) -> tuple[Result, ..
             raise ValidationError("a validation result came from an unnamed shape")
         severity = fields.get(SH.resultSeverity)
         out.append(Result(shape, fields[SH.focusNode], fields.get(SH.value), severity or SH.Violation))  # type: ignore[arg-type]
-    return tuple(sorted(out, key=lambda x: (str(x.source_shape), str(x.focus), str(x.value))))
+    return _sorted(out)
+
+
+def _sorted(results: list[Result]) -> tuple[Result, ...]:
+    return tuple(sorted(results, key=lambda x: (str(x.source_shape), str(x.focus), str(x.value))))
 
 
 def _results(report: Graph) -> tuple[Result, ...]:
@@ -68,7 +69,7 @@ def _results(report: Graph) -> tuple[Result, ...]:
         focus = report.value(r, SH.focusNode)
         assert focus is not None
         out.append(Result(shape, focus, report.value(r, SH.value), report.value(r, SH.resultSeverity) or SH.Violation))
-    return tuple(sorted(out, key=lambda x: (str(x.source_shape), str(x.focus), str(x.value))))
+    return _sorted(out)
 
 
 @contextmanager
@@ -125,27 +126,62 @@ class PreparedShapes:
     """A shapes graph compiled once; :meth:`validate` runs a selection of its root shapes."""
 
     def __init__(self, shapes: Graph) -> None:
-        # pyshacl reads shape parameters from the shapes graph on every validation; rdflib's
-        # context-free store answers those lookups about a fifth faster (bench/README.md).
-        lean = Graph(store="SimpleMemory")
-        for triple in shapes:
-            lean.add(triple)
-        with THIRD_PARTY_LOCK:
-            apply_patches()
-            assign_baked_in()
-            self._shapes_graph = ShapesGraph(lean)
-            self._all = {s.node: s for s in self._shapes_graph.shapes}
+        self._shapes = shapes
+        self._names = _shape_nodes(shapes)
+        cache: dict[Node, shacl_engine.Shape | None] = {}
+        self._compiled = {n: shacl_engine.compile_shape(shapes, n, cache) for n in self._names}
+        self._pyshacl: dict[Node, object] | None = None
+        if any(c is None for c in self._compiled.values()):
+            self._pyshacl_shapes()
 
-    def validate(self, data: Graph, roots: frozenset[URIRef]) -> tuple[Result, ...]:
+    @property
+    def uncompiled(self) -> frozenset[Node]:
+        """Shapes the compiled evaluator does not support; pyshacl runs them."""
+        return frozenset(n for n, c in self._compiled.items() if c is None)
+
+    def validate(self, data: Graph, roots: frozenset[URIRef], *, engine: Engine = "compiled") -> tuple[Result, ...]:
         """Validate ``data`` against the given root shapes (each must have a target).
+
+        ``engine="pyshacl"`` runs every root in pyshacl (for differential tests).
 
         Raises:
             ValidationError: a shape recursed, or a root shape is unknown.
         """
+        unknown = sorted(r for r in roots if r not in self._names)
+        if unknown:
+            raise ValidationError(f"unknown shape {unknown[0]}")
+        reader, out, rest = shacl_engine.Reader(data), [], []
         try:
-            selected = [self._all[r] for r in sorted(roots)]
-        except KeyError as exc:
-            raise ValidationError(f"unknown shape {exc.args[0]}") from None
+            for root in sorted(roots):
+                shape = self._compiled[root] if engine == "compiled" else None
+                if shape is None:
+                    rest.append(root)
+                else:
+                    out.extend(shape.validate(reader))
+        except Exception as exc:  # noqa: BLE001 - odd data must not become a crash
+            raise ValidationError(f"validation failed on this case ({type(exc).__name__})") from None
+        if any(not isinstance(r.source_shape, URIRef) for r in out):
+            raise ValidationError("a validation result came from an unnamed shape")
+        return _sorted(out + list(self._validate_in_pyshacl(data, rest)))
+
+    def _pyshacl_shapes(self) -> dict[Node, object]:
+        if self._pyshacl is None:
+            # pyshacl reads shape parameters from the shapes graph on every validation; rdflib's
+            # context-free store answers those lookups about a fifth faster (bench/README.md).
+            lean = Graph(store="SimpleMemory")
+            for triple in self._shapes:
+                lean.add(triple)
+            with THIRD_PARTY_LOCK:
+                apply_patches()
+                assign_baked_in()
+                self._pyshacl = {s.node: s for s in ShapesGraph(lean).shapes}
+        return self._pyshacl
+
+    def _validate_in_pyshacl(self, data: Graph, roots: list[URIRef]) -> tuple[Result, ...]:
+        if not roots:
+            return ()
+        shapes = self._pyshacl_shapes()
+        selected = [shapes[r] for r in roots]
         # allow_infos/allow_warnings must stay off: with them, a node that fails an sh:Info shape
         # "conforms", and qualified value shapes would count it (every result is read anyway).
         executor = SHACLExecutor(max_validation_depth=15)
@@ -154,13 +190,28 @@ class PreparedShapes:
             warnings.simplefilter("error", ShapeRecursionWarning)
             try:
                 for shape in selected:
-                    _ok, shape_reports = shape.validate(executor, data)
+                    _ok, shape_reports = shape.validate(executor, data)  # type: ignore[attr-defined]
                     reports.extend(shape_reports)
             except ShapeRecursionWarning as exc:
                 raise ValidationError("a shape recursed on this case; the result cannot be trusted") from exc
             except Exception as exc:  # noqa: BLE001 - a pyshacl failure on odd data must not become a crash
                 raise ValidationError(f"validation failed on this case ({type(exc).__name__})") from None
         return _results_from_reports(reports)
+
+
+def _shape_nodes(shapes: Graph) -> frozenset[Node]:
+    """Every node the shapes graph declares or uses as a shape (what pyshacl would find)."""
+    found: set[Node] = set()
+    for kind in (SH.NodeShape, SH.PropertyShape):
+        found.update(shapes.subjects(RDF.type, kind))
+    for p in (SH.targetNode, SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.path):
+        found.update(shapes.subjects(p, None))
+    for p in (SH.node, SH["not"], SH.property, SH.qualifiedValueShape):
+        found.update(shapes.objects(None, p))
+    for p in (SH["or"], SH["and"], SH.xone):
+        for members in shapes.objects(None, p):
+            found.update(shapes.items(members))
+    return frozenset(found)
 
 
 def validate_naively(data: Graph, shapes: Graph, ontology: Graph) -> tuple[Result, ...]:
