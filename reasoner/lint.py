@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rdflib import OWL, RDF, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, SH, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import rules
@@ -191,6 +191,7 @@ def _semantic(root: Path, graphs: dict[Path, Graph], names: dict[Path, str], whe
             check, _, text = message.partition(": ")
             at(focus, check if text else "meta", text or message)
     _owl_constructs(kb, at)
+    _inverse_sequences(shapes, at)
     for criterion, message in rules.rule_problems(kb):
         at(criterion, "rule", message)
     _undeclared(kb, at)
@@ -226,6 +227,27 @@ def _owl_constructs(kb: Graph, at: object) -> None:
                         "owl-construct",
                         f"owl:{str(term)[len(str(OWL)) :]} is not entailed (the closure is RDFS): state its effect",
                     )  # type: ignore[operator]
+
+
+def _inverse_sequences(shapes: Graph, at: object) -> None:
+    """``sh:inversePath`` of a sequence: pyshacl walks ``^(a/b)`` as ``^a/^b`` and finds nothing."""
+    for shape, path in shapes.subject_objects(SH.path):
+        stack, seen = [path], set()
+        while stack:
+            node = stack.pop()
+            if not isinstance(node, BNode) or node in seen:
+                continue
+            seen.add(node)
+            inverse = shapes.value(node, SH.inversePath)
+            if isinstance(inverse, BNode) and shapes.value(inverse, RDF.first) is not None:
+                at(
+                    shape,
+                    "inverse-sequence-path",
+                    "the inverse of a sequence path is read in the wrong order by pyshacl: write each step's "
+                    "inverse in reverse order, ( [ sh:inversePath b ] [ sh:inversePath a ] ) for ^(a/b)",
+                )  # type: ignore[operator]
+                break
+            stack.extend(o for _p, o in shapes.predicate_objects(node))
 
 
 def _undeclared(kb: Graph, at: object) -> None:

@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
 
 from . import case_json, fhir_intake, intake, jsonld
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
@@ -87,7 +88,15 @@ def determine_parsed(case: Graph, kb: KnowledgeBase, *, policy: str | None = Non
 def fingerprint(case: Graph, kb: KnowledgeBase, *parts: str) -> str:
     """A digest of the knowledge base, ``parts`` and the case's triples (literals by value, not lexical form)."""
     # Literal values, not lexical forms, so that "80" and "80.0" (xsd:decimal) give the same id.
-    lines = sorted(f"{s.n3()} {p.n3()} {_canonical(o)}" for s, p, o in case)
+    forms: dict[Node, str] = {}  # a case repeats its terms: write each once
+
+    def form(term: Node) -> str:
+        text = forms.get(term)
+        if text is None:
+            text = forms[term] = _canonical(term)
+        return text
+
+    lines = sorted(f"{form(s)} {form(p)} {form(o)}" for s, p, o in case)
     digest = hashlib.sha256("\n".join([kb.content_hash, *parts, *lines]).encode())
     return digest.hexdigest()[:32]
 

@@ -26,7 +26,7 @@ FIXTURE_FILES = sorted(LINT_FIXTURES.glob("*.ttl"))
 # Where a fixture goes in the copy, by the part of its name before "--".
 DESTINATIONS = {"ontology": "ontology/guidelines", "shapes": "shapes/criteria"}
 # Checks made in code, not by a meta-shape.
-CODE_CHECKS = {"syntax", "shacl", "threshold-binding", "undeclared", "rule", "owl-construct"}
+CODE_CHECKS = {"syntax", "shacl", "threshold-binding", "undeclared", "rule", "owl-construct", "inverse-sequence-path"}
 
 _EXPECT = re.compile(r"^# expect (?P<check>[a-z]+(?:-[a-z]+)*) at line (?P<line>\d+), column (?P<column>\d+): \S")
 _CHECK_PREFIX = re.compile(r"^([a-z]+(?:-[a-z]+)*): ")
