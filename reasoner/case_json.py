@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from rdflib import RDF, XSD, Graph, URIRef
 from rdflib import Literal as RDFLiteral
 
+from ._case_store import new_case_graph
 from .errors import CaseSchemaError
 from .intake import decode_json, normalise_level
 from .vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
@@ -241,7 +242,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
     Raises:
         CaseSchemaError: a class name (procedure, test, kind) that the knowledge base does not know.
     """
-    g = Graph()
+    g = new_case_graph()
     base = CASE_DATA[case.id + "/"]
     node = URIRef(str(base) + "case")
     request = URIRef(str(base) + "request")
@@ -254,8 +255,16 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
             problems.append((where, "not a known class name; one of: " + ", ".join(known)))
         return iri
 
+    # Literals for this call only (they are PHI: nothing outlives the request). Keyed by the
+    # lexical form too, because Decimal("40") == Decimal("40.0") yet their literals differ.
+    made: dict[tuple[type, str, URIRef], RDFLiteral] = {}
+
     def lit(value: object, datatype: URIRef) -> RDFLiteral:
-        return RDFLiteral(value, datatype=datatype)
+        key = (type(value), str(value), datatype)
+        found = made.get(key)
+        if found is None:
+            found = made[key] = RDFLiteral(value, datatype=datatype)
+        return found
 
     def levels(subject: URIRef, values: list[str]) -> None:
         for v in values:

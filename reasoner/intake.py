@@ -23,6 +23,7 @@ from rdflib.namespace import SKOS
 from rdflib.plugins.stores.memory import Memory
 from rdflib.term import Node, URIRef
 
+from ._case_store import new_case_graph
 from ._turtle import safe_reason, syntax_error_position
 from .errors import CaseError, CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
 from .vocab import CV, KB_NAMESPACES
@@ -38,7 +39,11 @@ _LEVEL = re.compile(r"^([CTLS])(\d{1,2})(?:-([CTLS])?(\d{1,2}))?$")
 
 
 class _CappedMemory(Memory):
-    """An in-memory store that refuses to hold more than ``cap`` triples."""
+    """An in-memory store that refuses more than ``cap`` triples, for JSON-LD cases.
+
+    rdflib's JSON-LD parser needs a context-aware store, which the case store is not; Turtle
+    cases are capped by the case store itself.
+    """
 
     def __init__(self, cap: int) -> None:
         super().__init__()
@@ -65,7 +70,7 @@ def parse_turtle(payload: bytes) -> Graph:
         CaseTooLarge: over the byte or triple limit, or nested too deeply.
     """
     check_size(payload)
-    graph = Graph(store=_CappedMemory(MAX_TRIPLES))
+    graph = new_case_graph(MAX_TRIPLES)
     with parse_errors("Turtle"):
         try:
             graph.parse(data=payload, format="turtle")
@@ -104,7 +109,7 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
         CaseVocabularyError: naming the first offending predicate, type or subject.
     """
     properties, classes, ranges = _case_vocabulary(kb)
-    out = Graph()
+    out = new_case_graph()
     for s, p, o in graph:
         if isinstance(s, URIRef) and str(s).startswith(KB_NAMESPACES):
             raise CaseVocabularyError(f"a case may not make statements about the knowledge base term {_name(s)}")
@@ -131,7 +136,7 @@ def _reachable(graph: Graph, case: Node) -> Graph:
                 frontier.append(obj)
     if len(seen) == len(set(graph.subjects())):
         return graph
-    kept = Graph()
+    kept = new_case_graph()
     for triple in graph:
         if triple[0] in seen:
             kept.add(triple)

@@ -15,6 +15,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import case_json, fhir_intake, intake, jsonld
+from ._case_store import memory_copy, new_case_graph
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
 from .errors import FhirError, UnknownPolicyError
 from .explanation import explain
@@ -79,7 +80,7 @@ def determine_parsed(case: Graph, kb: KnowledgeBase, *, policy: str | None = Non
     Enrichment writes derived facts into the graph it is given, so each call works on its own
     copy: the same parsed case can be judged under one policy after another.
     """
-    owned = Graph()
+    owned = new_case_graph()
     for triple in case:
         owned.add(triple)
     return _run(owned, kb, policy)
@@ -123,7 +124,8 @@ def determine_naively(
     ident = _determination_id(case, kb, chosen)
     enriched = enrich(case, kb, chosen)
     ont = kb.ontology if ontology is None else ontology
-    results = validate_naively(enriched.graph, kb.shapes, ont) if _addressed(enriched) else ()
+    # pyshacl's validate() wraps its data graph in a Dataset, which needs a context-aware store.
+    results = validate_naively(memory_copy(enriched.graph), kb.shapes, ont) if _addressed(enriched) else ()
     return _determination(ident, kb, chosen, enriched, results)
 
 

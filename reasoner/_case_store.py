@@ -1,0 +1,209 @@
+"""A context-free, indexed rdflib store for per-request case graphs.
+
+rdflib's default ``Memory`` store keeps per-triple context bookkeeping that a case graph never
+uses (it makes an add two to three times dearer, and every lookup dearer too); its
+``SimpleMemory`` drops that but counts its triples one by one on every ``len``, which pyshacl
+calls once per validation result. This store keeps three nested-dict indexes and a count.
+
+It is not context-aware, so it cannot back a Dataset or ConjunctiveGraph: rdflib's JSON-LD
+parser cannot parse into it, and pyshacl's ``validate()`` entry point refuses its graphs (give
+it :func:`memory_copy`; a prepared ``Shape.validate`` reads them directly). It holds no
+formulas, has no transactions, sends no store events and answers no SPARQL itself
+(``Graph.query`` falls back to rdflib's evaluator). Property paths are evaluated by
+``Graph.triples``, never here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from rdflib import Graph
+from rdflib.store import Store
+from rdflib.term import Node, URIRef
+
+from .errors import CaseTooLarge
+
+# Every match reports no contexts; one exhausted iterator serves them all.
+_NO_CONTEXTS: Iterator[Any] = iter(())
+
+_Index = dict[Node, dict[Node, dict[Node, None]]]
+
+
+class CaseStore(Store):
+    """Triples indexed subject-predicate-object, predicate-object-subject and object-subject-predicate.
+
+    With a ``cap``, adding a triple beyond ``cap`` distinct triples raises CaseTooLarge (adding one
+    already held never does). As in rdflib's ``Memory``, matches come from a snapshot of each
+    index level as it is reached (of every triple when nothing is bound), so a caller may add to
+    the graph while iterating it.
+    """
+
+    def __init__(self, cap: int | None = None) -> None:
+        super().__init__()
+        self._spo: _Index = {}
+        self._pos: _Index = {}
+        self._osp: _Index = {}
+        self._count = 0
+        self._cap = cap
+        self._namespace: dict[str, URIRef] = {}
+        self._prefix: dict[URIRef, str] = {}
+
+    def add(self, triple: tuple[Node, Node, Node], context: Any = None, quoted: bool = False) -> None:
+        """Add a triple; ``context`` and ``quoted`` are ignored."""
+        s, p, o = triple
+        po = self._spo.get(s)
+        if po is None:
+            po = self._spo[s] = {}
+        objects = po.get(p)
+        if objects is None:
+            objects = po[p] = {}
+        elif o in objects:
+            return
+        if self._cap is not None and self._count >= self._cap:
+            if not objects:
+                del po[p]
+                if not po:
+                    del self._spo[s]
+            raise CaseTooLarge(f"the case has more than {self._cap} triples")
+        objects[o] = None
+        self._count += 1
+        os_ = self._pos.get(p)
+        if os_ is None:
+            os_ = self._pos[p] = {}
+        subjects = os_.get(o)
+        if subjects is None:
+            subjects = os_[o] = {}
+        subjects[s] = None
+        sp = self._osp.get(o)
+        if sp is None:
+            sp = self._osp[o] = {}
+        predicates = sp.get(s)
+        if predicates is None:
+            predicates = sp[s] = {}
+        predicates[p] = None
+
+    def addN(self, quads: Iterable[tuple[Node, Node, Node, Any]]) -> None:  # noqa: N802 - rdflib's name
+        """Add (s, p, o, context) quads; the context is ignored."""
+        add = self.add
+        for s, p, o, _c in quads:
+            add((s, p, o))
+
+    def remove(self, triple: tuple[Node | None, Node | None, Node | None], context: Any = None) -> None:
+        """Remove every triple matching the pattern (None matches anything)."""
+        for (s, p, o), _ in list(self.triples(triple)):
+            _discard(self._spo, s, p, o)
+            _discard(self._pos, p, o, s)
+            _discard(self._osp, o, s, p)
+            self._count -= 1
+
+    def triples(
+        self, triple: tuple[Node | None, Node | None, Node | None], context: Any = None
+    ) -> Iterator[tuple[tuple[Node, Node, Node], Iterator[Any]]]:
+        """Yield ``((s, p, o), contexts)`` for each match; the contexts iterator is always empty."""
+        s, p, o = triple
+        if s is not None:
+            po = self._spo.get(s)
+            if po is None:
+                return
+            if p is not None:
+                objects = po.get(p)
+                if objects is None:
+                    return
+                if o is not None:
+                    if o in objects:
+                        yield (s, p, o), _NO_CONTEXTS
+                    return
+                for o2 in list(objects):
+                    yield (s, p, o2), _NO_CONTEXTS
+                return
+            for p2, objects in list(po.items()):
+                if o is not None:
+                    if o in objects:
+                        yield (s, p2, o), _NO_CONTEXTS
+                else:
+                    for o2 in list(objects):
+                        yield (s, p2, o2), _NO_CONTEXTS
+            return
+        if p is not None:
+            os_ = self._pos.get(p)
+            if os_ is None:
+                return
+            if o is not None:
+                for s2 in list(os_.get(o, ())):
+                    yield (s2, p, o), _NO_CONTEXTS
+                return
+            for o2, subjects in list(os_.items()):
+                for s2 in list(subjects):
+                    yield (s2, p, o2), _NO_CONTEXTS
+            return
+        if o is not None:
+            for s2, predicates in list(self._osp.get(o, {}).items()):
+                for p2 in list(predicates):
+                    yield (s2, p2, o), _NO_CONTEXTS
+            return
+        everything = [(s2, p2, o2) for s2, po in self._spo.items() for p2, objects in po.items() for o2 in objects]
+        for match in everything:
+            yield match, _NO_CONTEXTS
+
+    def __len__(self, context: Any = None) -> int:
+        return self._count
+
+    def contexts(self, triple: Any = None) -> Iterator[Any]:
+        """No contexts: the store is not context-aware."""
+        return iter(())
+
+    def bind(self, prefix: str, namespace: URIRef, override: bool = True) -> None:
+        """Bind ``prefix`` to ``namespace`` (the same rules as rdflib's ``Memory.bind``)."""
+        bound_namespace = self._namespace.get(prefix)
+        bound_prefix = self._prefix.get(namespace)
+        if bound_prefix is None and bound_namespace is not None:
+            bound_prefix = self._prefix.get(bound_namespace)
+        if override:
+            if bound_prefix is not None:
+                del self._namespace[bound_prefix]
+            if bound_namespace is not None:
+                del self._prefix[bound_namespace]
+            self._prefix[namespace] = prefix
+            self._namespace[prefix] = namespace
+        else:
+            kept_namespace = namespace if bound_namespace is None else bound_namespace
+            kept_prefix = prefix if bound_prefix is None else bound_prefix
+            self._prefix[kept_namespace] = kept_prefix
+            self._namespace[kept_prefix] = kept_namespace
+
+    def namespace(self, prefix: str) -> URIRef | None:
+        """The namespace bound to ``prefix``, if any."""
+        return self._namespace.get(prefix)
+
+    def prefix(self, namespace: URIRef) -> str | None:
+        """The prefix bound to ``namespace``, if any."""
+        return self._prefix.get(namespace)
+
+    def namespaces(self) -> Iterator[tuple[str, URIRef]]:
+        """Every (prefix, namespace) binding."""
+        yield from self._namespace.items()
+
+
+def _discard(index: _Index, a: Node, b: Node, c: Node) -> None:
+    # Empty levels are dropped so that a removed subject no longer shows up in graph.subjects().
+    middle = index[a]
+    inner = middle[b]
+    del inner[c]
+    if not inner:
+        del middle[b]
+        if not middle:
+            del index[a]
+
+
+def new_case_graph(cap: int | None = None) -> Graph:
+    """An empty graph on a :class:`CaseStore` (with ``cap``, it refuses more than ``cap`` triples)."""
+    return Graph(store=CaseStore(cap))
+
+
+def memory_copy(graph: Graph) -> Graph:
+    """A copy of ``graph`` on rdflib's default (context-aware) store, for code that needs one."""
+    out = Graph()
+    for triple in graph:
+        out.add(triple)
+    return out

@@ -1,0 +1,215 @@
+"""The case-graph store: every triple pattern against rdflib's Memory store, counts, removal,
+serialisation, the triple cap, and the graphs intake builds on it."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.compare import isomorphic
+from rdflib.plugins.stores.memory import Memory
+
+from reasoner import CaseTooLarge, KnowledgeBase, case_json
+from reasoner._case_store import CaseStore, memory_copy, new_case_graph
+from reasoner.intake import MAX_TRIPLES, parse_turtle
+from reasoner.pipeline import determine_parsed, parse_case
+from reasoner.vocab import CV
+
+EX = Namespace("urn:ex:")
+NODES = [EX.a, EX.b, BNode("n1")]
+PREDICATES = [EX.p, EX.q, RDF.type]
+OBJECTS = [EX.a, EX.c, BNode("n1"), Literal("1", datatype=XSD.integer), Literal("1"), Literal("x", lang="en")]
+TRIPLES = [
+    (s, p, o) for i, (s, p, o) in enumerate(itertools.product(NODES, PREDICATES, OBJECTS)) if i % 3 != 1
+]  # a sparse mix, so that some patterns match nothing
+
+
+def _both() -> tuple[Graph, Graph]:
+    ours, memory = new_case_graph(), Graph(store=Memory())
+    for triple in TRIPLES:
+        ours.add(triple)
+        memory.add(triple)
+    return ours, memory
+
+
+PATTERNS = [
+    (s, p, o)
+    for s in [None, *NODES, EX.missing]
+    for p in [None, *PREDICATES, EX.missing]
+    for o in [None, *OBJECTS, EX.missing]
+]
+
+
+def test_every_pattern_matches_what_memory_matches() -> None:
+    ours, memory = _both()
+    for pattern in PATTERNS:
+        assert sorted(ours.triples(pattern)) == sorted(memory.triples(pattern)), pattern
+        assert (pattern in ours) == (pattern in memory), pattern
+
+
+def test_store_yields_triples_with_empty_contexts() -> None:
+    store = CaseStore()
+    store.add((EX.a, EX.p, EX.c))
+    [(triple, contexts)] = list(store.triples((EX.a, None, None)))
+    assert triple == (EX.a, EX.p, EX.c)
+    assert list(contexts) == []
+    assert list(store.contexts()) == []
+
+
+def test_length_counts_distinct_triples_through_duplicates_and_removals() -> None:
+    g = new_case_graph()
+    assert len(g) == 0
+    for _ in range(3):
+        for triple in TRIPLES:
+            g.add(triple)
+    assert len(g) == len(set(TRIPLES))
+    g.remove((EX.missing, None, None))
+    g.remove((EX.a, EX.p, EX.missing))
+    assert len(g) == len(set(TRIPLES))
+    g.remove(TRIPLES[0])
+    g.remove(TRIPLES[0])
+    assert len(g) == len(TRIPLES) - 1
+    g.remove((None, None, None))
+    assert len(g) == 0 and list(g) == []
+
+
+@pytest.mark.parametrize("pattern", PATTERNS[:: max(1, len(PATTERNS) // 60)])
+def test_pattern_removal_matches_memory(pattern: tuple[Any, Any, Any]) -> None:
+    ours, memory = _both()
+    ours.remove(pattern)
+    memory.remove(pattern)
+    assert sorted(ours) == sorted(memory)
+    assert len(ours) == len(memory)
+    for probe in PATTERNS:
+        assert sorted(ours.triples(probe)) == sorted(memory.triples(probe)), probe
+
+
+def test_removing_a_subjects_last_triple_forgets_the_subject() -> None:
+    g = new_case_graph()
+    g.add((EX.a, EX.p, EX.c))
+    g.add((EX.b, EX.p, EX.c))
+    g.remove((EX.a, None, None))
+    assert set(g.subjects()) == {EX.b}
+    assert list(g.subject_predicates(EX.c)) == [(EX.b, EX.p)]
+    g.remove((None, EX.p, None))
+    assert set(g.subjects()) == set() and set(g.predicates()) == set() and set(g.objects()) == set()
+
+
+def test_adding_while_iterating_is_safe() -> None:
+    graphs = new_case_graph(), Graph(store=Memory())
+    for g in graphs:
+        for i in range(5):
+            g.add((EX.a, EX.p, EX[f"o{i}"]))
+        for o in g.objects(EX.a, EX.p):
+            g.add((EX.a, EX.p, EX[f"more-{o}"]))
+            g.add((o, RDF.type, EX.Thing))
+        for s in g.subjects():
+            g.add((s, EX.seen, Literal(True)))
+        # EX.o4 is the subject a scan of the case store reaches last
+        seen = [g.add((EX.o4, EX.q, Literal(i))) and (s, p, o) for i, (s, p, o) in enumerate(g)]
+        assert len(seen) == 21  # a whole-graph scan does not see what is added during it
+    ours, memory = graphs
+    assert sorted(ours) == sorted(memory) and len(ours) == len(memory) == 42
+
+
+def test_add_n_ignores_the_context() -> None:
+    store = CaseStore()
+    store.addN([(EX.a, EX.p, EX.c, None), (EX.a, EX.p, EX.c, None), (EX.b, EX.p, EX.c, None)])
+    assert len(store) == 2
+
+
+def test_graph_methods_and_paths_read_the_store() -> None:
+    g = new_case_graph()
+    g.add((EX.a, EX.p, EX.b))
+    g.add((EX.b, EX.p, EX.c))
+    g.add((EX.c, EX.q, Literal("end")))
+    assert g.value(EX.a, EX.p) == EX.b
+    assert set(g.objects(EX.a, EX.p / EX.p)) == {EX.c}
+    assert set(g.transitive_objects(EX.a, EX.p)) == {EX.a, EX.b, EX.c}
+    assert set(g.objects(EX.a, EX.p * "+")) == {EX.b, EX.c}
+    assert [str(row[0]) for row in g.query("SELECT ?o WHERE { ?s <urn:ex:q> ?o }")] == ["end"]
+
+
+def test_turtle_round_trip_keeps_the_triples_and_prefixes() -> None:
+    ours, _memory = _both()
+    ours.bind("ex", EX)
+    text = ours.serialize(format="turtle")
+    assert "@prefix ex: <urn:ex:>" in text
+    back = Graph().parse(data=text, format="turtle")
+    assert isomorphic(back, ours)
+    again = new_case_graph().parse(data=text, format="turtle")
+    assert isomorphic(again, ours) and len(again) == len(ours)
+
+
+def test_namespace_bindings_follow_memory() -> None:
+    ours, memory = CaseStore(), Memory()
+    steps: list[tuple[str, URIRef, bool]] = [
+        ("a", URIRef("urn:one#"), True),
+        ("b", URIRef("urn:two#"), True),
+        ("a", URIRef("urn:three#"), True),
+        ("c", URIRef("urn:two#"), True),
+        ("d", URIRef("urn:four#"), False),
+        ("d", URIRef("urn:five#"), False),
+        ("e", URIRef("urn:four#"), False),
+    ]
+    for prefix, namespace, override in steps:
+        ours.bind(prefix, namespace, override=override)
+        memory.bind(prefix, namespace, override=override)
+        assert sorted(ours.namespaces()) == sorted(memory.namespaces())
+    for prefix, namespace, _override in steps:
+        assert ours.namespace(prefix) == memory.namespace(prefix)
+        assert ours.prefix(namespace) == memory.prefix(namespace)
+
+
+def test_the_cap_refuses_the_triple_after_it_and_only_new_ones() -> None:
+    g = new_case_graph(cap=3)
+    for i in range(3):
+        g.add((EX.a, EX.p, EX[f"o{i}"]))
+    g.add((EX.a, EX.p, EX.o0))  # already held: not a fourth triple
+    with pytest.raises(CaseTooLarge):
+        g.add((EX.b, EX.q, EX.o9))
+    assert len(g) == 3
+    assert set(g.subjects()) == {EX.a} and set(g.predicates()) == {EX.p}
+    g.remove((EX.a, EX.p, EX.o0))
+    g.add((EX.b, EX.q, EX.o9))  # room again after a removal
+    assert len(g) == 3
+
+
+def test_turtle_intake_is_capped_on_the_case_store() -> None:
+    payload = b"".join(b"<urn:s%d> <urn:p> <urn:o> .\n" % i for i in range(MAX_TRIPLES + 1))
+    with pytest.raises(CaseTooLarge):
+        parse_turtle(payload)
+    assert isinstance(parse_turtle(payload[: payload.rindex(b"<urn:s")]).store, CaseStore)
+
+
+def test_memory_copy_is_a_context_aware_copy() -> None:
+    ours, memory = _both()
+    copied = memory_copy(ours)
+    assert copied.store.context_aware and sorted(copied) == sorted(memory)
+
+
+# --- the graphs intake builds ---------------------------------------------------------------------
+
+
+def test_json_cases_are_built_on_the_store(kb: KnowledgeBase, seed_json: bytes) -> None:
+    graph = parse_case(seed_json, "json", kb)
+    assert isinstance(graph.store, CaseStore)
+    before = sorted(graph)
+    determine_parsed(graph, kb)
+    assert sorted(graph) == before  # enrichment worked on its own copy
+
+
+def test_the_literal_cache_keeps_lexical_forms_apart(kb: KnowledgeBase, seed_json: bytes) -> None:
+    case = json.loads(seed_json)
+    procedures = copy.deepcopy(case["priorProcedures"][:2])
+    procedures[0]["percentRelief"], procedures[1]["percentRelief"] = 40, 40.0
+    case["priorProcedures"] = procedures
+    graph = case_json.to_graph(case_json.load_json(json.dumps(case).encode()), kb)
+    values = sorted(str(o) for o in graph.objects(None, CV.percentRelief))
+    assert values == ["40", "40.0"]
+    assert {o.toPython() for o in graph.objects(None, CV.percentRelief)} == {Decimal(40)}
