@@ -3,7 +3,9 @@
 rdflib's default ``Memory`` store keeps per-triple context bookkeeping that a case graph never
 uses (it makes an add two to three times dearer, and every lookup dearer too); its
 ``SimpleMemory`` drops that but counts its triples one by one on every ``len``, which pyshacl
-calls once per validation result. This store keeps three nested-dict indexes and a count.
+calls once per validation result. This store keeps nested-dict indexes and a count: subject-
+predicate-object and predicate-object-subject always, object-subject-predicate from the first
+lookup by object alone (case code never makes one, and it made every add a third dearer).
 
 It is not context-aware, so it cannot back a Dataset or ConjunctiveGraph: rdflib's JSON-LD
 parser cannot parse into it, and pyshacl's ``validate()`` entry point refuses its graphs (give
@@ -15,7 +17,7 @@ formulas, has no transactions, sends no store events and answers no SPARQL itsel
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rdflib import Graph
@@ -43,7 +45,7 @@ class CaseStore(Store):
         super().__init__()
         self._spo: _Index = {}
         self._pos: _Index = {}
-        self._osp: _Index = {}
+        self._osp: _Index | None = None  # built on the first object-only lookup: case code never makes one
         self._count = 0
         self._cap = cap
         self._namespace: dict[str, URIRef] = {}
@@ -75,13 +77,8 @@ class CaseStore(Store):
         if subjects is None:
             subjects = os_[o] = {}
         subjects[s] = None
-        sp = self._osp.get(o)
-        if sp is None:
-            sp = self._osp[o] = {}
-        predicates = sp.get(s)
-        if predicates is None:
-            predicates = sp[s] = {}
-        predicates[p] = None
+        if self._osp is not None:
+            _put(self._osp, o, s, p)
 
     def addN(self, quads: Iterable[tuple[Node, Node, Node, Any]]) -> None:  # noqa: N802 - rdflib's name
         """Add (s, p, o, context) quads; the context is ignored."""
@@ -94,7 +91,8 @@ class CaseStore(Store):
         for (s, p, o), _ in list(self.triples(triple)):
             _discard(self._spo, s, p, o)
             _discard(self._pos, p, o, s)
-            _discard(self._osp, o, s, p)
+            if self._osp is not None:
+                _discard(self._osp, o, s, p)
             self._count -= 1
 
     def triples(
@@ -138,13 +136,32 @@ class CaseStore(Store):
                     yield (s2, p, o2), _NO_CONTEXTS
             return
         if o is not None:
-            for s2, predicates in list(self._osp.get(o, {}).items()):
+            for s2, predicates in list(self._object_index().get(o, {}).items()):
                 for p2 in list(predicates):
                     yield (s2, p2, o), _NO_CONTEXTS
             return
         everything = [(s2, p2, o2) for s2, po in self._spo.items() for p2, objects in po.items() for o2 in objects]
         for match in everything:
             yield match, _NO_CONTEXTS
+
+    def _object_index(self) -> _Index:
+        if self._osp is None:
+            self._osp = {}
+            for s, po in self._spo.items():
+                for p, objects in po.items():
+                    for o in objects:
+                        _put(self._osp, o, s, p)
+        return self._osp
+
+    def objects_of(self, s: Node, p: Node) -> Iterable[Node]:
+        """The objects of ``s`` by ``p``, read straight from the index (a live view: do not add while iterating)."""
+        po = self._spo.get(s)
+        return po.get(p, ()) if po else ()
+
+    def subjects_of(self, p: Node, o: Node) -> Iterable[Node]:
+        """The subjects with ``p`` to ``o``, read straight from the index (a live view)."""
+        os_ = self._pos.get(p)
+        return os_.get(o, ()) if os_ else ()
 
     def __len__(self, context: Any = None) -> int:
         return self._count
@@ -185,6 +202,16 @@ class CaseStore(Store):
         yield from self._namespace.items()
 
 
+def _put(index: _Index, a: Node, b: Node, c: Node) -> None:
+    middle = index.get(a)
+    if middle is None:
+        middle = index[a] = {}
+    inner = middle.get(b)
+    if inner is None:
+        inner = middle[b] = {}
+    inner[c] = None
+
+
 def _discard(index: _Index, a: Node, b: Node, c: Node) -> None:
     # Empty levels are dropped so that a removed subject no longer shows up in graph.subjects().
     middle = index[a]
@@ -199,6 +226,17 @@ def _discard(index: _Index, a: Node, b: Node, c: Node) -> None:
 def new_case_graph(cap: int | None = None) -> Graph:
     """An empty graph on a :class:`CaseStore` (with ``cap``, it refuses more than ``cap`` triples)."""
     return Graph(store=CaseStore(cap))
+
+
+def adder(graph: Graph) -> Callable[[tuple[Node, Node, Node]], None]:
+    """A function adding one triple to ``graph``: its store's own add when it is a case store.
+
+    That skips ``Graph.add``'s type checks, so pass only terms the caller built itself.
+    """
+    store = graph.store
+    if isinstance(store, CaseStore):
+        return store.add
+    return graph.add
 
 
 def memory_copy(graph: Graph) -> Graph:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from rdflib import RDF, XSD, Graph, URIRef
 from rdflib import Literal as RDFLiteral
 
-from ._case_store import new_case_graph
+from ._case_store import adder, new_case_graph
 from .errors import CaseSchemaError
 from .intake import decode_json, normalise_level
 from .vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
@@ -243,6 +243,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
         CaseSchemaError: a class name (procedure, test, kind) that the knowledge base does not know.
     """
     g = new_case_graph()
+    add = adder(g)  # every term below is built here
     base = CASE_DATA[case.id + "/"]
     node = URIRef(str(base) + "case")
     request = URIRef(str(base) + "request")
@@ -268,110 +269,110 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
 
     def levels(subject: URIRef, values: list[str]) -> None:
         for v in values:
-            g.add((subject, CV.level, lit(normalise_level(v) or v, XSD.string)))
+            add((subject, CV.level, lit(normalise_level(v) or v, XSD.string)))
 
-    g.add((node, RDF.type, CV.Case))
-    g.add((node, CV.identifier, lit(case.id, XSD.string)))
-    g.add((node, CV.request, request))
+    add((node, RDF.type, CV.Case))
+    add((node, CV.identifier, lit(case.id, XSD.string)))
+    add((node, CV.request, request))
     if case.policy:
-        g.add((request, CV.policy, KB[case.policy]))
+        add((request, CV.policy, KB[case.policy]))
     if case.patient:
         patient = URIRef(str(base) + "patient")
-        g.add((node, CV.patient, patient))
-        g.add((patient, RDF.type, CV.Patient))
-        g.add((patient, CV.identifier, lit(case.patient, XSD.string)))
+        add((node, CV.patient, patient))
+        add((patient, RDF.type, CV.Patient))
+        add((patient, CV.identifier, lit(case.patient, XSD.string)))
     r = case.request
-    g.add((request, RDF.type, CV.ServiceRequest))
-    g.add((request, CV.date, lit(r.date, XSD.date)))
+    add((request, RDF.type, CV.ServiceRequest))
+    add((request, CV.date, lit(r.date, XSD.date)))
     for key, value in (("laterality", r.laterality), ("imageGuidance", r.imageGuidance), ("purpose", r.purpose)):
         if value is not None:
-            g.add((request, CV[key], VALUES[value]))
+            add((request, CV[key], VALUES[value]))
     levels(request, r.levels)
     for i, line in enumerate(r.codes):
         ln = URIRef(f"{base}line-{i + 1}")
-        g.add((request, CV.line, ln))
-        g.add((ln, RDF.type, CV.RequestLine))
-        g.add((ln, CV.code, code_iri(line.code)))
-        g.add((ln, CV.units, lit(line.units, XSD.integer)))
+        add((request, CV.line, ln))
+        add((ln, RDF.type, CV.RequestLine))
+        add((ln, CV.code, code_iri(line.code)))
+        add((ln, CV.units, lit(line.units, XSD.integer)))
         for m in line.modifiers:
-            g.add((ln, CV.modifier, lit(m, XSD.string)))
+            add((ln, CV.modifier, lit(m, XSD.string)))
         if line.procedure:
-            g.add((ln, CV.procedure, cls(PROC, line.procedure, f"request.codes.{i}.procedure", GR.Procedure)))
+            add((ln, CV.procedure, cls(PROC, line.procedure, f"request.codes.{i}.procedure", GR.Procedure)))
     for i, dx in enumerate(r.diagnoses):
         cond = URIRef(f"{base}request-diagnosis-{i + 1}")
-        g.add((request, CV.primaryDiagnosis if i == 0 else CV.secondaryDiagnosis, cond))
-        g.add((cond, RDF.type, CV.Condition))
-        g.add((cond, CV.code, ICD10CM[dx]))
+        add((request, CV.primaryDiagnosis if i == 0 else CV.secondaryDiagnosis, cond))
+        add((cond, RDF.type, CV.Condition))
+        add((cond, CV.code, ICD10CM[dx]))
     docs = {}
     for d in case.documents:
         doc = URIRef(f"{base}doc-{d.id}")
         docs[d.id] = doc
-        g.add((node, CV.document, doc))
-        g.add((doc, RDF.type, CV.SourceDocument))
-        g.add((doc, CV.identifier, lit(d.id, XSD.string)))
-        g.add((doc, CV.documentKind, VALUES[d.kind]))
+        add((node, CV.document, doc))
+        add((doc, RDF.type, CV.SourceDocument))
+        add((doc, CV.identifier, lit(d.id, XSD.string)))
+        add((doc, CV.documentKind, VALUES[d.kind]))
         if d.date:
-            g.add((doc, CV.date, lit(d.date, XSD.date)))
+            add((doc, CV.date, lit(d.date, XSD.date)))
         if d.title:
-            g.add((doc, CV.title, lit(d.title, XSD.string)))
+            add((doc, CV.title, lit(d.title, XSD.string)))
 
     def fact(kind: str, i: int, cls_: URIRef, link: URIRef, source: str | None) -> URIRef:
         f = URIRef(f"{base}{kind}-{i + 1}")
-        g.add((node, link, f))
-        g.add((f, RDF.type, cls_))
+        add((node, link, f))
+        add((f, RDF.type, cls_))
         if source is not None:
-            g.add((f, CV.source, docs[source]))
+            add((f, CV.source, docs[source]))
         return f
 
     for i, c in enumerate(case.conditions):
         f = fact("condition", i, CV.Condition, CV.condition, c.source)
-        g.add((f, CV.code, ICD10CM[c.code]))
+        add((f, CV.code, ICD10CM[c.code]))
         if c.status:
-            g.add((f, CV.clinicalStatus, VALUES[c.status]))
+            add((f, CV.clinicalStatus, VALUES[c.status]))
     for i, p in enumerate(case.priorProcedures):
         f = fact("procedure", i, CV.PriorProcedure, CV.priorProcedure, p.source)
         if p.code:
-            g.add((f, CV.code, code_iri(p.code)))
+            add((f, CV.code, code_iri(p.code)))
         if p.procedure:
-            g.add((f, CV.procedure, cls(PROC, p.procedure, f"priorProcedures.{i}.procedure", GR.Procedure)))
+            add((f, CV.procedure, cls(PROC, p.procedure, f"priorProcedures.{i}.procedure", GR.Procedure)))
         if p.date:
-            g.add((f, CV.date, lit(p.date, XSD.date)))
+            add((f, CV.date, lit(p.date, XSD.date)))
         for key, value in (("laterality", p.laterality), ("purpose", p.purpose), ("outcome", p.outcome)):
             if value is not None:
-                g.add((f, CV[key], VALUES[value]))
+                add((f, CV[key], VALUES[value]))
         levels(f, p.levels)
         for key, dec in (("percentRelief", p.percentRelief), ("reliefMonths", p.reliefMonths)):
             if dec is not None:
-                g.add((f, CV[key], lit(dec, XSD.decimal)))
+                add((f, CV[key], lit(dec, XSD.decimal)))
     for i, c in enumerate(case.conservativeCare):
         f = fact("care", i, CV.ConservativeCare, CV.conservativeCare, c.source)
-        g.add((f, CV.careKind, cls(PROC, c.kind, f"conservativeCare.{i}.kind", PROC.ConservativeTherapy)))
+        add((f, CV.careKind, cls(PROC, c.kind, f"conservativeCare.{i}.kind", PROC.ConservativeTherapy)))
         if c.weeks is not None:
-            g.add((f, CV.weeks, lit(c.weeks, XSD.decimal)))
+            add((f, CV.weeks, lit(c.weeks, XSD.decimal)))
         if c.outcome:
-            g.add((f, CV.outcome, VALUES[c.outcome]))
+            add((f, CV.outcome, VALUES[c.outcome]))
     for i, e in enumerate(case.examFindings):
         f = fact("exam", i, CV.ExamFinding, CV.examFinding, e.source)
-        g.add((f, CV.test, cls(FIND, e.test, f"examFindings.{i}.test", FIND.ProvocativeTest)))
-        g.add((f, CV.result, VALUES[e.result]))
+        add((f, CV.test, cls(FIND, e.test, f"examFindings.{i}.test", FIND.ProvocativeTest)))
+        add((f, CV.result, VALUES[e.result]))
         if e.laterality:
-            g.add((f, CV.laterality, VALUES[e.laterality]))
+            add((f, CV.laterality, VALUES[e.laterality]))
     for i, m in enumerate(case.imagingFindings):
         f = fact("imaging", i, CV.ImagingFinding, CV.imagingFinding, m.source)
-        g.add((f, CV.findingKind, cls(FIND, m.kind, f"imagingFindings.{i}.kind", FIND.ImagingFindingKind)))
+        add((f, CV.findingKind, cls(FIND, m.kind, f"imagingFindings.{i}.kind", FIND.ImagingFindingKind)))
         levels(f, m.levels)
         if m.addressed is not None:
-            g.add((f, CV.addressed, lit(m.addressed, XSD.boolean)))
+            add((f, CV.addressed, lit(m.addressed, XSD.boolean)))
     if case.painHistory is not None:
         ph = case.painHistory
         f = fact("pain", 0, CV.PainHistory, CV.painHistory, ph.source)
         for key, dec in (("durationMonths", ph.durationMonths), ("painScore", ph.score)):
             if dec is not None:
-                g.add((f, CV[key], lit(dec, XSD.decimal)))
+                add((f, CV[key], lit(dec, XSD.decimal)))
         if ph.character:
-            g.add((f, CV.painCharacter, VALUES[ph.character]))
+            add((f, CV.painCharacter, VALUES[ph.character]))
         if ph.location:
-            g.add((f, CV.painLocation, VALUES[ph.location]))
+            add((f, CV.painLocation, VALUES[ph.location]))
     if problems:
         raise CaseSchemaError(problems)
     return g

@@ -19,6 +19,7 @@ from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import applicability
+from ._case_store import adder
 from .knowledge import Policy
 from .vocab import CV, GR
 
@@ -113,11 +114,12 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     assert request is not None
     request_date = g.value(request, CV.date).toPython()  # type: ignore[union-attr]
     request_purpose = g.value(request, CV.purpose)
-    for s, p, o in list(g):
-        if p in kb.classifying and isinstance(o, URIRef):
-            purpose = g.value(s, CV.purpose) or (request_purpose if (request, CV.line, s) in g else None)
-            for cls in _classes(kb, o, purpose):
-                g.add((s, RDF.type, cls))
+    add = adder(g)
+    classified = [(s, o) for p in sorted(kb.classifying) for s, o in g.subject_objects(p) if isinstance(o, URIRef)]
+    for s, o in classified:
+        purpose = g.value(s, CV.purpose) or (request_purpose if (request, CV.line, s) in g else None)
+        for cls in _classes(kb, o, purpose):
+            add((s, RDF.type, cls))
     lines = []
     for node in sorted(g.objects(request, CV.line), key=str):
         code = g.value(node, CV.code)
@@ -158,10 +160,11 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
 
 
 def _elapsed(g: Graph, node: Node, days: int) -> None:
-    g.add((node, GR.daysBeforeRequest, Literal(days, datatype=XSD.integer)))
-    g.add((node, GR.weeksBeforeRequest, Literal((Decimal(days) / 7).quantize(Decimal("0.01")), datatype=XSD.decimal)))
+    add = adder(g)
+    add((node, GR.daysBeforeRequest, Literal(days, datatype=XSD.integer)))
+    add((node, GR.weeksBeforeRequest, Literal((Decimal(days) / 7).quantize(Decimal("0.01")), datatype=XSD.decimal)))
     months = (Decimal(days) / DAYS_PER_MONTH).quantize(Decimal("0.01"))
-    g.add((node, GR.monthsBeforeRequest, Literal(months, datatype=XSD.decimal)))
+    add((node, GR.monthsBeforeRequest, Literal(months, datatype=XSD.decimal)))
 
 
 _SIDES = {CV.Left: frozenset({"L"}), CV.Right: frozenset({"R"}), CV.Bilateral: frozenset({"L", "R"})}

@@ -182,6 +182,8 @@ def _canonical(term: object) -> str:
         if isinstance(value, Decimal):
             value = format(value.normalize(), "f")
         return repr((value, str(term.datatype), term.language))
+    if isinstance(term, URIRef):
+        return f"<{term}>"  # what n3() writes, without re-checking an IRI intake already accepted
     return term.n3()  # type: ignore[attr-defined]
 
 

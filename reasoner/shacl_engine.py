@@ -25,6 +25,8 @@ from rdflib import RDF, RDFS, SH, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
+from ._case_store import CaseStore
+
 # pyshacl refuses deeper nesting; such shapes are left to it.
 MAX_DEPTH = 15
 
@@ -58,10 +60,12 @@ class Result(NamedTuple):
 class Reader:
     """Memoised reads of one data graph for the length of one validation."""
 
-    __slots__ = ("_graph", "_out", "_in", "_supers", "_instances")
+    __slots__ = ("_graph", "_store", "_out", "_in", "_supers", "_instances")
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
+        # A case store's indexes are read directly; other graphs go through memoised graph calls.
+        self._store = graph.store if isinstance(graph.store, CaseStore) else None
         self._out: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._in: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._supers: dict[Node, frozenset[Node]] = {}
@@ -69,6 +73,8 @@ class Reader:
 
     def objects(self, s: Node, p: Node) -> tuple[Node, ...]:
         """Objects of ``s`` by ``p``."""
+        if self._store is not None:
+            return tuple(self._store.objects_of(s, p))
         key = (s, p)
         found = self._out.get(key)
         if found is None:
@@ -77,6 +83,8 @@ class Reader:
 
     def subjects(self, p: Node, o: Node) -> tuple[Node, ...]:
         """Subjects with ``p`` to ``o``."""
+        if self._store is not None:
+            return tuple(self._store.subjects_of(p, o))
         key = (p, o)
         found = self._in.get(key)
         if found is None:

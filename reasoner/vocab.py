@@ -229,3 +229,14 @@ class CV(DefinedNamespace):
     Right: URIRef
     Bilateral: URIRef
     identifier: URIRef
+
+
+def _bind_terms(namespace: type[DefinedNamespace]) -> None:
+    # A DefinedNamespace answers every CV.x through its metaclass's __getattr__ and a cached
+    # lookup, about a microsecond each; class attributes make the hot paths plain lookups.
+    for name in namespace.__annotations__:
+        setattr(namespace, name, namespace[name])
+
+
+_bind_terms(GR)
+_bind_terms(CV)
