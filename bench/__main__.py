@@ -184,43 +184,6 @@ def http(seconds: int) -> tuple[list[str], dict[str, float]]:
     return rows, best
 
 
-def _loop(seconds: float, start_at: float, queue: Any) -> None:
-    from reasoner import KnowledgeBase, determine
-
-    kb = KnowledgeBase.load(ROOT)
-    gc.collect()
-    gc.freeze()
-    payload = (ROOT / "examples/cases/sij-seed-neurectomy.json").read_bytes()
-    for _ in range(20):
-        determine(payload, "json", kb)
-    time.sleep(max(0.0, start_at - time.time()))
-    count, begin = 0, time.perf_counter()
-    while time.perf_counter() - begin < seconds:
-        determine(payload, "json", kb)
-        count += 1
-    queue.put(count / (time.perf_counter() - begin))
-
-
-def parallel(seconds: float) -> tuple[list[str], dict[str, float]]:
-    """What the cores give: the seed case determined in a loop by 1 and by 2 processes at once."""
-    import multiprocessing as mp
-
-    rows = ["| processes | determinations/s, all together | ms per determination, each process |", "|---|---|---|"]
-    totals = {}
-    for n in (1, 2):
-        queue = mp.get_context("spawn").Queue()
-        start_at = time.time() + 8  # after every process has loaded the knowledge base
-        procs = [mp.get_context("spawn").Process(target=_loop, args=(seconds, start_at, queue)) for _ in range(n)]
-        for p in procs:
-            p.start()
-        rates = [queue.get(timeout=120) for _ in procs]
-        for p in procs:
-            p.join()
-        totals[n] = sum(rates)
-        rows.append(f"| {n} | {sum(rates):.0f} | {1000 * n / sum(rates):.2f} |")
-    return rows, {"scaling": totals[2] / totals[1], "one": totals[1]}
-
-
 def sparql(runs: int) -> list[str]:
     """(f): each query of queries/ over what the endpoint serves, in-process."""
     from reasoner import KnowledgeBase
@@ -277,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     rows, d = case_scale([10, 100] if quick else [10, 100, 1000])
     lines += ["## (d) Case scale (facet RFA example with generated history)", "", *rows, ""]
     lines += [f"Largest / 10 items: {d['ratio']:.1f}x (goal: 1,000 items at most 10x).", ""]
+    from bench.parallel import parallel
+
     rows, p = parallel(3 if quick else 10)
     lines += ["## What the two cores give (in-process, seed case, one loop per process)", "", *rows, ""]
     lines += [
