@@ -24,10 +24,10 @@ from rdflib.namespace import SKOS
 from rdflib.plugins.stores.memory import Memory
 from rdflib.term import BNode, Node, URIRef
 
-from ._case_store import new_case_graph
+from ._case_store import adder, new_case_graph
 from ._turtle import safe_reason, syntax_error_position
 from .errors import CaseError, CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
-from .vocab import CV, KB_NAMESPACES
+from .vocab import CV, GR, KB_NAMESPACES
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
@@ -96,11 +96,16 @@ def _parse_with_oxigraph(payload: bytes) -> Graph | None:
     string-ranged properties xsd:string either way).
     """
     graph = new_case_graph(MAX_TRIPLES)
-    add, blanks = graph.add, {}  # the capped store counts every triple
+    add, blanks, named = graph.add, {}, {}  # the capped store counts every triple
 
     def term(t: object) -> Node | None:
         if isinstance(t, oxigraph.NamedNode):
-            return URIRef(t.value)
+            # One object per IRI, the vocabulary's own where there is one: a lookup that finds the
+            # very object skips rdflib's Python-level __eq__.
+            found = named.get(t.value)
+            if found is None:
+                found = named[t.value] = _VOCABULARY_TERMS.get(t.value) or URIRef(t.value)
+            return found
         if isinstance(t, oxigraph.BlankNode):
             found = blanks.get(t.value)
             if found is None:
@@ -126,6 +131,8 @@ def _parse_with_oxigraph(payload: bytes) -> Graph | None:
 
 
 _XSD_STRING = str(XSD.string)
+_VOCABULARY_TERMS = {str(t): t for ns in (CV, GR) for t in (getattr(ns, n) for n in ns.__annotations__)}
+_VOCABULARY_TERMS |= {str(t): t for t in (RDF.type, XSD.string, XSD.decimal, XSD.integer, XSD.date, XSD.boolean)}
 
 
 @contextmanager
@@ -157,6 +164,7 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
     """
     properties, classes, ranges = _case_vocabulary(kb)
     out = new_case_graph()
+    add = adder(out)
     for s, p, o in graph:
         if isinstance(s, URIRef) and str(s).startswith(KB_NAMESPACES):
             raise CaseVocabularyError(f"a case may not make statements about the knowledge base term {_name(s)}")
@@ -165,7 +173,7 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
                 raise CaseVocabularyError(f"rdf:type {_name(o)} is not a class of the case vocabulary")
         elif p not in properties:
             raise CaseVocabularyError(f"predicate {_name(p)} is not in the case vocabulary")
-        out.add((s, p, _normalise(p, o, ranges)))
+        add((s, p, _normalise(p, o, ranges)))
     cases = list(out.subjects(RDF.type, CV.Case))
     if len(cases) != 1:
         raise CaseShapeError([("case", f"expected exactly one cv:Case, found {len(cases)}")])
@@ -184,9 +192,10 @@ def _reachable(graph: Graph, case: Node) -> Graph:
     if len(seen) == len(set(graph.subjects())):
         return graph
     kept = new_case_graph()
+    add = adder(kept)
     for triple in graph:
         if triple[0] in seen:
-            kept.add(triple)
+            add(triple)
     return kept
 
 
