@@ -97,6 +97,7 @@ def _parse_with_oxigraph(payload: bytes) -> Graph | None:
     """
     graph = new_case_graph(MAX_TRIPLES)
     add, blanks, named = graph.add, {}, {}  # the capped store counts every triple
+    literals: dict[tuple[str, str, str | None], RDFLiteral] = {}  # this parse only: literals are PHI
 
     def term(t: object) -> Node | None:
         if isinstance(t, oxigraph.NamedNode):
@@ -112,10 +113,15 @@ def _parse_with_oxigraph(payload: bytes) -> Graph | None:
                 found = blanks[t.value] = BNode()
             return found
         if isinstance(t, oxigraph.Literal):
-            if t.language:
-                return RDFLiteral(t.value, lang=t.language)
-            datatype = t.datatype.value
-            made = RDFLiteral(t.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
+            key = (t.value, t.datatype.value, t.language)
+            made = literals.get(key)
+            if made is None:
+                if t.language:
+                    made = RDFLiteral(t.value, lang=t.language)
+                else:
+                    datatype = None if key[1] == _XSD_STRING else term(t.datatype)
+                    made = RDFLiteral(t.value, datatype=datatype)
+                literals[key] = made
             return None if made.ill_typed else made  # rdflib's parser has its own rules for these
         return None  # an RDF 1.2 triple term, which rdflib's parser does not know either
 
@@ -131,6 +137,7 @@ def _parse_with_oxigraph(payload: bytes) -> Graph | None:
 
 
 _XSD_STRING = str(XSD.string)
+_RDF_TYPE = RDF.type
 _VOCABULARY_TERMS = {str(t): t for ns in (CV, GR) for t in (getattr(ns, n) for n in ns.__annotations__)}
 _VOCABULARY_TERMS |= {str(t): t for t in (RDF.type, XSD.string, XSD.decimal, XSD.integer, XSD.date, XSD.boolean)}
 
@@ -168,7 +175,7 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
     for s, p, o in graph:
         if isinstance(s, URIRef) and str(s).startswith(KB_NAMESPACES):
             raise CaseVocabularyError(f"a case may not make statements about the knowledge base term {_name(s)}")
-        if p == RDF.type:
+        if p is _RDF_TYPE or p == _RDF_TYPE:
             if o not in classes:
                 raise CaseVocabularyError(f"rdf:type {_name(o)} is not a class of the case vocabulary")
         elif p not in properties:
@@ -182,14 +189,15 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
 
 def _reachable(graph: Graph, case: Node) -> Graph:
     """Only what the case links to: a node nothing in the case points at is neither judged nor shown."""
+    subjects = set(graph.subjects())
     seen, frontier = {case}, [case]
     while frontier:
         node = frontier.pop()
         for obj in graph.objects(node, None):
-            if not isinstance(obj, RDFLiteral) and obj not in seen and (obj, None, None) in graph:
+            if obj in subjects and obj not in seen:
                 seen.add(obj)
                 frontier.append(obj)
-    if len(seen) == len(set(graph.subjects())):
+    if len(seen) == len(subjects):
         return graph
     kept = new_case_graph()
     add = adder(kept)
@@ -271,11 +279,13 @@ def _case_vocabulary(kb: KnowledgeBase) -> tuple[frozenset[Node], frozenset[Node
 
 
 def _normalise(p: Node, o: Node, ranges: dict[Node, Node]) -> Node:
-    if p == CV.level and isinstance(o, RDFLiteral):
+    if not isinstance(o, RDFLiteral):
+        return o
+    if p == CV.level:
         level = normalise_level(str(o))
         return RDFLiteral(level if level is not None else str(o), datatype=XSD.string)
     wanted = ranges.get(p)
-    if not isinstance(o, RDFLiteral) or wanted is None:
+    if wanted is None:
         return o
     if wanted == XSD.decimal and o.datatype in (XSD.integer, XSD.double, XSD.float, XSD.decimal):
         try:
