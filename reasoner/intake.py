@@ -96,7 +96,8 @@ def _parse_with_oxigraph(payload: bytes) -> Graph | None:
     string-ranged properties xsd:string either way).
     """
     graph = new_case_graph(MAX_TRIPLES)
-    add, blanks, named = graph.add, {}, {}  # the capped store counts every triple
+    blanks: dict[str, BNode] = {}
+    named: dict[str, URIRef] = {}
     literals: dict[tuple[str, str, str | None], RDFLiteral] = {}  # this parse only: literals are PHI
 
     def term(t: object) -> Node | None:
@@ -125,9 +126,18 @@ def _parse_with_oxigraph(payload: bytes) -> Graph | None:
             return None if made.ill_typed else made  # rdflib's parser has its own rules for these
         return None  # an RDF 1.2 triple term, which rdflib's parser does not know either
 
+    made: dict[object, Node | None] = {}  # Oxigraph's terms hash in Rust: one conversion per term
+    add = adder(graph)  # the capped store counts every triple
+
+    def convert(t: object) -> Node | None:
+        found = made.get(t, False)
+        if found is False:
+            found = made[t] = term(t)
+        return found  # type: ignore[return-value]
+
     try:
         for quad in oxigraph.parse(payload, format=oxigraph.RdfFormat.TURTLE):  # lazily: the cap stops it early
-            s, p, o = term(quad.subject), term(quad.predicate), term(quad.object)
+            s, p, o = convert(quad.subject), convert(quad.predicate), convert(quad.object)
             if s is None or p is None or o is None:
                 return None
             add((s, p, o))
@@ -172,15 +182,18 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
     properties, classes, ranges = _case_vocabulary(kb)
     out = new_case_graph()
     add = adder(out)
+    subjects: set[Node] = set()  # each subject checked once
     for s, p, o in graph:
-        if isinstance(s, URIRef) and str(s).startswith(KB_NAMESPACES):
-            raise CaseVocabularyError(f"a case may not make statements about the knowledge base term {_name(s)}")
+        if s not in subjects:
+            if isinstance(s, URIRef) and str(s).startswith(KB_NAMESPACES):
+                raise CaseVocabularyError(f"a case may not make statements about the knowledge base term {_name(s)}")
+            subjects.add(s)
         if p is _RDF_TYPE or p == _RDF_TYPE:
             if o not in classes:
                 raise CaseVocabularyError(f"rdf:type {_name(o)} is not a class of the case vocabulary")
         elif p not in properties:
             raise CaseVocabularyError(f"predicate {_name(p)} is not in the case vocabulary")
-        add((s, p, _normalise(p, o, ranges)))
+        add((s, p, _normalise(p, o, ranges) if isinstance(o, RDFLiteral) else o))
     cases = list(out.subjects(RDF.type, CV.Case))
     if len(cases) != 1:
         raise CaseShapeError([("case", f"expected exactly one cv:Case, found {len(cases)}")])
