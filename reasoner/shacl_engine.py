@@ -91,6 +91,10 @@ class Reader:
             found = self._in[key] = tuple(self._graph.subjects(p, o))  # type: ignore[arg-type]
         return found
 
+    def pairs(self, p: Node) -> list[tuple[Node, Node]]:
+        """Every (subject, object) linked by ``p``."""
+        return list(self._graph.subject_objects(p))  # type: ignore[arg-type]
+
     def superclasses(self, cls: Node) -> frozenset[Node]:
         """``cls`` and every class it is rdfs:subClassOf, transitively, in the data graph."""
         found = self._supers.get(cls)
@@ -149,9 +153,9 @@ class Shape:
         for c in classes:
             found |= reader.instances(c)
         for p in subjects_of:
-            found.update(s for s, _o in reader._graph.subject_objects(p))  # type: ignore[arg-type]
+            found.update(s for s, _o in reader.pairs(p))
         for p in objects_of:
-            found.update(o for _s, o in reader._graph.subject_objects(p))  # type: ignore[arg-type]
+            found.update(o for _s, o in reader.pairs(p))
         return found
 
     def value_nodes(self, reader: Reader, focus: Node) -> frozenset[Node]:

@@ -181,6 +181,9 @@ class PreparedShapes:
         if not roots:
             return ()
         shapes = self._pyshacl_shapes()
+        missing = [r for r in roots if r not in shapes]
+        if missing:
+            raise ValidationError(f"unknown shape {missing[0]}")  # a node only the compiled evaluator took for a shape
         selected = [shapes[r] for r in roots]
         # allow_infos/allow_warnings must stay off: with them, a node that fails an sh:Info shape
         # "conforms", and qualified value shapes would count it (every result is read anyway).
