@@ -223,9 +223,34 @@ def _discard(index: _Index, a: Node, b: Node, c: Node) -> None:
             del index[a]
 
 
+class CaseGraph(Graph):
+    """A graph on a :class:`CaseStore` whose commonest lookups read the store's indexes directly.
+
+    ``objects(s, p)`` and ``subjects(p, o)`` with both terms given (``Graph.value`` too) skip
+    rdflib's generator layers over ``triples``; they answer from a snapshot, as ``triples`` does.
+    Anything else (a path, a list, an unbound term) is rdflib's own.
+    """
+
+    def objects(  # type: ignore[override]
+        self, subject: Node | None = None, predicate: Any = None, unique: bool = False
+    ) -> Iterator[Node]:
+        """Objects of ``subject`` by ``predicate``."""
+        if subject is not None and isinstance(predicate, URIRef) and not isinstance(subject, list):
+            return iter(tuple(self.store.objects_of(subject, predicate)))  # type: ignore[attr-defined]
+        return super().objects(subject, predicate, unique)
+
+    def subjects(  # type: ignore[override]
+        self, predicate: Any = None, object: Node | None = None, unique: bool = False
+    ) -> Iterator[Node]:
+        """Subjects with ``predicate`` to ``object``."""
+        if object is not None and isinstance(predicate, URIRef) and not isinstance(object, list):
+            return iter(tuple(self.store.subjects_of(predicate, object)))  # type: ignore[attr-defined]
+        return super().subjects(predicate, object, unique)
+
+
 def new_case_graph(cap: int | None = None) -> Graph:
     """An empty graph on a :class:`CaseStore` (with ``cap``, it refuses more than ``cap`` triples)."""
-    return Graph(store=CaseStore(cap))
+    return CaseGraph(store=CaseStore(cap))
 
 
 def adder(graph: Graph) -> Callable[[tuple[Node, Node, Node]], None]:

@@ -135,6 +135,22 @@ def test_graph_methods_and_paths_read_the_store() -> None:
     assert [str(row[0]) for row in g.query("SELECT ?o WHERE { ?s <urn:ex:q> ?o }")] == ["end"]
 
 
+def test_direct_lookups_answer_what_rdflib_answers() -> None:
+    ours, memory = _both()
+    for s, p in itertools.product([*NODES, EX.nowhere, None], [*PREDICATES, EX.p / EX.q, None]):
+        assert sorted(ours.objects(s, p)) == sorted(memory.objects(s, p)), (s, p)
+        assert sorted(ours.objects(s, p, unique=True)) == sorted(memory.objects(s, p, unique=True)), (s, p)
+    for p, o in itertools.product([*PREDICATES, EX.p | EX.q, None], [*OBJECTS, EX.nowhere, None]):
+        assert sorted(ours.subjects(p, o)) == sorted(memory.subjects(p, o)), (p, o)
+    assert sorted(ours.objects([EX.a, EX.b], EX.p)) == sorted(memory.objects([EX.a, EX.b], EX.p))
+    assert sorted(ours.subjects(EX.p, [EX.a, EX.c])) == sorted(memory.subjects(EX.p, [EX.a, EX.c]))
+    for s, p in itertools.product(NODES, PREDICATES):
+        assert ours.value(s, p) in set(memory.objects(s, p)) | {None}
+    objects = ours.objects(EX.a, EX.p)
+    ours.add((EX.a, EX.p, EX.late))  # a snapshot: adding while reading neither fails nor shows
+    assert EX.late not in set(objects)
+
+
 def test_turtle_round_trip_keeps_the_triples_and_prefixes() -> None:
     ours, _memory = _both()
     ours.bind("ex", EX)
