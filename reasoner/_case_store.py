@@ -153,6 +153,12 @@ class CaseStore(Store):
                         _put(self._osp, o, s, p)
         return self._osp
 
+    def groups(self) -> Iterator[tuple[Node, Node, Iterable[Node]]]:
+        """Every (subject, predicate, its objects), read straight from the index (do not add meanwhile)."""
+        for s, po in self._spo.items():
+            for p, objects in po.items():
+                yield s, p, objects
+
     def objects_of(self, s: Node, p: Node) -> Iterable[Node]:
         """The objects of ``s`` by ``p``, read straight from the index (a live view: do not add while iterating)."""
         po = self._spo.get(s)

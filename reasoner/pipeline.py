@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import case_json, fhir_intake, intake, jsonld
-from ._case_store import memory_copy, new_case_graph
+from ._case_store import CaseStore, memory_copy, new_case_graph
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
 from .errors import FhirError, UnknownPolicyError
 from .explanation import explain
@@ -97,9 +98,21 @@ def fingerprint(case: Graph, kb: KnowledgeBase, *parts: str) -> str:
             text = forms[term] = _canonical(term)
         return text
 
-    lines = sorted(f"{form(s)} {form(p)} {form(o)}" for s, p, o in case)
+    lines = sorted(_lines(case, form))
     digest = hashlib.sha256("\n".join([kb.content_hash, *parts, *lines]).encode())
     return digest.hexdigest()[:32]
+
+
+def _lines(case: Graph, form: Callable[[Node], str]) -> Iterator[str]:
+    store = case.store
+    if isinstance(store, CaseStore):  # grouped by subject and predicate: each written once per group
+        for s, p, objects in store.groups():
+            head = f"{form(s)} {form(p)} "
+            for o in objects:
+                yield head + form(o)
+    else:
+        for s, p, o in case:
+            yield f"{form(s)} {form(p)} {form(o)}"
 
 
 def _run(case: Graph, kb: KnowledgeBase, policy: str | None) -> Determination:

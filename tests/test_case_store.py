@@ -20,6 +20,8 @@ from reasoner.intake import MAX_TRIPLES, parse_turtle
 from reasoner.pipeline import determine_parsed, parse_case
 from reasoner.vocab import CV
 
+from .conftest import ROOT
+
 EX = Namespace("urn:ex:")
 NODES = [EX.a, EX.b, BNode("n1")]
 PREDICATES = [EX.p, EX.q, RDF.type]
@@ -229,3 +231,13 @@ def test_the_literal_cache_keeps_lexical_forms_apart(kb: KnowledgeBase, seed_jso
     values = sorted(str(o) for o in graph.objects(None, CV.percentRelief))
     assert values == ["40", "40.0"]
     assert {o.toPython() for o in graph.objects(None, CV.percentRelief)} == {Decimal(40)}
+
+
+def test_the_determination_id_reads_the_store_as_a_plain_graph_does(kb: KnowledgeBase, seed_json: bytes) -> None:
+    from reasoner.pipeline import fingerprint
+
+    case = parse_case(seed_json, "json", kb)
+    assert fingerprint(case, kb, "p") == fingerprint(memory_copy(case), kb, "p")
+    turtle = (ROOT / "examples/cases/sij-seed-neurectomy.ttl").read_bytes()
+    same = determine_parsed(parse_case(turtle, "turtle", kb), kb, policy="sij-clinical-pathway")
+    assert same.determinationId == determine_parsed(case, kb, policy="sij-clinical-pathway").determinationId
