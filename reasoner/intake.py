@@ -96,44 +96,30 @@ def _parse_with_oxigraph(payload: bytes) -> Graph | None:
     string-ranged properties xsd:string either way).
     """
     graph = new_case_graph(MAX_TRIPLES)
-    blanks: dict[str, BNode] = {}
-    named: dict[str, URIRef] = {}
-    literals: dict[tuple[str, str, str | None], RDFLiteral] = {}  # this parse only: literals are PHI
+    add = adder(graph)  # the capped store counts every triple
+    # One conversion per term (Oxigraph's terms hash in Rust), so each IRI is one object, the
+    # vocabulary's own where there is one: a lookup that finds the very object skips rdflib's
+    # Python-level __eq__. The cache lives for this parse only: literals are PHI.
+    converted: dict[object, Node | None] = {}
+
+    def convert(t: object) -> Node | None:
+        found = converted.get(t, False)
+        if found is False:
+            found = converted[t] = term(t)
+        return found  # type: ignore[return-value]
 
     def term(t: object) -> Node | None:
         if isinstance(t, oxigraph.NamedNode):
-            # One object per IRI, the vocabulary's own where there is one: a lookup that finds the
-            # very object skips rdflib's Python-level __eq__.
-            found = named.get(t.value)
-            if found is None:
-                found = named[t.value] = _VOCABULARY_TERMS.get(t.value) or URIRef(t.value)
-            return found
+            return _VOCABULARY_TERMS.get(t.value) or URIRef(t.value)
         if isinstance(t, oxigraph.BlankNode):
-            found = blanks.get(t.value)
-            if found is None:
-                found = blanks[t.value] = BNode()
-            return found
+            return BNode()
         if isinstance(t, oxigraph.Literal):
-            key = (t.value, t.datatype.value, t.language)
-            made = literals.get(key)
-            if made is None:
-                if t.language:
-                    made = RDFLiteral(t.value, lang=t.language)
-                else:
-                    datatype = None if key[1] == _XSD_STRING else term(t.datatype)
-                    made = RDFLiteral(t.value, datatype=datatype)
-                literals[key] = made
+            if t.language:
+                return RDFLiteral(t.value, lang=t.language)
+            datatype = None if t.datatype.value == _XSD_STRING else convert(t.datatype)
+            made = RDFLiteral(t.value, datatype=datatype)
             return None if made.ill_typed else made  # rdflib's parser has its own rules for these
         return None  # an RDF 1.2 triple term, which rdflib's parser does not know either
-
-    made: dict[object, Node | None] = {}  # Oxigraph's terms hash in Rust: one conversion per term
-    add = adder(graph)  # the capped store counts every triple
-
-    def convert(t: object) -> Node | None:
-        found = made.get(t, False)
-        if found is False:
-            found = made[t] = term(t)
-        return found  # type: ignore[return-value]
 
     try:
         for quad in oxigraph.parse(payload, format=oxigraph.RdfFormat.TURTLE):  # lazily: the cap stops it early

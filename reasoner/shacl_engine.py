@@ -1,10 +1,11 @@
 """A compiled evaluator for the part of SHACL Core the knowledge base uses.
 
 Each shape is compiled once into Python checks; a validation then reads the case through memoised
-``objects``/``subjects`` lookups instead of pyshacl's per-call constraint objects and result
-graphs. Results are pyshacl's, constraint for constraint: the same focus nodes, values, severities
-and missing values (``sh:minCount``, ``sh:hasValue`` and qualified counts carry no ``sh:value``),
-the same literal comparisons (pyshacl's own ``compare_literal``) and datatype rules.
+``objects``/``subjects`` lookups (a case graph answers those from its store's indexes) instead of
+pyshacl's per-call constraint objects and result graphs. Results are pyshacl's, constraint for
+constraint: the same focus nodes, values, severities and missing values (``sh:minCount``,
+``sh:hasValue`` and qualified counts carry no ``sh:value``), the same literal comparisons
+(pyshacl's own ``compare_literal``) and datatype rules.
 
 :func:`compile_shape` refuses (returns ``None``) any shape that uses a feature outside the subset
 (SPARQL constraints, ``sh:xone``, ``sh:closed``, property pairs, ``sh:deactivated``, recursive
@@ -24,8 +25,6 @@ from pyshacl.rdfutil.compare import compare_literal
 from rdflib import RDF, RDFS, SH, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
-
-from ._case_store import CaseStore
 
 # pyshacl refuses deeper nesting; such shapes are left to it.
 MAX_DEPTH = 15
@@ -60,12 +59,10 @@ class Result(NamedTuple):
 class Reader:
     """Memoised reads of one data graph for the length of one validation."""
 
-    __slots__ = ("_graph", "_store", "_out", "_in", "_supers", "_instances")
+    __slots__ = ("_graph", "_out", "_in", "_supers", "_instances")
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
-        # A case store's indexes are read directly; other graphs go through memoised graph calls.
-        self._store = graph.store if isinstance(graph.store, CaseStore) else None
         self._out: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._in: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._supers: dict[Node, frozenset[Node]] = {}
@@ -73,8 +70,6 @@ class Reader:
 
     def objects(self, s: Node, p: Node) -> tuple[Node, ...]:
         """Objects of ``s`` by ``p``."""
-        if self._store is not None:
-            return tuple(self._store.objects_of(s, p))
         key = (s, p)
         found = self._out.get(key)
         if found is None:
@@ -83,8 +78,6 @@ class Reader:
 
     def subjects(self, p: Node, o: Node) -> tuple[Node, ...]:
         """Subjects with ``p`` to ``o``."""
-        if self._store is not None:
-            return tuple(self._store.subjects_of(p, o))
         key = (p, o)
         found = self._in.get(key)
         if found is None:
@@ -99,26 +92,15 @@ class Reader:
         """``cls`` and every class it is rdfs:subClassOf, transitively, in the data graph."""
         found = self._supers.get(cls)
         if found is None:
-            seen, stack = {cls}, [cls]
-            while stack:
-                for sup in self.objects(stack.pop(), RDFS.subClassOf):
-                    if sup not in seen:
-                        seen.add(sup)
-                        stack.append(sup)
-            found = self._supers[cls] = frozenset(seen)
+            found = self._supers[cls] = _closure(cls, lambda c: self.objects(c, RDFS.subClassOf))
         return found
 
     def instances(self, cls: Node) -> frozenset[Node]:
         """Instances of ``cls`` or of its subclasses in the data graph."""
         found = self._instances.get(cls)
         if found is None:
-            subs, stack = {cls}, [cls]
-            while stack:
-                for sub in self.subjects(RDFS.subClassOf, stack.pop()):
-                    if sub not in subs:
-                        subs.add(sub)
-                        stack.append(sub)
-            found = self._instances[cls] = frozenset(i for c in subs for i in self.subjects(RDF.type, c))
+            subclasses = _closure(cls, lambda c: self.subjects(RDFS.subClassOf, c))
+            found = self._instances[cls] = frozenset(i for c in subclasses for i in self.subjects(RDF.type, c))
         return found
 
     def is_instance(self, node: Node, cls: Node) -> bool:
@@ -126,6 +108,16 @@ class Reader:
         if isinstance(node, Literal):
             return False
         return any(cls in self.superclasses(t) for t in self.objects(node, RDF.type))
+
+
+def _closure(start: Node, step: Callable[[Node], Iterable[Node]]) -> frozenset[Node]:
+    seen, stack = {start}, [start]
+    while stack:
+        for nxt in step(stack.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return frozenset(seen)
 
 
 Path = Callable[[Reader, Node], Iterable[Node]]
