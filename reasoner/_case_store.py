@@ -4,8 +4,9 @@ rdflib's default ``Memory`` store keeps per-triple context bookkeeping that a ca
 uses (it makes an add two to three times dearer, and every lookup dearer too); its
 ``SimpleMemory`` drops that but counts its triples one by one on every ``len``, which pyshacl
 calls once per validation result. This store keeps nested-dict indexes and a count: subject-
-predicate-object and predicate-object-subject always, object-subject-predicate from the first
-lookup by object alone (case code never makes one, and it made every add a third dearer).
+predicate-object always; predicate-object-subject for each predicate from the first lookup by
+that predicate (a case looks up a dozen); object-subject-predicate from the first lookup by
+object alone (case code never makes one). Each index is kept whole once built.
 
 It is not context-aware, so it cannot back a Dataset or ConjunctiveGraph: rdflib's JSON-LD
 parser cannot parse into it, and pyshacl's ``validate()`` entry point refuses its graphs (give
@@ -44,7 +45,7 @@ class CaseStore(Store):
     def __init__(self, cap: int | None = None) -> None:
         super().__init__()
         self._spo: _Index = {}
-        self._pos: _Index = {}
+        self._pos: _Index = {}  # only the predicates looked up so far; each kept whole from then on
         self._osp: _Index | None = None  # built on the first object-only lookup: case code never makes one
         self._count = 0
         self._cap = cap
@@ -71,26 +72,52 @@ class CaseStore(Store):
         objects[o] = None
         self._count += 1
         os_ = self._pos.get(p)
-        if os_ is None:
-            os_ = self._pos[p] = {}
-        subjects = os_.get(o)
-        if subjects is None:
-            subjects = os_[o] = {}
-        subjects[s] = None
+        if os_ is not None:
+            subjects = os_.get(o)
+            if subjects is None:
+                subjects = os_[o] = {}
+            subjects[s] = None
         if self._osp is not None:
             _put(self._osp, o, s, p)
 
+    def extend(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
+        """Add every triple of ``triples``: what :meth:`add` does one by one, in one tight loop."""
+        if self._cap is not None or self._osp is not None:
+            for triple in triples:
+                self.add(triple)
+            return
+        spo, pos, count = self._spo, self._pos, self._count
+        try:
+            for s, p, o in triples:
+                po = spo.get(s)
+                if po is None:
+                    po = spo[s] = {}
+                objects = po.get(p)
+                if objects is None:
+                    objects = po[p] = {}
+                elif o in objects:
+                    continue
+                objects[o] = None
+                count += 1
+                os_ = pos.get(p)
+                if os_ is not None:
+                    subjects = os_.get(o)
+                    if subjects is None:
+                        subjects = os_[o] = {}
+                    subjects[s] = None
+        finally:
+            self._count = count
+
     def addN(self, quads: Iterable[tuple[Node, Node, Node, Any]]) -> None:  # noqa: N802 - rdflib's name
         """Add (s, p, o, context) quads; the context is ignored."""
-        add = self.add
-        for s, p, o, _c in quads:
-            add((s, p, o))
+        self.extend((s, p, o) for s, p, o, _c in quads)
 
     def remove(self, triple: tuple[Node | None, Node | None, Node | None], context: Any = None) -> None:
         """Remove every triple matching the pattern (None matches anything)."""
         for (s, p, o), _ in list(self.triples(triple)):
             _discard(self._spo, s, p, o)
-            _discard(self._pos, p, o, s)
+            if p in self._pos:
+                _discard(self._pos, p, o, s, keep=True)
             if self._osp is not None:
                 _discard(self._osp, o, s, p)
             self._count -= 1
@@ -124,9 +151,7 @@ class CaseStore(Store):
                         yield (s, p2, o2), _NO_CONTEXTS
             return
         if p is not None:
-            os_ = self._pos.get(p)
-            if os_ is None:
-                return
+            os_ = self._predicate_index(p)
             if o is not None:
                 for s2 in list(os_.get(o, ())):
                     yield (s2, p, o), _NO_CONTEXTS
@@ -143,6 +168,23 @@ class CaseStore(Store):
         everything = [(s2, p2, o2) for s2, po in self._spo.items() for p2, objects in po.items() for o2 in objects]
         for match in everything:
             yield match, _NO_CONTEXTS
+
+    def _predicate_index(self, p: Node) -> dict[Node, dict[Node, None]]:
+        # Built on the first lookup by this predicate: a case looks up a dozen predicates by
+        # object, and keeping an index of every one made each add (a literal's hash is Python
+        # code) half as dear again.
+        os_ = self._pos.get(p)
+        if os_ is None:
+            os_ = self._pos[p] = {}
+            for s, po in self._spo.items():
+                objects = po.get(p)
+                if objects:
+                    for o in objects:
+                        subjects = os_.get(o)
+                        if subjects is None:
+                            subjects = os_[o] = {}
+                        subjects[s] = None
+        return os_
 
     def _object_index(self) -> _Index:
         if self._osp is None:
@@ -166,8 +208,7 @@ class CaseStore(Store):
 
     def subjects_of(self, p: Node, o: Node) -> Iterable[Node]:
         """The subjects with ``p`` to ``o``, read straight from the index (a live view)."""
-        os_ = self._pos.get(p)
-        return os_.get(o, ()) if os_ else ()
+        return self._predicate_index(p).get(o, ())
 
     def __len__(self, context: Any = None) -> int:
         return self._count
@@ -218,14 +259,15 @@ def _put(index: _Index, a: Node, b: Node, c: Node) -> None:
     inner[c] = None
 
 
-def _discard(index: _Index, a: Node, b: Node, c: Node) -> None:
-    # Empty levels are dropped so that a removed subject no longer shows up in graph.subjects().
+def _discard(index: _Index, a: Node, b: Node, c: Node, keep: bool = False) -> None:
+    # Empty levels are dropped so that a removed subject no longer shows up in graph.subjects();
+    # ``keep`` keeps the top level, which marks a predicate index as built.
     middle = index[a]
     inner = middle[b]
     del inner[c]
     if not inner:
         del middle[b]
-        if not middle:
+        if not middle and not keep:
             del index[a]
 
 

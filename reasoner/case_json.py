@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from rdflib import RDF, XSD, Graph, URIRef
 from rdflib import Literal as RDFLiteral
 
-from ._case_store import adder, new_case_graph
+from ._case_store import new_case_graph
+from ._terms import iri, literal
 from .errors import CaseSchemaError
-from .intake import decode_json, normalise_level
+from .intake import check_size, decode_json, normalise_level
 from .vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
 
 if TYPE_CHECKING:
@@ -220,6 +221,15 @@ def load_json(payload: bytes) -> CaseIn:
         CaseTooLarge: over the byte or nesting limit.
         CaseSchemaError: naming each field that is missing or wrong.
     """
+    check_size(payload)
+    try:
+        # pydantic's own JSON parser: a fifth of the time of json.loads, the depth walk and
+        # model_validate. A valid case is a few levels deep whatever its size.
+        return CaseIn.model_validate_json(payload)
+    except ValidationError:
+        pass
+    # Any failure is read again the careful way, for its errors: line and column, the
+    # nesting limit, and the same messages whichever parser failed first.
     data = decode_json(payload)
     try:
         return CaseIn.model_validate(data)
@@ -236,119 +246,122 @@ def code_iri(code: str) -> URIRef:
     return HCPCS[code] if code[0].isalpha() else CPT[code]
 
 
+_TYPE = RDF.type
+_STRING, _DATE, _DECIMAL, _INTEGER, _BOOLEAN = XSD.string, XSD.date, XSD.decimal, XSD.integer, XSD.boolean
+
+
 def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
     """Map a validated JSON case to case RDF.
 
     Raises:
         CaseSchemaError: a class name (procedure, test, kind) that the knowledge base does not know.
     """
-    g = new_case_graph()
-    add = adder(g)  # every term below is built here
-    base = CASE_DATA[case.id + "/"]
-    node = URIRef(str(base) + "case")
-    request = URIRef(str(base) + "request")
+    # Every term is built here from validated parts, so the fast constructors are safe; the
+    # triples go to the store in one batch (a long history makes tens of thousands).
+    triples: list[tuple[URIRef, URIRef, URIRef | RDFLiteral]] = []
+    add = triples.append
+    base = f"{CASE_DATA}{case.id}/"
+    node = iri(base + "case")
+    request = iri(base + "request")
     problems: list[tuple[str, str]] = []
+    named: dict[tuple[str, str], URIRef] = {}  # a history repeats its codes and class names
 
     def cls(ns: object, name: str, where: str, root: URIRef) -> URIRef:
-        iri = URIRef(str(ns) + name)
-        if root not in kb.superclasses.get(iri, ()):
+        made = named.get((str(ns), name))
+        if made is None:
+            made = named[str(ns), name] = URIRef(str(ns) + name)
+        if root not in kb.superclasses.get(made, ()):
             known = sorted(str(c).split("#")[-1] for c, sup in kb.superclasses.items() if root in sup and c != root)
             problems.append((where, "not a known class name; one of: " + ", ".join(known)))
-        return iri
+        return made
 
-    # Literals for this call only (they are PHI: nothing outlives the request). Keyed by the
-    # lexical form too, because Decimal("40") == Decimal("40.0") yet their literals differ.
-    made: dict[tuple[type, str, URIRef], RDFLiteral] = {}
-
-    def lit(value: object, datatype: URIRef) -> RDFLiteral:
-        key = (type(value), str(value), datatype)
-        found = made.get(key)
-        if found is None:
-            found = made[key] = RDFLiteral(value, datatype=datatype)
-        return found
+    def code(value: str, diagnosis: bool = False) -> URIRef:
+        made = named.get(("code", value))
+        if made is None:
+            made = named["code", value] = ICD10CM[value] if diagnosis else code_iri(value)
+        return made
 
     def levels(subject: URIRef, values: list[str]) -> None:
         for v in values:
-            add((subject, CV.level, lit(normalise_level(v) or v, XSD.string)))
+            add((subject, CV.level, literal(normalise_level(v) or v, _STRING)))
 
-    add((node, RDF.type, CV.Case))
-    add((node, CV.identifier, lit(case.id, XSD.string)))
+    add((node, _TYPE, CV.Case))
+    add((node, CV.identifier, literal(case.id, _STRING)))
     add((node, CV.request, request))
     if case.policy:
         add((request, CV.policy, KB[case.policy]))
     if case.patient:
-        patient = URIRef(str(base) + "patient")
+        patient = iri(base + "patient")
         add((node, CV.patient, patient))
-        add((patient, RDF.type, CV.Patient))
-        add((patient, CV.identifier, lit(case.patient, XSD.string)))
+        add((patient, _TYPE, CV.Patient))
+        add((patient, CV.identifier, literal(case.patient, _STRING)))
     r = case.request
-    add((request, RDF.type, CV.ServiceRequest))
-    add((request, CV.date, lit(r.date, XSD.date)))
-    for key, value in (("laterality", r.laterality), ("imageGuidance", r.imageGuidance), ("purpose", r.purpose)):
+    add((request, _TYPE, CV.ServiceRequest))
+    add((request, CV.date, literal(r.date, _DATE)))
+    for prop, value in ((CV.laterality, r.laterality), (CV.imageGuidance, r.imageGuidance), (CV.purpose, r.purpose)):
         if value is not None:
-            add((request, CV[key], VALUES[value]))
+            add((request, prop, VALUES[value]))
     levels(request, r.levels)
     for i, line in enumerate(r.codes):
-        ln = URIRef(f"{base}line-{i + 1}")
+        ln = iri(f"{base}line-{i + 1}")
         add((request, CV.line, ln))
-        add((ln, RDF.type, CV.RequestLine))
-        add((ln, CV.code, code_iri(line.code)))
-        add((ln, CV.units, lit(line.units, XSD.integer)))
+        add((ln, _TYPE, CV.RequestLine))
+        add((ln, CV.code, code(line.code)))
+        add((ln, CV.units, literal(line.units, _INTEGER)))
         for m in line.modifiers:
-            add((ln, CV.modifier, lit(m, XSD.string)))
+            add((ln, CV.modifier, literal(m, _STRING)))
         if line.procedure:
             add((ln, CV.procedure, cls(PROC, line.procedure, f"request.codes.{i}.procedure", GR.Procedure)))
     for i, dx in enumerate(r.diagnoses):
-        cond = URIRef(f"{base}request-diagnosis-{i + 1}")
+        cond = iri(f"{base}request-diagnosis-{i + 1}")
         add((request, CV.primaryDiagnosis if i == 0 else CV.secondaryDiagnosis, cond))
-        add((cond, RDF.type, CV.Condition))
-        add((cond, CV.code, ICD10CM[dx]))
+        add((cond, _TYPE, CV.Condition))
+        add((cond, CV.code, code(dx, diagnosis=True)))
     docs = {}
     for d in case.documents:
-        doc = URIRef(f"{base}doc-{d.id}")
-        docs[d.id] = doc
+        doc = docs[d.id] = iri(f"{base}doc-{d.id}")
         add((node, CV.document, doc))
-        add((doc, RDF.type, CV.SourceDocument))
-        add((doc, CV.identifier, lit(d.id, XSD.string)))
+        add((doc, _TYPE, CV.SourceDocument))
+        add((doc, CV.identifier, literal(d.id, _STRING)))
         add((doc, CV.documentKind, VALUES[d.kind]))
         if d.date:
-            add((doc, CV.date, lit(d.date, XSD.date)))
+            add((doc, CV.date, literal(d.date, _DATE)))
         if d.title:
-            add((doc, CV.title, lit(d.title, XSD.string)))
+            add((doc, CV.title, literal(d.title, _STRING)))
 
     def fact(kind: str, i: int, cls_: URIRef, link: URIRef, source: str | None) -> URIRef:
-        f = URIRef(f"{base}{kind}-{i + 1}")
+        f = iri(f"{base}{kind}-{i + 1}")
         add((node, link, f))
-        add((f, RDF.type, cls_))
+        add((f, _TYPE, cls_))
         if source is not None:
             add((f, CV.source, docs[source]))
         return f
 
     for i, c in enumerate(case.conditions):
         f = fact("condition", i, CV.Condition, CV.condition, c.source)
-        add((f, CV.code, ICD10CM[c.code]))
+        add((f, CV.code, code(c.code, diagnosis=True)))
         if c.status:
             add((f, CV.clinicalStatus, VALUES[c.status]))
     for i, p in enumerate(case.priorProcedures):
         f = fact("procedure", i, CV.PriorProcedure, CV.priorProcedure, p.source)
         if p.code:
-            add((f, CV.code, code_iri(p.code)))
+            add((f, CV.code, code(p.code)))
         if p.procedure:
             add((f, CV.procedure, cls(PROC, p.procedure, f"priorProcedures.{i}.procedure", GR.Procedure)))
         if p.date:
-            add((f, CV.date, lit(p.date, XSD.date)))
-        for key, value in (("laterality", p.laterality), ("purpose", p.purpose), ("outcome", p.outcome)):
+            add((f, CV.date, literal(p.date, _DATE)))
+        for prop, value in ((CV.laterality, p.laterality), (CV.purpose, p.purpose), (CV.outcome, p.outcome)):
             if value is not None:
-                add((f, CV[key], VALUES[value]))
+                add((f, prop, VALUES[value]))
         levels(f, p.levels)
-        for key, dec in (("percentRelief", p.percentRelief), ("reliefMonths", p.reliefMonths)):
+        for prop, dec in ((CV.percentRelief, p.percentRelief), (CV.reliefMonths, p.reliefMonths)):
             if dec is not None:
-                add((f, CV[key], lit(dec, XSD.decimal)))
+                add((f, prop, literal(dec, _DECIMAL)))
     for i, c in enumerate(case.conservativeCare):
         f = fact("care", i, CV.ConservativeCare, CV.conservativeCare, c.source)
         add((f, CV.careKind, cls(PROC, c.kind, f"conservativeCare.{i}.kind", PROC.ConservativeTherapy)))
         if c.weeks is not None:
-            add((f, CV.weeks, lit(c.weeks, XSD.decimal)))
+            add((f, CV.weeks, literal(c.weeks, _DECIMAL)))
         if c.outcome:
             add((f, CV.outcome, VALUES[c.outcome]))
     for i, e in enumerate(case.examFindings):
@@ -362,17 +375,19 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
         add((f, CV.findingKind, cls(FIND, m.kind, f"imagingFindings.{i}.kind", FIND.ImagingFindingKind)))
         levels(f, m.levels)
         if m.addressed is not None:
-            add((f, CV.addressed, lit(m.addressed, XSD.boolean)))
+            add((f, CV.addressed, literal(m.addressed, _BOOLEAN)))
     if case.painHistory is not None:
         ph = case.painHistory
         f = fact("pain", 0, CV.PainHistory, CV.painHistory, ph.source)
-        for key, dec in (("durationMonths", ph.durationMonths), ("painScore", ph.score)):
+        for prop, dec in ((CV.durationMonths, ph.durationMonths), (CV.painScore, ph.score)):
             if dec is not None:
-                add((f, CV[key], lit(dec, XSD.decimal)))
+                add((f, prop, literal(dec, _DECIMAL)))
         if ph.character:
             add((f, CV.painCharacter, VALUES[ph.character]))
         if ph.location:
             add((f, CV.painLocation, VALUES[ph.location]))
     if problems:
         raise CaseSchemaError(problems)
+    g = new_case_graph()
+    g.store.extend(triples)  # type: ignore[attr-defined]
     return g

@@ -10,6 +10,7 @@ here too, once, at load (threats.md D1): never on client data.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,11 +20,14 @@ from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import applicability
-from ._case_store import adder
+from ._case_store import CaseStore, adder
+from ._terms import literal
 from .knowledge import Policy
 from .vocab import CV, GR
 
 DAYS_PER_MONTH = Decimal("30.44")
+
+Adder = Callable[[tuple[Node, Node, Node]], None]
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
@@ -106,65 +110,94 @@ class EnrichedCase:
     applicable: applicability.Applicable
 
 
+_TYPE = RDF.type
+_INTEGER, _DECIMAL = XSD.integer, XSD.decimal
+_HUNDREDTHS = Decimal("0.01")
+
+Objects = Callable[[Node, Node], Iterable[Node]]
+
+
+def _reader(g: Graph) -> Objects:
+    # A case store answers from its index: a live view, so never add to (s, p) while reading it.
+    store = g.store
+    if isinstance(store, CaseStore):
+        return store.objects_of
+    return lambda s, p: tuple(g.objects(s, p))
+
+
+def _first(values: Iterable[Node]) -> Node | None:
+    return next(iter(values), None)
+
+
 def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     """Derive the facts the criteria read, adding them to ``case`` (pass a graph you own; copying costs)."""
     g = case
-    case_node = next(iter(g.subjects(RDF.type, CV.Case)))
-    request = g.value(case_node, CV.request)
-    assert request is not None
-    request_date = g.value(request, CV.date).toPython()  # type: ignore[union-attr]
-    request_purpose = g.value(request, CV.purpose)
+    objs = _reader(g)
     add = adder(g)
+    case_node = next(iter(g.subjects(_TYPE, CV.Case)))
+    request = _first(objs(case_node, CV.request))
+    assert request is not None
+    request_date = _first(objs(request, CV.date)).toPython()  # type: ignore[union-attr]
+    request_purpose = _first(objs(request, CV.purpose))
+    line_nodes = set(objs(request, CV.line))
     classified = [(s, o) for p in sorted(kb.classifying) for s, o in g.subject_objects(p) if isinstance(o, URIRef)]
+    classes_of: dict[tuple[URIRef, Node | None], frozenset[URIRef]] = {}  # a history repeats its codes
     for s, o in classified:
-        purpose = g.value(s, CV.purpose) or (request_purpose if (request, CV.line, s) in g else None)
-        for cls in _classes(kb, o, purpose):
-            add((s, RDF.type, cls))
+        purpose = _first(objs(s, CV.purpose)) or (request_purpose if s in line_nodes else None)
+        classes = classes_of.get((o, purpose))
+        if classes is None:
+            classes = classes_of[o, purpose] = _classes(kb, o, purpose)
+        for cls in classes:
+            add((s, _TYPE, cls))
+    elapsed: dict[int, tuple[Literal, Literal, Literal]] = {}
     lines = []
-    for node in sorted(g.objects(request, CV.line), key=str):
-        code = g.value(node, CV.code)
+    for node in sorted(line_nodes, key=str):
+        code = _first(objs(node, CV.code))
         assert isinstance(code, URIRef)
         rule = kb.coverage.get((policy.iri, code))
         status = rule.status if rule else GR.NotAddressed
-        g.add((node, GR.coverageStatus, status))
-        _elapsed(g, node, 0)
-        units = g.value(node, CV.units)
-        classes = frozenset(c for c in g.objects(node, RDF.type) if isinstance(c, URIRef))
-        lines.append(Line(node, code, int(units.toPython()) if units is not None else 1, status, classes))
-    for proc in g.objects(case_node, CV.priorProcedure):
-        when = g.value(proc, CV.date)
-        if when is not None and isinstance(when.toPython(), date):  # type: ignore[union-attr]
-            _elapsed(g, proc, (request_date - when.toPython()).days)  # type: ignore[union-attr]
-    _sites(g, kb, case_node, request, lines)
-    for fact in g.objects(case_node, CV.painHistory):
-        months = g.value(fact, CV.durationMonths)
+        add((node, GR.coverageStatus, status))
+        _elapsed(add, node, 0, elapsed)
+        units = _first(objs(node, CV.units))
+        classes = frozenset(c for c in objs(node, _TYPE) if isinstance(c, URIRef))
+        lines.append(Line(node, code, int(units.toPython()) if units is not None else 1, status, classes))  # type: ignore[attr-defined]
+    procedures = tuple(objs(case_node, CV.priorProcedure))
+    for proc in procedures:
+        when = _first(objs(proc, CV.date))
+        if when is not None and isinstance(when.toPython(), date):  # type: ignore[attr-defined]
+            _elapsed(add, proc, (request_date - when.toPython()).days, elapsed)  # type: ignore[attr-defined]
+    _sites(objs, add, kb, request, lines, procedures)
+    for fact in tuple(objs(case_node, CV.painHistory)):
+        months = _first(objs(fact, CV.durationMonths))
         if isinstance(months, Literal) and isinstance(months.toPython(), Decimal):
-            weeks = (months.toPython() * DAYS_PER_MONTH / 7).quantize(Decimal("0.01"))
-            g.add((fact, GR.durationWeeks, Literal(weeks, datatype=XSD.decimal)))
-        for value in list(g.objects(fact, CV.painCharacter)):
+            weeks = (months.toPython() * DAYS_PER_MONTH / 7).quantize(_HUNDREDTHS)
+            add((fact, GR.durationWeeks, literal(weeks, _DECIMAL)))
+        for value in tuple(objs(fact, CV.painCharacter)):
             for cls in kb.indicated.get(value, ()):  # type: ignore[call-overload]
                 for sup in kb.types_of([cls]):
-                    g.add((fact, RDF.type, sup))
+                    add((fact, _TYPE, sup))
     addressed = tuple(line.classes for line in lines if line.status != GR.NotAddressed)
     applicable = applicability.resolve(kb, policy, frozenset().union(*addressed) if addressed else frozenset())
     for step in applicable.prerequisite_steps:
-        g.add((request, GR.requiresStep, step))
-    history = [*g.objects(case_node, CV.priorProcedure), *g.objects(case_node, CV.conservativeCare)]
-    for fact in history:
-        types = set(g.objects(fact, RDF.type))
-        for step in kb.steps_of(policy.iri):
-            if step.procedure_classes & types:
-                g.add((fact, GR.completesStep, step.iri))
-    _mark_addressed(g, kb, case_node)
+        add((request, GR.requiresStep, step))
+    steps = kb.steps_of(policy.iri)
+    for fact in (*procedures, *objs(case_node, CV.conservativeCare)):
+        types = objs(fact, _TYPE)
+        for step in [s for s in steps if not s.procedure_classes.isdisjoint(types)]:
+            add((fact, GR.completesStep, step.iri))
+    _mark_addressed(objs, add, kb, case_node, procedures)
     return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
 
 
-def _elapsed(g: Graph, node: Node, days: int) -> None:
-    add = adder(g)
-    add((node, GR.daysBeforeRequest, Literal(days, datatype=XSD.integer)))
-    add((node, GR.weeksBeforeRequest, Literal((Decimal(days) / 7).quantize(Decimal("0.01")), datatype=XSD.decimal)))
-    months = (Decimal(days) / DAYS_PER_MONTH).quantize(Decimal("0.01"))
-    add((node, GR.monthsBeforeRequest, Literal(months, datatype=XSD.decimal)))
+def _elapsed(add: Adder, node: Node, days: int, made: dict[int, tuple[Literal, Literal, Literal]]) -> None:
+    terms = made.get(days)
+    if terms is None:
+        weeks = (Decimal(days) / 7).quantize(_HUNDREDTHS)
+        months = (Decimal(days) / DAYS_PER_MONTH).quantize(_HUNDREDTHS)
+        terms = made[days] = (literal(days, _INTEGER), literal(weeks, _DECIMAL), literal(months, _DECIMAL))
+    add((node, GR.daysBeforeRequest, terms[0]))
+    add((node, GR.weeksBeforeRequest, terms[1]))
+    add((node, GR.monthsBeforeRequest, terms[2]))
 
 
 _SIDES = {CV.Left: frozenset({"L"}), CV.Right: frozenset({"R"}), CV.Bilateral: frozenset({"L", "R"})}
@@ -177,60 +210,62 @@ def _region_of_level(level: str) -> URIRef | None:
     return GR.CervicothoracicRegion if head in "CT" else GR.LumbosacralRegion if head in "LS" else None
 
 
-def _regions(g: Graph, kb: KnowledgeBase, node: Node) -> frozenset[URIRef]:
+def _regions(objs: Objects, kb: KnowledgeBase, node: Node) -> frozenset[URIRef]:
     """A fact's spinal regions: its code's region, else the regions of its levels."""
-    code = kb.codes.get(g.value(node, CV.code))  # type: ignore[arg-type]
+    code = kb.codes.get(_first(objs(node, CV.code)))  # type: ignore[arg-type]
     if code is not None and code.region is not None:
         return frozenset({code.region})
-    return frozenset(r for v in g.objects(node, CV.level) if (r := _region_of_level(str(v))) is not None)
+    return frozenset(r for v in objs(node, CV.level) if (r := _region_of_level(str(v))) is not None)
 
 
-def _sides(g: Graph, node: Node) -> frozenset[str]:
-    side = g.value(node, CV.laterality)
+def _sides(objs: Objects, node: Node) -> frozenset[str]:
+    side = _first(objs(node, CV.laterality))
     out = _SIDES.get(side, frozenset())  # type: ignore[call-overload]
-    for m in g.objects(node, CV.modifier):
+    for m in objs(node, CV.modifier):
         out |= _MODIFIER_SIDES.get(str(m), frozenset())
     return out
 
 
-def _sites(g: Graph, kb: KnowledgeBase, case_node: Node, request: Node, lines: list[Line]) -> None:
+def _sites(
+    objs: Objects, add: Adder, kb: KnowledgeBase, request: Node, lines: list[Line], procedures: tuple[Node, ...]
+) -> None:
     """Add-ons, levels, regions and sides: what session limits and level limits count.
 
     A fact whose region or side is not known counts as the request's: limits then err towards
     counting a session rather than missing one.
     """
     codes = {line.code for line in lines}
-    regions = frozenset(r for v in g.objects(request, CV.level) if (r := _region_of_level(str(v))) is not None)
-    sides = _sides(g, request)
+    regions = frozenset(r for v in objs(request, CV.level) if (r := _region_of_level(str(v))) is not None)
+    sides = _sides(objs, request)
     levels_by_units = 0
     for line in lines:
         code = kb.codes.get(line.code)
-        regions |= _regions(g, kb, line.node)
-        sides |= _sides(g, line.node)
+        regions |= _regions(objs, kb, line.node)
+        sides |= _sides(objs, line.node)
         if code is None:
             continue
         levels_by_units += code.levels_per_unit * line.units
         if code.add_on_to:
-            g.add((line.node, GR.addOnCode, _TRUE))
+            add((line.node, GR.addOnCode, _TRUE))
             if not code.add_on_to & codes:
                 for primary in sorted(code.add_on_to):
-                    g.add((line.node, GR.missingPrimaryCode, primary))
-    levels = len({str(v) for v in g.objects(request, CV.level)})
-    g.add((request, GR.levelCount, Literal(max(levels, levels_by_units), datatype=XSD.integer)))
-    g.add((request, GR.regionCount, Literal(len(regions), datatype=XSD.integer)))
+                    add((line.node, GR.missingPrimaryCode, primary))
+    levels = len({str(v) for v in objs(request, CV.level)})
+    add((request, GR.levelCount, literal(max(levels, levels_by_units), _INTEGER)))
+    add((request, GR.regionCount, literal(len(regions), _INTEGER)))
     for line in lines:
-        g.add((line.node, GR.sameRegionAsRequest, _TRUE))
-        g.add((line.node, GR.sameSideAsRequest, _TRUE))
-    for proc in g.objects(case_node, CV.priorProcedure):
-        code = kb.codes.get(g.value(proc, CV.code))  # type: ignore[arg-type]
+        add((line.node, GR.sameRegionAsRequest, _TRUE))
+        add((line.node, GR.sameSideAsRequest, _TRUE))
+    for proc in procedures:
+        code = kb.codes.get(_first(objs(proc, CV.code)))  # type: ignore[arg-type]
         if code is not None and code.add_on_to:
-            g.add((proc, GR.addOnCode, _TRUE))
-        theirs = _regions(g, kb, proc)
+            add((proc, GR.addOnCode, _TRUE))
+        theirs = _regions(objs, kb, proc)
         if not theirs or not regions or theirs & regions:
-            g.add((proc, GR.sameRegionAsRequest, _TRUE))
-        side = _sides(g, proc)
+            add((proc, GR.sameRegionAsRequest, _TRUE))
+        side = _sides(objs, proc)
         if not side or not sides or side & sides:
-            g.add((proc, GR.sameSideAsRequest, _TRUE))
+            add((proc, GR.sameSideAsRequest, _TRUE))
 
 
 def _classes(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozenset[URIRef]:
@@ -249,26 +284,31 @@ def _classes(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozenset
     return base | kb.types_of(special)
 
 
-def _levels(g: Graph, node: Node) -> set[str]:
-    return {str(v) for v in g.objects(node, CV.level)}
+def _levels(objs: Objects, node: Node) -> set[str]:
+    return {str(v) for v in objs(node, CV.level)}
 
 
-def _mark_addressed(g: Graph, kb: KnowledgeBase, case_node: Node) -> None:
-    # Each procedure's types and levels are read once: findings x procedures graph lookups made
-    # a long history quadratic.
-    procedures = [
-        (set(g.objects(proc, RDF.type)), _levels(g, proc)) for proc in g.objects(case_node, CV.priorProcedure)
-    ]
-    for finding in list(g.objects(case_node, CV.imagingFinding)):
-        types = set(g.objects(finding, RDF.type))
+def _mark_addressed(
+    objs: Objects, add: Adder, kb: KnowledgeBase, case_node: Node, procedures: tuple[Node, ...]
+) -> None:
+    # For each procedure class, whether any procedure has it and the union of their levels: a
+    # finding is addressed by a procedure of a class that addresses it at one of its levels (at
+    # any level when the finding has none). Pairing findings with procedures was quadratic.
+    done: set[Node] = set()
+    levels_done: dict[Node, set[str]] = {}
+    for proc in procedures:
+        levels = _levels(objs, proc)
+        for t in objs(proc, _TYPE):
+            done.add(t)
+            levels_done.setdefault(t, set()).update(levels)
+    for finding in tuple(objs(case_node, CV.imagingFinding)):
+        types = set(objs(finding, _TYPE))
         if GR.PainGeneratorFinding not in types:
             continue
-        if g.value(finding, CV.addressed) == Literal(True):
-            g.add((finding, GR.addressed, Literal(True)))
+        if _first(objs(finding, CV.addressed)) == _TRUE:
+            add((finding, GR.addressed, _TRUE))
             continue
         by = frozenset().union(*(kb.addressed_by.get(t, frozenset()) for t in types if isinstance(t, URIRef)))
-        if not by:
-            continue
-        levels = _levels(g, finding)
-        if any(by & proc_types and (not levels or levels & proc_levels) for proc_types, proc_levels in procedures):
-            g.add((finding, GR.addressed, Literal(True)))
+        levels = _levels(objs, finding)
+        if any(t in done and (not levels or levels & levels_done[t]) for t in by):
+            add((finding, GR.addressed, _TRUE))

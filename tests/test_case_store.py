@@ -54,6 +54,37 @@ def test_every_pattern_matches_what_memory_matches() -> None:
         assert (pattern in ours) == (pattern in memory), pattern
 
 
+def test_indexes_built_by_a_lookup_keep_up_with_later_changes() -> None:
+    # Lookups by predicate and by object build their indexes when first needed; each step below
+    # changes the graph after some were built and checks every pattern again.
+    ours, memory = new_case_graph(), Graph(store=Memory())
+    half = len(TRIPLES) // 2
+    steps = [
+        ("extend", TRIPLES[:half]),
+        ("add", TRIPLES[half:]),
+        ("remove", (None, EX.q, None)),
+        ("extend", TRIPLES),
+        ("remove", (EX.a, None, None)),
+        ("add", [(EX.new, RDF.type, EX.c), (EX.new, EX.p, Literal("1"))]),
+    ]
+    for i, (kind, arg) in enumerate(steps):
+        if kind == "extend":
+            ours.store.extend(arg)  # type: ignore[attr-defined]
+            for triple in arg:
+                memory.add(triple)
+        elif kind == "add":
+            for triple in arg:
+                ours.add(triple)
+                memory.add(triple)
+        else:
+            ours.remove(arg)
+            memory.remove(arg)
+        for pattern in PATTERNS[i::3] + [(None, RDF.type, EX.c), (None, EX.p, Literal("1"))]:
+            assert sorted(ours.triples(pattern)) == sorted(memory.triples(pattern)), (kind, pattern)
+        assert len(ours) == len(memory)
+        assert set(ours.subjects(RDF.type, EX.c)) == set(memory.subjects(RDF.type, EX.c))
+
+
 def test_store_yields_triples_with_empty_contexts() -> None:
     store = CaseStore()
     store.add((EX.a, EX.p, EX.c))
@@ -222,15 +253,15 @@ def test_json_cases_are_built_on_the_store(kb: KnowledgeBase, seed_json: bytes) 
     assert sorted(graph) == before  # enrichment worked on its own copy
 
 
-def test_the_literal_cache_keeps_lexical_forms_apart(kb: KnowledgeBase, seed_json: bytes) -> None:
+def test_numbers_written_differently_keep_their_values(kb: KnowledgeBase, seed_json: bytes) -> None:
     case = json.loads(seed_json)
-    procedures = copy.deepcopy(case["priorProcedures"][:2])
-    procedures[0]["percentRelief"], procedures[1]["percentRelief"] = 40, 40.0
+    procedures = copy.deepcopy(case["priorProcedures"][:3])
+    procedures[0]["percentRelief"], procedures[1]["percentRelief"], procedures[2]["percentRelief"] = 40, 40.0, "40.0"
     case["priorProcedures"] = procedures
     graph = case_json.to_graph(case_json.load_json(json.dumps(case).encode()), kb)
-    values = sorted(str(o) for o in graph.objects(None, CV.percentRelief))
-    assert values == ["40", "40.0"]
-    assert {o.toPython() for o in graph.objects(None, CV.percentRelief)} == {Decimal(40)}
+    reliefs = [graph.value(p, CV.percentRelief) for p in graph.objects(None, CV.priorProcedure)]
+    assert len(reliefs) == 3 and {o.toPython() for o in reliefs} == {Decimal(40)}
+    assert all(o.datatype == XSD.decimal for o in reliefs)
 
 
 def test_the_determination_id_reads_the_store_as_a_plain_graph_does(kb: KnowledgeBase, seed_json: bytes) -> None:
