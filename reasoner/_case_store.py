@@ -48,7 +48,11 @@ class CaseStore(Store):
         self._pos: _Index = {}  # only the predicates looked up so far; each kept whole from then on
         self._osp: _Index | None = None  # built on the first object-only lookup: case code never makes one
         self._count = 0
+        self._uncounted = False  # when True, _count is stale and len() recounts
         self._cap = cap
+        #: A digest of the case as submitted, set by intake when it has one cheaper than the
+        #: triples (the validated JSON case); any change to the store forgets it.
+        self.submitted: str | None = None
         self._namespace: dict[str, URIRef] = {}
         self._prefix: dict[URIRef, str] = {}
 
@@ -71,6 +75,7 @@ class CaseStore(Store):
             raise CaseTooLarge(f"the case has more than {self._cap} triples")
         objects[o] = None
         self._count += 1
+        self.submitted = None
         os_ = self._pos.get(p)
         if os_ is not None:
             subjects = os_.get(o)
@@ -79,6 +84,17 @@ class CaseStore(Store):
             subjects[s] = None
         if self._osp is not None:
             _put(self._osp, o, s, p)
+
+    def adopt(self, spo: _Index) -> None:
+        """Take ``spo`` (subject -> predicate -> objects, no level empty) as the whole of an empty store.
+
+        For a builder that makes a case's index in one go; the store owns ``spo`` from then on.
+        """
+        if self._spo or self._cap is not None:
+            raise ValueError("only an empty store without a cap can adopt an index")
+        self._spo = spo
+        self._pos, self._osp, self.submitted = {}, None, None
+        self._uncounted = True  # counted by the first len(): a determination seldom asks
 
     def extend(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
         """Add every triple of ``triples``: what :meth:`add` does one by one, in one tight loop."""
@@ -106,7 +122,8 @@ class CaseStore(Store):
                         subjects = os_[o] = {}
                     subjects[s] = None
         finally:
-            self._count = count
+            if count != self._count:
+                self._count, self.submitted = count, None
 
     def addN(self, quads: Iterable[tuple[Node, Node, Node, Any]]) -> None:  # noqa: N802 - rdflib's name
         """Add (s, p, o, context) quads; the context is ignored."""
@@ -115,6 +132,7 @@ class CaseStore(Store):
     def remove(self, triple: tuple[Node | None, Node | None, Node | None], context: Any = None) -> None:
         """Remove every triple matching the pattern (None matches anything)."""
         for (s, p, o), _ in list(self.triples(triple)):
+            self.submitted = None
             _discard(self._spo, s, p, o)
             if p in self._pos:
                 _discard(self._pos, p, o, s, keep=True)
@@ -211,6 +229,9 @@ class CaseStore(Store):
         return self._predicate_index(p).get(o, ())
 
     def __len__(self, context: Any = None) -> int:
+        if self._uncounted:
+            self._count = sum(len(objects) for po in self._spo.values() for objects in po.values())
+            self._uncounted = False
         return self._count
 
     def contexts(self, triple: Any = None) -> Iterator[Any]:

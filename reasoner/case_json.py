@@ -11,17 +11,20 @@ the document it came from.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from rdflib import RDF, XSD, Graph, URIRef
-from rdflib import Literal as RDFLiteral
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
+from rdflib import RDF, XSD, Graph, Namespace, URIRef
+from rdflib.term import Node
 
 from ._case_store import new_case_graph
 from ._terms import iri, literal
 from .errors import CaseSchemaError
+from .inference import classes_of
 from .intake import check_size, decode_json, normalise_level
+from .relevance import KINDS, Relevance
 from .vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
 
 if TYPE_CHECKING:
@@ -32,6 +35,8 @@ DiagnosisCode = Annotated[str, Field(pattern=r"^[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,
 Level = Annotated[str, Field(pattern=r"^[CTLSctls]\d{1,2}(-[CTLSctls]?\d{1,2})?$", examples=["S1", "L5-S1"])]
 ClassName = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]{1,80}$")]
 DocumentId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+# Serialised by value ("40.0" and "40" alike), so that the digest of a case reads values.
+Number = Annotated[Decimal, PlainSerializer(lambda d: format(d.normalize(), "f"), return_type=str, when_used="json")]
 Laterality = Literal["left", "right", "bilateral"]
 Outcome = Literal["positive", "negative", "effective", "short-term-relief", "failed"]
 Purpose = Literal["diagnostic", "therapeutic"]
@@ -130,8 +135,8 @@ class PriorProcedureIn(_Model):
     laterality: Laterality | None = None
     levels: list[Level] = Field(default_factory=list, max_length=12)
     purpose: Purpose | None = None
-    percentRelief: Decimal | None = Field(None, ge=0, le=100, max_digits=6)
-    reliefMonths: Decimal | None = Field(None, ge=0, le=600, max_digits=6)
+    percentRelief: Number | None = Field(None, ge=0, le=100, max_digits=6)
+    reliefMonths: Number | None = Field(None, ge=0, le=600, max_digits=6)
     outcome: Outcome | None = None
     source: DocumentId
 
@@ -146,7 +151,7 @@ class ConservativeCareIn(_Model):
     """A course of conservative therapy."""
 
     kind: ClassName
-    weeks: Decimal | None = Field(None, ge=0, le=2000, max_digits=6)
+    weeks: Number | None = Field(None, ge=0, le=2000, max_digits=6)
     outcome: Outcome | None = None
     source: DocumentId
 
@@ -172,8 +177,8 @@ class ImagingFindingIn(_Model):
 class PainHistoryIn(_Model):
     """The pain under review."""
 
-    durationMonths: Decimal | None = Field(None, ge=0, le=1200, max_digits=6)
-    score: Decimal | None = Field(None, ge=0, le=10, max_digits=4)
+    durationMonths: Number | None = Field(None, ge=0, le=1200, max_digits=6)
+    score: Number | None = Field(None, ge=0, le=10, max_digits=4)
     character: Literal["axial", "radicular", "mixed"] | None = None
     location: Literal["sacroiliac-region", "lumbar-above-l5", "widespread"] | None = None
     source: DocumentId
@@ -241,35 +246,56 @@ def load_json(payload: bytes) -> CaseIn:
         raise CaseSchemaError(problems) from None
 
 
+def digest(case: CaseIn) -> str:
+    """A digest of a validated case: its fields in schema order, numbers by value, defaults filled in.
+
+    Two payloads that validate to the same case (other key order, spacing, ``40`` or ``40.0``)
+    have the same digest.
+    """
+    return hashlib.sha256(case.model_dump_json().encode()).hexdigest()
+
+
 def code_iri(code: str) -> URIRef:
     """The knowledge-base IRI of a CPT or HCPCS code (HCPCS Level II codes start with a letter)."""
     return HCPCS[code] if code[0].isalpha() else CPT[code]
 
 
 _TYPE = RDF.type
+_THERAPY, _TEST, _FINDING = PROC.ConservativeTherapy, FIND.ProvocativeTest, FIND.ImagingFindingKind
+# The properties by which enrichment classifies a fact (those of them the knowledge base declares
+# gr:ClassifyingProperty): a fact's classes decide whether a policy can see it.
+_CLASSIFYING = (CV.code, CV.procedure, CV.careKind, CV.test, CV.findingKind)
 _STRING, _DATE, _DECIMAL, _INTEGER, _BOOLEAN = XSD.string, XSD.date, XSD.decimal, XSD.integer, XSD.boolean
 
 
-def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
+def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None) -> Graph:
     """Map a validated JSON case to case RDF.
+
+    With ``relevance`` (the policy's, from :func:`relevance.for_policy`), history facts the policy
+    cannot see are left out of the graph; the graph's digest still covers the whole case.
 
     Raises:
         CaseSchemaError: a class name (procedure, test, kind) that the knowledge base does not know.
     """
-    # Every term is built here from validated parts, so the fast constructors are safe; the
-    # triples go to the store in one batch (a long history makes tens of thousands).
-    triples: list[tuple[URIRef, URIRef, URIRef | RDFLiteral]] = []
-    add = triples.append
+    # Every term is built here from validated parts, so the fast constructors are safe. The
+    # store's subject index is built here directly, each history fact's entry as one dict: a long
+    # history makes tens of thousands of triples, and a call per triple was most of the cost.
+    spo: dict[Node, dict[Node, dict[Node, None]]] = {}
+
+    def add(triple: tuple[Node, Node, Node]) -> None:
+        s, p, o = triple
+        spo.setdefault(s, {}).setdefault(p, {})[o] = None
+
     base = f"{CASE_DATA}{case.id}/"
     node = iri(base + "case")
     request = iri(base + "request")
     problems: list[tuple[str, str]] = []
-    named: dict[tuple[str, str], URIRef] = {}  # a history repeats its codes and class names
+    named: dict[tuple[object, str], URIRef] = {}  # a history repeats its codes and class names
 
-    def cls(ns: object, name: str, where: str, root: URIRef) -> URIRef:
-        made = named.get((str(ns), name))
+    def cls(ns: Namespace, name: str, where: str, root: URIRef) -> URIRef:
+        made = named.get((ns, name))
         if made is None:
-            made = named[str(ns), name] = URIRef(str(ns) + name)
+            made = named[ns, name] = URIRef(ns + name)
         if root not in kb.superclasses.get(made, ()):
             known = sorted(str(c).split("#")[-1] for c, sup in kb.superclasses.items() if root in sup and c != root)
             problems.append((where, "not a known class name; one of: " + ", ".join(known)))
@@ -281,9 +307,8 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
             made = named["code", value] = ICD10CM[value] if diagnosis else code_iri(value)
         return made
 
-    def levels(subject: URIRef, values: list[str]) -> None:
-        for v in values:
-            add((subject, CV.level, literal(normalise_level(v) or v, _STRING)))
+    def levels(values: list[str]) -> dict[Node, None]:
+        return {literal(normalise_level(v) or v, _STRING): None for v in values}
 
     add((node, _TYPE, CV.Case))
     add((node, CV.identifier, literal(case.id, _STRING)))
@@ -301,7 +326,8 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
     for prop, value in ((CV.laterality, r.laterality), (CV.imageGuidance, r.imageGuidance), (CV.purpose, r.purpose)):
         if value is not None:
             add((request, prop, VALUES[value]))
-    levels(request, r.levels)
+    if r.levels:
+        spo[request][CV.level] = levels(r.levels)
     for i, line in enumerate(r.codes):
         ln = iri(f"{base}line-{i + 1}")
         add((request, CV.line, ln))
@@ -317,77 +343,134 @@ def to_graph(case: CaseIn, kb: KnowledgeBase) -> Graph:
         add((request, CV.primaryDiagnosis if i == 0 else CV.secondaryDiagnosis, cond))
         add((cond, _TYPE, CV.Condition))
         add((cond, CV.code, code(dx, diagnosis=True)))
-    docs = {}
-    for d in case.documents:
-        doc = docs[d.id] = iri(f"{base}doc-{d.id}")
-        add((node, CV.document, doc))
-        add((doc, _TYPE, CV.SourceDocument))
-        add((doc, CV.identifier, literal(d.id, _STRING)))
-        add((doc, CV.documentKind, VALUES[d.kind]))
-        if d.date:
-            add((doc, CV.date, literal(d.date, _DATE)))
-        if d.title:
-            add((doc, CV.title, literal(d.title, _STRING)))
+    docs = {d.id: iri(f"{base}doc-{d.id}") for d in case.documents}  # built last: only those that matter
+    cited: set[str] = set()
+    classifying = {p for p in _CLASSIFYING if p in kb.classifying}
+    # A fact classified by a property this code does not know of cannot be judged here: keep all.
+    skippable = relevance.kinds if relevance is not None and len(classifying) == len(kb.classifying) else {}
+    classified: dict[tuple[object, ...], frozenset[URIRef]] = {}
 
-    def fact(kind: str, i: int, cls_: URIRef, link: URIRef, source: str | None) -> URIRef:
-        f = iri(f"{base}{kind}-{i + 1}")
-        add((node, link, f))
-        add((f, _TYPE, cls_))
+    def wanted(
+        link: URIRef, i: int, source: str | None, purpose: URIRef | None, *values: tuple[URIRef, URIRef]
+    ) -> bool:
+        """Whether the ``i``-th fact of a kind matters; ``values`` are its (predicate, IRI) pairs."""
+        if link in skippable:
+            # Classified exactly as enrichment will classify it: by its classifying values and purpose.
+            key = (link, purpose, *values)
+            classes = classified.get(key)
+            if classes is None:
+                found = set(kb.types_of([KINDS[link][0]]))
+                for p, v in values:
+                    if p in classifying:
+                        found |= classes_of(kb, v, purpose)
+                classes = classified[key] = frozenset(found)
+            if not relevance.needed(link, classes, i):  # type: ignore[union-attr]
+                return False
         if source is not None:
-            add((f, CV.source, docs[source]))
-        return f
+            cited.add(source)
+        return True
+
+    case_po = spo[node]
+
+    def fact(kind: str, i: int, cls_: URIRef, link: URIRef, source: str | None) -> dict[Node, dict[Node, None]]:
+        """A new history fact's entry in the subject index, to fill in; each predicate is set once."""
+        f = iri(f"{base}{kind}-{i + 1}")
+        case_po.setdefault(link, {})[f] = None
+        po: dict[Node, dict[Node, None]] = {_TYPE: {cls_: None}}
+        if source is not None:
+            po[CV.source] = {docs[source]: None}
+        spo[f] = po
+        return po
 
     for i, c in enumerate(case.conditions):
+        dx = code(c.code, diagnosis=True)
+        if not wanted(CV.condition, i, c.source, None, (CV.code, dx)):
+            continue
         f = fact("condition", i, CV.Condition, CV.condition, c.source)
-        add((f, CV.code, code(c.code, diagnosis=True)))
+        f[CV.code] = {dx: None}
         if c.status:
-            add((f, CV.clinicalStatus, VALUES[c.status]))
+            f[CV.clinicalStatus] = {VALUES[c.status]: None}
     for i, p in enumerate(case.priorProcedures):
-        f = fact("procedure", i, CV.PriorProcedure, CV.priorProcedure, p.source)
+        pairs = []
         if p.code:
-            add((f, CV.code, code(p.code)))
+            pairs.append((CV.code, code(p.code)))
         if p.procedure:
-            add((f, CV.procedure, cls(PROC, p.procedure, f"priorProcedures.{i}.procedure", GR.Procedure)))
+            pairs.append((CV.procedure, cls(PROC, p.procedure, f"priorProcedures.{i}.procedure", GR.Procedure)))
+        purpose = VALUES[p.purpose] if p.purpose else None
+        if not wanted(CV.priorProcedure, i, p.source, purpose, *pairs):
+            continue
+        f = fact("procedure", i, CV.PriorProcedure, CV.priorProcedure, p.source)
+        for prop, value in pairs:
+            f[prop] = {value: None}
         if p.date:
-            add((f, CV.date, literal(p.date, _DATE)))
-        for prop, value in ((CV.laterality, p.laterality), (CV.purpose, p.purpose), (CV.outcome, p.outcome)):
-            if value is not None:
-                add((f, prop, VALUES[value]))
-        levels(f, p.levels)
+            f[CV.date] = {literal(p.date, _DATE): None}
+        for prop, term in ((CV.laterality, p.laterality), (CV.purpose, p.purpose), (CV.outcome, p.outcome)):
+            if term is not None:
+                f[prop] = {VALUES[term]: None}
+        if p.levels:
+            f[CV.level] = levels(p.levels)
         for prop, dec in ((CV.percentRelief, p.percentRelief), (CV.reliefMonths, p.reliefMonths)):
             if dec is not None:
-                add((f, prop, literal(dec, _DECIMAL)))
+                f[prop] = {literal(dec, _DECIMAL): None}
     for i, c in enumerate(case.conservativeCare):
+        kind = cls(PROC, c.kind, f"conservativeCare.{i}.kind", _THERAPY)
+        if not wanted(CV.conservativeCare, i, c.source, None, (CV.careKind, kind)):
+            continue
         f = fact("care", i, CV.ConservativeCare, CV.conservativeCare, c.source)
-        add((f, CV.careKind, cls(PROC, c.kind, f"conservativeCare.{i}.kind", PROC.ConservativeTherapy)))
+        f[CV.careKind] = {kind: None}
         if c.weeks is not None:
-            add((f, CV.weeks, literal(c.weeks, _DECIMAL)))
+            f[CV.weeks] = {literal(c.weeks, _DECIMAL): None}
         if c.outcome:
-            add((f, CV.outcome, VALUES[c.outcome]))
+            f[CV.outcome] = {VALUES[c.outcome]: None}
     for i, e in enumerate(case.examFindings):
+        test = cls(FIND, e.test, f"examFindings.{i}.test", _TEST)
+        if not wanted(CV.examFinding, i, e.source, None, (CV.test, test)):
+            continue
         f = fact("exam", i, CV.ExamFinding, CV.examFinding, e.source)
-        add((f, CV.test, cls(FIND, e.test, f"examFindings.{i}.test", FIND.ProvocativeTest)))
-        add((f, CV.result, VALUES[e.result]))
+        f[CV.test] = {test: None}
+        f[CV.result] = {VALUES[e.result]: None}
         if e.laterality:
-            add((f, CV.laterality, VALUES[e.laterality]))
+            f[CV.laterality] = {VALUES[e.laterality]: None}
     for i, m in enumerate(case.imagingFindings):
+        kind = cls(FIND, m.kind, f"imagingFindings.{i}.kind", _FINDING)
+        if not wanted(CV.imagingFinding, i, m.source, None, (CV.findingKind, kind)):
+            continue
         f = fact("imaging", i, CV.ImagingFinding, CV.imagingFinding, m.source)
-        add((f, CV.findingKind, cls(FIND, m.kind, f"imagingFindings.{i}.kind", FIND.ImagingFindingKind)))
-        levels(f, m.levels)
+        f[CV.findingKind] = {kind: None}
+        if m.levels:
+            f[CV.level] = levels(m.levels)
         if m.addressed is not None:
-            add((f, CV.addressed, literal(m.addressed, _BOOLEAN)))
+            f[CV.addressed] = {literal(m.addressed, _BOOLEAN): None}
     if case.painHistory is not None:
         ph = case.painHistory
         f = fact("pain", 0, CV.PainHistory, CV.painHistory, ph.source)
         for prop, dec in ((CV.durationMonths, ph.durationMonths), (CV.painScore, ph.score)):
             if dec is not None:
-                add((f, prop, literal(dec, _DECIMAL)))
+                f[prop] = {literal(dec, _DECIMAL): None}
         if ph.character:
-            add((f, CV.painCharacter, VALUES[ph.character]))
+            f[CV.painCharacter] = {VALUES[ph.character]: None}
         if ph.location:
-            add((f, CV.painLocation, VALUES[ph.location]))
+            f[CV.painLocation] = {VALUES[ph.location]: None}
+        cited.add(ph.source)
+    for i, d in enumerate(case.documents):
+        if relevance is not None and not relevance.document_needed(VALUES[d.kind], i, d.id in cited):
+            continue
+        doc = docs[d.id]
+        case_po.setdefault(CV.document, {})[doc] = None
+        po: dict[Node, dict[Node, None]] = {
+            _TYPE: {CV.SourceDocument: None},
+            CV.identifier: {literal(d.id, _STRING): None},
+            CV.documentKind: {VALUES[d.kind]: None},
+        }
+        if d.date:
+            po[CV.date] = {literal(d.date, _DATE): None}
+        if d.title:
+            po[CV.title] = {literal(d.title, _STRING): None}
+        spo[doc] = po
     if problems:
         raise CaseSchemaError(problems)
     g = new_case_graph()
-    g.store.extend(triples)  # type: ignore[attr-defined]
+    store = g.store
+    store.adopt(spo)  # type: ignore[attr-defined]
+    store.submitted = digest(case)  # type: ignore[attr-defined]
     return g

@@ -141,12 +141,12 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     request_purpose = _first(objs(request, CV.purpose))
     line_nodes = set(objs(request, CV.line))
     classified = [(s, o) for p in sorted(kb.classifying) for s, o in g.subject_objects(p) if isinstance(o, URIRef)]
-    classes_of: dict[tuple[URIRef, Node | None], frozenset[URIRef]] = {}  # a history repeats its codes
+    classes_of_: dict[tuple[URIRef, Node | None], frozenset[URIRef]] = {}  # a history repeats its codes
     for s, o in classified:
         purpose = _first(objs(s, CV.purpose)) or (request_purpose if s in line_nodes else None)
-        classes = classes_of.get((o, purpose))
+        classes = classes_of_.get((o, purpose))
         if classes is None:
-            classes = classes_of[o, purpose] = _classes(kb, o, purpose)
+            classes = classes_of_[o, purpose] = classes_of(kb, o, purpose)
         for cls in classes:
             add((s, _TYPE, cls))
     elapsed: dict[int, tuple[Literal, Literal, Literal]] = {}
@@ -268,7 +268,8 @@ def _sites(
             add((proc, GR.sameSideAsRequest, _TRUE))
 
 
-def _classes(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozenset[URIRef]:
+def classes_of(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozenset[URIRef]:
+    """The classes (superclasses included) a case node gets for a classifying value ``term``."""
     code = kb.codes.get(term)
     named = [code.denotes] if code and code.denotes else [term] if term in kb.superclasses else []
     base = kb.types_of(named)

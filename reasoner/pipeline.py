@@ -15,7 +15,7 @@ from decimal import Decimal
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
-from . import case_json, fhir_intake, intake, jsonld
+from . import case_json, fhir_intake, intake, jsonld, relevance
 from ._case_store import CaseStore, memory_copy, new_case_graph
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
 from .errors import FhirError, UnknownPolicyError
@@ -25,7 +25,7 @@ from .intake import CaseFormat
 from .kb import KnowledgeBase
 from .knowledge import Policy
 from .validation import Result, validate_naively
-from .vocab import CV, GR
+from .vocab import CV, GR, KB
 
 
 def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> Graph:
@@ -65,6 +65,15 @@ def resolve_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> Policy
 
 def determine(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
     """Determine a case given as bytes (``fmt`` is ``"turtle"`` or ``"json"``)."""
+    if fmt == "json":  # the policy is known before the graph is built: leave out history it cannot see
+        case = case_json.load_json(payload)
+        # As resolve_policy will choose it from the graph; when it finds none, it says so there.
+        if policy is not None:
+            chosen = kb.policies.get(policy)
+        else:
+            chosen = kb.policy_by_iri(KB[case.policy]) if case.policy else None
+        seen = relevance.for_policy(kb, chosen) if chosen is not None else None
+        return _run(case_json.to_graph(case, kb, seen), kb, policy)
     return _run(parse_case(payload, fmt, kb), kb, policy)
 
 
@@ -82,13 +91,22 @@ def determine_parsed(case: Graph, kb: KnowledgeBase, *, policy: str | None = Non
     copy: the same parsed case can be judged under one policy after another.
     """
     owned = new_case_graph()
-    for triple in case:
-        owned.add(triple)
+    owned.store.extend(case)  # type: ignore[attr-defined]
+    owned.store.submitted = getattr(case.store, "submitted", None)  # type: ignore[attr-defined]
     return _run(owned, kb, policy)
 
 
 def fingerprint(case: Graph, kb: KnowledgeBase, *parts: str) -> str:
-    """A digest of the knowledge base, ``parts`` and the case's triples (literals by value, not lexical form)."""
+    """A digest of the knowledge base, ``parts`` and the case.
+
+    The case part is the digest intake made of the case as submitted (a JSON or FHIR case, by
+    :func:`case_json.digest`) while the graph is unchanged since; otherwise it is made from the
+    triples (literals by value, not lexical form). So the same case always gets the same id;
+    the same case in two formats need not.
+    """
+    submitted = getattr(case.store, "submitted", None)
+    if submitted is not None:  # a long history costs a hundredth of hashing its triples
+        return hashlib.sha256("\n".join([kb.content_hash, *parts, "json " + submitted]).encode()).hexdigest()[:32]
     # Literal values, not lexical forms, so that "80" and "80.0" (xsd:decimal) give the same id.
     forms: dict[Node, str] = {}  # a case repeats its terms: write each once
 

@@ -1,0 +1,340 @@
+"""Which history facts a policy can see, decided from the shapes before a case graph is built.
+
+Most of a long record is history no criterion of the policy reads: injections of another kind,
+findings of tests the policy never names. Building such facts as RDF, enriching and
+validating them is most of the cost of a long history, yet cannot change the determination.
+:func:`for_policy` proves, per kind of history fact, that a fact of that kind can matter only
+through its classes, and which classes those are; the JSON intake then leaves out facts with
+none of them (they still count in the determination id, which is a digest of the whole case).
+
+A kind is skippable under a policy only when every one of these holds over the shapes that can
+run for it (every root shape of every criterion of the policy, its documentation and
+prerequisite shapes, and everything those reach):
+
+- its link from the case (``cv:priorProcedure``, ...) appears only as the whole ``sh:path`` of
+  property shapes that have no constraint but a qualified count, over a qualified shape with
+  a ``sh:class`` of its own: such a count sees only facts of that class;
+- no target and no inverse path names a predicate its facts carry, so nothing reaches one
+  from elsewhere;
+- the shapes use no ``sh:closed``, no SPARQL, and name no case node;
+- no class of the kind itself (``cv:PriorProcedure`` and its superclasses) is named anywhere
+  in those shapes, nor among what a criterion considers, what a pathway step is done by, or
+  what addresses a finding (enrichment and the explanation read those).
+
+A fact of a skippable kind matters when any of its classes (after classification, exactly as
+enrichment will classify it) is named in those shapes or in those lists. Anything the analysis
+cannot read as above keeps every fact. ``tests/test_relevance.py`` checks every example and
+long generated histories under every policy against the unpruned determination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from rdflib import RDF, Graph, URIRef
+from rdflib.namespace import SH
+from rdflib.term import Node
+
+from .vocab import CASE_DATA, CV, GR
+
+if TYPE_CHECKING:
+    from .kb import KnowledgeBase
+    from .knowledge import Policy
+
+#: Each kind of history fact: its link from the case, its class, and every predicate one of its
+#: facts can carry once built and enriched. Not gr:completesStep: enrichment writes it only on facts
+#: of a pathway step's class, and those always matter.
+KINDS: dict[URIRef, tuple[URIRef, frozenset[URIRef]]] = {
+    CV.priorProcedure: (
+        CV.PriorProcedure,
+        frozenset(
+            {
+                *(CV.code, CV.procedure, CV.date, CV.laterality, CV.purpose, CV.outcome, CV.level),
+                *(CV.percentRelief, CV.reliefMonths),
+                *(GR.daysBeforeRequest, GR.weeksBeforeRequest, GR.monthsBeforeRequest, GR.addOnCode),
+                *(GR.sameRegionAsRequest, GR.sameSideAsRequest),
+            }
+        ),
+    ),
+    CV.conservativeCare: (CV.ConservativeCare, frozenset({CV.careKind, CV.weeks, CV.outcome})),
+    CV.examFinding: (CV.ExamFinding, frozenset({CV.test, CV.result, CV.laterality})),
+    CV.imagingFinding: (CV.ImagingFinding, frozenset({CV.findingKind, CV.level, CV.addressed, GR.addressed})),
+    CV.condition: (CV.Condition, frozenset({CV.code, CV.clinicalStatus})),
+}
+_EVERY_FACT = frozenset({RDF.type, CV.source})
+_DOCUMENT_PREDICATES = frozenset({RDF.type, CV.document, CV.source, CV.identifier, CV.documentKind, CV.date, CV.title})
+
+# What a property shape over a kind's link may say besides its qualified count.
+_ANNOTATIONS = frozenset(
+    {SH.path, SH.name, SH.description, SH.message, SH.severity, SH.order, SH.group, SH.resultMessage}
+)
+_QUALIFIED = frozenset(
+    {SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint}
+)
+_SH = str(SH)
+_TARGETS = frozenset({SH.targetNode, SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target})
+# Whatever reads more than its paths show: closed shapes read every predicate, SPARQL and rules anything.
+_OPAQUE = frozenset({SH.closed, SH.sparql, SH.select, SH.ask, SH.rule, SH.target, SH.SPARQLConstraint, SH.SPARQLTarget})
+
+
+@dataclass(frozen=True)
+class KindRelevance:
+    """Which facts of a skippable kind matter.
+
+    Any with a class of ``any_of``, any with every class of one set in ``all_of``, and the first
+    ``first`` of them whatever their classes.
+    """
+
+    any_of: frozenset[URIRef]
+    all_of: tuple[frozenset[URIRef], ...]
+    first: int
+
+
+@dataclass(frozen=True)
+class DocumentRelevance:
+    """Which documents matter besides those a kept fact cites: those of a kind in ``kinds``, and the first ``first``."""
+
+    kinds: frozenset[URIRef]
+    first: int
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """For one policy: the kinds of history fact (by link) that may be left out, and which of them matter.
+
+    ``documents`` is None when every document matters.
+    """
+
+    kinds: dict[URIRef, KindRelevance]
+    documents: DocumentRelevance | None = None
+
+    def needed(self, link: URIRef, classes: frozenset[URIRef], position: int) -> bool:
+        """Whether the ``position``-th fact linked by ``link``, with these classes (superclasses included), matters."""
+        kind = self.kinds.get(link)
+        if kind is None or position < kind.first or not kind.any_of.isdisjoint(classes):
+            return True
+        return any(needs <= classes for needs in kind.all_of)
+
+    def document_needed(self, kind: URIRef, position: int, cited: bool) -> bool:
+        """Whether the ``position``-th document, of this kind, matters (``cited``: a kept fact names it)."""
+        docs = self.documents
+        return docs is None or cited or position < docs.first or kind in docs.kinds
+
+
+NOTHING_SKIPPED = Relevance({})
+
+
+def for_policy(kb: KnowledgeBase, policy: Policy) -> Relevance:
+    """What the policy's shapes, criteria and pathway can see of a case's history (cached)."""
+    return _for_policy(kb, policy.iri)
+
+
+@lru_cache(maxsize=64)
+def _for_policy(kb: KnowledgeBase, policy: URIRef) -> Relevance:
+    roots, seen, addressing = inputs(kb, policy)
+    return analyse(kb.shapes, roots, seen, lambda cls: kb.types_of([cls]), addressing)
+
+
+def inputs(kb: KnowledgeBase, policy: URIRef) -> tuple[frozenset[Node], frozenset[URIRef], frozenset[URIRef]]:
+    """What :func:`analyse` reads for a policy: root shapes, classes read outside them, addressing classes."""
+    index = kb.shape_index
+    steps = kb.steps_of(policy)
+    ids = {c.iri for c in kb.criteria.values() if c.policy == policy}
+    ids |= {s.completion_criterion for s in steps if s.completion_criterion is not None}
+    criteria = [kb.criteria[i] for i in ids if i in kb.criteria]
+    roots = set(index.criteria_roots(frozenset(ids))) | index.prerequisite_roots
+    roots |= {s for c in criteria for s in c.qualifying_shapes}
+    roots |= index.documentation_roots(frozenset().union(*(c.needs for c in criteria)) if criteria else frozenset())
+    considers = {cls for c in criteria for cls in c.considers}
+    seen = considers | {cls for s in steps for cls in s.procedure_classes}
+    # Enrichment marks a finding addressed when a procedure of a class that addresses it is in
+    # the history: those procedures matter for every finding the explanation can list.
+    listed = frozenset().union(
+        *(kb.types_of([k, CV.ImagingFinding]) for k in kb.superclasses if not considers.isdisjoint(kb.types_of([k])))
+    )
+    listed = listed if considers.isdisjoint(kb.types_of([CV.ImagingFinding])) else frozenset(kb.addressed_by)
+    seen |= {cls for t in listed for cls in kb.addressed_by.get(t, ())}
+    addressing = frozenset(cls for classes in kb.addressed_by.values() for cls in classes)
+    return frozenset(roots), frozenset(seen), addressing
+
+
+def analyse(
+    shapes: Graph,
+    roots: frozenset[Node],
+    seen: frozenset[URIRef],
+    closure: Callable[[URIRef], frozenset[URIRef]],
+    addressing: frozenset[URIRef] = frozenset(),
+) -> Relevance:
+    """The relevance of history facts to the shapes reachable from ``roots`` (see the module docstring).
+
+    ``seen`` holds the classes whose instances are read outside the shapes; ``closure`` gives a
+    class with its superclasses; ``addressing`` the classes of procedures that can address a
+    finding, which matter when a shape reads ``gr:addressed``.
+    """
+    if (None, RDF.type, SH.ConstraintComponent) in shapes:  # its parameters are not SHACL's: unknowable here
+        return NOTHING_SKIPPED
+    reach = _reachable(shapes, roots)
+    triples = [(s, p, o) for s in reach for p, o in shapes.predicate_objects(s)]
+    named = {t for s, p, o in triples for t in (p, o) if isinstance(t, URIRef)}
+    if not named.isdisjoint(_OPAQUE) or any(t.startswith(str(CASE_DATA)) for t in named):
+        return NOTHING_SKIPPED
+    # Facts reached other than through their link: by class, or back along a predicate they carry.
+    any_of = set(seen) | {o for s, p, o in triples if p == SH.targetClass and isinstance(o, URIRef)}
+    if GR.addressed in named:
+        any_of |= addressing
+    reaching = {o for s, p, o in triples if p in (SH.targetSubjectsOf, SH.targetObjectsOf)}
+    for s, p, o in triples:
+        if p == SH.inversePath:
+            instances_of = _instances_of_targets(shapes, s) if o == RDF.type else None
+            if instances_of is None:
+                reaching |= _reachable(shapes, {o})
+            else:
+                any_of |= instances_of
+    kinds = {}
+    for link, (kind, carried) in KINDS.items():
+        if not any_of.isdisjoint(closure(kind)) or not reaching.isdisjoint(carried | _EVERY_FACT | {link}):
+            continue
+        all_of: list[frozenset[URIRef]] = []
+        first = 0
+        for s, p, o in triples:
+            if link not in (s, p, o):
+                continue
+            use = _use_of_link(shapes, s) if p == SH.path and o == link else None
+            if use is None:
+                break
+            if isinstance(use, int):
+                first = max(first, use)
+            elif use & closure(kind) == use:  # counts every fact of the kind
+                break
+            else:
+                all_of.append(use)
+        else:
+            kinds[link] = KindRelevance(frozenset(any_of), tuple(all_of), first)
+    return Relevance(kinds, _documents(shapes, triples, any_of, reaching, closure))
+
+
+def _documents(
+    shapes: Graph,
+    triples: list[tuple[Node, Node, Node]],
+    any_of: set[URIRef],
+    reaching: set[Node],
+    closure: Callable[[URIRef], frozenset[URIRef]],
+) -> DocumentRelevance | None:
+    """Which documents matter besides those kept facts cite; None when all may.
+
+    A document is reached from a fact that cites it, or from the case along ``cv:document``: by
+    a ``sh:minCount`` (the first few then suffice) or by ``(cv:document cv:documentKind)`` with
+    ``sh:hasValue`` (the documents of that kind suffice). Anything else keeps every document.
+    """
+    if not any_of.isdisjoint(closure(CV.SourceDocument)) or not reaching.isdisjoint(_DOCUMENT_PREDICATES):
+        return None
+    kinds: set[URIRef] = set()
+    first = 0
+    for s, p, o in triples:
+        if CV.document not in (s, p, o):
+            continue
+        if p == SH.path and o == CV.document:
+            use = _use_of_link(shapes, s)
+            if not isinstance(use, int):
+                return None
+            first = max(first, use)
+            continue
+        users = list(shapes.subject_predicates(s))
+        if p != RDF.first or not users or any(q != SH.path for _, q in users):
+            return None
+        if list(shapes.items(s)) != [CV.document, CV.documentKind]:
+            return None
+        for prop, _ in users:
+            shacl = {q for q in shapes.predicates(prop) if q.startswith(_SH)}  # type: ignore[attr-defined]
+            if not shacl <= _ANNOTATIONS | {SH.hasValue}:
+                return None
+            kinds |= {v for v in shapes.objects(prop, SH.hasValue) if isinstance(v, URIRef)}
+    return DocumentRelevance(frozenset(kinds), first)
+
+
+def _use_of_link(shapes: Graph, shape: Node) -> frozenset[URIRef] | int | None:
+    """What a property shape whose path is a kind's link needs of its facts, when that is all it does.
+
+    The classes a qualified count requires of a fact to count it; the number of facts a
+    ``sh:minCount`` needs to see; None for anything else (the kind then cannot be skipped).
+    """
+    said = set(shapes.predicates(shape))
+    shacl = {p for p in said if p.startswith(_SH)}  # type: ignore[attr-defined]
+    if shacl <= _ANNOTATIONS | {SH.minCount}:
+        counts = [o.toPython() for o in shapes.objects(shape, SH.minCount)]
+        return max(counts) if len(counts) == 1 and isinstance(counts[0], int) else None
+    if not shacl <= _ANNOTATIONS | _QUALIFIED:
+        return None
+    qualified = list(shapes.objects(shape, SH.qualifiedValueShape))
+    if len(qualified) != 1 or (qualified[0], SH.deactivated, None) in shapes:  # a deactivated shape holds for all
+        return None
+    classes = frozenset(c for c in shapes.objects(qualified[0], SH["class"]) if isinstance(c, URIRef))
+    return classes or None
+
+
+def _instances_of_targets(shapes: Graph, path: Node) -> set[URIRef] | None:
+    """The classes an ``^rdf:type`` step reaches the instances of, when that is all it can reach; else None.
+
+    That is when it is the whole path, or the first step, of property shapes whose focus nodes
+    are ``sh:targetNode`` classes and nothing else.
+    """
+    out: set[URIRef] = set()
+    for holder, p in shapes.subject_predicates(path):
+        if p == RDF.first and not any(True for _ in shapes.subjects(RDF.rest, holder)):
+            users = [s for s, q in shapes.subject_predicates(holder) if q == SH.path]  # a sequence it starts
+            if len(users) != sum(1 for _ in shapes.subject_predicates(holder)):
+                return None
+        elif p == SH.path:
+            users = [holder]
+        else:
+            return None
+        for prop in users:
+            focus = _focus(shapes, prop, 0)
+            if focus is None:
+                return None
+            out |= focus
+    return out
+
+
+def _focus(shapes: Graph, shape: Node, depth: int) -> set[URIRef] | None:
+    """The ``sh:targetNode`` IRIs a shape is applied to, when it is applied to nothing else; else None."""
+    said = set(shapes.predicates(shape))
+    if depth > 16 or said & _TARGETS - {SH.targetNode}:
+        return None
+    out = {t for t in shapes.objects(shape, SH.targetNode) if isinstance(t, URIRef)}
+    for parent, p in shapes.subject_predicates(shape):
+        if p == RDF.first:  # a member of an sh:and, sh:or or sh:xone list of a node shape
+            head = parent
+            while (earlier := next(shapes.subjects(RDF.rest, head), None)) is not None:
+                head = earlier
+            owners = list(shapes.subject_predicates(head))
+            if not owners or any(q not in (SH["and"], SH["or"], SH.xone) for _, q in owners):
+                return None
+            parents = [owner for owner, _ in owners]
+        elif p == SH.property or p in (SH.node, SH["not"]):
+            parents = [parent]
+        else:
+            return None
+        for owner in parents:
+            if (owner, SH.path, None) in shapes:  # applied to a property's values
+                return None
+            focus = _focus(shapes, owner, depth + 1)
+            if focus is None:
+                return None
+            out |= focus
+    return out
+
+
+def _reachable(shapes: Graph, start: Iterable[Node]) -> set[Node]:
+    """Every node reachable from ``start`` along any triple of ``shapes`` (lists included)."""
+    out: set[Node] = set()
+    stack = list(start)
+    while stack:
+        node = stack.pop()
+        if node not in out:
+            out.add(node)
+            stack.extend(shapes.objects(node, None))
+    return out
