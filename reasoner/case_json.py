@@ -343,28 +343,29 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
         add((request, CV.primaryDiagnosis if i == 0 else CV.secondaryDiagnosis, cond))
         add((cond, _TYPE, CV.Condition))
         add((cond, CV.code, code(dx, diagnosis=True)))
-    docs = {d.id: iri(f"{base}doc-{d.id}") for d in case.documents}  # built last: only those that matter
+    docs: dict[str, URIRef] = {}  # documents are built last: only those that matter
     cited: set[str] = set()
     classifying = {p for p in _CLASSIFYING if p in kb.classifying}
     # A fact classified by a property this code does not know of cannot be judged here: keep all.
     skippable = relevance.kinds if relevance is not None and len(classifying) == len(kb.classifying) else {}
-    classified: dict[tuple[object, ...], frozenset[URIRef]] = {}
+    matters: dict[tuple[object, ...], bool] = {}  # by kind, purpose and classifying values
 
     def wanted(
         link: URIRef, i: int, source: str | None, purpose: URIRef | None, *values: tuple[URIRef, URIRef]
     ) -> bool:
         """Whether the ``i``-th fact of a kind matters; ``values`` are its (predicate, IRI) pairs."""
-        if link in skippable:
+        kind = skippable.get(link)
+        if kind is not None and i >= kind.first:
             # Classified exactly as enrichment will classify it: by its classifying values and purpose.
             key = (link, purpose, *values)
-            classes = classified.get(key)
-            if classes is None:
-                found = set(kb.types_of([KINDS[link][0]]))
+            found = matters.get(key)
+            if found is None:
+                classes = set(kb.types_of([KINDS[link][0]]))
                 for p, v in values:
                     if p in classifying:
-                        found |= classes_of(kb, v, purpose)
-                classes = classified[key] = frozenset(found)
-            if not relevance.needed(link, classes, i):  # type: ignore[union-attr]
+                        classes |= classes_of(kb, v, purpose)
+                found = matters[key] = relevance.needed(link, frozenset(classes), kind.first)  # type: ignore[union-attr]
+            if not found:
                 return False
         if source is not None:
             cited.add(source)
@@ -378,7 +379,10 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
         case_po.setdefault(link, {})[f] = None
         po: dict[Node, dict[Node, None]] = {_TYPE: {cls_: None}}
         if source is not None:
-            po[CV.source] = {docs[source]: None}
+            doc = docs.get(source)
+            if doc is None:
+                doc = docs[source] = iri(f"{base}doc-{source}")
+            po[CV.source] = {doc: None}
         spo[f] = po
         return po
 
@@ -455,7 +459,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     for i, d in enumerate(case.documents):
         if relevance is not None and not relevance.document_needed(VALUES[d.kind], i, d.id in cited):
             continue
-        doc = docs[d.id]
+        doc = docs.get(d.id) or iri(f"{base}doc-{d.id}")
         case_po.setdefault(CV.document, {})[doc] = None
         po: dict[Node, dict[Node, None]] = {
             _TYPE: {CV.SourceDocument: None},

@@ -20,7 +20,7 @@ from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import applicability
-from ._case_store import CaseStore, adder
+from ._case_store import CaseStore
 from ._terms import literal
 from .knowledge import Policy
 from .vocab import CV, GR
@@ -133,7 +133,8 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     """Derive the facts the criteria read, adding them to ``case`` (pass a graph you own; copying costs)."""
     g = case
     objs = _reader(g)
-    add = adder(g)
+    pending: list[tuple[Node, Node, Node]] = []  # added in two batches: what is read back, then the rest
+    add = pending.append
     case_node = next(iter(g.subjects(_TYPE, CV.Case)))
     request = _first(objs(case_node, CV.request))
     assert request is not None
@@ -149,6 +150,7 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
             classes = classes_of_[o, purpose] = classes_of(kb, o, purpose)
         for cls in classes:
             add((s, _TYPE, cls))
+    _flush(g, pending)
     elapsed: dict[int, tuple[Literal, Literal, Literal]] = {}
     lines = []
     for node in sorted(line_nodes, key=str):
@@ -186,7 +188,18 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
         for step in [s for s in steps if not s.procedure_classes.isdisjoint(types)]:
             add((fact, GR.completesStep, step.iri))
     _mark_addressed(objs, add, kb, case_node, procedures)
+    _flush(g, pending)
     return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
+
+
+def _flush(g: Graph, pending: list[tuple[Node, Node, Node]]) -> None:
+    store = g.store
+    if isinstance(store, CaseStore):
+        store.extend(pending)
+    else:
+        for triple in pending:
+            g.add(triple)
+    pending.clear()
 
 
 def _elapsed(add: Adder, node: Node, days: int, made: dict[int, tuple[Literal, Literal, Literal]]) -> None:

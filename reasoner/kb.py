@@ -20,11 +20,11 @@ from pyshacl.errors import ShapeLoadError
 from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from . import _kb_index, inference, rules, validation
+from . import _kb_index, case_json, inference, rules, validation
 from ._turtle import syntax_error_position
 from .errors import KnowledgeBaseError, UnknownPolicyError
 from .knowledge import Code, CoverageRule, Criterion, Policy, Recommendation, Reference, Step, Threshold
-from .vocab import BASE, GR
+from .vocab import BASE, GR, vocabulary_terms
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 KB_ENV = "GUIDELINE_REASONER_KB"
@@ -117,6 +117,7 @@ class KnowledgeBase:
                 parse_turtle_file(path, case_shapes, display=rel)
         rules.expand_rules(ontology, shapes)
         _bind_thresholds(ontology, shapes)
+        ontology, shapes = _interned(ontology), _interned(shapes)
         generated = frozenset(s for s in shapes.subjects(GR.expandedFrom, None) if isinstance(s, URIRef))
         generated |= frozenset(p for s in generated for p in shapes.objects(s, SH.property) if isinstance(p, URIRef))
         validation.check_shapes_graph(shapes, skip=generated)
@@ -211,6 +212,26 @@ def _labels(graph: Graph) -> dict[URIRef, str]:
     out = {s: str(o) for s, o in graph.subject_objects(RDFS.label) if isinstance(s, URIRef)}
     out.update({s: str(o) for s, o in graph.subject_objects(SKOS.prefLabel) if isinstance(s, URIRef)})
     return out
+
+
+def _interned(graph: Graph) -> Graph:
+    """``graph`` with one object per term, the vocabulary's own where it names one.
+
+    rdflib's parser makes a new object for every mention of an IRI, and rdflib compares two
+    unequal-identity terms in Python; with one object per term, the sets and dicts built from the
+    knowledge base and the case terms made from the vocabulary match by identity.
+    """
+    table = _INTERNED
+    out = Graph()
+    for s, p, o in graph:
+        out.add((table.setdefault(s, s), table.setdefault(p, p), table.setdefault(o, o)))
+    for prefix, namespace in graph.namespaces():
+        out.bind(prefix, namespace, override=True)
+    return out
+
+
+# Process-wide, so that reloads share objects too; holds only knowledge-base and vocabulary terms.
+_INTERNED: dict[object, object] = {t: t for t in (*vocabulary_terms(), *case_json.VALUES.values())}
 
 
 def _bind_thresholds(ontology: Graph, shapes: Graph) -> None:

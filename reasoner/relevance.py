@@ -185,7 +185,10 @@ def analyse(
     any_of = set(seen) | {o for s, p, o in triples if p == SH.targetClass and isinstance(o, URIRef)}
     if GR.addressed in named:
         any_of |= addressing
-    reaching = {o for s, p, o in triples if p in (SH.targetSubjectsOf, SH.targetObjectsOf)}
+    # Predicates whose subjects a target or an inverse step reaches; objects a target reaches.
+    reaching = {o for s, p, o in triples if p == SH.targetSubjectsOf}
+    targeted_objects = {o for s, p, o in triples if p == SH.targetObjectsOf}
+    reaching |= targeted_objects
     for s, p, o in triples:
         if p == SH.inversePath:
             instances_of = _instances_of_targets(shapes, s) if o == RDF.type else None
@@ -193,24 +196,32 @@ def analyse(
                 reaching |= _reachable(shapes, {o})
             else:
                 any_of |= instances_of
+    # Nodes inside path expressions: a kind's link may appear there (checked path by path below).
+    paths = [(s, o) for s, p, o in triples if p == SH.path]
+    inside = set().union(*(_path_nodes(shapes, path) for _, path in paths)) if paths else set()
     kinds = {}
     for link, (kind, carried) in KINDS.items():
-        if not any_of.isdisjoint(closure(kind)) or not reaching.isdisjoint(carried | _EVERY_FACT | {link}):
+        if not any_of.isdisjoint(closure(kind)) or not reaching.isdisjoint(carried | _EVERY_FACT):
+            continue
+        if link in targeted_objects or any(
+            link in (s, p, o) for s, p, o in triples if s not in inside and p != SH.path
+        ):  # targeted, or named by a constraint (sh:equals, sh:hasValue, ...)
             continue
         all_of: list[frozenset[URIRef]] = []
         first = 0
-        for s, p, o in triples:
-            if link not in (s, p, o):
+        for prop, path in paths:
+            where = _ends_in(shapes, path, link, 0)
+            if where == _NEVER:
                 continue
-            use = _use_of_link(shapes, s) if p == SH.path and o == link else None
+            use = _use_of_link(shapes, prop) if where == _LAST else None
             if use is None:
                 break
             if isinstance(use, int):
                 first = max(first, use)
-            elif use & closure(kind) == use:  # counts every fact of the kind
+            elif any(needs <= closure(kind) for needs in use):  # counts every fact of the kind
                 break
             else:
-                all_of.append(use)
+                all_of.extend(use)
         else:
             kinds[link] = KindRelevance(frozenset(any_of), tuple(all_of), first)
     return Relevance(kinds, _documents(shapes, triples, any_of, reaching, closure))
@@ -255,11 +266,12 @@ def _documents(
     return DocumentRelevance(frozenset(kinds), first)
 
 
-def _use_of_link(shapes: Graph, shape: Node) -> frozenset[URIRef] | int | None:
-    """What a property shape whose path is a kind's link needs of its facts, when that is all it does.
+def _use_of_link(shapes: Graph, shape: Node) -> tuple[frozenset[URIRef], ...] | int | None:
+    """What a property shape whose path ends in a kind's link needs of its facts, when that is all it does.
 
-    The classes a qualified count requires of a fact to count it; the number of facts a
-    ``sh:minCount`` needs to see; None for anything else (the kind then cannot be skipped).
+    For a qualified count, the classes a fact must have to count (any one of the sets); for a
+    ``sh:minCount``, how many facts it needs to see; None for anything else (the kind then
+    cannot be skipped).
     """
     said = set(shapes.predicates(shape))
     shacl = {p for p in said if p.startswith(_SH)}  # type: ignore[attr-defined]
@@ -269,10 +281,73 @@ def _use_of_link(shapes: Graph, shape: Node) -> frozenset[URIRef] | int | None:
     if not shacl <= _ANNOTATIONS | _QUALIFIED:
         return None
     qualified = list(shapes.objects(shape, SH.qualifiedValueShape))
-    if len(qualified) != 1 or (qualified[0], SH.deactivated, None) in shapes:  # a deactivated shape holds for all
+    return _needs(shapes, qualified[0], 0) if len(qualified) == 1 else None
+
+
+def _needs(shapes: Graph, shape: Node, depth: int) -> tuple[frozenset[URIRef], ...] | None:
+    """The classes a node must have to conform to ``shape``, as alternatives (any one set); None if none are needed.
+
+    Read from ``sh:class``, ``sh:node``, ``sh:and`` and ``sh:or`` (``sh:xone`` as ``sh:or``);
+    anything else adds no need, which errs towards keeping facts.
+    """
+    if depth > 16 or (shape, SH.deactivated, None) in shapes:  # a deactivated shape holds for every node
         return None
-    classes = frozenset(c for c in shapes.objects(qualified[0], SH["class"]) if isinstance(c, URIRef))
-    return classes or None
+    alternatives = [frozenset(c for c in shapes.objects(shape, SH["class"]) if isinstance(c, URIRef))]
+    conjuncts = [*shapes.objects(shape, SH.node)]
+    for lst in shapes.objects(shape, SH["and"]):
+        conjuncts.extend(shapes.items(lst))
+    for member in conjuncts:
+        needs = _needs(shapes, member, depth + 1)
+        if needs is not None:
+            alternatives = [a | n for a in alternatives for n in needs]
+    for lst in [*shapes.objects(shape, SH["or"]), *shapes.objects(shape, SH.xone)]:
+        options = [_needs(shapes, member, depth + 1) for member in shapes.items(lst)]
+        if options and all(o is not None for o in options):
+            alternatives = [a | n for a in alternatives for o in options for n in o]  # type: ignore[union-attr]
+    found = tuple(a for a in alternatives if a)
+    return found if len(found) == len(alternatives) and found else None
+
+
+_NEVER, _LAST, _UNSAFE = 0, 1, 2
+
+
+def _ends_in(shapes: Graph, path: Node, link: URIRef, depth: int) -> int:
+    """Where a path's values can be facts of ``link``'s kind: never, only as its last step, or unsafe.
+
+    Such facts enter a path only by a forward ``link`` step from the case (inverse steps and
+    targets that could reach them are refused before); a path that goes on from them, or
+    repeats, could read their properties.
+    """
+    if isinstance(path, URIRef):
+        return _LAST if path == link else _NEVER
+    if depth > 16:
+        return _UNSAFE
+    if (path, SH.inversePath, None) in shapes:
+        return _NEVER  # inverse steps reach subjects: the case from a fact, never a fact (see reaching)
+    for repeat in (SH.zeroOrMorePath, SH.oneOrMorePath, SH.zeroOrOnePath):
+        for inner in shapes.objects(path, repeat):
+            return _NEVER if _ends_in(shapes, inner, link, depth + 1) == _NEVER else _UNSAFE
+    for alternatives in shapes.objects(path, SH.alternativePath):
+        return max((_ends_in(shapes, a, link, depth + 1) for a in shapes.items(alternatives)), default=_NEVER)
+    if (path, RDF.first, None) in shapes:  # a sequence
+        steps = [_ends_in(shapes, step, link, depth + 1) for step in shapes.items(path)]
+        if any(step != _NEVER for step in steps[:-1]):
+            return _UNSAFE
+        return steps[-1] if steps else _NEVER
+    return _UNSAFE
+
+
+def _path_nodes(shapes: Graph, path: Node) -> set[Node]:
+    """The blank nodes and list cells a path expression is made of."""
+    out: set[Node] = set()
+    stack = [path]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, URIRef) or node in out:
+            continue
+        out.add(node)
+        stack.extend(shapes.objects(node, None))
+    return out
 
 
 def _instances_of_targets(shapes: Graph, path: Node) -> set[URIRef] | None:

@@ -240,3 +240,8 @@ def _bind_terms(namespace: type[DefinedNamespace]) -> None:
 
 _bind_terms(GR)
 _bind_terms(CV)
+
+
+def vocabulary_terms() -> list[URIRef]:
+    """Every term bound on :class:`GR` and :class:`CV` (the objects the code uses)."""
+    return [getattr(ns, name) for ns in (GR, CV) for name in ns.__annotations__]
