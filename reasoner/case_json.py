@@ -348,24 +348,48 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     classifying = {p for p in _CLASSIFYING if p in kb.classifying}
     # A fact classified by a property this code does not know of cannot be judged here: keep all.
     skippable = relevance.kinds if relevance is not None and len(classifying) == len(kb.classifying) else {}
-    matters: dict[tuple[object, ...], bool] = {}  # by kind, purpose and classifying values
+    decided: dict[tuple[object, ...], bool] = {}  # by kind, purpose and classifying values
+
+    classified: dict[tuple[object, ...], frozenset[URIRef]] = {}
+
+    def classes(link: URIRef, purpose: URIRef | None, values: tuple[tuple[URIRef, URIRef], ...]) -> frozenset[URIRef]:
+        """A fact's classes, exactly as enrichment will classify it: by its classifying values and purpose."""
+        key = (link, purpose, *values)
+        found = classified.get(key)
+        if found is None:
+            made = set(kb.types_of([KINDS[link][0]]))
+            for p, v in values:
+                if p in classifying:
+                    made |= classes_of(kb, v, purpose)
+            found = classified[key] = frozenset(made)
+        return found
+
+    def matters(link: URIRef, i: int, purpose: URIRef | None, values: tuple[tuple[URIRef, URIRef], ...]) -> bool:
+        kind = skippable.get(link)
+        if kind is None or i < kind.first:
+            return True
+        key = (link, purpose, *values)
+        found = decided.get(key)
+        if found is None:
+            found = decided[key] = relevance.needed(link, classes(link, purpose, values), kind.first)  # type: ignore[union-attr]
+        return found
+
+    # Enrichment marks a finding addressed when the history holds a procedure of a class that
+    # addresses it: every procedure that could address a finding kept is kept too.
+    addressing: set[URIRef] = set()
+    if CV.priorProcedure in skippable:
+        for i, m in enumerate(case.imagingFindings):
+            values = ((CV.findingKind, URIRef(FIND + m.kind)),)  # an unknown name is reported below
+            if matters(CV.imagingFinding, i, None, values):
+                for t in classes(CV.imagingFinding, None, values):
+                    addressing |= kb.addressed_by.get(t, frozenset())
 
     def wanted(
         link: URIRef, i: int, source: str | None, purpose: URIRef | None, *values: tuple[URIRef, URIRef]
     ) -> bool:
         """Whether the ``i``-th fact of a kind matters; ``values`` are its (predicate, IRI) pairs."""
-        kind = skippable.get(link)
-        if kind is not None and i >= kind.first:
-            # Classified exactly as enrichment will classify it: by its classifying values and purpose.
-            key = (link, purpose, *values)
-            found = matters.get(key)
-            if found is None:
-                classes = set(kb.types_of([KINDS[link][0]]))
-                for p, v in values:
-                    if p in classifying:
-                        classes |= classes_of(kb, v, purpose)
-                found = matters[key] = relevance.needed(link, frozenset(classes), kind.first)  # type: ignore[union-attr]
-            if not found:
+        if not matters(link, i, purpose, values):
+            if link != CV.priorProcedure or classes(link, purpose, values).isdisjoint(addressing):
                 return False
         if source is not None:
             cited.add(source)

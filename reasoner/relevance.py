@@ -3,28 +3,31 @@
 Most of a long record is history no criterion of the policy reads: injections of another kind,
 findings of tests the policy never names. Building such facts as RDF, enriching and
 validating them is most of the cost of a long history, yet cannot change the determination.
-:func:`for_policy` proves, per kind of history fact, that a fact of that kind can matter only
-through its classes, and which classes those are; the JSON intake then leaves out facts with
-none of them (they still count in the determination id, which is a digest of the whole case).
+:func:`for_policy` works out, per kind of history fact, whether a fact of that kind can matter
+only through its classes, and through which; the JSON intake then leaves out the facts that
+cannot matter (they still count in the determination id, a digest of the whole case).
 
-A kind is skippable under a policy only when every one of these holds over the shapes that can
-run for it (every root shape of every criterion of the policy, its documentation and
-prerequisite shapes, and everything those reach):
+The shapes read are those that can run under the policy: the roots of all its criteria, their
+qualifying, documentation and prerequisite shapes, and everything those reach. A kind can be
+left out only when all of these hold there:
 
-- its link from the case (``cv:priorProcedure``, ...) appears only as the whole ``sh:path`` of
-  property shapes that have no constraint but a qualified count, over a qualified shape with
-  a ``sh:class`` of its own: such a count sees only facts of that class;
-- no target and no inverse path names a predicate its facts carry, so nothing reaches one
-  from elsewhere;
-- the shapes use no ``sh:closed``, no SPARQL, and name no case node;
-- no class of the kind itself (``cv:PriorProcedure`` and its superclasses) is named anywhere
-  in those shapes, nor among what a criterion considers, what a pathway step is done by, or
-  what addresses a finding (enrichment and the explanation read those).
+- no ``sh:closed``, SPARQL, SHACL rule or custom constraint component, and no case node named;
+- nothing reaches its facts but their link from the case (``cv:priorProcedure``, ...): no target
+  class of the kind (or a superclass), no target or inverse step over a predicate they carry,
+  and ``^rdf:type`` only as the first step from ``sh:targetNode`` classes (reaching instances
+  of those classes, which are kept);
+- the link appears only as the last step of paths (alone, or ending a sequence or an
+  alternative), on property shapes that only count: a ``sh:minCount`` (the first few facts
+  are kept) or a qualified count over a shape whose classes can be worked out (``sh:class``
+  through ``sh:node``, ``sh:and`` and ``sh:or``); a fact without those classes never counts.
 
-A fact of a skippable kind matters when any of its classes (after classification, exactly as
-enrichment will classify it) is named in those shapes or in those lists. Anything the analysis
-cannot read as above keeps every fact. ``tests/test_relevance.py`` checks every example and
-long generated histories under every policy against the unpruned determination.
+A fact of such a kind is kept when it has a class those counts need, a class a shape targets or
+reaches by ``^rdf:type``, a class a criterion considers (the explanation lists those) or a class
+of a pathway step (enrichment marks the steps done), or when it is among the first few. The
+intake also keeps every procedure that could address a finding it keeps, since enrichment marks
+findings addressed. Anything else keeps every fact of the kind. ``tests/test_relevance.py``
+checks every example, and every example with the history of all of them pooled in, under every
+policy against the whole case, and has a shape for each hazard above that must stop it.
 """
 
 from __future__ import annotations
@@ -134,12 +137,12 @@ def for_policy(kb: KnowledgeBase, policy: Policy) -> Relevance:
 
 @lru_cache(maxsize=64)
 def _for_policy(kb: KnowledgeBase, policy: URIRef) -> Relevance:
-    roots, seen, addressing = inputs(kb, policy)
-    return analyse(kb.shapes, roots, seen, lambda cls: kb.types_of([cls]), addressing)
+    roots, seen = inputs(kb, policy)
+    return analyse(kb.shapes, roots, seen, lambda cls: kb.types_of([cls]))
 
 
-def inputs(kb: KnowledgeBase, policy: URIRef) -> tuple[frozenset[Node], frozenset[URIRef], frozenset[URIRef]]:
-    """What :func:`analyse` reads for a policy: root shapes, classes read outside them, addressing classes."""
+def inputs(kb: KnowledgeBase, policy: URIRef) -> tuple[frozenset[Node], frozenset[URIRef]]:
+    """What :func:`analyse` reads for a policy: its root shapes, and the classes read outside them."""
     index = kb.shape_index
     steps = kb.steps_of(policy)
     ids = {c.iri for c in kb.criteria.values() if c.policy == policy}
@@ -150,15 +153,7 @@ def inputs(kb: KnowledgeBase, policy: URIRef) -> tuple[frozenset[Node], frozense
     roots |= index.documentation_roots(frozenset().union(*(c.needs for c in criteria)) if criteria else frozenset())
     considers = {cls for c in criteria for cls in c.considers}
     seen = considers | {cls for s in steps for cls in s.procedure_classes}
-    # Enrichment marks a finding addressed when a procedure of a class that addresses it is in
-    # the history: those procedures matter for every finding the explanation can list.
-    listed = frozenset().union(
-        *(kb.types_of([k, CV.ImagingFinding]) for k in kb.superclasses if not considers.isdisjoint(kb.types_of([k])))
-    )
-    listed = listed if considers.isdisjoint(kb.types_of([CV.ImagingFinding])) else frozenset(kb.addressed_by)
-    seen |= {cls for t in listed for cls in kb.addressed_by.get(t, ())}
-    addressing = frozenset(cls for classes in kb.addressed_by.values() for cls in classes)
-    return frozenset(roots), frozenset(seen), addressing
+    return frozenset(roots), frozenset(seen)
 
 
 def analyse(
@@ -166,13 +161,11 @@ def analyse(
     roots: frozenset[Node],
     seen: frozenset[URIRef],
     closure: Callable[[URIRef], frozenset[URIRef]],
-    addressing: frozenset[URIRef] = frozenset(),
 ) -> Relevance:
     """The relevance of history facts to the shapes reachable from ``roots`` (see the module docstring).
 
     ``seen`` holds the classes whose instances are read outside the shapes; ``closure`` gives a
-    class with its superclasses; ``addressing`` the classes of procedures that can address a
-    finding, which matter when a shape reads ``gr:addressed``.
+    class with its superclasses.
     """
     if (None, RDF.type, SH.ConstraintComponent) in shapes:  # its parameters are not SHACL's: unknowable here
         return NOTHING_SKIPPED
@@ -183,8 +176,6 @@ def analyse(
         return NOTHING_SKIPPED
     # Facts reached other than through their link: by class, or back along a predicate they carry.
     any_of = set(seen) | {o for s, p, o in triples if p == SH.targetClass and isinstance(o, URIRef)}
-    if GR.addressed in named:
-        any_of |= addressing
     # Predicates whose subjects a target or an inverse step reaches; objects a target reaches.
     reaching = {o for s, p, o in triples if p == SH.targetSubjectsOf}
     targeted_objects = {o for s, p, o in triples if p == SH.targetObjectsOf}

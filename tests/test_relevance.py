@@ -108,8 +108,8 @@ def _with(kb: KnowledgeBase, turtle: str) -> relevance.Relevance:
     for triple in kb.shapes:
         shapes.add(triple)
     shapes.parse(data=PREFIXES + turtle, format="turtle")
-    roots, seen, addressing = relevance.inputs(kb, kb.policy("medicare-facet-lcd").iri)
-    return relevance.analyse(shapes, roots | {URIRef("urn:hazard:Root")}, seen, lambda c: kb.types_of([c]), addressing)
+    roots, seen = relevance.inputs(kb, kb.policy("medicare-facet-lcd").iri)
+    return relevance.analyse(shapes, roots | {URIRef("urn:hazard:Root")}, seen, lambda c: kb.types_of([c]))
 
 
 HAZARDS = {
@@ -148,6 +148,31 @@ HAZARDS = {
     ),
     "a target by a predicate facts carry": (
         "ex:Root sh:targetSubjectsOf cv:test ; sh:property [ sh:path cv:result ; sh:minCount 1 ] .",
+        {CV.examFinding},
+    ),
+    "the link repeated": (
+        "ex:Root sh:targetClass cv:Case ; sh:property [ sh:path [ sh:zeroOrMorePath cv:examFinding ] ;"
+        " sh:maxCount 1 ] .",
+        {CV.examFinding},
+    ),
+    "the link before another step in an alternative": (
+        "ex:Root sh:targetClass cv:Case ; sh:property [ sh:path [ sh:alternativePath ( cv:request"
+        " ( cv:examFinding cv:result ) ) ] ; sh:qualifiedValueShape [ sh:class cv:Positive ] ;"
+        " sh:qualifiedMaxCount 0 ] .",
+        {CV.examFinding},
+    ),
+    "a qualified choice with an option of no class": (
+        "ex:Root sh:targetClass cv:Case ; sh:property [ sh:path cv:examFinding ; sh:qualifiedValueShape"
+        " [ sh:or ( [ sh:class cv:Case ] [ sh:property [ sh:path cv:result ; sh:minCount 1 ] ] ) ] ;"
+        " sh:qualifiedMaxCount 3 ] .",
+        {CV.examFinding},
+    ),
+    "the link compared by another property": (
+        "ex:Root sh:targetClass cv:Case ; sh:property [ sh:path cv:request ; sh:disjoint cv:examFinding ] .",
+        {CV.examFinding},
+    ),
+    "the link's objects targeted": (
+        "ex:Root sh:targetObjectsOf cv:examFinding ; sh:property [ sh:path cv:result ; sh:minCount 1 ] .",
         {CV.examFinding},
     ),
     "a closed shape": (
