@@ -229,3 +229,26 @@ def case_with_history(items: int) -> bytes:
         else:
             case["conditions"].append({"code": "M47.816", "status": "active", "source": doc})
     return json.dumps(case).encode()
+
+
+def case_with_relevant_history(items: int) -> bytes:
+    """The facet RFA example with ``items`` history items the facet policy reads, none of which can be left out.
+
+    Diagnostic medial branch blocks, facet RFAs and failed courses of care, in turn, from 2010 on.
+    """
+    case = json.loads((ROOT / "examples/cases/facet-rfa-initial.json").read_text())
+    start = date(2010, 1, 4)
+    for n in range(max(0, items - 6)):
+        when = (start + timedelta(days=5 * n)).isoformat()
+        doc = f"hist-{n}"
+        case["documents"].append({"id": doc, "kind": "procedure-note", "date": when})
+        kind = n % 3
+        if kind == 2:
+            case["conservativeCare"].append({"kind": "PhysicalTherapy", "weeks": 6, "outcome": "failed", "source": doc})
+            continue
+        case["priorProcedures"].append(
+            {"code": "64493" if kind == 0 else "64635", "purpose": "diagnostic" if kind == 0 else "therapeutic",
+             "date": when, "laterality": "bilateral", "levels": ["L4-L5", "L5-S1"], "percentRelief": 85,
+             "reliefMonths": 7, "outcome": "positive", "source": doc}
+        )  # fmt: skip
+    return json.dumps(case).encode()

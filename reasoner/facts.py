@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rdflib import RDF, Graph, URIRef
@@ -12,6 +13,8 @@ from .vocab import CV, GR
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
+
+_TYPE = RDF.type  # rdflib's RDF namespace answers each attribute through a Python __getattr__
 
 _KIND_ORDER = (
     CV.RequestLine,
@@ -27,11 +30,12 @@ _KIND_ORDER = (
 
 def most_specific_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
     """The label of the most specific knowledge-base class of a case node."""
-    types = [
-        t
-        for t in g.objects(node, RDF.type)
-        if isinstance(t, URIRef) and t in kb.superclasses and not str(t).startswith(str(CV))
-    ]
+    return _leaf_label(kb, frozenset(g.objects(node, _TYPE)))
+
+
+@lru_cache(maxsize=1024)  # a long history repeats a handful of type sets
+def _leaf_label(kb: KnowledgeBase, classes: frozenset[Node]) -> str:
+    types = [t for t in classes if isinstance(t, URIRef) and t in kb.superclasses and not str(t).startswith(str(CV))]
     leaves = sorted(t for t in types if not any(o != t and t in kb.superclasses.get(o, ()) for o in types))
     return kb.label(leaves[0]) if leaves else "item"
 
@@ -54,7 +58,7 @@ def _code(kb: KnowledgeBase, iri: Node | None) -> str | None:
 
 def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
     """One line describing a case fact, built from its properties (no free text from the case)."""
-    types = set(g.objects(node, RDF.type))
+    types = set(g.objects(node, _TYPE))
     parts: list[str] = []
     levels = ", ".join(sorted(str(v) for v in g.objects(node, CV.level)))
     if CV.RequestLine in types:
@@ -154,15 +158,15 @@ def source_of(g: Graph, node: Node, kb: KnowledgeBase) -> Source | None:
 def facts_of_class(g: Graph, cls: URIRef) -> list[Node]:
     """Case nodes of a class, excluding request lines and the request unless asked for by name."""
     nodes = []
-    for node in g.subjects(RDF.type, cls):
-        types = set(g.objects(node, RDF.type))
+    for node in g.subjects(_TYPE, cls):
+        types = set(g.objects(node, _TYPE))
         if cls not in (CV.RequestLine, CV.ServiceRequest) and types & {CV.RequestLine, CV.ServiceRequest}:
             continue
         nodes.append(node)
     rank = {k: i for i, k in enumerate(_KIND_ORDER)}
 
     def key(n: Node) -> tuple[int, str]:
-        kinds = [rank[t] for t in g.objects(n, RDF.type) if t in rank]
+        kinds = [rank[t] for t in g.objects(n, _TYPE) if t in rank]
         return (min(kinds, default=99), str(n))
 
     return sorted(set(nodes), key=key)

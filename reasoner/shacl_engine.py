@@ -46,6 +46,8 @@ _SINGLE = (SH.path, SH.severity, SH.minCount, SH.maxCount, SH.minLength, SH.maxL
 _SINGLE += (SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive, SH.datatype, SH.nodeKind)
 _SINGLE += (SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxCount)
 
+_TYPE = RDF.type  # rdflib's RDF namespace answers each attribute through a Python __getattr__
+
 
 class Result(NamedTuple):
     """One validation result: the shape that produced it, its focus node, value and severity."""
@@ -59,7 +61,7 @@ class Result(NamedTuple):
 class Reader:
     """Memoised reads of one data graph for the length of one validation."""
 
-    __slots__ = ("_graph", "_out", "_in", "_supers", "_instances")
+    __slots__ = ("_graph", "_out", "_in", "_supers", "_instances", "_kinds")
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
@@ -67,6 +69,7 @@ class Reader:
         self._in: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._supers: dict[Node, frozenset[Node]] = {}
         self._instances: dict[Node, frozenset[Node]] = {}
+        self._kinds: dict[Node, frozenset[Node]] = {}  # a node's types with their superclasses
 
     def objects(self, s: Node, p: Node) -> tuple[Node, ...]:
         """Objects of ``s`` by ``p``."""
@@ -100,14 +103,17 @@ class Reader:
         found = self._instances.get(cls)
         if found is None:
             subclasses = _closure(cls, lambda c: self.subjects(RDFS.subClassOf, c))
-            found = self._instances[cls] = frozenset(i for c in subclasses for i in self.subjects(RDF.type, c))
+            found = self._instances[cls] = frozenset(i for c in subclasses for i in self.subjects(_TYPE, c))
         return found
 
     def is_instance(self, node: Node, cls: Node) -> bool:
         """Whether ``node`` has a type that is ``cls`` or a subclass of it (as sh:class reads it)."""
         if isinstance(node, Literal):
             return False
-        return any(cls in self.superclasses(t) for t in self.objects(node, RDF.type))
+        kinds = self._kinds.get(node)
+        if kinds is None:  # the data graph does not change while it is validated
+            kinds = self._kinds[node] = frozenset().union(*(self.superclasses(t) for t in self.objects(node, _TYPE)))
+        return cls in kinds
 
 
 def _closure(start: Node, step: Callable[[Node], Iterable[Node]]) -> frozenset[Node]:
@@ -208,7 +214,7 @@ class _Compiler:
                 if p not in _UNDERSTOOD:
                     raise Unsupported(str(p))
                 params.setdefault(p, []).append(o)
-            elif p == RDF.type and o in (RDFS.Class, URIRef("http://www.w3.org/2002/07/owl#Class")):
+            elif p == _TYPE and o in (RDFS.Class, URIRef("http://www.w3.org/2002/07/owl#Class")):
                 raise Unsupported("implicit class target")
         if any(len(params.get(p, ())) > 1 for p in _SINGLE):
             raise Unsupported("a parameter given twice")
@@ -415,10 +421,16 @@ _RANGES: dict[Node, Callable[[int], bool]] = {
 }
 
 
+_NUMBERS = (int, Decimal)  # exact types: a bool is an int to Python, not to XSD
+
+
 def _in_range(v: Node, bound: Literal, op: Callable[[int], bool]) -> bool:
     # pyshacl's rule: only literals compare, and a string never compares with a non-string.
     if not isinstance(v, Literal) or isinstance(v.value, str) != isinstance(bound.value, str):
         return False
+    a, b = v.value, bound.value
+    if type(a) in _NUMBERS and type(b) in _NUMBERS:  # what compare_literal does for them, without its calls
+        return op((a > b) - (a < b))
     try:
         return op(compare_literal(v, bound))
     except (TypeError, NotImplementedError):

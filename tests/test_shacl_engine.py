@@ -107,7 +107,8 @@ DATA = f"""
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 ex:Sub rdfs:subClassOf ex:Item .
 ex:Leaf rdfs:subClassOf ex:Thing .
-ex:i1 a ex:Item ; ex:n 3, "4"^^xsd:decimal, "x" ; ex:s "ab", "Abcde"@en, "b" ; ex:link ex:A, ex:C ;
+ex:i1 a ex:Item ; ex:n 3, "4"^^xsd:decimal, "x", true, "5.50"^^xsd:decimal, "2"^^xsd:double, "9"^^xsd:decimal ;
+  ex:s "ab", "Abcde"@en, "b" ; ex:link ex:A, ex:C ;
   ex:flag true ; ex:when "2021-02-03"^^xsd:date .
 ex:i2 a ex:Sub ; ex:n 1, 12, "7"^^xsd:integer, "nope"^^xsd:integer ; ex:s _:b ; ex:link "lit", _:c ;
   ex:flag "true" ; ex:when "2019-12-31"^^xsd:date, "someday" .
