@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from rdflib import Graph
+from rdflib import RDF, Graph
 from rdflib.store import Store
 from rdflib.term import Node, URIRef
 
@@ -300,20 +300,37 @@ class CaseGraph(Graph):
     Anything else (a path, a list, an unbound term) is rdflib's own.
     """
 
+    def __init__(self, store: CaseStore) -> None:
+        super().__init__(store=store)
+        self._case_store = store  # Graph.store is a property: one call more per lookup
+
     def objects(  # type: ignore[override]
         self, subject: Node | None = None, predicate: Any = None, unique: bool = False
     ) -> Iterator[Node]:
         """Objects of ``subject`` by ``predicate``."""
-        if subject is not None and isinstance(predicate, URIRef) and not isinstance(subject, list):
-            return iter(tuple(self.store.objects_of(subject, predicate)))  # type: ignore[attr-defined]
+        if subject is not None and type(predicate) is URIRef and type(subject) is not list:
+            return iter(tuple(self._case_store.objects_of(subject, predicate)))
         return super().objects(subject, predicate, unique)
+
+    def value(  # type: ignore[override]
+        self,
+        subject: Node | None = None,
+        predicate: Any = RDF.value,
+        object: Node | None = None,  # noqa: A002 - rdflib's name
+        default: Node | None = None,
+        any: bool = True,  # noqa: A002 - rdflib's name
+    ) -> Node | None:
+        """One object of ``subject`` by ``predicate`` (else rdflib's ``Graph.value``)."""
+        if object is None and any and subject is not None and type(predicate) is URIRef and type(subject) is not list:
+            return next(iter(self._case_store.objects_of(subject, predicate)), default)
+        return super().value(subject, predicate, object, default, any)
 
     def subjects(  # type: ignore[override]
         self, predicate: Any = None, object: Node | None = None, unique: bool = False
     ) -> Iterator[Node]:
         """Subjects with ``predicate`` to ``object``."""
-        if object is not None and isinstance(predicate, URIRef) and not isinstance(object, list):
-            return iter(tuple(self.store.subjects_of(predicate, object)))  # type: ignore[attr-defined]
+        if object is not None and type(predicate) is URIRef and type(object) is not list:
+            return iter(tuple(self._case_store.subjects_of(predicate, object)))
         return super().subjects(predicate, object, unique)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
+from rdflib.exceptions import UniquenessError
 from rdflib.plugins.stores.memory import Memory
 
 from reasoner import CaseTooLarge, KnowledgeBase, case_json
@@ -179,6 +180,13 @@ def test_direct_lookups_answer_what_rdflib_answers() -> None:
     assert sorted(ours.subjects(EX.p, [EX.a, EX.c])) == sorted(memory.subjects(EX.p, [EX.a, EX.c]))
     for s, p in itertools.product(NODES, PREDICATES):
         assert ours.value(s, p) in set(memory.objects(s, p)) | {None}
+        assert (ours.value(s, p) is None) == (memory.value(s, p) is None)
+        assert ours.value(s, p, default=EX.none) == memory.value(s, p, default=EX.none) or list(ours.objects(s, p))
+    assert ours.value(EX.nowhere, EX.p, default=EX.none) == EX.none
+    assert ours.value(None, EX.p, EX.c) == memory.value(None, EX.p, EX.c)
+    assert ours.value(EX.a, None, EX.c) == memory.value(EX.a, None, EX.c)
+    with pytest.raises(UniquenessError):
+        ours.value(EX.a, EX.p, any=False)
     objects = ours.objects(EX.a, EX.p)
     ours.add((EX.a, EX.p, EX.late))  # a snapshot: adding while reading neither fails nor shows
     assert EX.late not in set(objects)
