@@ -22,9 +22,8 @@ from rdflib.term import Node
 from ._case_store import new_case_graph
 from ._terms import iri, literal
 from .errors import CaseSchemaError
-from .inference import classes_of
 from .intake import check_size, decode_json, normalise_level
-from .relevance import KINDS, Relevance
+from .relevance import Relevance, Sieve
 from .vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
 
 if TYPE_CHECKING:
@@ -262,9 +261,6 @@ def code_iri(code: str) -> URIRef:
 
 _TYPE = RDF.type
 _THERAPY, _TEST, _FINDING = PROC.ConservativeTherapy, FIND.ProvocativeTest, FIND.ImagingFindingKind
-# The properties by which enrichment classifies a fact (those of them the knowledge base declares
-# gr:ClassifyingProperty): a fact's classes decide whether a policy can see it.
-_CLASSIFYING = (CV.code, CV.procedure, CV.careKind, CV.test, CV.findingKind)
 _STRING, _DATE, _DECIMAL, _INTEGER, _BOOLEAN = XSD.string, XSD.date, XSD.decimal, XSD.integer, XSD.boolean
 
 
@@ -345,52 +341,14 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
         add((cond, CV.code, code(dx, diagnosis=True)))
     docs: dict[str, URIRef] = {}  # documents are built last: only those that matter
     cited: set[str] = set()
-    classifying = {p for p in _CLASSIFYING if p in kb.classifying}
-    # A fact classified by a property this code does not know of cannot be judged here: keep all.
-    skippable = relevance.kinds if relevance is not None and len(classifying) == len(kb.classifying) else {}
-    decided: dict[tuple[object, ...], bool] = {}  # by kind, purpose and classifying values
-
-    classified: dict[tuple[object, ...], frozenset[URIRef]] = {}
-
-    def classes(link: URIRef, purpose: URIRef | None, values: tuple[tuple[URIRef, URIRef], ...]) -> frozenset[URIRef]:
-        """A fact's classes, exactly as enrichment will classify it: by its classifying values and purpose."""
-        key = (link, purpose, *values)
-        found = classified.get(key)
-        if found is None:
-            made = set(kb.types_of([KINDS[link][0]]))
-            for p, v in values:
-                if p in classifying:
-                    made |= classes_of(kb, v, purpose)
-            found = classified[key] = frozenset(made)
-        return found
-
-    def matters(link: URIRef, i: int, purpose: URIRef | None, values: tuple[tuple[URIRef, URIRef], ...]) -> bool:
-        kind = skippable.get(link)
-        if kind is None or i < kind.first:
-            return True
-        key = (link, purpose, *values)
-        found = decided.get(key)
-        if found is None:
-            found = decided[key] = relevance.needed(link, classes(link, purpose, values), kind.first)  # type: ignore[union-attr]
-        return found
-
-    # Enrichment marks a finding addressed when the history holds a procedure of a class that
-    # addresses it: every procedure that could address a finding kept is kept too.
-    addressing: set[URIRef] = set()
-    if CV.priorProcedure in skippable:
-        for i, m in enumerate(case.imagingFindings):
-            values = ((CV.findingKind, URIRef(FIND + m.kind)),)  # an unknown name is reported below
-            if matters(CV.imagingFinding, i, None, values):
-                for t in classes(CV.imagingFinding, None, values):
-                    addressing |= kb.addressed_by.get(t, frozenset())
+    sieve = Sieve(kb, relevance, [URIRef(FIND + m.kind) for m in case.imagingFindings])
 
     def wanted(
         link: URIRef, i: int, source: str | None, purpose: URIRef | None, *values: tuple[URIRef, URIRef]
     ) -> bool:
         """Whether the ``i``-th fact of a kind matters; ``values`` are its (predicate, IRI) pairs."""
-        if not matters(link, i, purpose, values):
-            if link != CV.priorProcedure or classes(link, purpose, values).isdisjoint(addressing):
-                return False
+        if not sieve.keeps(link, i, purpose, values):
+            return False
         if source is not None:
             cited.add(source)
         return True
@@ -481,7 +439,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
             f[CV.painLocation] = {VALUES[ph.location]: None}
         cited.add(ph.source)
     for i, d in enumerate(case.documents):
-        if relevance is not None and not relevance.document_needed(VALUES[d.kind], i, d.id in cited):
+        if not sieve.keeps_document(VALUES[d.kind], i, d.id in cited):
             continue
         doc = docs.get(d.id) or iri(f"{base}doc-{d.id}")
         case_po.setdefault(CV.document, {})[doc] = None

@@ -41,6 +41,7 @@ from rdflib import RDF, Graph, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
+from .inference import classes_of
 from .vocab import CASE_DATA, CV, GR
 
 if TYPE_CHECKING:
@@ -128,6 +129,70 @@ class Relevance:
 
 
 NOTHING_SKIPPED = Relevance({})
+
+# The properties by which enrichment classifies a fact (those the knowledge base declares
+# gr:ClassifyingProperty): a fact's classes decide whether a policy can see it.
+_CLASSIFYING = (CV.code, CV.procedure, CV.careKind, CV.test, CV.findingKind)
+
+
+class Sieve:
+    """What one JSON case's graph leaves out under a policy, fact by fact (None: nothing).
+
+    Facts are classified exactly as enrichment will classify them: by their classifying values
+    and purpose. Enrichment also marks an imaging finding addressed when the history holds a
+    procedure of a class that addresses it, so every procedure that could address a finding
+    kept is kept: give the findings' kinds, in order, when the sieve is made.
+    """
+
+    def __init__(self, kb: KnowledgeBase, relevance: Relevance | None, finding_kinds: Iterable[URIRef]) -> None:
+        self._kb = kb
+        self._classifying = {p for p in _CLASSIFYING if p in kb.classifying}
+        known = len(self._classifying) == len(kb.classifying)  # else a fact's classes cannot be worked out here
+        self._relevance = relevance if relevance is not None and known else NOTHING_SKIPPED
+        self._classes: dict[tuple[object, ...], frozenset[URIRef]] = {}
+        self._decided: dict[tuple[object, ...], bool] = {}
+        self._addressing: set[URIRef] = set()
+        if CV.priorProcedure in self._relevance.kinds:
+            for i, kind in enumerate(finding_kinds):
+                values = ((CV.findingKind, kind),)
+                if self._matters(CV.imagingFinding, i, None, values):
+                    for t in self._classes_of(CV.imagingFinding, None, values):
+                        self._addressing |= kb.addressed_by.get(t, frozenset())
+
+    def keeps(self, link: URIRef, i: int, purpose: URIRef | None, values: tuple[tuple[URIRef, URIRef], ...]) -> bool:
+        """Whether the ``i``-th fact linked by ``link`` matters; ``values`` are its (predicate, IRI) pairs."""
+        if self._matters(link, i, purpose, values):
+            return True
+        return link == CV.priorProcedure and not self._classes_of(link, purpose, values).isdisjoint(self._addressing)
+
+    def keeps_document(self, kind: URIRef, i: int, cited: bool) -> bool:
+        """Whether the ``i``-th document, of this kind, matters (``cited``: a fact kept names it)."""
+        return self._relevance.document_needed(kind, i, cited)
+
+    def _matters(self, link: URIRef, i: int, purpose: URIRef | None, values: tuple[tuple[URIRef, URIRef], ...]) -> bool:
+        kind = self._relevance.kinds.get(link)
+        if kind is None or i < kind.first:
+            return True
+        key = (link, purpose, *values)
+        found = self._decided.get(key)
+        if found is None:
+            classes = self._classes_of(link, purpose, values)
+            found = self._decided[key] = self._relevance.needed(link, classes, kind.first)
+        return found
+
+    def _classes_of(
+        self, link: URIRef, purpose: URIRef | None, values: tuple[tuple[URIRef, URIRef], ...]
+    ) -> frozenset[URIRef]:
+        key = (link, purpose, *values)
+        found = self._classes.get(key)
+        if found is None:
+            kb = self._kb
+            made = set(kb.types_of([KINDS[link][0]]))
+            for p, v in values:
+                if p in self._classifying:
+                    made |= classes_of(kb, v, purpose)
+            found = self._classes[key] = frozenset(made)
+        return found
 
 
 def for_policy(kb: KnowledgeBase, policy: Policy) -> Relevance:

@@ -235,3 +235,15 @@ grs:HazardShape-count a sh:PropertyShape ; sh:path cv:priorProcedure ; sh:maxCou
 
     pruned, whole = _both(case_with_history(30), kb, "medicare-facet-lcd")
     assert pruned == whole and pruned["outcome"] == "not-medically-necessary"
+
+
+def test_a_fact_classified_by_an_unknown_property_is_always_kept(kb: KnowledgeBase) -> None:
+    import dataclasses
+
+    facet = relevance.for_policy(kb, kb.policy("medicare-facet-lcd"))
+    faber = ((CV.test, URIRef("https://w3id.org/guideline-reasoner/finding#FaberTest")),)
+    assert not relevance.Sieve(kb, facet, []).keeps(CV.examFinding, 5, None, faber)
+    assert relevance.Sieve(kb, None, []).keeps(CV.examFinding, 5, None, faber)
+    # A knowledge base that classifies by a property the intake does not know: nothing is left out.
+    wider = dataclasses.replace(kb, classifying=kb.classifying | {CV.result})
+    assert relevance.Sieve(wider, facet, []).keeps(CV.examFinding, 5, None, faber)
