@@ -247,3 +247,22 @@ def test_a_fact_classified_by_an_unknown_property_is_always_kept(kb: KnowledgeBa
     # A knowledge base that classifies by a property the intake does not know: nothing is left out.
     wider = dataclasses.replace(kb, classifying=kb.classifying | {CV.result})
     assert relevance.Sieve(wider, facet, []).keeps(CV.examFinding, 5, None, faber)
+
+
+def test_the_predicates_each_kind_carries_are_all_listed(kb: KnowledgeBase) -> None:
+    # The analysis refuses inverse steps and targets over what facts carry: KINDS must list it all.
+    from reasoner.inference import enrich
+    from reasoner.vocab import GR
+
+    for path in CASES:
+        case = json.loads(path.read_text())
+        for key, items in _pooled().items():
+            case[key] = case.get(key, []) + items
+        graph = parse_case(json.dumps(case).encode(), "json", kb)
+        enriched = enrich(graph, kb, kb.policy(case.get("policy") or "sij-clinical-pathway")).graph
+        for link, (_kind, carried) in relevance.KINDS.items():
+            for fact in enriched.objects(None, link):
+                said = set(enriched.predicates(fact)) - carried - {*relevance._EVERY_FACT, GR.completesStep}
+                assert not said, (path.name, link, said)
+        for doc in enriched.objects(None, CV.document):
+            assert set(enriched.predicates(doc)) <= relevance._DOCUMENT_PREDICATES, path.name
