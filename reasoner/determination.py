@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Outcome(StrEnum):
@@ -128,7 +128,10 @@ class PolicyOut(_Out):
 class Determination(_Out):
     """The reasoner's answer for one case under one policy."""
 
-    determinationId: str
+    determinationId: str = Field(
+        description="a digest of the knowledge base, the policy and the case as submitted (a JSON or FHIR case's "
+        "validated fields, a Turtle or JSON-LD case's triples): the same case always gets the same id"
+    )
     case: str
     policy: PolicyOut
     knowledgeBase: str
