@@ -76,7 +76,10 @@ def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) 
             failing.setdefault(c, []).append(r)  # type: ignore[arg-type]
     crits = sorted((kb.criteria[c] for c in applicable), key=lambda c: (not c.is_coverage, c.order, c.id))
     seen: dict[Node, tuple[str, Source | None]] = {}  # a fact described once, however many criteria list it
-    out = [_criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape, seen) for c in crits]
+    listed: dict[URIRef, list[Node]] = {}  # and a class's facts found once
+    out = [
+        _criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape, seen, listed) for c in crits
+    ]
     outcome = _outcome(case, out)
     missing = tuple(sorted({str(kb.ontology.value(k, GR.missingText)) for c in crits for k in c.needs & missing_kinds}))
     steps = () if outcome is Outcome.NO_APPLICABLE_GUIDELINE else _next_steps(case, kb, out)
@@ -91,6 +94,7 @@ def _criterion(
     missing_kinds: set[URIRef],
     flagged_by_shape: dict[URIRef, set[Node]],
     seen: dict[Node, tuple[str, Source | None]],
+    listed: dict[URIRef, list[Node]],
 ) -> CriterionResult:
     g = case.graph
     gaps = c.needs & missing_kinds
@@ -98,7 +102,10 @@ def _criterion(
     not_qualifying = set().union(*(flagged_by_shape.get(s, set()) for s in c.qualifying_shapes))
     failing_focus = {r.focus for r in failing}
     facts = []
-    nodes = [n for cls in c.considers for n in facts_of_class(g, cls)]
+    for cls in c.considers:
+        if cls not in listed:
+            listed[cls] = facts_of_class(g, cls)
+    nodes = [n for cls in c.considers for n in listed[cls]]
     for node in dict.fromkeys(nodes):
         if c.qualifying_shapes:
             assessment = "does not qualify" if node in not_qualifying else "qualifies"

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 _TYPE = RDF.type  # rdflib's RDF namespace answers each attribute through a Python __getattr__
 
+_REQUESTED = frozenset({CV.RequestLine, CV.ServiceRequest})
 _KIND_ORDER = (
     CV.RequestLine,
     CV.ServiceRequest,
@@ -26,6 +27,7 @@ _KIND_ORDER = (
     CV.ImagingFinding,
     CV.PainHistory,
 )
+_RANK = {k: i for i, k in enumerate(_KIND_ORDER)}
 
 
 def most_specific_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
@@ -157,16 +159,11 @@ def source_of(g: Graph, node: Node, kb: KnowledgeBase) -> Source | None:
 
 def facts_of_class(g: Graph, cls: URIRef) -> list[Node]:
     """Case nodes of a class, excluding request lines and the request unless asked for by name."""
-    nodes = []
+    keyed = []
     for node in g.subjects(_TYPE, cls):
-        types = set(g.objects(node, _TYPE))
-        if cls not in (CV.RequestLine, CV.ServiceRequest) and types & {CV.RequestLine, CV.ServiceRequest}:
+        types = tuple(g.objects(node, _TYPE))
+        if cls not in _REQUESTED and not _REQUESTED.isdisjoint(types):
             continue
-        nodes.append(node)
-    rank = {k: i for i, k in enumerate(_KIND_ORDER)}
-
-    def key(n: Node) -> tuple[int, str]:
-        kinds = [rank[t] for t in g.objects(n, _TYPE) if t in rank]
-        return (min(kinds, default=99), str(n))
-
-    return sorted(set(nodes), key=key)
+        keyed.append((min((_RANK[t] for t in types if t in _RANK), default=99), str(node), node))
+    keyed.sort(key=lambda k: k[:2])
+    return [node for _rank, _name, node in keyed]

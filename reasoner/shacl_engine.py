@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from collections.abc import Collection as Collection_  # rdflib.collection.Collection is used here too
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import NamedTuple
@@ -129,7 +130,7 @@ def _closure(start: Node, step: Callable[[Node], Iterable[Node]]) -> frozenset[N
 Path = Callable[[Reader, Node], Iterable[Node]]
 # A check reads (reader, focus, value nodes, results or None) and says whether they conform.
 # With results None the caller wants only conformance and the check may stop at the first failure.
-Check = Callable[[Reader, Node, frozenset[Node], "list[Result] | None"], bool]
+Check = Callable[[Reader, Node, Collection_[Node], "list[Result] | None"], bool]
 
 
 class Shape:
@@ -156,9 +157,14 @@ class Shape:
             found.update(o for _s, o in reader.pairs(p))
         return found
 
-    def value_nodes(self, reader: Reader, focus: Node) -> frozenset[Node]:
-        """The focus for a node shape; the path's values for a property shape."""
-        return frozenset((focus,)) if self.path is None else frozenset(self.path(reader, focus))
+    def value_nodes(self, reader: Reader, focus: Node) -> Collection_[Node]:
+        """The focus for a node shape; the path's values for a property shape (each once)."""
+        if self.path is None:
+            return (focus,)
+        found = self.path(reader, focus)
+        # Paths give the reader's tuples (distinct: they come from the store's indexes) or sets;
+        # a frozenset of either cost a Python-level hash per literal value.
+        return found if type(found) in (tuple, set) else frozenset(found)
 
     def conforms(self, reader: Reader, focus: Node) -> bool:
         """Whether ``focus`` conforms (stops at the first failing check)."""
@@ -344,7 +350,7 @@ def _path(g: Graph, node: Node, inverse: bool = False) -> Path:
 def _per_value(shape: Shape, test: Callable[[Reader, Node], bool]) -> Check:
     """A constraint checked value by value, with each failing value as the result's sh:value."""
 
-    def check(r: Reader, focus: Node, values: frozenset[Node], out: list[Result] | None) -> bool:
+    def check(r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> bool:
         ok = True
         for v in values:
             if not test(r, v):
@@ -358,7 +364,7 @@ def _per_value(shape: Shape, test: Callable[[Reader, Node], bool]) -> Check:
 
 
 def _has_value(shape: Shape, value: Node) -> Check:
-    def check(_r: Reader, focus: Node, values: frozenset[Node], out: list[Result] | None) -> bool:
+    def check(_r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> bool:
         if value in values:
             return True
         if out is not None:
@@ -369,7 +375,7 @@ def _has_value(shape: Shape, value: Node) -> Check:
 
 
 def _count(shape: Shape, lo: int | None, hi: int | None) -> Check:
-    def check(_r: Reader, focus: Node, values: frozenset[Node], out: list[Result] | None) -> bool:
+    def check(_r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> bool:
         n = len(values)
         failures = (lo is not None and n < lo) + (hi is not None and n > hi)
         if failures and out is not None:
@@ -380,7 +386,7 @@ def _count(shape: Shape, lo: int | None, hi: int | None) -> Check:
 
 
 def _qualified(shape: Shape, nested: Shape, lo: int | None, hi: int | None) -> Check:
-    def check(r: Reader, focus: Node, values: frozenset[Node], out: list[Result] | None) -> bool:
+    def check(r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> bool:
         n = sum(1 for v in values if nested.conforms(r, v))
         failures = (hi is not None and n > hi) + (lo is not None and n < lo)
         if failures and out is not None:
@@ -393,7 +399,7 @@ def _qualified(shape: Shape, nested: Shape, lo: int | None, hi: int | None) -> C
 def _property(nested: Shape) -> Check:
     """sh:property: the property shape's own results, for each value node of this shape."""
 
-    def check(r: Reader, _focus: Node, values: frozenset[Node], out: list[Result] | None) -> bool:
+    def check(r: Reader, _focus: Node, values: Collection_[Node], out: list[Result] | None) -> bool:
         if out is None:
             return all(nested.conforms(r, v) for v in values)
         before = len(out)
