@@ -47,3 +47,13 @@ def literal(value: object, datatype: URIRef) -> Literal:
 def iri(text: str) -> URIRef:
     """``URIRef(text)`` without the validity check: only for IRIs made of already-checked parts."""
     return _new(URIRef, text)
+
+
+#: The knowledge base's terms, one object each (filled at load by ``kb.py``): IRIs a case shares
+#: with the knowledge base are best made as these very objects.
+INTERNED: dict[object, object] = {}
+
+
+def interned(term: URIRef) -> URIRef:
+    """The knowledge base's own object for ``term`` when it has one (lookups then match by identity)."""
+    return INTERNED.get(term, term)  # type: ignore[return-value]

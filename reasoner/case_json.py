@@ -20,7 +20,7 @@ from rdflib import RDF, XSD, Graph, Namespace, URIRef
 from rdflib.term import Node
 
 from ._case_store import new_case_graph
-from ._terms import iri, literal
+from ._terms import interned, iri, literal
 from .errors import CaseSchemaError
 from .intake import check_size, decode_json, normalise_level
 from .relevance import Relevance, Sieve
@@ -291,7 +291,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     def cls(ns: Namespace, name: str, where: str, root: URIRef) -> URIRef:
         made = named.get((ns, name))
         if made is None:
-            made = named[ns, name] = URIRef(ns + name)
+            made = named[ns, name] = interned(URIRef(ns + name))
         if root not in kb.superclasses.get(made, ()):
             known = sorted(str(c).split("#")[-1] for c, sup in kb.superclasses.items() if root in sup and c != root)
             problems.append((where, "not a known class name; one of: " + ", ".join(known)))
@@ -300,7 +300,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     def code(value: str, diagnosis: bool = False) -> URIRef:
         made = named.get(("code", value))
         if made is None:
-            made = named["code", value] = ICD10CM[value] if diagnosis else code_iri(value)
+            made = named["code", value] = interned(ICD10CM[value] if diagnosis else code_iri(value))
         return made
 
     def levels(values: list[str]) -> dict[Node, None]:

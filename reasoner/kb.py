@@ -21,6 +21,7 @@ from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
 from . import _kb_index, case_json, inference, rules, validation
+from ._terms import INTERNED
 from ._turtle import syntax_error_position
 from .errors import KnowledgeBaseError, UnknownPolicyError
 from .knowledge import Code, CoverageRule, Criterion, Policy, Recommendation, Reference, Step, Threshold
@@ -231,7 +232,8 @@ def _interned(graph: Graph) -> Graph:
 
 
 # Process-wide, so that reloads share objects too; holds only knowledge-base and vocabulary terms.
-_INTERNED: dict[object, object] = {t: t for t in (*vocabulary_terms(), *case_json.VALUES.values())}
+_INTERNED = INTERNED
+_INTERNED.update({t: t for t in (*vocabulary_terms(), *case_json.VALUES.values())})
 
 
 def _bind_thresholds(ontology: Graph, shapes: Graph) -> None:
