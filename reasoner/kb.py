@@ -222,7 +222,7 @@ def _interned(graph: Graph) -> Graph:
     unequal-identity terms in Python; with one object per term, the sets and dicts built from the
     knowledge base and the case terms made from the vocabulary match by identity.
     """
-    table = _INTERNED
+    table = INTERNED
     out = Graph()
     for s, p, o in graph:
         out.add((table.setdefault(s, s), table.setdefault(p, p), table.setdefault(o, o)))
@@ -232,8 +232,7 @@ def _interned(graph: Graph) -> Graph:
 
 
 # Process-wide, so that reloads share objects too; holds only knowledge-base and vocabulary terms.
-_INTERNED = INTERNED
-_INTERNED.update({t: t for t in (*vocabulary_terms(), *case_json.VALUES.values())})
+INTERNED.update({t: t for t in (*vocabulary_terms(), *case_json.VALUES.values())})
 
 
 def _bind_thresholds(ontology: Graph, shapes: Graph) -> None:
