@@ -14,8 +14,14 @@ from .settings import Settings
 
 
 def get_kb(request: Request) -> KnowledgeBase:
-    """The live knowledge base, read once per request (a reload never mixes into an answer)."""
-    return request.state.live.kb  # type: ignore[no-any-return]
+    """The current generation's knowledge base, read once per request (a reload never mixes into an answer).
+
+    The response then names it (``X-Knowledge-Base``, ``X-Knowledge-Base-Generation``).
+    """
+    live: LiveKnowledge = request.state.live
+    kb, generation = live.current()
+    request.state.knowledge_base = (kb.content_hash, generation.number)
+    return kb
 
 
 def get_live(request: Request) -> LiveKnowledge:
@@ -24,8 +30,11 @@ def get_live(request: Request) -> LiveKnowledge:
 
 
 def get_sparql(request: Request) -> SparqlService:
-    """The SPARQL service started at start-up."""
-    return request.state.sparql  # type: ignore[no-any-return]
+    """The SPARQL service, serving the current generation (loaded first if another worker published it)."""
+    live: LiveKnowledge = request.state.live
+    kb, generation = live.current()
+    request.state.knowledge_base = (kb.content_hash, generation.number)
+    return live.sparql
 
 
 def get_settings(request: Request) -> Settings:

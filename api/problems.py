@@ -7,12 +7,14 @@ and parser messages quote it (threats.md A6); these handlers give locations and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from reasoner import (
     CaseError,
@@ -44,11 +46,13 @@ class Problem(Exception):
         self.status, self.code, self.title, self.detail, self.extra = status, code, title, detail, extra
 
 
-def problem_response(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int, code: str, title: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """A problem+json response."""
     body = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"Retry-After": "1"} if status == 503 else None
+    headers = {**({"Retry-After": "1"} if status == 503 else {}), **(headers or {})}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -84,6 +88,16 @@ def _from_reasoner(exc: ReasonerError) -> JSONResponse:
     return problem_response(400, exc.code, "Request refused", exc.message)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at the request's path (asked of the routes themselves)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers (before the first request: Starlette builds its middleware lazily)."""
 
@@ -107,15 +121,23 @@ def install(app: FastAPI) -> None:
         ]
         return problem_response(422, "request-invalid", "The request is not valid", "see errors", errors=errors)
 
-    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(exc.status_code, "http-error")
-        return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route that matched the path; a path served
+            # by several routes (GET and POST /sparql) has the methods of all of them.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail), headers=headers)
 
-    async def on_crash(_request: Request, exc: Exception) -> JSONResponse:
-        # The type only: the message may quote a case.
-        log.error("internal error: %s", type(exc).__name__)
-        return problem_response(500, "internal", "Internal error", "an internal error occurred; it has been logged")
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        # The type and the request id only: the message and the traceback may quote a case.
+        request_id = getattr(request.state, "request_id", None)
+        log.error("internal error: %s (request %s)", type(exc).__name__, request_id)
+        return problem_response(
+            500, "internal", "Internal error", "an internal error occurred; it has been logged", requestId=request_id
+        )
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(ReasonerError, on_reasoner)

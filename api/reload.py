@@ -1,48 +1,182 @@
-"""Live reload: a new knowledge base is built and linted beside the live one, then swapped in.
+"""The knowledge base a worker answers from: the server's current generation, and reloading it.
 
-Requests read ``LiveKnowledge.kb`` once, at their start, so every answer comes from one
-knowledge base, never a mix (threats.md E2). A knowledge base that fails to lint or load is
-refused: the live one keeps serving, and ``/version`` shows the refusal.
+Every request reads ``LiveKnowledge.current()`` once, at its start, so an answer comes from one
+knowledge base, never a mix (threats.md E2). Before it answers, a worker checks (one stat) whether
+another worker published a newer generation, and loads it first; a background thread loads new
+generations ahead, so requests rarely wait. A reload lints and loads the files beside the live
+knowledge base; a knowledge base that fails either is refused, the live one keeps serving, and
+``/version`` on every worker shows the refusal.
 """
 
 from __future__ import annotations
 
+import gc
+import shutil
+import tempfile
 import threading
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from reasoner import KnowledgeBase, KnowledgeBaseError
-from reasoner.lint import lint
+from reasoner.errors import KnowledgeBaseLintError
+from reasoner.kb_files import KnowledgeFiles
 from reasoner.sparql import SparqlService
 
+from .generations import Generation, Generations
+from .settings import Settings
 
-@dataclass
+WATCH_INTERVAL_S = 0.2
+
+
+def _settle_memory() -> None:
+    """Collect the replaced knowledge base, then keep the collector off the new one.
+
+    The start-up freezes the first knowledge base (api/main.py); a frozen object is never collected,
+    so each swap unfreezes first, or every reload would leak the one before.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class LiveKnowledge:
-    """The knowledge base requests are answered from, and the last refused reload."""
+    """The current generation's knowledge base in this worker, kept current."""
 
-    kb: KnowledgeBase
-    root: Path
-    sparql: SparqlService
-    refused: dict[str, Any] | None = None
-    _reloading: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(
+        self, generations: Generations, source: Path, kb: KnowledgeBase, generation: Generation, sparql: SparqlService
+    ) -> None:
+        self.generations, self.source, self.sparql = generations, source, sparql
+        self._state = (kb, generation)  # replaced whole: a reader sees one pair, never half of two
+        self._stamp = generations.stamp()
+        self._loading = threading.Lock()
+        self._stop = threading.Event()
+        self._private_state: Path | None = None
+        self._watcher = threading.Thread(target=self._watch, name="kb-generations", daemon=True)
+
+    @classmethod
+    def start(cls, settings: Settings, source: Path) -> LiveKnowledge:
+        """This worker's knowledge base: the current generation of the state folder, publishing the first if none.
+
+        Without ``settings.state_dir`` the state is private to this process (one worker: nothing to share).
+
+        Raises:
+            KnowledgeBaseError: the source files do not lint or load (only when publishing the first generation).
+        """
+        state = settings.state_dir or Path(tempfile.mkdtemp(prefix="guideline-reasoner-state-"))
+        generations = Generations(state)
+        generation = generations.current()
+        if generation is None:
+            files = KnowledgeFiles.read(source)
+            kb = KnowledgeBase.from_files(files)
+            generation = generations.publish(files)
+        else:
+            kb = KnowledgeBase.load(generation.path, checks="none")  # published only after it passed
+        sparql = SparqlService(
+            str(generation.path),
+            timeout=settings.sparql_timeout_s,
+            max_rows=settings.sparql_max_rows,
+            memory_mb=settings.sparql_memory_mb,
+            concurrency=settings.sparql_concurrency,
+            queue_wait=settings.sparql_queue_wait_s,
+        )
+        live = cls(generations, source, kb, generation, sparql)
+        if settings.state_dir is None:
+            live._private_state = state
+        # The SPARQL service loads its own copy in another process: the worker serves meanwhile (a
+        # query that comes first waits for it), so a replaced worker is back sooner.
+        threading.Thread(target=live._start_sparql, name="sparql-start", daemon=True).start()
+        live._watcher.start()
+        return live
+
+    def _start_sparql(self) -> None:
+        with self._loading:
+            self.sparql.start()
+
+    def stop(self) -> None:
+        """Stop watching for generations (and remove a private state folder)."""
+        self._stop.set()
+        self._watcher.join(timeout=5)
+        if self._private_state is not None:
+            shutil.rmtree(self._private_state, ignore_errors=True)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base this worker answers from now (use :meth:`current` at a request's start)."""
+        return self._state[0]
+
+    @property
+    def generation(self) -> Generation:
+        """The generation of :attr:`kb`."""
+        return self._state[1]
+
+    def current(self) -> tuple[KnowledgeBase, Generation]:
+        """The current generation's knowledge base, loading it first if another worker published it."""
+        if self.generations.stamp() != self._stamp:
+            self._catch_up()
+        return self._state
+
+    def _catch_up(self) -> None:
+        with self._loading:
+            stamp = self.generations.stamp()
+            if stamp == self._stamp:
+                return  # loaded while this thread waited for the lock
+            newest = self.generations.current()
+            if newest is not None and newest.number > self._state[1].number:
+                kb = self._load_with_sparql(newest, lambda: KnowledgeBase.load(newest.path, checks="none"))
+                self._state = (kb, newest)
+                _settle_memory()
+            self._stamp = stamp
+
+    def _load_with_sparql(self, generation: Generation, load: Any) -> KnowledgeBase:
+        """Load a generation here while the SPARQL service loads it in its own process."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            restarted = pool.submit(self.sparql.restart, str(generation.path))
+            kb: KnowledgeBase = load()
+            restarted.result()
+        return kb
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_INTERVAL_S):
+            try:
+                if self.generations.stamp() != self._stamp:
+                    self._catch_up()
+            except Exception:  # noqa: BLE001 - a request retries the catch-up and reports what fails
+                continue
 
     def reload(self) -> dict[str, Any]:
-        """Lint and load the files under ``root``; swap them in if both succeed (one reload at a time)."""
-        with self._reloading:
-            report = lint(self.root)
-            if report.exit_code != 0:
-                problems = [str(f) for f in report.findings] + [f"{u}: cannot be read" for u in report.unreadable]
-                return self._refuse("the knowledge base does not lint clean", problems)
+        """Lint and load the source files; publish them as the next generation if both succeed."""
+        with self._loading:
+            kb_now, generation_now = self._state
+            files = KnowledgeFiles.read(self.source)
+            if files.content_hash == generation_now.content_hash and not files.unreadable:
+                return self._answer("unchanged", generation_now)
             try:
-                fresh = KnowledgeBase.load(self.root)
+                fresh = KnowledgeBase.from_files(files)
+            except KnowledgeBaseLintError as exc:
+                return self._refuse("the knowledge base does not lint clean", exc.findings)
             except KnowledgeBaseError as exc:
                 return self._refuse("the knowledge base does not load", [exc.message])
-            self.sparql.restart()
-            self.kb = fresh  # one reference assignment: a request sees the old or the new, never both
-            self.refused = None
-            return {"status": "reloaded", "knowledgeBase": fresh.content_hash}
+            generation = self.generations.publish(files)
+            self._load_with_sparql(generation, lambda: fresh)
+            self._state = (fresh, generation)
+            self._stamp = self.generations.stamp()
+            _settle_memory()
+            return self._answer("reloaded", generation)
+
+    def refused(self) -> dict[str, Any] | None:
+        """The last refused reload, on any worker, since the current generation was published."""
+        return self.generations.refused()
+
+    def _answer(self, status: str, generation: Generation) -> dict[str, Any]:
+        return {"status": status, "generation": generation.number, "knowledgeBase": generation.content_hash}
 
     def _refuse(self, error: str, problems: list[str]) -> dict[str, Any]:
-        self.refused = {"error": error, "problems": problems[:50], "liveKnowledgeBase": self.kb.content_hash}
-        return {"status": "refused", **self.refused}
+        record = {
+            "error": error,
+            "problems": problems[:50],
+            "liveKnowledgeBase": self.generation.content_hash,
+            "liveGeneration": self.generation.number,
+        }
+        self.generations.refuse(record)
+        return {"status": "refused", **record}

@@ -13,7 +13,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GR_", frozen=True)
 
     kb_dir: Path | None = None
+    state_dir: Path | None = None  # shared by the workers of one server (knowledge-base generations)
     max_body_bytes: int = 1_048_576
+    header_timeout_s: float = 10.0  # from connection (or the last response) to the end of a request's headers
+    body_timeout_s: float = 30.0  # from the end of the headers to the end of the body
+    body_idle_timeout_s: float = 5.0  # the longest pause inside a body (a Content-Length that lies)
     sparql_timeout_s: float = 10.0
     sparql_max_rows: int = 10_000
     sparql_memory_mb: int = 1024

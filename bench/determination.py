@@ -21,7 +21,8 @@ from pathlib import Path
 from rdflib import Graph
 
 from reasoner import KnowledgeBase, determine
-from reasoner.kb import knowledge_files, parse_turtle_file
+from reasoner.kb import parse_into
+from reasoner.kb_files import KnowledgeFiles
 from reasoner.pipeline import determine_naively
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         return determine(payload, fmt, kb, policy=args.policy)
 
     asserted = Graph()  # what a naive implementation loads: the Turtle files as written, no closure
-    ontology_files, shape_files = knowledge_files(kb.root)
-    for path in ontology_files + shape_files:
-        parse_turtle_file(path, asserted, display=str(path))
+    files = KnowledgeFiles.read(kb.root)
+    for rel, data in files.ontology + files.shapes:
+        parse_into(asserted, rel, data)
 
     def naive():  # type: ignore[no-untyped-def]
         return determine_naively(payload, fmt, kb, policy=args.policy)

@@ -9,7 +9,19 @@ from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
 from .errors import KnowledgeBaseError
-from .knowledge import Code, CoverageRule, Criterion, Grade, Policy, Recommendation, Reference, Step, Threshold
+from .knowledge import (
+    Code,
+    CoverageRule,
+    Criterion,
+    Grade,
+    Policy,
+    Recommendation,
+    Reference,
+    Step,
+    Threshold,
+    fill_thresholds,
+    threshold_key,
+)
 from .vocab import GR, KB
 
 
@@ -17,10 +29,6 @@ def local_id(iri: URIRef) -> str:
     """The id of a knowledge-base resource: its IRI relative to the kb/ namespace."""
     text = str(iri)
     return text[len(str(KB)) :] if text.startswith(str(KB)) else text
-
-
-def _tail(iri: URIRef) -> str:
-    return str(iri).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
 class KnowledgeIndexBuilder:
@@ -32,6 +40,21 @@ class KnowledgeIndexBuilder:
     def _str(self, s: URIRef, p: URIRef, default: str = "") -> str:
         value = self.g.value(s, p)
         return default if value is None else str(value)
+
+    def _text(self, s: URIRef, p: URIRef, thresholds: dict[URIRef, Threshold]) -> str:
+        """A text a reader sees, with its ``{key}`` placeholders filled from the thresholds ``s`` uses.
+
+        Raises:
+            KnowledgeBaseError: a placeholder names no threshold of ``s`` (a reader would see it raw).
+        """
+        values = {threshold_key(t): thresholds[t].display() for t in self._iris(s, GR.usesThreshold) if t in thresholds}
+        try:
+            return fill_thresholds(self._str(s, p), values)
+        except KeyError as exc:
+            name = str(p).rsplit("#", 1)[-1]
+            raise KnowledgeBaseError(
+                f"{local_id(s)}: {{{exc.args[0]}}} in its gr:{name} names no threshold it uses (gr:usesThreshold)"
+            ) from None
 
     def _iris(self, s: URIRef, p: URIRef) -> tuple[URIRef, ...]:
         return tuple(sorted(o for o in self.g.objects(s, p) if isinstance(o, URIRef)))
@@ -63,7 +86,7 @@ class KnowledgeIndexBuilder:
             for p in self._subjects(GR.Policy)
         }
 
-    def criteria(self) -> dict[URIRef, Criterion]:
+    def criteria(self, thresholds: dict[URIRef, Threshold]) -> dict[URIRef, Criterion]:
         out = {}
         for c in self._subjects(GR.Criterion):
             policy = self._one(c, GR.policy)
@@ -74,8 +97,8 @@ class KnowledgeIndexBuilder:
                 id=local_id(c),
                 policy=policy,
                 label=self._str(c, RDFS.label),
-                statement=self._str(c, GR.statement),
-                not_met_text=self._str(c, GR.notMetText),
+                statement=self._text(c, GR.statement, thresholds),
+                not_met_text=self._text(c, GR.notMetText, thresholds),
                 category=self._str(self._one(c, GR.category) or c, RDFS.label),
                 category_iri=self._one(c, GR.category) or c,
                 required=self._str(c, GR.required, "true") == "true",
@@ -90,7 +113,7 @@ class KnowledgeIndexBuilder:
             )
         return out
 
-    def steps(self) -> dict[URIRef, Step]:
+    def steps(self, thresholds: dict[URIRef, Threshold]) -> dict[URIRef, Step]:
         for step, prerequisite in self.g.subject_objects(GR.requiresStep):
             if (prerequisite, GR.completionCriterion, None) not in self.g:
                 raise KnowledgeBaseError(
@@ -102,7 +125,7 @@ class KnowledgeIndexBuilder:
                 policy=self._one(s, GR.policy) or s,
                 label=self._str(s, RDFS.label),
                 order=self._int(s, GR.order),
-                action=self._str(s, GR.action),
+                action=self._text(s, GR.action, thresholds),
                 procedure_classes=frozenset(self._iris(s, GR.procedureClass)),
                 requires=frozenset(self._iris(s, GR.requiresStep)),
                 completion_criterion=self._one(s, GR.completionCriterion),
@@ -153,6 +176,10 @@ class KnowledgeIndexBuilder:
                 out.setdefault(value, set()).add(cls)
         return {k: frozenset(v) for k, v in out.items()}
 
+    def missing_texts(self, thresholds: dict[URIRef, Threshold]) -> dict[URIRef, str]:
+        """What each kind of documentation's absence is called in a letter (placeholders filled)."""
+        return {k: self._text(k, GR.missingText, thresholds) for k in self.g.subjects(GR.missingText, None)}
+
     def thresholds(self) -> dict[URIRef, Threshold]:
         out = {}
         for t in self._subjects(GR.Threshold):
@@ -161,7 +188,7 @@ class KnowledgeIndexBuilder:
                 raise KnowledgeBaseError(f"threshold {local_id(t)} has no typed gr:value")
             out[t] = Threshold(
                 iri=t,
-                key=_tail(t),
+                key=threshold_key(t),
                 label=self._str(t, RDFS.label),
                 value=Decimal(str(value)),
                 unit=self._str(self._one(t, GR.unit) or t, RDFS.label),

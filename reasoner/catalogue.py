@@ -8,7 +8,7 @@ from rdflib import URIRef
 
 from ._kb_index import local_id
 from .errors import ReasonerError
-from .explanation import evidence_of, fill
+from .explanation import evidence_of
 from .vocab import CPT, HCPCS
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def criterion_view(kb: KnowledgeBase, iri: URIRef) -> dict[str, Any]:
         "policy": local_id(c.policy),
         "category": c.category,
         "required": c.required,
-        "statement": fill(c.statement, c.thresholds, kb),
+        "statement": c.statement,
         "thresholds": [
             {
                 "id": local_id(t.iri),
@@ -104,7 +104,7 @@ def policy_view(kb: KnowledgeBase, policy_id: str) -> dict[str, Any]:
                 "order": s.order,
                 "id": local_id(s.iri),
                 "step": s.label,
-                "action": fill(s.action, s.thresholds, kb),
+                "action": s.action,
                 "procedureClasses": sorted(kb.label(c) for c in s.procedure_classes),
                 "requires": sorted(local_id(r) for r in s.requires),
                 "evidence": (ev.model_dump() if (ev := evidence_of(kb, s.recommendation)) else None),

@@ -267,24 +267,58 @@ def _default_cases(kb: KnowledgeBase) -> Path:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (each loads the knowledge base).")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (supervised: a worker that dies is replaced).")
+    ] = 1,
     kb_dir: KbOption = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            envvar="GR_STATE_DIR",
+            help="Folder for the knowledge-base generations the workers share; default: a temporary one.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (uvicorn) on the bundled knowledge base, loaded once per worker at start-up."""
+    """Serve the HTTP API (uvicorn) on the knowledge base, once it lints and loads clean.
+
+    The files are checked here, then published as a generation that every worker loads; a reload
+    (POST /admin/reload) publishes the next one to all workers.
+    """
     import copy
     import os
+    import shutil
+    import tempfile
 
-    import uvicorn
     import uvicorn.config
 
     from api import server
+    from api.generations import Generations
 
-    if kb_dir is not None:
-        os.environ["GR_KB_DIR"] = str(kb_dir)
+    from .kb import default_root
+    from .kb_files import KnowledgeFiles
+
+    source = (kb_dir or default_root()).resolve()
+    files = KnowledgeFiles.read(source)
+    try:
+        KnowledgeBase.from_files(files)  # lint and the load's own checks: fail closed before any worker starts
+    except KnowledgeBaseError as exc:
+        raise _fail(exc.message, 3) from None
+    state = state_dir or Path(tempfile.mkdtemp(prefix="guideline-reasoner-state-"))
+    generations = Generations(state)
+    current = generations.current()
+    if current is None or current.content_hash != files.content_hash:
+        generations.publish(files)
+    os.environ["GR_KB_DIR"] = str(source)
+    os.environ["GR_STATE_DIR"] = str(state)
     # No access log from uvicorn: it records query strings. The app logs method, path and status.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["guideline_reasoner"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    server.serve(host=host, port=port, workers=workers, log_config=log_config)
+    try:
+        server.serve(host=host, port=port, workers=workers, log_config=log_config)
+    finally:
+        if state_dir is None:
+            shutil.rmtree(state, ignore_errors=True)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 * ReasonerError
   + KnowledgeBaseError          ontology/ or shapes/ failed to load or to self-check
+    - KnowledgeBaseLintError    lint has findings, so the knowledge base is not used
   + UnknownPolicyError          the policy id is not in the knowledge base
   + CaseError                   the submitted case is unusable
     - CaseParseError            syntax error (carries line and column)
@@ -23,6 +24,7 @@ from typing import ClassVar, Literal
 
 ErrorCode = Literal[
     "kb-load",
+    "kb-lint",
     "unknown-policy",
     "case-parse",
     "case-too-large",
@@ -52,6 +54,22 @@ class KnowledgeBaseError(ReasonerError):
     """The knowledge base could not be loaded or failed its own checks."""
 
     code = "kb-load"
+
+
+class KnowledgeBaseLintError(KnowledgeBaseError):
+    """The knowledge base has lint findings, so it is not used (fail closed)."""
+
+    code = "kb-lint"
+
+    def __init__(self, findings: list[str]) -> None:
+        shown = "\n".join(f"  {f}" for f in findings[:20])
+        more = (
+            f"\n  ... and {len(findings) - 20} more (guideline-reasoner lint lists them all)"
+            if len(findings) > 20
+            else ""
+        )
+        super().__init__(f"the knowledge base has {len(findings)} lint findings, so it is not used:\n{shown}{more}")
+        self.findings = findings
 
 
 class UnknownPolicyError(ReasonerError):

@@ -8,7 +8,6 @@ checks it reports a result, and met otherwise.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,14 +23,6 @@ from .vocab import GR
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
-
-_PLACEHOLDER = re.compile(r"\{([a-z0-9-]+)\}")
-
-
-def fill(text: str, thresholds: tuple[URIRef, ...], kb: KnowledgeBase) -> str:
-    """Replace ``{key}`` placeholders with the values of the named thresholds."""
-    values = {kb.thresholds[t].key: kb.thresholds[t].display() for t in thresholds if t in kb.thresholds}
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 @dataclass(frozen=True)
@@ -81,7 +72,7 @@ def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) 
         _criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape, seen, listed) for c in crits
     ]
     outcome = _outcome(case, out)
-    missing = tuple(sorted({str(kb.ontology.value(k, GR.missingText)) for c in crits for k in c.needs & missing_kinds}))
+    missing = tuple(sorted({(kb.missing_texts.get(k) or kb.label(k)) for c in crits for k in c.needs & missing_kinds}))
     steps = () if outcome is Outcome.NO_APPLICABLE_GUIDELINE else _next_steps(case, kb, out)
     return Explained(outcome, tuple(out), missing, steps, _rationale(outcome, out, missing, kb, case))
 
@@ -118,7 +109,7 @@ def _criterion(
         text, source = seen[node]
         facts.append(Fact(node=str(node), text=text, assessment=assessment, source=source))
     if status is Status.UNKNOWN:
-        finding = "Cannot be decided: " + " ".join(str(kb.ontology.value(k, GR.missingText)) for k in sorted(gaps))
+        finding = "Cannot be decided: " + " ".join((kb.missing_texts.get(k) or kb.label(k)) for k in sorted(gaps))
     elif status is Status.NOT_MET:
         finding = c.not_met_text
     else:
@@ -134,7 +125,7 @@ def _criterion(
         label=c.label,
         category=c.category,
         required=c.required,
-        statement=fill(c.statement, c.thresholds, kb),
+        statement=c.statement,
         status=status,
         finding=finding,
         facts=facts,
@@ -209,7 +200,7 @@ def _next_steps(case: EnrichedCase, kb: KnowledgeBase, results: list[CriterionRe
             NextStep(
                 order=len(out) + 1,
                 step=step.label,
-                action=fill(step.action, step.thresholds, kb),
+                action=step.action,
                 requested=step.iri in case.applicable.requested_steps,
                 evidence=evidence_of(kb, step.recommendation),
                 details=details,

@@ -101,8 +101,12 @@ def _answer(case: Path, kb: KnowledgeBase, policy: str | None) -> tuple[str, dic
 
 
 def impact(before: Path, after: Path, *, cases: list[Path] | None = None) -> ImpactReport:
-    """Determine every example case under both knowledge bases and list what changed."""
-    kb_before, kb_after = KnowledgeBase.load(before), KnowledgeBase.load(after)
+    """Determine every example case under both knowledge bases and list what changed.
+
+    The knowledge base after the edit must lint clean, as it would to be served; the one before
+    is history, and is only loaded (an older revision may not pass today's lint).
+    """
+    kb_before, kb_after = KnowledgeBase.load(before, checks="load"), KnowledgeBase.load(after)
     changes: list[Change] = []
     skipped: list[str] = []
     unchanged = 0

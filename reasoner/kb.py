@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal as TypingLiteral
 
 from pyshacl.errors import ShapeLoadError
 from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from . import _kb_index, case_json, inference, rules, validation
+from . import _kb_index, case_json, inference, lint_cache, rules, validation
 from ._terms import INTERNED
 from ._turtle import syntax_error_position
-from .errors import KnowledgeBaseError, UnknownPolicyError
+from .errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
+from .kb_files import KnowledgeFiles, parsed
 from .knowledge import Code, CoverageRule, Criterion, Policy, Recommendation, Reference, Step, Threshold
 from .vocab import BASE, GR, vocabulary_terms
 
@@ -50,27 +52,27 @@ def default_root() -> Path:
     return _PACKAGE_DIR / "_kb"
 
 
-def knowledge_files(root: Path) -> tuple[list[Path], list[Path]]:
-    """The ontology and shapes files that make up the knowledge base, in a stable order."""
-    ontology = sorted((root / "ontology").rglob("*.ttl"))
-    shapes = sorted(p for p in (root / "shapes").rglob("*.ttl") if "meta" not in p.relative_to(root / "shapes").parts)
-    if not ontology or not shapes:
-        raise KnowledgeBaseError(f"no knowledge base under {root}: expected ontology/*.ttl and shapes/*.ttl")
-    return ontology, shapes
+def parse_into(graph: Graph, rel: str, data: bytes) -> None:
+    """Add one trusted Turtle file to ``graph``; syntax errors name file, line and column.
 
-
-def parse_turtle_file(path: Path, graph: Graph, *, display: str) -> None:
-    """Parse one trusted Turtle file into ``graph``; syntax errors name file, line and column."""
-    data = path.read_bytes()
+    Raises:
+        KnowledgeBaseError: the file is not valid Turtle.
+    """
     try:
-        graph.parse(data=data, format="turtle")
+        graph += parsed(data)
     except SyntaxError as exc:
         why = getattr(exc, "_why", None) or exc.msg or "syntax error"
         position = syntax_error_position(exc)
-        where = f"{display}:{position[0]}:{position[1]}" if position else display
-        raise KnowledgeBaseError(f"{where}: {why}") from exc
+        where = f"{rel}:{position[0]}:{position[1]}" if position else rel
+        raise KnowledgeBaseError(f"{where}: {why}") from None
     except ValueError as exc:
-        raise KnowledgeBaseError(f"{display}: {exc}") from exc
+        raise KnowledgeBaseError(f"{rel}: {exc}") from None
+
+
+#: What a load checks: ``lint`` every lint check (cached by content) and the load's own; ``load``
+#: only the load's own (for tools comparing versions and tests of those checks); ``none`` not even
+#: the SHACL-for-SHACL check of the shapes, for bytes that passed both before (a published generation).
+Checks = TypingLiteral["lint", "load", "none"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,31 +99,48 @@ class KnowledgeBase:
     labels: Mapping[URIRef, str] = field(repr=False)
     classifying: frozenset[URIRef] = field(repr=False)
     indicated: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
+    missing_texts: Mapping[URIRef, str] = field(repr=False, default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path | None = None) -> KnowledgeBase:
+    def load(cls, root: Path | None = None, *, checks: Checks = "lint") -> KnowledgeBase:
         """Load and prepare the knowledge base under ``root`` (default: :func:`default_root`).
 
+        By default a knowledge base whose lint has findings is refused (fail closed): a typo in a
+        property or a placeholder that names no threshold never reaches a reader.
+
         Raises:
+            KnowledgeBaseLintError: lint has findings (listed, with file:line:col).
             KnowledgeBaseError: a file is missing or malformed, or the shapes are not valid SHACL.
         """
-        root = (root or default_root()).resolve()
-        ontology_files, shape_files = knowledge_files(root)
-        digest = hashlib.sha256()
+        return cls.from_files(KnowledgeFiles.read(root or default_root()), checks=checks)
+
+    @classmethod
+    def from_files(cls, files: KnowledgeFiles, *, checks: Checks = "lint") -> KnowledgeBase:
+        """Load and prepare the knowledge base from files already read (see :meth:`load`)."""
+        files.require_complete()
+        if checks == "lint":
+            report = lint_cache.checked(files)
+            if report.exit_code != 0:
+                raise KnowledgeBaseLintError(
+                    [str(f) for f in report.findings] + [f"{u}: cannot be read" for u in report.unreadable]
+                )
         ontology, shapes = Graph(), Graph()
         case_shapes = Graph()
-        for path, graph in [(p, ontology) for p in ontology_files] + [(p, shapes) for p in shape_files]:
-            rel = path.relative_to(root).as_posix()
-            digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
-            parse_turtle_file(path, graph, display=rel)
+        for rel, data in files.ontology:
+            parse_into(ontology, rel, data)
+        for rel, data in files.shapes:
+            parse_into(shapes, rel, data)
             if rel == "shapes/case.ttl":
-                parse_turtle_file(path, case_shapes, display=rel)
+                parse_into(case_shapes, rel, data)
         rules.expand_rules(ontology, shapes)
         _bind_thresholds(ontology, shapes)
         ontology, shapes = _interned(ontology), _interned(shapes)
-        generated = frozenset(s for s in shapes.subjects(GR.expandedFrom, None) if isinstance(s, URIRef))
-        generated |= frozenset(p for s in generated for p in shapes.objects(s, SH.property) if isinstance(p, URIRef))
-        validation.check_shapes_graph(shapes, skip=generated)
+        if checks != "none":
+            generated = frozenset(s for s in shapes.subjects(GR.expandedFrom, None) if isinstance(s, URIRef))
+            generated |= frozenset(
+                p for s in generated for p in shapes.objects(s, SH.property) if isinstance(p, URIRef)
+            )
+            validation.check_shapes_graph(shapes, skip=generated)
         closed = inference.close_knowledge_base(ontology)
         superclasses = _superclass_map(closed)
         build = _kb_index.KnowledgeIndexBuilder(closed)
@@ -130,18 +149,20 @@ class KnowledgeBase:
             validator = validation.PreparedShapes(shapes)
         except ShapeLoadError as exc:
             raise KnowledgeBaseError(f"the shapes cannot be loaded: {exc.args[0] if exc.args else exc}") from exc
+        thresholds = build.thresholds()
         return cls(
-            root=root,
-            content_hash="sha256:" + digest.hexdigest(),
+            root=files.root,
+            content_hash=files.content_hash,
             ontology=closed,
             shapes=shapes,
             superclasses=MappingProxyType(superclasses),
             policies=MappingProxyType(build.policies()),
-            criteria=MappingProxyType(build.criteria()),
-            steps=MappingProxyType(build.steps()),
+            criteria=MappingProxyType(build.criteria(thresholds)),
+            steps=MappingProxyType(build.steps(thresholds)),
             coverage=MappingProxyType(build.coverage()),
             codes=MappingProxyType(build.codes()),
-            thresholds=MappingProxyType(build.thresholds()),
+            thresholds=MappingProxyType(thresholds),
+            missing_texts=MappingProxyType(build.missing_texts(thresholds)),
             references=MappingProxyType(build.references()),
             recommendations=MappingProxyType(build.recommendations()),
             purposes=MappingProxyType(build.purposes()),

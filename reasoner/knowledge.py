@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from rdflib import URIRef
 
-from .vocab import BASE
+from .vocab import BASE, GR
 
 COVERAGE = URIRef(BASE + "core#CategoryCoverage")
 COUNT = URIRef(BASE + "core#Count")
+#: Texts a reader sees that may name thresholds as ``{key}`` (the key is the threshold IRI's last part).
+TEXT_PROPERTIES = (GR.statement, GR.action, GR.notMetText, GR.missingText)
+PLACEHOLDER = re.compile(r"\{([a-z0-9-]+)\}")
+
+
+def threshold_key(iri: URIRef) -> str:
+    """The key a text uses for a threshold: the last part of its IRI (``lbb-min-count``)."""
+    return str(iri).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+def fill_thresholds(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with every ``{key}`` replaced by the threshold value of that key.
+
+    Raises:
+        KeyError: the first key that has no value (the caller names the resource).
+    """
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
 @dataclass(frozen=True, slots=True)

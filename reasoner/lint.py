@@ -16,6 +16,8 @@ from rdflib.term import Node
 
 from . import rules
 from ._turtle import syntax_error_position
+from .kb_files import META, KnowledgeFiles, parsed
+from .knowledge import PLACEHOLDER, TEXT_PROPERTIES, threshold_key
 from .validation import shacl_for_shacl, validate_with
 from .vocab import BASE, GR
 
@@ -133,49 +135,49 @@ def _strip_comment(line: str) -> str:
 
 def lint(root: Path, *, only: list[Path] | None = None) -> LintReport:
     """Lint the knowledge base under ``root``; with ``only``, report findings in those files only."""
-    files = sorted((root / "ontology").rglob("*.ttl")) + sorted((root / "shapes").rglob("*.ttl"))
-    names = {p: p.relative_to(root).as_posix() for p in files}
+    return lint_files(KnowledgeFiles.read(root), only=only)
+
+
+def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> LintReport:
+    """Lint these files; with ``only`` (paths under their root), report findings in those files only."""
     texts: dict[str, str] = {}
-    graphs: dict[Path, Graph] = {}
+    graphs: dict[str, Graph] = {}
     findings: list[Finding] = []
-    unreadable: list[str] = []
-    for path in files:
+    unreadable: list[str] = list(kb_files.unreadable)
+    for name, data in kb_files.files:
         try:
-            data = path.read_bytes()
-            texts[names[path]] = data.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            unreadable.append(f"{names[path]}: {exc.__class__.__name__}")
+            texts[name] = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            unreadable.append(f"{name}: {exc.__class__.__name__}")
             continue
-        graph = Graph()
         try:
-            graph.parse(data=data, format="turtle")
+            graphs[name] = parsed(data)
         except SyntaxError as exc:
             line, column = syntax_error_position(exc) or (1, 1)
-            findings.append(Finding(names[path], line, column, "syntax", str(getattr(exc, "_why", exc))))
-            continue
+            findings.append(Finding(name, line, column, "syntax", str(getattr(exc, "_why", exc))))
         except Exception as exc:  # noqa: BLE001 - rdflib also raises ValueError, IndexError... on bad files
-            findings.append(Finding(names[path], 1, 1, "syntax", f"the file cannot be parsed ({type(exc).__name__})"))
-            continue
-        graphs[path] = graph
+            findings.append(Finding(name, 1, 1, "syntax", f"the file cannot be parsed ({type(exc).__name__})"))
     if not findings and not unreadable:
-        findings.extend(_semantic(root, graphs, names, _Locator(texts, {names[p]: g for p, g in graphs.items()})))
+        findings.extend(_semantic(graphs, _Locator(texts, graphs)))
     if only is not None:
+        root = kb_files.root
         wanted = {p.resolve() for p in only}
-        keep = {names[p] for p in files if p.resolve() in wanted or any(q in p.resolve().parents for q in wanted)}
+        keep = {
+            name
+            for name, _ in kb_files.files
+            if (root / name).resolve() in wanted or any(q in (root / name).resolve().parents for q in wanted)
+        }
         findings = [f for f in findings if f.file in keep]
     ordered = sorted(set(findings), key=lambda f: (f.file, f.line, f.column, f.check))
-    return LintReport(tuple(ordered), tuple(unreadable), len(files))
+    return LintReport(tuple(ordered), tuple(unreadable), len(kb_files.files) + len(kb_files.unreadable))
 
 
-def _semantic(root: Path, graphs: dict[Path, Graph], names: dict[Path, str], where: _Locator) -> list[Finding]:
-    meta_dir = root / "shapes" / "meta"
+def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
     kb, shapes, meta = Graph(), Graph(), Graph()
-    for path, graph in graphs.items():
-        target = meta if meta_dir in path.parents else shapes if (root / "shapes") in path.parents else kb
-        for triple in graph:
-            target.add(triple)
-    for triple in shapes:
-        kb.add(triple)
+    for name, graph in graphs.items():
+        target = meta if name.startswith(META) else shapes if name.startswith("shapes/") else kb
+        target += graph
+    kb += shapes
     out: list[Finding] = []
 
     def at(term: Node, check: str, message: str) -> None:
@@ -192,6 +194,7 @@ def _semantic(root: Path, graphs: dict[Path, Graph], names: dict[Path, str], whe
             at(focus, check if text else "meta", text or message)
     _owl_constructs(kb, at)
     _inverse_sequences(shapes, at)
+    _placeholders(kb, at)
     for criterion, message in rules.rule_problems(kb):
         at(criterion, "rule", message)
     _undeclared(kb, at)
@@ -248,6 +251,27 @@ def _inverse_sequences(shapes: Graph, at: object) -> None:
                 )  # type: ignore[operator]
                 break
             stack.extend(o for _p, o in shapes.predicate_objects(node))
+
+
+def _placeholders(kb: Graph, at: object) -> None:
+    """A ``{key}`` in a text must name a threshold the resource uses, or a reader sees the raw placeholder."""
+    for prop in TEXT_PROPERTIES:
+        for subject, text in kb.subject_objects(prop):
+            keys = set(PLACEHOLDER.findall(str(text)))
+            if not keys:
+                continue
+            usable = {
+                threshold_key(t)
+                for t in kb.objects(subject, GR.usesThreshold)
+                if isinstance(t, URIRef) and isinstance(kb.value(t, GR.value), Literal)
+            }
+            for key in sorted(keys - usable):
+                at(
+                    subject,
+                    "placeholder",
+                    f"{{{key}}} in its gr:{str(prop).rsplit('#', 1)[-1]} names no threshold it uses "
+                    "(gr:usesThreshold, with a gr:value): a reader would see the placeholder",
+                )  # type: ignore[operator]
 
 
 def _undeclared(kb: Graph, at: object) -> None:

@@ -137,7 +137,8 @@ def _load_graph(root: str) -> None:
     if _GRAPH is None:
         from .kb import KnowledgeBase
 
-        _GRAPH = queryable(KnowledgeBase.load(Path(root) if root else None))
+        # The server gives a published generation, which passed lint and the load's checks when it was published.
+        _GRAPH = queryable(KnowledgeBase.load(Path(root) if root else None, checks="none" if root else "lint"))
 
 
 def _limit_memory(budget_bytes: int) -> None:
@@ -222,8 +223,11 @@ class SparqlService:
         p.start()
         p.join(60)
 
-    def restart(self) -> None:
-        """Start a fresh forkserver that loads the knowledge base from the files again (after a reload)."""
+    def restart(self, root: str | None = None) -> None:
+        """Start a fresh forkserver that loads the knowledge base again, from ``root`` if given (after a reload)."""
+        if root is not None:
+            self.root = root
+            os.environ["GUIDELINE_REASONER_SPARQL_KB"] = root
         stop = getattr(getattr(multiprocessing.forkserver, "_forkserver", None), "_stop", None)
         if stop is not None:  # private in CPython 3.11; without it the old server keeps its knowledge base
             stop()

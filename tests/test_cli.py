@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 import reasoner.cli as cli
 from reasoner import KnowledgeBase, case_json
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, FIXTURES, ROOT
 
 SEED = EXAMPLES / "sij-seed-neurectomy.json"
 POLICIES = {"evicore-sij", "medicare-esi-lcd", "medicare-facet-lcd", "medicare-sij-lcd", "sij-clinical-pathway"}
@@ -205,6 +206,18 @@ def test_malformed_kb_exits_3_naming_the_file(invoke: Callable[..., Any], tmp_pa
     (root / "shapes" / "case.ttl").write_bytes(b"<urn:a> <urn:p> <urn:o> .\n")
     err = _failed(invoke("determine", SEED, "--kb", root), 3)
     assert "ontology/broken.ttl:1:" in err
+
+
+def test_kb_with_lint_findings_exits_3_listing_them(invoke: Callable[..., Any], tmp_path: Path) -> None:
+    """Fail closed: a knowledge base that loads but does not lint clean is not used by any command."""
+    root = tmp_path / "kb"
+    shutil.copytree(ROOT / "ontology", root / "ontology")
+    shutil.copytree(ROOT / "shapes", root / "shapes")
+    shutil.copy(FIXTURES / "lint" / "ontology--placeholder.ttl", root / "ontology" / "guidelines")
+    for args in (("determine", SEED), ("policies",), ("test",)):
+        err = _failed(invoke(*args, "--kb", root), 3)
+        assert "lint findings, so it is not used" in err
+        assert "ontology/guidelines/ontology--placeholder.ttl:11:1: placeholder: {lbb-min-count}" in err
 
 
 # --- policies -------------------------------------------------------------------------------------

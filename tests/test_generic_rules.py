@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reasoner import KnowledgeBase, KnowledgeBaseError, determine
+from reasoner.kb import Checks
 
 from .conftest import EXAMPLES, FIXTURES, ROOT
 
@@ -20,7 +21,7 @@ PREFIXES = (
 RFA = (EXAMPLES / "sij-rfa-two-blocks.json").read_bytes()
 
 
-def _kb_with(tmp_path: Path, *turtle: str, fixture: str | None = None) -> KnowledgeBase:
+def _kb_with(tmp_path: Path, *turtle: str, fixture: str | None = None, checks: Checks = "lint") -> KnowledgeBase:
     root = tmp_path / "kb"
     shutil.copytree(ROOT / "ontology", root / "ontology")
     shutil.copytree(ROOT / "shapes", root / "shapes")
@@ -28,7 +29,7 @@ def _kb_with(tmp_path: Path, *turtle: str, fixture: str | None = None) -> Knowle
         shutil.copy(FIXTURES / "kb" / fixture, root / "ontology" / fixture)
     for i, text in enumerate(turtle):
         (root / "ontology" / f"edit-{i}.ttl").write_text(PREFIXES + text)
-    return KnowledgeBase.load(root)
+    return KnowledgeBase.load(root, checks=checks)
 
 
 def test_one_triple_adds_an_exclusion(tmp_path: Path, kb: KnowledgeBase) -> None:
@@ -57,4 +58,4 @@ def test_one_triple_adds_a_prerequisite(tmp_path: Path) -> None:
 
 def test_a_prerequisite_without_completion_criterion_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError, match="has no gr:completionCriterion"):
-        _kb_with(tmp_path, "sijp:step-cooled-rfa gr:requiresStep sijp:step-surgery .\n")
+        _kb_with(tmp_path, "sijp:step-cooled-rfa gr:requiresStep sijp:step-surgery .\n", checks="load")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from reasoner import KnowledgeBase, KnowledgeBaseError, UnknownPolicyError
+from reasoner.errors import KnowledgeBaseLintError
+from reasoner.knowledge import PLACEHOLDER
 from reasoner.vocab import CPT, GR, KB, PROC
 
 from .conftest import FIXTURES, ROOT
@@ -78,12 +81,46 @@ def _copy_with(tmp_path: Path, fixture: str) -> Path:
         ("bad-criterion.ttl", "criterion orphan-criterion has no gr:policy"),
         ("bad-coverage.ttl", "coverage rule incomplete-coverage needs"),
         ("bad-threshold.ttl", "threshold valueless-threshold has no typed gr:value"),
+        ("bad-placeholder.ttl", "placeholder-criterion: {nope} in its gr:statement names no threshold it uses"),
     ],
 )
 def test_each_load_check_fails_on_its_fixture(tmp_path: Path, fixture: str, message: str) -> None:
+    """The load's own checks, without lint (lint would refuse these files first)."""
     with pytest.raises(KnowledgeBaseError) as err:
-        KnowledgeBase.load(_copy_with(tmp_path, fixture))
+        KnowledgeBase.load(_copy_with(tmp_path, fixture), checks="load")
     assert message in str(err.value)
+
+
+def test_a_knowledge_base_with_lint_findings_is_refused(tmp_path: Path) -> None:
+    """A typo in a property name (once served with raw placeholders): refused, with lint's findings by file:line."""
+    root = tmp_path / "kb"
+    shutil.copytree(ROOT / "ontology", root / "ontology")
+    shutil.copytree(ROOT / "shapes", root / "shapes")
+    path = root / "ontology" / "guidelines" / "sij-clinical-pathway.ttl"
+    text = path.read_text()
+    typo = "    gr:usesThreshold sijp:lbb-min-count, sijp:lbb-min-relief ;\n    gr:action"
+    assert typo in text
+    line = text[: text.index(typo)].count("\n") + 1
+    path.write_text(text.replace(typo, typo.replace("usesThreshold", "useThreshold")))
+    with pytest.raises(KnowledgeBaseLintError) as err:
+        KnowledgeBase.load(root)
+    assert err.value.code == "kb-lint"
+    where = f"ontology/guidelines/sij-clinical-pathway.ttl:{line}:"
+    assert any(f.startswith(where) and "undeclared" in f for f in err.value.findings), err.value.findings
+    assert any("placeholder" in f and "{lbb-min-count}" in f for f in err.value.findings), err.value.findings
+
+
+def test_no_placeholder_reaches_a_reader(kb: KnowledgeBase) -> None:
+    """Every statement, not-met text, action and missing-documentation text, as readers get them."""
+    from reasoner.catalogue import criterion_view, policy_view
+
+    texts = [c.statement for c in kb.criteria.values()] + [c.not_met_text for c in kb.criteria.values()]
+    texts += [s.action for s in kb.steps.values()] + list(kb.missing_texts.values())
+    texts += [json.dumps(policy_view(kb, policy)) for policy in kb.policies]
+    texts += [json.dumps(criterion_view(kb, c)) for c in kb.criteria]
+    assert len(texts) > 100
+    assert [t for t in texts if PLACEHOLDER.search(t)] == []
+    assert any("at least 2 have each given at least 50 % relief" in t for t in texts)
 
 
 def test_missing_knowledge_base(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from reasoner.fhir_intake import read_hook
 
 from ..deps import KnowledgeBaseDep, SettingsDep
 from ..problems import FHIR_JSON
-from .pas import read_fhir_body
+from .pas import check_fhir_content_type, read_fhir_body
 
 router = APIRouter(tags=["cds-hooks"])
 
@@ -26,6 +26,7 @@ _ERRORS = {
         404: "No such service (OperationOutcome)",
         412: "The history prefetch the service declares is absent (OperationOutcome)",
         413: "Body over the limit (OperationOutcome, too-costly)",
+        415: "Not application/json (or application/fhir+json) (OperationOutcome)",
         422: "An unknown policy (OperationOutcome)",
     }.items()
 }
@@ -61,6 +62,7 @@ async def call_service(
     hook = SERVICES.get(service_id)
     if hook is None:
         raise FhirError([("not-found", None, "no such CDS service; GET /cds-services lists them")], status=404)
+    check_fhir_content_type(request)  # a cross-site form post (urlencoded, multipart, text/plain) stops here
     body = await read_fhir_body(request, settings.max_body_bytes)
     base = str(request.base_url)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 import reasoner
 
@@ -20,14 +21,22 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/version", summary="Versions")
-def version(live: LiveDep) -> dict[str, Any]:
-    """The application version, the live knowledge base's hash and policies, and the last refused reload."""
-    kb = live.kb
+def version(request: Request, live: LiveDep) -> dict[str, Any]:
+    """The application version, the knowledge base's hash, generation and policies, and the last refused reload.
+
+    ``worker`` is the process that answered: each worker of a server answers from the same generation.
+    """
+    kb, generation = live.current()
+    request.state.knowledge_base = (kb.content_hash, generation.number)
     out: dict[str, Any] = {
         "version": reasoner.__version__,
         "knowledgeBase": kb.content_hash,
+        "generation": generation.number,
+        "published": generation.published,
+        "worker": os.getpid(),
         "policies": [{"id": p.id, "version": p.version} for p in sorted(kb.policies.values(), key=lambda p: p.id)],
     }
-    if live.refused is not None:
-        out["refusedReload"] = live.refused
+    refused = live.refused()
+    if refused is not None:
+        out["refusedReload"] = refused
     return out

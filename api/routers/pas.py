@@ -44,7 +44,7 @@ async def read_fhir_body(request: Request, limit: int) -> bytes:
 def check_fhir_content_type(request: Request) -> None:
     """A 415 OperationOutcome unless the body is declared FHIR JSON (or plain JSON)."""
     if media_type(request.headers.get("content-type")) not in FHIR_INPUT:
-        raise FhirError([("not-supported", None, "send application/fhir+json (or application/json)")], status=415)
+        raise FhirError([("not-supported", None, "send application/json (or application/fhir+json)")], status=415)
 
 
 @router.post(

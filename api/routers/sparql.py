@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
@@ -20,7 +21,7 @@ from reasoner.sparql import vet
 from ..body import read_limited
 from ..deps import SettingsDep, SparqlDep
 from ..negotiation import choose, media_type
-from ..problems import Problem
+from ..problems import PROBLEM, Problem
 
 router = APIRouter(tags=["sparql"])
 
@@ -28,6 +29,17 @@ TABLE = ["application/sparql-results+json", "application/sparql-results+xml", "t
 GRAPH = ["text/turtle", "application/ld+json", "application/n-triples"]
 ALIASES = {"application/json": TABLE[0], "application/xml": TABLE[1], "text/xml": TABLE[1]}
 _DOC = "A SPARQL 1.1 query: SELECT, ASK, CONSTRUCT or DESCRIBE; no SERVICE, no FROM."
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The results (tables) or the graph", "content": {t: {} for t in TABLE + GRAPH}},
+    400: {"description": "No query, a refused or invalid query", "content": {PROBLEM: {}}},
+    406: {"description": "No acceptable result format for this query form", "content": {PROBLEM: {}}},
+    503: {"description": "The query was stopped at its deadline, or every slot stayed busy", "content": {PROBLEM: {}}},
+}
+_POST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_RESPONSES,
+    413: {"description": "Body over the limit", "content": {PROBLEM: {}}},
+    415: {"description": "Not application/sparql-query or a form", "content": {PROBLEM: {}}},
+}
 
 
 async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset: list[str]) -> Response:
@@ -60,7 +72,7 @@ async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset
     return Response(out.body, media_type=out.media_type, headers=headers)
 
 
-@router.get("/sparql", summary="SPARQL query (GET)", description=_DOC)
+@router.get("/sparql", summary="SPARQL query (GET)", description=_DOC, responses=_RESPONSES)
 async def sparql_get(request: Request, sparql: SparqlDep) -> Response:
     """The query is the ``query`` parameter."""
     params = request.query_params
@@ -71,6 +83,7 @@ async def sparql_get(request: Request, sparql: SparqlDep) -> Response:
     "/sparql",
     summary="SPARQL query (POST)",
     description=_DOC + " Send it as application/sparql-query, or as the query field of a form.",
+    responses=_POST_RESPONSES,
     openapi_extra={
         "requestBody": {
             "content": {

@@ -150,6 +150,17 @@ def test_submit_needs_fhir_json(client: TestClient) -> None:
     _outcome(client.post(SUBMIT, content=SEED_PAS, headers={"content-type": "text/turtle"}), 415, "not-supported")
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/turtle"],
+)
+def test_a_hook_call_needs_a_json_content_type(client: TestClient, content_type: str | None) -> None:
+    """What a cross-site form can send (no type, text/plain, a form) never reaches a CDS service."""
+    headers = {"content-type": content_type} if content_type else {}
+    _outcome(client.post(SIGN, content=SEED_SIGN, headers=headers), 415, "not-supported")
+    assert client.post(SIGN, content=SEED_SIGN, headers={"content-type": "application/fhir+json"}).status_code == 200
+
+
 BAD = [
     ("wrong-resource-type", 400, "invalid", "Pateint"),
     ("claim-not-first", 400, "invalid", None),

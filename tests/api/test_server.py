@@ -1,0 +1,268 @@
+"""The served application, over real sockets: read deadlines, supervised workers, one knowledge base for all workers.
+
+These start ``guideline-reasoner serve`` in a child process (api/server.py is the one module that
+reaches into uvicorn; this holds it to what it relies on). No assertion is about speed: waits are
+hang guards, and timings are measured by ``bench/resilience.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ..conftest import EXAMPLES, FIXTURES, ROOT
+from .server_process import ServerProcess
+
+CASE = (EXAMPLES / "sij-rfa-two-blocks.json").read_bytes()  # necessary at 50 % relief, not at 75 %
+TOKEN = "s3cret"
+GUIDELINE = Path("ontology") / "guidelines" / "sij-clinical-pathway.ttl"
+HANG_GUARD_S = 60.0
+
+
+def _kb_copy(root: Path) -> Path:
+    shutil.copytree(ROOT / "ontology", root / "ontology")
+    shutil.copytree(ROOT / "shapes", root / "shapes")
+    return root
+
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One worker with short read deadlines."""
+    env = {"GR_HEADER_TIMEOUT_S": "1", "GR_BODY_TIMEOUT_S": "3", "GR_BODY_IDLE_TIMEOUT_S": "1"}
+    server = ServerProcess("--kb", str(ROOT), env=env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Path]]:
+    """Two supervised workers on a copy of the knowledge base that the tests edit, with reload on."""
+    root = _kb_copy(tmp_path_factory.mktemp("served"))
+    server = ServerProcess("--kb", str(root), "--workers", "2", env={"GR_ADMIN_TOKEN": TOKEN})
+    try:
+        server.wait_ready()
+        yield server, root
+    finally:
+        server.close()
+
+
+def _connect(server: ServerProcess) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=HANG_GUARD_S)
+    return sock
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    """Everything until the server closes the connection (the hang guard fails the test otherwise)."""
+    chunks = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _status_and_body(raw: bytes) -> tuple[int, dict[str, object]]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body)
+
+
+# --- read deadlines ----------------------------------------------------------------------------------
+
+
+def test_an_idle_connection_is_closed(one_worker: ServerProcess) -> None:
+    with _connect(one_worker) as sock:
+        assert _read_all(sock) == b""  # closed without a word: nothing of a request came
+
+
+def test_headers_that_never_end_get_408(one_worker: ServerProcess) -> None:
+    with _connect(one_worker) as sock:
+        sock.sendall(b"POST /determinations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
+        status, body = _status_and_body(_read_all(sock))
+    assert (status, body["code"]) == (408, "request-timeout")
+
+
+def test_a_content_length_that_lies_gets_408(one_worker: ServerProcess) -> None:
+    with _connect(one_worker) as sock:
+        sock.sendall(
+            b"POST /determinations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n" + CASE[:100]
+        )
+        status, body = _status_and_body(_read_all(sock))
+    assert (status, body["code"]) == (408, "request-timeout")
+
+
+def test_a_trickling_body_gets_408(one_worker: ServerProcess) -> None:
+    """Never idle long enough for the pause deadline, but too slow for the body deadline."""
+    with _connect(one_worker) as sock:
+        sock.sendall(
+            b"POST /determinations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(CASE)
+        )
+        sock.settimeout(0.3)
+        received = b""
+        for byte in CASE:
+            try:
+                sock.sendall(bytes([byte]))
+                received += sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if received and b"\r\n\r\n" in received:
+                break
+        sock.settimeout(HANG_GUARD_S)
+        try:
+            received += _read_all(sock)
+        except OSError:
+            pass
+    status, body = _status_and_body(received)
+    assert (status, body["code"]) == (408, "request-timeout")
+
+
+def test_keep_alive_requests_still_work_in_turn(one_worker: ServerProcess) -> None:
+    request = (
+        b"POST /determinations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(CASE) + CASE
+    )
+    with _connect(one_worker) as sock:
+        for _ in range(2):
+            sock.sendall(request)
+            raw = b""
+            while b"\r\n\r\n" not in raw:
+                raw += sock.recv(65536)
+            head, _, body = raw.partition(b"\r\n\r\n")
+            fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:])
+            length = int({k.lower(): v for k, v in fields.items()}[b"content-length"])
+            while len(body) < length:
+                body += sock.recv(65536)
+            assert head.startswith(b"HTTP/1.1 200") and json.loads(body)["outcome"] == "medically-necessary"
+            time.sleep(0.2)  # well within the header deadline of the next request
+
+
+def test_every_answer_names_its_request_and_knowledge_base(one_worker: ServerProcess) -> None:
+    status, headers, body = one_worker.request("POST", "/determinations", CASE, {"content-type": "application/json"})
+    assert status == 200
+    assert headers["x-knowledge-base"] == body["knowledgeBase"]
+    assert headers["x-knowledge-base-generation"] == "1"
+    assert len(headers["x-request-id"]) == 16
+    assert headers["x-request-id"] in one_worker.output()  # the access-log line carries it
+
+
+# --- fail closed --------------------------------------------------------------------------------------
+
+
+def test_serve_refuses_a_knowledge_base_with_lint_findings(tmp_path: Path) -> None:
+    root = _kb_copy(tmp_path / "kb")
+    shutil.copy(FIXTURES / "lint" / "ontology--placeholder.ttl", root / "ontology" / "guidelines")
+    server = ServerProcess("--kb", str(root))
+    try:
+        assert server.process.wait(timeout=HANG_GUARD_S * 3) == 3
+        out = server.output()
+    finally:
+        server.close()
+    assert "lint findings, so it is not used" in out
+    assert "ontology/guidelines/ontology--placeholder.ttl:11:1: placeholder:" in out
+
+
+# --- two workers: one knowledge base, supervised -------------------------------------------------------
+
+
+def _both_workers(server: ServerProcess, check: object) -> set[int]:
+    """Ask /version on new connections until both workers answered (each answer checked)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + HANG_GUARD_S
+    while len(seen) < 2 and time.monotonic() < deadline:
+        status, headers, body = server.get("/version")
+        assert status == 200
+        check(headers, body)  # type: ignore[operator]
+        seen.add(body["worker"])
+    assert len(seen) == 2, "only one worker ever answered"
+    return seen
+
+
+def test_a_reload_reaches_every_worker(two_workers: tuple[ServerProcess, Path]) -> None:
+    server, root = two_workers
+    before = server.get("/version")[2]
+    path = root / GUIDELINE
+    text = path.read_text()
+    start = text.index("sijp:lbb-min-relief\n")
+    path.write_text(text[:start] + text[start:].replace('gr:value "50"^^xsd:decimal', 'gr:value "75"^^xsd:decimal', 1))
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    status, _, body = server.request("POST", "/admin/reload", headers=auth)
+    assert status == 200 and body["status"] == "reloaded", body
+    assert body["generation"] == before["generation"] + 1 and body["knowledgeBase"] != before["knowledgeBase"]
+    new = body["knowledgeBase"]
+    answers = []
+    for _ in range(200):
+        status, headers, d = server.request("POST", "/determinations", CASE, {"content-type": "application/json"})
+        answers.append((status, headers["x-knowledge-base"], d["knowledgeBase"], d["outcome"]))
+    assert set(answers) == {(200, new, new, "not-medically-necessary")}
+
+    def on_new(headers: dict[str, str], v: dict[str, object]) -> None:
+        assert (v["knowledgeBase"], v["generation"]) == (new, body["generation"])
+        assert headers["x-knowledge-base"] == new
+
+    _both_workers(server, on_new)
+    # An unchanged knowledge base is not published again.
+    status, _, again = server.request("POST", "/admin/reload", headers=auth)
+    assert (status, again["status"], again["generation"]) == (200, "unchanged", body["generation"])
+
+
+def test_a_refused_reload_is_seen_by_every_worker(two_workers: tuple[ServerProcess, Path]) -> None:
+    server, root = two_workers
+    live = server.get("/version")[2]
+    path = root / GUIDELINE
+    good = path.read_text()
+    path.write_text(good.replace("gr:usesThreshold sijp:lbb-min-count", "gr:useThreshold sijp:lbb-min-count", 1))
+    try:
+        status, _, body = server.request("POST", "/admin/reload", headers={"authorization": f"Bearer {TOKEN}"})
+    finally:
+        path.write_text(good)
+    assert status == 409 and body["status"] == "refused"
+    assert any(": undeclared: " in p for p in body["problems"]), body["problems"]
+
+    def still_live(_headers: dict[str, str], v: dict[str, object]) -> None:
+        assert (v["knowledgeBase"], v["generation"]) == (live["knowledgeBase"], live["generation"])
+        assert v["refusedReload"]["error"] == "the knowledge base does not lint clean"  # type: ignore[index]
+
+    _both_workers(server, still_live)
+
+
+def test_a_killed_worker_is_replaced_and_loads_the_served_generation(two_workers: tuple[ServerProcess, Path]) -> None:
+    server, root = two_workers
+    served = server.get("/version")[2]
+    # An edit nobody reloaded: a replaced worker must not pick it up from the files.
+    path = root / GUIDELINE
+    good = path.read_text()
+    path.write_text(good.replace('rdfs:label "SIJ clinical pathway"', 'rdfs:label "SIJ pathway, edited"', 1))
+    try:
+        workers = server.workers()
+        assert len(workers) == 2
+        victim = served["worker"]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + HANG_GUARD_S * 2
+        while time.monotonic() < deadline:
+            now = server.workers()
+            if len(now) == 2 and victim not in now:
+                break
+            time.sleep(0.1)
+        assert len(server.workers() - {victim}) == 2, "the killed worker was not replaced"
+
+        def same_generation(_headers: dict[str, str], v: dict[str, object]) -> None:
+            assert (v["knowledgeBase"], v["generation"]) == (served["knowledgeBase"], served["generation"])
+
+        seen = _both_workers(server, same_generation)
+        assert victim not in seen
+    finally:
+        path.write_text(good)
