@@ -34,7 +34,7 @@ def get_sparql(request: Request) -> SparqlService:
     live: LiveKnowledge = request.state.live
     kb, generation = live.current()
     request.state.knowledge_base = (kb.content_hash, generation.number)
-    return live.sparql
+    return live.sparql_for(generation)
 
 
 def get_settings(request: Request) -> Settings:

@@ -11,22 +11,23 @@ knowledge base; a knowledge base that fails either is refused, the live one keep
 from __future__ import annotations
 
 import gc
+import logging
 import shutil
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from reasoner import KnowledgeBase, KnowledgeBaseError
 from reasoner.errors import KnowledgeBaseLintError
 from reasoner.kb_files import KnowledgeFiles
-from reasoner.sparql import SparqlService
+from reasoner.sparql import QueryBusy, SparqlService
 
 from .generations import Generation, Generations
 from .settings import Settings
 
 WATCH_INTERVAL_S = 0.2
+log = logging.getLogger("guideline_reasoner.api")
 
 
 def _settle_memory() -> None:
@@ -50,6 +51,9 @@ class LiveKnowledge:
         self._state = (kb, generation)  # replaced whole: a reader sees one pair, never half of two
         self._stamp = generations.stamp()
         self._loading = threading.Lock()
+        self._sparql_lock = threading.Lock()
+        self._sparql_ready = threading.Condition()
+        self._sparql_generation = 0  # the generation the SPARQL service serves (0: still starting)
         self._stop = threading.Event()
         self._private_state: Path | None = None
         self._watcher = threading.Thread(target=self._watch, name="kb-generations", daemon=True)
@@ -89,10 +93,6 @@ class LiveKnowledge:
         live._watcher.start()
         return live
 
-    def _start_sparql(self) -> None:
-        with self._loading:
-            self.sparql.start()
-
     def stop(self) -> None:
         """Stop watching for generations (and remove a private state folder)."""
         self._stop.set()
@@ -123,18 +123,46 @@ class LiveKnowledge:
                 return  # loaded while this thread waited for the lock
             newest = self.generations.current()
             if newest is not None and newest.number > self._state[1].number:
-                kb = self._load_with_sparql(newest, lambda: KnowledgeBase.load(newest.path, checks="none"))
-                self._state = (kb, newest)
-                _settle_memory()
+                self._swap(KnowledgeBase.load(newest.path, checks="none"), newest)
             self._stamp = stamp
 
-    def _load_with_sparql(self, generation: Generation, load: Any) -> KnowledgeBase:
-        """Load a generation here while the SPARQL service loads it in its own process."""
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            restarted = pool.submit(self.sparql.restart, str(generation.path))
-            kb: KnowledgeBase = load()
-            restarted.result()
-        return kb
+    def _swap(self, kb: KnowledgeBase, generation: Generation) -> None:
+        """Answer from ``generation`` from now on; the SPARQL service follows in its own process."""
+        self._state = (kb, generation)
+        threading.Thread(target=self._restart_sparql, args=(generation,), name="sparql-restart", daemon=True).start()
+        _settle_memory()
+
+    def _start_sparql(self) -> None:
+        self._restart_sparql(self.generation, first=True)
+
+    def _restart_sparql(self, generation: Generation, *, first: bool = False) -> None:
+        with self._sparql_lock:  # one restart at a time, in order
+            if generation.number <= self._sparql_generation:
+                return
+            try:
+                if first:
+                    self.sparql.start()
+                else:
+                    self.sparql.restart(str(generation.path))
+            except Exception:  # noqa: BLE001 - queries wait, then answer 503, and the next generation retries
+                log.error("the SPARQL service could not load generation %d", generation.number)
+                return
+            with self._sparql_ready:
+                self._sparql_generation = generation.number
+                self._sparql_ready.notify_all()
+
+    def sparql_for(self, generation: Generation) -> SparqlService:
+        """The SPARQL service, once it serves ``generation`` (it loads each generation in a process of its own).
+
+        Raises:
+            QueryBusy: it did not get there within the queue wait (503, try again).
+        """
+        with self._sparql_ready:
+            if not self._sparql_ready.wait_for(
+                lambda: self._sparql_generation >= generation.number, timeout=self.sparql.queue_wait
+            ):
+                raise QueryBusy("the SPARQL service is still loading the knowledge base; try again")
+        return self.sparql
 
     def _watch(self) -> None:
         while not self._stop.wait(WATCH_INTERVAL_S):
@@ -158,10 +186,8 @@ class LiveKnowledge:
             except KnowledgeBaseError as exc:
                 return self._refuse("the knowledge base does not load", [exc.message])
             generation = self.generations.publish(files)
-            self._load_with_sparql(generation, lambda: fresh)
-            self._state = (fresh, generation)
+            self._swap(fresh, generation)
             self._stamp = self.generations.stamp()
-            _settle_memory()
             return self._answer("reloaded", generation)
 
     def refused(self) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ hang guards, and timings are measured by ``bench/resilience.py``.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -52,6 +53,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
     server = ServerProcess("--kb", str(root), "--workers", "2", env={"GR_ADMIN_TOKEN": TOKEN})
     try:
         server.wait_ready()
+        _both_workers(server, lambda _headers, _version: None)  # both are listening
         yield server, root
     finally:
         server.close()
@@ -189,6 +191,27 @@ def _both_workers(server: ServerProcess, check: object) -> set[int]:
         seen.add(body["worker"])
     assert len(seen) == 2, "only one worker ever answered"
     return seen
+
+
+def test_connections_opened_together_are_spread_over_the_workers(two_workers: tuple[ServerProcess, Path]) -> None:
+    """Each worker listens with its own socket: a burst of keep-alive connections is not all one worker's.
+
+    With one shared socket, all of them went to whichever worker woke first. The kernel spreads
+    connections by a hash, so 32 connections all on one of two workers has a chance of 2 in 2**32.
+    """
+    server, _ = two_workers
+    conns = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=HANG_GUARD_S) for _ in range(32)]
+    try:
+        for conn in conns:
+            conn.connect()
+        workers = set()
+        for conn in conns:
+            conn.request("GET", "/version")
+            workers.add(json.loads(conn.getresponse().read())["worker"])
+    finally:
+        for conn in conns:
+            conn.close()
+    assert len(workers) == 2
 
 
 def test_a_reload_reaches_every_worker(two_workers: tuple[ServerProcess, Path]) -> None:
