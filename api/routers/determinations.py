@@ -39,13 +39,13 @@ _SEEDS = [
 SEED_EXAMPLE = next((json.loads(p.read_text()) for p in _SEEDS if p.is_file()), None)  # for /docs
 
 _ERRORS = {
-    status: {"description": text, "content": {PROBLEM: {}}}
-    for status, text in {
-        400: "Malformed case (line and column for Turtle and JSON)",
-        406: "No acceptable response format",
-        413: "Body over the limit",
-        415: "Unsupported content type",
-        422: "Invalid case, unknown policy, or a case that cannot be judged",
+    status: {"description": text, "content": {PROBLEM: {}, **({FHIR_JSON: {}} if fhir else {})}}
+    for status, (text, fhir) in {
+        400: ("Malformed case (line and column for Turtle and JSON); for FHIR input an OperationOutcome", True),
+        406: ("No acceptable response format", False),
+        413: ("Body over the limit (for FHIR input an OperationOutcome)", True),
+        415: ("Unsupported content type", False),
+        422: ("Invalid case, unknown policy, or a case that cannot be judged (FHIR: an OperationOutcome)", True),
     }.items()
 }
 

@@ -72,7 +72,23 @@ async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset
     return Response(out.body, media_type=out.media_type, headers=headers)
 
 
-@router.get("/sparql", summary="SPARQL query (GET)", description=_DOC, responses=_RESPONSES)
+@router.get(
+    "/sparql",
+    summary="SPARQL query (GET)",
+    description=_DOC,
+    responses=_RESPONSES,
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "query",
+                "in": "query",
+                "required": True,
+                "description": "The query (SPARQL 1.1 Protocol); other parameters are ignored",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 20000},
+            }
+        ]
+    },
+)
 async def sparql_get(request: Request, sparql: SparqlDep) -> Response:
     """The query is the ``query`` parameter."""
     params = request.query_params
