@@ -5,7 +5,8 @@ Sections (issue 7): (a) one determination per example case, median and p99; (b) 
 ratio; (c) knowledge base scale with N generated policies (bench/generated.py): load time, peak
 memory and a determination, each N in its own process; (d) case scale with 10, 100 and 1,000
 history items; (e) HTTP over loopback with 1 and 2 workers, POST /determinations and the CDS Hooks
-call (wrk); (f) each SPARQL query of queries/. Every number in results.md comes from this run.
+call (wrk); (f) each SPARQL query of queries/; (g) what hostile cases cost a fresh process
+(bench/hostile_input.py). Every number in results.md comes from this run.
 
     python -m bench [--quick] [--skip-http] [--output bench/results.md]
 """
@@ -294,6 +295,15 @@ def main(argv: list[str] | None = None) -> int:
         "## (f) SPARQL queries of queries/ (in-process, over what /sparql serves)",
         "",
         *sparql(5 if quick else 20),
+    ]
+    from bench.hostile_input import BUDGET_CPU_S, BUDGET_MIB
+    from bench.hostile_input import run as hostile_input
+
+    rows = hostile_input(timeout=30, echo=False)
+    lines += ["", "## (g) Hostile input (bench/hostile_input.py: one fresh process per payload)", "", *rows, ""]
+    lines += [
+        f"Budget: {BUDGET_CPU_S:.0f} s of CPU and {BUDGET_MIB} MiB for a payload, answered without a server error; "
+        f"{sum(r.endswith('| yes |') for r in rows[2:])} of {len(rows) - 2} within it.",
     ]
     lines += ["", f"Run time: {time.perf_counter() - started:.0f} s.", ""]
     args.output.write_text("\n".join(lines))

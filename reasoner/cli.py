@@ -17,6 +17,7 @@ import typer
 
 from .comparison import ALL_POLICIES, compare
 from .errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
+from .intake import UTF8_BOM
 from .kb import KnowledgeBase
 from .pipeline import determine as run_determination
 from .render import render, render_comparison
@@ -77,7 +78,7 @@ def _input_format(path: str, fmt: InputFormat, payload: bytes) -> str:
         return "fhir" if b'"resourceType"' in payload[:4096] else "json"
     if path.endswith(".ttl"):
         return "turtle"
-    return "json" if payload.lstrip()[:1] in (b"{", b"[") else "turtle"
+    return "json" if payload.removeprefix(UTF8_BOM).lstrip()[:1] in (b"{", b"[") else "turtle"
 
 
 @app.command()

@@ -4,7 +4,9 @@ Resources are validated with the R4B models of fhir.resources (the resources rea
 same in R4 and R4B) and then read as plain JSON into the case form of case_json.py, following
 docs/fhir-mapping.md. Each resource that gives a fact becomes a source document named after its
 type and id, so every fact keeps the resource it came from. Errors are FhirError issues with the
-element's path and never the submitted value; nothing here fetches anything.
+element's path and never the submitted value; nothing here fetches anything (reading runs under
+``untrusted.untrusted_input``), and a number is checked against the caps of ``numbers.py`` before
+it is converted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import hashlib
 import re
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -24,7 +28,9 @@ from rdflib import URIRef
 
 from .case_json import CaseIn, code_iri
 from .errors import CaseParseError, CaseTooLarge, FhirError, IssueCode
-from .intake import decode_json
+from .intake import NOT_UTF8, decode_json
+from .numbers import TOO_LONG, number_problem
+from .untrusted import ExternalAccessRefused, untrusted_input
 from .vocab import FIND, GR, PROC
 
 if TYPE_CHECKING:
@@ -88,11 +94,12 @@ class PasCase:
 
 @dataclass(frozen=True)
 class HookOrder:
-    """One draft order of a hook call, as sent, with the codes read from it."""
+    """One draft order of a hook call, as sent, with the codes read from it and where it is in the request."""
 
     resource: dict[str, Any]
     reference: str
     codes: list[str]
+    element: str = "context.draftOrders"
 
 
 @dataclass(frozen=True)
@@ -132,13 +139,24 @@ def skipped_header(skipped: dict[str, int]) -> str:
 # --- reading and validating ------------------------------------------------------------------
 
 
+@contextmanager
+def _reading() -> Iterator[None]:
+    """Read FHIR input as untrusted input; a refused access is a FHIR error like any other."""
+    try:
+        with untrusted_input():
+            yield
+    except ExternalAccessRefused as exc:
+        raise FhirError([("invalid", None, exc.message)], status=422) from None
+
+
 def _decode(payload: bytes) -> dict[str, Any]:
     try:
         data = decode_json(payload)
     except CaseTooLarge as exc:
         raise FhirError([("too-costly", None, exc.message)]) from None
     except CaseParseError as exc:
-        raise FhirError([("structure", None, f"not JSON: {exc.message}")]) from None
+        why = exc.message if exc.reason == NOT_UTF8 else f"not JSON: {exc.message}"
+        raise FhirError([("structure", None, why)]) from None
     if not isinstance(data, dict) or not isinstance(data.get("resourceType", data.get("hook")), str):
         raise FhirError([("structure", None, "not a FHIR resource: no resourceType")])
     return data
@@ -216,13 +234,27 @@ def _clean_id(text: str) -> str:
     return cleaned
 
 
-def _decimal(value: object) -> Decimal | None:
+def _decimal(value: object, where: str) -> Decimal | None:
+    """A number of the request (``where`` is its element), refused over the caps before it is converted.
+
+    Raises:
+        FhirError: a number over the caps of ``numbers.py``, or not finite.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         return None
     try:
-        return Decimal(str(value))
+        problem = number_problem(str(value))
+    except ValueError:  # an int past Python's digit limit for str(): over the cap in any case
+        problem = TOO_LONG
+    if problem is not None:
+        raise FhirError([("invalid", where, problem)])
+    try:
+        number = Decimal(str(value))
     except InvalidOperation:
         return None
+    if not number.is_finite():
+        raise FhirError([("invalid", where, "a number must be finite")])
+    return number
 
 
 # --- the history ----------------------------------------------------------------------------------
@@ -231,8 +263,9 @@ def _decimal(value: object) -> Decimal | None:
 class _History:
     """Resources of the history, read into the lists of the case form."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, paths: dict[int, str]) -> None:
         self.kb = kb
+        self.paths = paths  # id() of each resource -> its element, for errors
         self.documents: list[dict[str, Any]] = []
         self.conditions: list[dict[str, Any]] = []
         self.procedures: list[dict[str, Any]] = []
@@ -253,6 +286,10 @@ class _History:
                 doc["date"] = date
             self.documents.append(doc)
         return ident
+
+    def where(self, res: dict[str, Any]) -> str:
+        """The element of a resource of the history (``Bundle.entry[3].resource``)."""
+        return self.paths.get(id(res), str(res.get("resourceType")))
 
     def is_class(self, name: str | None, root: URIRef) -> bool:
         """Whether our class code ``name`` (procedure or finding system) names a subclass of ``root``."""
@@ -330,7 +367,7 @@ class _History:
             p["purpose"] = purpose
         if outcome:
             p["outcome"] = outcome
-        p.update(_relief(observations))
+        p.update(_relief(observations, self.where))
         self.procedures.append(p)
 
     def observation(self, r: dict[str, Any]) -> None:
@@ -358,13 +395,17 @@ class _History:
                 m["levels"] = levels
             self.imaging.append(m)
         elif _code_in(code, LOINC) == PAIN_SEVERITY:
-            score = _quantity(r)
+            score = _quantity(r, self.where(r))
             if score is not None and (not self.pain.get("_score_date") or (date or "") >= self.pain["_score_date"]):
                 self.pain["score"], self.pain["_score_date"] = score, date or ""
                 self.pain.setdefault("source", self.document(r, "clinic-note", date))
         elif ours in ("pain-duration", "pain-character", "pain-location"):
             key = {"pain-duration": "durationMonths", "pain-character": "character", "pain-location": "location"}[ours]
-            value = _quantity(r) if ours == "pain-duration" else _code_in(r.get("valueCodeableConcept"), OUR_VALUES)
+            value = (
+                _quantity(r, self.where(r))
+                if ours == "pain-duration"
+                else _code_in(r.get("valueCodeableConcept"), OUR_VALUES)
+            )
             if value is not None:
                 self.pain[key] = value
                 self.pain.setdefault("source", self.document(r, "clinic-note", date))
@@ -423,11 +464,11 @@ def _sites(concepts: list[Any]) -> tuple[str | None, list[str]]:
     return side, levels
 
 
-def _quantity(r: dict[str, Any]) -> Decimal | None:
+def _quantity(r: dict[str, Any], where: str) -> Decimal | None:
     if "valueQuantity" in r:
-        return _decimal((r.get("valueQuantity") or {}).get("value"))
+        return _decimal((r.get("valueQuantity") or {}).get("value"), f"{where}.valueQuantity.value")
     if "valueInteger" in r:
-        return _decimal(r.get("valueInteger"))
+        return _decimal(r.get("valueInteger"), f"{where}.valueInteger")
     return None
 
 
@@ -444,13 +485,13 @@ def _result(r: dict[str, Any]) -> str | None:
     return None
 
 
-def _relief(observations: list[dict[str, Any]]) -> dict[str, Any]:
+def _relief(observations: list[dict[str, Any]], where: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
     """Percent relief and its duration from the Observations that are part of a procedure."""
     out: dict[str, Any] = {}
     scores = []
     for o in observations:
         ours = _code_in(o.get("code"), OUR_OBSERVATIONS)
-        value = _quantity(o)
+        value = _quantity(o, where(o))
         if value is None:
             continue
         if ours == "percent-relief":
@@ -476,9 +517,15 @@ def read_pas(payload: bytes, kb: KnowledgeBase) -> PasCase:
     """Read a Da Vinci PAS request Bundle (Claim first) as a case.
 
     Raises:
-        FhirError: not FHIR, invalid resources, the Claim not first, a broken supportingInfo
-            reference (400), no CPT/HCPCS code, diagnosis or date (422), too large (413).
+        FhirError: not UTF-8, not FHIR, invalid resources, a number over the caps, the Claim not
+            first, a broken supportingInfo reference (400), no CPT/HCPCS code, diagnosis or date
+            (422), too large (413).
     """
+    with _reading():
+        return _read_pas(payload, kb)
+
+
+def _read_pas(payload: bytes, kb: KnowledgeBase) -> PasCase:
     bundle = _decode(payload)
     if bundle.get("resourceType") != "Bundle":
         raise FhirError([("invalid", "resourceType", "expected a PAS request Bundle (resourceType Bundle)")])
@@ -498,7 +545,7 @@ def read_pas(payload: bytes, kb: KnowledgeBase) -> PasCase:
         if ref and _resolve(index, ref) is None:
             where = f"Bundle.entry[0].resource.supportingInfo[{i}].valueReference"
             raise FhirError([("not-found", where, "the reference points to no resource in the bundle")])
-    history = _History(kb)
+    history = _History(kb, {id(e["resource"]): f"Bundle.entry[{i}].resource" for i, e in enumerate(entries)})
     history.read([r for r in resources if r.get("resourceType") in _HISTORY_TYPES])
     for r in resources:
         if r.get("resourceType") not in _HISTORY_TYPES:
@@ -550,7 +597,9 @@ def _claim_request(
         if code is None:
             continue
         line: dict[str, Any] = {"code": code}
-        units = _decimal((item.get("quantity") or {}).get("value"))
+        units = _decimal(
+            (item.get("quantity") or {}).get("value"), f"Bundle.entry[0].resource.item[{i}].quantity.value"
+        )
         if units is not None:
             line["units"] = int(units)
         mods = [c["code"] for m in item.get("modifier") or [] for c in _codings(m)]
@@ -622,9 +671,14 @@ def read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookCa
     at a Procedure of another prefetch Bundle).
 
     Raises:
-        FhirError: not a hook request or the wrong hook (400), invalid resources (400), missing
-            prefetch (412), too large (413).
+        FhirError: not UTF-8, not a hook request or the wrong hook (400), invalid resources or a
+            number over the caps (400), missing prefetch (412), too large (413).
     """
+    with _reading():
+        return _read_hook(payload, kb, service_hook=service_hook)
+
+
+def _read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookCall:
     data = _decode(payload)
     hook = data.get("hook")
     if hook != service_hook:
@@ -638,17 +692,22 @@ def read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookCa
     validate_resource(draft, "context.draftOrders")
     prefetch = data.get("prefetch") if isinstance(data.get("prefetch"), dict) else {}
     resources: list[dict[str, Any]] = []
+    paths: dict[int, str] = {}
     for key, value in prefetch.items():
         if isinstance(value, dict) and isinstance(value.get("resourceType"), str):
             validate_resource(value, f"prefetch.{key}")
             if value["resourceType"] == "Bundle":
-                resources += [e["resource"] for e in value.get("entry") or [] if isinstance(e.get("resource"), dict)]
+                for j, e in enumerate(value.get("entry") or []):
+                    if isinstance(e.get("resource"), dict):
+                        resources.append(e["resource"])
+                        paths[id(e["resource"])] = f"prefetch.{key}.entry[{j}].resource"
             else:
                 resources.append(value)
+                paths[id(value)] = f"prefetch.{key}"
     selected = {"/".join(s.rstrip("/").split("/")[-2:]) for s in context.get("selections") or [] if isinstance(s, str)}
     skipped: Counter[str] = Counter()
     orders = []
-    for entry in draft.get("entry") or []:
+    for k, entry in enumerate(draft.get("entry") or []):
         o = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(o, dict):
             continue
@@ -658,7 +717,7 @@ def read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookCa
         elif hook == "order-select" and selected and ref not in selected:
             skipped["ServiceRequest (not selected)"] += 1
         elif o.get("status") != "entered-in-error":
-            orders.append(HookOrder(o, ref, _order_codes(o)))
+            orders.append(HookOrder(o, ref, _order_codes(o), f"context.draftOrders.entry[{k}].resource"))
     addressed = bool(kb.policies_addressing(code_iri(c) for o in orders for c in o.codes))
     missing = [k for k in HISTORY_KEYS if k not in prefetch]
     if addressed and missing:
@@ -666,7 +725,7 @@ def read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookCa
             [("required", f"prefetch.{k}", "the service needs this prefetch and fetches nothing") for k in missing],
             status=412,
         )
-    history = _History(kb)
+    history = _History(kb, paths)
     history.read([r for r in resources if r.get("resourceType") in _HISTORY_TYPES])
     for r in resources:
         if r.get("resourceType") not in _HISTORY_TYPES:
@@ -699,7 +758,7 @@ def _orders_case(
     request: dict[str, Any] = {}
     for order in orders:
         o = order.resource
-        units = _decimal((o.get("quantityQuantity") or {}).get("value"))
+        units = _decimal((o.get("quantityQuantity") or {}).get("value"), f"{order.element}.quantityQuantity.value")
         cls = _code_in(o.get("code"), OUR_PROCEDURES)
         for c in order.codes:
             line: dict[str, Any] = {"code": c}

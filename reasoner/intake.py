@@ -1,10 +1,12 @@
 """The intake stage: bytes in an explicit format -> a sanitised case graph.
 
-Defensive from the first line (threats.md A2, A5, C1, C3, D1, D2): payloads are bytes with an
-explicit format, never a string that could be taken for a path or URL; size, triple and nesting
-limits; a case may use only the case vocabulary (so it cannot carry rdfs:subClassOf, owl: or
-sh: triples that would change its own answer); Turtle cases are checked against
-shapes/case.ttl. Error messages give locations, never the submitted values.
+Defensive from the first line (threats.md A1, A2, A5, C1, C3, D1, D2): payloads are bytes with
+an explicit format, never a string that could be taken for a path or URL; UTF-8 only, in every
+format (:func:`decode_utf8`); size, triple, nesting and number limits; parsing runs under
+``untrusted.untrusted_input`` (no file, network or process access); a case may use only the case
+vocabulary (so it cannot carry rdfs:subClassOf, owl: or sh: triples that would change its own
+answer); Turtle cases are checked against shapes/case.ttl. Error messages give locations, never
+the submitted values.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from rdflib.term import BNode, Node, URIRef
 from ._case_store import adder, new_case_graph
 from ._turtle import safe_reason, syntax_error_position
 from .errors import CaseError, CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
+from .numbers import NUMERIC_DATATYPES, number_problem
+from .untrusted import untrusted_input
 from .vocab import CV, GR, KB_NAMESPACES
 
 if TYPE_CHECKING:
@@ -63,21 +67,55 @@ def check_size(payload: bytes) -> None:
         raise CaseTooLarge(f"the case is {len(payload)} bytes; the limit is {MAX_CASE_BYTES}")
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+NOT_UTF8 = "the case is not valid UTF-8"
+
+
+def decode_utf8(payload: bytes) -> str:
+    """The text of a case in any format: UTF-8, a leading byte order mark ignored.
+
+    Anything else is refused, UTF-16 and UTF-32 included (with or without their byte order mark:
+    without one, their ASCII characters carry NUL bytes, which UTF-8 text of a case never holds).
+
+    Raises:
+        CaseParseError: "not valid UTF-8", with the line and column of the first offending byte.
+    """
+    start = len(UTF8_BOM) if payload.startswith(UTF8_BOM) else 0
+    try:
+        text = payload[start:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(payload, start + exc.start) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise _not_utf8(payload, start + len(text[:nul].encode("utf-8")))
+    return text
+
+
+def _not_utf8(payload: bytes, offset: int) -> CaseParseError:
+    line_start = payload.rfind(b"\n", 0, offset) + 1
+    before = payload[line_start:offset]
+    if line_start == 0 and before.startswith(UTF8_BOM):
+        before = before[len(UTF8_BOM) :]
+    column = len(before.decode("utf-8", "replace")) + 1
+    return CaseParseError(NOT_UTF8, line=payload.count(b"\n", 0, offset) + 1, column=column)
+
+
 def parse_turtle(payload: bytes) -> Graph:
     """Parse a Turtle case (bytes, never a location).
 
     Raises:
-        CaseParseError: with 1-based line and column and the parser's reason.
+        CaseParseError: with 1-based line and column and the parser's reason; not UTF-8.
         CaseTooLarge: over the byte or triple limit, or nested too deeply.
     """
     check_size(payload)
-    with parse_errors("Turtle"):
-        fast = _parse_with_oxigraph(payload)
+    with untrusted_input(), parse_errors("Turtle"):
+        text = decode_utf8(payload)
+        fast = _parse_with_oxigraph(text)
         if fast is not None:
             return fast
         graph = new_case_graph(MAX_TRIPLES)
         try:
-            graph.parse(data=payload, format="turtle")
+            graph.parse(data=text, format="turtle")
         except SyntaxError as exc:
             reason = safe_reason(str(getattr(exc, "_why", None) or "syntax error"))
             line, column = syntax_error_position(exc) or (None, None)
@@ -85,11 +123,12 @@ def parse_turtle(payload: bytes) -> Graph:
     return graph
 
 
-def _parse_with_oxigraph(payload: bytes) -> Graph | None:
+def _parse_with_oxigraph(text: str) -> Graph | None:
     """The case parsed by Oxigraph's Turtle parser (a tenth of rdflib's time), or None to let rdflib decide.
 
-    Anything Oxigraph refuses, an ill-typed literal, or anything beyond plain RDF 1.1 terms goes to rdflib's parser,
-    so that errors keep rdflib's line, column and reason (Oxigraph's messages quote the input).
+    Anything Oxigraph refuses, an ill-typed literal (a number over the caps is one while a case is
+    parsed), or anything beyond plain RDF 1.1 terms goes to rdflib's parser, so that errors keep
+    rdflib's line, column and reason (Oxigraph's messages quote the input).
     Terms come out as rdflib's parser makes them (a plain string literal has no datatype, blank
     nodes get fresh identifiers) except that language tags are in lower case, as Oxigraph writes
     them, and ``"x"^^xsd:string`` comes out as ``"x"``, its RDF 1.1 equal (sanitising gives
@@ -122,7 +161,7 @@ def _parse_with_oxigraph(payload: bytes) -> Graph | None:
         return None  # an RDF 1.2 triple term, which rdflib's parser does not know either
 
     try:
-        for quad in oxigraph.parse(payload, format=oxigraph.RdfFormat.TURTLE):  # lazily: the cap stops it early
+        for quad in oxigraph.parse(text, format=oxigraph.RdfFormat.TURTLE):  # lazily: the cap stops it early
             s, p, o = convert(quad.subject), convert(quad.predicate), convert(quad.object)
             if s is None or p is None or o is None:
                 return None
@@ -133,6 +172,7 @@ def _parse_with_oxigraph(payload: bytes) -> Graph | None:
 
 
 _XSD_STRING = str(XSD.string)
+_NUMERIC = frozenset(URIRef(d) for d in NUMERIC_DATATYPES)
 _RDF_TYPE = RDF.type
 _VOCABULARY_TERMS = {str(t): t for ns in (CV, GR) for t in (getattr(ns, n) for n in ns.__annotations__)}
 _VOCABULARY_TERMS |= {str(t): t for t in (RDF.type, XSD.string, XSD.decimal, XSD.integer, XSD.date, XSD.boolean)}
@@ -152,7 +192,7 @@ def parse_errors(language: str) -> Iterator[None]:
     except RecursionError:
         raise CaseTooLarge("the case is nested too deeply") from None
     except UnicodeDecodeError:
-        raise CaseParseError("the case is not valid UTF-8") from None
+        raise CaseParseError(NOT_UTF8) from None
     except ValueError:
         raise CaseParseError("the case holds a value that cannot be read (for example an over-long number)") from None
     except Exception:  # noqa: BLE001 - see the docstring
@@ -164,6 +204,8 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
 
     Raises:
         CaseVocabularyError: naming the first offending predicate, type or subject.
+        CaseParseError: a number over the caps of ``numbers.py``, named by its node and property
+            (checked on the text, before any conversion).
     """
     properties, classes, ranges = _case_vocabulary(kb)
     out = new_case_graph()
@@ -179,7 +221,13 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
                 raise CaseVocabularyError(f"rdf:type {_name(o)} is not a class of the case vocabulary")
         elif p not in properties:
             raise CaseVocabularyError(f"predicate {_name(p)} is not in the case vocabulary")
-        add((s, p, _normalise(p, o, ranges) if isinstance(o, RDFLiteral) else o))
+        if isinstance(o, RDFLiteral):
+            if o.datatype in _NUMERIC:
+                problem = number_problem(str(o))
+                if problem is not None:
+                    raise CaseParseError(f"{_where(graph, s)}, {_name(p)}: {problem}")
+            o = _normalise(p, o, ranges)
+        add((s, p, o))
     cases = list(out.subjects(RDF.type, CV.Case))
     if len(cases) != 1:
         raise CaseShapeError([("case", f"expected exactly one cv:Case, found {len(cases)}")])
@@ -307,9 +355,10 @@ def decode_json(payload: bytes) -> object:
         CaseTooLarge: over the byte or nesting limit.
     """
     check_size(payload)
+    text = decode_utf8(payload)
     with parse_errors("JSON"):
         try:
-            data = json.loads(payload)
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise CaseParseError(exc.msg, line=exc.lineno, column=exc.colno) from None
     if max(iter_depth(data), default=0) > MAX_JSON_DEPTH:

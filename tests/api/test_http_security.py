@@ -24,9 +24,6 @@ import copy
 import hashlib
 import json
 import logging
-import socket
-import sys
-import threading
 import time
 import traceback
 import uuid
@@ -42,6 +39,13 @@ from rdflib import Graph, URIRef
 from reasoner.jsonld import CONTEXT_URL, vendored_context
 
 from ..conftest import EXAMPLES
+from ..security.conftest import (  # noqa: F401 - the fixtures are used by name
+    OPENED,
+    WATCHED,
+    Canary,
+    canary_fixture,
+    watch_opens_fixture,
+)
 from .conftest import JSON, TURTLE
 
 JSONLD = {"content-type": "application/ld+json"}
@@ -55,100 +59,7 @@ SEED_OUTCOME = "not-medically-necessary"
 CASE_NS = "https://w3id.org/guideline-reasoner/case-data/sij-seed-neurectomy/"
 
 
-# --- the canary listener and the audit hook ---------------------------------------------------
-
-
-class Canary:
-    """A plain TCP listener on 127.0.0.1 that counts the connections it accepts.
-
-    It answers anything with a JSON-LD context that would remap a case into an attacker's
-    vocabulary, so a server that did fetch from it would also get a usable answer.
-    """
-
-    REPLY = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/ld+json\r\nConnection: close\r\n\r\n"
-        b'{"@context": {"@vocab": "http://attacker.example/leak#"}}'
-    )
-
-    def __init__(self) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self._sock.settimeout(0.1)
-        self.port: int = self._sock.getsockname()[1]
-        self._lock = threading.Lock()
-        self._hits = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="canary", daemon=True)
-        self._thread.start()
-
-    @property
-    def hits(self) -> int:
-        with self._lock:
-            return self._hits
-
-    def url(self, path: str = "ctx.jsonld") -> str:
-        return f"http://127.0.0.1:{self.port}/{path}"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self._hits += 1
-            with conn:
-                try:
-                    conn.settimeout(1.0)
-                    conn.recv(65536)
-                    conn.sendall(self.REPLY)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self._sock.close()
-
-
-@pytest.fixture(scope="module")
-def canary() -> Iterator[Canary]:
-    c = Canary()
-    yield c
-    c.close()
-
-
-_WATCHED: set[str] = set()
-_OPENED: list[str] = []
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if event == "open" and args and isinstance(args[0], str | bytes | Path):
-        path = str(args[0] if not isinstance(args[0], bytes) else args[0].decode("utf-8", "replace"))
-        if path in _WATCHED:
-            _OPENED.append(path)
-
-
-sys.addaudithook(_audit)  # process-wide and permanent; it only records opens of _WATCHED paths
-
-
-@pytest.fixture
-def watch_opens() -> Iterator[Callable[[str | Path], None]]:
-    """Record any open() of the given paths during the test; the test fails if one happens."""
-    start = len(_OPENED)
-    added: list[str] = []
-
-    def watch(path: str | Path) -> None:
-        added.append(str(path))
-        _WATCHED.add(str(path))
-
-    yield watch
-    opened = _OPENED[start:]
-    _WATCHED.difference_update(added)
-    assert not opened, f"the server opened {opened}"
+# --- the canary listener and the audit hook: tests/security/conftest.py ------------------------------
 
 
 @pytest.fixture(autouse=True)
@@ -202,13 +113,13 @@ def test_audit_hook_sees_opens(tmp_path: Path) -> None:
     """The open() watch works, so an empty record elsewhere means something."""
     secret = tmp_path / "watched.txt"
     secret.write_text("x")
-    _WATCHED.add(str(secret))
+    WATCHED.add(str(secret))
     try:
-        start = len(_OPENED)
+        start = len(OPENED)
         secret.read_text()
-        assert _OPENED[start:] == [str(secret)]
+        assert OPENED[start:] == [str(secret)]
     finally:
-        _WATCHED.discard(str(secret))
+        WATCHED.discard(str(secret))
 
 
 # --- 2. the JSON-LD context matrix ---------------------------------------------------------
