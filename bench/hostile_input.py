@@ -36,6 +36,7 @@ TINY = "1e-400000000"
 CONTEXT_URL = "https://w3id.org/guideline-reasoner/contexts/case.jsonld"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 CV = "https://w3id.org/guideline-reasoner/case#"
+OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 BUDGET_CPU_S = 1.0
 BUDGET_MIB = 200
 ADDRESS_SPACE = 4 << 30
@@ -115,6 +116,18 @@ def payloads(port: int) -> dict[str, tuple[str, bytes]]:
         ),
         "hook-quantity-string-huge-exponent": _fhir(
             "hook", '"quantityQuantity": {"value": 6}', f'"quantityQuantity": {{"value": "{HUGE}"}}'
+        ),
+        # Once timed tests (tests/test_intake.py, tests/api/test_http_security.py): refused before the work.
+        "turtle-2-megabytes": ("turtle", b"# " + b"x" * 2_000_000 + b"\n"),
+        "json-2-megabytes": ("json", b'{"id": "' + b"x" * 2_000_000 + b'"}'),
+        "turtle-50000-triples": ("turtle", b"".join(b"<urn:s%d> <urn:p> <urn:o> .\n" % i for i in range(50_000))),
+        "turtle-integer-100000-digits": ("turtle", b"<urn:a> <urn:p> " + b"9" * 100_000 + b" .\n"),
+        "turtle-body-is-a-path": ("turtle", b"/etc/hostname"),
+        "json-body-is-a-dash": ("json", b"-"),
+        "turtle-same-as-chain-200": (
+            "turtle",
+            (CASES / "sij-seed-neurectomy.ttl").read_bytes()
+            + "".join(f"<urn:n{i}> <{OWL_SAME_AS}> <urn:n{i + 1}> .\n" for i in range(200)).encode(),
         ),
     }
 

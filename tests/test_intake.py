@@ -4,7 +4,6 @@ locations, the case-vocabulary allowlist, an immutable knowledge base, levels, a
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -43,10 +42,12 @@ def _audit(event: str, args: tuple[object, ...]) -> None:
 sys.addaudithook(_audit)  # audit hooks cannot be removed; it records only while a test is watching
 
 
-def _watched(call: Callable[[], object]) -> tuple[BaseException | None, list[tuple[str, str]], float]:
-    """Run ``call``; return what it raised, the file/network events it caused, and the seconds it took."""
+def _watched(call: Callable[[], object]) -> tuple[BaseException | None, list[tuple[str, str]]]:
+    """Run ``call``; return what it raised and the file/network events it caused.
+
+    How long a refusal takes is measured by bench/hostile_input.py, not asserted here.
+    """
     _EVENTS.append([])
-    start = time.perf_counter()
     try:
         call()
     except BaseException as exc:  # noqa: BLE001 - the test inspects whatever escaped
@@ -54,9 +55,8 @@ def _watched(call: Callable[[], object]) -> tuple[BaseException | None, list[tup
     else:
         raised = None
     finally:
-        elapsed = time.perf_counter() - start
         events = _EVENTS.pop()
-    return raised, events, elapsed
+    return raised, events
 
 
 # --- fixtures --------------------------------------------------------------------------------------
@@ -161,9 +161,8 @@ def test_syntax_error_at_end_of_input_has_a_real_position(payload: bytes) -> Non
 def test_two_megabyte_body_is_too_large(fmt: str, kb: KnowledgeBase) -> None:
     payload = b"# " + b"x" * 2_000_000 + b"\n" if fmt == "turtle" else b'{"id": "' + b"x" * 2_000_000 + b'"}'
     assert len(payload) > MAX_CASE_BYTES
-    raised, _events, elapsed = _watched(lambda: parse_case(payload, fmt, kb))  # type: ignore[arg-type]
+    raised, _events = _watched(lambda: parse_case(payload, fmt, kb))  # type: ignore[arg-type]
     assert isinstance(raised, CaseTooLarge)
-    assert elapsed < 1.0
 
 
 def _triples(n: int) -> bytes:
@@ -179,10 +178,9 @@ def test_the_triple_cap_itself_is_allowed() -> None:
     assert len(parse_turtle(_triples(MAX_TRIPLES))) == MAX_TRIPLES
 
 
-def test_fifty_thousand_triples_are_refused_quickly(kb: KnowledgeBase) -> None:
-    raised, _events, elapsed = _watched(lambda: parse_case(_triples(50_000), "turtle", kb))
+def test_fifty_thousand_triples_are_refused(kb: KnowledgeBase) -> None:
+    raised, _events = _watched(lambda: parse_case(_triples(50_000), "turtle", kb))
     assert isinstance(raised, CaseTooLarge)
-    assert elapsed < 2.0
 
 
 @pytest.mark.parametrize(
@@ -198,7 +196,7 @@ def test_fifty_thousand_triples_are_refused_quickly(kb: KnowledgeBase) -> None:
 def test_deep_nesting_is_refused_without_recursion_error(payload: bytes, kb: KnowledgeBase) -> None:
     # Oxigraph's parser does not recurse, so well-formed deep nesting parses and the vocabulary
     # check refuses it; rdflib's, which gets the malformed input, runs out of stack instead.
-    raised, _events, _elapsed = _watched(lambda: parse_case(payload, "turtle", kb))
+    raised, _events = _watched(lambda: parse_case(payload, "turtle", kb))
     assert isinstance(raised, CaseTooLarge | CaseParseError | CaseVocabularyError), repr(raised)
     # the interpreter is still healthy afterwards
     assert len(parse_turtle(b"<urn:a> <urn:p> [ <urn:p> [ <urn:p> <urn:o> ] ] .\n")) == 3
@@ -212,10 +210,9 @@ def test_deep_nesting_is_refused_without_recursion_error(payload: bytes, kb: Kno
     ],
 )
 def test_hundred_thousand_digit_integer_is_a_parse_error(payload: bytes, kb: KnowledgeBase) -> None:
-    raised, _events, elapsed = _watched(lambda: parse_case(payload, "turtle", kb))
+    raised, _events = _watched(lambda: parse_case(payload, "turtle", kb))
     assert isinstance(raised, CaseParseError), repr(raised)[:200]
     assert "9999" not in str(raised)
-    assert elapsed < 1.0
 
 
 @pytest.mark.parametrize(
@@ -247,9 +244,8 @@ def test_a_location_as_body_is_never_read(kind: str, fmt: str, kb: KnowledgeBase
         "file-etc-hostname": "file:///etc/hostname",
         "dash": "-",
     }[kind].encode()
-    raised, events, elapsed = _watched(lambda: parse_case(body, fmt, kb))  # type: ignore[arg-type]
+    raised, events = _watched(lambda: parse_case(body, fmt, kb))  # type: ignore[arg-type]
     assert isinstance(raised, CaseParseError), repr(raised)
-    assert elapsed < 1.0
     message = str(raised)
     assert "FILE-CONTENT-CANARY" not in message
     hostname = Path("/etc/hostname")
@@ -322,11 +318,10 @@ def test_injection_is_refused(name: str, kb: KnowledgeBase, seed_ttl: bytes) -> 
     assert "CANARY-SHAPE-MESSAGE" not in str(info.value)
 
 
-def test_same_as_chain_is_refused_quickly(kb: KnowledgeBase, seed_ttl: bytes) -> None:
+def test_same_as_chain_is_refused(kb: KnowledgeBase, seed_ttl: bytes) -> None:
     chain = " ".join(f"<urn:n{i}> owl:sameAs <urn:n{i + 1}> ." for i in range(200))
-    raised, _events, elapsed = _watched(lambda: determine(_inject(seed_ttl, chain), "turtle", kb))
+    raised, _events = _watched(lambda: determine(_inject(seed_ttl, chain), "turtle", kb))
     assert isinstance(raised, CaseVocabularyError)
-    assert elapsed < 1.0
 
 
 def test_knowledge_base_is_unchanged_by_attacks_and_determinations(
@@ -427,7 +422,7 @@ def test_non_finite_percent_relief_is_refused_as_input_error(
 ) -> None:
     payload = _edited(seed_graph, lambda g: g.remove((_procedure_3(), CV.percentRelief, None)))
     payload += f"\n<{_procedure_3()}> <{CV.percentRelief}> {literal} .\n".encode()
-    raised, _events, _elapsed = _watched(lambda: parse_case(payload, "turtle", kb))
+    raised, _events = _watched(lambda: parse_case(payload, "turtle", kb))
     assert isinstance(raised, CaseShapeError), repr(raised)
     assert ("cv:percentRelief", "a number must be finite (not NaN or infinity)") in raised.problems
 

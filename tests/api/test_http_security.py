@@ -24,7 +24,6 @@ import copy
 import hashlib
 import json
 import logging
-import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -202,9 +201,7 @@ def test_hostile_jsonld_context_is_refused_without_fetching(
     watch_opens(context_file)
     watch_opens("/dev/zero")
     doc = _hostile_jsonld(name, canary.url(), context_file)
-    start = time.perf_counter()
     r = post(client, json.dumps(doc), JSONLD)
-    assert time.perf_counter() - start < 2.0
     assert_problem(r)
     assert "LEAKED" not in r.text and "attacker.example" not in r.text
     assert canary.hits == 0
@@ -261,11 +258,8 @@ def test_body_that_is_a_location_is_a_parse_error(
     }[where]
     watch_opens("/etc/hostname")
     watch_opens(secret_case)
-    start = time.perf_counter()
     r = post(client, body, headers)
-    elapsed = time.perf_counter() - start
     assert_problem(r, 400, "case-parse")
-    assert elapsed < 1.0
     assert "SECRET-FILE-CONTENT" not in r.text and "not-medically-necessary" not in r.text
     if len(HOSTNAME) >= 6:  # a short hostname could occur in any text by chance (the audit hook still checks)
         assert HOSTNAME not in r.text
@@ -589,13 +583,10 @@ INJECTIONS = [
 @pytest.mark.parametrize("name", INJECTIONS)
 def test_semantic_injection_is_refused(client: TestClient, canary: Canary, name: str) -> None:
     headers, body = _injection_variants(canary.url())[name]
-    start = time.perf_counter()
     r = post(client, body, headers)
-    elapsed = time.perf_counter() - start
     assert r.status_code != 200, "a hostile case was judged"
     assert_problem(r)
-    assert INJECTION_CANARY not in r.text
-    assert elapsed < 2.0  # refused before any reasoning (a sameAs chain under OWL-RL takes minutes)
+    assert INJECTION_CANARY not in r.text  # refused before any reasoning: bench/hostile_input.py times it
     assert canary.hits == 0
 
 
