@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+import multiprocessing.spawn
 import os
 import resource
 import threading
@@ -333,6 +334,10 @@ class SparqlService:
         self._threads = anyio.CapacityLimiter(concurrency)  # one waiting thread per slot, never more
         self._ctx = multiprocessing.get_context("forkserver")
         os.environ["GUIDELINE_REASONER_SPARQL_KB"] = root
+        # Each query process would otherwise run this program's main script again (multiprocessing does
+        # that for a script; the forkserver of CPython 3.11 never gets the path it needs to do it once).
+        main_path = multiprocessing.spawn.get_preparation_data("sparql").get("init_main_from_path", "")
+        os.environ["GUIDELINE_REASONER_SPARQL_MAIN"] = str(main_path)
         self._ctx.set_forkserver_preload(["reasoner._sparql_preload"])
 
     def start(self) -> None:
