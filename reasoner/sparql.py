@@ -6,10 +6,10 @@ server process that holds the knowledge base (stdlib ``forkserver``). The child 
 and walks its algebra (threats.md B1-B3: only SELECT, ASK, CONSTRUCT and DESCRIBE; no SERVICE
 anywhere; no FROM or FROM NAMED), picks the result format for the query's form, runs the query
 and serialises at most ``max_rows`` results, at a lower CPU priority and under an address-space
-limit. rdflib has no timeout, a thread cannot be stopped, and its pyparsing grammar spends up to
-about 15 s on one 20,000-character query (B4, E1): the child is killed at the request's deadline,
-which counts from the request's arrival, so parsing, planning, waiting for a slot, running and
-serialising all come out of the same budget.
+limit. rdflib has no timeout, a thread cannot be stopped, and its pyparsing grammar spends 15 s
+or more on some 20,000-character queries (B4, E1; bench/README.md): the child is killed at the
+request's deadline, which counts from the request's arrival, so waiting for a slot, parsing,
+planning, running and serialising all come out of the same budget.
 
 This module is the one place that touches rdflib's SPARQL parser and algebra.
 """
