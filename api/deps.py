@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -30,11 +31,16 @@ def get_live(request: Request) -> LiveKnowledge:
 
 
 def get_sparql(request: Request) -> SparqlService:
-    """The SPARQL service, serving the current generation (loaded first if another worker published it)."""
+    """The SPARQL service, serving the current generation (loaded first if another worker published it).
+
+    The request's SPARQL deadline counts from here (``request.state.sparql_arrived``), so a wait for
+    the service to load a generation comes out of it too.
+    """
+    arrived = request.state.sparql_arrived = time.monotonic()
     live: LiveKnowledge = request.state.live
     kb, generation = live.current()
     request.state.knowledge_base = (kb.content_hash, generation.number)
-    return live.sparql_for(generation)
+    return live.sparql_for(generation, deadline=arrived + live.sparql.timeout)
 
 
 def get_settings(request: Request) -> Settings:

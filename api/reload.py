@@ -15,6 +15,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,6 @@ class LiveKnowledge:
             max_rows=settings.sparql_max_rows,
             memory_mb=settings.sparql_memory_mb,
             concurrency=settings.sparql_concurrency,
-            queue_wait=settings.sparql_queue_wait_s,
         )
         live = cls(generations, source, kb, generation, sparql)
         if settings.state_dir is None:
@@ -151,15 +151,19 @@ class LiveKnowledge:
                 self._sparql_generation = generation.number
                 self._sparql_ready.notify_all()
 
-    def sparql_for(self, generation: Generation) -> SparqlService:
+    def sparql_for(self, generation: Generation, *, deadline: float) -> SparqlService:
         """The SPARQL service, once it serves ``generation`` (it loads each generation in a process of its own).
 
+        Args:
+            generation: the generation the request reads.
+            deadline: the request's SPARQL deadline (``time.monotonic()``), after which it waits no longer.
+
         Raises:
-            QueryBusy: it did not get there within the queue wait (503, try again).
+            QueryBusy: it did not get there by the deadline (503, try again).
         """
         with self._sparql_ready:
             if not self._sparql_ready.wait_for(
-                lambda: self._sparql_generation >= generation.number, timeout=self.sparql.queue_wait
+                lambda: self._sparql_generation >= generation.number, timeout=max(0.0, deadline - time.monotonic())
             ):
                 raise QueryBusy("the SPARQL service is still loading the knowledge base; try again")
         return self.sparql

@@ -18,9 +18,8 @@ class Settings(BaseSettings):
     header_timeout_s: float = 10.0  # from connection (or the last response) to the end of a request's headers
     body_timeout_s: float = 30.0  # from the end of the headers to the end of the body
     body_idle_timeout_s: float = 5.0  # the longest pause inside a body (a Content-Length that lies)
-    sparql_timeout_s: float = 10.0
+    sparql_timeout_s: float = 10.0  # a query's whole time from the request's arrival, waiting for a slot included
     sparql_max_rows: int = 10_000
     sparql_memory_mb: int = 1024
     sparql_concurrency: int = 4
-    sparql_queue_wait_s: float = 30.0
     admin_token: str | None = None  # POST /admin/reload is off unless a token is configured

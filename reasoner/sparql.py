@@ -1,30 +1,41 @@
 """Read-only SPARQL over the knowledge base, safe for queries from anyone.
 
-Every query is parsed and its algebra walked before it runs (threats.md B1-B3): only SELECT,
-ASK, CONSTRUCT and DESCRIBE; no SERVICE anywhere; no FROM or FROM NAMED. It then runs in a child
-process forked from a single-threaded server process that holds the knowledge base (stdlib
-``forkserver``), so that a runaway query can be killed at its deadline (rdflib has no timeout and
-a thread cannot be stopped; B4), under an address-space limit, with a cap on result rows.
-rdflib's SPARQL parser is not thread-safe (E1): parsing in this process takes a lock.
+No query text is parsed in the server process. The server only checks the query's size, then waits
+for one of a few query slots and hands the text to a child process forked from a single-threaded
+server process that holds the knowledge base (stdlib ``forkserver``). The child parses the query
+and walks its algebra (threats.md B1-B3: only SELECT, ASK, CONSTRUCT and DESCRIBE; no SERVICE
+anywhere; no FROM or FROM NAMED), picks the result format for the query's form, runs the query
+and serialises at most ``max_rows`` results, at a lower CPU priority and under an address-space
+limit. rdflib has no timeout, a thread cannot be stopped, and its pyparsing grammar spends 15 s
+or more on some 20,000-character queries (B4, E1; bench/README.md): the child is killed at the
+request's deadline, which counts from the request's arrival, so waiting for a slot, parsing,
+planning, running and serialising all come out of the same budget.
+
+This module is the one place that touches rdflib's SPARQL parser and algebra.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+import multiprocessing.spawn
 import os
 import resource
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import anyio
+import anyio.to_thread
 from rdflib import Dataset, Graph
 from rdflib.plugins import sparql as rdflib_sparql
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 
 from .errors import ReasonerError
@@ -33,10 +44,18 @@ if TYPE_CHECKING:
     from .kb import KnowledgeBase
 
 MAX_QUERY_CHARS = 20_000
-ALLOWED = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
+MAX_QUERY_BYTES = 20_000  # UTF-8: multibyte text cannot make a query bigger than the character cap allows
+QUERY_NICENESS = 10  # query processes yield the CPU to the server (determinations, /health)
+QueryForm = Literal["SELECT", "ASK", "CONSTRUCT", "DESCRIBE"]
+FORMS: tuple[QueryForm, ...] = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+ALLOWED: dict[str, QueryForm] = {
+    "SelectQuery": "SELECT",
+    "AskQuery": "ASK",
+    "ConstructQuery": "CONSTRUCT",
+    "DescribeQuery": "DESCRIBE",
+}
 TABLE_FORMATS = {"application/sparql-results+json": "json", "application/sparql-results+xml": "xml", "text/csv": "csv"}
 GRAPH_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt"}
-QueryForm = Literal["SELECT", "ASK", "CONSTRUCT", "DESCRIBE"]
 
 _PARSE_LOCK = threading.Lock()
 rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # never load FROM documents, even if vetting were bypassed
@@ -49,28 +68,54 @@ class QueryRejected(ReasonerError):
 
 
 class QueryTimeout(ReasonerError):
-    """The query ran past its deadline (or its memory limit) and was stopped."""
+    """The query was still being parsed or run at its deadline (or ran out of memory) and was stopped."""
 
     code = "sparql-timeout"
 
 
 class QueryBusy(ReasonerError):
-    """Too many queries are running; try again."""
+    """No query slot became free before the request's deadline; try again."""
 
     code = "sparql-busy"
 
 
-def vet(text: str) -> QueryForm:
-    """Parse a query and refuse anything that is not a plain read of the knowledge base.
+class ResultNotAcceptable(Exception):
+    """The client accepts no format that a result of this query's form can take (HTTP 406).
 
-    Returns:
-        The query form.
+    Only the query process knows the form; the caller says which formats it offers for it.
+    """
+
+    def __init__(self, form: QueryForm) -> None:
+        super().__init__(f"no acceptable format for a {form} result")
+        self.form = form
+
+
+def check_size(text: str) -> None:
+    """Refuse a query over the size caps, before anything else is done with it.
 
     Raises:
-        QueryRejected: naming the reason (updates, SERVICE, FROM, syntax).
+        QueryRejected: naming the limit.
     """
     if len(text) > MAX_QUERY_CHARS:
         raise QueryRejected(f"the query is longer than {MAX_QUERY_CHARS} characters")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES:
+        raise QueryRejected(f"the query is larger than {MAX_QUERY_BYTES} bytes in UTF-8")
+
+
+def prepare(text: str) -> tuple[QueryForm, Query]:
+    """Parse a query and refuse anything that is not a plain read of the knowledge base.
+
+    Runs in the query process: parsing can take seconds, and only a process can be stopped. It
+    takes a lock all the same, because rdflib's parser is not thread-safe (threats.md E1) and
+    tools and tests call it in threaded processes.
+
+    Returns:
+        The query form and the translated query, ready to run.
+
+    Raises:
+        QueryRejected: naming the reason (size, syntax and updates, form, FROM, SERVICE).
+    """
+    check_size(text)
     try:
         with _PARSE_LOCK:
             query = translateQuery(parseQuery(text))
@@ -85,7 +130,25 @@ def vet(text: str) -> QueryForm:
         raise QueryRejected("FROM and FROM NAMED are not allowed: the endpoint queries the knowledge base only")
     if _has_service(query.algebra):
         raise QueryRejected("SERVICE is not allowed: the endpoint does not query other endpoints")
-    return form  # type: ignore[return-value]
+    return form, query
+
+
+def vet(text: str) -> QueryForm:
+    """The form of a query the endpoint would run (``prepare`` without the query).
+
+    Raises:
+        QueryRejected: as ``prepare``.
+    """
+    return prepare(text)[0]
+
+
+def formats(form: QueryForm) -> dict[str, str]:
+    """The media types a result of ``form`` can be serialised as, with rdflib's format names."""
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        return GRAPH_FORMATS
+    if form == "ASK":
+        return {k: v for k, v in TABLE_FORMATS.items() if k != "text/csv"}  # W3C CSV results define SELECT only
+    return TABLE_FORMATS
 
 
 def _has_service(node: object) -> bool:
@@ -141,6 +204,35 @@ def _load_graph(root: str) -> None:
         _GRAPH = queryable(KnowledgeBase.load(Path(root) if root else None, checks="none" if root else "lint"))
 
 
+_WARM_UP = (
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+    "SELECT DISTINCT ?s (COUNT(?o) AS ?n) (SAMPLE(?l) AS ?label) WHERE {"
+    " VALUES ?s { rdfs:Class } ?s rdfs:subClassOf*/rdfs:label|^rdfs:seeAlso|a ?o ."
+    " OPTIONAL { ?s rdfs:label ?l FILTER(LANGMATCHES(LANG(?l), 'en') && REGEX(STR(?l), '^a', 'i')) }"
+    " FILTER NOT EXISTS { ?s rdfs:comment 1 } MINUS { ?s rdfs:seeAlso 2 }"
+    " { SELECT ?s WHERE { ?s a rdfs:Class } LIMIT 1 } UNION { BIND(rdfs:Class AS ?s) }"
+    " BIND(IF(BOUND(?l), UCASE(?l), COALESCE(?o, 1 + 2 * 3)) AS ?b) FILTER(?b NOT IN ('A', 'B') || ?b != 0)"
+    " } GROUP BY ?s HAVING (COUNT(?o) > 0) ORDER BY DESC(?n) ?s LIMIT 2 OFFSET 0",
+    "ASK { ?s ?p ?o }",
+    "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 2",
+    "DESCRIBE ?s WHERE { ?s ?p ?o } LIMIT 1",
+)
+
+
+def warm_up(graph: Graph) -> None:
+    """Parse, run and serialise a few queries in every format, so that query processes start warm.
+
+    Runs once in the forkserver, after the knowledge base is loaded: pyparsing prepares its grammar
+    and works out its parse actions' arities on first use, and rdflib imports its serialisers on
+    first use. Every query process then inherits that work instead of repeating it (a trivial
+    query takes 3 ms to parse instead of 30).
+    """
+    for text in _WARM_UP:
+        form, query = prepare(text)
+        for media_type in formats(form):
+            _serialise(graph.query(query), media_type, 1)
+
+
 def _limit_memory(budget_bytes: int) -> None:
     with open("/proc/self/status") as status:
         size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
@@ -148,21 +240,40 @@ def _limit_memory(budget_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _run(conn: object, root: str, text: str, media_type: str, max_rows: int, budget_bytes: int) -> None:
-    """Child process: run one vetted query and send back (status, media type, body, truncated)."""
+def _run(
+    conn: object, root: str, text: str, media_types: Mapping[QueryForm, str | None], max_rows: int, budget_bytes: int
+) -> None:
+    """Query process: parse, vet, negotiate, run and serialise one query; send back what came of it.
+
+    Sends ``("ok", media type, body, truncated)``, ``("rejected", reason)``, ``("not-acceptable",
+    form)``, ``("memory",)`` or ``("error", exception type)``. Everything here happens before the
+    deadline or not at all: the server kills this process when the deadline passes.
+    """
+    reply: tuple[object, ...]
     try:
+        os.nice(QUERY_NICENESS)
         _load_graph(root)
         _limit_memory(budget_bytes)
-        vet(text)
-        assert _GRAPH is not None
-        result = _GRAPH.query(text)
-        conn.send(("ok", *_serialise(result, media_type, max_rows)))  # type: ignore[attr-defined]
+        reply = _answer(text, media_types, max_rows)
     except QueryRejected as exc:
-        conn.send(("rejected", exc.message, b"", False))  # type: ignore[attr-defined]
+        reply = ("rejected", exc.message)
     except MemoryError:
-        conn.send(("memory", "", b"", False))  # type: ignore[attr-defined]
+        reply = ("memory",)  # the frames that held the memory are gone once this handler ends
     except Exception as exc:  # noqa: BLE001 - reported as a failed query, never as a crash
-        conn.send(("error", type(exc).__name__, b"", False))  # type: ignore[attr-defined]
+        reply = ("error", type(exc).__name__)
+    conn.send(reply)  # type: ignore[attr-defined]
+
+
+def _answer(text: str, media_types: Mapping[QueryForm, str | None], max_rows: int) -> tuple[object, ...]:
+    form, query = prepare(text)
+    media_type = media_types.get(form)
+    if media_type is None:
+        return ("not-acceptable", form)
+    if media_type not in formats(form):
+        return ("rejected", f"a {form} result cannot be given as {media_type}")
+    assert _GRAPH is not None
+    result = _GRAPH.query(query)  # the translated query: parsed once
+    return ("ok", *_serialise(result, media_type, max_rows))
 
 
 def _serialise(result: Result, media_type: str, max_rows: int) -> tuple[str, bytes, bool]:
@@ -198,7 +309,15 @@ def _warm() -> None:
 
 
 class SparqlService:
-    """Runs vetted queries in killable child processes of a forkserver that holds the knowledge base."""
+    """Runs queries in killable child processes of a forkserver that holds the knowledge base.
+
+    The deadline of a query is ``timeout`` seconds after the request arrived. Until then the
+    request waits for one of ``concurrency`` slots (first come, first served; no thread is held
+    while waiting), and its query process parses, checks, runs and serialises. A request still
+    waiting at the deadline is refused (``QueryBusy``); a query process still working is killed
+    (``QueryTimeout``). So no request takes much longer than ``timeout``, however many slow
+    queries are ahead of it.
+    """
 
     def __init__(
         self,
@@ -208,13 +327,17 @@ class SparqlService:
         max_rows: int = 10_000,
         memory_mb: int = 1024,
         concurrency: int = 4,
-        queue_wait: float = 30.0,
     ) -> None:
-        self.root, self.timeout, self.max_rows, self.queue_wait = root, timeout, max_rows, queue_wait
+        self.root, self.timeout, self.max_rows = root, timeout, max_rows
         self.budget = memory_mb * 1024 * 1024
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._slots = anyio.Semaphore(concurrency)
+        self._threads = anyio.CapacityLimiter(concurrency)  # one waiting thread per slot, never more
         self._ctx = multiprocessing.get_context("forkserver")
         os.environ["GUIDELINE_REASONER_SPARQL_KB"] = root
+        # Each query process would otherwise run this program's main script again (multiprocessing does
+        # that for a script; the forkserver of CPython 3.11 never gets the path it needs to do it once).
+        main_path = multiprocessing.spawn.get_preparation_data("sparql").get("init_main_from_path", "")
+        os.environ["GUIDELINE_REASONER_SPARQL_MAIN"] = str(main_path)
         self._ctx.set_forkserver_preload(["reasoner._sparql_preload"])
 
     def start(self) -> None:
@@ -233,44 +356,54 @@ class SparqlService:
             stop()
         self.start()
 
-    def run(
-        self, text: str, media_type: str, form: QueryForm | None = None, *, started: float | None = None
+    async def run(
+        self, text: str, media_types: Mapping[QueryForm, str | None], *, arrived: float | None = None
     ) -> QueryOutput:
-        """Vet and run a query; the result is serialised as ``media_type``.
+        """Parse, vet and run a query in a query process, by the deadline.
+
+        Args:
+            text: the query, as the client sent it (untrusted; never parsed in this process).
+            media_types: for each query form, the media type to serialise its result as, or None
+                when the client accepts none of that form's formats.
+            arrived: when the request arrived (``time.monotonic()``); the deadline counts from it.
 
         Raises:
-            QueryRejected: the query is not allowed (checked here, before any process starts).
-            QueryTimeout: it ran past the deadline or out of memory and was stopped.
-            QueryBusy: every query slot stayed busy until the deadline.
+            QueryRejected: the query is over the size caps (checked first), or not allowed.
+            ResultNotAcceptable: the query's form has no format in ``media_types``.
+            QueryTimeout: it was still being parsed or run at the deadline, or ran out of memory.
+            QueryBusy: no slot became free before the deadline.
         """
-        started = time.monotonic() if started is None else started  # the deadline counts from here
-        form = form or vet(text)  # pass the form when the caller has vetted the query already
-        if form == "ASK" and media_type == "text/csv":
-            raise QueryRejected("an ASK result has no CSV form; ask for SPARQL JSON or XML")
-        wanted = GRAPH_FORMATS if form in ("CONSTRUCT", "DESCRIBE") else TABLE_FORMATS
-        if media_type not in wanted:
-            raise QueryRejected(f"a {form} result cannot be given as {media_type}")
-        queued = time.monotonic()
-        if not self._slots.acquire(timeout=self.queue_wait):
-            raise QueryBusy("all query slots are busy; try again")
-        waited = time.monotonic() - queued  # time in the queue does not count against the query
+        check_size(text)
+        deadline = (time.monotonic() if arrived is None else arrived) + self.timeout
+        acquired = False
+        with anyio.move_on_after(deadline - time.monotonic()):
+            await self._slots.acquire()  # first come, first served; gives the slot back if cancelled
+            acquired = True
         try:
-            return self._run_child(text, media_type, started + waited + self.timeout)
+            if not acquired or time.monotonic() >= deadline:
+                raise QueryBusy(f"no query slot became free within {self.timeout:g} s of the request; try again")
+            # The thread only waits for the query process, which it kills at the deadline.
+            return await anyio.to_thread.run_sync(
+                self._run_child, text, dict(media_types), deadline, limiter=self._threads
+            )
         finally:
-            self._slots.release()
+            if acquired:
+                self._slots.release()
 
-    def _run_child(self, text: str, media_type: str, deadline: float) -> QueryOutput:
+    def _run_child(self, text: str, media_types: dict[QueryForm, str | None], deadline: float) -> QueryOutput:
         parent, child = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
-            target=_run, args=(child, self.root, text, media_type, self.max_rows, self.budget), daemon=True
+            target=_run, args=(child, self.root, text, media_types, self.max_rows, self.budget), daemon=True
         )
         process.start()
         child.close()
         try:
-            if not parent.poll(max(0.05, deadline - time.monotonic())):
-                raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
+            if not parent.poll(max(0.0, deadline - time.monotonic())):
+                raise QueryTimeout(
+                    f"the query was still being parsed or run {self.timeout:g} s after the request and was stopped"
+                )
             try:
-                status, detail, body, truncated = parent.recv()
+                status, *detail = parent.recv()
             except EOFError:
                 raise QueryTimeout("the query process ended without a result (memory limit)") from None
         finally:
@@ -279,9 +412,11 @@ class SparqlService:
             process.join(5)
             parent.close()
         if status == "ok":
-            return QueryOutput(detail, body, truncated)
+            return QueryOutput(*detail)
         if status == "rejected":
-            raise QueryRejected(detail)
+            raise QueryRejected(detail[0])
+        if status == "not-acceptable":
+            raise ResultNotAcceptable(detail[0])
         if status == "memory":
             raise QueryTimeout("the query ran out of its memory budget and was stopped")
-        raise QueryRejected(f"the query failed while running ({detail})")
+        raise QueryRejected(f"the query failed while running ({detail[0]})")

@@ -1,22 +1,21 @@
 """GET and POST /sparql: the SPARQL 1.1 Protocol, read-only, over the knowledge base.
 
 Queries come as the ``query`` parameter of a GET, a form POST, or an ``application/sparql-query``
-body; other parameters are ignored (clients such as SPARQLWrapper add some). Every query is vetted
-and run in a killable process by ``reasoner.sparql``; patient cases are never in this dataset.
+body; other parameters are ignored (clients such as SPARQLWrapper add some). This process never
+parses a query: it checks its size, works out from the Accept header which format it would give
+each query form, and hands both to ``reasoner.sparql``, whose killable query process parses,
+vets, runs and serialises the query by the deadline. Patient cases are never in this dataset.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
-from reasoner.sparql import vet
+from reasoner.sparql import FORMS, QueryForm, ResultNotAcceptable, check_size
 
 from ..body import read_limited
 from ..deps import SettingsDep, SparqlDep
@@ -27,6 +26,7 @@ router = APIRouter(tags=["sparql"])
 
 TABLE = ["application/sparql-results+json", "application/sparql-results+xml", "text/csv"]
 GRAPH = ["text/turtle", "application/ld+json", "application/n-triples"]
+OFFERED: dict[QueryForm, list[str]] = {"SELECT": TABLE, "ASK": TABLE[:2], "CONSTRUCT": GRAPH, "DESCRIBE": GRAPH}
 ALIASES = {"application/json": TABLE[0], "application/xml": TABLE[1], "text/xml": TABLE[1]}
 _DOC = "A SPARQL 1.1 query: SELECT, ASK, CONSTRUCT or DESCRIBE; no SERVICE, no FROM."
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -42,9 +42,20 @@ _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _media_types(accept: str | None) -> dict[QueryForm, str | None]:
+    """The media type this Accept header gets for each query form; None where it accepts none."""
+    chosen: dict[QueryForm, str | None] = {}
+    for form in FORMS:
+        offered = OFFERED[form]
+        best = choose(accept, offered + ([] if offered is GRAPH else list(ALIASES)))
+        chosen[form] = ALIASES.get(best, best) if best else None
+    return chosen
+
+
 async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset: list[str]) -> Response:
     if not text or not text.strip():
         raise Problem(400, "sparql-missing", "No query", "give the query as the query parameter or the body")
+    check_size(text)  # before anything else
     if any(v.strip() for v in dataset):
         # The protocol lets these parameters replace the query's dataset; ignoring them would answer
         # over the knowledge base while the client believes it queried the graph it named.
@@ -54,20 +65,19 @@ async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset
             "Query refused",
             "default-graph-uri and named-graph-uri are not supported: the endpoint queries the knowledge base",
         )
-    started = time.monotonic()  # the query's deadline includes its parsing
-    form = await run_in_threadpool(vet, text)  # parsing can take a while: never on the event loop
-    offered = GRAPH if form in ("CONSTRUCT", "DESCRIBE") else TABLE if form == "SELECT" else TABLE[:2]
-    chosen = choose(request.headers.get("accept"), offered + ([] if offered is GRAPH else list(ALIASES)))
-    if chosen is None:
+    try:
+        # The deadline counts from the request's arrival (deps.get_sparql), the body's reading included.
+        arrived = getattr(request.state, "sparql_arrived", None)
+        out = await sparql.run(text, _media_types(request.headers.get("accept")), arrived=arrived)
+    except ResultNotAcceptable as exc:
+        offered = OFFERED[exc.form]
         raise Problem(
             406,
             "not-acceptable",
             "No acceptable format",
-            f"a {form} result can be given as " + ", ".join(offered),
+            f"a {exc.form} result can be given as " + ", ".join(offered),
             available=offered,
-        )
-    chosen = ALIASES.get(chosen, chosen)
-    out = await run_in_threadpool(partial(sparql.run, text, chosen, form, started=started))
+        ) from None
     headers = {"X-Result-Truncated": "true"} if out.truncated else {}
     return Response(out.body, media_type=out.media_type, headers=headers)
 
