@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args(argv)
-    from tests.api.server_process import free_port
+    from tests.server_process import free_port
 
     work = Path(tempfile.mkdtemp(prefix="bench-resilience-"))
     for folder in ("ontology", "shapes"):

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--probes", type=int, default=50)
     args = parser.parse_args(argv)
-    from tests.api.server_process import free_port
+    from tests.server_process import free_port
 
     port = free_port()
     command = [sys.executable, "-m", "reasoner.cli", "serve", "--port", str(port), "--workers", str(args.workers)]

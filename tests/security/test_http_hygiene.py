@@ -1,4 +1,8 @@
-"""HTTP hygiene: Allow on 405, no traceback or request data in the logs, request ids, every status documented."""
+"""HTTP hygiene (issue 13, item 6): Allow on every 405, no traceback or request data in any log, request ids,
+every status an operation answers documented in the OpenAPI document.
+
+CDS Hooks' JSON content type is in tests/api/test_fhir_api.py, UTF-8 and the BOM in test_utf8.py.
+"""
 
 from __future__ import annotations
 
