@@ -61,15 +61,23 @@ class RequestContext:
             if status == 0:  # an error before any response: answer it here
                 await _internal_error(send_with_headers, request_id)
         finally:
-            # Method, path and status only: no query string, no body (cases are PHI; threats.md H).
+            # Method, route and status only: no query string, no body, not even the path, which can
+            # carry an identifier or forge a log line (cases are PHI; threats.md H).
             access_log.info(
                 "%s %s %s %.1fms %s",
                 scope.get("method", ""),
-                scope.get("path", ""),
+                _route(scope),
                 status or 500,
                 (time.perf_counter() - started) * 1000,
                 request_id,
             )
+
+
+def _route(scope: Scope) -> str:
+    """The template of the route that answered (``/policies/{policy_id}``), or ``-`` when none did."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "-"
 
 
 async def _internal_error(send: Send, request_id: str) -> None:

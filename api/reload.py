@@ -122,15 +122,18 @@ class LiveKnowledge:
             if stamp == self._stamp:
                 return  # loaded while this thread waited for the lock
             newest = self.generations.current()
+            swapped = False
             if newest is not None and newest.number > self._state[1].number:
                 self._swap(KnowledgeBase.load(newest.path, checks="none"), newest)
+                swapped = True
             self._stamp = stamp
+        if swapped:
+            _settle_memory()  # after the lock: requests waiting for it answer from the new generation now
 
     def _swap(self, kb: KnowledgeBase, generation: Generation) -> None:
         """Answer from ``generation`` from now on; the SPARQL service follows in its own process."""
         self._state = (kb, generation)
         threading.Thread(target=self._restart_sparql, args=(generation,), name="sparql-restart", daemon=True).start()
-        _settle_memory()
 
     def _start_sparql(self) -> None:
         self._restart_sparql(self.generation, first=True)
@@ -177,12 +180,17 @@ class LiveKnowledge:
                 continue
 
     def reload(self) -> dict[str, Any]:
-        """Lint and load the source files; publish them as the next generation if both succeed."""
+        """Lint and load the source files; publish them as the next generation if both succeed.
+
+        Files equal to the current generation's (the meta-shapes aside, which only lint reads) are
+        ``unchanged``: nothing is published.
+        """
+        self.current()  # first catch up with a generation another worker may have published
         with self._loading:
-            kb_now, generation_now = self._state
             files = KnowledgeFiles.read(self.source)
-            if files.content_hash == generation_now.content_hash and not files.unreadable:
-                return self._answer("unchanged", generation_now)
+            live = self.generation
+            if files.content_hash == live.content_hash and not files.unreadable:
+                return self._answer("unchanged", live)
             try:
                 fresh = KnowledgeBase.from_files(files)
             except KnowledgeBaseLintError as exc:
@@ -192,7 +200,8 @@ class LiveKnowledge:
             generation = self.generations.publish(files)
             self._swap(fresh, generation)
             self._stamp = self.generations.stamp()
-            return self._answer("reloaded", generation)
+        _settle_memory()
+        return self._answer("reloaded", generation)
 
     def refused(self) -> dict[str, Any] | None:
         """The last refused reload, on any worker, since the current generation was published."""

@@ -90,3 +90,13 @@ def test_every_status_an_operation_answers_is_documented(client: TestClient) -> 
     for path, operations in paths.items():
         for method, operation in operations.items():
             assert "408" in operation["responses"], (method, path)
+
+
+def test_the_access_log_names_the_route_never_the_path(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    """A path can carry an identifier, or a line break that would forge a log line: the log has the route."""
+    with caplog.at_level(logging.INFO, logger="guideline_reasoner.access"):
+        client.get(f"/policies/{MARKER}%0AGET%20forged%20200")
+        client.get(f"/cases/{MARKER}")
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "guideline_reasoner.access"]
+    assert [line.split()[:3] for line in lines] == [["GET", "/policies/{policy_id}", "404"], ["GET", "-", "404"]]
+    assert not any(MARKER in line or "forged" in line or "\n" in line for line in lines)
