@@ -53,9 +53,9 @@ class Run:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def _client(port: int, run: Run, client: int) -> None:
+def _client(port: int, record: Run, client: int) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    while not run.stop.is_set():
+    while not record.stop.is_set():
         sent = time.monotonic()
         try:
             conn.request("POST", "/determinations", CASE, {"content-type": "application/json"})
@@ -67,8 +67,8 @@ def _client(port: int, run: Run, client: int) -> None:
             answer = Answer(sent, time.monotonic() - sent, 0, "", client)
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        with run.lock:
-            run.answers.append(answer)
+        with record.lock:
+            record.answers.append(answer)
     conn.close()
 
 
@@ -103,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args(argv)
+    lines, ok = run(args.seconds, args.connections)
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def run(seconds: float, connections: int) -> tuple[list[str], bool]:
+    """The run's report as Markdown lines, and whether it held (a new worker, no stale answer)."""
     from tests.server_process import free_port
 
     work = Path(tempfile.mkdtemp(prefix="bench-resilience-"))
@@ -112,16 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "GR_ADMIN_TOKEN": TOKEN}
     command = [sys.executable, "-m", "reasoner.cli", "serve", "--workers", "2", "--port", str(port), "--kb", str(work)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    run = Run()
+    record = Run()
     try:
         _wait_ready(port, server)
         old_kb = str(_version(port)["knowledgeBase"])
-        threads = [threading.Thread(target=_client, args=(port, run, i)) for i in range(args.connections)]
+        threads = [threading.Thread(target=_client, args=(port, record, i)) for i in range(connections)]
         start = time.monotonic()
         for t in threads:
             t.start()
 
-        time.sleep(args.seconds / 3)
+        time.sleep(seconds / 3)
         before = _workers(server.pid)
         victim = int(_version(port)["worker"])  # type: ignore[call-overload]
         killed = time.monotonic()
@@ -136,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                 pass  # a connection the kernel had queued for the killed worker
             time.sleep(0.05)
 
-        time.sleep(max(0.0, start + 2 * args.seconds / 3 - time.monotonic()))
+        time.sleep(max(0.0, start + 2 * seconds / 3 - time.monotonic()))
         path = work / "ontology" / "guidelines" / "sij-clinical-pathway.ttl"
         text = path.read_text()
         at = text.index("sijp:lbb-min-relief\n")
@@ -149,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             reload = json.loads(r.read())
         returned = time.monotonic()
 
-        time.sleep(max(0.0, start + args.seconds - time.monotonic()))
-        run.stop.set()
+        time.sleep(max(0.0, start + seconds - time.monotonic()))
+        record.stop.set()
         for t in threads:
             t.join()
     finally:
@@ -158,22 +165,27 @@ def main(argv: list[str] | None = None) -> int:
         server.wait(timeout=60)
         shutil.rmtree(work, ignore_errors=True)
 
-    answers = sorted(run.answers, key=lambda a: a.sent)
+    answers = sorted(record.answers, key=lambda a: a.sent)
     stale = [a for a in answers if a.sent > returned and a.status == 200 and a.kb == old_kb]
     lost = [a for a in answers if a.status != 200]
-    print(f"# Resilience: 2 workers, {args.connections} connections, {args.seconds:g} s\n")
-    print("| phase | requests | failed | median ms | p99 ms |\n|---|---|---|---|---|")
-    print(_summary("before the kill", [a for a in answers if a.sent < killed]))
-    print(_summary("kill to reload", [a for a in answers if killed <= a.sent < asked]))
-    print(_summary("during the reload", [a for a in answers if asked <= a.sent < returned]))
-    print(_summary("after the reload", [a for a in answers if a.sent >= returned]))
-    print()
-    print(f"- killed worker {victim}; a new worker answered after {back:.2f} s" if back else "- no new worker answered")
-    worst = max((sum(a.client == c for a in lost) for c in range(args.connections)), default=0)
-    print(f"- failed requests in all: {len(lost)}; at most {worst} on one connection (its request in flight)")
-    print(f"- reload: {reload['status']} generation {reload['generation']} in {returned - asked:.2f} s")
-    print(f"- answers sent after the reload returned that used the old knowledge base: {len(stale)}")
-    return 0 if not stale and back is not None else 1
+    worst = max((sum(a.client == c for a in lost) for c in range(connections)), default=0)
+    lines = [
+        f"2 workers, {connections} keep-alive connections posting a case for {seconds:g} s; one worker killed at a",
+        "third of the run, a reload at two thirds.",
+        "",
+        "| phase | requests | failed | median ms | p99 ms |",
+        "|---|---|---|---|---|",
+        _summary("before the kill", [a for a in answers if a.sent < killed]),
+        _summary("kill to reload", [a for a in answers if killed <= a.sent < asked]),
+        _summary("during the reload", [a for a in answers if asked <= a.sent < returned]),
+        _summary("after the reload", [a for a in answers if a.sent >= returned]),
+        "",
+        f"- killed worker {victim}; a new worker answered after {back:.2f} s" if back else "- no new worker answered",
+        f"- failed requests in all: {len(lost)}; at most {worst} on one connection (its request in flight)",
+        f"- reload: {reload['status']} generation {reload['generation']} in {returned - asked:.2f} s",
+        f"- answers sent after the reload returned that used the old knowledge base: {len(stale)}",
+    ]
+    return lines, not stale and back is not None
 
 
 def _workers(parent: int) -> set[int]:

@@ -49,10 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--probes", type=int, default=50)
     args = parser.parse_args(argv)
+    print("\n".join(run(args.workers, args.probes)))
+    return 0
+
+
+def run(workers: int, probes: int) -> list[str]:
+    """The report as Markdown lines."""
     from tests.server_process import free_port
 
     port = free_port()
-    command = [sys.executable, "-m", "reasoner.cli", "serve", "--port", str(port), "--workers", str(args.workers)]
+    command = [sys.executable, "-m", "reasoner.cli", "serve", "--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     body = larger_case(200)
     stop = threading.Event()
@@ -77,13 +83,13 @@ def main(argv: list[str] | None = None) -> int:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.2)
-        quiet = [_get(port, "/health")[1] for _ in range(args.probes)]
+        quiet = [_get(port, "/health")[1] for _ in range(probes)]
         threads = [threading.Thread(target=load) for _ in range(4)]
         for t in threads:
             t.start()
         time.sleep(1.0)
         busy = []
-        for _ in range(args.probes):
+        for _ in range(probes):
             status, took = _get(port, "/health")
             assert status == 200
             busy.append(took)
@@ -100,12 +106,16 @@ def main(argv: list[str] | None = None) -> int:
         p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
         return f"| {name} | {statistics.median(ms):.1f} | {statistics.mean(ms):.1f} | {p99:.1f} | {ms[-1]:.1f} |"
 
-    print(f"# /health latency, {args.workers} worker(s), {os.cpu_count()} cores\n")
-    print("| while | median ms | mean ms | p99 ms | max ms |\n|---|---|---|---|---|")
-    print(row("idle", quiet))
-    print(row("4 large determinations run", busy))
-    print(f"\n{len(statuses)} large determinations answered, statuses {sorted(set(statuses))}")
-    return 0
+    return [
+        f"/health on a new connection, {probes} times, {workers} worker(s), {os.cpu_count()} cores.",
+        "",
+        "| while | median ms | mean ms | p99 ms | max ms |",
+        "|---|---|---|---|---|",
+        row("idle", quiet),
+        row("4 large determinations run", busy),
+        "",
+        f"{len(statuses)} large determinations answered meanwhile, statuses {sorted(set(statuses))}.",
+    ]
 
 
 if __name__ == "__main__":
