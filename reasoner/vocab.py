@@ -153,6 +153,10 @@ class GR(DefinedNamespace):
     LumbosacralRegion: URIRef
     SacroiliacJointRegion: URIRef
     indicates: URIRef
+    expectedOn: URIRef
+    derivedFrom: URIRef
+    unstated: URIRef
+    possibleType: URIRef
     weeksBeforeRequest: URIRef
     daysBeforeRequest: URIRef
     sameRegionAsRequest: URIRef
