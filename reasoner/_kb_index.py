@@ -176,6 +176,21 @@ class KnowledgeIndexBuilder:
                 out.setdefault(value, set()).add(cls)
         return {k: frozenset(v) for k, v in out.items()}
 
+    def expected(self) -> dict[URIRef, frozenset[URIRef]]:
+        """For each case property: the kinds of fact on which its value is expected (gr:expectedOn)."""
+        return self._relation(GR.expectedOn)
+
+    def derived_from(self) -> dict[URIRef, frozenset[URIRef]]:
+        """For each derived property: the case properties it is computed from (gr:derivedFrom)."""
+        return self._relation(GR.derivedFrom)
+
+    def _relation(self, p: URIRef) -> dict[URIRef, frozenset[URIRef]]:
+        out: dict[URIRef, set[URIRef]] = {}
+        for s, o in self.g.subject_objects(p):
+            if isinstance(s, URIRef) and isinstance(o, URIRef):
+                out.setdefault(s, set()).add(o)
+        return {k: frozenset(v) for k, v in out.items()}
+
     def missing_texts(self, thresholds: dict[URIRef, Threshold]) -> dict[URIRef, str]:
         """What each kind of documentation's absence is called in a letter (placeholders filled)."""
         return {k: self._text(k, GR.missingText, thresholds) for k in self.g.subjects(GR.missingText, None)}
@@ -228,11 +243,19 @@ class KnowledgeIndexBuilder:
         return out
 
     def purposes(self) -> dict[URIRef, tuple[tuple[URIRef, URIRef], ...]]:
-        """For each procedure class: the (purpose, subclass) pairs that specialise it."""
+        """For each procedure class: the (purpose, subclass) pairs that specialise it directly.
+
+        Only a direct subclass specialises a class: the closure also makes a diagnostic SIJ
+        injection a subclass of spinal injection, and a sacral lateral branch block (a spinal
+        injection without purpose subclasses of its own) must not become one for its purpose.
+        """
         out: dict[URIRef, list[tuple[URIRef, URIRef]]] = {}
         for sub, purpose in self.g.subject_objects(GR.purpose):
-            for sup in self.g.objects(sub, RDFS.subClassOf):
-                if sup != sub and isinstance(sup, URIRef) and isinstance(sub, URIRef) and isinstance(purpose, URIRef):
+            if not isinstance(sub, URIRef) or not isinstance(purpose, URIRef):
+                continue
+            parents = {p for p in self.g.objects(sub, RDFS.subClassOf) if p != sub and isinstance(p, URIRef)}
+            for sup in parents:
+                if not any((other, RDFS.subClassOf, sup) in self.g for other in parents - {sup}):
                     out.setdefault(sup, []).append((purpose, sub))
         return {k: tuple(sorted(v)) for k, v in out.items()}
 

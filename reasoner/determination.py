@@ -54,6 +54,9 @@ class Fact(_Out):
     text: str
     assessment: str | None = None
     source: Source | None = None
+    notStated: list[str] = Field(
+        default_factory=list, description="with assessment 'may qualify': the values the case does not state"
+    )
 
 
 class Evidence(_Out):
@@ -77,6 +80,10 @@ class CriterionResult(_Out):
     facts: list[Fact]
     evidence: Evidence | None = None
     references: list[str]
+    notStated: list[str] = Field(
+        default_factory=list,
+        description="the values the case does not state that leave this criterion unknown, each in words",
+    )
 
 
 class RequestedLine(_Out):

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rdflib import URIRef
+from rdflib import SH, Graph, URIRef
 from rdflib.term import Node
 
 from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Source, Status
-from .facts import describe, facts_of_class, source_of
+from .facts import describe, facts_of_class, name_gap, source_of
 from .inference import EnrichedCase
 from .knowledge import COUNT, Criterion
+from .shacl_engine import Gap
 from .validation import Result
 from .vocab import GR
 
@@ -45,19 +46,30 @@ def evidence_of(kb: KnowledgeBase, recommendation: URIRef | None) -> Evidence | 
 
 
 def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) -> Explained:
-    """Turn validation results into criterion results, an outcome, rationale and next steps."""
+    """Turn validation results into criterion results, an outcome, rationale and next steps.
+
+    A criterion is not met when a result fails it whatever the unstated values are, unknown when
+    a result is undecided (``Result.undecided``) or a kind of documentation it needs is missing,
+    and met otherwise: Kleene's AND over its shapes' constraints.
+    """
     index = kb.shape_index
     applicable = case.applicable.criteria
-    missing_kinds = {
-        index.documentation[index.root_of.get(r.source_shape, r.source_shape)]
-        for r in results
-        if index.root_of.get(r.source_shape, r.source_shape) in index.documentation
-    }
+    missing_kinds: set[URIRef] = set()  # documentation surely missing
+    unsure_kinds: dict[URIRef, frozenset[Gap]] = {}  # documentation missing unless unstated values say otherwise
+    for r in results:
+        kind = index.documentation.get(index.root_of.get(r.source_shape, r.source_shape))
+        if kind is None:
+            continue
+        if r.undecided is None:
+            missing_kinds.add(kind)
+        else:
+            unsure_kinds[kind] = unsure_kinds.get(kind, frozenset()) | r.undecided
     failing: dict[URIRef, list[Result]] = {}
-    flagged_by_shape: dict[URIRef, set[Node]] = {}
+    flagged_by_shape: dict[URIRef, dict[Node, frozenset[Gap] | None]] = {}
     for r in results:
         root = index.root_of.get(r.source_shape, r.source_shape)
-        flagged_by_shape.setdefault(root, set()).add(r.focus)
+        flags = flagged_by_shape.setdefault(root, {})
+        flags[r.focus] = None if r.undecided is None or flags.get(r.focus, ()) is None else r.undecided
         via = index.value_via.get(r.source_shape)
         if via is not None and r.value is not None:
             targets = {kb.ontology.value(r.value, via)}
@@ -68,11 +80,18 @@ def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) 
     crits = sorted((kb.criteria[c] for c in applicable), key=lambda c: (not c.is_coverage, c.order, c.id))
     seen: dict[Node, tuple[str, Source | None]] = {}  # a fact described once, however many criteria list it
     listed: dict[URIRef, list[Node]] = {}  # and a class's facts found once
+    named: dict[Gap, str] = {}  # and an unstated value named once
+    for c in crits:  # a criterion needing documentation that unstated values leave in doubt is in doubt
+        for kind in c.needs & unsure_kinds.keys() - missing_kinds:
+            failing.setdefault(c.iri, []).append(Result(c.iri, case.case, None, SH.Violation, unsure_kinds[kind]))
     out = [
-        _criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape, seen, listed) for c in crits
+        _criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape, seen, listed, named)
+        for c in crits
     ]
     outcome = _outcome(case, out)
-    missing = tuple(sorted({(kb.missing_texts.get(k) or kb.label(k)) for c in crits for k in c.needs & missing_kinds}))
+    missing_docs = {(kb.missing_texts.get(k) or kb.label(k)) for c in crits for k in c.needs & missing_kinds}
+    not_stated = {value for result in out for value in result.notStated}
+    missing = tuple(sorted(missing_docs)) + tuple(sorted(not_stated - missing_docs))
     steps = () if outcome is Outcome.NO_APPLICABLE_GUIDELINE else _next_steps(case, kb, out)
     return Explained(outcome, tuple(out), missing, steps, _rationale(outcome, out, missing, kb, case))
 
@@ -83,23 +102,40 @@ def _criterion(
     c: Criterion,
     failing: list[Result],
     missing_kinds: set[URIRef],
-    flagged_by_shape: dict[URIRef, set[Node]],
+    flagged_by_shape: dict[URIRef, dict[Node, frozenset[Gap] | None]],
     seen: dict[Node, tuple[str, Source | None]],
     listed: dict[URIRef, list[Node]],
+    named: dict[Gap, str],
 ) -> CriterionResult:
     g = case.graph
     gaps = c.needs & missing_kinds
-    status = Status.UNKNOWN if gaps else Status.NOT_MET if failing else Status.MET
-    not_qualifying = set().union(*(flagged_by_shape.get(s, set()) for s in c.qualifying_shapes))
-    failing_focus = {r.focus for r in failing}
+    undecided = [r for r in failing if r.undecided is not None]
+    if gaps:
+        status = Status.UNKNOWN
+    elif len(undecided) < len(failing):
+        status = Status.NOT_MET
+    else:
+        status = Status.UNKNOWN if undecided else Status.MET
+    not_qualifying: dict[Node, frozenset[Gap] | None] = {}
+    for shape in c.qualifying_shapes:
+        for node, flag in flagged_by_shape.get(shape, {}).items():
+            not_qualifying[node] = None if flag is None or not_qualifying.get(node, ()) is None else flag
+    failing_focus = {r.focus for r in failing if r.undecided is None}
     facts = []
     for cls in c.considers:
         if cls not in listed:
             listed[cls] = facts_of_class(g, cls)
     nodes = [n for cls in c.considers for n in listed[cls]]
     for node in dict.fromkeys(nodes):
+        unstated: list[str] = []
         if c.qualifying_shapes:
-            assessment = "does not qualify" if node in not_qualifying else "qualifies"
+            if node not in not_qualifying:
+                assessment: str | None = "qualifies"
+            elif not_qualifying[node] is None:
+                assessment = "does not qualify"
+            else:
+                assessment = "may qualify"
+                unstated = _names(not_qualifying[node], g, kb, named)  # type: ignore[arg-type]
         elif node in failing_focus:
             assessment = "fails this criterion"
         else:
@@ -107,9 +143,13 @@ def _criterion(
         if node not in seen:
             seen[node] = (describe(g, node, kb), source_of(g, node, kb))
         text, source = seen[node]
-        facts.append(Fact(node=str(node), text=text, assessment=assessment, source=source))
-    if status is Status.UNKNOWN:
+        facts.append(Fact(node=str(node), text=text, assessment=assessment, source=source, notStated=unstated))
+    values: list[str] = []
+    if status is Status.UNKNOWN and gaps:
         finding = "Cannot be decided: " + " ".join((kb.missing_texts.get(k) or kb.label(k)) for k in sorted(gaps))
+    elif status is Status.UNKNOWN:
+        values = _names(frozenset().union(*(r.undecided for r in undecided)), g, kb, named)  # type: ignore[arg-type]
+        finding = "Cannot be decided: not stated: " + "; ".join(values) + "."
     elif status is Status.NOT_MET:
         finding = c.not_met_text
     else:
@@ -131,7 +171,29 @@ def _criterion(
         facts=facts,
         evidence=evidence_of(kb, c.recommendation),
         references=[kb.references[r].id for r in _references_of(case, kb, c) if r in kb.references],
+        notStated=values,
     )
+
+
+def _names(gaps: frozenset[Gap], g: Graph, kb: KnowledgeBase, named: dict[Gap, str]) -> list[str]:
+    """Each unstated value in words, once, in a stable order (a derived value by what it is derived from)."""
+    out = []
+    for gap in gaps:
+        if gap not in named:
+            named[gap] = name_gap(g, gap.fact, _stated_input(kb, gap.prop), kb)
+        out.append(named[gap])
+    return sorted(set(out))
+
+
+def _stated_input(kb: KnowledgeBase, prop: Node) -> Node:
+    """The case property a derived property comes from (the one a reviewer can ask for)."""
+    seen = {prop}
+    while True:
+        sources = sorted(kb.derived_from.get(prop, ()))  # type: ignore[call-overload]
+        if not sources or sources[0] in seen:
+            return prop
+        prop = sources[0]
+        seen.add(prop)
 
 
 def _references_of(case: EnrichedCase, kb: KnowledgeBase, c: Criterion) -> tuple[URIRef, ...]:

@@ -136,6 +136,33 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
     return ", ".join(parts) or "documented item"
 
 
+def name_gap(g: Graph, fact: Node, prop: Node, kb: KnowledgeBase) -> str:
+    """A value the case does not state, in words: what, of which fact (its kind and date), from which document.
+
+    For example "percent relief of the medial branch block of 2026-03-02 (procedure note mbb-1-note)".
+    """
+    what = kb.label(prop) if isinstance(prop, URIRef) else "a value"
+    types = set(g.objects(fact, _TYPE))
+    if CV.ServiceRequest in types:
+        kind = "request"
+    elif CV.PainHistory in types:
+        kind = "pain history"
+    else:
+        kind = most_specific_label(g, fact, kb)
+        if kind == "item":
+            case_kinds = sorted(t for t in types if isinstance(t, URIRef) and str(t).startswith(str(CV)))
+            kind = kb.label(case_kinds[0]) if case_kinds else "documented item"
+    if len(kind) > 1 and kind[1].islower():  # "Medial branch block", but not "SIJ injection"
+        kind = kind[0].lower() + kind[1:]
+    text = f"{what} of the {kind}"
+    if (when := g.value(fact, CV.date)) is not None:
+        text += f" of {when}"
+    source = source_of(g, fact, kb)
+    if source is not None:
+        text += f" ({source.kind.lower()} {source.id})"
+    return text
+
+
 def _num(value: Node) -> str:
     text = str(value)
     return text.rstrip("0").rstrip(".") if "." in text else text

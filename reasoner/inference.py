@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import applicability
@@ -189,7 +189,110 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
             add((fact, GR.completesStep, step.iri))
     _mark_addressed(objs, add, kb, case_node, procedures)
     _flush(g, pending)
+    _mark_unstated(g, objs, add, kb)
+    _flush(g, pending)
     return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
+
+
+def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase) -> None:
+    """Mark the values a case leaves unstated, and the classes a fact may have because of them.
+
+    ``gr:unstated``: a property expected on a kind of fact (``gr:expectedOn``) without a value on
+    a fact of that kind, and a derived property (``gr:derivedFrom``) whose input is unstated.
+    ``gr:possibleType``: a class a fact would have for some value of its unstated purpose or pain
+    character (every class a pain character indicates: more than may be, never less, so an
+    unknown is never taken for a no). The compiled evaluator reads both (reasoner/shacl_engine.py).
+    """
+    unstated: dict[Node, set[Node]] = {}
+    for prop, kinds in kb.expected.items():
+        for kind in kinds:
+            for fact in tuple(g.subjects(_TYPE, kind)):
+                if not objs(fact, prop):
+                    unstated.setdefault(fact, set()).add(prop)
+    for fact, _p in tuple(g.subject_objects(GR.unstated)):  # written earlier (a region or side not known)
+        unstated.setdefault(fact, set()).add(_p)
+    changed = bool(unstated)
+    while changed:  # derived from derived
+        changed = False
+        for derived, inputs in kb.derived_from.items():
+            for fact, props in unstated.items():
+                if derived not in props and props & inputs and not objs(fact, derived):
+                    props.add(derived)
+                    changed = True
+    possible_types: dict[Node, set[URIRef]] = {}
+    for fact, props in unstated.items():
+        for prop in props:
+            add((fact, GR.unstated, prop))
+        possible = possible_types[fact] = set()
+        if CV.purpose in props:
+            for p in kb.classifying:
+                for term in objs(fact, p):
+                    if isinstance(term, URIRef):
+                        possible |= possible_classes_of(kb, term)
+        if CV.painCharacter in props:
+            possible |= kb.types_of(c for classes in kb.indicated.values() for c in classes)
+        possible.difference_update(objs(fact, _TYPE))
+        for cls in possible:
+            add((fact, GR.possibleType, cls))
+    _possibly_addressed(g, objs, add, kb, possible_types)
+    _possibly_completed(objs, add, kb, possible_types)
+
+
+def _possibly_completed(objs: Objects, add: Adder, kb: KnowledgeBase, possible_types: dict[Node, set[URIRef]]) -> None:
+    """A pathway step that a fact does under a possible type of it: a possible statement."""
+    for fact, possible in possible_types.items():
+        if not possible:
+            continue
+        done = set(objs(fact, GR.completesStep))
+        for step in kb.steps.values():
+            if step.iri not in done and not step.procedure_classes.isdisjoint(possible):
+                statement = BNode()
+                add((statement, _TYPE, GR.PossibleStatement))
+                add((statement, GR.possibleSubject, fact))
+                add((statement, GR.possiblePredicate, GR.completesStep))
+                add((statement, GR.possibleObject, step.iri))
+
+
+def _possibly_addressed(
+    g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase, possible_types: dict[Node, set[URIRef]]
+) -> None:
+    """A finding not addressed for certain, that a procedure of a possible type would address: unstated."""
+    candidates = [(f, t) for f, types in possible_types.items() for t in types if t in kb.addressing]
+    if not candidates:
+        return
+    for finding in tuple(g.subjects(_TYPE, GR.PainGeneratorFinding)):
+        if objs(finding, GR.addressed):
+            continue
+        by = frozenset().union(*(kb.addressed_by.get(t, frozenset()) for t in objs(finding, _TYPE)))
+        levels = _levels(objs, finding)
+        for proc, t in candidates:
+            if t in by and (not levels or not _levels(objs, proc) or levels & _levels(objs, proc)):
+                add((finding, GR.unstated, GR.addressed))
+                break
+
+
+def as_stated(graph: Graph) -> Graph:
+    """A copy of an enriched case without the marks of what it leaves unstated (an rdflib default store).
+
+    Read two-valued, this is one completion of the case: every unstated value absent, no possible
+    type or statement held. A constraint the three-valued evaluation decides is decided the same way
+    here; one it leaves unknown can go either way (tests/test_shacl_engine.py checks both).
+    """
+    statements = set(graph.subjects(_TYPE, GR.PossibleStatement))
+    out = Graph()
+    for s, p, o in graph:
+        if p not in (GR.unstated, GR.possibleType) and s not in statements:
+            out.add((s, p, o))
+    return out
+
+
+def possible_classes_of(kb: KnowledgeBase, term: URIRef) -> frozenset[URIRef]:
+    """The classes a fact with the classifying value ``term`` has for some purpose (its purpose unstated)."""
+    out = classes_of(kb, term, None)
+    for cls in out:
+        for purpose, _sub in kb.purposes.get(cls, ()):
+            out = out | classes_of(kb, term, purpose)
+    return out
 
 
 def _flush(g: Graph, pending: list[tuple[Node, Node, Node]]) -> None:
@@ -244,8 +347,8 @@ def _sites(
 ) -> None:
     """Add-ons, levels, regions and sides: what session limits and level limits count.
 
-    A fact whose region or side is not known counts as the request's: limits then err towards
-    counting a session rather than missing one.
+    Whether a fact whose region or side is not known (or a request's) is in the request's region
+    or on its side is unstated: a limit it could exceed is undecided, not failed.
     """
     codes = {line.code for line in lines}
     regions = frozenset(r for v in objs(request, CV.level) if (r := _region_of_level(str(v))) is not None)
@@ -274,10 +377,14 @@ def _sites(
         if code is not None and code.add_on_to:
             add((proc, GR.addOnCode, _TRUE))
         theirs = _regions(objs, kb, proc)
-        if not theirs or not regions or theirs & regions:
+        if not theirs or not regions:
+            add((proc, GR.unstated, GR.sameRegionAsRequest))  # not known: the same region, or not
+        elif theirs & regions:
             add((proc, GR.sameRegionAsRequest, _TRUE))
         side = _sides(objs, proc)
-        if not side or not sides or side & sides:
+        if not side or not sides:
+            add((proc, GR.unstated, GR.sameSideAsRequest))
+        elif side & sides:
             add((proc, GR.sameSideAsRequest, _TRUE))
 
 

@@ -12,7 +12,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal as TypingLiteral
@@ -100,6 +100,8 @@ class KnowledgeBase:
     classifying: frozenset[URIRef] = field(repr=False)
     indicated: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     missing_texts: Mapping[URIRef, str] = field(repr=False, default_factory=dict)
+    expected: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
+    derived_from: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
 
     @classmethod
     def load(cls, root: Path | None = None, *, checks: Checks = "lint") -> KnowledgeBase:
@@ -174,7 +176,14 @@ class KnowledgeBase:
                 p for p in closed.subjects(RDF.type, GR.ClassifyingProperty) if isinstance(p, URIRef)
             ),
             indicated=MappingProxyType(build.indicated()),
+            expected=MappingProxyType(build.expected()),
+            derived_from=MappingProxyType(build.derived_from()),
         )
+
+    @cached_property
+    def addressing(self) -> frozenset[URIRef]:
+        """The procedure classes that address some kind of imaging finding."""
+        return frozenset().union(*self.addressed_by.values())
 
     def policy(self, policy_id: str) -> Policy:
         """The policy with this id (for example ``sij-clinical-pathway``).

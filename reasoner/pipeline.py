@@ -16,11 +16,11 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import case_json, fhir_intake, intake, jsonld, relevance
-from ._case_store import CaseStore, memory_copy, new_case_graph
+from ._case_store import CaseStore, new_case_graph
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
 from .errors import FhirError, UnknownPolicyError
 from .explanation import explain
-from .inference import EnrichedCase, Line, enrich
+from .inference import EnrichedCase, Line, as_stated, enrich
 from .intake import CaseFormat
 from .kb import KnowledgeBase
 from .knowledge import Policy
@@ -149,14 +149,18 @@ def determine_naively(
     Same intake, enrichment and explanation as :func:`determine`; only validation differs. The
     ``ont_graph`` is the prepared (closed) ontology unless ``ontology`` is given. Tenths of a second
     per call and growing with the knowledge base: for differential tests and benchmarks only.
+    pyshacl is two-valued and reads unstated values as absent: where the fast path leaves a
+    criterion unknown for an unstated value (``notStated``), this one may decide it; every
+    criterion the fast path decides, it decides the same way.
     """
     case = parse_case(payload, fmt, kb)
     chosen = resolve_policy(case, kb, policy)
     ident = _determination_id(case, kb, chosen)
     enriched = enrich(case, kb, chosen)
     ont = kb.ontology if ontology is None else ontology
-    # pyshacl's validate() wraps its data graph in a Dataset, which needs a context-aware store.
-    results = validate_naively(memory_copy(enriched.graph), kb.shapes, ont) if _addressed(enriched) else ()
+    # pyshacl knows two truth values: it reads the case as stated (unstated values absent), on a
+    # context-aware store (its validate() wraps the data graph in a Dataset).
+    results = validate_naively(as_stated(enriched.graph), kb.shapes, ont) if _addressed(enriched) else ()
     return _determination(ident, kb, chosen, enriched, results)
 
 

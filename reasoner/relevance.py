@@ -41,7 +41,7 @@ from rdflib import RDF, Graph, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
-from .inference import classes_of
+from .inference import classes_of, possible_classes_of
 from .vocab import CASE_DATA, CV, GR
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ KINDS: dict[URIRef, tuple[URIRef, frozenset[URIRef]]] = {
     CV.imagingFinding: (CV.ImagingFinding, frozenset({CV.findingKind, CV.level, CV.addressed, GR.addressed})),
     CV.condition: (CV.Condition, frozenset({CV.code, CV.clinicalStatus})),
 }
-_EVERY_FACT = frozenset({RDF.type, CV.source})
+# What the enrich stage may write on any fact: its unstated values and the classes those make possible.
+_EVERY_FACT = frozenset({RDF.type, CV.source, GR.unstated, GR.possibleType})
 _DOCUMENT_PREDICATES = frozenset({RDF.type, CV.document, CV.source, CV.identifier, CV.documentKind, CV.date, CV.title})
 
 # What a property shape over a kind's link may say besides its qualified count.
@@ -190,7 +191,8 @@ class Sieve:
             made = set(kb.types_of([KINDS[link][0]]))
             for p, v in values:
                 if p in self._classifying:
-                    made |= classes_of(kb, v, purpose)
+                    # An unstated purpose: every class it could give (the fact may count).
+                    made |= classes_of(kb, v, purpose) if purpose is not None else possible_classes_of(kb, v)
             found = self._classes[key] = frozenset(made)
         return found
 

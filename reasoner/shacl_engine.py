@@ -11,6 +11,16 @@ constraint: the same focus nodes, values, severities and missing values (``sh:mi
 (SPARQL constraints, ``sh:xone``, ``sh:closed``, property pairs, ``sh:deactivated``, recursive
 or very deep shape references, ...); validation.PreparedShapes runs those in pyshacl. The
 differential tests (tests/test_differential.py, tests/test_shacl_engine.py) compare the two.
+
+Three-valued (Kleene): a value the case does not state is not an absent value. The enrich stage
+marks them (``gr:unstated``: a fact's expected property without a value; ``gr:possibleType``: a
+class the fact belongs to under some value of an unstated property), and the reader gives such a
+value as an :class:`Uncertain` node. Every constraint then answers True, False or
+:class:`Unknown` (naming the unstated values it hangs on): a value test on an unknown value is
+unknown; a count is a range, from the values that surely count to those that may; ``sh:not``,
+``sh:and``, ``sh:or``, ``sh:node`` and qualified counts combine by Kleene's rules. A result of an
+unknown constraint carries ``undecided`` (the gaps), and no value. With nothing unstated the
+evaluation is pyshacl's, result for result.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ from pyshacl.rdfutil.compare import compare_literal
 from rdflib import RDF, RDFS, SH, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
+
+from .vocab import GR
 
 # pyshacl refuses deeper nesting; such shapes are left to it.
 MAX_DEPTH = 15
@@ -50,19 +62,117 @@ _SINGLE += (SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxCount)
 _TYPE = RDF.type  # rdflib's RDF namespace answers each attribute through a Python __getattr__
 
 
+class Gap(NamedTuple):
+    """A value the case does not state: the property of one fact."""
+
+    fact: Node
+    prop: Node
+
+
 class Result(NamedTuple):
-    """One validation result: the shape that produced it, its focus node, value and severity."""
+    """One validation result: the shape that produced it, its focus node, value and severity.
+
+    ``undecided`` is None for a failure; for a constraint that unstated values leave undecided,
+    it names them (and ``value`` is None).
+    """
 
     source_shape: Node
     focus: Node
     value: Node | None
     severity: Node
+    undecided: frozenset[Gap] | None = None
+
+
+class Unknown:
+    """Kleene's third truth value: undecided, because of the unstated values in ``gaps``."""
+
+    __slots__ = ("gaps",)
+
+    def __init__(self, gaps: frozenset[Gap]) -> None:
+        self.gaps = gaps
+
+    def __repr__(self) -> str:
+        return f"Unknown({sorted(map(str, self.gaps))})"
+
+
+Truth = bool | Unknown
+
+
+class Uncertain:
+    """A value node that may not be there, on condition of the unstated values in ``gaps``.
+
+    ``node`` is what it would be (None: a value not stated, whatever it is). Never in a graph.
+    """
+
+    __slots__ = ("node", "gaps")
+
+    def __init__(self, node: Node | None, gaps: frozenset[Gap]) -> None:
+        self.node, self.gaps = node, gaps
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Uncertain and (self.node, self.gaps) == (other.node, other.gaps)
+
+    def __hash__(self) -> int:
+        return hash((Uncertain, self.node, self.gaps))
+
+
+def gaps_of(t: Truth) -> frozenset[Gap]:
+    """The unstated values a truth value hangs on (none for True or False)."""
+    return t.gaps if type(t) is Unknown else frozenset()
+
+
+def kleene_and(a: Truth, b: Truth) -> Truth:
+    """False if either is; True if both are; else unknown."""
+    if a is False or b is False:
+        return False
+    if a is True:
+        return b
+    if b is True:
+        return a
+    return Unknown(a.gaps | b.gaps)  # type: ignore[union-attr]
+
+
+def kleene_or(a: Truth, b: Truth) -> Truth:
+    """True if either is; False if both are; else unknown."""
+    if a is True or b is True:
+        return True
+    if a is False:
+        return b
+    if b is False:
+        return a
+    return Unknown(a.gaps | b.gaps)  # type: ignore[union-attr]
+
+
+def kleene_not(a: Truth) -> Truth:
+    """The negation; unknown stays unknown."""
+    return a if type(a) is Unknown else not a
+
+
+def _surely(t: Truth, gaps: frozenset[Gap]) -> Truth:
+    """What a test on a value that may not be there says: True stays, anything else is unknown."""
+    return True if t is True else Unknown(gaps | gaps_of(t))
+
+
+def _plain(node: Node | Uncertain) -> Node:
+    """A node a result can name: an uncertain value's node, or the fact whose value is unstated."""
+    if type(node) is Uncertain:
+        return node.node if node.node is not None else min(node.gaps, key=str).fact  # type: ignore[union-attr]
+    return node  # type: ignore[return-value]
 
 
 class Reader:
-    """Memoised reads of one data graph for the length of one validation."""
+    """Memoised reads of one data graph for the length of one validation.
 
-    __slots__ = ("_graph", "_out", "_in", "_supers", "_instances", "_kinds")
+    A value the enrich stage marked unstated is read as an :class:`Uncertain` node: forward, as the
+    value of its fact; backward, its fact as a possible subject; and a fact that possibly has a type
+    (``gr:possibleType``) as a possible instance of it.
+    """
+
+    __slots__ = (
+        "_graph", "_out", "_in", "_supers", "_instances", "_kinds",
+        "uncertain", "_unstated", "_unstated_by_prop", "_possible", "_possible_instances", "_possible_in",
+        "_possible_out",
+    )  # fmt: skip
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
@@ -71,26 +181,73 @@ class Reader:
         self._supers: dict[Node, frozenset[Node]] = {}
         self._instances: dict[Node, frozenset[Node]] = {}
         self._kinds: dict[Node, frozenset[Node]] = {}  # a node's types with their superclasses
+        self._unstated: dict[Node, set[Node]] = {}
+        self._unstated_by_prop: dict[Node, list[Node]] = {}
+        for fact, prop in graph.subject_objects(GR.unstated):
+            self._unstated.setdefault(fact, set()).add(prop)
+            self._unstated_by_prop.setdefault(prop, []).append(fact)
+        self._possible: dict[Node, set[Node]] = {}
+        self._possible_instances: dict[Node, list[Node]] = {}
+        for fact, cls in graph.subject_objects(GR.possibleType):
+            self._possible.setdefault(fact, set()).add(cls)
+            self._possible_instances.setdefault(cls, []).append(fact)
+        self._possible_in: dict[tuple[Node, Node], list[Node]] = {}  # (p, o) -> possible subjects
+        self._possible_out: dict[tuple[Node, Node], list[Node]] = {}  # (s, p) -> possible objects
+        for statement in graph.subjects(_TYPE, GR.PossibleStatement):
+            s, p, o = (graph.value(statement, q) for q in (GR.possibleSubject, GR.possiblePredicate, GR.possibleObject))
+            if s is not None and p is not None and o is not None:
+                self._possible_in.setdefault((p, o), []).append(s)
+                self._possible_out.setdefault((s, p), []).append(o)
+        self.uncertain = bool(self._unstated or self._possible or self._possible_in)
+
+    def gaps(self, fact: Node) -> frozenset[Gap]:
+        """The unstated values of ``fact`` (what a possible type of it hangs on)."""
+        return frozenset(Gap(fact, p) for p in self._unstated.get(fact, ()))
 
     def objects(self, s: Node, p: Node) -> tuple[Node, ...]:
-        """Objects of ``s`` by ``p``."""
+        """Objects of ``s`` by ``p``; an unstated value as an :class:`Uncertain` node."""
         key = (s, p)
         found = self._out.get(key)
         if found is None:
-            found = self._out[key] = tuple(self._graph.objects(s, p))  # type: ignore[arg-type]
+            if type(s) is Uncertain:
+                found = _through(s, None if s.node is None else self.objects(s.node, p))
+            else:
+                found = tuple(self._graph.objects(s, p))  # type: ignore[arg-type]
+                if self.uncertain:
+                    if not found and p in self._unstated.get(s, ()):
+                        found = (Uncertain(None, frozenset({Gap(s, p)})),)
+                    elif (s, p) in self._possible_out:
+                        found += tuple(Uncertain(o, self.gaps(s)) for o in self._possible_out[s, p])
+            self._out[key] = found
         return found
 
     def subjects(self, p: Node, o: Node) -> tuple[Node, ...]:
-        """Subjects with ``p`` to ``o``."""
+        """Subjects with ``p`` to ``o``; facts with ``p`` unstated, or ``o`` a possible type, as :class:`Uncertain`."""
         key = (p, o)
         found = self._in.get(key)
         if found is None:
-            found = self._in[key] = tuple(self._graph.subjects(p, o))  # type: ignore[arg-type]
+            if type(o) is Uncertain:
+                found = _through(o, None if o.node is None else self.subjects(p, o.node))
+            else:
+                found = tuple(self._graph.subjects(p, o))  # type: ignore[arg-type]
+                if self.uncertain:
+                    sure = set(found)
+                    found += tuple(u for u in self._possible_subjects(p, o) if u.node not in sure)
+            self._in[key] = found
         return found
 
+    def _possible_subjects(self, p: Node, o: Node) -> tuple[Uncertain, ...]:
+        if p == _TYPE:
+            return tuple(Uncertain(f, self.gaps(f)) for f in self._possible_instances.get(o, ()))
+        maybe = tuple(Uncertain(f, self.gaps(f)) for f in self._possible_in.get((p, o), ()))
+        return maybe + tuple(Uncertain(f, frozenset({Gap(f, p)})) for f in self._unstated_by_prop.get(p, ()))
+
     def pairs(self, p: Node) -> list[tuple[Node, Node]]:
-        """Every (subject, object) linked by ``p``."""
-        return list(self._graph.subject_objects(p))  # type: ignore[arg-type]
+        """Every (subject, object) linked by ``p`` (a fact with ``p`` unstated: an unknown object)."""
+        found: list[tuple[Node, Node]] = list(self._graph.subject_objects(p))  # type: ignore[arg-type]
+        for fact in self._unstated_by_prop.get(p, ()):
+            found.append((Uncertain(fact, frozenset({Gap(fact, p)})), Uncertain(None, frozenset({Gap(fact, p)}))))  # type: ignore[arg-type]
+        return found
 
     def superclasses(self, cls: Node) -> frozenset[Node]:
         """``cls`` and every class it is rdfs:subClassOf, transitively, in the data graph."""
@@ -100,21 +257,37 @@ class Reader:
         return found
 
     def instances(self, cls: Node) -> frozenset[Node]:
-        """Instances of ``cls`` or of its subclasses in the data graph."""
+        """Instances of ``cls`` or of its subclasses in the data graph (possible ones as :class:`Uncertain`)."""
         found = self._instances.get(cls)
         if found is None:
             subclasses = _closure(cls, lambda c: self.subjects(RDFS.subClassOf, c))
             found = self._instances[cls] = frozenset(i for c in subclasses for i in self.subjects(_TYPE, c))
         return found
 
-    def is_instance(self, node: Node, cls: Node) -> bool:
-        """Whether ``node`` has a type that is ``cls`` or a subclass of it (as sh:class reads it)."""
+    def is_instance(self, node: Node, cls: Node) -> Truth:
+        """Whether ``node`` has a type that is ``cls`` or a subclass of it (as sh:class reads it).
+
+        Unknown when ``cls`` is only a possible type of it.
+        """
         if isinstance(node, Literal):
             return False
         kinds = self._kinds.get(node)
         if kinds is None:  # the data graph does not change while it is validated
             kinds = self._kinds[node] = frozenset().union(*(self.superclasses(t) for t in self.objects(node, _TYPE)))
-        return cls in kinds
+        if cls in kinds:
+            return True
+        if self.uncertain and cls in self._possible.get(node, ()):
+            return Unknown(self.gaps(node))
+        return False
+
+
+def _through(via: Uncertain, values: tuple[Node, ...] | None) -> tuple[Node, ...]:
+    """Values read from an uncertain node: uncertain on the same condition (all unknown from an unknown node)."""
+    if values is None:
+        return (Uncertain(None, via.gaps),)  # type: ignore[return-value]
+    return tuple(  # type: ignore[return-value]
+        Uncertain(v.node, v.gaps | via.gaps) if type(v) is Uncertain else Uncertain(v, via.gaps) for v in values
+    )
 
 
 def _closure(start: Node, step: Callable[[Node], Iterable[Node]]) -> frozenset[Node]:
@@ -130,7 +303,7 @@ def _closure(start: Node, step: Callable[[Node], Iterable[Node]]) -> frozenset[N
 Path = Callable[[Reader, Node], Iterable[Node]]
 # A check reads (reader, focus, value nodes, results or None) and says whether they conform.
 # With results None the caller wants only conformance and the check may stop at the first failure.
-Check = Callable[[Reader, Node, Collection_[Node], "list[Result] | None"], bool]
+Check = Callable[[Reader, Node, Collection_[Node], "list[Result] | None"], "Truth"]
 
 
 class Shape:
@@ -146,7 +319,7 @@ class Shape:
         self.checks: list[Check] = []
 
     def focus_nodes(self, reader: Reader) -> set[Node]:
-        """The nodes this shape's targets select."""
+        """The nodes this shape's targets select (possible ones as :class:`Uncertain`)."""
         nodes, classes, subjects_of, objects_of = self.targets
         found: set[Node] = set(nodes)
         for c in classes:
@@ -166,13 +339,29 @@ class Shape:
         # a frozenset of either cost a Python-level hash per literal value.
         return found if type(found) in (tuple, set) else frozenset(found)
 
-    def conforms(self, reader: Reader, focus: Node) -> bool:
-        """Whether ``focus`` conforms (stops at the first failing check)."""
+    def conforms(self, reader: Reader, focus: Node) -> Truth:
+        """Whether ``focus`` conforms: True, False (at the first failing check) or unknown."""
+        if type(focus) is Uncertain and focus.node is not None:  # a node that may not be a value at all
+            return _surely(self.conforms(reader, focus.node), focus.gaps)
         values = self.value_nodes(reader, focus)
-        return all(check(reader, focus, values, None) for check in self.checks)
+        result: Truth = True
+        for check in self.checks:
+            t = check(reader, focus, values, None)
+            if t is False:
+                return False
+            if t is not True:
+                result = kleene_and(result, t)
+        return result
 
     def evaluate(self, reader: Reader, focus: Node, out: list[Result]) -> None:
         """Append this shape's results for ``focus`` (and its property shapes') to ``out``."""
+        if type(focus) is Uncertain and focus.node is not None:  # what fails on it is only undecided
+            before = len(out)
+            self.evaluate(reader, focus.node, out)
+            for i in range(before, len(out)):
+                r = out[i]
+                out[i] = r._replace(value=None, undecided=(r.undecided or frozenset()) | focus.gaps)
+            return
         values = self.value_nodes(reader, focus)
         for check in self.checks:
             check(reader, focus, values, out)
@@ -277,13 +466,13 @@ class _Compiler:
             checks.append(_per_value(shape, lambda r, v, n=nested: n.conforms(r, v)))
         for other in params.get(SH["not"], ()):
             nested = self.shape(other, inner)
-            checks.append(_per_value(shape, lambda r, v, n=nested: not n.conforms(r, v)))
+            checks.append(_per_value(shape, lambda r, v, n=nested: kleene_not(n.conforms(r, v))))
         for members in params.get(SH["or"], ()):
             alternatives = self._list(members, inner)
-            checks.append(_per_value(shape, lambda r, v, a=alternatives: any(n.conforms(r, v) for n in a)))
+            checks.append(_per_value(shape, lambda r, v, a=alternatives: _any(n.conforms(r, v) for n in a)))
         for members in params.get(SH["and"], ()):
             required = self._list(members, inner)
-            checks.append(_per_value(shape, lambda r, v, a=required: all(n.conforms(r, v) for n in a)))
+            checks.append(_per_value(shape, lambda r, v, a=required: _all(n.conforms(r, v) for n in a)))
         if SH.qualifiedValueShape in params:
             nested = self.shape(params[SH.qualifiedValueShape][0], inner)
             checks.append(
@@ -347,51 +536,124 @@ def _path(g: Graph, node: Node, inverse: bool = False) -> Path:
     raise Unsupported("a path kind other than predicate, inverse, alternative or sequence")
 
 
-def _per_value(shape: Shape, test: Callable[[Reader, Node], bool]) -> Check:
-    """A constraint checked value by value, with each failing value as the result's sh:value."""
+def _any(truths: Iterable[Truth]) -> Truth:
+    """Kleene's OR, stopping at the first True."""
+    result: Truth = False
+    for t in truths:
+        if t is True:
+            return True
+        result = kleene_or(result, t)
+    return result
 
-    def check(r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> bool:
-        ok = True
+
+def _all(truths: Iterable[Truth]) -> Truth:
+    """Kleene's AND, stopping at the first False."""
+    result: Truth = True
+    for t in truths:
+        if t is False:
+            return False
+        result = kleene_and(result, t)
+    return result
+
+
+def _per_value(shape: Shape, test: Callable[[Reader, Node], Truth]) -> Check:
+    """A constraint checked value by value, with each failing value as the result's sh:value.
+
+    An unstated value is unknown; a value that may not be there (:class:`Uncertain` with a node)
+    counts when it passes and is unknown when it does not.
+    """
+
+    def check(r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> Truth:
+        result: Truth = True
         for v in values:
-            if not test(r, v):
+            if type(v) is Uncertain:
+                t: Truth = Unknown(v.gaps) if v.node is None else _surely(test(r, v.node), v.gaps)
+            else:
+                t = test(r, v)
+            if t is True:
+                continue
+            if t is False:
                 if out is None:
                     return False
-                ok = False
-                out.append(Result(shape.node, focus, v, shape.severity))
-        return ok
+                out.append(Result(shape.node, _plain(focus), v, shape.severity))
+            elif out is not None:
+                out.append(Result(shape.node, _plain(focus), None, shape.severity, t.gaps))  # type: ignore[union-attr]
+            result = kleene_and(result, t)
+        return result
 
     return check
 
 
+def _undecided(shape: Shape, focus: Node, gaps: frozenset[Gap], out: list[Result] | None) -> Unknown:
+    if out is not None:
+        out.append(Result(shape.node, _plain(focus), None, shape.severity, gaps))
+    return Unknown(gaps)
+
+
 def _has_value(shape: Shape, value: Node) -> Check:
-    def check(_r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> bool:
+    def check(_r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> Truth:
         if value in values:
             return True
+        maybe = [v for v in values if type(v) is Uncertain and v.node in (None, value)]
+        if maybe:
+            return _undecided(shape, focus, frozenset().union(*(v.gaps for v in maybe)), out)  # type: ignore[union-attr]
         if out is not None:
-            out.append(Result(shape.node, focus, None, shape.severity))
+            out.append(Result(shape.node, _plain(focus), None, shape.severity))
         return False
 
     return check
 
 
+def _bounds(
+    shape: Shape,
+    focus: Node,
+    surely: int,
+    maybe: int,
+    gaps: frozenset[Gap],
+    lo: int | None,
+    hi: int | None,
+    out: list[Result] | None,
+) -> Truth:
+    """A count that is at least ``surely`` and at most ``maybe``, against sh:minCount/maxCount-like bounds.
+
+    Failing: the count fails whatever the unstated values are. Unknown: it may or may not.
+    """  # fmt: skip
+    failures = (lo is not None and maybe < lo) + (hi is not None and surely > hi)
+    if failures:
+        if out is not None:
+            out.extend([Result(shape.node, _plain(focus), None, shape.severity)] * failures)
+        return False
+    if (lo is not None and surely < lo) or (hi is not None and maybe > hi):
+        return _undecided(shape, focus, gaps, out)
+    return True
+
+
 def _count(shape: Shape, lo: int | None, hi: int | None) -> Check:
-    def check(_r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> bool:
-        n = len(values)
-        failures = (lo is not None and n < lo) + (hi is not None and n > hi)
-        if failures and out is not None:
-            out.extend([Result(shape.node, focus, None, shape.severity)] * failures)
-        return not failures
+    def check(_r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> Truth:
+        maybe = len(values)
+        uncertain = [v for v in values if type(v) is Uncertain] if _r.uncertain else []
+        if not uncertain:
+            return _bounds(shape, focus, maybe, maybe, frozenset(), lo, hi, out)
+        gaps = frozenset().union(*(v.gaps for v in uncertain))  # type: ignore[union-attr]
+        return _bounds(shape, focus, maybe - len(uncertain), maybe, gaps, lo, hi, out)
 
     return check
 
 
 def _qualified(shape: Shape, nested: Shape, lo: int | None, hi: int | None) -> Check:
-    def check(r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> bool:
-        n = sum(1 for v in values if nested.conforms(r, v))
-        failures = (hi is not None and n > hi) + (lo is not None and n < lo)
-        if failures and out is not None:
-            out.extend([Result(shape.node, focus, None, shape.severity)] * failures)
-        return not failures
+    def check(r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> Truth:
+        surely = maybe = 0
+        gaps: frozenset[Gap] = frozenset()
+        for v in values:
+            t = nested.conforms(r, v)  # an uncertain value: True only if it would surely qualify
+            if t is False:
+                continue
+            maybe += 1
+            if t is True and type(v) is not Uncertain:
+                surely += 1
+            else:
+                gaps |= gaps_of(t) | (v.gaps if type(v) is Uncertain else frozenset())  # type: ignore[union-attr]
+        return _bounds(shape, focus, surely, maybe, gaps, lo, hi, out)
 
     return check
 
@@ -399,13 +661,18 @@ def _qualified(shape: Shape, nested: Shape, lo: int | None, hi: int | None) -> C
 def _property(nested: Shape) -> Check:
     """sh:property: the property shape's own results, for each value node of this shape."""
 
-    def check(r: Reader, _focus: Node, values: Collection_[Node], out: list[Result] | None) -> bool:
+    def check(r: Reader, _focus: Node, values: Collection_[Node], out: list[Result] | None) -> Truth:
         if out is None:
-            return all(nested.conforms(r, v) for v in values)
+            return _all(nested.conforms(r, v) for v in values)
         before = len(out)
         for v in values:
             nested.evaluate(r, v, out)
-        return len(out) == before
+        added = out[before:]
+        if not added:
+            return True
+        if any(x.undecided is None for x in added):
+            return False
+        return Unknown(frozenset().union(*(x.undecided for x in added)))  # type: ignore[arg-type]
 
     return check
 

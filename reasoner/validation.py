@@ -31,6 +31,7 @@ from . import shacl_engine
 from ._third_party import THIRD_PARTY_LOCK
 from .errors import KnowledgeBaseError, ValidationError
 from .shacl_engine import Result
+from .vocab import GR
 
 __all__ = ["PreparedShapes", "Result", "check_shapes_graph", "shacl_for_shacl", "validate_naively", "validate_with"]
 
@@ -162,7 +163,13 @@ class PreparedShapes:
             raise ValidationError(f"validation failed on this case ({type(exc).__name__})") from None
         if any(not isinstance(r.source_shape, URIRef) for r in out):
             raise ValidationError("a validation result came from an unnamed shape")
-        return _sorted(out + list(self._validate_in_pyshacl(data, rest)))
+        others = self._validate_in_pyshacl(data, rest)
+        if others and reader.uncertain:
+            # pyshacl knows two truth values: with anything unstated, what it finds failing may not
+            # fail once the values are stated, so it is only undecided (on every unstated value).
+            every = frozenset().union(*(reader.gaps(f) for f, _p in data.subject_objects(GR.unstated)))
+            others = tuple(r._replace(value=None, undecided=every) for r in others)
+        return _sorted(out + list(others))
 
     def _pyshacl_shapes(self) -> dict[Node, object]:
         if self._pyshacl is None:

@@ -157,6 +157,10 @@ class GR(DefinedNamespace):
     derivedFrom: URIRef
     unstated: URIRef
     possibleType: URIRef
+    PossibleStatement: URIRef
+    possibleSubject: URIRef
+    possiblePredicate: URIRef
+    possibleObject: URIRef
     weeksBeforeRequest: URIRef
     daysBeforeRequest: URIRef
     sameRegionAsRequest: URIRef

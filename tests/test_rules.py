@@ -132,7 +132,10 @@ def test_missing_relief_is_unknown_never_met_or_not_met(kb: KnowledgeBase) -> No
     d = _determine(kb, case, "medicare-facet-lcd")
     assert _statuses(d)["repeat-rfa"] == "unknown"
     assert d.outcome.value == "pended-information-needed"
-    assert "The relief and how long it lasted after each earlier facet joint denervation." in d.missingInformation
+    assert d.missingInformation == [  # each value by name: what, of which fact, from which document
+        "months of relief of the facet joint denervation of 2025-08-04 (procedure note rfa-note)",
+        "percent relief of the facet joint denervation of 2025-08-04 (procedure note rfa-note)",
+    ]
 
 
 def test_exclusion_exception_lifts_the_exclusion(kb: KnowledgeBase) -> None:
@@ -148,7 +151,7 @@ def test_image_guidance_missing_is_unknown(kb: KnowledgeBase) -> None:
     del case["request"]["imageGuidance"]
     d = _determine(kb, case, "evicore-sij")
     assert _statuses(d)["image-guidance"] == "unknown"
-    assert "The image guidance planned for the procedure." in d.missingInformation
+    assert d.missingInformation == ["image guidance of the request of 2026-03-09"]
 
 
 # --- expansion ------------------------------------------------------------------------------------
