@@ -176,6 +176,14 @@ class KnowledgeIndexBuilder:
                 out.setdefault(value, set()).add(cls)
         return {k: frozenset(v) for k, v in out.items()}
 
+    def implied_purposes(self) -> dict[URIRef, frozenset[URIRef]]:
+        """For each value of the case vocabulary that implies purposes (an injectate): those purposes."""
+        out: dict[URIRef, set[URIRef]] = {}
+        for value, purpose in self.g.subject_objects(GR.impliesPurpose):
+            if isinstance(value, URIRef) and isinstance(purpose, URIRef):
+                out.setdefault(value, set()).add(purpose)
+        return {k: frozenset(v) for k, v in out.items()}
+
     def missing_texts(self, thresholds: dict[URIRef, Threshold]) -> dict[URIRef, str]:
         """What each kind of documentation's absence is called in a letter (placeholders filled)."""
         return {k: self._text(k, GR.missingText, thresholds) for k in self.g.subjects(GR.missingText, None)}

@@ -139,15 +139,16 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     request = _first(objs(case_node, CV.request))
     assert request is not None
     request_date = _first(objs(request, CV.date)).toPython()  # type: ignore[union-attr]
-    request_purpose = _first(objs(request, CV.purpose))
+    request_purposes = kb.purposes_of(objs(request, CV.purpose))
     line_nodes = set(objs(request, CV.line))
     classified = [(s, o) for p in sorted(kb.classifying) for s, o in g.subject_objects(p) if isinstance(o, URIRef)]
-    classes_of_: dict[tuple[URIRef, Node | None], frozenset[URIRef]] = {}  # a history repeats its codes
+    classes_of_: dict[tuple[URIRef, frozenset[URIRef]], frozenset[URIRef]] = {}  # a history repeats its codes
     for s, o in classified:
-        purpose = _first(objs(s, CV.purpose)) or (request_purpose if s in line_nodes else None)
-        classes = classes_of_.get((o, purpose))
+        purposes = kb.purposes_of(objs(s, CV.purpose), objs(s, CV.injectate))
+        purposes = purposes or (request_purposes if s in line_nodes else purposes)
+        classes = classes_of_.get((o, purposes))
         if classes is None:
-            classes = classes_of_[o, purpose] = classes_of(kb, o, purpose)
+            classes = classes_of_[o, purposes] = classes_for(kb, o, purposes)
         for cls in classes:
             add((s, _TYPE, cls))
     _flush(g, pending)
@@ -296,6 +297,14 @@ def classes_of(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozens
     nearest = max(with_purposes, key=lambda c: (len(kb.superclasses.get(c, ())), str(c)))
     special = [sub for p, sub in kb.purposes[nearest] if p == purpose]
     return base | kb.types_of(special)
+
+
+def classes_for(kb: KnowledgeBase, term: URIRef, purposes: Iterable[Node]) -> frozenset[URIRef]:
+    """The classes a case node gets for ``term`` with any number of purposes: those of each purpose."""
+    out = classes_of(kb, term, None)
+    for purpose in purposes:
+        out |= classes_of(kb, term, purpose)
+    return out
 
 
 def _levels(objs: Objects, node: Node) -> set[str]:

@@ -20,6 +20,7 @@ from typing import Literal as TypingLiteral
 from pyshacl.errors import ShapeLoadError
 from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
+from rdflib.term import Node
 
 from . import _kb_index, case_json, inference, lint_cache, rules, validation
 from ._terms import INTERNED
@@ -99,6 +100,7 @@ class KnowledgeBase:
     labels: Mapping[URIRef, str] = field(repr=False)
     classifying: frozenset[URIRef] = field(repr=False)
     indicated: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
+    implied_purposes: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     missing_texts: Mapping[URIRef, str] = field(repr=False, default_factory=dict)
 
     @classmethod
@@ -174,6 +176,7 @@ class KnowledgeBase:
                 p for p in closed.subjects(RDF.type, GR.ClassifyingProperty) if isinstance(p, URIRef)
             ),
             indicated=MappingProxyType(build.indicated()),
+            implied_purposes=MappingProxyType(build.implied_purposes()),
         )
 
     def policy(self, policy_id: str) -> Policy:
@@ -213,6 +216,13 @@ class KnowledgeBase:
         out: set[URIRef] = set()
         for c in classes:
             out |= self.superclasses.get(c, frozenset({c}))
+        return frozenset(out)
+
+    def purposes_of(self, stated: Iterable[Node], injectate: Iterable[Node] = ()) -> frozenset[URIRef]:
+        """A fact's purposes: those stated, and those its injectate implies (``gr:impliesPurpose``)."""
+        out = {p for p in stated if isinstance(p, URIRef)}
+        for agent in injectate:
+            out |= self.implied_purposes.get(agent, frozenset())  # type: ignore[call-overload]
         return frozenset(out)
 
     def graph_digest(self) -> str:
