@@ -199,10 +199,13 @@ class RequestIn(_Model):
     @model_validator(mode="before")
     @classmethod
     def _compound_guidance(cls, data: object) -> object:
-        if not isinstance(data, dict) or data.get("imageGuidance") not in COMPOUND_GUIDANCE:
+        if not isinstance(data, dict):
+            return data
+        guidance = data.get("imageGuidance")
+        if not isinstance(guidance, str) or guidance not in COMPOUND_GUIDANCE:  # anything else: the field says
             return data
         data = dict(data)
-        data["imageGuidance"] = COMPOUND_GUIDANCE[data["imageGuidance"]]
+        data["imageGuidance"] = COMPOUND_GUIDANCE[guidance]
         stated = data.get("contrast")
         if stated is None:
             data["contrast"] = True

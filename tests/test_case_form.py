@@ -96,11 +96,14 @@ def test_contrast_under_no_guidance_is_refused_naming_request_contrast() -> None
     case_json.load_json(json.dumps(_guided("none", False)).encode())  # stating "no contrast" is fine
 
 
-@pytest.mark.parametrize("value", ["ct-without-contrast", "fluoroscopy with contrast", "Fluoroscopy"])
-def test_an_unknown_guidance_names_the_field_not_the_value(value: str) -> None:
-    problems = _problems(_guided(value, None))
+@pytest.mark.parametrize("value", ["ct-without-contrast", "fluoroscopy with contrast", "Fluoroscopy", {}, ["ct"], 1])
+def test_an_unknown_guidance_names_the_field_not_the_value(value: object) -> None:
+    case = _guided("ct", None)
+    case["request"]["imageGuidance"] = value
+    problems = _problems(case)
     assert [where for where, _ in problems] == ["request.imageGuidance"]
-    assert value not in " ".join(what for _, what in problems)
+    if isinstance(value, str):
+        assert value not in " ".join(what for _, what in problems)
 
 
 def test_contrast_is_a_boolean_in_the_graph_and_absent_when_not_stated() -> None:
