@@ -115,10 +115,13 @@ def _one_or_many(value: object) -> object:
 
 def _distinct(values: list[str]) -> list[str]:
     """Each value once, in a fixed order: the same facts give the same case (and digest)."""
-    return sorted(set(values))
+    return values if len(values) < 2 else sorted(set(values))
 
 
 def _one_per_axis(values: list[str]) -> list[str]:
+    values = _distinct(values)
+    if len(values) < 2:
+        return values
     for axis in OUTCOME_AXES:
         if len(axis.intersection(values)) > 1:
             raise PydanticCustomError(
@@ -142,7 +145,6 @@ Purposes = Annotated[
 Outcomes = Annotated[
     list[Outcome],
     BeforeValidator(_one_or_many, json_schema_input_type=Outcome | list[Outcome]),
-    AfterValidator(_distinct),
     AfterValidator(_one_per_axis),
     Field(
         max_length=2,

@@ -63,11 +63,19 @@ _ORDER = {URIRef(f"{CV}{name}"): i for i, name in enumerate(("Positive", "Negati
 def _procedure_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
     """The most specific class of a prior procedure; each, when it has several purposes."""
     types = frozenset(g.objects(node, _TYPE))
-    by_purpose = {sub for options in kb.purposes.values() for _, sub in options} & types
-    leaves = sorted(c for c in by_purpose if not any(o != c and c in kb.superclasses.get(o, ()) for o in by_purpose))
-    if len(leaves) > 1:
-        return " and ".join(kb.label(c) for c in leaves)  # type: ignore[arg-type]
+    by_purpose = _by_purpose(kb) & types
+    if len(by_purpose) > 1:
+        supers = kb.superclasses
+        leaves = sorted(c for c in by_purpose if not any(o != c and c in supers.get(o, ()) for o in by_purpose))  # type: ignore[call-overload]
+        if len(leaves) > 1:
+            return " and ".join(kb.label(c) for c in leaves)  # type: ignore[arg-type]
     return _leaf_label(kb, types)
+
+
+@lru_cache(maxsize=8)
+def _by_purpose(kb: KnowledgeBase) -> frozenset[Node]:
+    """The classes that specialise a procedure class by a purpose."""
+    return frozenset(sub for options in kb.purposes.values() for _, sub in options)
 
 
 def _code(kb: KnowledgeBase, iri: Node | None) -> str | None:

@@ -299,12 +299,11 @@ def classes_of(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozens
     return base | kb.types_of(special)
 
 
-def classes_for(kb: KnowledgeBase, term: URIRef, purposes: Iterable[Node]) -> frozenset[URIRef]:
+def classes_for(kb: KnowledgeBase, term: URIRef, purposes: frozenset[URIRef]) -> frozenset[URIRef]:
     """The classes a case node gets for ``term`` with any number of purposes: those of each purpose."""
-    out = classes_of(kb, term, None)
-    for purpose in purposes:
-        out |= classes_of(kb, term, purpose)
-    return out
+    if len(purposes) < 2:
+        return classes_of(kb, term, next(iter(purposes), None))
+    return frozenset().union(*(classes_of(kb, term, purpose) for purpose in purposes))
 
 
 def _levels(objs: Objects, node: Node) -> set[str]:

@@ -220,10 +220,10 @@ class KnowledgeBase:
 
     def purposes_of(self, stated: Iterable[Node], injectate: Iterable[Node] = ()) -> frozenset[URIRef]:
         """A fact's purposes: those stated, and those its injectate implies (``gr:impliesPurpose``)."""
-        out = {p for p in stated if isinstance(p, URIRef)}
+        out = frozenset(p for p in stated if isinstance(p, URIRef))
         for agent in injectate:
             out |= self.implied_purposes.get(agent, frozenset())  # type: ignore[call-overload]
-        return frozenset(out)
+        return out
 
     def graph_digest(self) -> str:
         """A digest of the in-memory graphs, to prove that nothing wrote to them."""
