@@ -254,7 +254,9 @@ class ConditionIn(_Model):
     """A condition in the history."""
 
     code: DiagnosisCode
-    status: Literal["active", "resolved"] | None = None
+    status: Literal["active", "resolved"] | None = Field(
+        None, description="absent: active (a diagnosis in the history is current unless it is marked resolved)"
+    )
     source: DocumentId | None = None
 
 
@@ -303,7 +305,11 @@ class ImagingFindingIn(_Model):
 
     kind: ClassName
     levels: list[Level] = Field(default_factory=list, max_length=12)
-    addressed: bool | None = None
+    addressed: bool | None = Field(
+        None,
+        description="true when the clinician records the finding as evaluated or treated; absent or false: "
+        "addressed only when a procedure of the history addresses it at its level",
+    )
     source: DocumentId
 
 
