@@ -510,3 +510,33 @@ def test_the_seed_pas_bundle_reads_as_before() -> None:
     seed = copy.deepcopy(_read_pas(_pas()))
     assert seed.request.imageGuidance == "direct-visualization" and seed.request.contrast is None
     assert [p.purpose for p in seed.priorProcedures if p.code == "27096"] == [["diagnostic"], ["therapeutic"]]
+
+
+def test_the_published_jsonld_context_names_contrast_and_injectate() -> None:
+    from reasoner.jsonld import CONTEXT_URL
+
+    doc = {
+        "@context": CONTEXT_URL,
+        "@id": "urn:x:case",
+        "@type": "Case",
+        "request": {
+            "@id": "urn:x:request",
+            "@type": "ServiceRequest",
+            "date": "2026-02-02",
+            "imageGuidance": "Fluoroscopy",
+            "contrast": False,
+            "line": {"@id": "urn:x:line", "@type": "RequestLine", "code": "cpt:64625", "units": 1},
+            "primaryDiagnosis": {"@id": "urn:x:dx", "@type": "Condition", "code": "icd10cm:M53.3"},
+        },
+        "priorProcedure": {
+            "@id": "urn:x:injection",
+            "@type": "PriorProcedure",
+            "code": "cpt:27096",
+            "injectate": ["Anaesthetic", "Steroid"],
+            "source": {"@id": "urn:x:note", "@type": "SourceDocument", "documentKind": "ProcedureNote"},
+        },
+    }
+    graph = parse_case(json.dumps(doc).encode(), "json-ld", _KB)
+    assert (URIRef("urn:x:request"), CV.contrast, Literal(False)) in graph
+    agents = set(graph.objects(URIRef("urn:x:injection"), CV.injectate))
+    assert agents == {URIRef(f"{OURS}#Anaesthetic"), URIRef(f"{OURS}#Steroid")}
