@@ -191,6 +191,10 @@ class KnowledgeIndexBuilder:
                 out.setdefault(s, set()).add(o)
         return {k: frozenset(v) for k, v in out.items()}
 
+    def implied_purposes(self) -> dict[URIRef, frozenset[URIRef]]:
+        """For each value of the case vocabulary that implies purposes (an injectate): those purposes."""
+        return self._relation(GR.impliesPurpose)
+
     def missing_texts(self, thresholds: dict[URIRef, Threshold]) -> dict[URIRef, str]:
         """What each kind of documentation's absence is called in a letter (placeholders filled)."""
         return {k: self._text(k, GR.missingText, thresholds) for k in self.g.subjects(GR.missingText, None)}

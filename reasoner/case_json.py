@@ -6,6 +6,13 @@ Codes are strings (``"64772"``, ``"G0260"``, ``"M47.816"``); procedure classes, 
 finding and kinds of therapy are the local names of classes of the knowledge base
 (``"SacralLateralBranchBlock"``, ``"ThighThrustTest"``); every documented fact names the id of
 the document it came from.
+
+A value the record does not state is left out, never given a default: each enumeration and
+boolean has only stated values (image guidance is its modality; whether contrast is used is the
+boolean ``contrast``, absent when not stated). The form before 2026-12 is still read where it is
+unambiguous: a compound guidance such as ``"fluoroscopy-with-contrast"`` is the modality with
+``contrast: true``, and a prior procedure's single ``purpose`` or ``outcome`` string is a list of
+one; a compound guidance with ``contrast: false`` is refused, naming ``request.contrast``.
 """
 
 from __future__ import annotations
@@ -15,7 +22,20 @@ import hashlib
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from rdflib import RDF, XSD, Graph, Namespace, URIRef
 from rdflib.term import Node
 
@@ -40,9 +60,15 @@ Number = Annotated[Decimal, PlainSerializer(lambda d: format(d.normalize(), "f")
 Laterality = Literal["left", "right", "bilateral"]
 Outcome = Literal["positive", "negative", "effective", "short-term-relief", "failed"]
 Purpose = Literal["diagnostic", "therapeutic"]
-Guidance = Literal[
-    "fluoroscopy", "fluoroscopy-with-contrast", "ct", "ct-with-contrast", "ultrasound", "direct-visualization", "none"
-]
+Injectate = Literal["anaesthetic", "steroid"]
+Guidance = Literal["fluoroscopy", "ct", "ultrasound", "direct-visualization", "none"]
+#: Compound guidance values of the form before 2026-12: each is its modality with contrast used.
+COMPOUND_GUIDANCE: dict[str, str] = {"fluoroscopy-with-contrast": "fluoroscopy", "ct-with-contrast": "ct"}
+#: The two axes of a prior procedure's outcome: a diagnostic response and a treatment result.
+OUTCOME_AXES: tuple[frozenset[str], ...] = (
+    frozenset({"positive", "negative"}),
+    frozenset({"effective", "short-term-relief", "failed"}),
+)
 DocumentKind = Literal[
     "procedure-note", "clinic-note", "imaging-report", "physical-exam", "patient-report", "request-form"
 ]
@@ -59,9 +85,7 @@ VALUES: dict[str, URIRef] = {
     "diagnostic": URIRef(str(CV) + "Diagnostic"),
     "therapeutic": URIRef(str(CV) + "Therapeutic"),
     "fluoroscopy": URIRef(str(CV) + "Fluoroscopy"),
-    "fluoroscopy-with-contrast": URIRef(str(CV) + "FluoroscopyWithContrast"),
     "ct": URIRef(str(CV) + "ComputedTomography"),
-    "ct-with-contrast": URIRef(str(CV) + "ComputedTomographyWithContrast"),
     "ultrasound": URIRef(str(CV) + "Ultrasound"),
     "direct-visualization": URIRef(str(CV) + "DirectVisualization"),
     "none": URIRef(str(CV) + "NoGuidance"),
@@ -79,7 +103,66 @@ VALUES: dict[str, URIRef] = {
     "sacroiliac-region": URIRef(str(CV) + "SacroiliacRegion"),
     "lumbar-above-l5": URIRef(str(CV) + "LumbarAboveL5"),
     "widespread": URIRef(str(CV) + "Widespread"),
+    "anaesthetic": URIRef(str(CV) + "Anaesthetic"),
+    "steroid": URIRef(str(CV) + "Steroid"),
 }
+
+
+def _one_or_many(value: object) -> object:
+    """A single value where a list is expected is a list of one (the form before 2026-12)."""
+    return [value] if isinstance(value, str) else value
+
+
+def _distinct(values: list[str]) -> list[str]:
+    """Each value once, in a fixed order: the same facts give the same case (and digest)."""
+    return values if len(values) < 2 else sorted(set(values))
+
+
+def _one_per_axis(values: list[str]) -> list[str]:
+    values = _distinct(values)
+    if len(values) < 2:
+        return values
+    for axis in OUTCOME_AXES:
+        if len(axis.intersection(values)) > 1:
+            raise PydanticCustomError(
+                "outcome_axes",
+                "at most one diagnostic response (positive or negative) and one treatment result "
+                "(effective, short-term-relief or failed)",
+            )
+    return values
+
+
+Purposes = Annotated[
+    list[Purpose],
+    BeforeValidator(_one_or_many, json_schema_input_type=Purpose | list[Purpose]),
+    AfterValidator(_distinct),
+    Field(
+        max_length=2,
+        description="diagnostic, therapeutic or both (a single string is read as a list of one); "
+        "absent or empty: not stated",
+    ),
+]
+Outcomes = Annotated[
+    list[Outcome],
+    BeforeValidator(_one_or_many, json_schema_input_type=Outcome | list[Outcome]),
+    AfterValidator(_one_per_axis),
+    Field(
+        max_length=2,
+        description="at most one diagnostic response (positive, negative) and one treatment result (effective, "
+        "short-term-relief, failed); a single string is read as a list of one; absent or empty: not stated",
+    ),
+]
+Injectates = Annotated[
+    list[Injectate],
+    AfterValidator(_distinct),
+    Field(
+        max_length=8,
+        description="the agents injected; each implies purposes declared in the knowledge base "
+        "(anaesthetic: diagnostic, steroid: therapeutic), which add to those stated",
+    ),
+]
+_CONTRADICTS_GUIDANCE = object()  # marks a compound guidance with contrast stated false
+_AS_BOOLEAN: TypeAdapter[bool] = TypeAdapter(bool)
 
 
 class _Model(BaseModel):
@@ -105,8 +188,57 @@ class RequestIn(_Model):
     diagnoses: list[DiagnosisCode] = Field(min_length=1, max_length=12, description="ICD-10-CM; the first is primary")
     laterality: Laterality | None = None
     levels: list[Level] = Field(default_factory=list, max_length=12)
-    imageGuidance: Guidance | None = None
+    imageGuidance: Guidance | None = Field(
+        None,
+        description="the guidance modality; the compound values of the form before 2026-12 "
+        "(fluoroscopy-with-contrast, ct-with-contrast) are read as the modality with contrast true",
+    )
+    contrast: bool | None = Field(
+        None, description="whether contrast confirms the needle's position; absent: not stated"
+    )
     purpose: Purpose | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _compound_guidance(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        guidance = data.get("imageGuidance")
+        if not isinstance(guidance, str) or guidance not in COMPOUND_GUIDANCE:  # anything else: the field says
+            return data
+        data = dict(data)
+        data["imageGuidance"] = COMPOUND_GUIDANCE[guidance]
+        stated = data.get("contrast")
+        if stated is None:
+            data["contrast"] = True
+        else:
+            try:
+                used = _AS_BOOLEAN.validate_python(stated)
+            except ValidationError:
+                return data  # the field itself reports it
+            if not used:
+                data["contrast"] = _CONTRADICTS_GUIDANCE
+        return data
+
+    @field_validator("contrast", mode="before")
+    @classmethod
+    def _not_contradicted(cls, value: object) -> object:
+        if value is _CONTRADICTS_GUIDANCE:
+            raise PydanticCustomError(
+                "contrast_contradicts_guidance",
+                "contradicts request.imageGuidance, a compound value (of the form before 2026-12) that says "
+                "contrast is used: give the modality in request.imageGuidance and whether contrast is used here",
+            )
+        return value
+
+    @field_validator("contrast")
+    @classmethod
+    def _contrast_needs_guidance(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        if value and info.data.get("imageGuidance") == "none":
+            raise PydanticCustomError(
+                "contrast_without_guidance", "contrast is used only under image guidance (imageGuidance is none)"
+            )
+        return value
 
 
 class DocumentIn(_Model):
@@ -122,7 +254,9 @@ class ConditionIn(_Model):
     """A condition in the history."""
 
     code: DiagnosisCode
-    status: Literal["active", "resolved"] | None = None
+    status: Literal["active", "resolved"] | None = Field(
+        None, description="absent: active (a diagnosis in the history is current unless it is marked resolved)"
+    )
     source: DocumentId | None = None
 
 
@@ -134,10 +268,11 @@ class PriorProcedureIn(_Model):
     date: dt.date | None = None
     laterality: Laterality | None = None
     levels: list[Level] = Field(default_factory=list, max_length=12)
-    purpose: Purpose | None = None
+    purpose: Purposes = Field(default_factory=list)
+    injectate: Injectates = Field(default_factory=list)
     percentRelief: Number | None = Field(None, ge=0, le=100, max_digits=6)
     reliefMonths: Number | None = Field(None, ge=0, le=600, max_digits=6)
-    outcome: Outcome | None = None
+    outcome: Outcomes = Field(default_factory=list)
     source: DocumentId
 
     @model_validator(mode="after")
@@ -157,10 +292,10 @@ class ConservativeCareIn(_Model):
 
 
 class ExamFindingIn(_Model):
-    """One provocative test result."""
+    """One provocative test, with its result when the record states it."""
 
     test: ClassName
-    result: Literal["positive", "negative"]
+    result: Literal["positive", "negative"] | None = Field(None, description="absent: not recorded")
     laterality: Laterality | None = None
     source: DocumentId
 
@@ -170,7 +305,11 @@ class ImagingFindingIn(_Model):
 
     kind: ClassName
     levels: list[Level] = Field(default_factory=list, max_length=12)
-    addressed: bool | None = None
+    addressed: bool | None = Field(
+        None,
+        description="true when the clinician records the finding as evaluated or treated; absent or false: "
+        "addressed only when a procedure of the history addresses it at its level",
+    )
     source: DocumentId
 
 
@@ -325,6 +464,8 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     for prop, value in ((CV.laterality, r.laterality), (CV.imageGuidance, r.imageGuidance), (CV.purpose, r.purpose)):
         if value is not None:
             add((request, prop, VALUES[value]))
+    if r.contrast is not None:
+        add((request, CV.contrast, literal(r.contrast, _BOOLEAN)))
     if r.levels:
         spo[request][CV.level] = levels(r.levels)
     for i, line in enumerate(r.codes):
@@ -347,10 +488,10 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     sieve = Sieve(kb, relevance, [URIRef(FIND + m.kind) for m in case.imagingFindings])
 
     def wanted(
-        link: URIRef, i: int, source: str | None, purpose: URIRef | None, *values: tuple[URIRef, URIRef]
+        link: URIRef, i: int, source: str | None, purposes: frozenset[URIRef] | None, *values: tuple[URIRef, URIRef]
     ) -> bool:
         """Whether the ``i``-th fact of a kind matters; ``values`` are its (predicate, IRI) pairs."""
-        if not sieve.keeps(link, i, purpose, values):
+        if not sieve.keeps(link, i, purposes, values):
             return False
         if source is not None:
             cited.add(source)
@@ -385,17 +526,21 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
             pairs.append((CV.code, code(p.code)))
         if p.procedure:
             pairs.append((CV.procedure, cls(PROC, p.procedure, f"priorProcedures.{i}.procedure", GR.Procedure)))
-        purpose = VALUES[p.purpose] if p.purpose else None
-        if not wanted(CV.priorProcedure, i, p.source, purpose, *pairs):
+        stated = [VALUES[v] for v in p.purpose]
+        agents = [VALUES[v] for v in p.injectate]
+        purposes = kb.purposes_of(stated, agents) if stated or agents else None
+        if not wanted(CV.priorProcedure, i, p.source, purposes, *pairs):
             continue
         f = fact("procedure", i, CV.PriorProcedure, CV.priorProcedure, p.source)
         for prop, value in pairs:
             f[prop] = {value: None}
         if p.date:
             f[CV.date] = {literal(p.date, _DATE): None}
-        for prop, term in ((CV.laterality, p.laterality), (CV.purpose, p.purpose), (CV.outcome, p.outcome)):
-            if term is not None:
-                f[prop] = {VALUES[term]: None}
+        if p.laterality is not None:
+            f[CV.laterality] = {VALUES[p.laterality]: None}
+        for prop, terms in ((CV.purpose, stated), (CV.injectate, agents), (CV.outcome, p.outcome)):
+            if terms:
+                f[prop] = {(v if isinstance(v, URIRef) else VALUES[v]): None for v in terms}
         if p.levels:
             f[CV.level] = levels(p.levels)
         for prop, dec in ((CV.percentRelief, p.percentRelief), (CV.reliefMonths, p.reliefMonths)):
@@ -417,7 +562,8 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
             continue
         f = fact("exam", i, CV.ExamFinding, CV.examFinding, e.source)
         f[CV.test] = {test: None}
-        f[CV.result] = {VALUES[e.result]: None}
+        if e.result is not None:
+            f[CV.result] = {VALUES[e.result]: None}
         if e.laterality:
             f[CV.laterality] = {VALUES[e.laterality]: None}
     for i, m in enumerate(case.imagingFindings):

@@ -51,6 +51,33 @@ def _label(g: Graph, kb: KnowledgeBase, node: Node, p: URIRef) -> str | None:
     return kb.label(v) if isinstance(v, URIRef) else None
 
 
+def _labels(g: Graph, kb: KnowledgeBase, node: Node, p: URIRef) -> list[str]:
+    values = sorted((v for v in g.objects(node, p) if isinstance(v, URIRef)), key=lambda v: (_ORDER.get(v, 9), str(v)))
+    return [kb.label(v) for v in values]
+
+
+# A diagnostic response before a treatment result.
+_ORDER = {URIRef(f"{CV}{name}"): i for i, name in enumerate(("Positive", "Negative", "Effective", "ShortTermRelief"))}
+
+
+def _procedure_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
+    """The most specific class of a prior procedure; each, when it has several purposes."""
+    types = frozenset(g.objects(node, _TYPE))
+    by_purpose = _by_purpose(kb) & types
+    if len(by_purpose) > 1:
+        supers = kb.superclasses
+        leaves = sorted(c for c in by_purpose if not any(o != c and c in supers.get(o, ()) for o in by_purpose))  # type: ignore[call-overload]
+        if len(leaves) > 1:
+            return " and ".join(kb.label(c) for c in leaves)  # type: ignore[arg-type]
+    return _leaf_label(kb, types)
+
+
+@lru_cache(maxsize=8)
+def _by_purpose(kb: KnowledgeBase) -> frozenset[Node]:
+    """The classes that specialise a procedure class by a purpose."""
+    return frozenset(sub for options in kb.purposes.values() for _, sub in options)
+
+
 def _code(kb: KnowledgeBase, iri: Node | None) -> str | None:
     if not isinstance(iri, URIRef):
         return None
@@ -79,6 +106,9 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
         for p in (CV.laterality, CV.imageGuidance, CV.purpose):
             if (lab := _label(g, kb, node, p)) is not None:
                 parts.append(lab)
+        contrast = _value(g, node, CV.contrast)
+        if contrast is not None:
+            parts.append("with contrast" if contrast.toPython() is True else "without contrast")  # type: ignore[attr-defined]
         if levels:
             parts.append(f"levels {levels}")
     elif CV.Condition in types:
@@ -96,19 +126,21 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
             parts.append(lab)
     elif CV.PriorProcedure in types:
         code = _code(kb, _value(g, node, CV.code))
-        parts = [most_specific_label(g, node, kb) + (f" ({code})" if code else "")]
+        parts = [_procedure_label(g, node, kb) + (f" ({code})" if code else "")]
         if (d := _value(g, node, CV.date)) is not None:
             parts.append(str(d))
         if (lab := _label(g, kb, node, CV.laterality)) is not None:
             parts.append(lab)
         if levels:
             parts.append(f"levels {levels}")
+        if agents := _labels(g, kb, node, CV.injectate):
+            parts.append("injected " + " and ".join(agents))
         if (pr := _value(g, node, CV.percentRelief)) is not None:
             parts.append(f"{_num(pr)} % relief")
         if (rm := _value(g, node, CV.reliefMonths)) is not None:
             parts.append(f"relief for {_num(rm)} month{'' if _num(rm) == '1' else 's'}")
-        if (lab := _label(g, kb, node, CV.outcome)) is not None:
-            parts.append(f"outcome {lab}")
+        if outcomes := _labels(g, kb, node, CV.outcome):
+            parts.append(f"outcome {', '.join(outcomes)}")
     elif CV.ConservativeCare in types:
         parts = [kb.label(g.value(node, CV.careKind))]  # type: ignore[arg-type]
         if (w := _value(g, node, CV.weeks)) is not None:
@@ -116,7 +148,8 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
         if (lab := _label(g, kb, node, CV.outcome)) is not None:
             parts.append(f"result {lab}")
     elif CV.ExamFinding in types:
-        parts = [f"{kb.label(g.value(node, CV.test))}: {_label(g, kb, node, CV.result)}"]  # type: ignore[arg-type]
+        result = _label(g, kb, node, CV.result) or "result not recorded"
+        parts = [f"{kb.label(g.value(node, CV.test))}: {result}"]  # type: ignore[arg-type]
         if (lab := _label(g, kb, node, CV.laterality)) is not None:
             parts.append(lab)
     elif CV.ImagingFinding in types:

@@ -58,6 +58,9 @@ BILLING_OPTIONS = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-bi
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 SIDES = {"7771000": "left", "24028007": "right", "51440002": "bilateral"}
 MODIFIER_SIDES = {"LT": "left", "RT": "right", "50": "bilateral"}
+#: Our case values that say whether contrast is used (a ServiceRequest's orderDetail has no boolean).
+CONTRAST_CODES = {"with-contrast": True, "without-contrast": False}
+PURPOSES = ("diagnostic", "therapeutic")
 HISTORY_KEYS = ("conditions", "procedures", "observations")
 HOOKS = ("order-sign", "order-select")
 _HISTORY_TYPES = ("Procedure", "Observation", "Condition", "DocumentReference", "QuestionnaireResponse")
@@ -362,11 +365,15 @@ class _History:
             p["laterality"] = side
         if levels:
             p["levels"] = levels
-        purpose = next((c for c in (_code_in(cat, OUR_VALUES) for cat in _list(r.get("category"))) if c), None)
-        if purpose:
-            p["purpose"] = purpose
-        if outcome:
-            p["outcome"] = outcome
+        purposes = _our_codes(_list(r.get("category")))
+        if purposes:
+            p["purpose"] = purposes
+        injectate = _our_codes(r.get("usedCode") or [])
+        if injectate:
+            p["injectate"] = injectate
+        outcomes = _our_codes(_list(r.get("outcome")))
+        if outcomes:
+            p["outcome"] = outcomes
         p.update(_relief(observations, self.where))
         self.procedures.append(p)
 
@@ -378,11 +385,13 @@ class _History:
         finding = _code_in(code, OUR_FINDINGS)
         ours = _code_in(code, OUR_OBSERVATIONS)
         if self.is_class(finding, FIND.ProvocativeTest):
-            result = _result(r)
-            if result is None:
-                self.skipped["Observation (no usable result)"] += 1
+            if r.get("status") == "cancelled":  # the test was not done
+                self.skipped["Observation (cancelled)"] += 1
                 return
-            e: dict[str, Any] = {"test": finding, "result": result}
+            e: dict[str, Any] = {"test": finding}
+            result = _result(r)
+            if result is not None:  # a test documented without its result leaves it unstated
+                e["result"] = result
             side, _ = _sites([r.get("bodySite")] if r.get("bodySite") else [])
             if side:
                 e["laterality"] = side
@@ -447,6 +456,16 @@ def _known(kb: KnowledgeBase, name: str, root: URIRef) -> bool:
     if not re.fullmatch(r"[A-Z][A-Za-z0-9]{1,80}", name):
         return False
     return any(root in kb.superclasses.get(ns[name], ()) for ns in (PROC, FIND))
+
+
+def _our_codes(concepts: list[Any]) -> list[str]:
+    """Every code in our case values, in order, each once, across these CodeableConcepts."""
+    out: list[str] = []
+    for concept in concepts:
+        for c in _codings(concept):
+            if c.get("system") == OUR_VALUES and c["code"] not in out:
+                out.append(c["code"])
+    return out
 
 
 def _list(value: object) -> list[Any]:
@@ -642,6 +661,11 @@ def _claim_request(
         value = _code_in(info.get("code"), OUR_VALUES)
         if category == "image-guidance" and value:
             request["imageGuidance"] = value
+        elif category == "contrast":
+            if isinstance(info.get("valueBoolean"), bool):
+                request["contrast"] = info["valueBoolean"]
+            elif value in CONTRAST_CODES:
+                request["contrast"] = CONTRAST_CODES[value]
         elif category == "purpose" and value:
             request["purpose"] = value
     return request, items, []
@@ -778,11 +802,15 @@ def _orders_case(
             or _date(o.get("authoredOn"))
         )
         side, levels = _sites(o.get("bodySite") or [])
-        guidance = next((v for v in (_code_in(d, OUR_VALUES) for d in o.get("orderDetail") or []) if v), None)
+        details = _our_codes(o.get("orderDetail") or [])
+        guidance = next((v for v in details if v not in CONTRAST_CODES), None)
+        contrast = next((CONTRAST_CODES[v] for v in details if v in CONTRAST_CODES), None)
         purpose = next((v for v in (_code_in(c, OUR_VALUES) for c in o.get("category") or []) if v), None)
         for key, value in (("date", date), ("laterality", side), ("imageGuidance", guidance), ("purpose", purpose)):
             if value and key not in request:
                 request[key] = value
+        if contrast is not None and "contrast" not in request:
+            request["contrast"] = contrast
         request["levels"] = request.get("levels", []) + [lv for lv in levels if lv not in request.get("levels", [])]
     if not lines:
         return None, "no order has a CPT or HCPCS code"

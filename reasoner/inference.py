@@ -139,15 +139,16 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     request = _first(objs(case_node, CV.request))
     assert request is not None
     request_date = _first(objs(request, CV.date)).toPython()  # type: ignore[union-attr]
-    request_purpose = _first(objs(request, CV.purpose))
+    request_purposes = kb.purposes_of(objs(request, CV.purpose))
     line_nodes = set(objs(request, CV.line))
     classified = [(s, o) for p in sorted(kb.classifying) for s, o in g.subject_objects(p) if isinstance(o, URIRef)]
-    classes_of_: dict[tuple[URIRef, Node | None], frozenset[URIRef]] = {}  # a history repeats its codes
+    classes_of_: dict[tuple[URIRef, frozenset[URIRef]], frozenset[URIRef]] = {}  # a history repeats its codes
     for s, o in classified:
-        purpose = _first(objs(s, CV.purpose)) or (request_purpose if s in line_nodes else None)
-        classes = classes_of_.get((o, purpose))
+        purposes = kb.purposes_of(objs(s, CV.purpose), objs(s, CV.injectate))
+        purposes = purposes or (request_purposes if s in line_nodes else purposes)
+        classes = classes_of_.get((o, purposes))
         if classes is None:
-            classes = classes_of_[o, purpose] = classes_of(kb, o, purpose)
+            classes = classes_of_[o, purposes] = classes_for(kb, o, purposes)
         for cls in classes:
             add((s, _TYPE, cls))
     _flush(g, pending)
@@ -204,20 +205,31 @@ def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase) -> No
     unknown is never taken for a no). The compiled evaluator reads both (reasoner/shacl_engine.py).
     """
     unstated: dict[Node, set[Node]] = {}
+    derived = set(kb.derived_from)
     for prop, kinds in kb.expected.items():
+        if prop in derived:
+            continue  # unstated only when what it is derived from is (below)
         for kind in kinds:
             for fact in tuple(g.subjects(_TYPE, kind)):
-                if not objs(fact, prop):
-                    unstated.setdefault(fact, set()).add(prop)
+                if objs(fact, prop):
+                    continue
+                if prop == CV.purpose and kb.purposes_of((), objs(fact, CV.injectate)):
+                    continue  # the injectate says it
+                unstated.setdefault(fact, set()).add(prop)
     for fact, _p in tuple(g.subject_objects(GR.unstated)):  # written earlier (a region or side not known)
         unstated.setdefault(fact, set()).add(_p)
     changed = bool(unstated)
-    while changed:  # derived from derived
+    while changed:  # a derived value expected on the fact, derived from an unstated one (or from a derived one)
         changed = False
-        for derived, inputs in kb.derived_from.items():
+        for prop, inputs in kb.derived_from.items():
+            kinds = kb.expected.get(prop)
+            if not kinds:
+                continue
             for fact, props in unstated.items():
-                if derived not in props and props & inputs and not objs(fact, derived):
-                    props.add(derived)
+                if prop in props or not props & inputs or objs(fact, prop):
+                    continue
+                if not kinds.isdisjoint(objs(fact, _TYPE)):
+                    props.add(prop)
                     changed = True
     possible_types: dict[Node, set[URIRef]] = {}
     for fact, props in unstated.items():
@@ -234,6 +246,9 @@ def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase) -> No
         possible.difference_update(objs(fact, _TYPE))
         for cls in possible:
             add((fact, GR.possibleType, cls))
+        if possible:
+            for cause in props & {CV.purpose, CV.painCharacter}:
+                add((fact, GR.uncertainBecause, cause))
     _possibly_addressed(g, objs, add, kb, possible_types)
     _possibly_completed(objs, add, kb, possible_types)
 
@@ -403,6 +418,13 @@ def classes_of(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozens
     nearest = max(with_purposes, key=lambda c: (len(kb.superclasses.get(c, ())), str(c)))
     special = [sub for p, sub in kb.purposes[nearest] if p == purpose]
     return base | kb.types_of(special)
+
+
+def classes_for(kb: KnowledgeBase, term: URIRef, purposes: frozenset[URIRef]) -> frozenset[URIRef]:
+    """The classes a case node gets for ``term`` with any number of purposes: those of each purpose."""
+    if len(purposes) < 2:
+        return classes_of(kb, term, next(iter(purposes), None))
+    return frozenset().union(*(classes_of(kb, term, purpose) for purpose in purposes))
 
 
 def _levels(objs: Objects, node: Node) -> set[str]:

@@ -171,6 +171,16 @@ def _parse_with_oxigraph(text: str) -> Graph | None:
     return graph
 
 
+#: Compound guidance values of the case vocabulary before 2026-12: each is its modality with
+#: ``cv:contrast true`` (JSON's are in case_json.COMPOUND_GUIDANCE).
+COMPOUND_GUIDANCE: dict[Node, URIRef] = {
+    URIRef(f"{CV}FluoroscopyWithContrast"): CV.Fluoroscopy,
+    URIRef(f"{CV}ComputedTomographyWithContrast"): CV.ComputedTomography,
+}
+_CONTRADICTED = (
+    "cv:contrast false contradicts cv:imageGuidance, a compound value of the vocabulary before 2026-12 that says "
+    "contrast is used: state the modality in cv:imageGuidance and whether contrast is used in cv:contrast"
+)
 _XSD_STRING = str(XSD.string)
 _NUMERIC = frozenset(URIRef(d) for d in NUMERIC_DATATYPES)
 _RDF_TYPE = RDF.type
@@ -211,6 +221,7 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
     out = new_case_graph()
     add = adder(out)
     subjects: set[Node] = set()  # each subject checked once
+    compound: list[Node] = []  # requests with a compound guidance of the vocabulary before 2026-12
     for s, p, o in graph:
         if s not in subjects:
             if isinstance(s, URIRef) and str(s).startswith(KB_NAMESPACES):
@@ -227,7 +238,16 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
                 if problem is not None:
                     raise CaseParseError(f"{_where(graph, s)}, {_name(p)}: {problem}")
             o = _normalise(p, o, ranges)
+        elif p == CV.imageGuidance and o in COMPOUND_GUIDANCE:
+            o = COMPOUND_GUIDANCE[o]  # type: ignore[index]
+            compound.append(s)
         add((s, p, o))
+    for s in compound:
+        stated = [v.toPython() for v in out.objects(s, CV.contrast) if isinstance(v, RDFLiteral)]
+        if False in stated:
+            raise CaseShapeError([(_where(out, s), _CONTRADICTED)])
+        if not stated:
+            add((s, CV.contrast, RDFLiteral(True)))
     cases = list(out.subjects(RDF.type, CV.Case))
     if len(cases) != 1:
         raise CaseShapeError([("case", f"expected exactly one cv:Case, found {len(cases)}")])

@@ -20,6 +20,7 @@ from typing import Literal as TypingLiteral
 from pyshacl.errors import ShapeLoadError
 from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
+from rdflib.term import Node
 
 from . import _kb_index, case_json, inference, lint_cache, rules, validation
 from ._terms import INTERNED
@@ -99,6 +100,7 @@ class KnowledgeBase:
     labels: Mapping[URIRef, str] = field(repr=False)
     classifying: frozenset[URIRef] = field(repr=False)
     indicated: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
+    implied_purposes: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     missing_texts: Mapping[URIRef, str] = field(repr=False, default_factory=dict)
     expected: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     derived_from: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
@@ -178,6 +180,7 @@ class KnowledgeBase:
             indicated=MappingProxyType(build.indicated()),
             expected=MappingProxyType(build.expected()),
             derived_from=MappingProxyType(build.derived_from()),
+            implied_purposes=MappingProxyType(build.implied_purposes()),
         )
 
     @cached_property
@@ -223,6 +226,13 @@ class KnowledgeBase:
         for c in classes:
             out |= self.superclasses.get(c, frozenset({c}))
         return frozenset(out)
+
+    def purposes_of(self, stated: Iterable[Node], injectate: Iterable[Node] = ()) -> frozenset[URIRef]:
+        """A fact's purposes: those stated, and those its injectate implies (``gr:impliesPurpose``)."""
+        out = frozenset(p for p in stated if isinstance(p, URIRef))
+        for agent in injectate:
+            out |= self.implied_purposes.get(agent, frozenset())  # type: ignore[call-overload]
+        return out
 
     def graph_digest(self) -> str:
         """A digest of the in-memory graphs, to prove that nothing wrote to them."""

@@ -41,7 +41,7 @@ from rdflib import RDF, Graph, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
-from .inference import classes_of, possible_classes_of
+from .inference import classes_for, possible_classes_of
 from .vocab import CASE_DATA, CV, GR
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ KINDS: dict[URIRef, tuple[URIRef, frozenset[URIRef]]] = {
         CV.PriorProcedure,
         frozenset(
             {
-                *(CV.code, CV.procedure, CV.date, CV.laterality, CV.purpose, CV.outcome, CV.level),
+                *(CV.code, CV.procedure, CV.date, CV.laterality, CV.purpose, CV.injectate, CV.outcome, CV.level),
                 *(CV.percentRelief, CV.reliefMonths),
                 *(GR.daysBeforeRequest, GR.weeksBeforeRequest, GR.monthsBeforeRequest, GR.addOnCode),
                 *(GR.sameRegionAsRequest, GR.sameSideAsRequest),
@@ -140,9 +140,10 @@ class Sieve:
     """What one JSON case's graph leaves out under a policy, fact by fact (None: nothing).
 
     Facts are classified exactly as enrichment will classify them: by their classifying values
-    and purpose. Enrichment also marks an imaging finding addressed when the history holds a
-    procedure of a class that addresses it, so every procedure that could address a finding
-    kept is kept: give the findings' kinds, in order, when the sieve is made.
+    and purposes (those stated and those the injectate implies, given as one set). Enrichment
+    also marks an imaging finding addressed when the history holds a procedure of a class that
+    addresses it, so every procedure that could address a finding kept is kept: give the
+    findings' kinds, in order, when the sieve is made.
     """
 
     def __init__(self, kb: KnowledgeBase, relevance: Relevance | None, finding_kinds: Iterable[URIRef]) -> None:
@@ -156,43 +157,48 @@ class Sieve:
         if CV.priorProcedure in self._relevance.kinds:
             for i, kind in enumerate(finding_kinds):
                 values = ((CV.findingKind, kind),)
-                if self._matters(CV.imagingFinding, i, None, values):
-                    for t in self._classes_of(CV.imagingFinding, None, values):
+                if self._matters(CV.imagingFinding, i, frozenset(), values):
+                    for t in self._classes_of(CV.imagingFinding, frozenset(), values):
                         self._addressing |= kb.addressed_by.get(t, frozenset())
 
-    def keeps(self, link: URIRef, i: int, purpose: URIRef | None, values: tuple[tuple[URIRef, URIRef], ...]) -> bool:
+    def keeps(
+        self, link: URIRef, i: int, purposes: frozenset[URIRef] | None, values: tuple[tuple[URIRef, URIRef], ...]
+    ) -> bool:
         """Whether the ``i``-th fact linked by ``link`` matters; ``values`` are its (predicate, IRI) pairs."""
-        if self._matters(link, i, purpose, values):
+        purposes = purposes or frozenset()
+        if self._matters(link, i, purposes, values):
             return True
-        return link == CV.priorProcedure and not self._classes_of(link, purpose, values).isdisjoint(self._addressing)
+        return link == CV.priorProcedure and not self._classes_of(link, purposes, values).isdisjoint(self._addressing)
 
     def keeps_document(self, kind: URIRef, i: int, cited: bool) -> bool:
         """Whether the ``i``-th document, of this kind, matters (``cited``: a fact kept names it)."""
         return self._relevance.document_needed(kind, i, cited)
 
-    def _matters(self, link: URIRef, i: int, purpose: URIRef | None, values: tuple[tuple[URIRef, URIRef], ...]) -> bool:
+    def _matters(
+        self, link: URIRef, i: int, purposes: frozenset[URIRef], values: tuple[tuple[URIRef, URIRef], ...]
+    ) -> bool:
         kind = self._relevance.kinds.get(link)
         if kind is None or i < kind.first:
             return True
-        key = (link, purpose, *values)
+        key = (link, purposes, *values)
         found = self._decided.get(key)
         if found is None:
-            classes = self._classes_of(link, purpose, values)
+            classes = self._classes_of(link, purposes, values)
             found = self._decided[key] = self._relevance.needed(link, classes, kind.first)
         return found
 
     def _classes_of(
-        self, link: URIRef, purpose: URIRef | None, values: tuple[tuple[URIRef, URIRef], ...]
+        self, link: URIRef, purposes: frozenset[URIRef], values: tuple[tuple[URIRef, URIRef], ...]
     ) -> frozenset[URIRef]:
-        key = (link, purpose, *values)
+        key = (link, purposes, *values)
         found = self._classes.get(key)
         if found is None:
             kb = self._kb
             made = set(kb.types_of([KINDS[link][0]]))
             for p, v in values:
                 if p in self._classifying:
-                    # An unstated purpose: every class it could give (the fact may count).
-                    made |= classes_of(kb, v, purpose) if purpose is not None else possible_classes_of(kb, v)
+                    # Purposes unstated: every class a purpose could give (the fact may count).
+                    made |= classes_for(kb, v, purposes) if purposes else possible_classes_of(kb, v)
             found = self._classes[key] = frozenset(made)
         return found
 

@@ -204,9 +204,9 @@ class _Rule:
             qualifiedMaxCount=Literal(0),
         )
 
-    def documentation_kind(self, label: str, missing: str) -> URIRef:
+    def documentation_kind(self, label: str, missing: str, *, suffix: str = "") -> URIRef:
         """A documentation kind of this criterion alone; without it the criterion is unknown."""
-        kind = URIRef(f"{_DOC}{self.tail}")
+        kind = URIRef(f"{_DOC}{self.tail}{'-' + suffix if suffix else ''}")
         self.onto.add((kind, RDF.type, GR.DocumentationKind))
         self.onto.add((kind, RDFS.label, Literal(label, lang="en")))
         self.onto.add((kind, SKOS.definition, Literal(f"Written from the rule of {self.tail}: {missing}", lang="en")))
@@ -486,7 +486,13 @@ def _excluded_procedure(r: _Rule) -> None:
 
 
 def _image_guidance(r: _Rule) -> None:
+    """The modality is allowed and, when the rule requires contrast, contrast is stated as used.
+
+    Each is read apart: a stated ``cv:contrast false`` fails the rule, while a request that does
+    not state its modality, or under an allowed modality whether contrast is used, is unknown.
+    """
     allowed = r.many(GR.allowedGuidance)
+    contrast = r.flag(GR.requiresContrast)
     root = r.node_shape("", "Image guidance the policy allows", checks=True, targetClass=CV.ServiceRequest)
     r.prop(
         root,
@@ -497,6 +503,16 @@ def _image_guidance(r: _Rule) -> None:
         severity=SH.Violation,
         **{"in": r.rdf_list(allowed)},
     )
+    if contrast:
+        r.prop(
+            root,
+            "contrast",
+            CV.contrast,
+            "contrast used",
+            message="The request does not state that contrast is used, and the policy requires it.",
+            severity=SH.Violation,
+            hasValue=Literal(True),
+        )
     kind = r.documentation_kind("Planned image guidance", "The image guidance planned for the procedure.")
     doc = r.node_shape("stated", "The request states its image guidance", targetClass=CV.ServiceRequest)
     r.shapes.add((doc, GR.checksDocumentation, kind))
@@ -509,6 +525,26 @@ def _image_guidance(r: _Rule) -> None:
         severity=SH.Violation,
         message="The request does not state its image guidance.",
     )
+    if not contrast:
+        return
+    # Whether contrast is used is asked for unless the stated modality fails the rule anyway.
+    kind = r.documentation_kind(
+        "Contrast under the image guidance",
+        "Whether contrast is used to confirm the needle's position under the planned image guidance.",
+        suffix="contrast",
+    )
+    doc = r.node_shape("contrast", "The request states whether contrast is used", targetClass=CV.ServiceRequest)
+    r.shapes.add((doc, GR.checksDocumentation, kind))
+    disallowed = r.node_shape("contrast-disallowed", "A modality the policy does not allow")
+    r.shapes.add((disallowed, SH["not"], r.node_shape("contrast-allowed", "A modality the policy allows")))
+    r.shapes.add((r.iri("contrast-allowed"), SH["in"], r.rdf_list(allowed)))
+    moot = r.node_shape("contrast-moot", "The request states a modality the policy does not allow")
+    r.prop(moot, "guidance", CV.imageGuidance, "disallowed guidance", minCount=Literal(1), node=disallowed)
+    stated = r.node_shape("contrast-stated", "The request states whether contrast is used")
+    r.prop(stated, "contrast", CV.contrast, "stated contrast", minCount=Literal(1))
+    r.shapes.add((doc, SH["or"], r.rdf_list([moot, stated])))
+    r.shapes.add((doc, SH.message, Literal("The request does not state whether contrast is used.", lang="en")))
+    r.shapes.add((doc, SH.severity, SH.Violation))
 
 
 def _add_on(r: _Rule) -> None:

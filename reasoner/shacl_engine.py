@@ -171,7 +171,7 @@ class Reader:
     __slots__ = (
         "_graph", "_out", "_in", "_supers", "_instances", "_kinds",
         "uncertain", "_unstated", "_unstated_by_prop", "_possible", "_possible_instances", "_possible_in",
-        "_possible_out",
+        "_possible_out", "_because",
     )  # fmt: skip
 
     def __init__(self, graph: Graph) -> None:
@@ -198,11 +198,15 @@ class Reader:
             if s is not None and p is not None and o is not None:
                 self._possible_in.setdefault((p, o), []).append(s)
                 self._possible_out.setdefault((s, p), []).append(o)
+        self._because: dict[Node, frozenset[Gap]] = {}
+        for fact, prop in graph.subject_objects(GR.uncertainBecause):
+            self._because[fact] = self._because.get(fact, frozenset()) | {Gap(fact, prop)}
         self.uncertain = bool(self._unstated or self._possible or self._possible_in)
 
     def gaps(self, fact: Node) -> frozenset[Gap]:
-        """The unstated values of ``fact`` (what a possible type of it hangs on)."""
-        return frozenset(Gap(fact, p) for p in self._unstated.get(fact, ()))
+        """What a possible type or statement of ``fact`` hangs on: ``gr:uncertainBecause``, else all it leaves unstated."""
+        found = self._because.get(fact)
+        return found if found is not None else frozenset(Gap(fact, p) for p in self._unstated.get(fact, ()))
 
     def objects(self, s: Node, p: Node) -> tuple[Node, ...]:
         """Objects of ``s`` by ``p``; an unstated value as an :class:`Uncertain` node."""

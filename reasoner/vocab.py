@@ -137,6 +137,7 @@ class GR(DefinedNamespace):
     exceptClass: URIRef
     requiredClass: URIRef
     allowedGuidance: URIRef
+    requiresContrast: URIRef
     sameRegion: URIRef
     sameSide: URIRef
     expandedFrom: URIRef
@@ -153,10 +154,12 @@ class GR(DefinedNamespace):
     LumbosacralRegion: URIRef
     SacroiliacJointRegion: URIRef
     indicates: URIRef
+    impliesPurpose: URIRef
     expectedOn: URIRef
     derivedFrom: URIRef
     unstated: URIRef
     possibleType: URIRef
+    uncertainBecause: URIRef
     PossibleStatement: URIRef
     possibleSubject: URIRef
     possiblePredicate: URIRef
@@ -208,7 +211,9 @@ class CV(DefinedNamespace):
     laterality: URIRef
     level: URIRef
     imageGuidance: URIRef
+    contrast: URIRef
     purpose: URIRef
+    injectate: URIRef
     date: URIRef
     primaryDiagnosis: URIRef
     secondaryDiagnosis: URIRef
@@ -236,6 +241,9 @@ class CV(DefinedNamespace):
     Left: URIRef
     Right: URIRef
     Bilateral: URIRef
+    Fluoroscopy: URIRef
+    ComputedTomography: URIRef
+    NoGuidance: URIRef
     identifier: URIRef
 
 

@@ -27,6 +27,7 @@ from .conftest import EXAMPLES
 _WORDS = {"levels": "level", "character": "pain character", "location": "pain location", "score": "pain score"}
 _WORDS |= {"durationMonths": "duration", "percentRelief": "percent relief", "reliefMonths": "relief"}
 _WORDS |= {"imageGuidance": "guidance", "laterality": "laterality", "purpose": "purpose", "outcome": "outcome"}
+_WORDS |= {"injectate": "purpose"}  # the purposes it implies
 
 
 def _approved() -> list[tuple[Path, str]]:
