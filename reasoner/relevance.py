@@ -69,7 +69,7 @@ KINDS: dict[URIRef, tuple[URIRef, frozenset[URIRef]]] = {
     CV.condition: (CV.Condition, frozenset({CV.code, CV.clinicalStatus})),
 }
 # What the enrich stage may write on any fact: its unstated values and the classes those make possible.
-_EVERY_FACT = frozenset({RDF.type, CV.source, GR.unstated, GR.possibleType})
+_EVERY_FACT = frozenset({RDF.type, CV.source, GR.unstated, GR.possibleType, GR.uncertainBecause})
 _DOCUMENT_PREDICATES = frozenset({RDF.type, CV.document, CV.source, CV.identifier, CV.documentKind, CV.date, CV.title})
 
 # What a property shape over a kind's link may say besides its qualified count.

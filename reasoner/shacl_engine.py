@@ -204,7 +204,7 @@ class Reader:
         self.uncertain = bool(self._unstated or self._possible or self._possible_in)
 
     def gaps(self, fact: Node) -> frozenset[Gap]:
-        """What a possible type or statement of ``fact`` hangs on: ``gr:uncertainBecause``, else all it leaves unstated."""
+        """What a possible type or statement of ``fact`` hangs on (``gr:uncertainBecause``, else all its gaps)."""
         found = self._because.get(fact)
         return found if found is not None else frozenset(Gap(fact, p) for p in self._unstated.get(fact, ()))
 
