@@ -10,6 +10,7 @@ from rdflib.namespace import SKOS
 
 from .errors import KnowledgeBaseError
 from .knowledge import (
+    FACT_PLACEHOLDERS,
     Code,
     CoverageRule,
     Criterion,
@@ -49,7 +50,8 @@ class KnowledgeIndexBuilder:
         """
         values = {threshold_key(t): thresholds[t].display() for t in self._iris(s, GR.usesThreshold) if t in thresholds}
         try:
-            return fill_thresholds(self._str(s, p), values)
+            keep = FACT_PLACEHOLDERS if p == GR.notMetText else frozenset()  # filled by each determination
+            return fill_thresholds(self._str(s, p), values, keep=keep)
         except KeyError as exc:
             name = str(p).rsplit("#", 1)[-1]
             raise KnowledgeBaseError(

@@ -11,16 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rdflib import SH, Graph, URIRef
+from rdflib import RDF, SH, Graph, URIRef
 from rdflib.term import Node
 
 from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Source, Status
-from .facts import describe, facts_of_class, name_gap, source_of
+from .facts import describe, facts_of_class, name_fact, name_gap, source_of
 from .inference import EnrichedCase
-from .knowledge import COUNT, Criterion
+from .knowledge import COUNT, Criterion, fill_facts
 from .shacl_engine import Gap
 from .validation import Result
-from .vocab import GR
+from .vocab import CV, GR
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
@@ -151,7 +151,7 @@ def _criterion(
         values = _names(frozenset().union(*(r.undecided for r in undecided)), g, kb, named)  # type: ignore[arg-type]
         finding = "Cannot be decided: not stated: " + "; ".join(values) + "."
     elif status is Status.NOT_MET:
-        finding = c.not_met_text
+        finding = _named_finding(c, g, kb, failing, facts)
     else:
         finding = "Met."
     if c.qualifying_shapes and status is not Status.UNKNOWN:
@@ -173,6 +173,17 @@ def _criterion(
         references=[kb.references[r].id for r in _references_of(case, kb, c) if r in kb.references],
         notStated=values,
     )
+
+
+def _named_finding(c: Criterion, g: Graph, kb: KnowledgeBase, failing: list[Result], facts: list[Fact]) -> str:
+    """The criterion's not-met text with the codes and facts it fails on (``{codes}``, ``{facts}``)."""
+    if "{" not in c.not_met_text:
+        return c.not_met_text
+    nodes = [n for r in failing if r.undecided is None for n in (r.focus, r.value) if n is not None]
+    codes = sorted({name_fact(g, n, kb) for n in nodes if (n, RDF.type, CV.RequestLine) in g})
+    against = [f.node for f in facts if f.assessment in ("does not qualify", "fails this criterion")]
+    facts_named = [name_fact(g, URIRef(n), kb) for n in against if (URIRef(n), RDF.type, CV.RequestLine) not in g]
+    return fill_facts(c.not_met_text, codes, list(dict.fromkeys(facts_named)))
 
 
 def _names(gaps: frozenset[Gap], g: Graph, kb: KnowledgeBase, named: dict[Gap, str]) -> list[str]:

@@ -175,7 +175,17 @@ def name_gap(g: Graph, fact: Node, prop: Node, kb: KnowledgeBase) -> str:
     For example "percent relief of the medial branch block of 2026-03-02 (procedure note mbb-1-note)".
     """
     what = kb.label(prop) if isinstance(prop, URIRef) else "a value"
+    return f"{what} of {name_fact(g, fact, kb)}"
+
+
+def name_fact(g: Graph, fact: Node, kb: KnowledgeBase) -> str:
+    """A case fact in a few words a sentence can hold; a requested code as its code ("CPT 64772").
+
+    For example "the sacral lateral branch block of 2026-01-12 (procedure note lbb-note-2)".
+    """
     types = set(g.objects(fact, _TYPE))
+    if CV.RequestLine in types:
+        return _code(kb, g.value(fact, CV.code)) or "a requested code"
     if CV.ServiceRequest in types:
         kind = "request"
     elif CV.PainHistory in types:
@@ -187,7 +197,7 @@ def name_gap(g: Graph, fact: Node, prop: Node, kb: KnowledgeBase) -> str:
             kind = kb.label(case_kinds[0]) if case_kinds else "documented item"
     if len(kind) > 1 and kind[1].islower():  # "Medial branch block", but not "SIJ injection"
         kind = kind[0].lower() + kind[1:]
-    text = f"{what} of the {kind}"
+    text = f"the {kind}"
     if (when := g.value(fact, CV.date)) is not None:
         text += f" of {when}"
     source = source_of(g, fact, kb)

@@ -23,13 +23,29 @@ def threshold_key(iri: URIRef) -> str:
     return str(iri).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
-def fill_thresholds(text: str, values: Mapping[str, str]) -> str:
-    """``text`` with every ``{key}`` replaced by the threshold value of that key.
+#: Placeholders of a not-met text that a determination fills: the requested codes a criterion fails
+#: on ("CPT 64772"), and the case facts it fails on (each by kind, date and source document).
+FACT_PLACEHOLDERS = frozenset({"codes", "facts"})
+
+
+def fill_thresholds(text: str, values: Mapping[str, str], *, keep: frozenset[str] = frozenset()) -> str:
+    """``text`` with every ``{key}`` replaced by the threshold value of that key (``keep``: left for later).
 
     Raises:
         KeyError: the first key that has no value (the caller names the resource).
     """
-    return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+    def value(m: re.Match[str]) -> str:
+        key = m.group(1)
+        return m.group(0) if key in keep and key not in values else values[key]
+
+    return PLACEHOLDER.sub(value, text)
+
+
+def fill_facts(text: str, codes: list[str], facts: list[str]) -> str:
+    """A not-met text with ``{codes}`` and ``{facts}`` filled (``none documented`` when there are none)."""
+    said = {"codes": ", ".join(codes) or "no requested code", "facts": "; ".join(facts) or "none documented"}
+    return PLACEHOLDER.sub(lambda m: said.get(m.group(1), m.group(0)), text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from rdflib.term import Node
 from . import rules
 from ._turtle import syntax_error_position
 from .kb_files import META, KnowledgeFiles, parsed
-from .knowledge import PLACEHOLDER, TEXT_PROPERTIES, threshold_key
+from .knowledge import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PROPERTIES, threshold_key
 from .validation import shacl_for_shacl, validate_with
 from .vocab import BASE, GR
 
@@ -265,6 +265,8 @@ def _placeholders(kb: Graph, at: object) -> None:
                 for t in kb.objects(subject, GR.usesThreshold)
                 if isinstance(t, URIRef) and isinstance(kb.value(t, GR.value), Literal)
             }
+            if prop == GR.notMetText:
+                usable |= FACT_PLACEHOLDERS  # filled by each determination
             for key in sorted(keys - usable):
                 at(
                     subject,

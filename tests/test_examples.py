@@ -50,7 +50,9 @@ def seed(kb: KnowledgeBase, seed_json: bytes) -> Determination:
 
 def test_seed_exclusion_is_stated_first(seed: Determination) -> None:
     assert seed.criteria[0].id == "sij-clinical-pathway/code-covered"
-    assert seed.rationale[0].startswith("Requested code covered: A requested code is excluded")
+    assert seed.rationale[0].startswith(  # the code it is about, by name (issue 14)
+        "Requested code covered: Excluded by the policy as not covered or unproven for this indication: CPT 64772;"
+    )
     flagged = [f.text for f in seed.criteria[0].facts if f.assessment == "fails this criterion"]
     assert flagged == ["CPT 64772 x 6 (Extradural transection of other spinal nerve), coverage: not covered"]
 

@@ -10,10 +10,10 @@ import pytest
 
 from reasoner import KnowledgeBase, KnowledgeBaseError, UnknownPolicyError
 from reasoner.errors import KnowledgeBaseLintError
-from reasoner.knowledge import PLACEHOLDER
+from reasoner.knowledge import FACT_PLACEHOLDERS, PLACEHOLDER
 from reasoner.vocab import CPT, GR, KB, PROC
 
-from .conftest import FIXTURES, ROOT
+from .conftest import EXAMPLES, FIXTURES, ROOT
 
 
 def test_policies_and_codes(kb: KnowledgeBase) -> None:
@@ -111,16 +111,33 @@ def test_a_knowledge_base_with_lint_findings_is_refused(tmp_path: Path) -> None:
 
 
 def test_no_placeholder_reaches_a_reader(kb: KnowledgeBase) -> None:
-    """Every statement, not-met text, action and missing-documentation text, as readers get them."""
+    """Every statement, action and missing-documentation text, and every letter of every example.
+
+    A not-met text keeps ``{codes}`` and ``{facts}`` for each determination to fill (and nothing else).
+    """
+    from reasoner import determine, render
     from reasoner.catalogue import criterion_view, policy_view
 
-    texts = [c.statement for c in kb.criteria.values()] + [c.not_met_text for c in kb.criteria.values()]
+    texts = [c.statement for c in kb.criteria.values()]
     texts += [s.action for s in kb.steps.values()] + list(kb.missing_texts.values())
     texts += [json.dumps(policy_view(kb, policy)) for policy in kb.policies]
     texts += [json.dumps(criterion_view(kb, c)) for c in kb.criteria]
     assert len(texts) > 100
     assert [t for t in texts if PLACEHOLDER.search(t)] == []
     assert any("at least 2 have each given at least 50 % relief" in t for t in texts)
+    for c in kb.criteria.values():
+        assert set(PLACEHOLDER.findall(c.not_met_text)) <= FACT_PLACEHOLDERS, c.id
+    letters = 0
+    for case in sorted(EXAMPLES.glob("*.json")):
+        if case.name.endswith(".expected.json"):
+            continue
+        for expectation in json.loads((EXAMPLES / f"{case.stem}.expected.json").read_text())["expectations"]:
+            d = determine(case.read_bytes(), "json", kb, policy=expectation["policy"])
+            for form in ("json", "markdown", "html"):
+                letter = render(d, form)  # type: ignore[arg-type]
+                assert not PLACEHOLDER.search(letter), (case.name, form, PLACEHOLDER.search(letter))
+                letters += 1
+    assert letters > 100
 
 
 def test_missing_knowledge_base(tmp_path: Path) -> None:
