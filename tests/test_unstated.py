@@ -150,3 +150,77 @@ def test_deletions_are_found_from_the_case_form() -> None:
     assert "request.imageGuidance" not in found or "imageGuidance" not in found["request.imageGuidance"]["request"]
     assert not any(w.endswith(".source") or w.endswith(".code") and "priorProcedures" not in w for w in found)
     assert sum(1 for _ in deletions(case)) >= 20
+
+
+RELIEF = "percent relief of the sacral lateral branch block of 2026-01-12 (procedure note lbb-note-2)"
+
+
+@pytest.fixture(scope="module")
+def pended(kb: KnowledgeBase) -> Any:
+    """The two-block SIJ RFA with the second block's relief left out: pended, the relief named."""
+    case = json.loads((EXAMPLES / "sij-rfa-two-blocks.json").read_text())
+    del case["priorProcedures"][5]["percentRelief"]
+    return determine(json.dumps(case).encode(), "json", kb, policy="sij-clinical-pathway")
+
+
+def test_the_letter_names_the_unstated_value_once(pended: Any) -> None:
+    from reasoner import render
+
+    assert pended.outcome.value == "pended-information-needed"
+    lbb = next(c for c in pended.criteria if c.id.endswith("/lateral-branch-blocks"))
+    assert (lbb.status, lbb.notStated) == (Status.UNKNOWN, [RELIEF])
+    assert [f.assessment for f in lbb.facts] == ["qualifies", "may qualify"]
+    assert lbb.facts[1].notStated == [RELIEF]
+    assert pended.missingInformation == [RELIEF]
+    for form in ("markdown", "html"):
+        assert RELIEF in render(pended, form)  # type: ignore[arg-type]
+
+
+def test_pas_and_cds_hooks_carry_the_unstated_value(pended: Any, kb: KnowledgeBase) -> None:
+    from datetime import UTC, datetime
+
+    from reasoner.cds_hooks import card
+    from reasoner.fhir_intake import read_pas
+    from reasoner.pas import claim_response_bundle
+
+    pas = read_pas((EXAMPLES.parent / "fhir" / "sij-seed-neurectomy.pas.json").read_bytes(), kb)
+    bundle = claim_response_bundle(pas, pended, now=datetime(2026, 3, 10, tzinfo=UTC))
+    response = bundle["entry"][0]["resource"]
+    assert RELIEF in [note["text"] for note in response["processNote"]]
+    codes = [
+        c["code"]
+        for item in response["item"]
+        for a in item["adjudication"]
+        for e in a["extension"]
+        for sub in e["extension"]
+        if "valueCodeableConcept" in sub
+        for c in sub["valueCodeableConcept"]["coding"]
+    ]
+    assert codes == ["A4"] * len(response["item"])  # pended, for review
+    shown = card(pended, policy_url="http://localhost/policies/sij-clinical-pathway", order_reference="x")
+    assert RELIEF in shown["detail"]
+
+
+@pytest.mark.parametrize(("relief", "outcome"), [(80, "medically-necessary"), (20, "not-medically-necessary")])
+def test_stating_the_value_decides_the_pended_case(relief: int, outcome: str, kb: KnowledgeBase) -> None:
+    """The converse: what the letter asks for, once stated, decides the request either way."""
+    case = json.loads((EXAMPLES / "sij-rfa-two-blocks.json").read_text())
+    case["priorProcedures"][5]["percentRelief"] = relief
+    d = determine(json.dumps(case).encode(), "json", kb, policy="sij-clinical-pathway")
+    assert d.outcome.value == outcome
+    assert not any(c.notStated for c in d.criteria)
+
+
+@pytest.mark.parametrize(("relief", "status"), [(90, "met"), (10, "not-met")])
+def test_stating_the_values_a_pended_example_asks_for_decides_it(relief: int, status: str, kb: KnowledgeBase) -> None:
+    """facet-rfa-results-missing pends for a block's relief (and the pain score): stating the relief decides that."""
+    case = json.loads((EXAMPLES / "facet-rfa-results-missing.json").read_text())
+    before = determine(json.dumps(case).encode(), "json", kb)
+    blocks = next(c for c in before.criteria if c.id.endswith("/rfa-diagnostic-blocks"))
+    assert blocks.status is Status.UNKNOWN and any("percent relief" in v for v in blocks.notStated)
+    for p in case["priorProcedures"]:
+        if "percentRelief" not in p and p.get("procedure", "").endswith("Block") or p.get("code") in ("64493", "64494"):
+            p.setdefault("percentRelief", relief)
+    after = determine(json.dumps(case).encode(), "json", kb)
+    decided = next(c for c in after.criteria if c.id.endswith("/rfa-diagnostic-blocks"))
+    assert decided.status.value == status and decided.notStated == []
