@@ -125,6 +125,13 @@ def _reader(g: Graph) -> Objects:
     return lambda s, p: tuple(g.objects(s, p))
 
 
+def _subjects_reader(g: Graph) -> Callable[[Node, Node], Iterable[Node]]:
+    store = g.store
+    if isinstance(store, CaseStore):
+        return lambda p, o: tuple(store.subjects_of(p, o))
+    return lambda p, o: tuple(g.subjects(p, o))
+
+
 def _first(values: Iterable[Node]) -> Node | None:
     return next(iter(values), None)
 
@@ -205,12 +212,10 @@ def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase) -> No
     unknown is never taken for a no). The compiled evaluator reads both (reasoner/shacl_engine.py).
     """
     unstated: dict[Node, set[Node]] = {}
-    derived = set(kb.derived_from)
-    for prop, kinds in kb.expected.items():
-        if prop in derived:
-            continue  # unstated only when what it is derived from is (below)
-        for kind in kinds:
-            for fact in tuple(g.subjects(_TYPE, kind)):
+    subjects = _subjects_reader(g)
+    for kind, props in kb.expected_on_kind.items():
+        for fact in subjects(_TYPE, kind):
+            for prop in props:
                 if objs(fact, prop):
                     continue
                 if prop == CV.purpose and kb.purposes_of((), objs(fact, CV.injectate)):

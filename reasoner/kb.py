@@ -184,6 +184,16 @@ class KnowledgeBase:
         )
 
     @cached_property
+    def expected_on_kind(self) -> Mapping[URIRef, frozenset[URIRef]]:
+        """For each kind of fact: the case properties expected on it (derived ones follow their inputs)."""
+        out: dict[URIRef, set[URIRef]] = {}
+        for prop, kinds in self.expected.items():
+            if prop not in self.derived_from:
+                for kind in kinds:
+                    out.setdefault(kind, set()).add(prop)
+        return MappingProxyType({k: frozenset(v) for k, v in out.items()})
+
+    @cached_property
     def addressing(self) -> frozenset[URIRef]:
         """The procedure classes that address some kind of imaging finding."""
         return frozenset().union(*self.addressed_by.values())
