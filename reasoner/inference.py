@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
@@ -22,7 +23,7 @@ from rdflib.term import Node
 from . import applicability
 from ._case_store import CaseStore
 from ._terms import literal
-from .knowledge import Policy
+from .knowledge import Policy, Step
 from .vocab import CV, GR
 
 DAYS_PER_MONTH = Decimal("30.44")
@@ -197,12 +198,12 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
             add((fact, GR.completesStep, step.iri))
     _mark_addressed(objs, add, kb, case_node, procedures)
     _flush(g, pending)
-    _mark_unstated(g, objs, add, kb)
+    _mark_unstated(g, objs, add, kb, steps)
     _flush(g, pending)
     return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
 
 
-def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase) -> None:
+def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase, steps: tuple[Step, ...]) -> None:
     """Mark the values a case leaves unstated, and the classes a fact may have because of them.
 
     ``gr:unstated``: a property expected on a kind of fact (``gr:expectedOn``) without a value on
@@ -226,10 +227,7 @@ def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase) -> No
     changed = bool(unstated)
     while changed:  # a derived value expected on the fact, derived from an unstated one (or from a derived one)
         changed = False
-        for prop, inputs in kb.derived_from.items():
-            kinds = kb.expected.get(prop)
-            if not kinds:
-                continue
+        for prop, inputs, kinds in kb.derived_expected:
             for fact, props in unstated.items():
                 if prop in props or not props & inputs or objs(fact, prop):
                     continue
@@ -247,7 +245,7 @@ def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase) -> No
                     if isinstance(term, URIRef):
                         possible |= possible_classes_of(kb, term)
         if CV.painCharacter in props:
-            possible |= kb.types_of(c for classes in kb.indicated.values() for c in classes)
+            possible |= kb.indicated_anywhere
         possible.difference_update(objs(fact, _TYPE))
         for cls in possible:
             add((fact, GR.possibleType, cls))
@@ -255,16 +253,18 @@ def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase) -> No
             for cause in props & {CV.purpose, CV.painCharacter}:
                 add((fact, GR.uncertainBecause, cause))
     _possibly_addressed(g, objs, add, kb, possible_types)
-    _possibly_completed(objs, add, kb, possible_types)
+    _possibly_completed(objs, add, steps, possible_types)
 
 
-def _possibly_completed(objs: Objects, add: Adder, kb: KnowledgeBase, possible_types: dict[Node, set[URIRef]]) -> None:
+def _possibly_completed(
+    objs: Objects, add: Adder, steps: tuple[Step, ...], possible_types: dict[Node, set[URIRef]]
+) -> None:
     """A pathway step that a fact does under a possible type of it: a possible statement."""
     for fact, possible in possible_types.items():
         if not possible:
             continue
         done = set(objs(fact, GR.completesStep))
-        for step in kb.steps.values():
+        for step in steps:
             if step.iri not in done and not step.procedure_classes.isdisjoint(possible):
                 statement = BNode()
                 add((statement, _TYPE, GR.PossibleStatement))
@@ -306,6 +306,7 @@ def as_stated(graph: Graph) -> Graph:
     return out
 
 
+@lru_cache(maxsize=4096)
 def possible_classes_of(kb: KnowledgeBase, term: URIRef) -> frozenset[URIRef]:
     """The classes a fact with the classifying value ``term`` has for some purpose (its purpose unstated)."""
     out = classes_of(kb, term, None)

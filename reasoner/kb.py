@@ -194,6 +194,16 @@ class KnowledgeBase:
         return MappingProxyType({k: frozenset(v) for k, v in out.items()})
 
     @cached_property
+    def derived_expected(self) -> tuple[tuple[URIRef, frozenset[URIRef], frozenset[URIRef]], ...]:
+        """(derived property, its inputs, the kinds of fact it is expected on), for those expected somewhere."""
+        return tuple((p, inputs, self.expected[p]) for p, inputs in self.derived_from.items() if p in self.expected)
+
+    @cached_property
+    def indicated_anywhere(self) -> frozenset[URIRef]:
+        """Every class a value indicates (``gr:indicates``), with its superclasses."""
+        return self.types_of(c for classes in self.indicated.values() for c in classes)
+
+    @cached_property
     def addressing(self) -> frozenset[URIRef]:
         """The procedure classes that address some kind of imaging finding."""
         return frozenset().union(*self.addressed_by.values())
