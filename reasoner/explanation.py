@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, SH, Graph, URIRef
+from rdflib import RDF, SH, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Source, Status
 from .facts import describe, facts_of_class, name_fact, name_gap, source_of
 from .inference import EnrichedCase
 from .knowledge import COUNT, Criterion, fill_facts
-from .shacl_engine import Gap
+from .shacl_engine import Gap, Reader, Uncertain
 from .validation import Result
 from .vocab import CV, GR
 
@@ -81,11 +81,12 @@ def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) 
     seen: dict[Node, tuple[str, Source | None]] = {}  # a fact described once, however many criteria list it
     listed: dict[URIRef, list[Node]] = {}  # and a class's facts found once
     named: dict[Gap, str] = {}  # and an unstated value named once
+    about = _About(case, kb)  # what a not-met criterion fails on, for its {codes} and {facts}
     for c in crits:  # a criterion needing documentation that unstated values leave in doubt is in doubt
         for kind in c.needs & unsure_kinds.keys() - missing_kinds:
             failing.setdefault(c.iri, []).append(Result(c.iri, case.case, None, SH.Violation, unsure_kinds[kind]))
     out = [
-        _criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape, seen, listed, named)
+        _criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape, seen, listed, named, about)
         for c in crits
     ]
     outcome = _outcome(case, out)
@@ -106,6 +107,7 @@ def _criterion(
     seen: dict[Node, tuple[str, Source | None]],
     listed: dict[URIRef, list[Node]],
     named: dict[Gap, str],
+    about: _About,
 ) -> CriterionResult:
     g = case.graph
     gaps = c.needs & missing_kinds
@@ -151,15 +153,18 @@ def _criterion(
         values = _names(frozenset().union(*(r.undecided for r in undecided)), g, kb, named)  # type: ignore[arg-type]
         finding = "Cannot be decided: not stated: " + "; ".join(values) + "."
     elif status is Status.NOT_MET:
-        finding = _named_finding(c, g, kb, failing, facts)
+        finding = _named_finding(c, about, failing, facts)
     else:
         finding = "Met."
     if c.qualifying_shapes and status is not Status.UNKNOWN:
         qualifying = sum(1 for f in facts if f.assessment == "qualifies")
         counts = [kb.thresholds[t] for t in c.thresholds if t in kb.thresholds and kb.thresholds[t].unit_iri == COUNT]
-        need = f"; at least {counts[0].display()} required" if counts else ""
-        documented = f"{qualifying} of {len(facts)} documented qualif{'y' if len(facts) != 1 else 'ies'}"
-        finding += f" ({documented if facts else 'none documented'}{need}.)"
+        need = [f"at least {counts[0].display()} required"] if counts else []
+        documented = [f"{qualifying} of {len(facts)} documented qualif{'y' if len(facts) != 1 else 'ies'}"]
+        if not facts:  # unless the finding has said so, naming its facts
+            documented = [] if status is Status.NOT_MET and "{facts}" in c.not_met_text else ["none documented"]
+        if documented or need:
+            finding += f" ({'; '.join(documented + need)}.)"
     return CriterionResult(
         id=c.id,
         label=c.label,
@@ -175,15 +180,83 @@ def _criterion(
     )
 
 
-def _named_finding(c: Criterion, g: Graph, kb: KnowledgeBase, failing: list[Result], facts: list[Fact]) -> str:
-    """The criterion's not-met text with the codes and facts it fails on (``{codes}``, ``{facts}``)."""
+def _named_finding(c: Criterion, about: _About, failing: list[Result], facts: list[Fact]) -> str:
+    """The criterion's not-met text with the codes and facts it fails on (``{codes}``, ``{facts}``).
+
+    ``{codes}``: the requested lines a result fails on; when no result singles one out (a result on
+    the request, the case or a procedure class), the lines the criterion judges. ``{facts}``: the
+    facts listed under the criterion that a result fails on (its focus, value or the values of a
+    failing qualified count); when it names none of them, those that do not qualify or fail it.
+    """
     if "{" not in c.not_met_text:
         return c.not_met_text
-    nodes = [n for r in failing if r.undecided is None for n in (r.focus, r.value) if n is not None]
-    codes = sorted({name_fact(g, n, kb) for n in nodes if (n, RDF.type, CV.RequestLine) in g})
-    against = [f.node for f in facts if f.assessment in ("does not qualify", "fails this criterion")]
+    g, kb = about.case.graph, about.kb
+    decided = [r for r in failing if r.undecided is None]
+    nodes = [n for r in decided for n in (r.focus, r.value) if n is not None]
+    for r in decided:
+        nodes += about.offenders(r.source_shape, r.focus)
+    lines = list(dict.fromkeys(n for n in nodes if (n, RDF.type, CV.RequestLine) in g)) or about.judged(c)
+    codes = sorted({name_fact(g, n, kb) for n in lines})
+    failed_on = {str(n) for n in nodes}
+    against = [f.node for f in facts if f.node in failed_on] or [
+        f.node for f in facts if f.assessment in ("does not qualify", "fails this criterion")
+    ]
     facts_named = [name_fact(g, URIRef(n), kb) for n in against if (URIRef(n), RDF.type, CV.RequestLine) not in g]
     return fill_facts(c.not_met_text, codes, list(dict.fromkeys(facts_named)))
+
+
+class _About:
+    """What a failing result is about, read from the shapes that reported it (for a not-met text)."""
+
+    def __init__(self, case: EnrichedCase, kb: KnowledgeBase) -> None:
+        self.case, self.kb = case, kb
+        self._reader: Reader | None = None
+
+    def judged(self, c: Criterion) -> list[Node]:
+        """The requested lines the criterion judges: those of a class it applies to, else every addressed one."""
+        lines = [ln for ln in self.case.lines if ln.status != GR.NotAddressed]
+        return [ln.node for ln in lines if ln.classes & c.applies_to] or [ln.node for ln in lines]
+
+    def offenders(self, shape: Node, focus: Node, depth: int = 0) -> list[Node]:
+        """The values a failing qualified count is about, at any depth of the shape that failed on ``focus``.
+
+        Too many conform (``sh:qualifiedMaxCount``): those that surely conform (the sessions counted,
+        the excluded condition present); too few (``sh:qualifiedMinCount``): those that surely do not
+        (the blocks without enough relief). Through ``sh:or``, ``sh:and``, ``sh:node`` and
+        ``sh:property`` of a node shape, into each part that fails too. Nothing for a shape pyshacl runs.
+        """
+        validator, shapes = self.kb.validator, self.kb.shapes
+        if depth > 8 or validator.compiled(shape) is None:
+            return []
+        if self._reader is None:
+            self._reader = Reader(self.case.graph)
+        reader, out = self._reader, []
+        qualified = shapes.value(shape, SH.qualifiedValueShape)
+        nested = validator.compiled(qualified) if qualified is not None else None
+        if nested is not None:
+            values = validator.compiled(shape).value_nodes(reader, focus)  # type: ignore[union-attr]
+            truths = [(v, nested.conforms(reader, v)) for v in values if type(v) is not Uncertain]
+            surely = [v for v, t in truths if t is True]
+            most, least = _count(shapes, shape, SH.qualifiedMaxCount), _count(shapes, shape, SH.qualifiedMinCount)
+            if most is not None and len(surely) > most:
+                out += surely
+            elif least is not None and len(surely) < least:
+                out += [v for v, t in truths if t is False]
+        if shapes.value(shape, SH.path) is not None:  # the parts of a property shape judge its values
+            return out
+        parts = [*shapes.objects(shape, SH.node), *shapes.objects(shape, SH.property)]
+        for p in (SH["or"], SH["and"]):
+            parts += [m for members in shapes.objects(shape, p) for m in shapes.items(members)]
+        for part in parts:
+            compiled = validator.compiled(part)
+            if compiled is not None and compiled.conforms(reader, focus) is False:
+                out += self.offenders(part, focus, depth + 1)
+        return out
+
+
+def _count(shapes: Graph, shape: Node, p: URIRef) -> int | None:
+    value = shapes.value(shape, p)
+    return int(value) if isinstance(value, Literal) else None
 
 
 def _names(gaps: frozenset[Gap], g: Graph, kb: KnowledgeBase, named: dict[Gap, str]) -> list[str]:

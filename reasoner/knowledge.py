@@ -43,8 +43,8 @@ def fill_thresholds(text: str, values: Mapping[str, str], *, keep: frozenset[str
 
 
 def fill_facts(text: str, codes: list[str], facts: list[str]) -> str:
-    """A not-met text with ``{codes}`` and ``{facts}`` filled (``none documented`` when there are none)."""
-    said = {"codes": ", ".join(codes) or "no requested code", "facts": "; ".join(facts) or "none documented"}
+    """A not-met text with ``{codes}`` and ``{facts}`` filled (``none`` when there are none)."""
+    said = {"codes": ", ".join(codes) or "no requested code", "facts": "; ".join(facts) or "none"}
     return PLACEHOLDER.sub(lambda m: said.get(m.group(1), m.group(0)), text)
 
 

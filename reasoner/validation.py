@@ -135,6 +135,10 @@ class PreparedShapes:
         if any(c is None for c in self._compiled.values()):
             self._pyshacl_shapes()
 
+    def compiled(self, node: Node) -> shacl_engine.Shape | None:
+        """The compiled shape ``node``; None when pyshacl runs it or it is no shape."""
+        return self._compiled.get(node)
+
     @property
     def uncompiled(self) -> frozenset[Node]:
         """Shapes the compiled evaluator does not support; pyshacl runs them."""
