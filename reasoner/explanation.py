@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, SH, Graph, Literal, URIRef
+from rdflib import RDF, SH, Graph, URIRef
 from rdflib.term import Node
 
 from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Source, Status
@@ -225,38 +225,28 @@ class _About:
         (the blocks without enough relief). Through ``sh:or``, ``sh:and``, ``sh:node`` and
         ``sh:property`` of a node shape, into each part that fails too. Nothing for a shape pyshacl runs.
         """
-        validator, shapes = self.kb.validator, self.kb.shapes
-        if depth > 8 or validator.compiled(shape) is None:
+        validator = self.kb.validator
+        compiled = validator.compiled(shape)
+        if depth > 8 or compiled is None:
             return []
         if self._reader is None:
             self._reader = Reader(self.case.graph)
-        reader, out = self._reader, []
-        qualified = shapes.value(shape, SH.qualifiedValueShape)
-        nested = validator.compiled(qualified) if qualified is not None else None
-        if nested is not None:
-            values = validator.compiled(shape).value_nodes(reader, focus)  # type: ignore[union-attr]
-            truths = [(v, nested.conforms(reader, v)) for v in values if type(v) is not Uncertain]
+        reader, out, outline = self._reader, [], validator.outline(shape)
+        if outline.qualified is not None:
+            values = compiled.value_nodes(reader, focus)
+            truths = [(v, outline.qualified.conforms(reader, v)) for v in values if type(v) is not Uncertain]
             surely = [v for v, t in truths if t is True]
-            most, least = _count(shapes, shape, SH.qualifiedMaxCount), _count(shapes, shape, SH.qualifiedMinCount)
-            if most is not None and len(surely) > most:
+            if outline.most is not None and len(surely) > outline.most:
                 out += surely
-            elif least is not None and len(surely) < least:
+            elif outline.least is not None and len(surely) < outline.least:
                 out += [v for v, t in truths if t is False]
-        if shapes.value(shape, SH.path) is not None:  # the parts of a property shape judge its values
+        if outline.is_property:  # the parts of a property shape judge its values
             return out
-        parts = [*shapes.objects(shape, SH.node), *shapes.objects(shape, SH.property)]
-        for p in (SH["or"], SH["and"]):
-            parts += [m for members in shapes.objects(shape, p) for m in shapes.items(members)]
-        for part in parts:
-            compiled = validator.compiled(part)
-            if compiled is not None and compiled.conforms(reader, focus) is False:
+        for part in outline.parts:
+            inner = validator.compiled(part)
+            if inner is not None and inner.conforms(reader, focus) is False:
                 out += self.offenders(part, focus, depth + 1)
         return out
-
-
-def _count(shapes: Graph, shape: Node, p: URIRef) -> int | None:
-    value = shapes.value(shape, p)
-    return int(value) if isinstance(value, Literal) else None
 
 
 def _names(gaps: frozenset[Gap], g: Graph, kb: KnowledgeBase, named: dict[Gap, str]) -> list[str]:

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import pyshacl.shape as pyshacl_shape
 from pyshacl import validate as _pyshacl_validate
@@ -25,6 +25,7 @@ from pyshacl.pytypes import SHACLExecutor
 from pyshacl.shapes_graph import ShapesGraph
 from pyshacl.validator import assign_baked_in
 from rdflib import RDF, SH, Graph, URIRef
+from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
 from . import shacl_engine
@@ -123,6 +124,16 @@ def _subclasses(cls: type) -> list[type]:
 _MESSAGE_MAKERS = tuple(c for c in _subclasses(ConstraintComponent) if "make_generic_messages" in c.__dict__)
 
 
+class Outline(NamedTuple):
+    """What a compiled shape is made of, for saying which values it failed on (read once per shape)."""
+
+    qualified: shacl_engine.Shape | None  # its compiled sh:qualifiedValueShape
+    most: int | None  # sh:qualifiedMaxCount
+    least: int | None  # sh:qualifiedMinCount
+    is_property: bool  # has sh:path: its parts judge its values, not its focus
+    parts: tuple[Node, ...]  # sh:node, sh:property and the members of sh:or and sh:and
+
+
 class PreparedShapes:
     """A shapes graph compiled once; :meth:`validate` runs a selection of its root shapes."""
 
@@ -132,12 +143,37 @@ class PreparedShapes:
         cache: dict[Node, shacl_engine.Shape | None] = {}
         self._compiled = {n: shacl_engine.compile_shape(shapes, n, cache) for n in self._names}
         self._pyshacl: dict[Node, object] | None = None
+        self._outlines: dict[Node, Outline] = {}
         if any(c is None for c in self._compiled.values()):
             self._pyshacl_shapes()
 
     def compiled(self, node: Node) -> shacl_engine.Shape | None:
         """The compiled shape ``node``; None when pyshacl runs it or it is no shape."""
         return self._compiled.get(node)
+
+    def outline(self, node: Node) -> Outline:
+        """The parts of shape ``node``, read from the shapes graph the first time they are asked for."""
+        if (found := self._outlines.get(node)) is not None:
+            return found
+        g = self._shapes
+
+        def count(p: URIRef) -> int | None:
+            value = g.value(node, p)
+            return int(value) if isinstance(value, RdfLiteral) else None
+
+        qualified = g.value(node, SH.qualifiedValueShape)
+        parts = [*g.objects(node, SH.node), *g.objects(node, SH.property)]
+        for p in (SH["or"], SH["and"]):
+            parts += [m for members in g.objects(node, p) for m in g.items(members)]
+        found = Outline(
+            self._compiled.get(qualified) if qualified is not None else None,
+            count(SH.qualifiedMaxCount),
+            count(SH.qualifiedMinCount),
+            g.value(node, SH.path) is not None,
+            tuple(parts),
+        )
+        self._outlines[node] = found  # a race only computes the same outline twice
+        return found
 
     @property
     def uncompiled(self) -> frozenset[Node]:

@@ -1,0 +1,94 @@
+"""This checkout against another revision, same run: one determination per case, medians and ratios.
+
+The other revision is checked out into a temporary git worktree. Each round times every case in a
+fresh process per tree, the trees taking turns, so drift on a shared 2-core machine falls on both
+alike; the ratio is of the medians over the rounds. Each tree determines its own copy of the case
+file (the case form may differ between revisions).
+
+    python -m bench.versus --baseline REV [--case examples/cases/X.json ...] [--rounds 7] [--runs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ("examples/cases/sij-seed-neurectomy.json", "examples/cases/facet-rfa-initial.json")
+
+# Run inside each tree: its own reasoner package, its own knowledge base, its own case files.
+_TIMER = """
+import gc, json, statistics, sys, time
+from pathlib import Path
+root = Path(sys.argv[1]); sys.path.insert(0, str(root))
+from reasoner import KnowledgeBase, determine
+kb = KnowledgeBase.load(root)
+gc.collect(); gc.freeze()
+out = {}
+for rel in sys.argv[3:]:
+    payload = (root / rel).read_bytes()
+    for _ in range(20):
+        d = determine(payload, "json", kb)
+    times = []
+    for _ in range(int(sys.argv[2])):
+        start = time.perf_counter(); determine(payload, "json", kb); times.append(time.perf_counter() - start)
+    out[rel] = {"median_ms": statistics.median(times) * 1000, "outcome": d.outcome.value}
+print(json.dumps(out))
+"""
+
+
+def _time(tree: Path, runs: int, cases: list[str]) -> dict[str, dict[str, object]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _TIMER, str(tree), str(runs), *cases], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"timing in {tree} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", required=True, help="git revision to compare against, e.g. a commit or tag")
+    parser.add_argument("--case", action="append", help=f"case file relative to the checkout (default: {CASES})")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=200, help="determinations per case per round")
+    args = parser.parse_args(argv)
+    cases = args.case or list(CASES)
+    rev = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline], capture_output=True, text=True, check=False
+    )
+    if rev.returncode != 0:
+        raise SystemExit(f"unknown revision {args.baseline!r}: {rev.stderr.strip()}")
+    with tempfile.TemporaryDirectory(prefix="bench-versus-") as tmp:
+        base = Path(tmp) / "baseline"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), args.baseline], check=True
+        )
+        try:
+            rounds: dict[str, list[dict[str, dict[str, object]]]] = {"baseline": [], "this": []}
+            for _ in range(args.rounds):
+                rounds["baseline"].append(_time(base, args.runs, cases))
+                rounds["this"].append(_time(ROOT, args.runs, cases))
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"], capture_output=True, text=True).stdout
+    this = head.stdout.strip() + (" with uncommitted changes" if dirty.strip() else "")
+    print(f"baseline {rev.stdout.strip()} vs this checkout ({this}): {args.rounds} rounds x {args.runs} determinations")
+    print("| case | baseline median ms | this median ms | ratio | outcome (baseline / this) |")
+    print("|---|---|---|---|---|")
+    for rel in cases:
+        b = statistics.median(float(r[rel]["median_ms"]) for r in rounds["baseline"])  # type: ignore[arg-type]
+        t = statistics.median(float(r[rel]["median_ms"]) for r in rounds["this"])  # type: ignore[arg-type]
+        outcomes = f"{rounds['baseline'][0][rel]['outcome']} / {rounds['this'][0][rel]['outcome']}"
+        print(f"| {Path(rel).name} | {b:.2f} | {t:.2f} | {t / b:.2f}x | {outcomes} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
