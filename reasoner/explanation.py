@@ -193,8 +193,12 @@ def _named_finding(c: Criterion, about: _About, failing: list[Result], facts: li
     g, kb = about.case.graph, about.kb
     decided = [r for r in failing if r.undecided is None]
     nodes = [n for r in decided for n in (r.focus, r.value) if n is not None]
-    for r in decided:
-        nodes += about.offenders(r.source_shape, r.focus)
+    direct = {str(n) for n in nodes}
+    wants_codes = "{codes}" in c.not_met_text and not any((n, RDF.type, CV.RequestLine) in g for n in nodes)
+    if wants_codes or ("{facts}" in c.not_met_text and not any(f.node in direct for f in facts)):
+        # only when the results themselves name no line or fact: re-reading the shapes costs a validation
+        for r in decided:
+            nodes += about.offenders(r.source_shape, r.focus)
     lines = list(dict.fromkeys(n for n in nodes if (n, RDF.type, CV.RequestLine) in g)) or about.judged(c)
     codes = sorted({name_fact(g, n, kb) for n in lines})
     failed_on = {str(n) for n in nodes}
