@@ -45,7 +45,9 @@ def evidence_of(kb: KnowledgeBase, recommendation: URIRef | None) -> Evidence | 
     return Evidence(grade=rec.grade.notation, scheme=rec.grade.scheme, recommendation=rec.label)
 
 
-def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) -> Explained:
+def explain(
+    case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase, reader: Reader | None = None
+) -> Explained:
     """Turn validation results into criterion results, an outcome, rationale and next steps.
 
     A criterion is not met when a result fails it whatever the unstated values are, unknown when
@@ -81,7 +83,7 @@ def explain(case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase) 
     seen: dict[Node, tuple[str, Source | None]] = {}  # a fact described once, however many criteria list it
     listed: dict[URIRef, list[Node]] = {}  # and a class's facts found once
     named: dict[Gap, str] = {}  # and an unstated value named once
-    about = _About(case, kb)  # what a not-met criterion fails on, for its {codes} and {facts}
+    about = _About(case, kb, reader)  # what a not-met criterion fails on, for its {codes} and {facts}
     for c in crits:  # a criterion needing documentation that unstated values leave in doubt is in doubt
         for kind in c.needs & unsure_kinds.keys() - missing_kinds:
             failing.setdefault(c.iri, []).append(Result(c.iri, case.case, None, SH.Violation, unsure_kinds[kind]))
@@ -212,9 +214,9 @@ def _named_finding(c: Criterion, about: _About, failing: list[Result], facts: li
 class _About:
     """What a failing result is about, read from the shapes that reported it (for a not-met text)."""
 
-    def __init__(self, case: EnrichedCase, kb: KnowledgeBase) -> None:
+    def __init__(self, case: EnrichedCase, kb: KnowledgeBase, reader: Reader | None) -> None:
         self.case, self.kb = case, kb
-        self._reader: Reader | None = None
+        self._reader = reader  # the one validation read the case with, its lookups cached
 
     def judged(self, c: Criterion) -> list[Node]:
         """The requested lines the criterion judges: those of a class it applies to, else every addressed one."""

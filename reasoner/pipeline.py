@@ -24,6 +24,7 @@ from .inference import EnrichedCase, Line, as_stated, enrich
 from .intake import CaseFormat
 from .kb import KnowledgeBase
 from .knowledge import Policy
+from .shacl_engine import Reader
 from .validation import Result, validate_naively
 from .vocab import CV, GR, KB
 
@@ -137,8 +138,10 @@ def _run(case: Graph, kb: KnowledgeBase, policy: str | None) -> Determination:
     chosen = resolve_policy(case, kb, policy)
     ident = _determination_id(case, kb, chosen)
     enriched = enrich(case, kb, chosen)
-    results = kb.validator.validate(enriched.graph, select_shapes(enriched, kb)) if _addressed(enriched) else ()
-    return _determination(ident, kb, chosen, enriched, results)
+    reader, results = Reader(enriched.graph), ()
+    if _addressed(enriched):
+        results = kb.validator.validate(enriched.graph, select_shapes(enriched, kb), reader=reader)
+    return _determination(ident, kb, chosen, enriched, results, reader)
 
 
 def determine_naively(
@@ -165,9 +168,14 @@ def determine_naively(
 
 
 def _determination(
-    ident: str, kb: KnowledgeBase, chosen: Policy, enriched: EnrichedCase, results: tuple[Result, ...]
+    ident: str,
+    kb: KnowledgeBase,
+    chosen: Policy,
+    enriched: EnrichedCase,
+    results: tuple[Result, ...],
+    reader: Reader | None = None,
 ) -> Determination:
-    explained = explain(enriched, results, kb)
+    explained = explain(enriched, results, kb, reader)
     return Determination(
         determinationId=ident,
         case=str(enriched.graph.value(enriched.case, CV.identifier) or "case"),

@@ -180,10 +180,18 @@ class PreparedShapes:
         """Shapes the compiled evaluator does not support; pyshacl runs them."""
         return frozenset(n for n, c in self._compiled.items() if c is None)
 
-    def validate(self, data: Graph, roots: frozenset[URIRef], *, engine: Engine = "compiled") -> tuple[Result, ...]:
+    def validate(
+        self,
+        data: Graph,
+        roots: frozenset[URIRef],
+        *,
+        engine: Engine = "compiled",
+        reader: shacl_engine.Reader | None = None,
+    ) -> tuple[Result, ...]:
         """Validate ``data`` against the given root shapes (each must have a target).
 
-        ``engine="pyshacl"`` runs every root in pyshacl (for differential tests).
+        ``engine="pyshacl"`` runs every root in pyshacl (for differential tests). ``reader``: a
+        reader of ``data`` to use (and fill), so that the explanation can ask it again.
 
         Raises:
             ValidationError: a shape recursed, or a root shape is unknown.
@@ -191,7 +199,7 @@ class PreparedShapes:
         unknown = sorted(r for r in roots if r not in self._names)
         if unknown:
             raise ValidationError(f"unknown shape {unknown[0]}")
-        reader, out, rest = shacl_engine.Reader(data), [], []
+        reader, out, rest = reader if reader is not None else shacl_engine.Reader(data), [], []
         try:
             for root in sorted(roots):
                 shape = self._compiled[root] if engine == "compiled" else None
