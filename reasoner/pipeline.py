@@ -17,7 +17,7 @@ from rdflib.term import Node
 
 from . import case_json, fhir_intake, intake, jsonld, relevance
 from ._case_store import CaseStore, new_case_graph
-from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine
+from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine, Status
 from .errors import FhirError, UnknownPolicyError
 from .explanation import explain
 from .inference import EnrichedCase, Line, as_stated, enrich
@@ -165,6 +165,21 @@ def determine_naively(
     # context-aware store (its validate() wraps the data graph in a Dataset).
     results = validate_naively(as_stated(enriched.graph), kb.shapes, ont) if _addressed(enriched) else ()
     return _determination(ident, kb, chosen, enriched, results)
+
+
+def agrees_with_reference(fast: Determination, reference: Determination) -> bool:
+    """Whether :func:`determine` and :func:`determine_naively` agree as far as pyshacl can tell.
+
+    Identical when the fast path left no value unstated in doubt; otherwise every criterion the
+    fast path decided (met or not met) is decided the same way by the two-valued reference, and
+    both list the same criteria.
+    """
+    if not any(c.notStated or any(f.notStated for f in c.facts) for c in fast.criteria):
+        return fast.model_dump() == reference.model_dump()
+    decided = {c.id: c.status for c in fast.criteria if c.status is not Status.UNKNOWN}
+    return decided == {c.id: c.status for c in reference.criteria if c.id in decided} and {
+        c.id for c in fast.criteria
+    } == {c.id for c in reference.criteria}
 
 
 def _determination(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from reasoner import KnowledgeBase, Status, determine
-from reasoner.pipeline import determine_naively
+from reasoner.pipeline import agrees_with_reference, determine_naively
 
 from .test_examples import PAIRS, _fmt, _policy
 
@@ -24,9 +24,16 @@ def test_fast_path_equals_reference(case, index: int, kb: KnowledgeBase) -> None
     policy = _policy(case, index)
     fast = determine(case.read_bytes(), _fmt(case), kb, policy=policy)
     reference = determine_naively(case.read_bytes(), _fmt(case), kb, policy=policy)
+    assert agrees_with_reference(fast, reference)
     if not any(c.notStated or any(f.notStated for f in c.facts) for c in fast.criteria):
-        assert fast.model_dump() == reference.model_dump()
-        return
-    decided = {c.id: c.status for c in fast.criteria if c.status is not Status.UNKNOWN}
-    assert decided == {c.id: c.status for c in reference.criteria if c.id in decided}
-    assert {c.id for c in fast.criteria} == {c.id for c in reference.criteria}
+        assert fast.model_dump() == reference.model_dump()  # the same, said twice: a diff on failure
+
+
+def test_agreement_fails_on_a_decided_criterion_that_differs(kb: KnowledgeBase) -> None:
+    case, index = PAIRS[0]
+    fast = determine(case.read_bytes(), _fmt(case), kb, policy=_policy(case, index))
+    first = fast.criteria[0]
+    other = Status.NOT_MET if first.status is not Status.NOT_MET else Status.MET
+    flipped = fast.model_copy(update={"criteria": [first.model_copy(update={"status": other}), *fast.criteria[1:]]})
+    assert agrees_with_reference(fast, fast)
+    assert not agrees_with_reference(fast, flipped)
