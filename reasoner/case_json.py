@@ -185,7 +185,12 @@ class RequestIn(_Model):
 
     date: dt.date
     codes: list[RequestLineIn] = Field(min_length=1, max_length=20)
-    diagnoses: list[DiagnosisCode] = Field(min_length=1, max_length=12, description="ICD-10-CM; the first is primary")
+    diagnoses: list[DiagnosisCode] = Field(
+        default_factory=list,
+        max_length=12,
+        description="ICD-10-CM; the first is primary; absent or empty: not stated (a criterion that reads "
+        "the diagnosis is unknown)",
+    )
     laterality: Laterality | None = None
     levels: list[Level] = Field(default_factory=list, max_length=12)
     imageGuidance: Guidance | None = Field(

@@ -547,6 +547,43 @@ def _image_guidance(r: _Rule) -> None:
     r.shapes.add((doc, SH.severity, SH.Violation))
 
 
+def _covered_diagnosis(r: _Rule) -> None:
+    """At least one diagnosis on the request is on the policy's diagnosis list.
+
+    The enrich stage links each diagnosis on the request to the lists its code is on
+    (``gr:onDiagnosisList``). A request without a diagnosis lacks the generic documentation kind
+    ``gr:RequestDiagnosisRecord``, so the criterion is unknown (pended), never not met. A list
+    without entries (the sources give none) checks only that the request states a diagnosis.
+    """
+    listed = r.one(GR.diagnosisList)
+    if (listed, RDF.type, GR.DiagnosisList) not in r.onto:
+        raise KnowledgeBaseError(f"rule of {r.tail}: gr:diagnosisList must name a gr:DiagnosisList")
+    r.onto.add((r.criterion, GR.needsDocumentation, GR.RequestDiagnosisRecord))
+    if r.onto.value(listed, GR.entry) is None:
+        return
+    on_list = r.node_shape("listed", "A diagnosis on the request that is on the list", targetClass=GR.RequestDiagnosis)
+    r.prop(
+        on_list,
+        "list",
+        GR.onDiagnosisList,
+        "diagnosis list",
+        message="This diagnosis is not on the policy's list of covered diagnoses.",
+        hasValue=listed,  # type: ignore[arg-type]
+    )
+    r.onto.add((r.criterion, GR.qualifyingShape, on_list))
+    root = r.node_shape("", "A covered diagnosis on the request", checks=True, targetClass=CV.ServiceRequest)
+    r.prop(
+        root,
+        "covered",
+        r.alternatives(((CV.primaryDiagnosis,), (CV.secondaryDiagnosis,))),
+        "diagnoses on the request that are on the list",
+        message="No diagnosis on the request is on the policy's list of covered diagnoses.",
+        severity=SH.Violation,
+        qualifiedValueShape=on_list,
+        qualifiedMinCount=Literal(1),
+    )
+
+
 def _add_on(r: _Rule) -> None:
     r.shapes.add((URIRef(GRS + "AddOnWithPrimaryShape"), GR.checks, r.criterion))
 
@@ -562,6 +599,7 @@ KINDS: dict[URIRef, Callable[[_Rule], None]] = {
     GR.ExcludedProcedure: _excluded_procedure,
     GR.ImageGuidanceRule: _image_guidance,
     GR.AddOnRequiresPrimary: _add_on,
+    GR.CoveredDiagnosis: _covered_diagnosis,
 }
 
 
@@ -585,6 +623,9 @@ def rule_problems(ontology: Graph) -> list[tuple[URIRef, str]]:
             for t in ontology.objects(node, p):
                 for triple in ontology.triples((t, None, None)):
                     scratch.add(triple)
+        for listed in ontology.objects(node, GR.diagnosisList):  # and the list the rule names, with its entries
+            for triple in ontology.triples((listed, None, None)):
+                scratch.add(triple)
         scratch.add((criterion, GR.rule, node))
         try:
             expand_rules(scratch, Graph())

@@ -52,6 +52,19 @@ class GR(DefinedNamespace):
     ClassifyingProperty: URIRef
     ThresholdParameter: URIRef
     PainGeneratorFinding: URIRef
+    DiagnosisList: URIRef
+    DiagnosisEntry: URIRef
+    entry: URIRef
+    firstCode: URIRef
+    lastCode: URIRef
+    codePrefix: URIRef
+    CoveredDiagnosis: URIRef
+    diagnosisList: URIRef
+    deletedOn: URIRef
+    replacedBy: URIRef
+    RequestDiagnosis: URIRef
+    onDiagnosisList: URIRef
+    RequestDiagnosisRecord: URIRef
     publisher: URIRef
     version: URIRef
     effectiveDate: URIRef

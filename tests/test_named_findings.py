@@ -144,7 +144,8 @@ NAMED = [
         "sij-neurectomy-no-history",
         "sij-clinical-pathway",
         "sij-diagnosis",
-        "The primary diagnosis on the request is not a sacroiliac joint diagnosis: the lumbar spondylosis.",
+        "The primary diagnosis on the request is not a sacroiliac joint diagnosis: the primary diagnosis ICD-10-CM"
+        " M47.816, lumbar spondylosis without myelopathy or radiculopathy.",
     ),
 ]
 

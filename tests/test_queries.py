@@ -110,7 +110,7 @@ def test_b_policy_is_a_values_parameter(dataset: Graph) -> None:
     text = query("criteria-evidence-grades.rq")
     assert len(re.findall(r"VALUES \?policy \{ grk:sij-clinical-pathway \}", text)) == 1
     rows = run(dataset, text.replace("grk:sij-clinical-pathway }", "grk:medicare-sij-lcd }"))
-    assert sorted({r["order"] for r in rows}) == list(range(1, 13))  # type: ignore[type-var]
+    assert sorted({r["order"] for r in rows}) == list(range(1, 14))  # type: ignore[type-var]
     assert all(str(r["criterion"]).startswith(GRK + "medicare-sij-lcd/") for r in rows)
     assert GRK + "medicare-sij-lcd/diagnostic-response" in {r["criterion"] for r in rows}
     assert not any(r["gradeNotation"] for r in rows)  # the LCD grades nothing
