@@ -202,6 +202,11 @@ class RequestIn(_Model):
         None, description="whether contrast confirms the needle's position; absent: not stated"
     )
     purpose: Purpose | None = None
+    sameDayBlocksJustified: bool | None = Field(
+        None,
+        description="whether the record documents why blocks of different kinds are requested for the same day; "
+        "absent: not stated",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -323,6 +328,13 @@ class PainHistoryIn(_Model):
 
     durationMonths: Number | None = Field(None, ge=0, le=1200, max_digits=6)
     score: Number | None = Field(None, ge=0, le=10, max_digits=4)
+    disabilityScore: Number | None = Field(
+        None,
+        ge=0,
+        le=100,
+        max_digits=6,
+        description="a disability scale at baseline (Oswestry, Neck Disability Index...), in percent of its maximum",
+    )
     character: Literal["axial", "radicular", "mixed"] | None = None
     location: Literal["sacroiliac-region", "lumbar-above-l5", "widespread"] | None = None
     source: DocumentId
@@ -471,6 +483,8 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
             add((request, prop, VALUES[value]))
     if r.contrast is not None:
         add((request, CV.contrast, literal(r.contrast, _BOOLEAN)))
+    if r.sameDayBlocksJustified is not None:
+        add((request, CV.sameDayBlocksJustified, literal(r.sameDayBlocksJustified, _BOOLEAN)))
     if r.levels:
         spo[request][CV.level] = levels(r.levels)
     for i, line in enumerate(r.codes):
@@ -584,7 +598,11 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     if case.painHistory is not None:
         ph = case.painHistory
         f = fact("pain", 0, CV.PainHistory, CV.painHistory, ph.source)
-        for prop, dec in ((CV.durationMonths, ph.durationMonths), (CV.painScore, ph.score)):
+        for prop, dec in (
+            (CV.durationMonths, ph.durationMonths),
+            (CV.painScore, ph.score),
+            (CV.disabilityScore, ph.disabilityScore),
+        ):
             if dec is not None:
                 f[prop] = {literal(dec, _DECIMAL): None}
         if ph.character:

@@ -179,6 +179,8 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
             parts.append(f"pain for {_num(m)} month{'' if _num(m) == '1' else 's'}")
         if (s := _value(g, node, CV.painScore)) is not None:
             parts.append(f"score {_num(s)}/10")
+        if (s := _value(g, node, CV.disabilityScore)) is not None:
+            parts.append(f"disability {_num(s)} %")
         for p in (CV.painCharacter, CV.painLocation):
             if (lab := _label(g, kb, node, p)) is not None:
                 parts.append(lab)

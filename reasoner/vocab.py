@@ -65,6 +65,11 @@ class GR(DefinedNamespace):
     RequestDiagnosis: URIRef
     onDiagnosisList: URIRef
     RequestDiagnosisRecord: URIRef
+    BaselineDisabilityScore: URIRef
+    sharesLevelWithRequest: URIRef
+    contrastWaivedBy: URIRef
+    conditionalGuidance: URIRef
+    conditionalGuidanceClass: URIRef
     publisher: URIRef
     version: URIRef
     effectiveDate: URIRef
@@ -245,6 +250,8 @@ class CV(DefinedNamespace):
     painHistory: URIRef
     durationMonths: URIRef
     painScore: URIRef
+    disabilityScore: URIRef
+    sameDayBlocksJustified: URIRef
     painCharacter: URIRef
     painLocation: URIRef
     document: URIRef

@@ -38,7 +38,7 @@ NAMED = [
         "esi-addon-without-primary",
         "medicare-esi-lcd",
         "add-on-primary",
-        "Add-on code requested without its primary code: CPT 64484 (64484 needs 64483).",
+        "Add-on code requested without its primary code: CPT 64484 (64480 needs 64479, 64484 needs 64483).",
     ),
     (  # a result on the request: the lines the criterion judges
         "facet-block-three-levels",

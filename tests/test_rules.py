@@ -185,6 +185,7 @@ def test_expansion_writes_checking_shapes_for_every_declared_rule(kb: KnowledgeB
             "must be in months, weeks or days",
         ),
         ("[ a gr:Exclusion ]", "needs at least one excludedClass"),
+        ("[ a gr:CoveredDiagnosis ; gr:diagnosisList mfacet:max-levels ]", "must name a gr:DiagnosisList"),
     ],
 )
 def test_a_broken_rule_stops_the_load_and_lint_names_it(tmp_path: Path, rule: str, message: str) -> None:
