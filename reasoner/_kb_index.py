@@ -14,6 +14,7 @@ from .knowledge import (
     Code,
     CoverageRule,
     Criterion,
+    DiagnosisEntry,
     Grade,
     Policy,
     Recommendation,
@@ -168,7 +169,27 @@ class KnowledgeIndexBuilder:
                 add_on_to=frozenset(self._iris(c, GR.addOnTo)),
                 levels_per_unit=self._int(c, GR.levelsPerUnit),
                 region=self._one(c, GR.spinalRegion),
+                deleted_on=self._str(c, GR.deletedOn) or None,
             )
+        return out
+
+    def diagnosis_lists(self, codes: dict[URIRef, Code]) -> dict[URIRef, tuple[DiagnosisEntry, ...]]:
+        """Each diagnosis list with its entries (a list without entries: the sources give none)."""
+        out = {}
+        for lst in self._subjects(GR.DiagnosisList):
+            entries = []
+            for e in self._iris(lst, GR.entry):
+                code = self._one(e, GR.code)
+                entries.append(
+                    DiagnosisEntry(
+                        iri=e,
+                        code=codes[code].notation if code in codes else None,
+                        first=self._str(e, GR.firstCode) or None,
+                        last=self._str(e, GR.lastCode) or None,
+                        prefix=self._str(e, GR.codePrefix) or None,
+                    )
+                )
+            out[lst] = tuple(entries)
         return out
 
     def indicated(self) -> dict[URIRef, frozenset[URIRef]]:

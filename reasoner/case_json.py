@@ -207,7 +207,12 @@ class RequestIn(_Model):
 
     date: dt.date
     codes: list[RequestLineIn] = Field(min_length=1, max_length=20)
-    diagnoses: list[DiagnosisCode] = Field(min_length=1, max_length=12, description="ICD-10-CM; the first is primary")
+    diagnoses: list[DiagnosisCode] = Field(
+        default_factory=list,
+        max_length=12,
+        description="ICD-10-CM; the first is primary; absent or empty: not stated (a criterion that reads "
+        "the diagnosis is unknown)",
+    )
     laterality: Laterality | None = None
     levels: list[Level] = Field(default_factory=list, max_length=12)
     imageGuidance: Guidance | None = Field(
@@ -219,6 +224,11 @@ class RequestIn(_Model):
         None, description="whether contrast confirms the needle's position; absent: not stated"
     )
     purpose: Purpose | None = None
+    sameDayBlocksJustified: bool | None = Field(
+        None,
+        description="whether the record documents why blocks of different kinds are requested for the same day; "
+        "absent: not stated",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -346,6 +356,14 @@ class PainHistoryIn(_Model):
 
     durationMonths: Number | None = Field(None, ge=0, le=1200, max_digits=6, examples=[12])
     score: Number | None = Field(None, ge=0, le=10, max_digits=4, examples=[7])
+    disabilityScore: Number | None = Field(
+        None,
+        ge=0,
+        le=100,
+        max_digits=6,
+        examples=[42],
+        description="a disability scale at baseline (Oswestry, Neck Disability Index...), in percent of its maximum",
+    )
     character: Literal["axial", "radicular", "mixed"] | None = None
     location: Literal["sacroiliac-region", "lumbar-above-l5", "widespread"] | None = None
     source: DocumentId
@@ -661,6 +679,8 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
             add((request, prop, VALUES[value]))
     if r.contrast is not None:
         add((request, CV.contrast, literal(r.contrast, _BOOLEAN)))
+    if r.sameDayBlocksJustified is not None:
+        add((request, CV.sameDayBlocksJustified, literal(r.sameDayBlocksJustified, _BOOLEAN)))
     if r.levels:
         spo[request][CV.level] = levels(r.levels)
     for i, line in enumerate(r.codes):
@@ -774,7 +794,11 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     if case.painHistory is not None:
         ph = case.painHistory
         f = fact("pain", 0, CV.PainHistory, CV.painHistory, ph.source)
-        for prop, dec in ((CV.durationMonths, ph.durationMonths), (CV.painScore, ph.score)):
+        for prop, dec in (
+            (CV.durationMonths, ph.durationMonths),
+            (CV.painScore, ph.score),
+            (CV.disabilityScore, ph.disabilityScore),
+        ):
             if dec is not None:
                 f[prop] = {literal(dec, _DECIMAL): None}
         if ph.character:

@@ -85,6 +85,23 @@ def _code(kb: KnowledgeBase, iri: Node | None) -> str | None:
     return f"{code.system} {code.notation}" if code else str(iri).rsplit("/", 1)[-1]
 
 
+def _diagnosis(kb: KnowledgeBase, iri: Node | None, *, short: bool = False) -> str:
+    """An ICD-10-CM code in words: with its label, as deleted (and what replaced it), or as unknown."""
+    code = kb.codes.get(iri) if isinstance(iri, URIRef) else None
+    named = _code(kb, iri) or "no code"
+    if code is None:
+        named = named if named.startswith("ICD-10-CM") else f"ICD-10-CM {named}"
+        return f"{named}, a code the knowledge base does not hold"
+    if code.deleted_on is not None:
+        after = sorted(kb.codes[r].notation for r in kb.ontology.objects(code.iri, GR.replacedBy) if r in kb.codes)
+        instead = f" (replaced by {', '.join(after[:-1])} and {after[-1]})" if len(after) > 1 else ""
+        return f"{named}, deleted from ICD-10-CM on {code.deleted_on} and not a valid code{instead}"
+    if short:
+        label = code.label[:1].lower() + code.label[1:] if code.label[1:2].islower() else code.label
+        return f"{named}, {label}"
+    return f"{named} {code.label}"
+
+
 def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
     """One line describing a case fact, built from its properties (no free text from the case)."""
     types = set(g.objects(node, _TYPE))
@@ -113,7 +130,6 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
             parts.append(f"levels {levels}")
     elif CV.Condition in types:
         code = _value(g, node, CV.code)
-        name = kb.codes[code].label if isinstance(code, URIRef) and code in kb.codes else "unknown code"
         where = (
             "primary diagnosis on the request"
             if (None, CV.primaryDiagnosis, node) in g
@@ -121,7 +137,7 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
                 "diagnosis on the request" if (None, CV.secondaryDiagnosis, node) in g else "condition in the history"
             )
         )
-        parts = [f"{_code(kb, code)} {name}", where]
+        parts = [_diagnosis(kb, code), where]
         if (lab := _label(g, kb, node, CV.clinicalStatus)) is not None:
             parts.append(lab)
     elif CV.PriorProcedure in types:
@@ -163,6 +179,8 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
             parts.append(f"pain for {_num(m)} month{'' if _num(m) == '1' else 's'}")
         if (s := _value(g, node, CV.painScore)) is not None:
             parts.append(f"score {_num(s)}/10")
+        if (s := _value(g, node, CV.disabilityScore)) is not None:
+            parts.append(f"disability {_num(s)} %")
         for p in (CV.painCharacter, CV.painLocation):
             if (lab := _label(g, kb, node, p)) is not None:
                 parts.append(lab)
@@ -186,6 +204,9 @@ def name_fact(g: Graph, fact: Node, kb: KnowledgeBase) -> str:
     types = set(g.objects(fact, _TYPE))
     if CV.RequestLine in types:
         return _code(kb, g.value(fact, CV.code)) or "a requested code"
+    if GR.RequestDiagnosis in types:  # by its code: what the request says, and what a reviewer checks
+        role = "primary diagnosis" if (None, CV.primaryDiagnosis, fact) in g else "diagnosis"
+        return f"the {role} {_diagnosis(kb, g.value(fact, CV.code), short=True)}"
     if CV.ServiceRequest in types:
         kind = "request"
     elif CV.PainHistory in types:

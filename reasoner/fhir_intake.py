@@ -408,11 +408,16 @@ class _History:
             if score is not None and (not self.pain.get("_score_date") or (date or "") >= self.pain["_score_date"]):
                 self.pain["score"], self.pain["_score_date"] = score, date or ""
                 self.pain.setdefault("source", self.document(r, "clinic-note", date))
-        elif ours in ("pain-duration", "pain-character", "pain-location"):
-            key = {"pain-duration": "durationMonths", "pain-character": "character", "pain-location": "location"}[ours]
+        elif ours in ("pain-duration", "pain-character", "pain-location", "disability-score"):
+            key = {
+                "pain-duration": "durationMonths",
+                "pain-character": "character",
+                "pain-location": "location",
+                "disability-score": "disabilityScore",
+            }[ours]
             value = (
                 _quantity(r, self.where(r))
-                if ours == "pain-duration"
+                if ours in ("pain-duration", "disability-score")
                 else _code_in(r.get("valueCodeableConcept"), OUR_VALUES)
             )
             if value is not None:
@@ -668,6 +673,8 @@ def _claim_request(
                 request["contrast"] = CONTRAST_CODES[value]
         elif category == "purpose" and value:
             request["purpose"] = value
+        elif category == "same-day-blocks-justified" and isinstance(info.get("valueBoolean"), bool):
+            request["sameDayBlocksJustified"] = info["valueBoolean"]
     return request, items, []
 
 

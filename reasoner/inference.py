@@ -23,7 +23,7 @@ from rdflib.term import Node
 from . import applicability
 from ._case_store import CaseStore
 from ._terms import literal
-from .knowledge import Policy, Step
+from .knowledge import Policy, Step, icd10cm_notation
 from .vocab import CV, GR
 
 DAYS_PER_MONTH = Decimal("30.44")
@@ -178,6 +178,8 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
         if when is not None and isinstance(when.toPython(), date):  # type: ignore[attr-defined]
             _elapsed(add, proc, (request_date - when.toPython()).days, elapsed)  # type: ignore[attr-defined]
     _sites(objs, add, kb, request, lines, procedures)
+    _request_diagnoses(objs, add, kb, request, request_date)
+    _shared_levels(objs, add, request, procedures)
     for fact in tuple(objs(case_node, CV.painHistory)):
         months = _first(objs(fact, CV.durationMonths))
         if isinstance(months, Literal) and isinstance(months.toPython(), Decimal):
@@ -407,6 +409,42 @@ def _sites(
             add((proc, GR.unstated, GR.sameSideAsRequest))
         elif side & sides:
             add((proc, GR.sameSideAsRequest, _TRUE))
+
+
+def _request_diagnoses(objs: Objects, add: Adder, kb: KnowledgeBase, request: Node, request_date: date) -> None:
+    """Each diagnosis on the request: typed as one, and linked to the diagnosis lists its code is on.
+
+    Matched by notation, so a code the knowledge base does not hold is still found in a range or
+    family; a code deleted from ICD-10-CM on or before the request date is on no list.
+    """
+    for prop in (CV.primaryDiagnosis, CV.secondaryDiagnosis):
+        for diagnosis in tuple(objs(request, prop)):
+            add((diagnosis, _TYPE, GR.RequestDiagnosis))
+            code = _first(objs(diagnosis, CV.code))
+            notation = icd10cm_notation(code, kb.codes)
+            if notation is None or deleted_by(kb, code, request_date):
+                continue
+            for listed in sorted(kb.lists_holding(notation)):
+                add((diagnosis, GR.onDiagnosisList, listed))
+
+
+def _shared_levels(objs: Objects, add: Adder, request: Node, procedures: tuple[Node, ...]) -> None:
+    """Whether each prior procedure was done at one of the requested levels (unstated when either states none)."""
+    requested = _levels(objs, request)
+    for proc in procedures:
+        theirs = _levels(objs, proc)
+        if not requested or not theirs:
+            add((proc, GR.unstated, GR.sharesLevelWithRequest))
+        elif requested & theirs:
+            add((proc, GR.sharesLevelWithRequest, _TRUE))
+
+
+def deleted_by(kb: KnowledgeBase, code: Node | None, when: date) -> str | None:
+    """The date (ISO) ``code`` was deleted from its code set, when that is on or before ``when``."""
+    known = kb.codes.get(code) if isinstance(code, URIRef) else None
+    if known is None or known.deleted_on is None:
+        return None
+    return known.deleted_on if date.fromisoformat(known.deleted_on) <= when else None
 
 
 def classes_of(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozenset[URIRef]:

@@ -28,7 +28,7 @@ from ._terms import INTERNED
 from ._turtle import syntax_error_position
 from .errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
 from .kb_files import KnowledgeFiles, parsed
-from .knowledge import Code, CoverageRule, Criterion, Policy, Recommendation, Reference, Step, Threshold
+from .knowledge import Code, CoverageRule, Criterion, DiagnosisEntry, Policy, Recommendation, Reference, Step, Threshold
 from .vocab import BASE, GR, vocabulary_terms
 
 log = logging.getLogger("guideline_reasoner.kb")
@@ -108,6 +108,7 @@ class KnowledgeBase:
     missing_texts: Mapping[URIRef, str] = field(repr=False, default_factory=dict)
     expected: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     derived_from: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
+    diagnosis_lists: Mapping[URIRef, tuple[DiagnosisEntry, ...]] = field(repr=False, default_factory=dict)
 
     @classmethod
     def load(cls, root: Path | None = None, *, checks: Checks = "lint") -> KnowledgeBase:
@@ -158,6 +159,7 @@ class KnowledgeBase:
         except ShapeLoadError as exc:
             raise KnowledgeBaseError(f"the shapes cannot be loaded: {exc.args[0] if exc.args else exc}") from exc
         thresholds = build.thresholds()
+        codes = build.codes()
         kb = cls(
             root=files.root,
             content_hash=files.content_hash,
@@ -168,7 +170,7 @@ class KnowledgeBase:
             criteria=MappingProxyType(build.criteria(thresholds)),
             steps=MappingProxyType(build.steps(thresholds)),
             coverage=MappingProxyType(build.coverage()),
-            codes=MappingProxyType(build.codes()),
+            codes=MappingProxyType(codes),
             thresholds=MappingProxyType(thresholds),
             missing_texts=MappingProxyType(build.missing_texts(thresholds)),
             references=MappingProxyType(build.references()),
@@ -185,6 +187,7 @@ class KnowledgeBase:
             expected=MappingProxyType(build.expected()),
             derived_from=MappingProxyType(build.derived_from()),
             implied_purposes=MappingProxyType(build.implied_purposes()),
+            diagnosis_lists=MappingProxyType(build.diagnosis_lists(codes)),
         )
         log.info("knowledge base %s %s (%d policies)", files.root, files.content_hash, len(kb.policies))
         return kb
@@ -260,6 +263,10 @@ class KnowledgeBase:
             out |= self.implied_purposes.get(agent, frozenset())  # type: ignore[call-overload]
         return out
 
+    def lists_holding(self, notation: str) -> frozenset[URIRef]:
+        """The diagnosis lists an entry of which holds the ICD-10-CM code with this notation."""
+        return _lists_holding(self, notation)
+
     def graph_digest(self) -> str:
         """A digest of the in-memory graphs, to prove that nothing wrote to them."""
         h = hashlib.sha256()
@@ -267,6 +274,11 @@ class KnowledgeBase:
             for line in sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in g):
                 h.update(line.encode())
         return h.hexdigest()
+
+
+@lru_cache(maxsize=4096)
+def _lists_holding(kb: KnowledgeBase, notation: str) -> frozenset[URIRef]:
+    return frozenset(lst for lst, entries in kb.diagnosis_lists.items() if any(e.holds(notation) for e in entries))
 
 
 @lru_cache(maxsize=64)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from rdflib import URIRef
 
-from .vocab import BASE, GR
+from .vocab import BASE, GR, ICD10CM
 
 COVERAGE = URIRef(BASE + "core#CategoryCoverage")
 COUNT = URIRef(BASE + "core#Count")
@@ -167,6 +167,7 @@ class Code:
     add_on_to: frozenset[URIRef] = frozenset()
     levels_per_unit: int = 0
     region: URIRef | None = None
+    deleted_on: str | None = None  # ISO date the code left its code set (gr:deletedOn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +183,40 @@ class Policy:
     scope_note: str
     references: tuple[URIRef, ...]
     fallback_codes: frozenset[URIRef] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisEntry:
+    """One entry of a diagnosis list: a code, a range of codes, or a family (by notation)."""
+
+    iri: URIRef
+    code: str | None = None
+    first: str | None = None
+    last: str | None = None
+    prefix: str | None = None
+
+    def holds(self, notation: str) -> bool:
+        """Whether the ICD-10-CM code with this notation is in the entry."""
+        if self.code is not None:
+            return notation == self.code
+        if self.prefix is not None:
+            return notation.startswith(self.prefix)
+        if self.first is None or self.last is None:
+            return False
+        return len(notation) == len(self.first) == len(self.last) and self.first <= notation <= self.last
+
+
+def icd10cm_notation(code: object, codes: Mapping[URIRef, Code]) -> str | None:
+    """The ICD-10-CM notation of a case's diagnosis code: the knowledge base's, else the IRI's last part.
+
+    None when the IRI is no ICD-10-CM code (a Turtle case may name anything).
+    """
+    if not isinstance(code, URIRef):
+        return None
+    known = codes.get(code)
+    if known is not None:
+        return known.notation or None
+    text = str(code)
+    if not text.startswith(str(ICD10CM)):
+        return None
+    return text[len(str(ICD10CM)) :].upper() or None

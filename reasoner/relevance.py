@@ -59,7 +59,7 @@ KINDS: dict[URIRef, tuple[URIRef, frozenset[URIRef]]] = {
                 *(CV.code, CV.procedure, CV.date, CV.laterality, CV.purpose, CV.injectate, CV.outcome, CV.level),
                 *(CV.percentRelief, CV.reliefMonths),
                 *(GR.daysBeforeRequest, GR.weeksBeforeRequest, GR.monthsBeforeRequest, GR.addOnCode),
-                *(GR.sameRegionAsRequest, GR.sameSideAsRequest),
+                *(GR.sameRegionAsRequest, GR.sameSideAsRequest, GR.sharesLevelWithRequest),
             }
         ),
     ),

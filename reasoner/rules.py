@@ -493,17 +493,21 @@ def _image_guidance(r: _Rule) -> None:
     """
     allowed = r.many(GR.allowedGuidance)
     contrast = r.flag(GR.requiresContrast)
+    waivers = sorted(v for v in r.onto.objects(r.node, GR.contrastWaivedBy) if isinstance(v, URIRef))
     root = r.node_shape("", "Image guidance the policy allows", checks=True, targetClass=CV.ServiceRequest)
-    r.prop(
-        root,
-        "guidance",
-        CV.imageGuidance,
-        "image guidance",
-        message="The planned image guidance is not one the policy allows.",
-        severity=SH.Violation,
-        **{"in": r.rdf_list(allowed)},
-    )
-    if contrast:
+    if waivers or (r.node, GR.conditionalGuidance, None) in r.onto:
+        _guidance_with_exceptions(r, root, allowed, contrast, waivers)
+    else:
+        r.prop(
+            root,
+            "guidance",
+            CV.imageGuidance,
+            "image guidance",
+            message="The planned image guidance is not one the policy allows.",
+            severity=SH.Violation,
+            **{"in": r.rdf_list(allowed)},
+        )
+    if contrast and not waivers and (r.node, GR.conditionalGuidance, None) not in r.onto:
         r.prop(
             root,
             "contrast",
@@ -542,9 +546,106 @@ def _image_guidance(r: _Rule) -> None:
     r.prop(moot, "guidance", CV.imageGuidance, "disallowed guidance", minCount=Literal(1), node=disallowed)
     stated = r.node_shape("contrast-stated", "The request states whether contrast is used")
     r.prop(stated, "contrast", CV.contrast, "stated contrast", minCount=Literal(1))
-    r.shapes.add((doc, SH["or"], r.rdf_list([moot, stated])))
+    waived = [r.iri("waived")] if waivers else []  # contrast contraindicated: whether it is used does not matter
+    r.shapes.add((doc, SH["or"], r.rdf_list([moot, stated, *waived])))
     r.shapes.add((doc, SH.message, Literal("The request does not state whether contrast is used.", lang="en")))
     r.shapes.add((doc, SH.severity, SH.Violation))
+
+
+def _covered_diagnosis(r: _Rule) -> None:
+    """At least one diagnosis on the request is on the policy's diagnosis list.
+
+    The enrich stage links each diagnosis on the request to the lists its code is on
+    (``gr:onDiagnosisList``). A request without a diagnosis lacks the generic documentation kind
+    ``gr:RequestDiagnosisRecord``, so the criterion is unknown (pended), never not met. A list
+    without entries (the sources give none) checks only that the request states a diagnosis.
+    """
+    listed = r.one(GR.diagnosisList)
+    if (listed, RDF.type, GR.DiagnosisList) not in r.onto:
+        raise KnowledgeBaseError(f"rule of {r.tail}: gr:diagnosisList must name a gr:DiagnosisList")
+    r.onto.add((r.criterion, GR.needsDocumentation, GR.RequestDiagnosisRecord))
+    if r.onto.value(listed, GR.entry) is None:
+        return
+    on_list = r.node_shape("listed", "A diagnosis on the request that is on the list", targetClass=GR.RequestDiagnosis)
+    r.prop(
+        on_list,
+        "list",
+        GR.onDiagnosisList,
+        "diagnosis list",
+        message="This diagnosis is not on the policy's list of covered diagnoses.",
+        hasValue=listed,  # type: ignore[arg-type]
+    )
+    r.onto.add((r.criterion, GR.qualifyingShape, on_list))
+    root = r.node_shape("", "A covered diagnosis on the request", checks=True, targetClass=CV.ServiceRequest)
+    r.prop(
+        root,
+        "covered",
+        r.alternatives(((CV.primaryDiagnosis,), (CV.secondaryDiagnosis,))),
+        "diagnoses on the request that are on the list",
+        message="No diagnosis on the request is on the policy's list of covered diagnoses.",
+        severity=SH.Violation,
+        qualifiedValueShape=on_list,
+        qualifiedMinCount=Literal(1),
+    )
+
+
+def _guidance_with_exceptions(
+    r: _Rule, root: URIRef, allowed: list[URIRef], contrast: bool, waivers: list[URIRef]
+) -> None:
+    """The image guidance rule with its exceptions, as one ``sh:or`` on the request.
+
+    Either an allowed modality, with contrast when the rule requires it unless an active condition
+    of a ``gr:contrastWaivedBy`` class is documented (contrast contraindicated); or a
+    ``gr:conditionalGuidance`` modality, allowed without contrast when an active condition of a
+    ``gr:conditionalGuidanceClass`` is documented (ultrasound for a contrast allergy or a pregnancy).
+    """
+    alternative = sorted(v for v in r.onto.objects(r.node, GR.conditionalGuidance) if isinstance(v, URIRef))
+    when = sorted(v for v in r.onto.objects(r.node, GR.conditionalGuidanceClass) if isinstance(v, URIRef))
+    if bool(alternative) != bool(when):
+        raise KnowledgeBaseError(
+            f"rule of {r.tail}: gr:conditionalGuidance and gr:conditionalGuidanceClass go together"
+        )
+    if waivers and not contrast:
+        raise KnowledgeBaseError(f"rule of {r.tail}: gr:contrastWaivedBy needs gr:requiresContrast true")
+    conditions = r.sequence(r.inverse(CV.request), r.alternatives(_CONDITION_PATHS))  # the case's, from the request
+
+    def documented(suffix: str, classes: list[URIRef], label: str) -> URIRef:
+        s = r.node_shape(suffix, label)
+        present = _active_of(r, f"{suffix}-condition", classes, f"An active condition: {label.lower()}")
+        r.prop(s, "condition", conditions, label.lower(), qualifiedValueShape=present, qualifiedMinCount=Literal(1))
+        return s
+
+    standard = r.node_shape("standard", "An allowed modality, with contrast where the policy requires it")
+    r.prop(
+        standard, "guidance", CV.imageGuidance, "allowed guidance", minCount=Literal(1), **{"in": r.rdf_list(allowed)}
+    )
+    if contrast:
+        used = r.node_shape("contrast-used", "Contrast is used")
+        r.prop(used, "contrast", CV.contrast, "contrast used", hasValue=Literal(True))
+        options = [used] + ([documented("waived", waivers, "Contrast is contraindicated")] if waivers else [])
+        r.shapes.add((standard, SH["or"], r.rdf_list(options)))
+    branches = [standard]
+    if alternative:
+        other = r.node_shape("conditional", "A modality allowed only for a documented condition")
+        r.prop(
+            other,
+            "guidance",
+            CV.imageGuidance,
+            "conditional guidance",
+            minCount=Literal(1),
+            **{"in": r.rdf_list(alternative)},
+        )
+        r.shapes.add((other, SH.node, documented("condition", when, "A condition that allows it")))
+        branches.append(other)
+    r.shapes.add((root, SH["or"], r.rdf_list(branches)))
+    r.shapes.add(
+        (
+            root,
+            SH.message,
+            Literal("The planned image guidance, or its use of contrast, is not one the policy allows.", lang="en"),
+        )
+    )
+    r.shapes.add((root, SH.severity, SH.Violation))
 
 
 def _add_on(r: _Rule) -> None:
@@ -562,6 +663,7 @@ KINDS: dict[URIRef, Callable[[_Rule], None]] = {
     GR.ExcludedProcedure: _excluded_procedure,
     GR.ImageGuidanceRule: _image_guidance,
     GR.AddOnRequiresPrimary: _add_on,
+    GR.CoveredDiagnosis: _covered_diagnosis,
 }
 
 
@@ -585,6 +687,9 @@ def rule_problems(ontology: Graph) -> list[tuple[URIRef, str]]:
             for t in ontology.objects(node, p):
                 for triple in ontology.triples((t, None, None)):
                     scratch.add(triple)
+        for listed in ontology.objects(node, GR.diagnosisList):  # and the list the rule names, with its entries
+            for triple in ontology.triples((listed, None, None)):
+                scratch.add(triple)
         scratch.add((criterion, GR.rule, node))
         try:
             expand_rules(scratch, Graph())

@@ -52,6 +52,24 @@ class GR(DefinedNamespace):
     ClassifyingProperty: URIRef
     ThresholdParameter: URIRef
     PainGeneratorFinding: URIRef
+    DiagnosisList: URIRef
+    DiagnosisEntry: URIRef
+    entry: URIRef
+    firstCode: URIRef
+    lastCode: URIRef
+    codePrefix: URIRef
+    CoveredDiagnosis: URIRef
+    diagnosisList: URIRef
+    deletedOn: URIRef
+    replacedBy: URIRef
+    RequestDiagnosis: URIRef
+    onDiagnosisList: URIRef
+    RequestDiagnosisRecord: URIRef
+    BaselineDisabilityScore: URIRef
+    sharesLevelWithRequest: URIRef
+    contrastWaivedBy: URIRef
+    conditionalGuidance: URIRef
+    conditionalGuidanceClass: URIRef
     publisher: URIRef
     version: URIRef
     effectiveDate: URIRef
@@ -232,6 +250,8 @@ class CV(DefinedNamespace):
     painHistory: URIRef
     durationMonths: URIRef
     painScore: URIRef
+    disabilityScore: URIRef
+    sameDayBlocksJustified: URIRef
     painCharacter: URIRef
     painLocation: URIRef
     document: URIRef

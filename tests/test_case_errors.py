@@ -108,16 +108,16 @@ ERRORS: dict[str, tuple[Edit, str, str, str]] = {
         '"left", "right", "bilateral"',
     ),
     "missing field": (
-        _drop("request", "diagnoses"),
-        "request.diagnoses",
+        _drop("request", "codes"),
+        "request.codes",
         "is missing (it is required)",
-        'for example ["M47.816"]',
+        "for example [",
     ),
     "missing object": (
         _drop("request"),
         "request",
         "is missing (it is required)",
-        'for example {"date": "2025-11-17", "codes": [{"code": "64772"}], "diagnoses": ["M47.816"]}',
+        'for example {"date": "2025-11-17", "codes": [{"code": "64772"}]}',
     ),
     "unknown field": (
         _set("request", f"urgency{MARKER}", value=1),

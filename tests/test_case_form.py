@@ -361,6 +361,8 @@ EXPECTED_ON = {
     ("painLocation", "PainHistory"),
     ("imageGuidance", "ServiceRequest"),
     ("contrast", "ServiceRequest"),
+    ("disabilityScore", "PainHistory"),
+    ("sameDayBlocksJustified", "ServiceRequest"),
 }
 
 

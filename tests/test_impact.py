@@ -37,12 +37,13 @@ def _expectations() -> int:
 def test_worked_example_lists_exactly_the_changed_cases(raised: Path) -> None:
     report = impact(ROOT, raised)
     assert [(c.case, c.policy, c.outcome) for c in report.changes] == [
+        ("sij-fusion-two-weeks-of-care.json", "sij-clinical-pathway", ("not-medically-necessary",) * 2),
         ("sij-neurectomy-after-failed-rfa.json", "sij-clinical-pathway", ("not-medically-necessary",) * 2),
         ("sij-rfa-two-blocks.json", "sij-clinical-pathway", ("medically-necessary", "not-medically-necessary")),
     ]
     for change in report.changes:
         assert change.criteria == (("sij-clinical-pathway/lateral-branch-blocks", "met", "not-met"),)
-    assert report.unchanged == _expectations() - 2 and report.skipped == ()
+    assert report.unchanged == _expectations() - 3 and report.skipped == ()
 
 
 def test_no_edit_no_change() -> None:
@@ -64,7 +65,7 @@ def test_cli_prints_changes_and_a_summary(raised: Path, monkeypatch: pytest.Monk
     lines = res.stdout.strip().splitlines()
     assert "sij-rfa-two-blocks.json [sij-clinical-pathway]: medically-necessary -> not-medically-necessary" in lines
     assert "    sij-clinical-pathway/lateral-branch-blocks: met -> not-met" in lines
-    assert lines[-1] == f"2 changed, {_expectations() - 2} unchanged, 0 skipped"
+    assert lines[-1] == f"3 changed, {_expectations() - 3} unchanged, 0 skipped"
     bad = CliRunner().invoke(app, ["impact", "--from", "no-such-revision-xyz"])
     assert bad.exit_code == 2 and "not a folder and not a git revision" in bad.stderr
 

@@ -38,7 +38,7 @@ NAMED = [
         "esi-addon-without-primary",
         "medicare-esi-lcd",
         "add-on-primary",
-        "Add-on code requested without its primary code: CPT 64484 (64484 needs 64483).",
+        "Add-on code requested without its primary code: CPT 64484 (64480 needs 64479, 64484 needs 64483).",
     ),
     (  # a result on the request: the lines the criterion judges
         "facet-block-three-levels",
@@ -144,7 +144,8 @@ NAMED = [
         "sij-neurectomy-no-history",
         "sij-clinical-pathway",
         "sij-diagnosis",
-        "The primary diagnosis on the request is not a sacroiliac joint diagnosis: the lumbar spondylosis.",
+        "The primary diagnosis on the request is not a sacroiliac joint diagnosis: the primary diagnosis ICD-10-CM"
+        " M47.816, lumbar spondylosis without myelopathy or radiculopathy.",
     ),
 ]
 

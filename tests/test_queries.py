@@ -89,6 +89,11 @@ def test_b_criteria_with_grades_default_policy(dataset: Graph) -> None:
             "rfa-before-surgery",
             "sij-diagnosis",
             "other-pain-generators",
+            "fusion-pain-severity",
+            "fusion-conservative-care",
+            "fusion-pain-location",
+            "fusion-fortin",
+            "fusion-imaging",
         )
     }
     assert [r["order"] for r in rows] == sorted(r["order"] for r in rows)  # type: ignore[type-var]
@@ -110,7 +115,7 @@ def test_b_policy_is_a_values_parameter(dataset: Graph) -> None:
     text = query("criteria-evidence-grades.rq")
     assert len(re.findall(r"VALUES \?policy \{ grk:sij-clinical-pathway \}", text)) == 1
     rows = run(dataset, text.replace("grk:sij-clinical-pathway }", "grk:medicare-sij-lcd }"))
-    assert sorted({r["order"] for r in rows}) == list(range(1, 13))  # type: ignore[type-var]
+    assert sorted({r["order"] for r in rows}) == list(range(1, 15))  # type: ignore[type-var]
     assert all(str(r["criterion"]).startswith(GRK + "medicare-sij-lcd/") for r in rows)
     assert GRK + "medicare-sij-lcd/diagnostic-response" in {r["criterion"] for r in rows}
     assert not any(r["gradeNotation"] for r in rows)  # the LCD grades nothing
@@ -191,7 +196,7 @@ def test_e_recommendations_ordered_by_grade(dataset: Graph) -> None:
     rows = run(dataset, query("recommendations-by-grade.rq"))
     assert [r["gradeNotation"] for r in rows] == ["1 B+", "2 B+", "2 C+", "ungraded"]
     counts = {r["gradeNotation"]: r["count"] for r in rows}
-    assert counts == {"1 B+": 1, "2 B+": 1, "2 C+": 1, "ungraded": 4}
+    assert counts == {"1 B+": 1, "2 B+": 1, "2 C+": 1, "ungraded": 5}
     graded = {r["gradeNotation"]: r["recommendations"] for r in rows}
     assert graded["1 B+"] == "Intra-articular SIJ injection"
     assert graded["2 B+"] == "Cooled RF of the S1-S3 lateral branches"
