@@ -50,6 +50,10 @@ def criterion_view(kb: KnowledgeBase, iri: URIRef) -> dict[str, Any]:
         "policy": local_id(c.policy),
         "category": c.category,
         "required": c.required,
+        # A coverage criterion without a rule takes, in each determination, the tags of the codes' coverage rules too.
+        "verification": c.tag.label if c.tag else None,
+        "advisory": c.advisory(c.tag),
+        "decidesBecause": c.decides_because or None,
         "statement": c.statement,
         "thresholds": [
             {
@@ -90,6 +94,8 @@ def policy_view(kb: KnowledgeBase, policy_id: str) -> dict[str, Any]:
                 "system": kb.codes[r.code].system,
                 "label": kb.codes[r.code].label,
                 "coverage": kb.label(r.status),
+                "verification": r.tag.label if r.tag else None,
+                "decidesBecause": r.decides_because or None,
                 "references": _refs(kb, r.references),
             }
             for r in coverage

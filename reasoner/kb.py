@@ -154,6 +154,7 @@ class KnowledgeBase:
         except ShapeLoadError as exc:
             raise KnowledgeBaseError(f"the shapes cannot be loaded: {exc.args[0] if exc.args else exc}") from exc
         thresholds = build.thresholds()
+        tags = build.tags()
         return cls(
             root=files.root,
             content_hash=files.content_hash,
@@ -161,9 +162,9 @@ class KnowledgeBase:
             shapes=shapes,
             superclasses=MappingProxyType(superclasses),
             policies=MappingProxyType(build.policies()),
-            criteria=MappingProxyType(build.criteria(thresholds)),
+            criteria=MappingProxyType(build.criteria(thresholds, tags)),
             steps=MappingProxyType(build.steps(thresholds)),
-            coverage=MappingProxyType(build.coverage()),
+            coverage=MappingProxyType(build.coverage(tags)),
             codes=MappingProxyType(build.codes()),
             thresholds=MappingProxyType(thresholds),
             missing_texts=MappingProxyType(build.missing_texts(thresholds)),

@@ -90,6 +90,12 @@ class GR(DefinedNamespace):
     unit: URIRef
     verification: URIRef
     sourceNote: URIRef
+    verifiedContent: URIRef
+    decidesBecause: URIRef
+    strength: URIRef
+    decidesDenial: URIRef
+    VerificationStatus: URIRef
+    VerificationU: URIRef
     identifier: URIRef
     year: URIRef
     parameter: URIRef
@@ -106,6 +112,7 @@ class GR(DefinedNamespace):
     criterion: URIRef
     status: URIRef
     finding: URIRef
+    advisory: URIRef
     contentHash: URIRef
     Met: URIRef
     NotMet: URIRef
