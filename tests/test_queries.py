@@ -213,6 +213,7 @@ def test_d_advisory_criteria(dataset: Graph) -> None:
             "sij-clinical-pathway/rfa-before-surgery",
             "medicare-facet-lcd/block-interval",
             "medicare-facet-lcd/diagnostic-frequency",
+            "medicare-sij-lcd/image-guidance",  # S7 and S13 are S/V2: the weaker tag
         }
         | evicore
     )
