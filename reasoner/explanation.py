@@ -349,7 +349,9 @@ def _rationale(
             "route the request to a clinician reviewer."
         )
         return (lead, case.policy.scope_note) if case.policy.scope_note else (lead,)
-    failed = tuple(f"{tagged(r)}: {r.finding}" for r in results if r.required and r.status is Status.NOT_MET)
+    # The reasons a denial rests on first (an excluded code first among them), then the advisory ones.
+    not_met = sorted((r for r in results if r.required and r.status is Status.NOT_MET), key=lambda r: r.advisory)
+    failed = tuple(f"{tagged(r)}: {r.finding}" for r in not_met)
     if outcome is Outcome.NOT_MEDICALLY_NECESSARY:
         return failed
     if outcome is Outcome.PENDED:
