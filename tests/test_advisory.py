@@ -138,6 +138,13 @@ def test_the_seed_keeps_its_answer(kb: KnowledgeBase) -> None:
     assert got == expected
     assert d.outcome.value == "not-medically-necessary"
     assert d.rationale[0].startswith("Requested code covered [U]: Excluded by the policy")
+    assert [line.split(":", 1)[0] for line in d.rationale] == [  # the reasons it rests on first, advisory after
+        "Requested code covered [U]",
+        "Standard, coded procedure [V]",
+        "Confirmatory lateral branch blocks [S]",
+        "SIJ diagnosis on the request [V2]",
+        "RFA tried and failed [S, advisory]",
+    ]
     assert [s.step for s in d.nextSteps][:2] == [
         "Confirmatory sacral lateral branch blocks",
         "Cooled RFA of the S1-S3 lateral branches",
