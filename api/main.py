@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 import reasoner
 from reasoner.kb import default_root
 
+from . import docs, problems
 from . import openapi as openapi_document
-from . import problems
 from .middleware import GuardedFastAPI
 from .reload import LiveKnowledge
 from .routers import admin, cds_hooks, determinations, health, knowledge, pas, sparql
@@ -40,8 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=reasoner.__version__,
         description="Decide whether a requested procedure meets a policy's criteria, and explain why.",
         lifespan=lifespan,
+        docs_url=None,  # docs.install serves /docs and /redoc with local assets
+        redoc_url=None,
     )
     problems.install(app)
+    docs.install(app)
     for module in (determinations, pas, cds_hooks, knowledge, sparql, health, admin):
         app.include_router(module.router)
 

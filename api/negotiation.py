@@ -26,22 +26,31 @@ def _ranges(accept: str) -> list[tuple[str, float, int]]:
     return out
 
 
-def choose(accept: str | None, offered: list[str]) -> str | None:
-    """The offered media type the client prefers; the first offered when Accept is absent; None if none fits.
+def ranked(accept: str | None, offered: list[str]) -> list[str]:
+    """The offered media types the Accept header allows, the client's preferred first; all of them when it is absent.
 
-    Ties in quality go to the order of ``offered`` (the server's preference).
+    Each offered type takes the quality of the most specific range that matches it (RFC 9110
+    12.5.1), so ``text/csv;q=0, */*`` allows everything but CSV. Ties in quality go to a type the
+    client named over one it matched with a wildcard, then to the order of ``offered`` (the
+    server's preference).
     """
     if not accept or not accept.strip():
-        return offered[0]
-    best: tuple[float, int, int] | None = None
-    chosen = None
+        return list(offered)
+    ranges = _ranges(accept)
+    scored: list[tuple[tuple[float, int, int], str]] = []
     for rank, candidate in enumerate(offered):
         main = candidate.split("/")[0]
-        for pattern, q, _i in _ranges(accept):
+        best: tuple[int, float] | None = None  # (specificity, quality) of the most specific matching range
+        for pattern, q, _i in ranges:
             specificity = 2 if pattern == candidate else 1 if pattern == f"{main}/*" else 0 if pattern == "*/*" else -1
-            if specificity < 0 or q <= 0:
-                continue
-            key = (q, specificity, -rank)
-            if best is None or key > best:
-                best, chosen = key, candidate
-    return chosen
+            if specificity >= 0 and (best is None or (specificity, q) > best):
+                best = (specificity, q)
+        if best is not None and best[1] > 0:
+            scored.append(((best[1], best[0], -rank), candidate))
+    return [candidate for _key, candidate in sorted(scored, reverse=True)]
+
+
+def choose(accept: str | None, offered: list[str]) -> str | None:
+    """The offered media type the client prefers (``ranked``'s first); None if none fits."""
+    best = ranked(accept, offered)
+    return best[0] if best else None

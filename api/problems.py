@@ -30,7 +30,7 @@ from reasoner import (
 )
 from reasoner.catalogue import NotFound
 from reasoner.fhir_intake import operation_outcome
-from reasoner.sparql import QueryBusy, QueryRejected, QueryTimeout
+from reasoner.sparql import QueryBusy, QueryFailed, QueryRejected, QueryTimeout, UpdateRefused
 
 PROBLEM = "application/problem+json"
 FHIR_JSON = "application/fhir+json"
@@ -76,7 +76,11 @@ def _from_reasoner(exc: ReasonerError) -> JSONResponse:
     if isinstance(exc, CaseError | ValidationError):
         return problem_response(422, exc.code, "The case cannot be judged", exc.message)
     if isinstance(exc, QueryRejected):
-        return problem_response(400, exc.code, "Query refused", exc.message)
+        return problem_response(400, exc.code, "Query refused", exc.message, line=exc.line, column=exc.column)
+    if isinstance(exc, UpdateRefused):
+        return problem_response(403, exc.code, "Updates not supported", exc.message)
+    if isinstance(exc, QueryFailed):
+        return problem_response(500, exc.code, "Query failed", exc.message)
     if isinstance(exc, QueryTimeout):
         return problem_response(503, exc.code, "Query stopped", exc.message)
     if isinstance(exc, QueryBusy):

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import re
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -50,11 +53,26 @@ from .vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
 
-ProcedureCode = Annotated[str, Field(pattern=r"^(\d{4}[0-9FTU]|[A-V]\d{4})$", examples=["64772", "G0260"])]
-DiagnosisCode = Annotated[str, Field(pattern=r"^[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$", examples=["M47.816"])]
-Level = Annotated[str, Field(pattern=r"^[CTLSctls]\d{1,2}(-[CTLSctls]?\d{1,2})?$", examples=["S1", "L5-S1"])]
-ClassName = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]{1,80}$")]
-DocumentId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+_PROCEDURE_CODE = r"^(\d{4}[0-9FTU]|[A-V]\d{4})$"
+_DIAGNOSIS_CODE = r"^[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$"
+_LEVEL = r"^[CTLSctls]\d{1,2}(-[CTLSctls]?\d{1,2})?$"
+_CLASS_NAME = r"^[A-Z][A-Za-z0-9]{1,80}$"
+_DOCUMENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_MODIFIER = r"^[A-Z0-9]{2}$"
+#: What a value matching each pattern is, in words (for the error when one does not match).
+PATTERN_WORDS: dict[str, str] = {
+    _PROCEDURE_CODE: "a CPT or HCPCS code (five digits; four digits then F, T or U; or a letter A-V then four digits)",
+    _DIAGNOSIS_CODE: "an ICD-10-CM code (a letter, a digit, a digit or letter, then optionally a dot and 1-4 more)",
+    _LEVEL: "a spinal level (C, T, L or S and its number) or a range of them",
+    _CLASS_NAME: "a class name of the knowledge base (a capital letter, then letters and digits, no spaces)",
+    _DOCUMENT_ID: "an id of 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    _MODIFIER: "a two-character modifier (capital letters or digits)",
+}
+ProcedureCode = Annotated[str, Field(pattern=_PROCEDURE_CODE, examples=["64772", "G0260"])]
+DiagnosisCode = Annotated[str, Field(pattern=_DIAGNOSIS_CODE, examples=["M47.816"])]
+Level = Annotated[str, Field(pattern=_LEVEL, examples=["S1", "L5-S1"])]
+ClassName = Annotated[str, Field(pattern=_CLASS_NAME)]
+DocumentId = Annotated[str, Field(pattern=_DOCUMENT_ID, examples=["lbb-note-2"])]
 # Serialised by value ("40.0" and "40" alike), so that the digest of a case reads values.
 Number = Annotated[Decimal, PlainSerializer(lambda d: format(d.normalize(), "f"), return_type=str, when_used="json")]
 Laterality = Literal["left", "right", "bilateral"]
@@ -127,7 +145,7 @@ def _one_per_axis(values: list[str]) -> list[str]:
             raise PydanticCustomError(
                 "outcome_axes",
                 "at most one diagnostic response (positive or negative) and one treatment result "
-                "(effective, short-term-relief or failed)",
+                '(effective, short-term-relief or failed); for example ["positive", "effective"]',
             )
     return values
 
@@ -174,9 +192,13 @@ class RequestLineIn(_Model):
 
     code: ProcedureCode
     units: int = Field(1, ge=1, le=99)
-    modifiers: list[Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]] = Field(default_factory=list, max_length=4)
+    modifiers: list[Annotated[str, Field(pattern=_MODIFIER, examples=["50"])]] = Field(
+        default_factory=list, max_length=4
+    )
     procedure: ClassName | None = Field(
-        None, description="the technique, when the code does not say it (for example PulsedRadiofrequency)"
+        None,
+        description="the technique, when the code does not say it (for example PulsedRadiofrequency)",
+        examples=["PulsedRadiofrequency"],
     )
 
 
@@ -227,7 +249,8 @@ class RequestIn(_Model):
             raise PydanticCustomError(
                 "contrast_contradicts_guidance",
                 "contradicts request.imageGuidance, a compound value (of the form before 2026-12) that says "
-                "contrast is used: give the modality in request.imageGuidance and whether contrast is used here",
+                "contrast is used: give the modality in request.imageGuidance and whether contrast is used here; "
+                'for example "imageGuidance": "fluoroscopy", "contrast": false',
             )
         return value
 
@@ -236,7 +259,9 @@ class RequestIn(_Model):
     def _contrast_needs_guidance(cls, value: bool | None, info: ValidationInfo) -> bool | None:
         if value and info.data.get("imageGuidance") == "none":
             raise PydanticCustomError(
-                "contrast_without_guidance", "contrast is used only under image guidance (imageGuidance is none)"
+                "contrast_without_guidance",
+                "contrast is used only under image guidance (imageGuidance is none): leave contrast out, or give "
+                'the guidance used, for example "imageGuidance": "fluoroscopy"',
             )
         return value
 
@@ -264,29 +289,32 @@ class PriorProcedureIn(_Model):
     """A procedure the patient has had; give a code, a procedure class, or both."""
 
     code: ProcedureCode | None = None
-    procedure: ClassName | None = None
+    procedure: ClassName | None = Field(None, examples=["SacralLateralBranchBlock"])
     date: dt.date | None = None
     laterality: Laterality | None = None
     levels: list[Level] = Field(default_factory=list, max_length=12)
     purpose: Purposes = Field(default_factory=list)
     injectate: Injectates = Field(default_factory=list)
-    percentRelief: Number | None = Field(None, ge=0, le=100, max_digits=6)
-    reliefMonths: Number | None = Field(None, ge=0, le=600, max_digits=6)
+    percentRelief: Number | None = Field(None, ge=0, le=100, max_digits=6, examples=[80])
+    reliefMonths: Number | None = Field(None, ge=0, le=600, max_digits=6, examples=[6])
     outcome: Outcomes = Field(default_factory=list)
     source: DocumentId
 
     @model_validator(mode="after")
     def _code_or_class(self) -> PriorProcedureIn:
         if self.code is None and self.procedure is None:
-            raise ValueError("give a code or a procedure class")
+            raise ValueError(
+                'give a code, a procedure class or both; for example "code": "27096" or '
+                '"procedure": "SacralLateralBranchBlock"'
+            )
         return self
 
 
 class ConservativeCareIn(_Model):
     """A course of conservative therapy."""
 
-    kind: ClassName
-    weeks: Number | None = Field(None, ge=0, le=2000, max_digits=6)
+    kind: ClassName = Field(examples=["PhysicalTherapy"])
+    weeks: Number | None = Field(None, ge=0, le=2000, max_digits=6, examples=[6])
     outcome: Outcome | None = None
     source: DocumentId
 
@@ -294,7 +322,7 @@ class ConservativeCareIn(_Model):
 class ExamFindingIn(_Model):
     """One provocative test, with its result when the record states it."""
 
-    test: ClassName
+    test: ClassName = Field(examples=["ThighThrustTest"])
     result: Literal["positive", "negative"] | None = Field(None, description="absent: not recorded")
     laterality: Laterality | None = None
     source: DocumentId
@@ -303,7 +331,7 @@ class ExamFindingIn(_Model):
 class ImagingFindingIn(_Model):
     """One imaging finding."""
 
-    kind: ClassName
+    kind: ClassName = Field(examples=["FacetArthropathy"])
     levels: list[Level] = Field(default_factory=list, max_length=12)
     addressed: bool | None = Field(
         None,
@@ -316,19 +344,27 @@ class ImagingFindingIn(_Model):
 class PainHistoryIn(_Model):
     """The pain under review."""
 
-    durationMonths: Number | None = Field(None, ge=0, le=1200, max_digits=6)
-    score: Number | None = Field(None, ge=0, le=10, max_digits=4)
+    durationMonths: Number | None = Field(None, ge=0, le=1200, max_digits=6, examples=[12])
+    score: Number | None = Field(None, ge=0, le=10, max_digits=4, examples=[7])
     character: Literal["axial", "radicular", "mixed"] | None = None
     location: Literal["sacroiliac-region", "lumbar-above-l5", "widespread"] | None = None
     source: DocumentId
 
 
+_UNDECLARED_SOURCE = (
+    "names a document that is not in documents: give the id of a document listed there, or add that document "
+    '(for example {"id": "lbb-note-2", "kind": "procedure-note"})'
+)
+
+
 class CaseIn(_Model):
     """A case for determination, in the plain JSON form."""
 
-    id: DocumentId = Field(description="a pseudonymous case id, never an MRN")
-    policy: DocumentId | None = Field(None, description="the policy id, for example sij-clinical-pathway")
-    patient: DocumentId | None = Field(None, description="a patient pseudonym")
+    id: DocumentId = Field(description="a pseudonymous case id, never an MRN", examples=["case-0001"])
+    policy: DocumentId | None = Field(
+        None, description="the policy id, for example sij-clinical-pathway", examples=["sij-clinical-pathway"]
+    )
+    patient: DocumentId | None = Field(None, description="a patient pseudonym", examples=["patient-0001"])
     request: RequestIn
     documents: list[DocumentIn] = Field(default_factory=list, max_length=2000)
     conditions: list[ConditionIn] = Field(default_factory=list, max_length=2000)
@@ -344,9 +380,9 @@ class CaseIn(_Model):
         for name in ("conditions", "priorProcedures", "conservativeCare", "examFindings", "imagingFindings"):
             for i, fact in enumerate(getattr(self, name)):
                 if fact.source is not None and fact.source not in ids:
-                    raise ValueError(f"{name}[{i}].source names a document that is not in documents")
+                    raise ValueError(f"{name}.{i}.source {_UNDECLARED_SOURCE}")
         if self.painHistory is not None and self.painHistory.source not in ids:
-            raise ValueError("painHistory.source names a document that is not in documents")
+            raise ValueError(f"painHistory.source {_UNDECLARED_SOURCE}")
         return self
 
 
@@ -377,14 +413,173 @@ def load_json(payload: bytes) -> CaseIn:
         # Any failure is read again the careful way, for its errors: line and column, the
         # nesting limit, and the same messages whichever parser failed first.
         data = decode_json(payload)
+        _check_form(data)
         try:
             return CaseIn.model_validate(data)
         except ValidationError as exc:
-            problems = []
-            for err in exc.errors(include_input=False, include_url=False):
-                where = ".".join(str(part) for part in err["loc"]) or "case"
-                problems.append((where, "missing required field" if err["type"] == "missing" else err["msg"]))
-            raise CaseSchemaError(problems) from None
+            raise CaseSchemaError(plain_problems(exc)) from None
+
+
+# --- validation errors in plain words ---------------------------------------------------------------
+#
+# pydantic's messages speak of its types and quote regular expressions; a case's author reads these
+# instead: the field, what is wrong in words, and a valid value taken from the schema (its examples,
+# its allowed values, or a value of its type). Submitted values are never quoted (cases are PHI).
+
+FHIR_HINT = (
+    "this is a FHIR {type}, not the JSON case form: send it as application/fhir+json to POST /determinations "
+    "or POST /Claim/$submit (on the command line: --input-format fhir)"
+)
+JSONLD_HINT = (
+    "this is JSON-LD, not the JSON case form: send it as application/ld+json "
+    "(on the command line: a .jsonld file, or --input-format json-ld)"
+)
+_DATE_EXAMPLE = "2025-11-17"
+_KINDS = {
+    "string_type": "must be text (a JSON string)",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "decimal_type": "must be a number",
+    "decimal_parsing": "must be a number",
+    "decimal_not_finite": "must be a finite number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "list_type": "must be a list (a JSON array)",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+    "date_type": "must be a date written YYYY-MM-DD",
+    "date_parsing": "must be a date written YYYY-MM-DD",
+    "date_from_datetime_parsing": "must be a date written YYYY-MM-DD",
+    "date_from_datetime_inexact": "must be a date written YYYY-MM-DD, without a time",
+    "missing": "is missing (it is required)",
+}
+
+
+def _check_form(data: object) -> None:
+    """Refuse, with what to do instead, a FHIR resource or JSON-LD sent as the JSON case form."""
+    if isinstance(data, dict) and isinstance(data.get("resourceType"), str):
+        kind = data["resourceType"] if data["resourceType"].isalpha() else "resource"
+        raise CaseSchemaError([("resourceType", FHIR_HINT.format(type=kind[:40]))])
+    if isinstance(data, list) or (isinstance(data, dict) and ("@context" in data or "@graph" in data)):
+        raise CaseSchemaError([("case", JSONLD_HINT)])
+
+
+def plain_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """Each error of a case's validation as (field path, plain words with a valid value)."""
+    problems: list[tuple[str, str]] = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = [part for part in err["loc"] if isinstance(part, int) or _FIELD_NAME.match(str(part))]
+        where = ".".join(str(part) for part in loc) or "case"
+        problem = (where, _plain(err, loc))
+        if problem not in problems:
+            problems.append(problem)
+    return problems
+
+
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _plain(err: Any, loc: list[str | int]) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    schema = _field_schema(loc)
+    if kind == "extra_forbidden":
+        parent = _field_schema(loc[:-1])
+        fields = ", ".join(parent.get("properties", {}))
+        return f"is not a field of the case form here; the fields here are: {fields}"
+    if kind in ("literal_error", "enum"):
+        allowed = ", ".join(json.dumps(v) for v in _allowed(schema)) or str(ctx.get("expected", ""))
+        return "must be one of: " + allowed
+    if kind == "string_pattern_mismatch":
+        text = "must be " + PATTERN_WORDS.get(ctx.get("pattern", ""), "in the documented form")
+    elif kind in _KINDS:
+        text = _KINDS[kind]
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = ctx.get("ge", ctx.get("gt", ctx.get("le", ctx.get("lt"))))
+        text = {
+            "greater_than_equal": "must be at least",
+            "greater_than": "must be more than",
+            "less_than_equal": "must be at most",
+            "less_than": "must be less than",
+        }[kind] + f" {bound}"
+    elif kind in ("too_short", "too_long"):
+        size = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        text = f"must have at {'least' if kind == 'too_short' else 'most'} {size} item{'s' if size != 1 else ''}"
+    elif kind in ("string_too_short", "string_too_long"):
+        size = ctx.get("min_length") if kind == "string_too_short" else ctx.get("max_length")
+        text = f"must be at {'least' if kind == 'string_too_short' else 'most'} {size} characters long"
+    elif kind in ("decimal_max_digits", "decimal_max_places", "decimal_whole_digits"):
+        text = "has too many digits"
+    else:  # the model's own checks (value_error, and the named custom errors) say what to give instead
+        return str(err["msg"]).removeprefix("Value error, ")
+    example = _example(schema)
+    return text if example is None else f"{text}; for example {json.dumps(example, ensure_ascii=False)}"
+
+
+@lru_cache(maxsize=1)
+def _case_schema() -> dict[str, Any]:
+    return CaseIn.model_json_schema()
+
+
+def _resolved(node: dict[str, Any], prefer: str | None = None) -> dict[str, Any]:
+    """``node`` with its ``$ref`` followed and a union reduced to one branch (of type ``prefer`` if it has one)."""
+    defs = _case_schema()["$defs"]
+    while True:
+        if "$ref" in node:
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            node = {**defs[node["$ref"].rsplit("/", 1)[-1]], **rest}
+        elif "anyOf" in node:
+            branches = [_resolved(b) for b in node["anyOf"] if b.get("type") != "null"]
+            chosen = next((b for b in branches if b.get("type") == prefer), branches[0] if branches else {})
+            node = {**chosen, **{k: v for k, v in node.items() if k != "anyOf"}}
+        else:
+            return node
+
+
+def _field_schema(loc: list[str | int]) -> dict[str, Any]:
+    node = _case_schema()
+    for part in loc:
+        if isinstance(part, int):
+            node = _resolved(node, "array").get("items", {})
+        else:
+            node = _resolved(node, "object").get("properties", {}).get(part, {})
+    return _resolved(node)
+
+
+def _allowed(schema: dict[str, Any]) -> list[Any]:
+    if "enum" in schema:
+        return list(schema["enum"])
+    if "const" in schema:
+        return [schema["const"]]
+    return []
+
+
+def _example(schema: dict[str, Any], depth: int = 0) -> Any:
+    """A valid value for ``schema``: its first example or allowed value, or one built from its type."""
+    schema = _resolved(schema)
+    if schema.get("examples"):
+        return schema["examples"][0]
+    allowed = _allowed(schema)
+    if allowed:
+        return allowed[0]
+    kind = schema.get("type")
+    if schema.get("format") == "date":
+        return _DATE_EXAMPLE
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1) or 1
+    if kind == "array" and depth < 3:
+        item = _example(schema.get("items", {}), depth + 1)
+        return None if item is None else [item]
+    if kind == "object" and depth < 3:
+        required = schema.get("required", [])
+        built = {name: _example(schema["properties"][name], depth + 1) for name in required}
+        return built if built and None not in built.values() else None
+    return None
 
 
 def digest(case: CaseIn) -> str:

@@ -1,12 +1,18 @@
-"""Read-only views of the knowledge base for people and apps: policies, procedures, criteria."""
+"""Read-only views of the knowledge base for people and apps: policies, procedures, criteria.
+
+Each view is a plain dict (what the API and ``policies --format json`` send); the pydantic models
+below are their schemas, which the HTTP API documents and checks each answer against.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict
 from rdflib import URIRef
 
 from ._kb_index import local_id
+from .determination import Evidence
 from .errors import ReasonerError
 from .explanation import evidence_of
 from .vocab import CPT, HCPCS
@@ -19,6 +25,120 @@ class NotFound(ReasonerError):
     """No such policy, procedure code or criterion."""
 
     code = "not-found"
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PolicyListing(_View):
+    """A policy in the list of policies."""
+
+    id: str
+    label: str
+    publisher: str
+    version: str
+    effectiveDate: str
+    codes: list[str]
+
+
+class ThresholdView(_View):
+    """A threshold a criterion uses, with its unit, sources and verification tag (V, V2, S, U)."""
+
+    id: str
+    label: str
+    value: str
+    unit: str
+    verification: str
+    references: list[str]
+
+
+class CriterionView(_View):
+    """One criterion: its statement with the thresholds filled in, evidence, and the shapes that check it."""
+
+    id: str
+    label: str
+    policy: str
+    category: str
+    required: bool
+    verification: str | None
+    """The weakest tag of its own fact and its thresholds; a coverage criterion without a rule has none of
+    its own and takes, in each determination, the tags of the coverage rules of the codes it judges."""
+    advisory: bool
+    """Required and tagged S or U without a stated reason to decide: not met, it pends for clinician review."""
+    decidesBecause: str | None
+    statement: str
+    thresholds: list[ThresholdView]
+    evidence: Evidence | None
+    references: list[str]
+    shapes: list[str]
+
+
+class CodeCoverageView(_View):
+    """A code the policy addresses and its coverage."""
+
+    code: str
+    system: str
+    label: str
+    coverage: str
+    verification: str | None
+    decidesBecause: str | None
+    references: list[str]
+
+
+class PathwayStepView(_View):
+    """A step of the policy's pathway."""
+
+    order: int
+    id: str
+    step: str
+    action: str
+    procedureClasses: list[str]
+    requires: list[str]
+    evidence: Evidence | None
+
+
+class PolicyView(_View):
+    """A policy with its coverage rules, criteria and pathway."""
+
+    id: str
+    label: str
+    publisher: str
+    version: str
+    effectiveDate: str
+    scopeNote: str
+    references: list[str]
+    procedures: list[CodeCoverageView]
+    criteria: list[CriterionView]
+    pathway: list[PathwayStepView]
+
+
+class ProcedureStepView(_View):
+    """A pathway step the procedure belongs to."""
+
+    order: int
+    step: str
+    evidence: Evidence | None
+
+
+class ProcedurePolicyView(_View):
+    """A procedure code under one policy."""
+
+    policy: str
+    coverage: str
+    references: list[str]
+    criteria: list[str]
+    pathwaySteps: list[ProcedureStepView]
+
+
+class ProcedureView(_View):
+    """A procedure code: its class, and its coverage, criteria and pathway steps under every policy."""
+
+    code: str
+    system: str
+    label: str
+    procedureClass: str
+    policies: list[ProcedurePolicyView]
 
 
 def _refs(kb: KnowledgeBase, iris: tuple[URIRef, ...]) -> list[str]:
@@ -50,7 +170,6 @@ def criterion_view(kb: KnowledgeBase, iri: URIRef) -> dict[str, Any]:
         "policy": local_id(c.policy),
         "category": c.category,
         "required": c.required,
-        # A coverage criterion without a rule takes, in each determination, the tags of the codes' coverage rules too.
         "verification": c.tag.label if c.tag else None,
         "advisory": c.advisory(c.tag),
         "decidesBecause": c.decides_because or None,

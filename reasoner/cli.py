@@ -1,33 +1,114 @@
-"""The command line: ``guideline-reasoner determine`` (one policy, or ``--policy all``) and ``policies``.
+"""The command line: determine, policies, lint, test, impact, serve and schema.
 
 Exit codes: 0 success; 2 bad input (the case, its format, or an unknown policy); 3 the
-knowledge base cannot be loaded.
+knowledge base cannot be loaded. Every knowledge base loaded is named on standard error, one line
+each: its folder and content hash.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from . import __version__
 from .comparison import ALL_POLICIES, compare
 from .errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
 from .intake import UTF8_BOM
-from .kb import KnowledgeBase
+from .kb import KB_ENV, KnowledgeBase
+from .kb import log as kb_log
+from .kb_files import KnowledgeFiles
 from .pipeline import determine as run_determination
 from .render import render, render_comparison
 
+
+class _PlainHelp:
+    """Help read the way a Unix command's is: ``CASE`` and ``[PATHS]...`` in the usage line, no type after a flag."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+                param.metavar = ""  # a flag takes no value: show none (not "<bool>")
+            elif isinstance(param, TyperArgument) and param.metavar is None:
+                param.metavar = (param.name or "").upper()
+            if isinstance(param, TyperArgument):
+                param.display_type_rich = _no_type  # type: ignore[method-assign]  # the help says what it is
+        return params
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []  # type: ignore[attr-defined]
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                name = param.metavar or ""
+                piece = name if param.required else f"[{name}]"
+                pieces.append(piece + ("..." if param.nargs != 1 else ""))
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+class _Command(_PlainHelp, TyperCommand):
+    pass
+
+
+class _Group(_PlainHelp, TyperGroup):
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), self.subcommand_metavar]
+
+
 app = typer.Typer(
+    cls=_Group,
     help="Decide whether a requested procedure meets a policy's criteria, and explain why.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+class _ToStderr(logging.Handler):
+    """Log lines to standard error as it is when the line is written (a test runner swaps it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(self.format(record), err=True)
+
+
+def _name_each_knowledge_base() -> None:
+    """Print one line on standard error for each knowledge base loaded (once per process)."""
+    if not any(isinstance(h, _ToStderr) for h in kb_log.handlers):
+        handler = _ToStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        kb_log.addHandler(handler)
+        kb_log.setLevel(logging.INFO)
+        kb_log.propagate = False
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"guideline-reasoner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Decide whether a requested procedure meets a policy's criteria, and explain why."""
+    _name_each_knowledge_base()
 
 
 class OutputFormat(StrEnum):
@@ -49,7 +130,15 @@ class InputFormat(StrEnum):
 
 KbOption = Annotated[
     Path | None,
-    typer.Option("--kb", help="Knowledge base directory (with ontology/ and shapes/); default: the bundled one."),
+    typer.Option(
+        "--kb",
+        metavar="DIR",
+        help=(
+            f"Knowledge base folder (with ontology/ and shapes/). Default: ${KB_ENV} if set, else the current "
+            "folder if it holds ontology/ and shapes/ (an author's checkout), else the copy installed with the "
+            "package. The one loaded is named on standard error."
+        ),
+    ),
 ]
 
 
@@ -74,21 +163,37 @@ def _input_format(path: str, fmt: InputFormat, payload: bytes) -> str:
         return fmt.value
     if path.endswith((".jsonld", ".json-ld")):
         return "json-ld"
-    if path.endswith(".json"):
-        return "fhir" if b'"resourceType"' in payload[:4096] else "json"
     if path.endswith(".ttl"):
         return "turtle"
-    return "json" if payload.removeprefix(UTF8_BOM).lstrip()[:1] in (b"{", b"[") else "turtle"
+    first = payload.removeprefix(UTF8_BOM).lstrip()[:1]
+    if not path.endswith(".json") and first not in (b"{", b"["):
+        return "turtle"
+    head = payload[:4096]
+    if b'"resourceType"' in head:
+        return "fhir"
+    if first == b"[" or b'"@context"' in head or b'"@graph"' in head:
+        return "json-ld"  # the JSON case form is an object without either
+    return "json"
 
 
-@app.command()
+@app.command(cls=_Command)
 def determine(
-    case: Annotated[str, typer.Argument(help="Case file (Turtle .ttl or JSON .json), or - for standard input.")],
+    case: Annotated[
+        str,
+        typer.Argument(
+            metavar="CASE",
+            help=(
+                "Case file: Turtle (.ttl), JSON (.json), JSON-LD (.jsonld) or a FHIR PAS request Bundle (.json), "
+                "or - for standard input."
+            ),
+        ),
+    ],
     policy: Annotated[
         str | None,
         typer.Option(
             "--policy",
             "-p",
+            metavar="ID",
             help=(
                 "Policy id; default: the policy named in the case. 'all' compares the case under every policy "
                 "that covers a requested code, side by side."
@@ -97,7 +202,10 @@ def determine(
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
     input_format: Annotated[
-        InputFormat, typer.Option("--input-format", help="Case format; auto uses the extension, then the content.")
+        InputFormat,
+        typer.Option(
+            "--input-format", help="Case format; auto goes by the extension, then by the content (JSON-LD, FHIR)."
+        ),
     ] = InputFormat.auto,
     kb_dir: KbOption = None,
 ) -> None:
@@ -127,7 +235,7 @@ def determine(
     typer.echo(text, nl=False)
 
 
-@app.command()
+@app.command(cls=_Command)
 def policies(
     output: Annotated[OutputFormat, typer.Option("--format", "-f", help="json, or markdown for a table.")] = (
         OutputFormat.markdown
@@ -146,16 +254,20 @@ def policies(
         typer.echo(f"| {r['id']} | {r['label']} | {r['version']} | {', '.join(r['codes'])} |")
 
 
-@app.command()
+@app.command(cls=_Command)
 def lint(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Files or folders to report on; default: the whole knowledge base.")
+        list[Path] | None,
+        typer.Argument(metavar="PATHS", help="Files or folders to report on; default: the whole knowledge base."),
     ] = None,
-    output: Annotated[str, typer.Option("--format", "-f", help="text, or json for tools.")] = "text",
+    output: Annotated[
+        str, typer.Option("--format", "-f", metavar="text|json", help="text, or json for tools.")
+    ] = "text",
     kb_dir: KbOption = None,
 ) -> None:
     """Check the knowledge base: syntax of every file, SHACL-for-SHACL, meta-shapes, undeclared terms.
 
+    Prints the findings, then a summary line, on standard output.
     Exit 0 when clean, 1 with findings, 2 when a file cannot be read.
     """
     from .kb import default_root
@@ -179,6 +291,7 @@ def lint(
                 raise _fail(f"not part of the knowledge base at {root}: {', '.join(outside)}; give it with --kb", 2)
     if not (root / "ontology").is_dir():
         raise _fail(f"no knowledge base under {root}", 2)
+    kb_log.info("knowledge base %s %s (linted)", root, KnowledgeFiles.read(root).content_hash)
     report = run_lint(root, only=only)
     if output == "json":
         typer.echo(
@@ -196,17 +309,26 @@ def lint(
             typer.echo(str(finding))
         for item in report.unreadable:
             typer.echo(f"{item}: cannot be read", err=True)
-        typer.echo(f"{len(report.findings)} findings in {report.files} files", err=True)
+        typer.echo(f"{len(report.findings)} findings in {report.files} files")
     raise typer.Exit(report.exit_code)
 
 
-@app.command()
+@app.command(cls=_Command)
 def impact(
-    from_: Annotated[str, typer.Option("--from", help="Git revision or knowledge-base folder before the edit.")],
-    to: Annotated[str, typer.Option("--to", help="Git revision or knowledge-base folder after the edit.")] = ".",
-    cases: Annotated[list[Path] | None, typer.Option("--cases", help="More folders of cases to compare.")] = None,
+    from_: Annotated[
+        str, typer.Option("--from", metavar="REV", help="Git revision or knowledge-base folder before the edit.")
+    ],
+    to: Annotated[
+        str, typer.Option("--to", metavar="REV", help="Git revision or knowledge-base folder after the edit.")
+    ] = ".",
+    cases: Annotated[
+        list[Path] | None, typer.Option("--cases", metavar="DIR", help="More folders of cases to compare.")
+    ] = None,
 ) -> None:
-    """List every example case whose outcome or criterion statuses change between two knowledge bases."""
+    """List every example case whose outcome or criterion statuses change between two knowledge bases.
+
+    A case that cannot be determined under one of them is listed as skipped, with why.
+    """
     import tempfile
 
     from .impact import VersionError, materialise
@@ -225,15 +347,27 @@ def impact(
             typer.echo(line)
     for line in report.skipped:
         typer.echo(f"skipped: {line}")
-    typer.echo(f"{len(report.changes)} changed, {report.unchanged} unchanged")
+    typer.echo(f"{len(report.changes)} changed, {report.unchanged} unchanged, {len(report.skipped)} skipped")
 
 
-@app.command("test")
+@app.command("test", cls=_Command)
 def test_cases(
-    policy: Annotated[str | None, typer.Option("--policy", "-p", help="Only the expectations for this policy.")] = None,
+    folders: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="FOLDERS",
+            help=(
+                "Folders of example cases, each case with <name>.expected.json beside it; default: examples/cases "
+                "of the knowledge base, else of the current folder."
+            ),
+        ),
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", "-p", metavar="ID", help="Only the expectations for this policy.")
+    ] = None,
     cases: Annotated[
-        Path | None,
-        typer.Option("--cases", help="Folder of example cases; default: examples/cases of the knowledge base."),
+        list[Path] | None,
+        typer.Option("--cases", metavar="DIR", help="A folder of example cases (the same as naming it as FOLDERS)."),
     ] = None,
     kb_dir: KbOption = None,
 ) -> None:
@@ -241,12 +375,15 @@ def test_cases(
     from .casetests import run_all
 
     kb = _load(kb_dir)
-    folder = cases or _default_cases(kb)
+    chosen = [*(folders or []), *(cases or [])] or [_default_cases(kb)]
+    missing = [str(f) for f in chosen if not f.is_dir()]
+    if missing:
+        raise _fail(f"no such folder: {', '.join(missing)}", 2)
     if policy is not None and policy not in kb.policies:
         raise _fail(f"unknown policy {policy!r}; valid policies: {', '.join(sorted(kb.policies))}", 2)
-    results = run_all(folder, kb, policy=policy)
+    results = [r for folder in chosen for r in run_all(folder, kb, policy=policy)]
     if not results:
-        raise _fail(f"no example cases with expectations under {folder}", 2)
+        raise _fail(f"no example cases with expectations under {', '.join(map(str, chosen))}", 2)
     for r in results:
         typer.echo(f"{'PASS' if r.passed else 'FAIL'} {r.case.name} [{r.policy}]")
         for line in r.differences:
@@ -261,15 +398,15 @@ def _default_cases(kb: KnowledgeBase) -> Path:
     for folder in (kb.root / "examples" / "cases", Path.cwd() / "examples" / "cases"):
         if folder.is_dir():
             return folder
-    raise _fail("no examples/cases folder found; give one with --cases", 2)
+    raise _fail("no examples/cases folder here or in the knowledge base; name the folders of cases to run", 2)
 
 
-@app.command()
+@app.command(cls=_Command)
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on.")] = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes (supervised: a worker that dies is replaced).")
+        int, typer.Option(min=1, metavar="N", help="Worker processes (supervised: a worker that dies is replaced).")
     ] = 1,
     kb_dir: KbOption = None,
     state_dir: Annotated[
@@ -277,6 +414,7 @@ def serve(
         typer.Option(
             "--state-dir",
             envvar="GR_STATE_DIR",
+            metavar="DIR",
             help="Folder for the knowledge-base generations the workers share; default: a temporary one.",
         ),
     ] = None,
@@ -297,7 +435,6 @@ def serve(
     from api.generations import Generations
 
     from .kb import default_root
-    from .kb_files import KnowledgeFiles
 
     source = (kb_dir or default_root()).resolve()
     files = KnowledgeFiles.read(source)
@@ -315,6 +452,8 @@ def serve(
     # No access log from uvicorn: it records query strings. The app logs method, path and status.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["guideline_reasoner"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    # From here the server's logging names each knowledge base a worker loads (as it does every other line).
+    log_config["loggers"]["guideline_reasoner.kb"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     try:
         server.serve(host=host, port=port, workers=workers, log_config=log_config)
     finally:
@@ -322,7 +461,7 @@ def serve(
             shutil.rmtree(state, ignore_errors=True)
 
 
-@app.command()
+@app.command(cls=_Command)
 def schema() -> None:
     """Print the JSON Schema of the JSON case form (the file schemas/case.schema.json)."""
     from .case_json import json_schema

@@ -14,6 +14,7 @@
   + ValidationError             SHACL validation could not be completed safely
   + NotFound                    no such policy, code or criterion (catalogue.py)
   + QueryRejected, QueryTimeout, QueryBusy   SPARQL refusals and limits (sparql.py)
+  + UpdateRefused, QueryFailed  a SPARQL Update (read-only endpoint); a query the endpoint failed to run
 
 Messages never quote the submitted content: cases are PHI.
 """
@@ -37,6 +38,8 @@ ErrorCode = Literal[
     "sparql-rejected",
     "sparql-timeout",
     "sparql-busy",
+    "sparql-update-refused",
+    "sparql-failed",
 ]
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .casetests import case_files, expectations
-from .errors import ReasonerError
+from .errors import ReasonerError, UnknownPolicyError
 from .kb import KnowledgeBase
 from .pipeline import determine
 
@@ -51,6 +51,7 @@ class ImpactReport:
     changes: tuple[Change, ...]
     unchanged: int
     skipped: tuple[str, ...]
+    """One line per case and policy that cannot be determined under a version: ``name [policy]: why``."""
 
 
 def materialise(version: str, repo: Path, into: Path) -> Path:
@@ -91,12 +92,16 @@ def _cases(roots: list[Path], extra: list[Path]) -> dict[str, Path]:
     return found
 
 
-def _answer(case: Path, kb: KnowledgeBase, policy: str | None) -> tuple[str, dict[str, str]] | None:
+def _answer(case: Path, kb: KnowledgeBase, policy: str | None) -> tuple[str, dict[str, str]] | str:
+    """The outcome and criterion statuses, or why the case cannot be determined."""
     fmt = "json" if case.suffix == ".json" else "turtle"
     try:
         d = determine(case.read_bytes(), fmt, kb, policy=policy)  # type: ignore[arg-type]
-    except ReasonerError:
-        return None
+    except UnknownPolicyError:
+        return f"has no policy {policy}" if policy else "has no policy the case names"
+    except ReasonerError as exc:
+        first = exc.message.splitlines()[0]
+        return f"cannot determine it ({exc.code}: {first[:200]}{'…' if len(first) > 200 else ''})"
     return d.outcome.value, {c.id: c.status.value for c in d.criteria}
 
 
@@ -115,10 +120,13 @@ def impact(before: Path, after: Path, *, cases: list[Path] | None = None) -> Imp
         for policy in policies:
             old, new = _answer(case, kb_before, policy), _answer(case, kb_after, policy)
             label = policy or "its own policy"
-            if old is None or new is None:
-                skipped.append(
-                    f"{name} [{label}]: cannot be determined under {'both' if old is new else 'one'} version"
-                )
+            if isinstance(old, str) or isinstance(new, str):
+                why = [
+                    f"the version {when} {answer}"
+                    for when, answer in (("before", old), ("after", new))
+                    if isinstance(answer, str)
+                ]
+                skipped.append(f"{name} [{label}]: {'; '.join(why)}")
                 continue
             diffs = tuple(
                 (cid, old[1].get(cid, "(not applied)"), new[1].get(cid, "(not applied)"))

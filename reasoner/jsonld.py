@@ -11,6 +11,11 @@ and the result is then verified by a separate walk before rdflib sees it. Refusa
 path of the ``@context`` or ``@import`` (``$["@graph"][0]["@context"]``), never its value; an
 existing and a missing file are refused alike. ``untrusted.py`` stops any access that would slip
 through all the same.
+
+Every form of a JSON-LD document is read: expanded (a top-level array of node objects, which is
+what rdflib itself writes), compacted (one node object, nested nodes embedded), flattened and any
+other ``@graph`` document. The document is handed to rdflib as the decoded Python value, so an
+array needs no object around it.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from importlib import resources
 from typing import Any
 
 from rdflib import Graph
+from rdflib.parser import PythonInputSource
 
-from .errors import CaseVocabularyError
+from .errors import CaseParseError, CaseVocabularyError
 from .intake import MAX_TRIPLES, _CappedMemory, decode_json, parse_errors
 from .untrusted import untrusted_input
 
@@ -121,17 +127,25 @@ def verify(document: Any) -> None:
             stack.extend((v, (*path, i)) for i, v in enumerate(item))
 
 
+NOT_A_DOCUMENT = (
+    "a JSON-LD case is an object (compacted, or with @graph) or an array of node objects (expanded); "
+    "this JSON is neither"
+)
+
+
 def parse_jsonld(payload: bytes) -> Graph:
-    """Parse a JSON-LD case into a graph (then sanitise it like any Turtle case).
+    """Parse a JSON-LD case in any form into a graph (then sanitise it like any Turtle case).
 
     Raises:
-        CaseParseError: not UTF-8, not JSON, or not JSON-LD rdflib can read.
+        CaseParseError: not UTF-8, not JSON, neither an object nor an array, or not JSON-LD rdflib can read.
         CaseTooLarge: over the byte, nesting or triple limit.
         CaseVocabularyError: a context that is not the published one, or ``@import``.
     """
     with untrusted_input():
         data = resolved(decode_json(payload))
+        if not isinstance(data, dict | list):
+            raise CaseParseError(NOT_A_DOCUMENT)
         graph = Graph(store=_CappedMemory(MAX_TRIPLES))
         with parse_errors("JSON-LD"):
-            graph.parse(data=data, format="json-ld")
+            graph.parse(source=PythonInputSource(data), format="json-ld")
     return graph

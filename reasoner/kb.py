@@ -9,6 +9,7 @@ base is never written to.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ from .errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyErr
 from .kb_files import KnowledgeFiles, parsed
 from .knowledge import Code, CoverageRule, Criterion, Policy, Recommendation, Reference, Step, Threshold
 from .vocab import BASE, GR, vocabulary_terms
+
+log = logging.getLogger("guideline_reasoner.kb")
+"""One line per knowledge base loaded: its folder and content hash (the CLI and the server print it)."""
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 KB_ENV = "GUIDELINE_REASONER_KB"
@@ -155,7 +159,7 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"the shapes cannot be loaded: {exc.args[0] if exc.args else exc}") from exc
         thresholds = build.thresholds()
         tags = build.tags()
-        return cls(
+        kb = cls(
             root=files.root,
             content_hash=files.content_hash,
             ontology=closed,
@@ -183,6 +187,8 @@ class KnowledgeBase:
             derived_from=MappingProxyType(build.derived_from()),
             implied_purposes=MappingProxyType(build.implied_purposes()),
         )
+        log.info("knowledge base %s %s (%d policies)", files.root, files.content_hash, len(kb.policies))
+        return kb
 
     @cached_property
     def expected_on_kind(self) -> Mapping[URIRef, frozenset[URIRef]]:

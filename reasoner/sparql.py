@@ -5,13 +5,15 @@ for one of a few query slots and hands the text to a child process forked from a
 server process that holds the knowledge base (stdlib ``forkserver``). The child parses the query
 and walks its algebra (threats.md B1-B3: only SELECT, ASK, CONSTRUCT and DESCRIBE; no SERVICE
 anywhere; no FROM or FROM NAMED), picks the result format for the query's form, runs the query
-and serialises at most ``max_rows`` results, at a lower CPU priority and under an address-space
-limit. rdflib has no timeout, a thread cannot be stopped, and its pyparsing grammar spends 15 s
+and writes at most ``max_rows`` results (``sparql_formats``), at a lower CPU priority and under an
+address-space limit. rdflib has no timeout, a thread cannot be stopped, and its pyparsing grammar spends 15 s
 or more on some 20,000-character queries (B4, E1; bench/README.md): the child is killed at the
 request's deadline, which counts from the request's arrival, so waiting for a slot, parsing,
 planning, running and serialising all come out of the same budget.
 
-This module is the one place that touches rdflib's SPARQL parser and algebra.
+This module is the one place that touches rdflib's SPARQL parser and algebra. A syntax error is
+reported with its line and column, worked out here from pyparsing's exception, and at most a short
+excerpt of the query near it; an update sent as a query is told that the endpoint is read-only.
 """
 
 from __future__ import annotations
@@ -20,25 +22,29 @@ import multiprocessing
 import multiprocessing.forkserver
 import multiprocessing.spawn
 import os
+import re
 import resource
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import anyio
 import anyio.to_thread
+from pyparsing import ParseBaseException
 from rdflib import Dataset, Graph
 from rdflib.plugins import sparql as rdflib_sparql
 from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parser import expandUnicodeEscapes, expandUnicodeEscapes_re, parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 
+from . import sparql_formats
 from .errors import ReasonerError
+from .sparql_formats import GRAPH_TYPES, TABLE_TYPES, Unrepresentable
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
@@ -54,17 +60,46 @@ ALLOWED: dict[str, QueryForm] = {
     "ConstructQuery": "CONSTRUCT",
     "DescribeQuery": "DESCRIBE",
 }
-TABLE_FORMATS = {"application/sparql-results+json": "json", "application/sparql-results+xml": "xml", "text/csv": "csv"}
-GRAPH_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt"}
+# For each query form, the media types its result may be written as, in the client's order of
+# preference (empty: the client accepts none of the form's formats).
+MediaTypes: TypeAlias = Mapping[QueryForm, Sequence[str] | str | None]
+EXCERPT_CHARS = 20  # of the query, from a syntax error's position: enough to find it, never the query
+_UPDATE = re.compile(  # possessive: a comment runs to its line's end, and nothing is tried twice
+    r"(?:\s|#[^\n\r]*+|BASE\s*+<[^<>]*+>|PREFIX\s*+[^\s:]*+:\s*+<[^<>]*+>)*+"  # the prologue and comments
+    r"(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|COPY|MOVE|WITH)\b",
+    re.IGNORECASE,
+)
 
 _PARSE_LOCK = threading.Lock()
 rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # never load FROM documents, even if vetting were bypassed
 
 
 class QueryRejected(ReasonerError):
-    """The query is not allowed, or not valid SPARQL."""
+    """The query is not allowed, or not valid SPARQL (a syntax error carries its line and column)."""
 
     code = "sparql-rejected"
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+class UpdateRefused(ReasonerError):
+    """A SPARQL Update, however it was sent: the endpoint is read-only (HTTP 403)."""
+
+    code = "sparql-update-refused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "SPARQL Update is not supported: this endpoint is read-only and answers SPARQL 1.1 queries"
+            " (SELECT, ASK, CONSTRUCT, DESCRIBE) only"
+        )
+
+
+class QueryFailed(ReasonerError):
+    """A query the endpoint accepted failed while it was run or written: a fault of the endpoint (HTTP 500)."""
+
+    code = "sparql-failed"
 
 
 class QueryTimeout(ReasonerError):
@@ -82,12 +117,14 @@ class QueryBusy(ReasonerError):
 class ResultNotAcceptable(Exception):
     """The client accepts no format that a result of this query's form can take (HTTP 406).
 
-    Only the query process knows the form; the caller says which formats it offers for it.
+    Only the query process knows the form; the caller says which formats it offers for it. When the
+    client's formats were tried and none could carry this result, ``reason`` says why and
+    ``tried`` lists them.
     """
 
-    def __init__(self, form: QueryForm) -> None:
+    def __init__(self, form: QueryForm, reason: str | None = None, tried: Sequence[str] = ()) -> None:
         super().__init__(f"no acceptable format for a {form} result")
-        self.form = form
+        self.form, self.reason, self.tried = form, reason, tuple(tried)
 
 
 def check_size(text: str) -> None:
@@ -113,16 +150,23 @@ def prepare(text: str) -> tuple[QueryForm, Query]:
         The query form and the translated query, ready to run.
 
     Raises:
-        QueryRejected: naming the reason (size, syntax and updates, form, FROM, SERVICE).
+        QueryRejected: naming the reason (size, syntax with line and column, form, FROM, SERVICE).
+        UpdateRefused: the text is a SPARQL Update.
     """
     check_size(text)
     try:
         with _PARSE_LOCK:
             query = translateQuery(parseQuery(text))
-    except Exception:  # noqa: BLE001 - pyparsing's messages quote the query; updates fail here too
+    except ParseBaseException as exc:  # its message quotes the query: only the position is used
+        if _UPDATE.match(text):
+            raise UpdateRefused() from None
+        raise _syntax_error(text, exc) from None
+    except RecursionError:
         raise QueryRejected(
-            "not a valid SPARQL 1.1 query; only SELECT, ASK, CONSTRUCT and DESCRIBE are accepted (no updates)"
+            "not a valid SPARQL 1.1 query: it is nested too deeply for the parser; " + _ONLY_QUERIES
         ) from None
+    except Exception:  # noqa: BLE001 - an invalid escape, or a rule of the algebra broken
+        raise QueryRejected("not a valid SPARQL 1.1 query; " + _ONLY_QUERIES) from None
     form = ALLOWED.get(query.algebra.name)
     if form is None:
         raise QueryRejected("only SELECT, ASK, CONSTRUCT and DESCRIBE queries are accepted")
@@ -131,6 +175,53 @@ def prepare(text: str) -> tuple[QueryForm, Query]:
     if _has_service(query.algebra):
         raise QueryRejected("SERVICE is not allowed: the endpoint does not query other endpoints")
     return form, query
+
+
+_ONLY_QUERIES = "only SELECT, ASK, CONSTRUCT and DESCRIBE are accepted (no updates)"
+
+
+def _syntax_error(text: str, exc: ParseBaseException) -> QueryRejected:
+    r"""The error at pyparsing's position, as a line and column of the text the client sent.
+
+    pyparsing reports a position in the text it parsed, in which rdflib expanded the \u escapes
+    and pyparsing every tab (to the next multiple of 8); both are undone here.
+    """
+    raw = _raw_offset(text, _untabbed_offset(expandUnicodeEscapes(text), exc.loc))
+    line = text.count("\n", 0, raw) + 1
+    column = raw - (text.rfind("\n", 0, raw) + 1) + 1
+    shown = text[raw : raw + EXCERPT_CHARS].split("\n")[0].rstrip()
+    excerpt = "".join(c if c.isprintable() else f"\\u{ord(c):04X}" for c in shown)
+    if not text[raw:].strip():
+        near = "at the end of the query"
+    else:
+        near = f"near '{excerpt}'" if excerpt else "at the end of the line"
+    return QueryRejected(
+        f"not a valid SPARQL 1.1 query: syntax error at line {line}, column {column}, {near}; " + _ONLY_QUERIES,
+        line,
+        column,
+    )
+
+
+def _untabbed_offset(tabbed: str, loc: int) -> int:
+    """The offset in ``tabbed`` of the character at ``loc`` in ``tabbed.expandtabs()``."""
+    position = column = 0
+    for i, char in enumerate(tabbed):
+        if position >= loc:
+            return i
+        width = 8 - column % 8 if char == "\t" else 1
+        position += width
+        column = 0 if char in "\n\r" else column + width
+    return len(tabbed)
+
+
+def _raw_offset(text: str, offset: int) -> int:
+    r"""The offset in ``text`` of the character at ``offset`` once its \u escapes are expanded."""
+    shift = 0
+    for match in expandUnicodeEscapes_re.finditer(text):
+        if match.start() - shift >= offset:
+            break
+        shift += len(match.group()) - 1
+    return min(offset + shift, len(text))
 
 
 def vet(text: str) -> QueryForm:
@@ -142,13 +233,12 @@ def vet(text: str) -> QueryForm:
     return prepare(text)[0]
 
 
-def formats(form: QueryForm) -> dict[str, str]:
-    """The media types a result of ``form`` can be serialised as, with rdflib's format names."""
-    if form in ("CONSTRUCT", "DESCRIBE"):
-        return GRAPH_FORMATS
-    if form == "ASK":
-        return {k: v for k, v in TABLE_FORMATS.items() if k != "text/csv"}  # W3C CSV results define SELECT only
-    return TABLE_FORMATS
+def formats(form: QueryForm) -> tuple[str, ...]:
+    """The media types a result of ``form`` can be written as, in the server's order of preference.
+
+    An ASK takes the table formats too: CSV and TSV as Apache Jena writes a boolean (``sparql_formats``).
+    """
+    return GRAPH_TYPES if form in ("CONSTRUCT", "DESCRIBE") else TABLE_TYPES
 
 
 def _has_service(node: object) -> bool:
@@ -230,7 +320,12 @@ def warm_up(graph: Graph) -> None:
     for text in _WARM_UP:
         form, query = prepare(text)
         for media_type in formats(form):
-            _serialise(graph.query(query), media_type, 1)
+            _serialise(graph.query(query), [media_type], 1)
+    for text in ("SELEC", "INSERT DATA {}"):  # the error paths: their first use imports and compiles too
+        try:
+            prepare(text)
+        except (QueryRejected, UpdateRefused):
+            pass
 
 
 def _limit_memory(budget_bytes: int) -> None:
@@ -240,14 +335,13 @@ def _limit_memory(budget_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _run(
-    conn: object, root: str, text: str, media_types: Mapping[QueryForm, str | None], max_rows: int, budget_bytes: int
-) -> None:
-    """Query process: parse, vet, negotiate, run and serialise one query; send back what came of it.
+def _run(conn: object, root: str, text: str, media_types: MediaTypes, max_rows: int, budget_bytes: int) -> None:
+    """Query process: parse, vet, negotiate, run and write one query; send back what came of it.
 
-    Sends ``("ok", media type, body, truncated)``, ``("rejected", reason)``, ``("not-acceptable",
-    form)``, ``("memory",)`` or ``("error", exception type)``. Everything here happens before the
-    deadline or not at all: the server kills this process when the deadline passes.
+    Sends ``("ok", media type, body, truncated)``, ``("rejected", reason, line, column)``,
+    ``("update",)``, ``("not-acceptable", form, reason, tried)``, ``("memory",)`` or ``("error",
+    exception type)``. Everything here happens before the deadline or not at all: the server kills
+    this process when the deadline passes.
     """
     reply: tuple[object, ...]
     try:
@@ -256,7 +350,9 @@ def _run(
         _limit_memory(budget_bytes)
         reply = _answer(text, media_types, max_rows)
     except QueryRejected as exc:
-        reply = ("rejected", exc.message)
+        reply = ("rejected", exc.message, exc.line, exc.column)
+    except UpdateRefused:
+        reply = ("update",)
     except MemoryError:
         reply = ("memory",)  # the frames that held the memory are gone once this handler ends
     except Exception as exc:  # noqa: BLE001 - reported as a failed query, never as a crash
@@ -264,41 +360,67 @@ def _run(
     conn.send(reply)  # type: ignore[attr-defined]
 
 
-def _answer(text: str, media_types: Mapping[QueryForm, str | None], max_rows: int) -> tuple[object, ...]:
+def _acceptable(media_types: MediaTypes, form: QueryForm) -> list[str]:
+    """The media types the client accepts for ``form`` that the endpoint writes, best first."""
+    chosen = media_types.get(form)
+    wanted = [chosen] if isinstance(chosen, str) else list(chosen or ())
+    return [m for m in wanted if m in formats(form)]
+
+
+def _answer(text: str, media_types: MediaTypes, max_rows: int) -> tuple[object, ...]:
     form, query = prepare(text)
-    media_type = media_types.get(form)
-    if media_type is None:
-        return ("not-acceptable", form)
-    if media_type not in formats(form):
-        return ("rejected", f"a {form} result cannot be given as {media_type}")
+    acceptable = _acceptable(media_types, form)
+    if not acceptable:
+        return ("not-acceptable", form, None, ())
     assert _GRAPH is not None
     result = _GRAPH.query(query)  # the translated query: parsed once
-    return ("ok", *_serialise(result, media_type, max_rows))
+    try:
+        return ("ok", *_serialise(result, acceptable, max_rows))
+    except Unrepresentable as exc:
+        return ("not-acceptable", form, exc.reason, acceptable)
 
 
-def _serialise(result: Result, media_type: str, max_rows: int) -> tuple[str, bytes, bool]:
+def _serialise(result: Result, media_types: Sequence[str], max_rows: int) -> tuple[str, bytes, bool]:
+    """The result, at most ``max_rows`` rows or triples of it, in the first of ``media_types`` that can carry it.
+
+    Raises:
+        Unrepresentable: none of them can (the last one's reason).
+    """
+    truncated = False
     if result.type in ("CONSTRUCT", "DESCRIBE"):
         graph = result.graph
         assert graph is not None
         truncated = len(graph) > max_rows
         if truncated:
-            capped = Graph()
+            capped = Graph(namespace_manager=graph.namespace_manager)
             for i, triple in enumerate(graph):
                 if i >= max_rows:
                     break
                 capped.add(triple)
             graph = capped
-        return media_type, graph.serialize(format=GRAPH_FORMATS[media_type], encoding="utf-8"), truncated
-    truncated = False
-    if result.type == "SELECT":
-        rows = []
-        for row in result.bindings:
-            if len(rows) >= max_rows:
-                truncated = True
-                break
-            rows.append(row)
-        result.bindings = rows
-    return media_type, result.serialize(format=TABLE_FORMATS[media_type]) or b"", truncated
+        return _first(media_types, lambda media_type: sparql_formats.write_graph(graph, media_type), truncated)
+    if result.type == "ASK":
+        answer = bool(result.askAnswer)
+        return _first(media_types, lambda media_type: sparql_formats.write_ask(answer, media_type), truncated)
+    rows = []
+    for row in result.bindings:
+        if len(rows) >= max_rows:
+            truncated = True
+            break
+        rows.append(row)
+    variables = list(result.vars or ())
+    return _first(media_types, lambda media_type: sparql_formats.write_select(variables, rows, media_type), truncated)
+
+
+def _first(media_types: Sequence[str], write: Callable[[str], bytes], truncated: bool) -> tuple[str, bytes, bool]:
+    failure: Unrepresentable | None = None
+    for media_type in media_types:
+        try:
+            return media_type, write(media_type), truncated
+        except Unrepresentable as exc:
+            failure = exc
+    assert failure is not None
+    raise failure
 
 
 def _warm() -> None:
@@ -356,20 +478,22 @@ class SparqlService:
             stop()
         self.start()
 
-    async def run(
-        self, text: str, media_types: Mapping[QueryForm, str | None], *, arrived: float | None = None
-    ) -> QueryOutput:
+    async def run(self, text: str, media_types: MediaTypes, *, arrived: float | None = None) -> QueryOutput:
         """Parse, vet and run a query in a query process, by the deadline.
 
         Args:
             text: the query, as the client sent it (untrusted; never parsed in this process).
-            media_types: for each query form, the media type to serialise its result as, or None
-                when the client accepts none of that form's formats.
+            media_types: for each query form, the media types its result may be written as, best
+                first (the next is used when a result cannot be written in the first), or one media
+                type; empty or None when the client accepts none of that form's formats.
             arrived: when the request arrived (``time.monotonic()``); the deadline counts from it.
 
         Raises:
             QueryRejected: the query is over the size caps (checked first), or not allowed.
-            ResultNotAcceptable: the query's form has no format in ``media_types``.
+            UpdateRefused: the text is a SPARQL Update.
+            ResultNotAcceptable: the query's form has no format in ``media_types``, or none of
+                them can carry its result (``reason`` says why).
+            QueryFailed: the query failed while it was run (a fault of the endpoint).
             QueryTimeout: it was still being parsed or run at the deadline, or ran out of memory.
             QueryBusy: no slot became free before the deadline.
         """
@@ -390,7 +514,7 @@ class SparqlService:
             if acquired:
                 self._slots.release()
 
-    def _run_child(self, text: str, media_types: dict[QueryForm, str | None], deadline: float) -> QueryOutput:
+    def _run_child(self, text: str, media_types: MediaTypes, deadline: float) -> QueryOutput:
         parent, child = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
             target=_run, args=(child, self.root, text, media_types, self.max_rows, self.budget), daemon=True
@@ -414,9 +538,11 @@ class SparqlService:
         if status == "ok":
             return QueryOutput(*detail)
         if status == "rejected":
-            raise QueryRejected(detail[0])
+            raise QueryRejected(*detail)
+        if status == "update":
+            raise UpdateRefused()
         if status == "not-acceptable":
-            raise ResultNotAcceptable(detail[0])
+            raise ResultNotAcceptable(*detail)
         if status == "memory":
             raise QueryTimeout("the query ran out of its memory budget and was stopped")
-        raise QueryRejected(f"the query failed while running ({detail[0]})")
+        raise QueryFailed(f"the endpoint failed while running the query ({detail[0]}); the query itself was valid")

@@ -64,6 +64,28 @@ def test_cli_prints_changes_and_a_summary(raised: Path, monkeypatch: pytest.Monk
     lines = res.stdout.strip().splitlines()
     assert "sij-rfa-two-blocks.json [sij-clinical-pathway]: medically-necessary -> not-medically-necessary" in lines
     assert "    sij-clinical-pathway/lateral-branch-blocks: met -> not-met" in lines
-    assert lines[-1] == f"2 changed, {_expectations() - 2} unchanged"
+    assert lines[-1] == f"2 changed, {_expectations() - 2} unchanged, 0 skipped"
     bad = CliRunner().invoke(app, ["impact", "--from", "no-such-revision-xyz"])
     assert bad.exit_code == 2 and "not a folder and not a git revision" in bad.stderr
+
+
+def test_a_skipped_case_says_why_and_is_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version without a policy cannot determine its cases: each is listed with that reason, and counted."""
+    before = tmp_path / "before"
+    shutil.copytree(ROOT / "ontology", before / "ontology")
+    shutil.copytree(ROOT / "shapes", before / "shapes")
+    (before / "ontology" / "guidelines" / "medicare-esi-lcd.ttl").unlink()
+    (before / "shapes" / "criteria" / "medicare-esi-lcd.ttl").unlink()
+    cases = case_files(ROOT / "examples" / "cases")
+    esi = sum(e["policy"] == "medicare-esi-lcd" for case in cases for e in expectations(case))
+    assert esi > 0
+    monkeypatch.chdir(ROOT)
+    res = CliRunner().invoke(app, ["impact", "--from", str(before), "--to", str(ROOT)])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.strip().splitlines()
+    skipped = [line for line in lines if line.startswith("skipped: ")]
+    assert len(skipped) == esi
+    why = "[medicare-esi-lcd]: the version before has no policy medicare-esi-lcd"
+    assert all(line.endswith(why) for line in skipped)
+    assert lines[-1] == f"0 changed, {_expectations() - esi} unchanged, {esi} skipped"
+    assert res.stderr.count("knowledge base ") == 2  # each version loaded is named

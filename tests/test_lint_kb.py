@@ -17,6 +17,7 @@ from rdflib.namespace import SH
 from typer.testing import CliRunner, Result
 
 from reasoner.cli import app
+from reasoner.kb_files import KnowledgeFiles
 from reasoner.lint import Finding, LintReport, lint
 
 from .conftest import FIXTURES, ROOT
@@ -182,14 +183,16 @@ def bad_kb_text(bad_kb: Path) -> Result:
 
 
 def test_cli_text_lists_findings_and_exits_1(bad_kb_text: Result) -> None:
+    """The findings, then the summary, on standard output; the knowledge base linted is named on standard error."""
     result = bad_kb_text
     assert result.exit_code == 1, result.output
-    lines = result.stdout.splitlines()
+    *lines, summary = result.stdout.splitlines()
     assert lines
     assert all(_FINDING_LINE.match(line) for line in lines), result.stdout
     for name in ("ontology--undeclared.ttl", "ontology--threshold-unit.ttl"):
         assert any(line.startswith(_where(name)) for line in lines), result.stdout
-    assert f"{len(lines)} findings in" in result.stderr
+    assert summary.startswith(f"{len(lines)} findings in ")
+    assert result.stderr.startswith("knowledge base ")
 
 
 def test_cli_json_gives_the_findings(bad_kb: Path, bad_kb_text: Result) -> None:
@@ -199,7 +202,7 @@ def test_cli_json_gives_the_findings(bad_kb: Path, bad_kb_text: Result) -> None:
     assert data["unreadable"] == []
     assert data["files"] > 0
     findings = [Finding(**item) for item in data["findings"]]
-    assert [str(f) for f in findings] == bad_kb_text.stdout.splitlines()
+    assert [str(f) for f in findings] == bad_kb_text.stdout.splitlines()[:-1]
     for name in ("ontology--undeclared.ttl", "ontology--threshold-unit.ttl"):
         assert any(str(f).startswith(_where(name)) for f in findings), data
 
@@ -209,7 +212,7 @@ def test_cli_paths_restrict_findings_to_those_files(bad_kb: Path) -> None:
     target = bad_kb / "ontology" / "guidelines" / name
     result = CliRunner().invoke(app, ["lint", "--kb", str(bad_kb), str(target)])
     assert result.exit_code == 1, result.output
-    lines = result.stdout.splitlines()
+    lines = result.stdout.splitlines()[:-1]
     assert lines
     assert all(line.startswith(f"ontology/guidelines/{name}:") for line in lines), result.stdout
     assert any(line.startswith(_where(name)) for line in lines), result.stdout
@@ -218,8 +221,8 @@ def test_cli_paths_restrict_findings_to_those_files(bad_kb: Path) -> None:
 def test_cli_clean_kb_exits_0() -> None:
     result = CliRunner().invoke(app, ["lint", "--kb", str(ROOT)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == ""
-    assert "0 findings" in result.stderr
+    assert re.fullmatch(r"0 findings in \d+ files\n", result.stdout)
+    assert result.stderr == f"knowledge base {ROOT} {KnowledgeFiles.read(ROOT).content_hash} (linted)\n"
 
 
 def test_cli_nonexistent_path_exits_2(tmp_path: Path) -> None:

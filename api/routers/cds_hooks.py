@@ -14,6 +14,7 @@ from reasoner.cds_hooks import SERVICES, discovery, respond
 from reasoner.fhir_intake import read_hook
 
 from ..deps import KnowledgeBaseDep, SettingsDep
+from ..models import CdsDiscovery, CdsResponse
 from ..problems import FHIR_JSON
 from .pas import check_fhir_content_type, read_fhir_body
 
@@ -32,7 +33,7 @@ _ERRORS = {
 }
 
 
-@router.get("/cds-services", summary="CDS Hooks discovery")
+@router.get("/cds-services", summary="CDS Hooks discovery", response_model=CdsDiscovery)
 def cds_services() -> dict[str, Any]:
     """The services (order-sign, order-select) with the prefetch each needs."""
     return discovery()
@@ -49,7 +50,7 @@ def cds_services() -> dict[str, Any]:
         "coverage-information extension per card. Nothing is fetched: a request without the declared "
         "history prefetch gets 412. Errors are OperationOutcomes."
     ),
-    responses={200: {"description": "Cards and system actions"}, **_ERRORS},
+    responses={200: {"description": "Cards and system actions", "model": CdsResponse}, **_ERRORS},
 )
 async def call_service(
     service_id: str,

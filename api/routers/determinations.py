@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from reasoner import ALL_POLICIES, CaseError, FhirError, compare, determine, render, render_comparison
 from reasoner.case_json import to_graph
-from reasoner.comparison import compare_graph
+from reasoner.comparison import Comparison, compare_graph
+from reasoner.determination import Determination
 from reasoner.fhir_intake import read_pas, skipped_header
 from reasoner.pas import judge
 
@@ -38,6 +39,11 @@ _SEEDS = [
 ]
 SEED_EXAMPLE = next((json.loads(p.read_text()) for p in _SEEDS if p.is_file()), None)  # for /docs
 
+EXPANDED_JSONLD = {
+    "type": "array",
+    "items": {"type": "object"},
+    "description": "the determination with PROV-O, as expanded JSON-LD (an array of node objects)",
+}
 _ERRORS = {
     status: {"description": text, "content": {PROBLEM: {}, **({FHIR_JSON: {}} if fhir else {})}}
     for status, (text, fhir) in {
@@ -71,8 +77,14 @@ _ERRORS = {
     ),
     responses={
         200: {
-            "description": "The determination, or with `policy=all` the comparison",
-            "content": {t: {} for t in OUTPUT},
+            "description": "The determination (`Determination`), or with `policy=all` the comparison (`Comparison`)",
+            "model": Determination | Comparison,
+            "content": {
+                "text/markdown": {"schema": {"type": "string", "description": "the letter"}},
+                "text/html": {"schema": {"type": "string", "description": "the letter"}},
+                "text/turtle": {"schema": {"type": "string", "description": "the determination with PROV-O"}},
+                "application/ld+json": {"schema": EXPANDED_JSONLD},
+            },
         },
         **_ERRORS,
     },

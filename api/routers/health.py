@@ -10,17 +10,18 @@ from fastapi import APIRouter, Request
 import reasoner
 
 from ..deps import LiveDep
+from ..models import Health, VersionInfo
 
 router = APIRouter(tags=["service"])
 
 
-@router.get("/health", summary="Liveness")
+@router.get("/health", summary="Liveness", response_model=Health)
 async def health() -> dict[str, str]:
     """Answers at once; it never waits for a determination or a query."""
     return {"status": "ok"}
 
 
-@router.get("/version", summary="Versions")
+@router.get("/version", summary="Versions", response_model=VersionInfo, response_model_exclude_none=True)
 def version(request: Request, live: LiveDep) -> dict[str, Any]:
     """The application version, the knowledge base's hash, generation and policies, and the last refused reload.
 

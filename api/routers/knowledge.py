@@ -7,7 +7,17 @@ from typing import Any
 from fastapi import APIRouter
 
 from reasoner import UnknownPolicyError
-from reasoner.catalogue import criterion_view, find_criterion, policy_summaries, policy_view, procedure_view
+from reasoner.catalogue import (
+    CriterionView,
+    PolicyListing,
+    PolicyView,
+    ProcedureView,
+    criterion_view,
+    find_criterion,
+    policy_summaries,
+    policy_view,
+    procedure_view,
+)
 
 from ..deps import KnowledgeBaseDep
 from ..problems import PROBLEM, Problem
@@ -16,13 +26,18 @@ router = APIRouter(tags=["knowledge"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such resource", "content": {PROBLEM: {}}}}
 
 
-@router.get("/policies", summary="List policies")
+@router.get("/policies", summary="List policies", response_model=list[PolicyListing])
 def list_policies(kb: KnowledgeBaseDep) -> list[dict[str, Any]]:
     """Every policy with its version and the codes it addresses."""
     return policy_summaries(kb)
 
 
-@router.get("/policies/{policy_id}", summary="One policy: procedures, criteria, pathway", responses=_NOT_FOUND)
+@router.get(
+    "/policies/{policy_id}",
+    summary="One policy: procedures, criteria, pathway",
+    response_model=PolicyView,
+    responses=_NOT_FOUND,
+)
 def get_policy(policy_id: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
     """A policy with its coverage rules, criteria (with thresholds and sources) and pathway."""
     try:
@@ -31,13 +46,20 @@ def get_policy(policy_id: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
         raise Problem(404, "not-found", "No such policy", exc.message, validPolicies=exc.valid) from None
 
 
-@router.get("/procedures/{code}", summary="A procedure code under every policy", responses=_NOT_FOUND)
+@router.get(
+    "/procedures/{code}",
+    summary="A procedure code under every policy",
+    response_model=ProcedureView,
+    responses=_NOT_FOUND,
+)
 def get_procedure(code: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
     """Coverage under each policy, the criteria that apply, and the code's place in each pathway."""
     return procedure_view(kb, code)
 
 
-@router.get("/criteria/{criterion_id:path}", summary="One criterion", responses=_NOT_FOUND)
+@router.get(
+    "/criteria/{criterion_id:path}", summary="One criterion", response_model=CriterionView, responses=_NOT_FOUND
+)
 def get_criterion(criterion_id: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
     """A criterion by id (``policy/criterion``), with thresholds, evidence and the shapes that check it."""
     return criterion_view(kb, find_criterion(kb, criterion_id))

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from reasoner import FhirError
@@ -14,12 +15,21 @@ from reasoner.pas import claim_response_bundle, judge
 
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep, SettingsDep
+from ..models import FhirBundle
 from ..negotiation import media_type
 from ..problems import FHIR_JSON, Problem
 
 router = APIRouter(tags=["fhir"])
 
 FHIR_INPUT = (FHIR_JSON, "application/json")
+
+
+class FhirJSONResponse(JSONResponse):
+    """FHIR JSON (so that the OpenAPI document gives the answer's schema under ``application/fhir+json``)."""
+
+    media_type = FHIR_JSON
+
+
 _ERRORS = {
     status: {"description": text, "content": {FHIR_JSON: {}}}
     for status, text in {
@@ -58,7 +68,8 @@ def check_fhir_content_type(request: Request) -> None:
         "not certified, A4 pended) and the Patient, insurer and provider of the request. Resource types "
         "that give no facts are counted in the `X-FHIR-Skipped` header. Errors are OperationOutcomes."
     ),
-    responses={200: {"description": "The PAS response Bundle", "content": {FHIR_JSON: {}}}, **_ERRORS},
+    response_class=FhirJSONResponse,
+    responses={200: {"description": "The PAS response Bundle", "model": FhirBundle}, **_ERRORS},
     openapi_extra={"requestBody": {"required": True, "content": {FHIR_JSON: {"schema": {"type": "object"}}}}},
 )
 async def submit_claim(

@@ -1,10 +1,16 @@
 """GET and POST /sparql: the SPARQL 1.1 Protocol, read-only, over the knowledge base.
 
 Queries come as the ``query`` parameter of a GET, a form POST, or an ``application/sparql-query``
-body; other parameters are ignored (clients such as SPARQLWrapper add some). This process never
-parses a query: it checks its size, works out from the Accept header which format it would give
-each query form, and hands both to ``reasoner.sparql``, whose killable query process parses,
-vets, runs and serialises the query by the deadline. Patient cases are never in this dataset.
+body; other parameters are ignored (clients such as SPARQLWrapper add some). A GET with no
+``query`` parameter answers the SPARQL 1.1 Service Description (``api.sparql_description``). An
+update, however it is sent (the ``update`` parameter or form field, an
+``application/sparql-update`` body, or an update in the ``query`` parameter), is refused with 403
+``sparql-update-refused``: the endpoint is read-only.
+
+This process never parses a query: it checks its size, works out from the Accept header which
+formats, best first, it would give each query form, and hands both to ``reasoner.sparql``, whose
+killable query process parses, vets, runs and writes the query by the deadline. Patient cases
+are never in this dataset.
 """
 
 from __future__ import annotations
@@ -15,41 +21,96 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 
-from reasoner.sparql import FORMS, QueryForm, ResultNotAcceptable, check_size
+from reasoner.sparql import FORMS, QueryForm, ResultNotAcceptable, UpdateRefused, check_size, formats
+from reasoner.sparql_formats import GRAPH_TYPES, JSON, TABLE_TYPES, XML
 
+from .. import sparql_description
 from ..body import read_limited
-from ..deps import SettingsDep, SparqlDep
-from ..negotiation import choose, media_type
+from ..deps import KnowledgeBaseDep, SettingsDep, SparqlDep
+from ..negotiation import media_type, ranked
 from ..problems import PROBLEM, Problem
 
 router = APIRouter(tags=["sparql"])
 
-TABLE = ["application/sparql-results+json", "application/sparql-results+xml", "text/csv"]
-GRAPH = ["text/turtle", "application/ld+json", "application/n-triples"]
-OFFERED: dict[QueryForm, list[str]] = {"SELECT": TABLE, "ASK": TABLE[:2], "CONSTRUCT": GRAPH, "DESCRIBE": GRAPH}
-ALIASES = {"application/json": TABLE[0], "application/xml": TABLE[1], "text/xml": TABLE[1]}
-_DOC = "A SPARQL 1.1 query: SELECT, ASK, CONSTRUCT or DESCRIBE; no SERVICE, no FROM."
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The results (tables) or the graph", "content": {t: {} for t in TABLE + GRAPH}},
-    400: {"description": "No query, a refused or invalid query", "content": {PROBLEM: {}}},
-    406: {"description": "No acceptable result format for this query form", "content": {PROBLEM: {}}},
+# Other names clients send for the SPARQL result formats (SPARQLWrapper's JSON sends application/json).
+ALIASES = {"application/json": JSON, "application/xml": XML, "text/xml": XML}
+_DOC = (
+    "A SPARQL 1.1 query: SELECT, ASK, CONSTRUCT or DESCRIBE; no SERVICE, no FROM. Results as SPARQL JSON"
+    " (the default), XML, CSV or TSV; graphs as Turtle (the default), JSON-LD, N-Triples or RDF/XML, by"
+    " the Accept header (q-values and wildcards honoured). A syntax error gives its line and column. The"
+    " endpoint is read-only: an update, however it is sent, is answered 403 sparql-update-refused."
+)
+_QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The results (tables and booleans) or the graph",
+        "content": {t: {"schema": {"type": "string"}} for t in (*TABLE_TYPES, *GRAPH_TYPES)},
+    },
+    400: {
+        "description": "An empty query (sparql-missing); a refused or invalid query (sparql-rejected: a syntax"
+        " error has `line` and `column`)",
+        "content": {PROBLEM: {}},
+    },
+    403: {
+        "description": "A SPARQL Update (sparql-update-refused): the endpoint is read-only",
+        "content": {PROBLEM: {}},
+    },
+    406: {
+        "description": "No acceptable format for this query form, or none of the acceptable ones can carry"
+        " this result; `available` lists the formats",
+        "content": {PROBLEM: {}},
+    },
+    500: {
+        "description": "The endpoint failed to run a valid query (sparql-failed): a fault of the endpoint",
+        "content": {PROBLEM: {}},
+    },
     503: {"description": "The query was stopped at its deadline, or every slot stayed busy", "content": {PROBLEM: {}}},
 }
+_GET_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_QUERY_RESPONSES,
+    200: {
+        "description": "The results or the graph; without a query, the SPARQL 1.1 Service Description",
+        "content": {t: {"schema": {"type": "string"}} for t in (*TABLE_TYPES, *GRAPH_TYPES)},
+    },
+}
 _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **_RESPONSES,
+    **_QUERY_RESPONSES,
     413: {"description": "Body over the limit", "content": {PROBLEM: {}}},
-    415: {"description": "Not application/sparql-query or a form", "content": {PROBLEM: {}}},
+    415: {
+        "description": "Not application/sparql-query, application/sparql-update or a form",
+        "content": {PROBLEM: {}},
+    },
 }
 
 
-def _media_types(accept: str | None) -> dict[QueryForm, str | None]:
-    """The media type this Accept header gets for each query form; None where it accepts none."""
-    chosen: dict[QueryForm, str | None] = {}
+def _media_types(accept: str | None) -> dict[QueryForm, list[str]]:
+    """The media types this Accept header allows for each query form, best first (empty where none)."""
+    chosen: dict[QueryForm, list[str]] = {}
     for form in FORMS:
-        offered = OFFERED[form]
-        best = choose(accept, offered + ([] if offered is GRAPH else list(ALIASES)))
-        chosen[form] = ALIASES.get(best, best) if best else None
+        offered = list(formats(form))
+        names = offered + ([] if form in ("CONSTRUCT", "DESCRIBE") else list(ALIASES))
+        chosen[form] = list(dict.fromkeys(ALIASES.get(name, name) for name in ranked(accept, names)))
     return chosen
+
+
+def _not_acceptable(exc: ResultNotAcceptable) -> Problem:
+    offered = list(formats(exc.form))
+    if exc.reason is None:
+        return Problem(
+            406,
+            "not-acceptable",
+            "No acceptable format",
+            f"a {exc.form} result can be given as " + ", ".join(offered),
+            available=offered,
+        )
+    available = [t for t in offered if t not in exc.tried]
+    return Problem(
+        406,
+        "not-acceptable",
+        "No acceptable format for this result",
+        f"this {exc.form} result cannot be given as {', '.join(exc.tried)}: {exc.reason}; ask for "
+        + ", ".join(available),
+        available=available,
+    )
 
 
 async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset: list[str]) -> Response:
@@ -70,38 +131,60 @@ async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset
         arrived = getattr(request.state, "sparql_arrived", None)
         out = await sparql.run(text, _media_types(request.headers.get("accept")), arrived=arrived)
     except ResultNotAcceptable as exc:
-        offered = OFFERED[exc.form]
-        raise Problem(
-            406,
-            "not-acceptable",
-            "No acceptable format",
-            f"a {exc.form} result can be given as " + ", ".join(offered),
-            available=offered,
-        ) from None
+        raise _not_acceptable(exc) from None
     headers = {"X-Result-Truncated": "true"} if out.truncated else {}
     return Response(out.body, media_type=out.media_type, headers=headers)
 
 
+def _describe(request: Request, kb: KnowledgeBaseDep, settings: SettingsDep) -> Response:
+    offered = sparql_description.OFFERED
+    best = ranked(request.headers.get("accept"), offered)
+    if not best:
+        raise Problem(
+            406,
+            "not-acceptable",
+            "No acceptable format",
+            "the service description can be given as " + ", ".join(offered),
+            available=offered,
+        )
+    body = sparql_description.describe(
+        sparql_description.endpoint_url(request),
+        kb.content_hash,
+        sparql_description.triples(kb),
+        settings.sparql_max_rows,
+        settings.sparql_timeout_s,
+        best[0],
+    )
+    return Response(body, media_type=best[0])
+
+
 @router.get(
     "/sparql",
-    summary="SPARQL query (GET)",
-    description=_DOC,
-    responses=_RESPONSES,
+    summary="SPARQL query (GET), or the service description",
+    description=_DOC + " Without a query parameter: the SPARQL 1.1 Service Description, in Turtle (the default),"
+    " RDF/XML, JSON-LD or N-Triples.",
+    responses=_GET_RESPONSES,
     openapi_extra={
         "parameters": [
             {
                 "name": "query",
                 "in": "query",
-                "required": True,
-                "description": "The query (SPARQL 1.1 Protocol); other parameters are ignored",
+                "required": False,
+                "description": "The query (SPARQL 1.1 Protocol); without it, the service description. Other"
+                " parameters are ignored, but for `update` (refused, 403) and default-graph-uri and"
+                " named-graph-uri (refused, 400)",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 20000},
             }
         ]
     },
 )
-async def sparql_get(request: Request, sparql: SparqlDep) -> Response:
-    """The query is the ``query`` parameter."""
+async def sparql_get(request: Request, kb: KnowledgeBaseDep, settings: SettingsDep, sparql: SparqlDep) -> Response:
+    """The query is the ``query`` parameter; without one, the service description."""
     params = request.query_params
+    if "update" in params:
+        raise UpdateRefused()
+    if "query" not in params:
+        return _describe(request, kb, settings)
     return await _answer(params.get("query"), request, sparql, _dataset(params.getlist))
 
 
@@ -117,19 +200,26 @@ async def sparql_get(request: Request, sparql: SparqlDep) -> Response:
                 "application/x-www-form-urlencoded": {
                     "schema": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
                 },
+                "application/sparql-update": {
+                    "schema": {"type": "string", "description": "Refused: 403 sparql-update-refused"}
+                },
             }
         }
     },
 )
 async def sparql_post(request: Request, sparql: SparqlDep, settings: SettingsDep) -> Response:
-    """A query in the body (``application/sparql-query``) or a form field."""
+    """A query in the body (``application/sparql-query``) or a form field; an update is refused."""
     kind = media_type(request.headers.get("content-type"))
     body = await read_limited(request, settings.max_body_bytes)
     dataset = _dataset(request.query_params.getlist)
+    if kind == "application/sparql-update" or "update" in request.query_params:
+        raise UpdateRefused()
     if kind == "application/sparql-query":
         text = body.decode("utf-8", "replace")
     elif kind == "application/x-www-form-urlencoded":
         form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        if "update" in form:
+            raise UpdateRefused()
         text = form["query"][0] if form.get("query") else None
         dataset += _dataset(lambda name: form.get(name, []))
     else:

@@ -46,6 +46,16 @@ def test_jsonld_body_with_the_published_context(client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["outcome"] == "not-medically-necessary"
 
 
+def test_jsonld_body_in_expanded_form(client: TestClient) -> None:
+    """rdflib's own JSON-LD output, a top-level array of node objects, with no context at all."""
+    from rdflib import Graph
+
+    expanded = Graph().parse(EXAMPLES / "sij-seed-neurectomy.ttl").serialize(format="json-ld")
+    assert expanded.lstrip().startswith("[")
+    r = client.post("/determinations", content=expanded, headers={"content-type": "application/ld+json"})
+    assert r.status_code == 200 and r.json()["outcome"] == "not-medically-necessary"
+
+
 @pytest.mark.parametrize(
     ("accept", "media", "marker"),
     [
@@ -87,3 +97,26 @@ def test_html_escapes_case_content(client: TestClient) -> None:
     r = client.post("/determinations", content=marked, headers={**TURTLE, "accept": "text/html"})
     assert r.status_code == 200
     assert "<script>x" not in r.text and "&lt;script&gt;x" in r.text
+
+
+def test_a_schema_error_is_in_plain_words_in_the_problem(client: TestClient) -> None:
+    case = json.loads(SEED.read_text())
+    case["request"]["codes"][0]["code"] = "6477"
+    case["request"]["date"] = "17/11/2025"
+    r = client.post("/determinations", content=json.dumps(case), headers=JSON)
+    assert r.status_code == 422 and r.json()["code"] == "case-schema"
+    errors = {e["location"]: e["problem"] for e in r.json()["errors"]}
+    assert errors["request.date"] == 'must be a date written YYYY-MM-DD; for example "2025-11-17"'
+    assert errors["request.codes.0.code"].startswith("must be a CPT or HCPCS code")
+    assert errors["request.codes.0.code"].endswith('; for example "64772"')
+    assert "pattern" not in r.text and "Input should" not in r.text and "6477" not in r.text.replace("64772", "")
+
+
+def test_a_fhir_bundle_sent_as_json_is_named_with_where_to_send_it(client: TestClient) -> None:
+    bundle = (EXAMPLES.parent / "fhir" / "sij-seed-neurectomy.pas.json").read_bytes()
+    r = client.post("/determinations", content=bundle, headers=JSON)
+    assert r.status_code == 422
+    [error] = r.json()["errors"]
+    assert error["location"] == "resourceType"
+    assert "FHIR Bundle" in error["problem"] and "application/fhir+json" in error["problem"]
+    assert "/Claim/$submit" in error["problem"]

@@ -3,8 +3,9 @@
 Every form in which rdflib would resolve a context (top level, arrays, arrays in arrays, a context
 object's own ``@context``, ``@import``, property- and type-scoped contexts, nested node, value,
 list, ``@graph``, ``@included``, ``@nest`` and ``@reverse`` objects, relative references under
-``@base``) is posted with every probe location (the canary, an existing and a missing file as a
-path and as a ``file:`` URL, ``/dev/zero``). Each is a 422 ``case-vocabulary`` naming the JSON path
+``@base``, the node objects of an expanded document, which is a top-level array) is posted with
+every probe location (the canary, an existing and a missing file as a path and as a ``file:``
+URL, ``/dev/zero``). Each is a 422 ``case-vocabulary`` naming the JSON path
 of the reference and not the reference; nothing is connected to or opened, and the audit hook
 never has to step in (the ``probes`` fixture checks all three).
 """
@@ -19,11 +20,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from rdflib import Graph
 
 from reasoner import CaseVocabularyError
 from reasoner.jsonld import CONTEXT_URL, resolved, verify
 
-from .cases import CASE_IRI, JSONLD, SEED_OUTCOME, post, problem, seed_jsonld
+from .cases import CASE_IRI, JSONLD, SEED_OUTCOME, SEED_TTL, post, problem, seed_jsonld
 from .conftest import Probes
 
 Form = Callable[[str], tuple[dict[str, Any], str]]
@@ -35,6 +37,11 @@ def _with(context: Any, *extra: dict[str, Any], **top: Any) -> dict[str, Any]:
     doc["@graph"] += list(extra)
     doc.update(top)
     return doc
+
+
+def _expanded_seed() -> list[dict[str, Any]]:
+    """The seed case in expanded form (no context anywhere)."""
+    return json.loads(Graph().parse(data=SEED_TTL, format="turtle").serialize(format="json-ld"))
 
 
 def _n() -> int:
@@ -114,6 +121,15 @@ FORMS: dict[str, Form] = {
         f'$["@graph"][{_n()}]["@context"]',
     ),
     "lookalike-of-the-published-url": lambda t: (_with(f"{t}#{CONTEXT_URL}"), '$["@context"]'),
+    # The expanded form: a top-level array of node objects (rdflib's own output), read since issue 15.
+    "expanded-array-member": lambda t: (
+        [*_expanded_seed(), {"@id": CASE_IRI, "@context": t}],
+        f'$[{len(_expanded_seed())}]["@context"]',
+    ),
+    "expanded-array-nested": lambda t: (
+        [{"@id": CASE_IRI, "urn:p": [{"@context": [t], "@id": "urn:x"}]}, *_expanded_seed()],
+        '$[0]["urn:p"][0]["@context"][0]',
+    ),
 }
 TARGETS = [
     "http",
