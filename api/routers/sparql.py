@@ -43,7 +43,7 @@ _DOC = (
 _QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The results (tables and booleans) or the graph",
-        "content": {t: {"schema": {"type": "string"}} for t in (*TABLE_TYPES, *GRAPH_TYPES)},
+        "content": {t: {} for t in (*TABLE_TYPES, *GRAPH_TYPES)},  # schemas by media type: api/openapi.py
     },
     400: {
         "description": "An empty query (sparql-missing); a refused or invalid query (sparql-rejected: a syntax"
@@ -69,7 +69,7 @@ _GET_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_QUERY_RESPONSES,
     200: {
         "description": "The results or the graph; without a query, the SPARQL 1.1 Service Description",
-        "content": {t: {"schema": {"type": "string"}} for t in (*TABLE_TYPES, *GRAPH_TYPES)},
+        "content": {t: {} for t in (*TABLE_TYPES, *GRAPH_TYPES)},  # schemas by media type: api/openapi.py
     },
 }
 _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
