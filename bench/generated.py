@@ -49,6 +49,7 @@ def _criterion(p: str, pid: str, key: str, order: int, applies: str, rule: str, 
     rdfs:label "Generated {key}"@en ;
     skos:definition "A generated criterion."@en ;
     gr:policy grk:{pid} ;
+    gr:verification gr:VerificationS ;
     gr:order {order} ;
     gr:category gr:CategoryDocumentation ;
     gr:required true ;

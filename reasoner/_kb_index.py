@@ -10,6 +10,7 @@ from rdflib.namespace import SKOS
 
 from .errors import KnowledgeBaseError
 from .knowledge import (
+    COVERAGE,
     FACT_PLACEHOLDERS,
     Code,
     CoverageRule,
@@ -20,9 +21,11 @@ from .knowledge import (
     Recommendation,
     Reference,
     Step,
+    Tag,
     Threshold,
     fill_thresholds,
     threshold_key,
+    weakest,
 )
 from .vocab import GR, KB
 
@@ -89,12 +92,33 @@ class KnowledgeIndexBuilder:
             for p in self._subjects(GR.Policy)
         }
 
-    def criteria(self, thresholds: dict[URIRef, Threshold]) -> dict[URIRef, Criterion]:
+    def tags(self) -> dict[URIRef, Tag]:
+        """The verification tags, each with its rank and whether a criterion resting on it can deny."""
+        return {
+            t: Tag(t, self._str(t, RDFS.label), self._int(t, GR.strength), self._str(t, GR.decidesDenial) == "true")
+            for t in self._subjects(GR.VerificationStatus)
+        }
+
+    def rests_on(self, c: URIRef, thresholds: dict[URIRef, Threshold]) -> tuple[URIRef, ...]:
+        """The thresholds a criterion uses: named in its texts (gr:usesThreshold) or by its rule."""
+        used = set(self._iris(c, GR.usesThreshold))
+        for rule in self.g.objects(c, GR.rule):
+            used |= {o for o in self.g.objects(rule, None) if isinstance(o, URIRef) and o in thresholds}
+        return tuple(sorted(used))
+
+    def criterion_tag(self, c: URIRef, thresholds: dict[URIRef, Threshold], tags: dict[URIRef, Tag]) -> Tag | None:
+        """The weakest tag of the criterion's own fact and of every threshold it uses."""
+        own = [tags.get(t) for t in self._iris(c, GR.verification)]
+        used = [tags.get(t) for th in self.rests_on(c, thresholds) for t in self._iris(th, GR.verification)]
+        return weakest(own + used)
+
+    def criteria(self, thresholds: dict[URIRef, Threshold], tags: dict[URIRef, Tag]) -> dict[URIRef, Criterion]:
         out = {}
         for c in self._subjects(GR.Criterion):
             policy = self._one(c, GR.policy)
             if policy is None:
                 raise KnowledgeBaseError(f"criterion {local_id(c)} has no gr:policy")
+            category = self._one(c, GR.category)
             out[c] = Criterion(
                 iri=c,
                 id=local_id(c),
@@ -113,6 +137,9 @@ class KnowledgeIndexBuilder:
                 qualifying_shapes=frozenset(self._iris(c, GR.qualifyingShape)),
                 recommendation=self._one(c, GR.recommendation),
                 references=self._iris(c, GR.reference),
+                tag=self.criterion_tag(c, thresholds, tags),
+                reads_coverage=category == COVERAGE and (c, GR.rule, None) not in self.g,
+                decides_because=self._str(c, GR.decidesBecause),
             )
         return out
 
@@ -138,21 +165,36 @@ class KnowledgeIndexBuilder:
             for s in self._subjects(GR.PathwayStep)
         }
 
-    def coverage(self) -> dict[tuple[URIRef, URIRef], CoverageRule]:
+    def coverage(self, tags: dict[URIRef, Tag]) -> dict[tuple[URIRef, URIRef], CoverageRule]:
         out = {}
         for r in self._subjects(GR.CoverageRule):
             policy, code, status = self._one(r, GR.policy), self._one(r, GR.code), self._one(r, GR.coverageStatus)
             if policy is None or code is None or status is None:
                 raise KnowledgeBaseError(f"coverage rule {local_id(r)} needs gr:policy, gr:code and gr:coverageStatus")
+            tag = weakest(tags.get(t) for t in self._iris(r, GR.verification))
             out[(policy, code)] = CoverageRule(
-                r, policy, code, status, self._str(r, RDFS.label), self._iris(r, GR.reference)
+                iri=r,
+                policy=policy,
+                code=code,
+                status=status,
+                label=self._str(r, RDFS.label),
+                references=self._iris(r, GR.reference),
+                tag=tag,
+                decides_because=self._str(r, GR.decidesBecause),
             )
         for policy, code in self.g.subject_objects(GR.excludesCode):
             # An exclusion wins over a "covered" rule for the same code: it is the stronger statement.
+            # The one-triple form names no source of its own, so it is unverified (U).
             if isinstance(policy, URIRef) and isinstance(code, URIRef):
                 label = f"{self._str(code, SKOS.notation)} excluded by {self._str(policy, RDFS.label)}"
                 out[(policy, code)] = CoverageRule(
-                    policy, policy, code, GR.NotCovered, label, self._iris(policy, GR.reference)
+                    iri=policy,
+                    policy=policy,
+                    code=code,
+                    status=GR.NotCovered,
+                    label=label,
+                    references=self._iris(policy, GR.reference),
+                    tag=tags.get(GR.VerificationU),
                 )
         return out
 
@@ -250,6 +292,7 @@ class KnowledgeIndexBuilder:
                 year=self._str(r, GR.year),
                 identifiers=tuple(sorted(str(i) for i in self.g.objects(r, GR.identifier))),
                 verification=self._str(self._one(r, GR.verification) or r, RDFS.label),
+                verified_content=self._str(r, GR.verifiedContent),
             )
             for r in self._subjects(GR.Reference)
         }

@@ -61,6 +61,12 @@ class CriterionView(_View):
     policy: str
     category: str
     required: bool
+    verification: str | None
+    """The weakest tag of its own fact and its thresholds; a coverage criterion without a rule has none of
+    its own and takes, in each determination, the tags of the coverage rules of the codes it judges."""
+    advisory: bool
+    """Required and tagged S or U without a stated reason to decide: not met, it pends for clinician review."""
+    decidesBecause: str | None
     statement: str
     thresholds: list[ThresholdView]
     evidence: Evidence | None
@@ -75,6 +81,8 @@ class CodeCoverageView(_View):
     system: str
     label: str
     coverage: str
+    verification: str | None
+    decidesBecause: str | None
     references: list[str]
 
 
@@ -162,6 +170,9 @@ def criterion_view(kb: KnowledgeBase, iri: URIRef) -> dict[str, Any]:
         "policy": local_id(c.policy),
         "category": c.category,
         "required": c.required,
+        "verification": c.tag.label if c.tag else None,
+        "advisory": c.advisory(c.tag),
+        "decidesBecause": c.decides_because or None,
         "statement": c.statement,
         "thresholds": [
             {
@@ -202,6 +213,8 @@ def policy_view(kb: KnowledgeBase, policy_id: str) -> dict[str, Any]:
                 "system": kb.codes[r.code].system,
                 "label": kb.codes[r.code].label,
                 "coverage": kb.label(r.status),
+                "verification": r.tag.label if r.tag else None,
+                "decidesBecause": r.decides_because or None,
                 "references": _refs(kb, r.references),
             }
             for r in coverage

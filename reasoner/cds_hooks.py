@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .case_json import code_iri, to_graph
 from .comparison import relevant_policies
-from .determination import Determination, Outcome, Status
+from .determination import CriterionResult, Determination, Outcome, Status
 from .errors import CaseError, FhirError
 from .pipeline import determine_parsed
 
@@ -46,6 +46,7 @@ _PHRASE = {
     Outcome.MEDICALLY_NECESSARY: "medically necessary",
     Outcome.NOT_MEDICALLY_NECESSARY: "not medically necessary",
     Outcome.PENDED: "pended, information needed",
+    Outcome.PENDED_REVIEW: "pended for clinician review",
     Outcome.NO_APPLICABLE_GUIDELINE: "no applicable guideline",
 }
 _STATUS = {Status.MET: "met", Status.NOT_MET: "not met", Status.UNKNOWN: "unknown"}
@@ -160,7 +161,7 @@ def card(d: Determination, *, policy_url: str, order_reference: str | Sequence[s
     """The card for a request (one order, or orders signed together) judged under one policy."""
     references = [order_reference] if isinstance(order_reference, str) else list(order_reference)
     codes = ", ".join(dict.fromkeys(r.code for r in d.requested)) or "order"
-    warn = d.outcome in (Outcome.NOT_MEDICALLY_NECESSARY, Outcome.PENDED)
+    warn = d.outcome in (Outcome.NOT_MEDICALLY_NECESSARY, Outcome.PENDED, Outcome.PENDED_REVIEW)
     out = {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join([d.determinationId, *references]))),
         "summary": summary(f"{codes}: {_PHRASE[d.outcome]} under ", d.policy.label),
@@ -250,8 +251,8 @@ def detail_markdown(d: Determination) -> str:
     if d.rationale:
         lines += ["", "**Reasons**", "", *(f"- {_cell(r)}" for r in d.rationale)]
     if d.criteria:
-        lines += ["", "**Criteria**", "", "| Criterion | Status | Finding |", "|---|---|---|"]
-        lines += [f"| {_cell(c.label)} | {_STATUS[c.status]} | {_cell(c.finding)} |" for c in d.criteria]
+        lines += ["", "**Criteria**", "", "| Criterion | Tag | Status | Finding |", "|---|---|---|---|"]
+        lines += [f"| {_cell(c.label)} | {_tag(c)} | {_STATUS[c.status]} | {_cell(c.finding)} |" for c in d.criteria]
     if d.missingInformation:
         lines += ["", "**Information needed**", "", *(f"- {_cell(m)}" for m in d.missingInformation)]
     if d.nextSteps:
@@ -259,6 +260,11 @@ def detail_markdown(d: Determination) -> str:
     review = "; clinician review required" if d.clinicianReview else ""
     lines += ["", f"Determination `{d.determinationId}`{review}."]
     return "\n".join(lines)
+
+
+def _tag(c: CriterionResult) -> str:
+    """The criterion's verification tag, and whether a failure only pends for the reviewer (advisory)."""
+    return (c.verification or "") + (" (advisory)" if c.advisory else "")
 
 
 def summary(lead: str, tail: str) -> str:

@@ -92,6 +92,8 @@ class PolicyStatus(_Out):
     criterion: str | None = None
     status: Status | None = None
     required: bool | None = None
+    verification: str | None = None
+    advisory: bool | None = None
 
 
 class CriterionDifference(_Out):
@@ -300,4 +302,11 @@ def _first(by: dict[str, CriterionResult]) -> CriterionResult:
 def _status(policy: str, c: CriterionResult | None) -> PolicyStatus:
     if c is None:
         return PolicyStatus(policy=policy)
-    return PolicyStatus(policy=policy, criterion=c.id, status=c.status, required=c.required)
+    return PolicyStatus(
+        policy=policy,
+        criterion=c.id,
+        status=c.status,
+        required=c.required,
+        verification=c.verification,
+        advisory=c.advisory,
+    )

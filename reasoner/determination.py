@@ -8,11 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Outcome(StrEnum):
-    """The four possible answers."""
+    """The five possible answers."""
 
     MEDICALLY_NECESSARY = "medically-necessary"
     NOT_MEDICALLY_NECESSARY = "not-medically-necessary"
     PENDED = "pended-information-needed"
+    PENDED_REVIEW = "pended-clinician-review"
+    """Only advisory criteria (resting on single-source or unverified facts) are not met: a clinician decides."""
     NO_APPLICABLE_GUIDELINE = "no-applicable-guideline"
 
     @property
@@ -22,6 +24,7 @@ class Outcome(StrEnum):
             "medically-necessary": "Medically necessary",
             "not-medically-necessary": "Not medically necessary",
             "pended-information-needed": "Pended: information needed",
+            "pended-clinician-review": "Pended: clinician review",
             "no-applicable-guideline": "No applicable guideline",
         }[self.value]
 
@@ -74,6 +77,20 @@ class CriterionResult(_Out):
     label: str
     category: str
     required: bool
+    verification: str | None = Field(
+        default=None,
+        description="the weakest verification tag (V, V2, S, U) of the facts the criterion rests on: its own, the "
+        "thresholds it uses and, for a coverage criterion, the coverage rules of the codes it judges",
+    )
+    advisory: bool = Field(
+        default=False,
+        description="required, but resting on a single-source or unverified fact (S or U): not met, it pends the "
+        "request for the clinician reviewer instead of denying it",
+    )
+    decidesBecause: str | None = Field(
+        default=None,
+        description="why the criterion decides a denial although its tag is S or U (the knowledge base says)",
+    )
     statement: str
     status: Status
     finding: str
@@ -119,6 +136,7 @@ class ReferenceOut(_Out):
     year: str
     identifiers: list[str]
     verification: str
+    verifiedContent: str | None = Field(default=None, description="for a reference tagged V: what in it was checked")
     grades: list[str]
 
 

@@ -17,7 +17,7 @@ from rdflib.term import Node
 from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Source, Status
 from .facts import describe, facts_of_class, name_fact, name_gap, source_of
 from .inference import EnrichedCase
-from .knowledge import COUNT, Criterion, fill_facts
+from .knowledge import COUNT, Criterion, Tag, fill_facts, weakest
 from .shacl_engine import Gap, Reader, Uncertain
 from .validation import Result
 from .vocab import CV, GR
@@ -167,11 +167,15 @@ def _criterion(
             documented = [] if status is Status.NOT_MET and "{facts}" in c.not_met_text else ["none documented"]
         if documented or need:
             finding += f" ({'; '.join(documented + need)}.)"
+    tag, deciding, because = _tag(case, kb, c, status, failing, about)
     return CriterionResult(
         id=c.id,
         label=c.label,
         category=c.category,
         required=c.required,
+        verification=tag.label if tag else None,
+        advisory=c.advisory(deciding),
+        decidesBecause=because or None,
         statement=c.statement,
         status=status,
         finding=finding,
@@ -180,6 +184,37 @@ def _criterion(
         references=[kb.references[r].id for r in _references_of(case, kb, c) if r in kb.references],
         notStated=values,
     )
+
+
+def _tag(
+    case: EnrichedCase, kb: KnowledgeBase, c: Criterion, status: Status, failing: list[Result], about: _About
+) -> tuple[Tag | None, Tag | None, str]:
+    """What the criterion rests on in this determination: the tag shown, the tag that decides, and why.
+
+    The tag shown is the weakest of everything it rests on: the criterion's own tag (its fact and
+    thresholds, at load) and, for a coverage criterion without a rule, the coverage rules of the
+    codes it fails on (of the codes it judges when it does not fail). The tag that decides leaves
+    out a coverage rule that says why it decides though tagged S or U (gr:decidesBecause).
+    """
+    if not c.reads_coverage:
+        return c.tag, c.tag, c.decides_because
+    if status is Status.NOT_MET:
+        nodes = {r.focus for r in failing if r.undecided is None}
+    else:
+        nodes = set(about.judged(c))
+    rules = [r for ln in case.lines if ln.node in nodes and (r := kb.coverage.get((case.policy.iri, ln.code)))]
+    overridden = [r for r in rules if r.decides_because and r.tag is not None and not r.tag.decides]
+    shown = weakest([c.tag, *(r.tag for r in rules)])
+    deciding = weakest([c.tag, *(r.tag for r in rules if r not in overridden)])
+    because = " ".join(dict.fromkeys(t for t in [c.decides_because, *(r.decides_because for r in overridden)] if t))
+    return shown, deciding, because
+
+
+def tagged(result: CriterionResult) -> str:
+    """A criterion's label with its tag, as a reason names it: ``Label [V2]``, ``Label [S, advisory]``."""
+    if result.verification is None:
+        return result.label
+    return f"{result.label} [{result.verification}{', advisory' if result.advisory else ''}]"
 
 
 def _named_finding(c: Criterion, about: _About, failing: list[Result], facts: list[Fact]) -> str:
@@ -290,10 +325,12 @@ def _outcome(case: EnrichedCase, results: list[CriterionResult]) -> Outcome:
     if all(line.status == GR.NotAddressed for line in case.lines):
         return Outcome.NO_APPLICABLE_GUIDELINE
     required = [r for r in results if r.required]
-    if any(r.status is Status.NOT_MET for r in required):
+    if any(r.status is Status.NOT_MET and not r.advisory for r in required):
         return Outcome.NOT_MEDICALLY_NECESSARY
     if any(r.status is Status.UNKNOWN for r in required):
         return Outcome.PENDED
+    if any(r.status is Status.NOT_MET for r in required):  # advisory ones only: a clinician weighs them
+        return Outcome.PENDED_REVIEW
     return Outcome.MEDICALLY_NECESSARY
 
 
@@ -312,13 +349,24 @@ def _rationale(
             "route the request to a clinician reviewer."
         )
         return (lead, case.policy.scope_note) if case.policy.scope_note else (lead,)
+    # The reasons a denial rests on first (an excluded code first among them), then the advisory ones.
+    not_met = sorted((r for r in results if r.required and r.status is Status.NOT_MET), key=lambda r: r.advisory)
+    failed = tuple(f"{tagged(r)}: {r.finding}" for r in not_met)
     if outcome is Outcome.NOT_MEDICALLY_NECESSARY:
-        return tuple(f"{r.label}: {r.finding}" for r in results if r.required and r.status is Status.NOT_MET)
+        return failed
     if outcome is Outcome.PENDED:
         items = "item" if len(missing) == 1 else "items"
+        lead = "No criterion that decides a denial is failed" if failed else "No required criterion is failed"
         return (
-            f"No required criterion is failed, but {len(missing)} {items} of documentation needed to decide "
-            "are missing (listed under information needed).",
+            f"{lead}, but {len(missing)} {items} of documentation needed to decide are missing (listed under "
+            "information needed).",
+            *failed,
+        )
+    if outcome is Outcome.PENDED_REVIEW:
+        return (
+            *failed,
+            "No criterion that decides a denial is failed: each criterion not met above rests on a single-source or "
+            "unverified fact (tag S or U), so a clinician reviewer weighs it; it does not deny the request by itself.",
         )
     return ("Every required criterion is met.",)
 

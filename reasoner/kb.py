@@ -160,6 +160,7 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"the shapes cannot be loaded: {exc.args[0] if exc.args else exc}") from exc
         thresholds = build.thresholds()
         codes = build.codes()
+        tags = build.tags()
         kb = cls(
             root=files.root,
             content_hash=files.content_hash,
@@ -167,9 +168,9 @@ class KnowledgeBase:
             shapes=shapes,
             superclasses=MappingProxyType(superclasses),
             policies=MappingProxyType(build.policies()),
-            criteria=MappingProxyType(build.criteria(thresholds)),
+            criteria=MappingProxyType(build.criteria(thresholds, tags)),
             steps=MappingProxyType(build.steps(thresholds)),
-            coverage=MappingProxyType(build.coverage()),
+            coverage=MappingProxyType(build.coverage(tags)),
             codes=MappingProxyType(codes),
             thresholds=MappingProxyType(thresholds),
             missing_texts=MappingProxyType(build.missing_texts(thresholds)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -49,6 +49,28 @@ def fill_facts(text: str, codes: list[str], facts: list[str]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Tag:
+    """A verification tag (V, V2, S, U) as the knowledge base ranks it (core.ttl: gr:strength, gr:decidesDenial)."""
+
+    iri: URIRef
+    label: str
+    strength: int
+    decides: bool
+    """A required criterion whose weakest tag this is can deny a request by itself (V, V2); else it is advisory."""
+
+
+def weakest(tags: Iterable[Tag | None]) -> Tag | None:
+    """The weakest of some tags (``None`` when there are none): what rests on several facts carries it.
+
+    >>> v, s = Tag(URIRef("urn:v"), "V", 4, True), Tag(URIRef("urn:s"), "S", 2, False)
+    >>> weakest([v, None, s]).label, weakest([]) is None
+    ('S', True)
+    """
+    present = [t for t in tags if t is not None]
+    return min(present, key=lambda t: (t.strength, t.label)) if present else None
+
+
+@dataclass(frozen=True, slots=True)
 class Reference:
     """A cited source."""
 
@@ -59,6 +81,8 @@ class Reference:
     year: str
     identifiers: tuple[str, ...]
     verification: str
+    verified_content: str = ""
+    """For a reference tagged V: what in it was checked against the source itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +144,22 @@ class Criterion:
     qualifying_shapes: frozenset[URIRef]
     recommendation: URIRef | None
     references: tuple[URIRef, ...]
+    tag: Tag | None = None
+    """The weakest tag of what the criterion rests on when the knowledge base loads: its own fact
+    (gr:verification) and every threshold it uses; a coverage criterion without a rule adds, in each
+    determination, the coverage rules of the codes it judges."""
+    reads_coverage: bool = False
+    """A coverage criterion without a gr:rule: its verdict is the coverage rules' of the requested codes."""
+    decides_because: str = ""
+    """Why the criterion decides a denial though its tag is S or U (gr:decidesBecause); empty: it does not."""
+
+    def advisory(self, tag: Tag | None) -> bool:
+        """Whether, with this tag, the criterion only flags a failure for the clinician reviewer.
+
+        A required criterion resting on a single-source or unverified fact (its weakest tag does
+        not decide a denial) is advisory unless it states why it decides (``decides_because``).
+        """
+        return self.required and tag is not None and not tag.decides and not self.decides_because
 
     @property
     def is_coverage(self) -> bool:
@@ -153,6 +193,10 @@ class CoverageRule:
     status: URIRef
     label: str
     references: tuple[URIRef, ...]
+    tag: Tag | None = None
+    """Its verification tag; the one-triple gr:excludesCode form states none and is unverified (U)."""
+    decides_because: str = ""
+    """Why a criterion failing on this rule decides a denial though the rule's tag is S or U (gr:decidesBecause)."""
 
 
 @dataclass(frozen=True, slots=True)

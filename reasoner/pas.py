@@ -2,6 +2,8 @@
 
 The response is a ``collection`` Bundle whose first entry is a ClaimResponse (one item per
 Claim.item, each with the X12 review action: A1 certified in total, A3 not certified, A4 pended),
+whose process notes are the reasons (each with its criterion's verification tag, advisory ones
+marked) and the information needed,
 followed by the Patient, insurer and provider echoed from the request with their own fullUrls.
 Nothing here judges a case; :func:`claim_response_bundle` reads a finished determination.
 """
@@ -35,6 +37,7 @@ REVIEW: dict[Outcome, tuple[str, str]] = {
     Outcome.MEDICALLY_NECESSARY: ("A1", "Certified in total"),
     Outcome.NOT_MEDICALLY_NECESSARY: ("A3", "Not Certified"),
     Outcome.PENDED: ("A4", "Pending"),
+    Outcome.PENDED_REVIEW: ("A4", "Pending"),  # advisory criteria not met: a clinician reviewer decides
     Outcome.NO_APPLICABLE_GUIDELINE: ("A4", "Pending"),  # sent on to a clinician reviewer
 }
 """The X12 306 review action for each outcome."""

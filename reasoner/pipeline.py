@@ -204,7 +204,8 @@ def _determination(
         knowledgeBase=kb.content_hash,
         outcome=explained.outcome,
         outcomeLabel=explained.outcome.label,
-        clinicianReview=explained.outcome.value in ("not-medically-necessary", "no-applicable-guideline"),
+        clinicianReview=explained.outcome.value
+        in ("not-medically-necessary", "pended-clinician-review", "no-applicable-guideline"),
         requested=[_line(kb, enriched, line) for line in enriched.lines],
         rationale=list(explained.rationale),
         criteria=list(explained.criteria),
@@ -284,6 +285,7 @@ def _references(kb: KnowledgeBase, case: EnrichedCase, criteria: tuple[object, .
                     year=r.year,
                     identifiers=list(r.identifiers),
                     verification=r.verification,
+                    verifiedContent=r.verified_content or None,
                     grades=sorted(
                         f"{rec.grade.notation} {rec.label}"
                         for rec in kb.recommendations.values()

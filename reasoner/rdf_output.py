@@ -42,6 +42,9 @@ def to_graph(d: Determination) -> Graph:
         g.add((result, GR.criterion, KB[c.id]))
         g.add((result, GR.status, _STATUS[c.status]))
         g.add((result, GR.finding, Literal(c.finding)))
+        g.add((result, GR.advisory, Literal(c.advisory)))
+        if c.verification is not None:
+            g.add((result, GR.verification, URIRef(f"{BASE}core#Verification{c.verification}")))
         for fact in c.facts:
             node = URIRef(fact.node)
             g.add((result, PROV.wasDerivedFrom, node))

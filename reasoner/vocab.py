@@ -108,6 +108,12 @@ class GR(DefinedNamespace):
     unit: URIRef
     verification: URIRef
     sourceNote: URIRef
+    verifiedContent: URIRef
+    decidesBecause: URIRef
+    strength: URIRef
+    decidesDenial: URIRef
+    VerificationStatus: URIRef
+    VerificationU: URIRef
     identifier: URIRef
     year: URIRef
     parameter: URIRef
@@ -124,6 +130,7 @@ class GR(DefinedNamespace):
     criterion: URIRef
     status: URIRef
     finding: URIRef
+    advisory: URIRef
     contentHash: URIRef
     Met: URIRef
     NotMet: URIRef

@@ -145,6 +145,14 @@ OUTCOMES = {
         None,
         "warning",
     ),
+    "pended-clinician-review": (  # only F8, single-source (S), is not met
+        "facet-confirmatory-block-too-soon",
+        "medicare-facet-lcd",
+        "conditional",
+        "auth-needed",
+        None,
+        "warning",
+    ),
     "pended-information-needed": (
         "facet-rfa-results-missing",
         "medicare-facet-lcd",
@@ -195,7 +203,12 @@ def test_card_and_coverage_information_per_outcome(kb: KnowledgeBase, key: str) 
     assert c["extension"] == {"davinci-crd.associated-resource": [{"reference": "ServiceRequest/1"}]}
     assert c["uuid"] == card(d, policy_url=url, order_reference="ServiceRequest/1")["uuid"]  # deterministic
     assert c["uuid"] != card(d, policy_url=url, order_reference="ServiceRequest/2")["uuid"]
-    assert d.outcomeLabel in c["detail"] and "| Criterion | Status | Finding |" in c["detail"] or not d.criteria
+    assert d.outcomeLabel in c["detail"] and "| Criterion | Tag | Status | Finding |" in c["detail"] or not d.criteria
+    for r in d.criteria:  # each criterion with its verification tag, advisory ones marked
+        tag = f"{r.verification} (advisory)" if r.advisory else r.verification
+        assert f"| {r.label} | {tag} | " in c["detail"]
+    for reason in d.rationale:
+        assert reason in c["detail"]
     for m in d.missingInformation:
         assert m in c["detail"]
     order = {
@@ -314,7 +327,13 @@ def test_seed_order_sign_gives_the_json_case_answer(kb: KnowledgeBase) -> None:
     for action in out["systemActions"]:
         infos = action["resource"]["extension"]
         assert len(infos) == 3  # one coverage-information per policy
-        assert {check_coverage_information(i)["covered"][0] for i in infos} == {"not-covered", "indeterminate"}
+        # eviCore's exclusion of 64772 is an inference (U): pended for clinician review, so conditional
+        assert {check_coverage_information(i)["covered"][0] for i in infos} == {
+            "not-covered",
+            "indeterminate",
+            "conditional",
+        }
+    assert by_policy["evicore-sij"]["summary"].startswith("64772, 64999: pended for clinician review under ")
     one = respond(call, kb, policy="sij-clinical-pathway", base_url=BASE, today=TODAY)
     assert [c["uuid"] for c in one["cards"]] == [by_policy["sij-clinical-pathway"]["uuid"]]
     with pytest.raises(FhirError) as err:

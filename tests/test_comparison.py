@@ -218,7 +218,9 @@ def test_markdown_explains_why_the_answers_differ(seed: Comparison) -> None:
     assert len(criteria) == 2 + len(seed.differences.criteria)
     row = next(r for r in criteria if r[1] == "Requested code covered")
     column = 2 + [s.policy for s in seed.summary].index("sij-clinical-pathway")
-    assert row[column] == "**not met**" and "not assessed" in row
+    assert row[column] == "**not met** [U]" and "not assessed" in row  # the pathway's 64772 exclusion is unverified
+    evicore = 2 + [s.policy for s in seed.summary].index("evicore-sij")
+    assert row[evicore] == "**not met** [U] (advisory)"  # reading 64772 as eviCore's exclusion is an inference
     for d in seed.determinations:
         assert f"## {d.policy.label}\n" in text and f"`{d.determinationId}`" in text
 

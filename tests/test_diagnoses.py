@@ -71,7 +71,7 @@ def test_a_facet_request_needs_a_diagnosis_on_the_articles_list(
         assert c.finding.startswith("No diagnosis on the request is on the billing and coding article's list")
         assert named in c.finding
         assert "CPT 64635" in c.finding
-        assert any(r.startswith("Covered diagnosis (billing and coding article):") for r in d.rationale)
+        assert any(r.startswith("Covered diagnosis (billing and coding article) [V2]:") for r in d.rationale)
     assessments = {f.text.split(",")[0]: f.assessment for f in c.facts}
     assert len(assessments) == len(diagnoses)
 
@@ -233,11 +233,12 @@ def test_sij_ultrasound_only_for_contrast_allergy_or_pregnancy(
 
 @pytest.mark.parametrize("agent", ["PlateletRichPlasmaInjection", "StemCellInjection", "AmnioticTissueInjection"])
 def test_a_biologic_sij_injection_is_not_covered(kb: KnowledgeBase, agent: str) -> None:
+    """Not met; S13 carries S (tagged S/V2), so the criterion is advisory: pended for clinician review."""
     case = _case("medicare-biologic-sij-injection")
     case["request"]["codes"][0]["procedure"] = agent
     d = _determine(kb, case)
     c = _criterion(d, "no-biologics")
-    assert (c.status.value, d.outcome.value) == ("not-met", "not-medically-necessary")
+    assert (c.status.value, c.advisory, d.outcome.value) == ("not-met", True, "pended-clinician-review")
     assert c.finding == "The request is for the injection of a biologic agent, which the LCD does not cover: CPT 27096."
 
 
@@ -346,7 +347,10 @@ def test_each_fusion_criterion_decides(kb: KnowledgeBase, edit: Any, criterion: 
     edit(case)
     d = _determine(kb, case)
     assert _criterion(d, criterion).status.value == status
-    assert d.outcome.value == ("not-medically-necessary" if status == "not-met" else "pended-information-needed")
+    outcomes = {"unknown": "pended-information-needed", "not-met": "not-medically-necessary"}
+    if criterion == "rfa-before-surgery":  # resting on S facts: advisory, it pends for clinician review
+        outcomes["not-met"] = "pended-clinician-review"
+    assert d.outcome.value == outcomes[status]
 
 
 def test_open_fusion_is_judged_like_percutaneous(kb: KnowledgeBase) -> None:

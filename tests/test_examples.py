@@ -50,9 +50,11 @@ def seed(kb: KnowledgeBase, seed_json: bytes) -> Determination:
 
 def test_seed_exclusion_is_stated_first(seed: Determination) -> None:
     assert seed.criteria[0].id == "sij-clinical-pathway/code-covered"
-    assert seed.rationale[0].startswith(  # the code it is about, by name (issue 14)
-        "Requested code covered: Excluded by the policy as not covered or unproven for this indication: CPT 64772;"
+    assert seed.rationale[0].startswith(  # the code it is about, by name (issue 14), and the tag of its rule
+        "Requested code covered [U]: Excluded by the policy as not covered or unproven for this indication: CPT 64772;"
     )
+    covered = seed.criteria[0]  # unverified, yet it decides: the pathway says why (gr:decidesBecause)
+    assert (covered.verification, covered.advisory) == ("U", False) and covered.decidesBecause
     flagged = [f.text for f in seed.criteria[0].facts if f.assessment == "fails this criterion"]
     assert flagged == ["CPT 64772 x 6 (Extradural transection of other spinal nerve), coverage: not covered"]
 

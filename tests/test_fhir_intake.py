@@ -218,7 +218,7 @@ def test_cli_reads_a_pas_bundle_and_names_bad_elements() -> None:
     runner = CliRunner()
     ok = runner.invoke(app, ["determine", str(FHIR / "sij-seed-neurectomy.pas.json"), "--policy", "evicore-sij"])
     assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.stdout)["outcome"] == "not-medically-necessary"
+    assert json.loads(ok.stdout)["outcome"] == "pended-clinician-review"  # eviCore's 64772 exclusion is U
     bad = runner.invoke(app, ["determine", str(BAD / "bad-quantity.json"), "--policy", "evicore-sij"])
     assert bad.exit_code == 2
     assert "Bundle.entry[0].resource.item[0].quantity.value" in bad.stderr

@@ -50,9 +50,16 @@ def _review(item: dict[str, Any]) -> tuple[str, str, str]:
         ("facet-rfa-initial", "medicare-facet-lcd", "A1"),
         ("sij-seed-neurectomy", "sij-clinical-pathway", "A3"),
         ("facet-rfa-results-missing", "medicare-facet-lcd", "A4"),
+        ("facet-confirmatory-block-too-soon", "medicare-facet-lcd", "A4"),
         ("sij-seed-neurectomy", "medicare-sij-lcd", "A4"),
     ],
-    ids=["medically-necessary", "not-medically-necessary", "pended", "no-applicable-guideline"],
+    ids=[
+        "medically-necessary",
+        "not-medically-necessary",
+        "pended",
+        "pended-clinician-review",
+        "no-applicable-guideline",
+    ],
 )
 def test_response_bundle_validates_with_the_review_action_of_the_outcome(
     kb: KnowledgeBase, seed: PasCase, name: str, policy: str, code: str

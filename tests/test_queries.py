@@ -172,6 +172,7 @@ def test_d_thresholds_tagged_s_or_u(dataset: Graph) -> None:
         "sij-clinical-pathway/rfa-min-failed-attempts",
         "medicare-facet-lcd/block-interval-weeks",
         "medicare-facet-lcd/diagnostic-max-sessions",
+        "medicare-facet-lcd/diagnostic-window-months",  # F9's own window: F12's and F16's stays V2
     } | {
         "evicore-sij/" + t
         for t in (
@@ -190,6 +191,44 @@ def test_d_thresholds_tagged_s_or_u(dataset: Graph) -> None:
     # V and V2 thresholds stay out
     assert GRK + "sij-clinical-pathway/provocative-min-positive" not in by_id
     assert not any(str(t).startswith(GRK + "medicare-sij-lcd/") for t in by_id)
+
+
+def test_d_advisory_criteria(dataset: Graph) -> None:
+    rows = run(dataset, query("advisory-criteria.rq"))
+    by = {}
+    for r in rows:
+        by.setdefault(str(r["criterion"]).removeprefix(GRK), set()).add((r["tag"], str(r["decidesBecause"] or "")))
+    evicore = {
+        "evicore-sij/" + c
+        for c in (
+            "provocative-tests",
+            "conservative-care",
+            "active-rehabilitation",
+            "diagnostic-response",
+            "diagnostic-limit",
+            "therapeutic-frequency",
+            "therapeutic-interval",
+            "image-guidance",
+            "diagnosis-stated",
+        )
+    }
+    assert (
+        set(by)
+        == {
+            "sij-clinical-pathway/lateral-branch-blocks",
+            "sij-clinical-pathway/rfa-before-surgery",
+            "medicare-facet-lcd/block-interval",
+            "medicare-facet-lcd/diagnostic-frequency",
+            "medicare-sij-lcd/image-guidance",  # S7 and S13 are S/V2: the weaker tag
+            "medicare-sij-lcd/no-biologics",
+        }
+        | evicore
+    )
+    assert by["medicare-facet-lcd/diagnostic-frequency"] == {("U", "")}
+    assert all(because for _tag, because in by["sij-clinical-pathway/lateral-branch-blocks"])
+    assert not any(
+        because for c, found in by.items() if c != "sij-clinical-pathway/lateral-branch-blocks" for _t, because in found
+    )
 
 
 def test_e_recommendations_ordered_by_grade(dataset: Graph) -> None:

@@ -103,8 +103,11 @@ def test_the_determination_and_the_comparison_are_documented(document: dict[str,
         "medically-necessary",
         "not-medically-necessary",
         "pended-information-needed",
+        "pended-clinician-review",
         "no-applicable-guideline",
     }
+    criterion = _resolve(document, "#/components/schemas/CriterionResult")["properties"]
+    assert {"verification", "advisory", "decidesBecause"} <= set(criterion)
 
 
 def _calls(client: TestClient) -> list[tuple[str, str, Any]]:
