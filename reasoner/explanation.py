@@ -165,6 +165,9 @@ def _criterion(
         documented = [f"{qualifying} of {len(facts)} documented qualif{'y' if len(facts) != 1 else 'ies'}"]
         if not facts:  # unless the finding has said so, naming its facts
             documented = [] if status is Status.NOT_MET and "{facts}" in c.not_met_text else ["none documented"]
+        grouped = about.groups(c) if facts else None
+        if grouped is not None:  # sessions or distinct tests that are several facts each: what counts
+            documented.append(_counted(g, kb, *grouped))
         if documented or need:
             finding += f" ({'; '.join(documented + need)}.)"
     return CriterionResult(
@@ -201,6 +204,7 @@ def _named_finding(c: Criterion, about: _About, failing: list[Result], facts: li
         # only when the results themselves name no line or fact: re-reading the shapes costs a validation
         for r in decided:
             nodes += about.offenders(r.source_shape, r.focus)
+    nodes = [m for n in nodes for m in _members(g, n)]  # a session or a distinct test: the facts it is made of
     lines = list(dict.fromkeys(n for n in nodes if (n, RDF.type, CV.RequestLine) in g)) or about.judged(c)
     codes = sorted({name_fact(g, n, kb) for n in lines})
     failed_on = {str(n) for n in nodes}
@@ -222,6 +226,35 @@ class _About:
         """The requested lines the criterion judges: those of a class it applies to, else every addressed one."""
         lines = [ln for ln in self.case.lines if ln.status != GR.NotAddressed]
         return [ln.node for ln in lines if ln.classes & c.applies_to] or [ln.node for ln in lines]
+
+    def groups(self, c: Criterion) -> tuple[str, list[Node]] | None:
+        """When a count of the criterion counts sessions or distinct tests, one of them several facts.
+
+        Which (its unit), and those that surely count. None when each is one fact: the facts' own
+        count then says it all.
+        """
+        validator, g = self.kb.validator, self.case.graph
+        if self._reader is None:
+            self._reader = Reader(g)
+        reader = self._reader
+        for root in sorted(self.kb.shape_index.criteria_roots(frozenset({c.iri}))):
+            compiled = validator.compiled(root)
+            for part in validator.outline(root).parts if compiled is not None else ():
+                outline, inner = validator.outline(part), validator.compiled(part)
+                if outline.qualified is None or inner is None or not outline.is_property:
+                    continue
+                for focus in compiled.focus_nodes(reader):  # type: ignore[union-attr]
+                    values = [v for v in inner.value_nodes(reader, focus) if type(v) is not Uncertain]
+                    if any((v, GR.sessionOf, None) in g for v in values):
+                        unit = "session"
+                    elif any(isinstance(v, URIRef) and (None, CV.test, v) in g for v in values):
+                        unit = "distinct test"
+                    else:
+                        continue
+                    if all(len(_members(g, v)) < 2 for v in values):
+                        return None
+                    return unit, [v for v in values if outline.qualified.conforms(reader, v) is True]
+        return None
 
     def offenders(self, shape: Node, focus: Node, depth: int = 0) -> list[Node]:
         """The values a failing qualified count is about, at any depth of the shape that failed on ``focus``.
@@ -253,6 +286,42 @@ class _About:
             if inner is not None and inner.conforms(reader, focus) is False:
                 out += self.offenders(part, focus, depth + 1)
         return out
+
+
+def _members(g: Graph, node: Node) -> list[Node]:
+    """The facts a counted group is made of.
+
+    A session's records (its add-on lines only when it has nothing else), a distinct test's
+    findings; any other node is itself.
+    """
+    if (node, GR.sessionOf, None) in g:
+        records = sorted(g.objects(node, GR.sessionRecord), key=str)
+        primary = [r for r in records if (r, GR.addOnCode, None) not in g]
+        return primary or records
+    if isinstance(node, URIRef) and (node, RDF.type, None) not in g:
+        findings = sorted(g.subjects(CV.test, node), key=str)
+        if findings:
+            return findings
+    return [node]
+
+
+def _counted(g: Graph, kb: KnowledgeBase, unit: str, counted: list[Node]) -> str:
+    """What a count of sessions or distinct tests counts, each named by its facts."""
+    n = len(counted)
+    text = f"{n} {unit}{'' if n == 1 else 's'} count{'s' if n == 1 else ''}"
+    if not n:
+        return text
+    names = []
+    for group in counted:
+        members = _members(g, group)
+        if (group, GR.sessionOf, None) in g:
+            named = " and ".join(sorted({name_fact(g, m, kb) for m in members}))
+            sides = sorted({kb.label(v) for m in members for v in g.objects(m, CV.laterality)})  # type: ignore[arg-type]
+            names.append(named + (f", {' and '.join(sides)}" if len(members) > 1 and sides else ""))
+        else:
+            times = f", recorded {len(members)} times" if len(members) > 1 else ""
+            names.append(kb.label(group) + times)  # type: ignore[arg-type]
+    return f"{text}: {'; '.join(sorted(names))}"
 
 
 def _names(gaps: frozenset[Gap], g: Graph, kb: KnowledgeBase, named: dict[Gap, str]) -> list[str]:

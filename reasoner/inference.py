@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from . import applicability
+from . import applicability, counting
 from ._case_store import CaseStore
 from ._terms import literal
 from .knowledge import Policy, Step
@@ -200,6 +200,11 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     _flush(g, pending)
     _mark_unstated(g, objs, add, kb, steps)
     _flush(g, pending)
+    sessions = kb.session_classes_of(policy.iri)
+    if sessions:  # after the unstated marks: a record's possible classes and missing date are read
+        regions_of, sides_of = (lambda n: _regions(objs, kb, n)), (lambda n: _sides(objs, n))
+        counting.derive_sessions(objs, add, sessions, request, lines, procedures, regions_of, sides_of)
+        _flush(g, pending)
     return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
 
 
@@ -295,13 +300,14 @@ def as_stated(graph: Graph) -> Graph:
     """A copy of an enriched case without the marks of what it leaves unstated (an rdflib default store).
 
     Read two-valued, this is one completion of the case: every unstated value absent, no possible
-    type or statement held. A constraint the three-valued evaluation decides is decided the same way
-    here; one it leaves unknown can go either way (tests/test_shacl_engine.py checks both).
+    type or statement held (nor the gaps they hang on). A constraint the three-valued evaluation
+    decides is decided the same way here; one it leaves unknown can go either way
+    (tests/test_shacl_engine.py checks both).
     """
-    statements = set(graph.subjects(_TYPE, GR.PossibleStatement))
+    statements = set(graph.subjects(_TYPE, GR.PossibleStatement)) | set(graph.objects(None, GR.hangsOn))
     out = Graph()
     for s, p, o in graph:
-        if p not in (GR.unstated, GR.possibleType) and s not in statements:
+        if p not in (GR.unstated, GR.possibleType, GR.hangsOn) and s not in statements:
             out.add((s, p, o))
     return out
 
@@ -374,21 +380,18 @@ def _sites(
     codes = {line.code for line in lines}
     regions = frozenset(r for v in objs(request, CV.level) if (r := _region_of_level(str(v))) is not None)
     sides = _sides(objs, request)
-    levels_by_units = 0
     for line in lines:
         code = kb.codes.get(line.code)
         regions |= _regions(objs, kb, line.node)
         sides |= _sides(objs, line.node)
         if code is None:
             continue
-        levels_by_units += code.levels_per_unit * line.units
         if code.add_on_to:
             add((line.node, GR.addOnCode, _TRUE))
             if not code.add_on_to & codes:
                 for primary in sorted(code.add_on_to):
                     add((line.node, GR.missingPrimaryCode, primary))
-    levels = len({str(v) for v in objs(request, CV.level)})
-    add((request, GR.levelCount, literal(max(levels, levels_by_units), _INTEGER)))
+    counting.write_level_count(add, request, counting.level_bounds(objs, kb, request, lines, lambda n: _sides(objs, n)))
     add((request, GR.regionCount, literal(len(regions), _INTEGER)))
     for line in lines:
         add((line.node, GR.sameRegionAsRequest, _TRUE))

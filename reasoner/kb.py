@@ -240,6 +240,22 @@ class KnowledgeBase:
         """The pathway steps of a policy, in order."""
         return _steps_of(self, policy)
 
+    def session_classes_of(self, policy: URIRef) -> frozenset[URIRef]:
+        """The procedure classes whose sessions the policy's criteria count (reasoner/counting.py)."""
+        return _session_classes_of(self, policy)
+
+    @cached_property
+    def session_counts(self) -> Mapping[URIRef, frozenset[URIRef]]:
+        """For each root shape: the classes whose sessions it counts (a ``^gr:sessionOf`` path from a target node)."""
+        out: dict[URIRef, set[URIRef]] = {}
+        shapes, root_of = self.shapes, self.shape_index.root_of
+        for path in shapes.subjects(SH.inversePath, GR.sessionOf):
+            for prop in shapes.subjects(SH.path, path):
+                for owner in shapes.subjects(SH.property, prop):
+                    classes = {c for c in shapes.objects(owner, SH.targetNode) if isinstance(c, URIRef)}
+                    out.setdefault(root_of.get(owner, owner), set()).update(classes)  # type: ignore[arg-type]
+        return MappingProxyType({k: frozenset(v) for k, v in out.items()})
+
     def types_of(self, classes: Iterable[URIRef]) -> frozenset[URIRef]:
         """The given classes with all their superclasses."""
         out: set[URIRef] = set()
@@ -261,6 +277,13 @@ class KnowledgeBase:
             for line in sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in g):
                 h.update(line.encode())
         return h.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _session_classes_of(kb: KnowledgeBase, policy: URIRef) -> frozenset[URIRef]:
+    criteria = frozenset(c.iri for c in kb.criteria.values() if c.policy == policy)
+    counts = kb.session_counts
+    return frozenset().union(*(counts.get(root, ()) for root in kb.shape_index.criteria_roots(criteria)))
 
 
 @lru_cache(maxsize=64)

@@ -235,17 +235,36 @@ def _n(iri: Node) -> str:
 # --- the rule kinds ---------------------------------------------------------------------------
 
 
+def _sessions(r: _Rule, suffix: str, cls: URIRef, label: str, *, prior: bool, window: URIRef | None) -> URIRef:
+    """Sessions of ``cls`` (earlier ones only when ``prior``) with a record that passes the rule's filters.
+
+    A session is what one visit did, however many sides, lines or records it has (reasoner/counting.py).
+    """
+    records = r.counted(f"{suffix}-record", cls, f"{label}: a record that counts", prior=prior, window=window)
+    s = r.node_shape(suffix, label)
+    r.shapes.add((s, SH["class"], GR.PriorSession if prior else GR.Session))
+    r.prop(
+        s,
+        "record",
+        GR.sessionRecord,
+        "records of the session that count",
+        qualifiedValueShape=records,
+        qualifiedMinCount=Literal(1),
+    )
+    return s
+
+
 def _session_limit(r: _Rule) -> None:
     cls = r.one(GR.procedureClass)
     assert isinstance(cls, URIRef)
     limit, window = r.threshold(GR.maxSessions), r.threshold(GR.window, required=False)
     name = r.label(cls).lower()
-    counted = r.counted("session", cls, f"A {name} session counted against the limit", prior=False, window=window)
+    counted = _sessions(r, "session", cls, f"A {name} session counted against the limit", prior=False, window=window)
     root = r.node_shape("", f"{r.label(cls)} sessions within the limit", checks=True, targetNode=cls)
     r.prop(
         root,
         "sessions",
-        r.inverse_type(),
+        r.inverse(GR.sessionOf),
         f"{name} sessions, the requested one included",
         message=f"The request would exceed the number of {name} sessions allowed.",
         severity=SH.Violation,
@@ -307,22 +326,26 @@ def _qualifying_history(r: _Rule) -> None:
     assert isinstance(cls, URIRef)
     name = r.label(cls).lower()
     minimum = r.threshold(GR.minCount, required=False)
-    filtered = r.counted(
-        "earlier", cls, f"An earlier {name} that counts", prior=True, window=r.threshold(GR.window, required=False)
-    )
-    good, timed = _response(r, "qualifying", cls)
+    window = r.threshold(GR.window, required=False)
+    filtered = r.counted("earlier", cls, f"An earlier {name} that counts", prior=True, window=window)
+    relief, timed = _response(r, "relief", cls)
+    good = r.node_shape("qualifying", f"An earlier {name} that counts, with enough relief", targetClass=cls)
+    r.shapes.add((good, SH.node, relief))
     r.shapes.add((good, SH.node, filtered))
     r.onto.add((r.criterion, GR.qualifyingShape, good))
-    root = r.node_shape("", f"Enough qualifying earlier {name}s", checks=True, targetNode=cls)
+    # A session qualifies when every record it is judged by (those on the request's sides) gave the relief.
+    session = _sessions(r, "session", cls, f"An earlier {name} session with enough relief", prior=True, window=window)
+    r.prop(session, "judged", GR.judgedRecord, "records the session is judged by, each with enough relief", node=relief)
+    root = r.node_shape("", f"Enough qualifying earlier {name} sessions", checks=True, targetNode=cls)
     count = {"bind": (GR.qualifiedMinCountFrom, minimum)} if minimum is not None else {"qualifiedMinCount": Literal(1)}
     r.prop(
         root,
         "qualifying",
-        r.inverse_type(),
-        f"qualifying earlier {name}s",
+        r.inverse(GR.sessionOf),
+        f"qualifying earlier {name} sessions",
         message=f"Too few earlier {name}s gave the relief required.",
         severity=SH.Violation,
-        qualifiedValueShape=good,
+        qualifiedValueShape=session,
         **count,  # type: ignore[arg-type]
     )
     r.records(cls, filtered, timed)

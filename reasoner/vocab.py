@@ -178,6 +178,15 @@ class GR(DefinedNamespace):
     Weeks: URIRef
     Days: URIRef
     ExperimentalUnproven: URIRef
+    Session: URIRef
+    PriorSession: URIRef
+    RequestedSession: URIRef
+    sessionOf: URIRef
+    sessionRecord: URIRef
+    judgedRecord: URIRef
+    hangsOn: URIRef
+    gapFact: URIRef
+    gapProperty: URIRef
 
 
 class CV(DefinedNamespace):
