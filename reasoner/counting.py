@@ -35,6 +35,7 @@ pends and asks for the levels instead of denying.
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -56,8 +57,21 @@ Sides = Callable[[Node], frozenset[str]]
 Regions = Callable[[Node], frozenset[URIRef]]
 
 _TYPE = RDF.type
+# Plain module constants: a DefinedNamespace attribute can cost a microsecond a read.
+_SESSION, _PRIOR, _REQUESTED, _POSSIBLE_TYPE = GR.Session, GR.PriorSession, GR.RequestedSession, GR.possibleType
+_SESSION_OF, _RECORD, _JUDGED, _HANGS_ON = GR.sessionOf, GR.sessionRecord, GR.judgedRecord, GR.hangsOn
 _BOTH = frozenset({"L", "R"})
 _SIDE_OPTIONS = (frozenset({"L"}), frozenset({"R"}), _BOTH)
+# Blank nodes named from a counter under a prefix of this process (rdflib draws a UUID for each: a
+# long history's sessions cost a tenth of its enrichment that way).
+_NAMES = itertools.count()
+_PREFIX = f"gr{uuid.uuid4().hex[:16]}s"
+
+
+def _fresh() -> BNode:
+    return BNode(_PREFIX + str(next(_NAMES)))
+
+
 # Beyond this many combinations of unstated sides and memberships, every record is only possibly judged.
 _MAX_WORLDS = 4096
 
@@ -98,13 +112,13 @@ class _Writer:
         for gap in sorted(set(gaps), key=str):
             node = self._gap_nodes.get(gap)
             if node is None:
-                node = self._gap_nodes[gap] = BNode()
+                node = self._gap_nodes[gap] = _fresh()
                 self.add((node, GR.gapFact, gap[0]))
                 self.add((node, GR.gapProperty, gap[1]))
-            self.add((holder, GR.hangsOn, node))
+            self.add((holder, _HANGS_ON, node))
 
     def maybe(self, s: Node, p: URIRef, o: Node, gaps: Iterable[tuple[Node, Node]]) -> None:
-        statement = BNode()
+        statement = _fresh()
         add = self.add
         add((statement, _TYPE, GR.PossibleStatement))
         add((statement, GR.possibleSubject, s))
@@ -113,12 +127,14 @@ class _Writer:
         self.hang(statement, gaps)
 
     def session(self, cls: URIRef, kinds: Sequence[URIRef], records: Iterable[Node], *, sure: bool = True) -> BNode:
-        node = BNode()
-        for kind in (GR.Session, *kinds):
-            self.add((node, _TYPE if sure else GR.possibleType, kind))
-        self.add((node, GR.sessionOf, cls))
+        node = _fresh()
+        add, p = self.add, _TYPE if sure else _POSSIBLE_TYPE
+        add((node, p, _SESSION))
+        for kind in kinds:
+            add((node, p, kind))
+        add((node, _SESSION_OF, cls))
         for record in records:
-            self.add((node, GR.sessionRecord, record))
+            add((node, _RECORD, record))
         return node
 
 
@@ -138,7 +154,7 @@ def derive_sessions(
     for cls in sorted(classes, key=str):
         requested = [line.node for line in lines if cls in line.classes]
         if requested:
-            out.session(cls, (GR.RequestedSession,), requested)
+            out.session(cls, (_REQUESTED,), requested)
         records = [r for p in procedures if (r := _record(objs, p, cls, regions_of, sides_of)) is not None]
         if records:
             for session in _group(out, cls, records):
@@ -171,14 +187,14 @@ def _group(out: _Writer, cls: URIRef, records: list[_Record]) -> list[_Session]:
         by_day.setdefault(r.when, []).append(r)  # type: ignore[arg-type]
     for day in sorted(by_day):
         for group in _overlapping(by_day[day]):
-            node = out.session(cls, (GR.PriorSession,), (r.node for r in group))
+            node = out.session(cls, (_PRIOR,), (r.node for r in group))
             anchors.append(_Session(node, day, frozenset().union(*(r.regions for r in group)), group, []))
     alone: list[_Session] = []  # sessions of one uncertain record that no other record could share
     rest: list[_Session] = []
     for u in sorted(uncertain, key=lambda r: str(r.node)):
         near = [s for s in anchors if u.shares(s.when, s.regions)]
         sure = u.sure and not near and not any(u.shares(s.when, s.regions) for s in alone)
-        node = out.session(cls, (GR.PriorSession,), (u.node,), sure=sure)
+        node = out.session(cls, (_PRIOR,), (u.node,), sure=sure)
         session = _Session(node, u.when, u.regions, [u], [])
         if not sure:
             out.hang(node, u.gaps)
@@ -186,13 +202,15 @@ def _group(out: _Writer, cls: URIRef, records: list[_Record]) -> list[_Session]:
     for u in uncertain:  # each session an uncertain record could belong to, besides its own
         for s in (*anchors, *alone):
             if s.members[0] is not u and u.shares(s.when, s.regions):
-                out.maybe(s.node, GR.sessionRecord, u.node, u.gaps)
+                out.maybe(s.node, _RECORD, u.node, u.gaps)
                 s.maybe.append(u)
     return [*anchors, *alone, *rest]
 
 
 def _overlapping(records: list[_Record]) -> list[list[_Record]]:
     """Records of one day grouped by region: those whose regions overlap, directly or through another, together."""
+    if len(records) == 1:
+        return [records]
     groups: list[list[_Record]] = []
     for r in sorted(records, key=lambda r: str(r.node)):
         joined = [g for g in groups if any(not r.regions.isdisjoint(o.regions) for o in g)]
@@ -206,7 +224,7 @@ def _judge(out: _Writer, session: _Session, asked: frozenset[str], request: Node
     members, maybe = session.members, session.maybe
     if not maybe and (len(members) == 1 or (asked and all(m.sides for m in members))):
         for m in _on_sides(members, asked):
-            out.add((session.node, GR.judgedRecord, m.node))
+            out.add((session.node, _JUDGED, m.node))
         return
     everyone = [*members, *maybe]
     unknown = [m for m in everyone if not m.sides]
@@ -233,9 +251,9 @@ def _judge(out: _Writer, session: _Session, asked: frozenset[str], request: Node
             ever |= judged
     for m in everyone:
         if m.node in always:
-            out.add((session.node, GR.judgedRecord, m.node))
+            out.add((session.node, _JUDGED, m.node))
         elif m.node in ever:
-            out.maybe(session.node, GR.judgedRecord, m.node, gaps)
+            out.maybe(session.node, _JUDGED, m.node, gaps)
 
 
 def _on_sides(

@@ -9,6 +9,7 @@ checks it reports a result, and met otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rdflib import RDF, SH, Graph, URIRef
@@ -233,27 +234,26 @@ class _About:
         Which (its unit), and those that surely count. None when each is one fact: the facts' own
         count then says it all.
         """
-        validator, g = self.kb.validator, self.case.graph
+        counts = _group_counts(self.kb).get(c.iri)
+        if not counts:
+            return None
+        validator = self.kb.validator
         if self._reader is None:
-            self._reader = Reader(g)
+            self._reader = Reader(self.case.graph)
         reader = self._reader
-        for root in sorted(self.kb.shape_index.criteria_roots(frozenset({c.iri}))):
-            compiled = validator.compiled(root)
-            for part in validator.outline(root).parts if compiled is not None else ():
-                outline, inner = validator.outline(part), validator.compiled(part)
-                if outline.qualified is None or inner is None or not outline.is_property:
-                    continue
-                for focus in compiled.focus_nodes(reader):  # type: ignore[union-attr]
-                    values = [v for v in inner.value_nodes(reader, focus) if type(v) is not Uncertain]
-                    if any((v, GR.sessionOf, None) in g for v in values):
-                        unit = "session"
-                    elif any(isinstance(v, URIRef) and (None, CV.test, v) in g for v in values):
-                        unit = "distinct test"
-                    else:
-                        continue
-                    if all(len(_members(g, v)) < 2 for v in values):
-                        return None
-                    return unit, [v for v in values if outline.qualified.conforms(reader, v) is True]
+        for root, part, unit in counts:
+            compiled, inner, qualified = validator.compiled(root), validator.compiled(part), validator.outline(part)
+            if compiled is None or inner is None or qualified.qualified is None:
+                continue
+            for focus in compiled.focus_nodes(reader):
+                values = [v for v in inner.value_nodes(reader, focus) if type(v) is not Uncertain]
+                if unit == "session":  # by its records for certain: one it may hold is not counted
+                    held = [reader.objects(v, GR.sessionRecord) for v in values]
+                else:
+                    held = [reader.subjects(CV.test, v) for v in values]
+                merged = any(sum(type(m) is not Uncertain for m in members) > 1 for members in held)
+                if merged:
+                    return unit, [v for v in values if qualified.qualified.conforms(reader, v) is True]
         return None
 
     def offenders(self, shape: Node, focus: Node, depth: int = 0) -> list[Node]:
@@ -286,6 +286,30 @@ class _About:
             if inner is not None and inner.conforms(reader, focus) is False:
                 out += self.offenders(part, focus, depth + 1)
         return out
+
+
+@lru_cache(maxsize=8)
+def _group_counts(kb: KnowledgeBase) -> dict[URIRef, tuple[tuple[URIRef, URIRef, str], ...]]:
+    """For each criterion, its root shapes' qualified counts of sessions or of distinct tests, with their unit.
+
+    A count of sessions walks ``^gr:sessionOf``; a count of tests ends its path in ``cv:test``.
+    """
+    shapes, index = kb.shapes, kb.shape_index
+    out: dict[URIRef, list[tuple[URIRef, URIRef, str]]] = {}
+    for root, criteria in index.checks.items():
+        for part in shapes.objects(root, SH.property):
+            path = shapes.value(part, SH.path)
+            if path is None or (part, SH.qualifiedValueShape, None) not in shapes:
+                continue
+            if shapes.value(path, SH.inversePath) == GR.sessionOf:
+                unit = "session"
+            elif (path, RDF.first, None) in shapes and list(shapes.items(path))[-1:] == [CV.test]:
+                unit = "distinct test"
+            else:
+                continue
+            for c in criteria:
+                out.setdefault(c, []).append((root, part, unit))  # type: ignore[arg-type]
+    return {c: tuple(sorted(v)) for c, v in out.items()}
 
 
 def _members(g: Graph, node: Node) -> list[Node]:

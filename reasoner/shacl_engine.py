@@ -171,11 +171,12 @@ class Reader:
     __slots__ = (
         "_graph", "_out", "_in", "_supers", "_instances", "_kinds",
         "uncertain", "_unstated", "_unstated_by_prop", "_possible", "_possible_instances", "_possible_in",
-        "_possible_out", "_because", "_named",
+        "_possible_out", "_because", "_named", "conformance",
     )  # fmt: skip
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
+        self.conformance: dict[tuple[Shape, Node], Truth] = {}  # (shape, focus) -> whether it conforms
         self._out: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._in: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._supers: dict[Node, frozenset[Node]] = {}
@@ -360,9 +361,22 @@ class Shape:
         return found if type(found) in (tuple, set) else frozenset(found)
 
     def conforms(self, reader: Reader, focus: Node) -> Truth:
-        """Whether ``focus`` conforms: True, False (at the first failing check) or unknown."""
+        """Whether ``focus`` conforms: True, False (at the first failing check) or unknown.
+
+        Remembered for the reader's validation: a record is asked about by its session and on its own.
+        """
+        key = (self, focus)
+        found = reader.conformance.get(key)
+        if found is not None:
+            return found
         if type(focus) is Uncertain and focus.node is not None:  # a node that may not be a value at all
-            return _surely(self.conforms(reader, focus.node), focus.gaps)
+            found = _surely(self.conforms(reader, focus.node), focus.gaps)
+        else:
+            found = self._conforms(reader, focus)
+        reader.conformance[key] = found
+        return found
+
+    def _conforms(self, reader: Reader, focus: Node) -> Truth:
         values = self.value_nodes(reader, focus)
         result: Truth = True
         for check in self.checks:

@@ -208,7 +208,9 @@ def test_the_facts_a_finding_names_are_facts_listed_under_it(
     assert seen >= 30
 
 
-_CITED = re.compile(r"\(([a-z]+(?: [a-z]+)*) ([A-Za-z0-9_.-]+)\)")  # "(procedure note lbb-note-2)"
+# "(procedure note lbb-note-2)": a document kind and its id (not "(posterior shear)" in a test's name)
+_KINDS = "procedure note|clinic note|imaging report|physical examination|patient report|request form|document"
+_CITED = re.compile(rf"\(({_KINDS}) ([A-Za-z0-9_.-]+)\)")
 
 
 def _iri(kb: KnowledgeBase, ident: str) -> URIRef:
