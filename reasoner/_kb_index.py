@@ -112,6 +112,7 @@ class KnowledgeIndexBuilder:
                 qualifying_shapes=frozenset(self._iris(c, GR.qualifyingShape)),
                 recommendation=self._one(c, GR.recommendation),
                 references=self._iris(c, GR.reference),
+                scope_shapes=frozenset(self._iris(c, GR.scopeShape)),
             )
         return out
 

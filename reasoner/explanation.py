@@ -46,6 +46,9 @@ def evidence_of(kb: KnowledgeBase, recommendation: URIRef | None) -> Evidence | 
     return Evidence(grade=rec.grade.notation, scheme=rec.grade.scheme, recommendation=rec.label)
 
 
+NOT_COUNTED = "not counted"  # a listed fact outside the criterion's scope (gr:scopeShape)
+
+
 def explain(
     case: EnrichedCase, results: tuple[Result, ...], kb: KnowledgeBase, reader: Reader | None = None
 ) -> Explained:
@@ -126,6 +129,9 @@ def _criterion(
         for node, flag in flagged_by_shape.get(shape, {}).items():
             not_qualifying[node] = None if flag is None or not_qualifying.get(node, ()) is None else flag
     failing_focus = {r.focus for r in failing if r.undecided is None}
+    outside = {  # facts the criterion surely does not count (an earlier procedure at another site)
+        node for shape in c.scope_shapes for node, flag in flagged_by_shape.get(shape, {}).items() if flag is None
+    }
     facts = []
     for cls in c.considers:
         if cls not in listed:
@@ -133,9 +139,11 @@ def _criterion(
     nodes = [n for cls in c.considers for n in listed[cls]]
     for node in dict.fromkeys(nodes):
         unstated: list[str] = []
-        if c.qualifying_shapes:
+        if node in outside:
+            assessment: str | None = NOT_COUNTED
+        elif c.qualifying_shapes:
             if node not in not_qualifying:
-                assessment: str | None = "qualifies"
+                assessment = "qualifies"
             elif not_qualifying[node] is None:
                 assessment = "does not qualify"
             else:
@@ -163,9 +171,11 @@ def _criterion(
         qualifying = sum(1 for f in facts if f.assessment == "qualifies")
         counts = [kb.thresholds[t] for t in c.thresholds if t in kb.thresholds and kb.thresholds[t].unit_iri == COUNT]
         need = [f"at least {counts[0].display()} required"] if counts else []
-        documented = [f"{qualifying} of {len(facts)} documented qualif{'y' if len(facts) != 1 else 'ies'}"]
-        if not facts:  # unless the finding has said so, naming its facts
+        counted = [f for f in facts if f.assessment != NOT_COUNTED]
+        documented = [f"{qualifying} of {len(counted)} documented qualif{'y' if len(counted) != 1 else 'ies'}"]
+        if not counted:  # unless the finding has said so, naming its facts
             documented = [] if status is Status.NOT_MET and "{facts}" in c.not_met_text else ["none documented"]
+            documented = ["none counted"] if documented and facts else documented
         grouped = about.groups(c) if facts else None
         if grouped is not None:  # sessions or distinct tests that are several facts each: what counts
             documented.append(_counted(g, kb, *grouped))

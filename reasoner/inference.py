@@ -10,6 +10,7 @@ here too, once, at load (threats.md D1): never on client data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +25,7 @@ from . import applicability, counting
 from ._case_store import CaseStore
 from ._terms import literal
 from .knowledge import Policy, Step
+from .shacl_engine import Gap, Truth, Unknown, kleene_and, kleene_not, kleene_or
 from .vocab import CV, GR
 
 DAYS_PER_MONTH = Decimal("30.44")
@@ -178,6 +180,7 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
         if when is not None and isinstance(when.toPython(), date):  # type: ignore[attr-defined]
             _elapsed(add, proc, (request_date - when.toPython()).days, elapsed)  # type: ignore[attr-defined]
     _sites(objs, add, kb, request, lines, procedures)
+    _same_levels(objs, add, request, (*procedures, *objs(case_node, CV.imagingFinding)))
     for fact in tuple(objs(case_node, CV.painHistory)):
         months = _first(objs(fact, CV.durationMonths))
         if isinstance(months, Literal) and isinstance(months.toPython(), Decimal):
@@ -205,6 +208,8 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
         regions_of, sides_of = (lambda n: _regions(objs, kb, n)), (lambda n: _sides(objs, n))
         counting.derive_sessions(objs, add, sessions, request, lines, procedures, regions_of, sides_of)
         _flush(g, pending)
+    _latest_at_site(objs, add, kb, request, procedures, applicable.criteria)
+    _flush(g, pending)
     return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
 
 
@@ -464,3 +469,174 @@ def _mark_addressed(
         levels = _levels(objs, finding)
         if any(t in done and (not levels or levels & levels_done[t]) for t in by):
             add((finding, GR.addressed, _TRUE))
+
+
+# --- Sites of repeat rules (issue 24) ------------------------------------------------------------------
+
+_LEVEL = re.compile(r"^([CTLS])(\d+)(?:[-/]([CTLS])?(\d+))?$")
+_WILD = "?"  # a site whose place neither the request nor the fact states
+
+
+def level_key(level: object) -> str:
+    """A spinal level as one spelling: ``L4-L5``, ``l4-5`` and ``L4/5`` are ``L4-5``; ``L5-S1`` stays."""
+    text = str(level).strip().upper().replace(" ", "")
+    m = _LEVEL.match(text)
+    if m is None:
+        return text
+    head, first, other, second = m.groups()
+    if second is None:
+        return f"{head}{first}"
+    return f"{head}{first}-{'' if other in (None, head) else other}{second}"
+
+
+def _level_keys(objs: Objects, node: Node) -> frozenset[str]:
+    return frozenset(level_key(v) for v in objs(node, CV.level))
+
+
+def _same_levels(objs: Objects, add: Adder, request: Node, facts: Iterable[Node]) -> None:
+    """Whether each prior procedure and imaging finding shares a level with the request (unstated: either has none)."""
+    requested = _level_keys(objs, request)
+    for fact in facts:
+        theirs = _level_keys(objs, fact)
+        if not theirs or not requested:
+            add((fact, GR.unstated, GR.sameLevelAsRequest))
+        elif theirs & requested:
+            add((fact, GR.sameLevelAsRequest, _TRUE))
+
+
+def _latest_at_site(
+    objs: Objects,
+    add: Adder,
+    kb: KnowledgeBase,
+    request: Node,
+    procedures: tuple[Node, ...],
+    criteria: Iterable[URIRef],
+) -> None:
+    """For each applicable rule with ``gr:mostRecentOnly``: the earlier procedures most recent at a site of the request.
+
+    A site is a place of the request as the rule scopes it (region, level, side). An earlier procedure
+    of the rule's class is the most recent at a site when no other of the class there is later.
+    Kleene's logic throughout: a date, level, side or purpose not stated makes the answer unknown,
+    and a possible statement then names the values it hangs on (``gr:hangsOn``).
+    """
+    scopes = [kb.site_scopes[c] for c in criteria if c in kb.site_scopes]
+    if not scopes or len(procedures) == 0:
+        return
+    lines = tuple(objs(request, CV.line))
+    regions = _regions(objs, kb, request).union(*(_regions(objs, kb, ln) for ln in lines))
+    wanted = {
+        "region": (regions, CV.level),
+        "level": (_level_keys(objs, request), CV.level),
+        "side": (_sides(objs, request).union(*(_sides(objs, ln) for ln in lines)), CV.laterality),
+    }
+    places = {
+        p: {"region": _regions(objs, kb, p), "level": _level_keys(objs, p), "side": _sides(objs, p)} for p in procedures
+    }
+    dates = {p: _first(objs(p, CV.date)) for p in procedures}
+    for scope in scopes:
+        dims = [d for d, on in (("region", scope.region), ("level", scope.level), ("side", scope.side)) if on]
+        members = {p: t for p in procedures if (t := _member(objs, p, scope.procedure_class)) is not False}
+        for p in members:
+            latest = _latest(p, members, dims, wanted, places, dates, request)
+            if latest is True:
+                add((p, GR.latestAtSite, scope.criterion))
+            elif latest is not False:
+                _possibly(add, p, GR.latestAtSite, scope.criterion, latest.gaps)  # type: ignore[union-attr]
+
+
+def _member(objs: Objects, fact: Node, cls: URIRef) -> Truth:
+    """Whether the fact is of the class: for certain, or only possibly (its purpose unstated)."""
+    if cls in objs(fact, _TYPE):
+        return True
+    if cls in objs(fact, GR.possibleType):
+        because = frozenset(Gap(fact, p) for p in objs(fact, GR.uncertainBecause))
+        return Unknown(because or frozenset(Gap(fact, p) for p in objs(fact, GR.unstated)))
+    return False
+
+
+def _latest(
+    p: Node,
+    members: dict[Node, Truth],
+    dims: list[str],
+    wanted: dict[str, tuple[frozenset[object], URIRef]],
+    places: dict[Node, dict[str, frozenset[object]]],
+    dates: dict[Node, Node | None],
+    request: Node,
+) -> Truth:
+    """Kleene: ``p`` is the most recent member at some site of the request it is at."""
+    axes: list[list[object]] = []
+    for d in dims:
+        requested, mine = wanted[d][0], places[p][d]
+        values = (requested & mine if mine else requested) if requested else (mine or {_WILD})
+        if not values:
+            return False  # at none of the request's sites
+        axes.append(sorted(values, key=str))
+    sites: list[tuple[object, ...]] = [()]
+    for axis in axes:
+        sites = [(*site, v) for site in sites for v in axis]
+    result: Truth = False
+    for site in sites:
+        superseded: Truth = False
+        for q, is_member in members.items():
+            if q is p:
+                continue
+            later = _later(q, p, dates)
+            if later is False:
+                continue
+            at = _at(q, p, site, dims, wanted, places, request)
+            superseded = kleene_or(superseded, kleene_and(is_member, kleene_and(at, later)))
+            if superseded is True:
+                break
+        result = kleene_or(result, kleene_not(superseded))
+        if result is True:
+            return True
+    return result
+
+
+def _later(q: Node, p: Node, dates: dict[Node, Node | None]) -> Truth:
+    dq, dp = dates[q], dates[p]
+    if isinstance(dq, Literal) and isinstance(dp, Literal):
+        a, b = dq.toPython(), dp.toPython()
+        if isinstance(a, date) and isinstance(b, date):
+            return a > b
+    return Unknown(frozenset(Gap(f, CV.date) for f, d in ((q, dq), (p, dp)) if not isinstance(d, Literal)))
+
+
+def _at(
+    q: Node,
+    p: Node,
+    site: tuple[object, ...],
+    dims: list[str],
+    wanted: dict[str, tuple[frozenset[object], URIRef]],
+    places: dict[Node, dict[str, frozenset[object]]],
+    request: Node,
+) -> Truth:
+    """Kleene: ``q`` is at the site (a place neither ``p`` nor the request states: unknown)."""
+    out: Truth = True
+    for d, value in zip(dims, site, strict=True):
+        theirs, prop = places[q][d], wanted[d][1]
+        if value == _WILD:
+            nowhere = {Gap(p, prop), Gap(request, prop)} | ({Gap(q, prop)} if not theirs else set())
+            here: Truth = Unknown(frozenset(nowhere))
+        elif not theirs:
+            here = Unknown(frozenset({Gap(q, prop)}))
+        else:
+            here = value in theirs
+        out = kleene_and(out, here)
+        if out is False:
+            return False
+    return out
+
+
+def _possibly(add: Adder, subject: Node, predicate: URIRef, obj: Node, gaps: frozenset[Gap]) -> None:
+    """A possible statement that hangs on the unstated values ``gaps``, each named."""
+    statement = BNode()
+    add((statement, _TYPE, GR.PossibleStatement))
+    add((statement, GR.possibleSubject, subject))
+    add((statement, GR.possiblePredicate, predicate))
+    add((statement, GR.possibleObject, obj))
+    for gap in sorted(gaps, key=lambda g: (str(g.fact), str(g.prop))):
+        because = BNode()
+        add((statement, GR.hangsOn, because))
+        add((because, GR.gapFact, gap.fact))
+        add((because, GR.gapProperty, gap.prop))

@@ -204,6 +204,11 @@ class KnowledgeBase:
         return self.types_of(c for classes in self.indicated.values() for c in classes)
 
     @cached_property
+    def site_scopes(self) -> Mapping[URIRef, rules.SiteScope]:
+        """The repeat rules that read only the most recent procedure at a site, by criterion."""
+        return MappingProxyType({s.criterion: s for s in rules.site_scopes(self.ontology)})
+
+    @cached_property
     def addressing(self) -> frozenset[URIRef]:
         """The procedure classes that address some kind of imaging finding."""
         return frozenset().union(*self.addressed_by.values())

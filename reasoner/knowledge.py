@@ -120,6 +120,7 @@ class Criterion:
     qualifying_shapes: frozenset[URIRef]
     recommendation: URIRef | None
     references: tuple[URIRef, ...]
+    scope_shapes: frozenset[URIRef] = frozenset()  # a listed fact surely outside one is not counted
 
     @property
     def is_coverage(self) -> bool:

@@ -57,15 +57,18 @@ KINDS: dict[URIRef, tuple[URIRef, frozenset[URIRef]]] = {
         frozenset(
             {
                 *(CV.code, CV.procedure, CV.date, CV.laterality, CV.purpose, CV.injectate, CV.outcome, CV.level),
-                *(CV.percentRelief, CV.reliefMonths),
+                *(CV.percentRelief, CV.reliefMonths, CV.functionalImprovement, CV.functionalImprovementMonths),
                 *(GR.daysBeforeRequest, GR.weeksBeforeRequest, GR.monthsBeforeRequest, GR.addOnCode),
-                *(GR.sameRegionAsRequest, GR.sameSideAsRequest),
+                *(GR.sameRegionAsRequest, GR.sameSideAsRequest, GR.sameLevelAsRequest, GR.latestAtSite),
             }
         ),
     ),
     CV.conservativeCare: (CV.ConservativeCare, frozenset({CV.careKind, CV.weeks, CV.outcome})),
     CV.examFinding: (CV.ExamFinding, frozenset({CV.test, CV.result, CV.laterality})),
-    CV.imagingFinding: (CV.ImagingFinding, frozenset({CV.findingKind, CV.level, CV.addressed, GR.addressed})),
+    CV.imagingFinding: (
+        CV.ImagingFinding,
+        frozenset({CV.findingKind, CV.level, CV.addressed, GR.addressed, GR.sameLevelAsRequest}),
+    ),
     CV.condition: (CV.Condition, frozenset({CV.code, CV.clinicalStatus})),
 }
 # What the enrich stage may write on any fact: its unstated values and the classes those make possible.
