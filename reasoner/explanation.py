@@ -129,14 +129,12 @@ def _criterion(
         for node, flag in flagged_by_shape.get(shape, {}).items():
             not_qualifying[node] = None if flag is None or not_qualifying.get(node, ()) is None else flag
     failing_focus = {r.focus for r in failing if r.undecided is None}
-    outside = {  # facts the criterion surely does not count (an earlier procedure at another site)
-        node for shape in c.scope_shapes for node, flag in flagged_by_shape.get(shape, {}).items() if flag is None
-    }
     facts = []
     for cls in c.considers:
         if cls not in listed:
             listed[cls] = facts_of_class(g, cls)
     nodes = [n for cls in c.considers for n in listed[cls]]
+    outside = about.outside(c, nodes)
     for node in dict.fromkeys(nodes):
         unstated: list[str] = []
         if node in outside:
@@ -232,6 +230,17 @@ class _About:
     def __init__(self, case: EnrichedCase, kb: KnowledgeBase, reader: Reader | None) -> None:
         self.case, self.kb = case, kb
         self._reader = reader  # the one validation read the case with, its lookups cached
+
+    def outside(self, c: Criterion, nodes: list[Node]) -> set[Node]:
+        """The listed facts the criterion surely does not count: those that fail its scope (gr:scopeShape)."""
+        out: set[Node] = set()
+        for shape in c.scope_shapes:
+            compiled = self.kb.validator.compiled(shape)
+            if compiled is not None and nodes:
+                if self._reader is None:
+                    self._reader = Reader(self.case.graph)
+                out |= {n for n in nodes if compiled.conforms(self._reader, n) is False}
+        return out
 
     def judged(self, c: Criterion) -> list[Node]:
         """The requested lines the criterion judges: those of a class it applies to, else every addressed one."""

@@ -477,7 +477,8 @@ _LEVEL = re.compile(r"^([CTLS])(\d+)(?:[-/]([CTLS])?(\d+))?$")
 _WILD = "?"  # a site whose place neither the request nor the fact states
 
 
-def level_key(level: object) -> str:
+@lru_cache(maxsize=1024)
+def level_key(level: str) -> str:
     """A spinal level as one spelling: ``L4-L5``, ``l4-5`` and ``L4/5`` are ``L4-5``; ``L5-S1`` stays."""
     text = str(level).strip().upper().replace(" ", "")
     m = _LEVEL.match(text)
@@ -490,7 +491,7 @@ def level_key(level: object) -> str:
 
 
 def _level_keys(objs: Objects, node: Node) -> frozenset[str]:
-    return frozenset(level_key(v) for v in objs(node, CV.level))
+    return frozenset(level_key(str(v)) for v in objs(node, CV.level))
 
 
 def _same_levels(objs: Objects, add: Adder, request: Node, facts: Iterable[Node]) -> None:
@@ -517,31 +518,66 @@ def _latest_at_site(
     A site is a place of the request as the rule scopes it (region, level, side). An earlier procedure
     of the rule's class is the most recent at a site when no other of the class there is later.
     Kleene's logic throughout: a date, level, side or purpose not stated makes the answer unknown,
-    and a possible statement then names the values it hangs on (``gr:hangsOn``).
+    and a possible statement then names the values it hangs on (``gr:hangsOn``). Facts that state
+    everything are compared through the latest date at each site (linear in the history); only
+    those that leave something unstated are compared pairwise.
     """
     scopes = [kb.site_scopes[c] for c in criteria if c in kb.site_scopes]
-    if not scopes or len(procedures) == 0:
+    if not scopes or not procedures:
         return
     lines = tuple(objs(request, CV.line))
-    regions = _regions(objs, kb, request).union(*(_regions(objs, kb, ln) for ln in lines))
-    wanted = {
-        "region": (regions, CV.level),
-        "level": (_level_keys(objs, request), CV.level),
-        "side": (_sides(objs, request).union(*(_sides(objs, ln) for ln in lines)), CV.laterality),
+    requested = {
+        "region": _regions(objs, kb, request).union(*(_regions(objs, kb, ln) for ln in lines)),
+        "level": _level_keys(objs, request),
+        "side": _sides(objs, request).union(*(_sides(objs, ln) for ln in lines)),
     }
-    places = {
-        p: {"region": _regions(objs, kb, p), "level": _level_keys(objs, p), "side": _sides(objs, p)} for p in procedures
-    }
-    dates = {p: _first(objs(p, CV.date)) for p in procedures}
+    facts: dict[Node, _Placed] = {}
     for scope in scopes:
-        dims = [d for d, on in (("region", scope.region), ("level", scope.level), ("side", scope.side)) if on]
-        members = {p: t for p in procedures if (t := _member(objs, p, scope.procedure_class)) is not False}
+        dims = tuple(d for d, on in (("region", scope.region), ("level", scope.level), ("side", scope.side)) if on)
+        members: dict[Node, Truth] = {}
+        for p in procedures:
+            member = _member(objs, p, scope.procedure_class)
+            if member is not False:
+                members[p] = member
+                if p not in facts:
+                    facts[p] = _placed(objs, kb, p)
+        sure = [p for p, m in members.items() if m is True and facts[p].when is not None and facts[p].states(dims)]
+        stated = set(sure)
+        unsure = [p for p in members if p not in stated]
+        latest: dict[tuple[object, ...], date] = {}  # the latest date at each site of the facts that state everything
+        for q in sure:
+            for site in _sites_of(facts[q], dims, None):
+                when = facts[q].when
+                if site not in latest or latest[site] < when:  # type: ignore[operator]
+                    latest[site] = when  # type: ignore[assignment]
         for p in members:
-            latest = _latest(p, members, dims, wanted, places, dates, request)
-            if latest is True:
+            truth = _latest(p, dims, requested, facts, members, latest, unsure, request)
+            if truth is True:
                 add((p, GR.latestAtSite, scope.criterion))
-            elif latest is not False:
-                _possibly(add, p, GR.latestAtSite, scope.criterion, latest.gaps)  # type: ignore[union-attr]
+            elif truth is not False:
+                _possibly(add, p, GR.latestAtSite, scope.criterion, truth.gaps)  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """Where and when a prior procedure was done: its date and its values on each site dimension."""
+
+    fact: Node
+    when: date | None
+    places: dict[str, frozenset[object]]
+
+    def states(self, dims: tuple[str, ...]) -> bool:
+        return all(self.places[d] for d in dims)
+
+
+_DIM_PROPERTY = {"region": CV.level, "level": CV.level, "side": CV.laterality}
+
+
+def _placed(objs: Objects, kb: KnowledgeBase, fact: Node) -> _Placed:
+    stated = _first(objs(fact, CV.date))
+    when = stated.toPython() if isinstance(stated, Literal) else None
+    places = {"region": _regions(objs, kb, fact), "level": _level_keys(objs, fact), "side": _sides(objs, fact)}
+    return _Placed(fact, when if isinstance(when, date) else None, places)  # type: ignore[arg-type]
 
 
 def _member(objs: Objects, fact: Node, cls: URIRef) -> Truth:
@@ -554,72 +590,74 @@ def _member(objs: Objects, fact: Node, cls: URIRef) -> Truth:
     return False
 
 
+def _sites_of(
+    placed: _Placed, dims: tuple[str, ...], requested: dict[str, frozenset[object]] | None
+) -> list[tuple[object, ...]]:
+    """The sites of a fact (with ``requested``: those of the request it may be at; a place neither states: ``?``)."""
+    sites: list[tuple[object, ...]] = [()]
+    for d in dims:
+        mine = placed.places[d]
+        if requested is None:
+            values: frozenset[object] = mine
+        elif requested[d]:
+            values = requested[d] & mine if mine else requested[d]
+        else:
+            values = mine or frozenset({_WILD})
+        sites = [(*site, v) for site in sites for v in sorted(values, key=str)]
+    return sites
+
+
 def _latest(
     p: Node,
+    dims: tuple[str, ...],
+    requested: dict[str, frozenset[object]],
+    facts: dict[Node, _Placed],
     members: dict[Node, Truth],
-    dims: list[str],
-    wanted: dict[str, tuple[frozenset[object], URIRef]],
-    places: dict[Node, dict[str, frozenset[object]]],
-    dates: dict[Node, Node | None],
+    latest: dict[tuple[object, ...], date],
+    unsure: list[Node],
     request: Node,
 ) -> Truth:
-    """Kleene: ``p`` is the most recent member at some site of the request it is at."""
-    axes: list[list[object]] = []
-    for d in dims:
-        requested, mine = wanted[d][0], places[p][d]
-        values = (requested & mine if mine else requested) if requested else (mine or {_WILD})
-        if not values:
-            return False  # at none of the request's sites
-        axes.append(sorted(values, key=str))
-    sites: list[tuple[object, ...]] = [()]
-    for axis in axes:
-        sites = [(*site, v) for site in sites for v in axis]
+    """Kleene: ``p`` is the most recent member at some site of the request it may be at."""
+    mine = facts[p]
     result: Truth = False
-    for site in sites:
+    for site in _sites_of(mine, dims, requested):
         superseded: Truth = False
-        for q, is_member in members.items():
-            if q is p:
-                continue
-            later = _later(q, p, dates)
-            if later is False:
-                continue
-            at = _at(q, p, site, dims, wanted, places, request)
-            superseded = kleene_or(superseded, kleene_and(is_member, kleene_and(at, later)))
+        if _WILD in site:  # where neither p nor the request says: any other member may be there
+            others = [q for q in members if q is not p]
+        else:
+            others = [q for q in unsure if q is not p]
+            best = latest.get(site)
+            if best is not None:
+                superseded = best > mine.when if mine.when is not None else Unknown(frozenset({Gap(p, CV.date)}))
+        for q in others:
             if superseded is True:
                 break
+            later = _later(facts[q], mine)
+            if later is not False:
+                at = _at(facts[q], mine, site, dims, request)
+                superseded = kleene_or(superseded, kleene_and(members[q], kleene_and(at, later)))
         result = kleene_or(result, kleene_not(superseded))
         if result is True:
             return True
     return result
 
 
-def _later(q: Node, p: Node, dates: dict[Node, Node | None]) -> Truth:
-    dq, dp = dates[q], dates[p]
-    if isinstance(dq, Literal) and isinstance(dp, Literal):
-        a, b = dq.toPython(), dp.toPython()
-        if isinstance(a, date) and isinstance(b, date):
-            return a > b
-    return Unknown(frozenset(Gap(f, CV.date) for f, d in ((q, dq), (p, dp)) if not isinstance(d, Literal)))
+def _later(q: _Placed, p: _Placed) -> Truth:
+    if q.when is not None and p.when is not None:
+        return q.when > p.when
+    return Unknown(frozenset(Gap(f.fact, CV.date) for f in (q, p) if f.when is None))
 
 
-def _at(
-    q: Node,
-    p: Node,
-    site: tuple[object, ...],
-    dims: list[str],
-    wanted: dict[str, tuple[frozenset[object], URIRef]],
-    places: dict[Node, dict[str, frozenset[object]]],
-    request: Node,
-) -> Truth:
+def _at(q: _Placed, p: _Placed, site: tuple[object, ...], dims: tuple[str, ...], request: Node) -> Truth:
     """Kleene: ``q`` is at the site (a place neither ``p`` nor the request states: unknown)."""
     out: Truth = True
     for d, value in zip(dims, site, strict=True):
-        theirs, prop = places[q][d], wanted[d][1]
+        theirs, prop = q.places[d], _DIM_PROPERTY[d]
         if value == _WILD:
-            nowhere = {Gap(p, prop), Gap(request, prop)} | ({Gap(q, prop)} if not theirs else set())
+            nowhere = {Gap(p.fact, prop), Gap(request, prop)} | ({Gap(q.fact, prop)} if not theirs else set())
             here: Truth = Unknown(frozenset(nowhere))
         elif not theirs:
-            here = Unknown(frozenset({Gap(q, prop)}))
+            here = Unknown(frozenset({Gap(q.fact, prop)}))
         else:
             here = value in theirs
         out = kleene_and(out, here)

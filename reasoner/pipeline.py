@@ -215,11 +215,11 @@ def _determination(
 
 
 def select_shapes(case: EnrichedCase, kb: KnowledgeBase) -> frozenset[URIRef]:
-    """The root shapes to run: those checking applicable criteria, their qualifying, scope and documentation shapes."""
+    """The root shapes to run: those checking applicable criteria, their qualifying and documentation shapes."""
     index = kb.shape_index
     criteria = [kb.criteria[c] for c in case.applicable.criteria]
     roots = set(index.criteria_roots(case.applicable.criteria))
-    roots |= {s for c in criteria for s in c.qualifying_shapes | c.scope_shapes}
+    roots |= {s for c in criteria for s in c.qualifying_shapes}
     roots |= index.documentation_roots(frozenset().union(*(c.needs for c in criteria)) if criteria else frozenset())
     if case.applicable.prerequisite_steps:
         roots |= index.prerequisite_roots

@@ -427,9 +427,7 @@ def _repeat_requires_response(r: _Rule) -> None:
     name = r.label(cls).lower()
     window = r.threshold(GR.window, required=False)
     earlier = r.counted("earlier", cls, f"An earlier {name} at the same site", prior=True, window=window)
-    r.shapes.add((earlier, SH.targetClass, cls))  # validated alone too: the facts it leaves out are not counted
-    r.shapes.add((earlier, SH.severity, SH.Info))
-    r.onto.add((r.criterion, GR.scopeShape, earlier))
+    r.onto.add((r.criterion, GR.scopeShape, earlier))  # the facts it leaves out are listed as not counted
     good, timed = _response(r, "sustained", cls)
     r.onto.add((r.criterion, GR.qualifyingShape, good))
     failed = r.node_shape("unsustained", f"An earlier {name} without enough relief")

@@ -237,8 +237,8 @@ class Reader:
                 if self.uncertain:
                     if not found and p in self._unstated.get(s, ()):
                         found = (Uncertain(None, frozenset({Gap(s, p)})),)
-                    elif (s, p) in self._possible_out:
-                        found += tuple(Uncertain(o, self._statement_gaps(s, st)) for o, st in self._possible_out[s, p])
+                    elif self._possible_out and key in self._possible_out:
+                        found += tuple(Uncertain(o, self._statement_gaps(s, st)) for o, st in self._possible_out[key])
             self._out[key] = found
         return found
 

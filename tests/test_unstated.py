@@ -28,6 +28,7 @@ _WORDS = {"levels": "level", "character": "pain character", "location": "pain lo
 _WORDS |= {"durationMonths": "duration", "percentRelief": "percent relief", "reliefMonths": "relief"}
 _WORDS |= {"imageGuidance": "guidance", "laterality": "laterality", "purpose": "purpose", "outcome": "outcome"}
 _WORDS |= {"injectate": "purpose"}  # the purposes it implies
+_WORDS |= {"functionalImprovement": "functional improvement", "functionalImprovementMonths": "functional improvement"}
 
 
 def _approved() -> list[tuple[Path, str]]:
