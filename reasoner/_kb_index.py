@@ -140,6 +140,7 @@ class KnowledgeIndexBuilder:
                 tag=self.criterion_tag(c, thresholds, tags),
                 reads_coverage=category == COVERAGE and (c, GR.rule, None) not in self.g,
                 decides_because=self._str(c, GR.decidesBecause),
+                scope_shapes=frozenset(self._iris(c, GR.scopeShape)),
             )
         return out
 

@@ -307,6 +307,15 @@ class PriorProcedureIn(_Model):
     injectate: Injectates = Field(default_factory=list)
     percentRelief: Number | None = Field(None, ge=0, le=100, max_digits=6, examples=[80])
     reliefMonths: Number | None = Field(None, ge=0, le=600, max_digits=6, examples=[6])
+    functionalImprovement: Number | None = Field(
+        None,
+        ge=0,
+        le=100,
+        max_digits=6,
+        examples=[60],
+        description="percent improvement in function or ADLs on the baseline scale",
+    )
+    functionalImprovementMonths: Number | None = Field(None, ge=0, le=600, max_digits=6, examples=[6])
     outcome: Outcomes = Field(default_factory=list)
     source: DocumentId
 
@@ -758,7 +767,12 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
                 f[prop] = {(v if isinstance(v, URIRef) else VALUES[v]): None for v in terms}
         if p.levels:
             f[CV.level] = levels(p.levels)
-        for prop, dec in ((CV.percentRelief, p.percentRelief), (CV.reliefMonths, p.reliefMonths)):
+        for prop, dec in (
+            (CV.percentRelief, p.percentRelief),
+            (CV.reliefMonths, p.reliefMonths),
+            (CV.functionalImprovement, p.functionalImprovement),
+            (CV.functionalImprovementMonths, p.functionalImprovementMonths),
+        ):
             if dec is not None:
                 f[prop] = {literal(dec, _DECIMAL): None}
     for i, c in enumerate(case.conservativeCare):

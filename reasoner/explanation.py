@@ -9,6 +9,7 @@ checks it reports a result, and met otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rdflib import RDF, SH, Graph, URIRef
@@ -43,6 +44,9 @@ def evidence_of(kb: KnowledgeBase, recommendation: URIRef | None) -> Evidence | 
     if rec is None or rec.grade is None or rec.grade.iri == GR.NotGraded:
         return None
     return Evidence(grade=rec.grade.notation, scheme=rec.grade.scheme, recommendation=rec.label)
+
+
+NOT_COUNTED = "not counted"  # a listed fact outside the criterion's scope (gr:scopeShape)
 
 
 def explain(
@@ -130,11 +134,14 @@ def _criterion(
         if cls not in listed:
             listed[cls] = facts_of_class(g, cls)
     nodes = [n for cls in c.considers for n in listed[cls]]
+    outside = about.outside(c, nodes)
     for node in dict.fromkeys(nodes):
         unstated: list[str] = []
-        if c.qualifying_shapes:
+        if node in outside:
+            assessment: str | None = NOT_COUNTED
+        elif c.qualifying_shapes:
             if node not in not_qualifying:
-                assessment: str | None = "qualifies"
+                assessment = "qualifies"
             elif not_qualifying[node] is None:
                 assessment = "does not qualify"
             else:
@@ -162,9 +169,14 @@ def _criterion(
         qualifying = sum(1 for f in facts if f.assessment == "qualifies")
         counts = [kb.thresholds[t] for t in c.thresholds if t in kb.thresholds and kb.thresholds[t].unit_iri == COUNT]
         need = [f"at least {counts[0].display()} required"] if counts else []
-        documented = [f"{qualifying} of {len(facts)} documented qualif{'y' if len(facts) != 1 else 'ies'}"]
-        if not facts:  # unless the finding has said so, naming its facts
+        counted = [f for f in facts if f.assessment != NOT_COUNTED]
+        documented = [f"{qualifying} of {len(counted)} documented qualif{'y' if len(counted) != 1 else 'ies'}"]
+        if not counted:  # unless the finding has said so, naming its facts
             documented = [] if status is Status.NOT_MET and "{facts}" in c.not_met_text else ["none documented"]
+            documented = ["none counted"] if documented and facts else documented
+        grouped = about.groups(c) if facts else None
+        if grouped is not None:  # sessions or distinct tests that are several facts each: what counts
+            documented.append(_counted(g, kb, *grouped))
         if documented or need:
             finding += f" ({'; '.join(documented + need)}.)"
     tag, deciding, because = _tag(case, kb, c, status, failing, about)
@@ -236,6 +248,7 @@ def _named_finding(c: Criterion, about: _About, failing: list[Result], facts: li
         # only when the results themselves name no line or fact: re-reading the shapes costs a validation
         for r in decided:
             nodes += about.offenders(r.source_shape, r.focus)
+    nodes = [m for n in nodes for m in _members(g, n)]  # a session or a distinct test: the facts it is made of
     lines = list(dict.fromkeys(n for n in nodes if (n, RDF.type, CV.RequestLine) in g)) or about.judged(c)
     codes = sorted({name_fact(g, n, kb) for n in lines})
     failed_on = {str(n) for n in nodes}
@@ -253,10 +266,49 @@ class _About:
         self.case, self.kb = case, kb
         self._reader = reader  # the one validation read the case with, its lookups cached
 
+    def outside(self, c: Criterion, nodes: list[Node]) -> set[Node]:
+        """The listed facts the criterion surely does not count: those that fail its scope (gr:scopeShape)."""
+        out: set[Node] = set()
+        for shape in c.scope_shapes:
+            compiled = self.kb.validator.compiled(shape)
+            if compiled is not None and nodes:
+                if self._reader is None:
+                    self._reader = Reader(self.case.graph)
+                out |= {n for n in nodes if compiled.conforms(self._reader, n) is False}
+        return out
+
     def judged(self, c: Criterion) -> list[Node]:
         """The requested lines the criterion judges: those of a class it applies to, else every addressed one."""
         lines = [ln for ln in self.case.lines if ln.status != GR.NotAddressed]
         return [ln.node for ln in lines if ln.classes & c.applies_to] or [ln.node for ln in lines]
+
+    def groups(self, c: Criterion) -> tuple[str, list[Node]] | None:
+        """When a count of the criterion counts sessions or distinct tests, one of them several facts.
+
+        Which (its unit), and those that surely count. None when each is one fact: the facts' own
+        count then says it all.
+        """
+        counts = _group_counts(self.kb).get(c.iri)
+        if not counts:
+            return None
+        validator = self.kb.validator
+        if self._reader is None:
+            self._reader = Reader(self.case.graph)
+        reader = self._reader
+        for root, part, unit in counts:
+            compiled, inner, qualified = validator.compiled(root), validator.compiled(part), validator.outline(part)
+            if compiled is None or inner is None or qualified.qualified is None:
+                continue
+            for focus in compiled.focus_nodes(reader):
+                values = [v for v in inner.value_nodes(reader, focus) if type(v) is not Uncertain]
+                if unit == "session":  # by its records for certain: one it may hold is not counted
+                    held = [reader.objects(v, GR.sessionRecord) for v in values]
+                else:
+                    held = [reader.subjects(CV.test, v) for v in values]
+                merged = any(sum(type(m) is not Uncertain for m in members) > 1 for members in held)
+                if merged:
+                    return unit, [v for v in values if qualified.qualified.conforms(reader, v) is True]
+        return None
 
     def offenders(self, shape: Node, focus: Node, depth: int = 0) -> list[Node]:
         """The values a failing qualified count is about, at any depth of the shape that failed on ``focus``.
@@ -288,6 +340,66 @@ class _About:
             if inner is not None and inner.conforms(reader, focus) is False:
                 out += self.offenders(part, focus, depth + 1)
         return out
+
+
+@lru_cache(maxsize=8)
+def _group_counts(kb: KnowledgeBase) -> dict[URIRef, tuple[tuple[URIRef, URIRef, str], ...]]:
+    """For each criterion, its root shapes' qualified counts of sessions or of distinct tests, with their unit.
+
+    A count of sessions walks ``^gr:sessionOf``; a count of tests ends its path in ``cv:test``.
+    """
+    shapes, index = kb.shapes, kb.shape_index
+    out: dict[URIRef, list[tuple[URIRef, URIRef, str]]] = {}
+    for root, criteria in index.checks.items():
+        for part in shapes.objects(root, SH.property):
+            path = shapes.value(part, SH.path)
+            if path is None or (part, SH.qualifiedValueShape, None) not in shapes:
+                continue
+            if shapes.value(path, SH.inversePath) == GR.sessionOf:
+                unit = "session"
+            elif (path, RDF.first, None) in shapes and list(shapes.items(path))[-1:] == [CV.test]:
+                unit = "distinct test"
+            else:
+                continue
+            for c in criteria:
+                out.setdefault(c, []).append((root, part, unit))  # type: ignore[arg-type]
+    return {c: tuple(sorted(v)) for c, v in out.items()}
+
+
+def _members(g: Graph, node: Node) -> list[Node]:
+    """The facts a counted group is made of.
+
+    A session's records (its add-on lines only when it has nothing else), a distinct test's
+    findings; any other node is itself.
+    """
+    if (node, GR.sessionOf, None) in g:
+        records = sorted(g.objects(node, GR.sessionRecord), key=str)
+        primary = [r for r in records if (r, GR.addOnCode, None) not in g]
+        return primary or records
+    if isinstance(node, URIRef) and (node, RDF.type, None) not in g:
+        findings = sorted(g.subjects(CV.test, node), key=str)
+        if findings:
+            return findings
+    return [node]
+
+
+def _counted(g: Graph, kb: KnowledgeBase, unit: str, counted: list[Node]) -> str:
+    """What a count of sessions or distinct tests counts, each named by its facts."""
+    n = len(counted)
+    text = f"{n} {unit}{'' if n == 1 else 's'} count{'s' if n == 1 else ''}"
+    if not n:
+        return text
+    names = []
+    for group in counted:
+        members = _members(g, group)
+        if (group, GR.sessionOf, None) in g:
+            named = " and ".join(sorted({name_fact(g, m, kb) for m in members}))
+            sides = sorted({kb.label(v) for m in members for v in g.objects(m, CV.laterality)})  # type: ignore[arg-type]
+            names.append(named + (f", {' and '.join(sides)}" if len(members) > 1 and sides else ""))
+        else:
+            times = f", recorded {len(members)} times" if len(members) > 1 else ""
+            names.append(kb.label(group) + times)  # type: ignore[arg-type]
+    return f"{text}: {'; '.join(sorted(names))}"
 
 
 def _names(gaps: frozenset[Gap], g: Graph, kb: KnowledgeBase, named: dict[Gap, str]) -> list[str]:

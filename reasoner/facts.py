@@ -155,6 +155,10 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
             parts.append(f"{_num(pr)} % relief")
         if (rm := _value(g, node, CV.reliefMonths)) is not None:
             parts.append(f"relief for {_num(rm)} month{'' if _num(rm) == '1' else 's'}")
+        if (fi := _value(g, node, CV.functionalImprovement)) is not None:
+            parts.append(f"{_num(fi)} % better function")
+        if (fm := _value(g, node, CV.functionalImprovementMonths)) is not None:
+            parts.append(f"function better for {_num(fm)} month{'' if _num(fm) == '1' else 's'}")
         if outcomes := _labels(g, kb, node, CV.outcome):
             parts.append(f"outcome {', '.join(outcomes)}")
     elif CV.ConservativeCare in types:

@@ -510,7 +510,7 @@ def _result(r: dict[str, Any]) -> str | None:
 
 
 def _relief(observations: list[dict[str, Any]], where: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
-    """Percent relief and its duration from the Observations that are part of a procedure."""
+    """Percent relief, functional improvement and their durations from the Observations that are part of a procedure."""
     out: dict[str, Any] = {}
     scores = []
     for o in observations:
@@ -522,6 +522,10 @@ def _relief(observations: list[dict[str, Any]], where: Callable[[dict[str, Any]]
             out["percentRelief"] = value
         elif ours == "relief-duration":
             out["reliefMonths"] = value
+        elif ours == "functional-improvement":
+            out["functionalImprovement"] = value
+        elif ours == "functional-improvement-duration":
+            out["functionalImprovementMonths"] = value
         elif _code_in(o.get("code"), LOINC) == PAIN_SEVERITY:
             when = o.get("effectiveDateTime") or (o.get("effectivePeriod") or {}).get("start") or ""
             scores.append((str(when), value))

@@ -10,6 +10,7 @@ here too, once, at load (threats.md D1): never on client data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -20,10 +21,11 @@ from typing import TYPE_CHECKING
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from . import applicability
+from . import applicability, counting
 from ._case_store import CaseStore
 from ._terms import literal
 from .knowledge import Policy, Step, icd10cm_notation
+from .shacl_engine import Gap, Truth, Unknown, kleene_and, kleene_not, kleene_or
 from .vocab import CV, GR
 
 DAYS_PER_MONTH = Decimal("30.44")
@@ -180,6 +182,7 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     _sites(objs, add, kb, request, lines, procedures)
     _request_diagnoses(objs, add, kb, request, request_date)
     _shared_levels(objs, add, request, procedures)
+    _same_levels(objs, add, request, (*procedures, *objs(case_node, CV.imagingFinding)))
     for fact in tuple(objs(case_node, CV.painHistory)):
         months = _first(objs(fact, CV.durationMonths))
         if isinstance(months, Literal) and isinstance(months.toPython(), Decimal):
@@ -201,6 +204,13 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     _mark_addressed(objs, add, kb, case_node, procedures)
     _flush(g, pending)
     _mark_unstated(g, objs, add, kb, steps)
+    _flush(g, pending)
+    sessions = kb.session_classes_of(policy.iri)
+    if sessions:  # after the unstated marks: a record's possible classes and missing date are read
+        regions_of, sides_of = (lambda n: _regions(objs, kb, n)), (lambda n: _sides(objs, n))
+        counting.derive_sessions(objs, add, sessions, request, lines, procedures, regions_of, sides_of)
+        _flush(g, pending)
+    _latest_at_site(objs, add, kb, request, procedures, applicable.criteria)
     _flush(g, pending)
     return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
 
@@ -297,13 +307,14 @@ def as_stated(graph: Graph) -> Graph:
     """A copy of an enriched case without the marks of what it leaves unstated (an rdflib default store).
 
     Read two-valued, this is one completion of the case: every unstated value absent, no possible
-    type or statement held. A constraint the three-valued evaluation decides is decided the same way
-    here; one it leaves unknown can go either way (tests/test_shacl_engine.py checks both).
+    type or statement held (nor the gaps they hang on). A constraint the three-valued evaluation
+    decides is decided the same way here; one it leaves unknown can go either way
+    (tests/test_shacl_engine.py checks both).
     """
-    statements = set(graph.subjects(_TYPE, GR.PossibleStatement))
+    statements = set(graph.subjects(_TYPE, GR.PossibleStatement)) | set(graph.objects(None, GR.hangsOn))
     out = Graph()
     for s, p, o in graph:
-        if p not in (GR.unstated, GR.possibleType) and s not in statements:
+        if p not in (GR.unstated, GR.possibleType, GR.hangsOn) and s not in statements:
             out.add((s, p, o))
     return out
 
@@ -376,21 +387,18 @@ def _sites(
     codes = {line.code for line in lines}
     regions = frozenset(r for v in objs(request, CV.level) if (r := _region_of_level(str(v))) is not None)
     sides = _sides(objs, request)
-    levels_by_units = 0
     for line in lines:
         code = kb.codes.get(line.code)
         regions |= _regions(objs, kb, line.node)
         sides |= _sides(objs, line.node)
         if code is None:
             continue
-        levels_by_units += code.levels_per_unit * line.units
         if code.add_on_to:
             add((line.node, GR.addOnCode, _TRUE))
             if not code.add_on_to & codes:
                 for primary in sorted(code.add_on_to):
                     add((line.node, GR.missingPrimaryCode, primary))
-    levels = len({str(v) for v in objs(request, CV.level)})
-    add((request, GR.levelCount, literal(max(levels, levels_by_units), _INTEGER)))
+    counting.write_level_count(add, request, counting.level_bounds(objs, kb, request, lines, lambda n: _sides(objs, n)))
     add((request, GR.regionCount, literal(len(regions), _INTEGER)))
     for line in lines:
         add((line.node, GR.sameRegionAsRequest, _TRUE))
@@ -499,3 +507,212 @@ def _mark_addressed(
         levels = _levels(objs, finding)
         if any(t in done and (not levels or levels & levels_done[t]) for t in by):
             add((finding, GR.addressed, _TRUE))
+
+
+# --- Sites of repeat rules (issue 24) ------------------------------------------------------------------
+
+_LEVEL = re.compile(r"^([CTLS])(\d+)(?:[-/]([CTLS])?(\d+))?$")
+_WILD = "?"  # a site whose place neither the request nor the fact states
+
+
+@lru_cache(maxsize=1024)
+def level_key(level: str) -> str:
+    """A spinal level as one spelling: ``L4-L5``, ``l4-5`` and ``L4/5`` are ``L4-5``; ``L5-S1`` stays."""
+    text = str(level).strip().upper().replace(" ", "")
+    m = _LEVEL.match(text)
+    if m is None:
+        return text
+    head, first, other, second = m.groups()
+    if second is None:
+        return f"{head}{first}"
+    return f"{head}{first}-{'' if other in (None, head) else other}{second}"
+
+
+def _level_keys(objs: Objects, node: Node) -> frozenset[str]:
+    return frozenset(level_key(str(v)) for v in objs(node, CV.level))
+
+
+def _same_levels(objs: Objects, add: Adder, request: Node, facts: Iterable[Node]) -> None:
+    """Whether each prior procedure and imaging finding shares a level with the request (unstated: either has none)."""
+    requested = _level_keys(objs, request)
+    for fact in facts:
+        theirs = _level_keys(objs, fact)
+        if not theirs or not requested:
+            add((fact, GR.unstated, GR.sameLevelAsRequest))
+        elif theirs & requested:
+            add((fact, GR.sameLevelAsRequest, _TRUE))
+
+
+def _latest_at_site(
+    objs: Objects,
+    add: Adder,
+    kb: KnowledgeBase,
+    request: Node,
+    procedures: tuple[Node, ...],
+    criteria: Iterable[URIRef],
+) -> None:
+    """For each applicable rule with ``gr:mostRecentOnly``: the earlier procedures most recent at a site of the request.
+
+    A site is a place of the request as the rule scopes it (region, level, side). An earlier procedure
+    of the rule's class is the most recent at a site when no other of the class there is later.
+    Kleene's logic throughout: a date, level, side or purpose not stated makes the answer unknown,
+    and a possible statement then names the values it hangs on (``gr:hangsOn``). Facts that state
+    everything are compared through the latest date at each site (linear in the history); only
+    those that leave something unstated are compared pairwise.
+    """
+    scopes = [kb.site_scopes[c] for c in criteria if c in kb.site_scopes]
+    if not scopes or not procedures:
+        return
+    lines = tuple(objs(request, CV.line))
+    requested = {
+        "region": _regions(objs, kb, request).union(*(_regions(objs, kb, ln) for ln in lines)),
+        "level": _level_keys(objs, request),
+        "side": _sides(objs, request).union(*(_sides(objs, ln) for ln in lines)),
+    }
+    facts: dict[Node, _Placed] = {}
+    for scope in scopes:
+        dims = tuple(d for d, on in (("region", scope.region), ("level", scope.level), ("side", scope.side)) if on)
+        members: dict[Node, Truth] = {}
+        for p in procedures:
+            member = _member(objs, p, scope.procedure_class)
+            if member is not False:
+                members[p] = member
+                if p not in facts:
+                    facts[p] = _placed(objs, kb, p)
+        sure = [p for p, m in members.items() if m is True and facts[p].when is not None and facts[p].states(dims)]
+        stated = set(sure)
+        unsure = [p for p in members if p not in stated]
+        latest: dict[tuple[object, ...], date] = {}  # the latest date at each site of the facts that state everything
+        for q in sure:
+            for site in _sites_of(facts[q], dims, None):
+                when = facts[q].when
+                if site not in latest or latest[site] < when:  # type: ignore[operator]
+                    latest[site] = when  # type: ignore[assignment]
+        for p in members:
+            truth = _latest(p, dims, requested, facts, members, latest, unsure, request)
+            if truth is True:
+                add((p, GR.latestAtSite, scope.criterion))
+            elif truth is not False:
+                _possibly(add, p, GR.latestAtSite, scope.criterion, truth.gaps)  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """Where and when a prior procedure was done: its date and its values on each site dimension."""
+
+    fact: Node
+    when: date | None
+    places: dict[str, frozenset[object]]
+
+    def states(self, dims: tuple[str, ...]) -> bool:
+        return all(self.places[d] for d in dims)
+
+
+_DIM_PROPERTY = {"region": CV.level, "level": CV.level, "side": CV.laterality}
+
+
+def _placed(objs: Objects, kb: KnowledgeBase, fact: Node) -> _Placed:
+    stated = _first(objs(fact, CV.date))
+    when = stated.toPython() if isinstance(stated, Literal) else None
+    places = {"region": _regions(objs, kb, fact), "level": _level_keys(objs, fact), "side": _sides(objs, fact)}
+    return _Placed(fact, when if isinstance(when, date) else None, places)  # type: ignore[arg-type]
+
+
+def _member(objs: Objects, fact: Node, cls: URIRef) -> Truth:
+    """Whether the fact is of the class: for certain, or only possibly (its purpose unstated)."""
+    if cls in objs(fact, _TYPE):
+        return True
+    if cls in objs(fact, GR.possibleType):
+        because = frozenset(Gap(fact, p) for p in objs(fact, GR.uncertainBecause))
+        return Unknown(because or frozenset(Gap(fact, p) for p in objs(fact, GR.unstated)))
+    return False
+
+
+def _sites_of(
+    placed: _Placed, dims: tuple[str, ...], requested: dict[str, frozenset[object]] | None
+) -> list[tuple[object, ...]]:
+    """The sites of a fact (with ``requested``: those of the request it may be at; a place neither states: ``?``)."""
+    sites: list[tuple[object, ...]] = [()]
+    for d in dims:
+        mine = placed.places[d]
+        if requested is None:
+            values: frozenset[object] = mine
+        elif requested[d]:
+            values = requested[d] & mine if mine else requested[d]
+        else:
+            values = mine or frozenset({_WILD})
+        sites = [(*site, v) for site in sites for v in sorted(values, key=str)]
+    return sites
+
+
+def _latest(
+    p: Node,
+    dims: tuple[str, ...],
+    requested: dict[str, frozenset[object]],
+    facts: dict[Node, _Placed],
+    members: dict[Node, Truth],
+    latest: dict[tuple[object, ...], date],
+    unsure: list[Node],
+    request: Node,
+) -> Truth:
+    """Kleene: ``p`` is the most recent member at some site of the request it may be at."""
+    mine = facts[p]
+    result: Truth = False
+    for site in _sites_of(mine, dims, requested):
+        superseded: Truth = False
+        if _WILD in site:  # where neither p nor the request says: any other member may be there
+            others = [q for q in members if q is not p]
+        else:
+            others = [q for q in unsure if q is not p]
+            best = latest.get(site)
+            if best is not None:
+                superseded = best > mine.when if mine.when is not None else Unknown(frozenset({Gap(p, CV.date)}))
+        for q in others:
+            if superseded is True:
+                break
+            later = _later(facts[q], mine)
+            if later is not False:
+                at = _at(facts[q], mine, site, dims, request)
+                superseded = kleene_or(superseded, kleene_and(members[q], kleene_and(at, later)))
+        result = kleene_or(result, kleene_not(superseded))
+        if result is True:
+            return True
+    return result
+
+
+def _later(q: _Placed, p: _Placed) -> Truth:
+    if q.when is not None and p.when is not None:
+        return q.when > p.when
+    return Unknown(frozenset(Gap(f.fact, CV.date) for f in (q, p) if f.when is None))
+
+
+def _at(q: _Placed, p: _Placed, site: tuple[object, ...], dims: tuple[str, ...], request: Node) -> Truth:
+    """Kleene: ``q`` is at the site (a place neither ``p`` nor the request states: unknown)."""
+    out: Truth = True
+    for d, value in zip(dims, site, strict=True):
+        theirs, prop = q.places[d], _DIM_PROPERTY[d]
+        if value == _WILD:
+            nowhere = {Gap(p.fact, prop), Gap(request, prop)} | ({Gap(q.fact, prop)} if not theirs else set())
+            here: Truth = Unknown(frozenset(nowhere))
+        elif not theirs:
+            here = Unknown(frozenset({Gap(q.fact, prop)}))
+        else:
+            here = value in theirs
+        out = kleene_and(out, here)
+        if out is False:
+            return False
+    return out
+
+
+def _possibly(add: Adder, subject: Node, predicate: URIRef, obj: Node, gaps: frozenset[Gap]) -> None:
+    """A possible statement that hangs on the unstated values ``gaps``, each named."""
+    statement = BNode()
+    add((statement, _TYPE, GR.PossibleStatement))
+    add((statement, GR.possibleSubject, subject))
+    add((statement, GR.possiblePredicate, predicate))
+    add((statement, GR.possibleObject, obj))
+    for gap in sorted(gaps, key=lambda g: (str(g.fact), str(g.prop))):
+        because = BNode()
+        add((statement, GR.hangsOn, because))
+        add((because, GR.gapFact, gap.fact))
+        add((because, GR.gapProperty, gap.prop))

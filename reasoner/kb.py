@@ -214,6 +214,11 @@ class KnowledgeBase:
         return self.types_of(c for classes in self.indicated.values() for c in classes)
 
     @cached_property
+    def site_scopes(self) -> Mapping[URIRef, rules.SiteScope]:
+        """The repeat rules that read only the most recent procedure at a site, by criterion."""
+        return MappingProxyType({s.criterion: s for s in rules.site_scopes(self.ontology)})
+
+    @cached_property
     def addressing(self) -> frozenset[URIRef]:
         """The procedure classes that address some kind of imaging finding."""
         return frozenset().union(*self.addressed_by.values())
@@ -250,6 +255,22 @@ class KnowledgeBase:
         """The pathway steps of a policy, in order."""
         return _steps_of(self, policy)
 
+    def session_classes_of(self, policy: URIRef) -> frozenset[URIRef]:
+        """The procedure classes whose sessions the policy's criteria count (reasoner/counting.py)."""
+        return _session_classes_of(self, policy)
+
+    @cached_property
+    def session_counts(self) -> Mapping[URIRef, frozenset[URIRef]]:
+        """For each root shape: the classes whose sessions it counts (a ``^gr:sessionOf`` path from a target node)."""
+        out: dict[URIRef, set[URIRef]] = {}
+        shapes, root_of = self.shapes, self.shape_index.root_of
+        for path in shapes.subjects(SH.inversePath, GR.sessionOf):
+            for prop in shapes.subjects(SH.path, path):
+                for owner in shapes.subjects(SH.property, prop):
+                    classes = {c for c in shapes.objects(owner, SH.targetNode) if isinstance(c, URIRef)}
+                    out.setdefault(root_of.get(owner, owner), set()).update(classes)  # type: ignore[arg-type]
+        return MappingProxyType({k: frozenset(v) for k, v in out.items()})
+
     def types_of(self, classes: Iterable[URIRef]) -> frozenset[URIRef]:
         """The given classes with all their superclasses."""
         out: set[URIRef] = set()
@@ -280,6 +301,13 @@ class KnowledgeBase:
 @lru_cache(maxsize=4096)
 def _lists_holding(kb: KnowledgeBase, notation: str) -> frozenset[URIRef]:
     return frozenset(lst for lst, entries in kb.diagnosis_lists.items() if any(e.holds(notation) for e in entries))
+
+
+@lru_cache(maxsize=64)
+def _session_classes_of(kb: KnowledgeBase, policy: URIRef) -> frozenset[URIRef]:
+    criteria = frozenset(c.iri for c in kb.criteria.values() if c.policy == policy)
+    counts = kb.session_counts
+    return frozenset().union(*(counts.get(root, ()) for root in kb.shape_index.criteria_roots(criteria)))
 
 
 @lru_cache(maxsize=64)

@@ -144,6 +144,7 @@ class Criterion:
     qualifying_shapes: frozenset[URIRef]
     recommendation: URIRef | None
     references: tuple[URIRef, ...]
+    scope_shapes: frozenset[URIRef] = frozenset()  # a listed fact surely outside one is not counted
     tag: Tag | None = None
     """The weakest tag of what the criterion rests on when the knowledge base loads: its own fact
     (gr:verification) and every threshold it uses; a coverage criterion without a rule adds, in each

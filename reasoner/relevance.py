@@ -14,8 +14,8 @@ left out only when all of these hold there:
 - no ``sh:closed``, SPARQL, SHACL rule or custom constraint component, and no case node named;
 - nothing reaches its facts but their link from the case (``cv:priorProcedure``, ...): no target
   class of the kind (or a superclass), no target or inverse step over a predicate they carry,
-  and ``^rdf:type`` only as the first step from ``sh:targetNode`` classes (reaching instances
-  of those classes, which are kept);
+  and ``^rdf:type`` or ``^gr:sessionOf`` only as the first step from ``sh:targetNode`` classes
+  (reaching instances of those classes, or the sessions made of them: the instances are kept);
 - the link appears only as the last step of paths (alone, or ending a sequence or an
   alternative), on property shapes that only count: a ``sh:minCount`` (the first few facts
   are kept) or a qualified count over a shape whose classes can be worked out (``sh:class``
@@ -57,15 +57,24 @@ KINDS: dict[URIRef, tuple[URIRef, frozenset[URIRef]]] = {
         frozenset(
             {
                 *(CV.code, CV.procedure, CV.date, CV.laterality, CV.purpose, CV.injectate, CV.outcome, CV.level),
-                *(CV.percentRelief, CV.reliefMonths),
+                *(CV.percentRelief, CV.reliefMonths, CV.functionalImprovement, CV.functionalImprovementMonths),
                 *(GR.daysBeforeRequest, GR.weeksBeforeRequest, GR.monthsBeforeRequest, GR.addOnCode),
-                *(GR.sameRegionAsRequest, GR.sameSideAsRequest, GR.sharesLevelWithRequest),
+                *(
+                    GR.sameRegionAsRequest,
+                    GR.sameSideAsRequest,
+                    GR.sharesLevelWithRequest,
+                    GR.sameLevelAsRequest,
+                    GR.latestAtSite,
+                ),
             }
         ),
     ),
     CV.conservativeCare: (CV.ConservativeCare, frozenset({CV.careKind, CV.weeks, CV.outcome})),
     CV.examFinding: (CV.ExamFinding, frozenset({CV.test, CV.result, CV.laterality})),
-    CV.imagingFinding: (CV.ImagingFinding, frozenset({CV.findingKind, CV.level, CV.addressed, GR.addressed})),
+    CV.imagingFinding: (
+        CV.ImagingFinding,
+        frozenset({CV.findingKind, CV.level, CV.addressed, GR.addressed, GR.sameLevelAsRequest}),
+    ),
     CV.condition: (CV.Condition, frozenset({CV.code, CV.clinicalStatus})),
 }
 # What the enrich stage may write on any fact: its unstated values and the classes those make possible.
@@ -255,7 +264,8 @@ def analyse(
     reaching |= targeted_objects
     for s, p, o in triples:
         if p == SH.inversePath:
-            instances_of = _instances_of_targets(shapes, s) if o == RDF.type else None
+            # ^rdf:type reaches a class's instances; ^gr:sessionOf its sessions, made of its instances
+            instances_of = _instances_of_targets(shapes, s) if o in (RDF.type, GR.sessionOf) else None
             if instances_of is None:
                 reaching |= _reachable(shapes, {o})
             else:

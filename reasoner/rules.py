@@ -173,7 +173,15 @@ class _Rule:
             self.prop(s, "region", GR.sameRegionAsRequest, "same spinal region as the request", hasValue=Literal(True))
         if self.flag(GR.sameSide):
             self.prop(s, "side", GR.sameSideAsRequest, "same side as the request", hasValue=Literal(True))
+        self.site_scope(s)
         return s
+
+    def site_scope(self, s: URIRef) -> None:
+        """The rest of a rule's site: the request's levels, and the most recent procedure at a site of it."""
+        if self.flag(GR.sameLevel):
+            self.prop(s, "level", GR.sameLevelAsRequest, "at a level of the request", hasValue=Literal(True))
+        if self.flag(GR.mostRecentOnly):
+            self.prop(s, "latest", GR.latestAtSite, "the most recent at a site of the request", hasValue=self.criterion)
 
     def elapsed(self, threshold: URIRef) -> URIRef:
         unit = self.onto.value(threshold, GR.unit)
@@ -184,6 +192,9 @@ class _Rule:
     def records(self, cls: URIRef, counted: URIRef, need_duration: bool) -> None:
         """A documentation check: every counted earlier procedure has its relief recorded."""
         what = "relief and how long it lasted" if need_duration else "relief"
+        function = self.functional_alternative()
+        if function is not None:
+            what += " (or the improvement in function" + (" and how long it lasted)" if function[1] else ")")
         kind = self.documentation_kind(
             f"{self.label(cls)} results", f"The {what} after each earlier {self.label(cls).lower()}."
         )
@@ -191,6 +202,12 @@ class _Rule:
         self.shapes.add((unrecorded, SH.node, counted))
         missing = [self.missing(CV.percentRelief)] + ([self.missing(CV.reliefMonths)] if need_duration else [])
         self.shapes.add((unrecorded, SH["or"], self.rdf_list(missing)))
+        if function is not None:  # results of either kind are a record
+            lacks = [self.missing(CV.functionalImprovement)]
+            lacks += [self.missing(CV.functionalImprovementMonths)] if function[1] is not None else []
+            no_function = self.node_shape("unrecorded-function", "No recorded functional improvement")
+            self.shapes.add((no_function, SH["or"], self.rdf_list(lacks)))
+            self.shapes.add((unrecorded, SH.node, no_function))
         doc = self.node_shape("records", f"Results of earlier {self.label(cls).lower()}s recorded", targetNode=cls)
         self.shapes.add((doc, GR.checksDocumentation, kind))
         self.prop(
@@ -203,6 +220,25 @@ class _Rule:
             qualifiedValueShape=unrecorded,
             qualifiedMaxCount=Literal(0),
         )
+
+    def functional_alternative(self) -> tuple[URIRef, URIRef | None] | None:
+        """The rule's functional-improvement threshold and its duration, when it accepts that alternative."""
+        function = self.threshold(GR.minFunctionalImprovement, required=False)
+        duration = self.threshold(GR.minFunctionalImprovementDuration, required=False)
+        if function is None:
+            if duration is not None:
+                raise KnowledgeBaseError(
+                    f"rule of {self.tail}: gr:minFunctionalImprovementDuration needs gr:minFunctionalImprovement"
+                )
+            return None
+        self.unit(function, GR.Percent)
+        if duration is not None:
+            self.unit(duration, GR.Months)
+        return function, duration
+
+    def unit(self, threshold: URIRef, unit: URIRef) -> None:
+        if self.onto.value(threshold, GR.unit) != unit:
+            raise KnowledgeBaseError(f"rule of {self.tail}: {_n(threshold)} must be in {_n(unit).lower()}")
 
     def documentation_kind(self, label: str, missing: str, *, suffix: str = "") -> URIRef:
         """A documentation kind of this criterion alone; without it the criterion is unknown."""
@@ -235,17 +271,36 @@ def _n(iri: Node) -> str:
 # --- the rule kinds ---------------------------------------------------------------------------
 
 
+def _sessions(r: _Rule, suffix: str, cls: URIRef, label: str, *, prior: bool, window: URIRef | None) -> URIRef:
+    """Sessions of ``cls`` (earlier ones only when ``prior``) with a record that passes the rule's filters.
+
+    A session is what one visit did, however many sides, lines or records it has (reasoner/counting.py).
+    """
+    records = r.counted(f"{suffix}-record", cls, f"{label}: a record that counts", prior=prior, window=window)
+    s = r.node_shape(suffix, label)
+    r.shapes.add((s, SH["class"], GR.PriorSession if prior else GR.Session))
+    r.prop(
+        s,
+        "record",
+        GR.sessionRecord,
+        "records of the session that count",
+        qualifiedValueShape=records,
+        qualifiedMinCount=Literal(1),
+    )
+    return s
+
+
 def _session_limit(r: _Rule) -> None:
     cls = r.one(GR.procedureClass)
     assert isinstance(cls, URIRef)
     limit, window = r.threshold(GR.maxSessions), r.threshold(GR.window, required=False)
     name = r.label(cls).lower()
-    counted = r.counted("session", cls, f"A {name} session counted against the limit", prior=False, window=window)
+    counted = _sessions(r, "session", cls, f"A {name} session counted against the limit", prior=False, window=window)
     root = r.node_shape("", f"{r.label(cls)} sessions within the limit", checks=True, targetNode=cls)
     r.prop(
         root,
         "sessions",
-        r.inverse_type(),
+        r.inverse(GR.sessionOf),
         f"{name} sessions, the requested one included",
         message=f"The request would exceed the number of {name} sessions allowed.",
         severity=SH.Violation,
@@ -274,32 +329,66 @@ def _minimum_interval(r: _Rule) -> None:
 
 
 def _response(r: _Rule, suffix: str, cls: URIRef) -> tuple[URIRef, bool]:
-    """A node shape: an earlier procedure that gave enough relief, for long enough (when asked)."""
+    """A node shape: an earlier procedure that gave enough relief, for long enough (when asked).
+
+    With a functional alternative (``gr:minFunctionalImprovement``) it is either enough relief or
+    enough improvement in function (for long enough, when ``gr:minFunctionalImprovementDuration``
+    asks): ``sh:or``, so relief and function both unstated is unknown and either met is met.
+    """
     relief, months = r.threshold(GR.minRelief), r.threshold(GR.minReliefDuration, required=False)
+    function = r.functional_alternative()
     name = r.label(cls).lower()
     s = r.node_shape(suffix, f"An earlier {name} with enough relief", targetClass=cls)
     r.shapes.add((s, SH["class"], cls))
     r.shapes.add((s, SH["class"], CV.PriorProcedure))
+    if function is not None:
+        r.shapes.add((s, SH.severity, SH.Info))
+        by_relief = r.node_shape(f"{suffix}-relief", f"An earlier {name} with enough relief")
+        by_function = r.node_shape(f"{suffix}-function", f"An earlier {name} with enough functional improvement")
+        r.shapes.add((s, SH["or"], r.rdf_list([by_relief, by_function])))
+        _improvement(r, by_function, name, "function", function[0], function[1])
+        s = by_relief
+    _improvement(r, s, name, "relief", relief, months)  # type: ignore[arg-type]
+    return r.iri(suffix), months is not None
+
+
+# For each kind of improvement: the suffix, property and name of its amount, of its duration, and its words.
+_IMPROVEMENTS = {
+    "relief": ("relief", CV.percentRelief, "percent relief", "duration", CV.reliefMonths, "months of relief"),
+    "function": (
+        "function",
+        CV.functionalImprovement,
+        "percent functional improvement",
+        "function-duration",
+        CV.functionalImprovementMonths,
+        "months of functional improvement",
+    ),
+}
+
+
+def _improvement(r: _Rule, s: URIRef, name: str, kind: str, amount: URIRef, months: URIRef | None) -> None:
+    """Enough improvement of one kind (relief, function), for long enough when ``months`` asks."""
+    suffix, prop, label, months_suffix, months_prop, months_label = _IMPROVEMENTS[kind]
+    what = "relief" if kind == "relief" else "functional improvement"
     r.prop(
         s,
-        "relief",
-        CV.percentRelief,
-        "percent relief",
+        suffix,
+        prop,
+        label,
         minCount=Literal(1),
-        bind=(GR.minInclusiveFrom, relief),
-        message=f"This {name} did not give enough recorded relief.",
+        bind=(GR.minInclusiveFrom, amount),
+        message=f"This {name} did not give enough recorded {what}.",
     )
     if months is not None:
         r.prop(
             s,
-            "duration",
-            CV.reliefMonths,
-            "months of relief",
+            months_suffix,
+            months_prop,
+            months_label,
             minCount=Literal(1),
             bind=(GR.minInclusiveFrom, months),
-            message=f"The relief from this {name} did not last long enough.",
+            message=f"The {what} from this {name} did not last long enough.",
         )
-    return s, months is not None
 
 
 def _qualifying_history(r: _Rule) -> None:
@@ -307,22 +396,26 @@ def _qualifying_history(r: _Rule) -> None:
     assert isinstance(cls, URIRef)
     name = r.label(cls).lower()
     minimum = r.threshold(GR.minCount, required=False)
-    filtered = r.counted(
-        "earlier", cls, f"An earlier {name} that counts", prior=True, window=r.threshold(GR.window, required=False)
-    )
-    good, timed = _response(r, "qualifying", cls)
+    window = r.threshold(GR.window, required=False)
+    filtered = r.counted("earlier", cls, f"An earlier {name} that counts", prior=True, window=window)
+    relief, timed = _response(r, "relief", cls)
+    good = r.node_shape("qualifying", f"An earlier {name} that counts, with enough relief", targetClass=cls)
+    r.shapes.add((good, SH.node, relief))
     r.shapes.add((good, SH.node, filtered))
     r.onto.add((r.criterion, GR.qualifyingShape, good))
-    root = r.node_shape("", f"Enough qualifying earlier {name}s", checks=True, targetNode=cls)
+    # A session qualifies when every record it is judged by (those on the request's sides) gave the relief.
+    session = _sessions(r, "session", cls, f"An earlier {name} session with enough relief", prior=True, window=window)
+    r.prop(session, "judged", GR.judgedRecord, "records the session is judged by, each with enough relief", node=relief)
+    root = r.node_shape("", f"Enough qualifying earlier {name} sessions", checks=True, targetNode=cls)
     count = {"bind": (GR.qualifiedMinCountFrom, minimum)} if minimum is not None else {"qualifiedMinCount": Literal(1)}
     r.prop(
         root,
         "qualifying",
-        r.inverse_type(),
-        f"qualifying earlier {name}s",
+        r.inverse(GR.sessionOf),
+        f"qualifying earlier {name} sessions",
         message=f"Too few earlier {name}s gave the relief required.",
         severity=SH.Violation,
-        qualifiedValueShape=good,
+        qualifiedValueShape=session,
         **count,  # type: ignore[arg-type]
     )
     r.records(cls, filtered, timed)
@@ -332,7 +425,9 @@ def _repeat_requires_response(r: _Rule) -> None:
     cls = r.one(GR.procedureClass)
     assert isinstance(cls, URIRef)
     name = r.label(cls).lower()
-    earlier = r.counted("earlier", cls, f"An earlier {name} at the same site", prior=True)
+    window = r.threshold(GR.window, required=False)
+    earlier = r.counted("earlier", cls, f"An earlier {name} at the same site", prior=True, window=window)
+    r.onto.add((r.criterion, GR.scopeShape, earlier))  # the facts it leaves out are listed as not counted
     good, timed = _response(r, "sustained", cls)
     r.onto.add((r.criterion, GR.qualifyingShape, good))
     failed = r.node_shape("unsustained", f"An earlier {name} without enough relief")
@@ -395,14 +490,28 @@ def _exclusion(r: _Rule) -> None:
 
     A case-level shape looked at every condition and finding of the history instead; this stays
     flat however long the history is. An exception is looked for (from the excluded instances
-    back to their case and out to its other facts) only when an excluded instance is present.
+    back to their case and out to its other facts) only when an excluded instance is present. It
+    lifts the classes of ``gr:exceptionLifts`` (all, without it), and with
+    ``gr:exceptionAtRequestedLevel`` counts only at a level of the request. A class of a
+    ``gr:conditionalExclusion`` is excluded only with an active fact of one of its ``gr:onlyWith``.
     """
     excepted = sorted(v for v in r.onto.objects(r.node, GR.exceptClass) if isinstance(v, URIRef))
+    lifts = frozenset(v for v in r.onto.objects(r.node, GR.exceptionLifts) if isinstance(v, URIRef))
+    conditional = _conditionals(r)
+    excluded = sorted(v for v in r.onto.objects(r.node, GR.excludedClass) if isinstance(v, URIRef))
+    if not excluded and not conditional:
+        r.many(GR.excludedClass)  # raises: nothing is excluded
+    if (lifts or r.flag(GR.exceptionAtRequestedLevel)) and not excepted:
+        raise KnowledgeBaseError(
+            f"rule of {r.tail}: gr:exceptionLifts and gr:exceptionAtRequestedLevel qualify a gr:exceptClass"
+        )
+    if lifts - set(excluded):
+        raise KnowledgeBaseError(f"rule of {r.tail}: gr:exceptionLifts must name a gr:excludedClass of the rule")
     active = URIRef(GRS + "ActiveFact")
-    for i, cls in enumerate(r.many(GR.excludedClass), start=1):
+    for i, cls in enumerate(excluded, start=1):
         name = r.label(cls).lower()
         root = r.node_shape(str(i), f"No active {name}", checks=True, targetNode=cls)
-        if not excepted:
+        if not excepted or (lifts and cls not in lifts):
             r.prop(
                 root,
                 "present",
@@ -414,28 +523,63 @@ def _exclusion(r: _Rule) -> None:
                 qualifiedMaxCount=Literal(0),
             )
             continue
-        none = r.node_shape(f"{i}-none", f"No active {name}")
-        r.prop(
-            none,
-            "present",
-            r.inverse_type(),
-            f"active {name}",
-            qualifiedValueShape=active,
-            qualifiedMaxCount=Literal(0),
-        )
         exception = _active_of(r, f"{i}-exception", excepted, "A condition or finding that lifts the exclusion")
-        lifted = r.node_shape(f"{i}-lifted", "The exclusion is lifted")
-        r.prop(
-            lifted,
-            "exception",
-            r.sequence(r.inverse_type(), r.inverse_alternatives(_CONDITION_PATHS), r.alternatives(_CONDITION_PATHS)),
-            "facts of the same case that lift the exclusion",
-            qualifiedValueShape=exception,
-            qualifiedMinCount=Literal(1),
-        )
-        r.shapes.add((root, SH["or"], r.rdf_list([none, lifted])))
-        r.shapes.add((root, SH.message, Literal(f"An active {name} is documented.", lang="en")))
-        r.shapes.add((root, SH.severity, SH.Violation))
+        if r.flag(GR.exceptionAtRequestedLevel):
+            r.prop(exception, "level", GR.sameLevelAsRequest, "at a level of the request", hasValue=Literal(True))
+        _either(r, root, str(i), cls, "lifted", exception, lifted=True)
+    for j, (classes, company) in enumerate(conditional, start=1):
+        with_ = _active_of(r, f"cond{j}-with", company, "A condition or finding that makes the excluded class count")
+        for k, cls in enumerate(classes, start=1):
+            name = r.label(cls).lower()
+            label = f"No active {name} with what makes it count"
+            root = r.node_shape(f"cond{j}-{k}", label, checks=True, targetNode=cls)
+            _either(r, root, f"cond{j}-{k}", cls, "alone", with_, lifted=False)
+
+
+def _conditionals(r: _Rule) -> list[tuple[list[URIRef], list[URIRef]]]:
+    """The rule's conditional exclusions: (excluded classes, the classes they need), in a stable order."""
+    out = []
+    for node in r.onto.objects(r.node, GR.conditionalExclusion):
+        classes = sorted(v for v in r.onto.objects(node, GR.excludedClass) if isinstance(v, URIRef))
+        company = sorted(v for v in r.onto.objects(node, GR.onlyWith) if isinstance(v, URIRef))
+        if not classes or not company:
+            raise KnowledgeBaseError(
+                f"rule of {r.tail}: a gr:conditionalExclusion needs a gr:excludedClass and a gr:onlyWith"
+            )
+        out.append((classes, company))
+    return sorted(out)
+
+
+def _either(r: _Rule, root: URIRef, suffix: str, cls: URIRef, part: str, other: URIRef, *, lifted: bool) -> None:
+    """``root``: no active instance of ``cls``, or else an active ``other`` in the same case (none, unless ``lifted``).
+
+    The other facts are reached from the excluded instances back to their case and out to its facts.
+    """
+    name = r.label(cls).lower()
+    none = r.node_shape(f"{suffix}-none", f"No active {name}")
+    r.prop(
+        none,
+        "present",
+        r.inverse_type(),
+        f"active {name}",
+        qualifiedValueShape=URIRef(GRS + "ActiveFact"),
+        qualifiedMaxCount=Literal(0),
+    )
+    second = r.node_shape(
+        f"{suffix}-{part}", "The exclusion is lifted" if lifted else "Nothing in the case makes it count"
+    )
+    count = {"qualifiedMinCount": Literal(1)} if lifted else {"qualifiedMaxCount": Literal(0)}
+    r.prop(
+        second,
+        "exception" if lifted else "with",
+        r.sequence(r.inverse_type(), r.inverse_alternatives(_CONDITION_PATHS), r.alternatives(_CONDITION_PATHS)),
+        "facts of the same case that lift the exclusion" if lifted else "facts of the same case that make it count",
+        qualifiedValueShape=other,
+        **count,  # type: ignore[arg-type]
+    )
+    r.shapes.add((root, SH["or"], r.rdf_list([none, second])))
+    r.shapes.add((root, SH.message, Literal(f"An active {name} is documented.", lang="en")))
+    r.shapes.add((root, SH.severity, SH.Violation))
 
 
 def _requirement(r: _Rule) -> None:
@@ -683,6 +827,9 @@ def rule_problems(ontology: Graph) -> list[tuple[URIRef, str]]:
             GR.minCount,
             GR.maxLevels,
             GR.maxRegions,
+            GR.minFunctionalImprovement,
+            GR.minFunctionalImprovementDuration,
+            GR.conditionalExclusion,
         ):
             for t in ontology.objects(node, p):
                 for triple in ontology.triples((t, None, None)):
@@ -717,3 +864,32 @@ def expand_rules(ontology: Graph, shapes: Graph) -> int:
         KINDS[kinds[0]](_Rule(ontology, shapes, criterion, node, tail))  # type: ignore[index]
         count += 1
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class SiteScope:
+    """A repeat rule that reads only the most recent earlier procedure at each site of the request.
+
+    The site is what the rule scopes: the request's regions, levels and sides (``gr:sameRegion``,
+    ``gr:sameLevel``, ``gr:sameSide``). The enrich stage marks, for ``criterion``, the earlier
+    procedures of ``procedure_class`` that are the most recent at one (``gr:latestAtSite``).
+    """
+
+    criterion: URIRef
+    procedure_class: URIRef
+    region: bool
+    level: bool
+    side: bool
+
+
+def site_scopes(ontology: Graph) -> tuple[SiteScope, ...]:
+    """The declared rules with ``gr:mostRecentOnly``, in a stable order."""
+    out = []
+    for criterion, node in ontology.subject_objects(GR.rule):
+        if ontology.value(node, GR.mostRecentOnly) != Literal(True):
+            continue
+        cls = ontology.value(node, GR.procedureClass)
+        if isinstance(criterion, URIRef) and isinstance(cls, URIRef):
+            flags = (ontology.value(node, p) == Literal(True) for p in (GR.sameRegion, GR.sameLevel, GR.sameSide))
+            out.append(SiteScope(criterion, cls, *flags))
+    return tuple(sorted(out, key=lambda s: str(s.criterion)))

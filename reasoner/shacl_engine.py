@@ -171,11 +171,12 @@ class Reader:
     __slots__ = (
         "_graph", "_out", "_in", "_supers", "_instances", "_kinds",
         "uncertain", "_unstated", "_unstated_by_prop", "_possible", "_possible_instances", "_possible_in",
-        "_possible_out", "_because",
+        "_possible_out", "_because", "_named", "conformance",
     )  # fmt: skip
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
+        self.conformance: dict[tuple[Shape, Node], Truth] = {}  # (shape, focus) -> whether it conforms
         self._out: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._in: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._supers: dict[Node, frozenset[Node]] = {}
@@ -186,27 +187,43 @@ class Reader:
         for fact, prop in graph.subject_objects(GR.unstated):
             self._unstated.setdefault(fact, set()).add(prop)
             self._unstated_by_prop.setdefault(prop, []).append(fact)
+        self._named: dict[Node, frozenset[Gap]] = {}
         self._possible: dict[Node, set[Node]] = {}
         self._possible_instances: dict[Node, list[Node]] = {}
         for fact, cls in graph.subject_objects(GR.possibleType):
             self._possible.setdefault(fact, set()).add(cls)
             self._possible_instances.setdefault(cls, []).append(fact)
-        self._possible_in: dict[tuple[Node, Node], list[Node]] = {}  # (p, o) -> possible subjects
-        self._possible_out: dict[tuple[Node, Node], list[Node]] = {}  # (s, p) -> possible objects
+        # (p, o) -> possible subjects; (s, p) -> possible objects; each with the statement it comes from
+        self._possible_in: dict[tuple[Node, Node], list[tuple[Node, Node]]] = {}
+        self._possible_out: dict[tuple[Node, Node], list[tuple[Node, Node]]] = {}
         for statement in graph.subjects(_TYPE, GR.PossibleStatement):
             s, p, o = (graph.value(statement, q) for q in (GR.possibleSubject, GR.possiblePredicate, GR.possibleObject))
             if s is not None and p is not None and o is not None:
-                self._possible_in.setdefault((p, o), []).append(s)
-                self._possible_out.setdefault((s, p), []).append(o)
+                self._possible_in.setdefault((p, o), []).append((s, statement))
+                self._possible_out.setdefault((s, p), []).append((o, statement))
         self._because: dict[Node, frozenset[Gap]] = {}
         for fact, prop in graph.subject_objects(GR.uncertainBecause):
             self._because[fact] = self._because.get(fact, frozenset()) | {Gap(fact, prop)}
+        for holder, gap in graph.subject_objects(GR.hangsOn):  # named gaps: the fact and property, explicitly
+            fact, prop = graph.value(gap, GR.gapFact), graph.value(gap, GR.gapProperty)
+            if fact is not None and prop is not None:
+                self._named[holder] = self._named.get(holder, frozenset()) | {Gap(fact, prop)}
         self.uncertain = bool(self._unstated or self._possible or self._possible_in)
 
     def gaps(self, fact: Node) -> frozenset[Gap]:
-        """What a possible type or statement of ``fact`` hangs on (``gr:uncertainBecause``, else all its gaps)."""
-        found = self._because.get(fact)
+        """What a possible type or statement of ``fact`` hangs on.
+
+        The gaps ``gr:hangsOn`` names (a fact and a property each: a session that exists only if a
+        block's date is not that of another), else ``gr:uncertainBecause``, else all its gaps.
+        """
+        found = self._named.get(fact)
+        if found is None:
+            found = self._because.get(fact)
         return found if found is not None else frozenset(Gap(fact, p) for p in self._unstated.get(fact, ()))
+
+    def _statement_gaps(self, subject: Node, statement: Node) -> frozenset[Gap]:
+        named = self._named.get(statement)
+        return named if named is not None else self.gaps(subject)
 
     def objects(self, s: Node, p: Node) -> tuple[Node, ...]:
         """Objects of ``s`` by ``p``; an unstated value as an :class:`Uncertain` node."""
@@ -220,8 +237,8 @@ class Reader:
                 if self.uncertain:
                     if not found and p in self._unstated.get(s, ()):
                         found = (Uncertain(None, frozenset({Gap(s, p)})),)
-                    elif (s, p) in self._possible_out:
-                        found += tuple(Uncertain(o, self.gaps(s)) for o in self._possible_out[s, p])
+                    elif self._possible_out and key in self._possible_out:
+                        found += tuple(Uncertain(o, self._statement_gaps(s, st)) for o, st in self._possible_out[key])
             self._out[key] = found
         return found
 
@@ -243,7 +260,7 @@ class Reader:
     def _possible_subjects(self, p: Node, o: Node) -> tuple[Uncertain, ...]:
         if p == _TYPE:
             return tuple(Uncertain(f, self.gaps(f)) for f in self._possible_instances.get(o, ()))
-        maybe = tuple(Uncertain(f, self.gaps(f)) for f in self._possible_in.get((p, o), ()))
+        maybe = tuple(Uncertain(f, self._statement_gaps(f, st)) for f, st in self._possible_in.get((p, o), ()))
         return maybe + tuple(Uncertain(f, frozenset({Gap(f, p)})) for f in self._unstated_by_prop.get(p, ()))
 
     def pairs(self, p: Node) -> list[tuple[Node, Node]]:
@@ -344,9 +361,22 @@ class Shape:
         return found if type(found) in (tuple, set) else frozenset(found)
 
     def conforms(self, reader: Reader, focus: Node) -> Truth:
-        """Whether ``focus`` conforms: True, False (at the first failing check) or unknown."""
+        """Whether ``focus`` conforms: True, False (at the first failing check) or unknown.
+
+        Remembered for the reader's validation: a record is asked about by its session and on its own.
+        """
+        key = (self, focus)
+        found = reader.conformance.get(key)
+        if found is not None:
+            return found
         if type(focus) is Uncertain and focus.node is not None:  # a node that may not be a value at all
-            return _surely(self.conforms(reader, focus.node), focus.gaps)
+            found = _surely(self.conforms(reader, focus.node), focus.gaps)
+        else:
+            found = self._conforms(reader, focus)
+        reader.conformance[key] = found
+        return found
+
+    def _conforms(self, reader: Reader, focus: Node) -> Truth:
         values = self.value_nodes(reader, focus)
         result: Truth = True
         for check in self.checks:

@@ -198,11 +198,32 @@ class GR(DefinedNamespace):
     regionCount: URIRef
     addOnCode: URIRef
     missingPrimaryCode: URIRef
+    sameLevel: URIRef
+    mostRecentOnly: URIRef
+    minFunctionalImprovement: URIRef
+    minFunctionalImprovementDuration: URIRef
+    exceptionLifts: URIRef
+    exceptionAtRequestedLevel: URIRef
+    conditionalExclusion: URIRef
+    onlyWith: URIRef
+    scopeShape: URIRef
+    sameLevelAsRequest: URIRef
+    latestAtSite: URIRef
     DocumentationKind: URIRef
     Months: URIRef
     Weeks: URIRef
     Days: URIRef
+    Percent: URIRef
     ExperimentalUnproven: URIRef
+    Session: URIRef
+    PriorSession: URIRef
+    RequestedSession: URIRef
+    sessionOf: URIRef
+    sessionRecord: URIRef
+    judgedRecord: URIRef
+    hangsOn: URIRef
+    gapFact: URIRef
+    gapProperty: URIRef
 
 
 class CV(DefinedNamespace):
@@ -247,6 +268,8 @@ class CV(DefinedNamespace):
     priorProcedure: URIRef
     percentRelief: URIRef
     reliefMonths: URIRef
+    functionalImprovement: URIRef
+    functionalImprovementMonths: URIRef
     outcome: URIRef
     conservativeCare: URIRef
     weeks: URIRef

@@ -230,7 +230,9 @@ def test_the_purposes_an_injectate_implies_are_knowledge() -> None:
 def test_the_medicare_repeat_rule_reads_the_combined_injection_as_therapeutic() -> None:
     case = _case("medicare-therapeutic-after-combined-injection")
     assert _statuses(_determine(case))["repeat-therapeutic"] == "met"
-    case["priorProcedures"][0]["reliefMonths"] = 1  # its relief did not last: no repeat
+    case["priorProcedures"][0]["reliefMonths"] = 1  # its relief did not last: a repeat only if function did
+    assert _statuses(_determine(case))["repeat-therapeutic"] == "unknown"
+    case["priorProcedures"][0]["functionalImprovement"] = 20  # nor did function improve enough: no repeat
     d = _determine(case)
     assert _statuses(d)["repeat-therapeutic"] == "not-met" and _statuses(d)["diagnostic-response"] == "met"
 
@@ -344,6 +346,8 @@ def test_turtle_injectate_gives_the_classes_of_its_purposes() -> None:
 EXPECTED_ON = {
     ("percentRelief", "PriorProcedure"),
     ("reliefMonths", "PriorProcedure"),
+    ("functionalImprovement", "PriorProcedure"),
+    ("functionalImprovementMonths", "PriorProcedure"),
     ("purpose", "PriorProcedure"),
     ("purpose", "ServiceRequest"),
     ("date", "PriorProcedure"),
@@ -388,7 +392,7 @@ def test_every_property_the_enrich_stage_derives_names_its_inputs() -> None:
         before = set(graph)
         enriched = enrich(graph, _KB, _KB.policy(case.get("policy") or "sij-clinical-pathway")).graph
         marks = {RDF.type, GR.unstated, GR.possibleType, GR.uncertainBecause}  # what the case leaves unstated
-        marks |= {GR.possibleSubject, GR.possiblePredicate, GR.possibleObject}
+        marks |= {GR.possibleSubject, GR.possiblePredicate, GR.possibleObject, GR.hangsOn, GR.gapFact, GR.gapProperty}
         derived |= {p for _, p, _ in set(enriched) - before if p not in marks}  # type: ignore[misc]
     assert {GR.weeksBeforeRequest, GR.durationWeeks, GR.sameSideAsRequest} <= derived
     for p in derived:

@@ -29,6 +29,7 @@ _WORDS |= {"durationMonths": "duration", "percentRelief": "percent relief", "rel
 _WORDS |= {"imageGuidance": "guidance", "laterality": "laterality", "purpose": "purpose", "outcome": "outcome"}
 _WORDS |= {"injectate": "purpose"}  # the purposes it implies
 _WORDS |= {"diagnoses": "diagnosis", "disabilityScore": "disability score"}
+_WORDS |= {"functionalImprovement": "functional improvement", "functionalImprovementMonths": "functional improvement"}
 
 
 def _approved() -> list[tuple[Path, str]]:
