@@ -268,6 +268,8 @@ def analyse(
             instances_of = _instances_of_targets(shapes, s) if o in (RDF.type, GR.sessionOf) else None
             if instances_of is None:
                 reaching |= _reachable(shapes, {o})
+                if o == GR.sessionOf:  # sessions of classes it cannot tell: any procedure may make one
+                    reaching |= KINDS[CV.priorProcedure][1]
             else:
                 any_of |= instances_of
     # Nodes inside path expressions: a kind's link may appear there (checked path by path below).

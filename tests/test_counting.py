@@ -23,6 +23,7 @@ from reasoner.shacl_engine import Gap, Reader, Unknown
 from reasoner.vocab import CV, GR
 
 from .conftest import EXAMPLES
+from .test_relevance import _with
 
 
 def _case(name: str) -> dict[str, Any]:
@@ -162,16 +163,20 @@ def test_a_bilateral_rfa_entered_twice_is_one_session_of_the_yearly_limit(kb: Kn
 
 
 @pytest.mark.parametrize(
-    ("example", "criterion"),
-    [("esi-fifth-session-in-year", "frequency"), ("evicore-third-diagnostic-injection", "diagnostic-limit")],
+    ("example", "policy", "criterion"),
+    [
+        ("esi-fifth-session-in-year", "medicare-esi-lcd", "frequency"),  # E8
+        ("evicore-third-diagnostic-injection", "evicore-sij", "diagnostic-limit"),
+        ("evicore-third-diagnostic-injection", "medicare-sij-lcd", "diagnostic-limit"),  # S9
+    ],
 )
-def test_limits_count_sessions_not_records(kb: KnowledgeBase, example: str, criterion: str) -> None:
+def test_limits_count_sessions_not_records(kb: KnowledgeBase, example: str, policy: str, criterion: str) -> None:
     case = _case(example)
-    assert _criterion(_run(kb, case), criterion).status is Status.NOT_MET
+    assert _criterion(_run(kb, case, policy), criterion).status is Status.NOT_MET
     first, second = case["priorProcedures"][:2]
     second["date"] = first["date"]  # the second record is the other side of the first session
     first["laterality"], second["laterality"] = "left", "right"
-    assert _criterion(_run(kb, case), criterion).status is Status.MET
+    assert _criterion(_run(kb, case, policy), criterion).status is Status.MET
 
 
 def test_a_failed_rfa_entered_twice_is_one_attempt(kb: KnowledgeBase) -> None:
@@ -313,3 +318,23 @@ def test_a_possibility_names_the_gap_it_hangs_on() -> None:
     stated = as_stated(g)
     assert (None, GR.gapFact, None) not in stated and (None, GR.hangsOn, None) not in stated
     assert (block, CV.percentRelief, Literal(80)) in stated
+
+
+def test_a_count_of_sessions_keeps_the_records_they_are_made_of(kb: KnowledgeBase) -> None:
+    """The JSON intake leaves out history no shape can see: not the records of a class whose sessions are counted."""
+    from reasoner import relevance
+
+    esi = kb.types_of([URIRef("https://w3id.org/guideline-reasoner/procedure#EpiduralSteroidInjection")])
+    assert not relevance.for_policy(kb, kb.policy("medicare-facet-lcd")).needed(CV.priorProcedure, esi, 99)
+    counted = _with(
+        kb,
+        "ex:Root sh:targetNode proc:EpiduralSteroidInjection ; sh:property [ sh:path [ sh:inversePath gr:sessionOf ] ;"
+        " sh:qualifiedValueShape [ sh:class gr:Session ] ; sh:qualifiedMaxCount 4 ] .",
+    )
+    assert counted.needed(CV.priorProcedure, esi, 99)
+    unknown = _with(  # sessions reached other than from the class they are of: every record is kept
+        kb,
+        "ex:Root sh:targetClass cv:Case ; sh:property [ sh:path ( cv:request [ sh:inversePath gr:sessionOf ] ) ;"
+        " sh:maxCount 1 ] .",
+    )
+    assert CV.priorProcedure not in unknown.kinds
