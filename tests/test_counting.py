@@ -87,7 +87,7 @@ def test_one_bilateral_lateral_branch_block_session_is_not_the_pathways_two_bloc
     assert d.outcome.value == "not-medically-necessary"
     lbb = _criterion(d, "lateral-branch-blocks")
     assert lbb.status is Status.NOT_MET
-    assert d.rationale[0].startswith("Confirmatory lateral branch blocks: Fewer qualifying sacral lateral branch")
+    assert d.rationale[0].startswith("Confirmatory lateral branch blocks [S]: Fewer qualifying sacral lateral branch")
     session = "the sacral lateral branch block of 2026-01-12 (procedure note lbb-note-2), left and right"
     assert f"1 session counts: {session}" in lbb.finding
     assert d.nextSteps[0].step == "Confirmatory sacral lateral branch blocks"
@@ -254,10 +254,12 @@ def test_stated_levels_decide_whatever_the_units(kb: KnowledgeBase) -> None:
 
 def test_a_test_recorded_three_times_counts_once(kb: KnowledgeBase) -> None:
     case = _case("sij-injection-duplicated-faber")
-    for policy in ("medicare-sij-lcd", "evicore-sij"):
+    # every eviCore figure is S: its criteria are advisory, and a failed one pends for clinician review
+    expected = {"medicare-sij-lcd": "not-medically-necessary", "evicore-sij": "pended-clinician-review"}
+    for policy, outcome in expected.items():
         d = _run(kb, case, policy)
         tests = _criterion(d, "provocative-tests")
-        assert (d.outcome.value, tests.status) == ("not-medically-necessary", Status.NOT_MET), policy
+        assert (d.outcome.value, tests.status) == (outcome, Status.NOT_MET), policy
         assert "2 distinct tests count: FABER (Patrick) test, recorded 3 times; Thigh thrust" in tests.finding
         assert "the compression test (physical examination sij-exam)" in tests.finding  # the test that does not count
 
