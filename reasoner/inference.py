@@ -181,7 +181,6 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
             _elapsed(add, proc, (request_date - when.toPython()).days, elapsed)  # type: ignore[attr-defined]
     _sites(objs, add, kb, request, lines, procedures)
     _request_diagnoses(objs, add, kb, request, request_date)
-    _shared_levels(objs, add, request, procedures)
     _same_levels(objs, add, request, (*procedures, *objs(case_node, CV.imagingFinding)))
     for fact in tuple(objs(case_node, CV.painHistory)):
         months = _first(objs(fact, CV.durationMonths))
@@ -434,17 +433,6 @@ def _request_diagnoses(objs: Objects, add: Adder, kb: KnowledgeBase, request: No
                 continue
             for listed in sorted(kb.lists_holding(notation)):
                 add((diagnosis, GR.onDiagnosisList, listed))
-
-
-def _shared_levels(objs: Objects, add: Adder, request: Node, procedures: tuple[Node, ...]) -> None:
-    """Whether each prior procedure was done at one of the requested levels (unstated when either states none)."""
-    requested = _levels(objs, request)
-    for proc in procedures:
-        theirs = _levels(objs, proc)
-        if not requested or not theirs:
-            add((proc, GR.unstated, GR.sharesLevelWithRequest))
-        elif requested & theirs:
-            add((proc, GR.sharesLevelWithRequest, _TRUE))
 
 
 def deleted_by(kb: KnowledgeBase, code: Node | None, when: date) -> str | None:

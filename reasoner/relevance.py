@@ -62,7 +62,6 @@ KINDS: dict[URIRef, tuple[URIRef, frozenset[URIRef]]] = {
                 *(
                     GR.sameRegionAsRequest,
                     GR.sameSideAsRequest,
-                    GR.sharesLevelWithRequest,
                     GR.sameLevelAsRequest,
                     GR.latestAtSite,
                 ),

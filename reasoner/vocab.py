@@ -66,7 +66,6 @@ class GR(DefinedNamespace):
     onDiagnosisList: URIRef
     RequestDiagnosisRecord: URIRef
     BaselineDisabilityScore: URIRef
-    sharesLevelWithRequest: URIRef
     contrastWaivedBy: URIRef
     conditionalGuidance: URIRef
     conditionalGuidanceClass: URIRef
