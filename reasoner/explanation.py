@@ -38,6 +38,7 @@ class Explained:
     rationale: tuple[str, ...]
 
 
+@lru_cache(maxsize=4096)
 def evidence_of(kb: KnowledgeBase, recommendation: URIRef | None) -> Evidence | None:
     """The evidence grade behind a criterion or step, through its recommendation."""
     rec = kb.recommendations.get(recommendation) if recommendation else None
@@ -83,7 +84,7 @@ def explain(
             targets = set(index.checks.get(root, frozenset()))
         for c in targets & applicable:
             failing.setdefault(c, []).append(r)  # type: ignore[arg-type]
-    crits = sorted((kb.criteria[c] for c in applicable), key=lambda c: (not c.is_coverage, c.order, c.id))
+    crits = _in_order(kb, applicable)
     seen: dict[Node, tuple[str, Source | None]] = {}  # a fact described once, however many criteria list it
     listed: dict[URIRef, list[Node]] = {}  # and a class's facts found once
     named: dict[Gap, str] = {}  # and an unstated value named once
@@ -101,6 +102,12 @@ def explain(
     missing = tuple(sorted(missing_docs)) + tuple(sorted(not_stated - missing_docs))
     steps = () if outcome is Outcome.NO_APPLICABLE_GUIDELINE else _next_steps(case, kb, out)
     return Explained(outcome, tuple(out), missing, steps, _rationale(outcome, out, missing, kb, case))
+
+
+@lru_cache(maxsize=1024)
+def _in_order(kb: KnowledgeBase, criteria: frozenset[URIRef]) -> tuple[Criterion, ...]:
+    """Coverage first, then by the criteria's order."""
+    return tuple(sorted((kb.criteria[c] for c in criteria), key=lambda c: (not c.is_coverage, c.order, c.id)))
 
 
 def _criterion(

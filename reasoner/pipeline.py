@@ -11,12 +11,14 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from functools import lru_cache
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import case_json, fhir_intake, intake, jsonld, relevance
 from ._case_store import CaseStore, new_case_graph
+from .applicability import Applicable
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine, Status
 from .errors import FhirError, UnknownPolicyError
 from .explanation import explain
@@ -217,12 +219,17 @@ def _determination(
 
 def select_shapes(case: EnrichedCase, kb: KnowledgeBase) -> frozenset[URIRef]:
     """The root shapes to run: those checking applicable criteria, their qualifying and documentation shapes."""
+    return _shapes_for(kb, case.applicable)
+
+
+@lru_cache(maxsize=1024)
+def _shapes_for(kb: KnowledgeBase, applicable: Applicable) -> frozenset[URIRef]:
     index = kb.shape_index
-    criteria = [kb.criteria[c] for c in case.applicable.criteria]
-    roots = set(index.criteria_roots(case.applicable.criteria))
+    criteria = [kb.criteria[c] for c in applicable.criteria]
+    roots = set(index.criteria_roots(applicable.criteria))
     roots |= {s for c in criteria for s in c.qualifying_shapes}
     roots |= index.documentation_roots(frozenset().union(*(c.needs for c in criteria)) if criteria else frozenset())
-    if case.applicable.prerequisite_steps:
+    if applicable.prerequisite_steps:
         roots |= index.prerequisite_roots
     return frozenset(r for r in roots if r in index.targeted)
 
@@ -261,18 +268,25 @@ def _line(kb: KnowledgeBase, case: EnrichedCase, line: Line) -> RequestedLine:
 
 
 def _references(kb: KnowledgeBase, case: EnrichedCase, criteria: tuple[object, ...]) -> list[ReferenceOut]:
+    return list(_cited(kb, case.policy, tuple(line.code for line in case.lines), case.applicable.criteria))
+
+
+@lru_cache(maxsize=1024)  # the references follow from the policy, the codes and the criteria alone
+def _cited(
+    kb: KnowledgeBase, policy: Policy, codes: tuple[URIRef, ...], applicable: frozenset[URIRef]
+) -> tuple[ReferenceOut, ...]:
     ids: list[URIRef] = []
-    for line in case.lines:
-        rule = kb.coverage.get((case.policy.iri, line.code))
+    for code in codes:
+        rule = kb.coverage.get((policy.iri, code))
         ids.extend(rule.references if rule else ())
-    for c in sorted((kb.criteria[i] for i in case.applicable.criteria), key=lambda c: c.order):
+    for c in sorted((kb.criteria[i] for i in applicable), key=lambda c: c.order):
         ids.extend(() if c.is_coverage else c.references)
         rec = kb.recommendations.get(c.recommendation) if c.recommendation else None
         ids.extend(rec.references if rec else ())
-    for s in kb.steps_of(case.policy.iri):
+    for s in kb.steps_of(policy.iri):
         if s.recommendation in kb.recommendations:
             ids.extend(kb.recommendations[s.recommendation].references)
-    ids.extend(case.policy.references)
+    ids.extend(policy.references)
     out = []
     for iri in dict.fromkeys(ids):
         r = kb.references.get(iri)
@@ -293,4 +307,4 @@ def _references(kb: KnowledgeBase, case: EnrichedCase, criteria: tuple[object, .
                     ),
                 )
             )
-    return out
+    return tuple(out)

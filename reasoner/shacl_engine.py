@@ -37,6 +37,7 @@ from rdflib import RDF, RDFS, SH, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
+from ._case_store import CaseStore
 from .vocab import GR
 
 # pyshacl refuses deeper nesting; such shapes are left to it.
@@ -60,6 +61,7 @@ _SINGLE += (SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive, 
 _SINGLE += (SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxCount)
 
 _TYPE = RDF.type  # rdflib's RDF namespace answers each attribute through a Python __getattr__
+_SUBCLASS = RDFS.subClassOf
 
 
 class Gap(NamedTuple):
@@ -171,17 +173,22 @@ class Reader:
     __slots__ = (
         "_graph", "_out", "_in", "_supers", "_instances", "_kinds",
         "uncertain", "_unstated", "_unstated_by_prop", "_possible", "_possible_instances", "_possible_in",
-        "_possible_out", "_because", "_named", "conformance",
+        "_possible_out", "_because", "_named", "conformance", "_subclassing", "_store",
     )  # fmt: skip
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
+        store = graph.store
+        self._store = store if isinstance(store, CaseStore) else None  # read from its index, not through rdflib
         self.conformance: dict[tuple[Shape, Node], Truth] = {}  # (shape, focus) -> whether it conforms
         self._out: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._in: dict[tuple[Node, Node], tuple[Node, ...]] = {}
         self._supers: dict[Node, frozenset[Node]] = {}
         self._instances: dict[Node, frozenset[Node]] = {}
         self._kinds: dict[Node, frozenset[Node]] = {}  # a node's types with their superclasses
+        # Enrichment types a case's facts with every superclass; a data graph without subclass
+        # triples of its own needs no walk up or down them (most of sh:class's cost otherwise).
+        self._subclassing = next(iter(graph.triples((None, _SUBCLASS, None))), None) is not None
         self._unstated: dict[Node, set[Node]] = {}
         self._unstated_by_prop: dict[Node, list[Node]] = {}
         for fact, prop in graph.subject_objects(GR.unstated):
@@ -233,7 +240,10 @@ class Reader:
             if type(s) is Uncertain:
                 found = _through(s, None if s.node is None else self.objects(s.node, p))
             else:
-                found = tuple(self._graph.objects(s, p))  # type: ignore[arg-type]
+                if self._store is not None and type(p) is URIRef:
+                    found = tuple(self._store.objects_of(s, p))
+                else:
+                    found = tuple(self._graph.objects(s, p))  # type: ignore[arg-type]
                 if self.uncertain:
                     if not found and p in self._unstated.get(s, ()):
                         found = (Uncertain(None, frozenset({Gap(s, p)})),)
@@ -250,7 +260,10 @@ class Reader:
             if type(o) is Uncertain:
                 found = _through(o, None if o.node is None else self.subjects(p, o.node))
             else:
-                found = tuple(self._graph.subjects(p, o))  # type: ignore[arg-type]
+                if self._store is not None and type(p) is URIRef:
+                    found = tuple(self._store.subjects_of(p, o))
+                else:
+                    found = tuple(self._graph.subjects(p, o))  # type: ignore[arg-type]
                 if self.uncertain:
                     sure = set(found)
                     found += tuple(u for u in self._possible_subjects(p, o) if u.node not in sure)
@@ -274,14 +287,18 @@ class Reader:
         """``cls`` and every class it is rdfs:subClassOf, transitively, in the data graph."""
         found = self._supers.get(cls)
         if found is None:
-            found = self._supers[cls] = _closure(cls, lambda c: self.objects(c, RDFS.subClassOf))
+            if self._subclassing:
+                found = _closure(cls, lambda c: self.objects(c, _SUBCLASS))
+            else:
+                found = frozenset((cls,))
+            self._supers[cls] = found
         return found
 
     def instances(self, cls: Node) -> frozenset[Node]:
         """Instances of ``cls`` or of its subclasses in the data graph (possible ones as :class:`Uncertain`)."""
         found = self._instances.get(cls)
         if found is None:
-            subclasses = _closure(cls, lambda c: self.subjects(RDFS.subClassOf, c))
+            subclasses = _closure(cls, lambda c: self.subjects(_SUBCLASS, c)) if self._subclassing else (cls,)
             found = self._instances[cls] = frozenset(i for c in subclasses for i in self.subjects(_TYPE, c))
         return found
 
@@ -294,7 +311,12 @@ class Reader:
             return False
         kinds = self._kinds.get(node)
         if kinds is None:  # the data graph does not change while it is validated
-            kinds = self._kinds[node] = frozenset().union(*(self.superclasses(t) for t in self.objects(node, _TYPE)))
+            types = self.objects(node, _TYPE)
+            if self._subclassing:
+                kinds = frozenset().union(*(self.superclasses(t) for t in types))
+            else:
+                kinds = frozenset(types)
+            self._kinds[node] = kinds
         if cls in kinds:
             return True
         if self.uncertain and cls in self._possible.get(node, ()):
