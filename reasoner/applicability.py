@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rdflib import URIRef
 
+from ._memo import per_knowledge_base
 from .knowledge import Policy
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ class Applicable:
     prerequisite_steps: frozenset[URIRef]
 
 
-@lru_cache(maxsize=1024)  # the same few requests, over and over: a pure function of read-only data
+@per_knowledge_base(maxsize=1024)  # the same few requests, over and over: a pure function of read-only data
 def resolve(kb: KnowledgeBase, policy: Policy, requested_classes: frozenset[URIRef]) -> Applicable:
     """Criteria whose gr:appliesTo class is requested, plus completion criteria of prerequisite steps."""
     steps = {s.iri: s for s in kb.steps_of(policy.iri)}

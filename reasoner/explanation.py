@@ -9,12 +9,12 @@ checks it reports a result, and met otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rdflib import RDF, SH, Graph, URIRef
 from rdflib.term import Node
 
+from ._memo import per_knowledge_base
 from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Source, Status
 from .facts import describe, facts_of_class, name_fact, name_gap, source_of
 from .inference import EnrichedCase
@@ -38,7 +38,7 @@ class Explained:
     rationale: tuple[str, ...]
 
 
-@lru_cache(maxsize=4096)
+@per_knowledge_base(maxsize=4096)
 def evidence_of(kb: KnowledgeBase, recommendation: URIRef | None) -> Evidence | None:
     """The evidence grade behind a criterion or step, through its recommendation."""
     rec = kb.recommendations.get(recommendation) if recommendation else None
@@ -104,7 +104,7 @@ def explain(
     return Explained(outcome, tuple(out), missing, steps, _rationale(outcome, out, missing, kb, case))
 
 
-@lru_cache(maxsize=1024)
+@per_knowledge_base(maxsize=1024)
 def _in_order(kb: KnowledgeBase, criteria: frozenset[URIRef]) -> tuple[Criterion, ...]:
     """Coverage first, then by the criteria's order."""
     return tuple(sorted((kb.criteria[c] for c in criteria), key=lambda c: (not c.is_coverage, c.order, c.id)))
@@ -349,7 +349,7 @@ class _About:
         return out
 
 
-@lru_cache(maxsize=8)
+@per_knowledge_base(maxsize=8)
 def _group_counts(kb: KnowledgeBase) -> dict[URIRef, tuple[tuple[URIRef, URIRef, str], ...]]:
     """For each criterion, its root shapes' qualified counts of sessions or of distinct tests, with their unit.
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rdflib import RDF, Graph, URIRef
 from rdflib.term import Node
 
+from ._memo import per_knowledge_base
 from .determination import Source
 from .vocab import CV, GR
 
@@ -35,7 +35,7 @@ def most_specific_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
     return _leaf_label(kb, frozenset(g.objects(node, _TYPE)))
 
 
-@lru_cache(maxsize=1024)  # a long history repeats a handful of type sets
+@per_knowledge_base(maxsize=1024)  # a long history repeats a handful of type sets
 def _leaf_label(kb: KnowledgeBase, classes: frozenset[Node]) -> str:
     types = [t for t in classes if isinstance(t, URIRef) and t in kb.superclasses and not str(t).startswith(str(CV))]
     leaves = sorted(t for t in types if not any(o != t and t in kb.superclasses.get(o, ()) for o in types))
@@ -72,7 +72,7 @@ def _procedure_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
     return _leaf_label(kb, types)
 
 
-@lru_cache(maxsize=8)
+@per_knowledge_base(maxsize=8)
 def _by_purpose(kb: KnowledgeBase) -> frozenset[Node]:
     """The classes that specialise a procedure class by a purpose."""
     return frozenset(sub for options in kb.purposes.values() for _, sub in options)

@@ -23,6 +23,7 @@ from rdflib.term import Node
 
 from . import applicability, counting
 from ._case_store import CaseStore
+from ._memo import per_knowledge_base
 from ._terms import literal
 from .knowledge import Policy, Step, icd10cm_notation
 from .shacl_engine import Gap, Truth, Unknown, kleene_and, kleene_not, kleene_or
@@ -318,7 +319,7 @@ def as_stated(graph: Graph) -> Graph:
     return out
 
 
-@lru_cache(maxsize=4096)
+@per_knowledge_base(maxsize=4096)
 def possible_classes_of(kb: KnowledgeBase, term: URIRef) -> frozenset[URIRef]:
     """The classes a fact with the classifying value ``term`` has for some purpose (its purpose unstated)."""
     out = classes_of(kb, term, None)

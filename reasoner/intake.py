@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 import pyoxigraph as oxigraph
@@ -27,6 +26,7 @@ from rdflib.plugins.stores.memory import Memory
 from rdflib.term import BNode, Node, URIRef
 
 from ._case_store import adder, new_case_graph
+from ._memo import per_knowledge_base
 from ._turtle import safe_reason, syntax_error_position
 from .errors import CaseError, CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
 from .numbers import NUMERIC_DATATYPES, number_problem
@@ -330,7 +330,7 @@ def normalise_level(text: str) -> str | None:
     return f"{region}{int(first)}" if second is None else f"{region}{int(first)}-{region2 or region}{int(second)}"
 
 
-@lru_cache(maxsize=8)
+@per_knowledge_base(maxsize=8)
 def _case_vocabulary(kb: KnowledgeBase) -> tuple[frozenset[Node], frozenset[Node], dict[Node, Node]]:
     ns = str(CV)
     declared = {s for s in kb.ontology.subjects(RDF.type, None) if str(s).startswith(ns)}

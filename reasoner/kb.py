@@ -13,9 +13,10 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 from typing import Literal as TypingLiteral
 
 from pyshacl.errors import ShapeLoadError
@@ -24,6 +25,7 @@ from rdflib.namespace import SKOS
 from rdflib.term import Node
 
 from . import _kb_index, case_json, inference, lint_cache, rules, validation
+from ._memo import per_knowledge_base
 from ._terms import INTERNED
 from ._turtle import syntax_error_position
 from .errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
@@ -109,6 +111,8 @@ class KnowledgeBase:
     expected: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     derived_from: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     diagnosis_lists: Mapping[URIRef, tuple[DiagnosisEntry, ...]] = field(repr=False, default_factory=dict)
+    memo: dict[object, dict[Any, Any]] = field(repr=False, init=False, default_factory=dict)
+    """What functions of this knowledge base remember (reasoner/_memo.py); goes with it on a reload."""
 
     @classmethod
     def load(cls, root: Path | None = None, *, checks: Checks = "lint") -> KnowledgeBase:
@@ -298,19 +302,19 @@ class KnowledgeBase:
         return h.hexdigest()
 
 
-@lru_cache(maxsize=4096)
+@per_knowledge_base(maxsize=4096)
 def _lists_holding(kb: KnowledgeBase, notation: str) -> frozenset[URIRef]:
     return frozenset(lst for lst, entries in kb.diagnosis_lists.items() if any(e.holds(notation) for e in entries))
 
 
-@lru_cache(maxsize=64)
+@per_knowledge_base(maxsize=64)
 def _session_classes_of(kb: KnowledgeBase, policy: URIRef) -> frozenset[URIRef]:
     criteria = frozenset(c.iri for c in kb.criteria.values() if c.policy == policy)
     counts = kb.session_counts
     return frozenset().union(*(counts.get(root, ()) for root in kb.shape_index.criteria_roots(criteria)))
 
 
-@lru_cache(maxsize=64)
+@per_knowledge_base(maxsize=64)
 def _steps_of(kb: KnowledgeBase, policy: URIRef) -> tuple[Step, ...]:
     return tuple(sorted((s for s in kb.steps.values() if s.policy == policy), key=lambda s: (s.order, str(s.iri))))
 

@@ -11,13 +11,13 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from functools import lru_cache
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import case_json, fhir_intake, intake, jsonld, relevance
 from ._case_store import CaseStore, new_case_graph
+from ._memo import per_knowledge_base
 from .applicability import Applicable
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine, Status
 from .errors import FhirError, UnknownPolicyError
@@ -222,7 +222,7 @@ def select_shapes(case: EnrichedCase, kb: KnowledgeBase) -> frozenset[URIRef]:
     return _shapes_for(kb, case.applicable)
 
 
-@lru_cache(maxsize=1024)
+@per_knowledge_base(maxsize=1024)
 def _shapes_for(kb: KnowledgeBase, applicable: Applicable) -> frozenset[URIRef]:
     index = kb.shape_index
     criteria = [kb.criteria[c] for c in applicable.criteria]
@@ -271,7 +271,7 @@ def _references(kb: KnowledgeBase, case: EnrichedCase, criteria: tuple[object, .
     return list(_cited(kb, case.policy, tuple(line.code for line in case.lines), case.applicable.criteria))
 
 
-@lru_cache(maxsize=1024)  # the references follow from the policy, the codes and the criteria alone
+@per_knowledge_base(maxsize=1024)  # the references follow from the policy, the codes and the criteria alone
 def _cited(
     kb: KnowledgeBase, policy: Policy, codes: tuple[URIRef, ...], applicable: frozenset[URIRef]
 ) -> tuple[ReferenceOut, ...]:

@@ -34,13 +34,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rdflib import RDF, Graph, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
+from ._memo import per_knowledge_base
 from .inference import classes_for, possible_classes_of
 from .vocab import CASE_DATA, CV, GR
 
@@ -216,7 +216,7 @@ def for_policy(kb: KnowledgeBase, policy: Policy) -> Relevance:
     return _for_policy(kb, policy.iri)
 
 
-@lru_cache(maxsize=64)
+@per_knowledge_base(maxsize=64)
 def _for_policy(kb: KnowledgeBase, policy: URIRef) -> Relevance:
     roots, seen = inputs(kb, policy)
     return analyse(kb.shapes, roots, seen, lambda cls: kb.types_of([cls]))

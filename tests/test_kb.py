@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
+import weakref
 from pathlib import Path
 
 import pytest
 
-from reasoner import KnowledgeBase, KnowledgeBaseError, UnknownPolicyError
+from reasoner import KnowledgeBase, KnowledgeBaseError, UnknownPolicyError, determine
 from reasoner.errors import KnowledgeBaseLintError
 from reasoner.knowledge import FACT_PLACEHOLDERS, PLACEHOLDER
 from reasoner.vocab import CPT, GR, KB, PROC
@@ -55,6 +57,20 @@ def test_thresholds_are_bound_into_shapes(kb: KnowledgeBase) -> None:
 def test_content_hash_is_stable(kb: KnowledgeBase) -> None:
     again = KnowledgeBase.load(ROOT)
     assert again.content_hash == kb.content_hash and kb.content_hash.startswith("sha256:")
+
+
+def test_a_dropped_knowledge_base_is_freed_with_what_it_remembered() -> None:
+    # A reload drops the old knowledge base; a cache keyed by it elsewhere (lru_cache) kept it alive.
+    again = KnowledgeBase.load(ROOT, checks="none")
+    for case in sorted(EXAMPLES.glob("*.json"))[:40]:
+        if not case.name.endswith(".expected.json"):
+            for policy in again.policies:
+                determine(case.read_bytes(), "json", again, policy=policy)
+    assert again.memo, "the determinations remembered nothing on the knowledge base"
+    gone = weakref.ref(again)
+    del again
+    gc.collect()
+    assert gone() is None
 
 
 def test_unknown_policy_lists_valid_ids(kb: KnowledgeBase) -> None:

@@ -1,0 +1,58 @@
+"""Caches that live on the knowledge base they depend on.
+
+``functools.lru_cache`` on a function of the knowledge base keys its entries by that knowledge
+base and so keeps it alive: after a reload, the old one (its graphs, its compiled shapes) stays
+in memory until enough other entries push it out, and with ``gc.freeze()`` (the server freezes
+each loaded knowledge base) a cycle through it is never collected. A memo kept on the knowledge
+base itself goes with it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class HasMemo(Protocol):
+    """What a memoised function's first argument offers: a dict the memo may fill."""
+
+    @property
+    def memo(self) -> dict[object, dict[Any, Any]]: ...
+
+
+K = TypeVar("K", bound=HasMemo)
+
+
+def per_knowledge_base(maxsize: int) -> Callable[[Callable[Concatenate[K, P], R]], Callable[Concatenate[K, P], R]]:
+    """Memoise a function of a knowledge base and hashable arguments, on that knowledge base.
+
+    At most ``maxsize`` entries per function and knowledge base: a request can bring values never
+    seen before (an unknown code), so when the memo is full it starts again rather than grow. Two
+    threads may compute the same entry; both get an equal value.
+    """
+
+    def wrap(fn: Callable[Concatenate[K, P], R]) -> Callable[Concatenate[K, P], R]:
+        @functools.wraps(fn)
+        def cached(kb: K, *args: P.args, **kwargs: P.kwargs) -> R:
+            if kwargs:  # keyword calls are rare: computed, not memoised
+                return fn(kb, *args, **kwargs)
+            memo = kb.memo.get(cached)
+            if memo is None:
+                memo = kb.memo.setdefault(cached, {})
+            try:
+                return memo[args]  # type: ignore[no-any-return]
+            except KeyError:
+                pass
+            value = fn(kb, *args)
+            if len(memo) >= maxsize:
+                memo.clear()
+            memo[args] = value
+            return value
+
+        return cached
+
+    return wrap
