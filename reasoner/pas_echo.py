@@ -52,7 +52,15 @@ class Echo:
         self._entries: list[tuple[str | None, dict[str, Any]]] = [
             (e["fullUrl"] if isinstance(e.get("fullUrl"), str) else None, e["resource"]) for e in entries
         ]
+        self._by_url: dict[str, int] = {}  # fullUrl -> the first entry with it
+        self._by_tail: dict[str, int] = {}  # Type/id (a fullUrl's end, or the resource's own) -> the first entry
+        for i, (full, resource) in enumerate(self._entries):
+            if full is not None:
+                self._by_url.setdefault(full, i)
+                self._by_tail.setdefault("/".join(full.rstrip("/").split("/")[-2:]), i)
+            self._by_tail.setdefault(f"{resource.get('resourceType')}/{resource.get('id')}", i)
         self._urls: dict[int, str] = {}  # index of a request entry carried -> its fullUrl in the response
+        self._order: list[int] = []  # the entries carried, in the order they were first referred to
 
     def resolve(self, reference: str, source: str | None) -> int | None:
         """The index of the request entry ``reference`` points at, read from the entry whose fullUrl is ``source``.
@@ -60,22 +68,13 @@ class Echo:
         By R4's rules first (a fullUrl; a relative reference against ``source``'s RESTful base), then
         as intake reads a PAS Bundle: ``Type/id`` matching the end of a fullUrl or a resource's own.
         """
-        versionless = reference.split("/_history/")[0]
-        for i, (full, _) in enumerate(self._entries):
-            if full is not None and full in (reference, versionless):
-                return i
+        found = self._by_url.get(reference, self._by_url.get(reference.split("/_history/")[0]))
         relative = _RELATIVE.fullmatch(reference)
-        if relative is None:
-            return None
+        if found is not None or relative is None:
+            return found
         base, tail = restful_base(source), relative.group(1)
-        for i, (full, _) in enumerate(self._entries):
-            if base is not None and full == base + tail:
-                return i
-        for i, (full, resource) in enumerate(self._entries):
-            own = f"{resource.get('resourceType')}/{resource.get('id')}"
-            if (full or "").endswith("/" + tail) or own == tail:
-                return i
-        return None
+        found = self._by_url.get(base + tail) if base is not None else None
+        return found if found is not None else self._by_tail.get(tail)
 
     def resource(self, reference: str, source: str | None) -> dict[str, Any] | None:
         """The request's resource ``reference`` points at (see :meth:`resolve`), None if none."""
@@ -107,8 +106,8 @@ class Echo:
     def entries(self) -> list[dict[str, Any]]:
         """The carried entries, in the order they were first referred to, their references rewritten."""
         out: list[dict[str, Any]] = []
-        while len(out) < len(self._urls):  # a carried resource may refer to more
-            i = list(self._urls)[len(out)]
+        while len(out) < len(self._order):  # rewriting a carried resource may carry more
+            i = self._order[len(out)]
             source, resource = self._entries[i]
             out.append({"fullUrl": self._urls[i], "resource": self._rewrite(resource, source)})
         return out
@@ -119,11 +118,14 @@ class Echo:
     def _url(self, i: int) -> str:
         if i not in self._urls:
             full, resource = self._entries[i]
+            name = full or f"{resource.get('resourceType')}/{resource.get('id')}"
+            url = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
             if full is not None and _UUID.fullmatch(full):
-                self._urls[i] = full
-            else:
-                name = full or f"{resource.get('resourceType')}/{resource.get('id')}#{i}"
-                self._urls[i] = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+                url = full  # the request's own urn:uuid
+            if url in self._urls.values():  # two entries of the request with one fullUrl: each its own
+                url = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{name}#{i}')}"
+            self._urls[i] = url
+            self._order.append(i)
         return self._urls[i]
 
     def _rewrite(self, node: Any, source: str | None) -> Any:

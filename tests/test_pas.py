@@ -48,7 +48,8 @@ def _determine(kb: KnowledgeBase, name: str, policy: str) -> Determination:
     return determine((EXAMPLES / f"{name}.json").read_bytes(), "json", kb, policy=policy)
 
 
-def _review(item: dict[str, Any]) -> tuple[str, str, str]:
+def review_action(item: dict[str, Any]) -> tuple[str, str, str]:
+    """A ClaimResponse item's (review action, display, review number), checking the PAS 2.2.1 shape on the way."""
     (adjudication,) = item["adjudication"]
     assert adjudication["category"]["coding"] == [
         {"system": "http://terminology.hl7.org/CodeSystem/adjudication", "code": "submitted"}
@@ -102,7 +103,7 @@ def test_response_bundle_validates_with_the_review_action_of_the_outcome(
     assert all(n["type"] == "display" for n in response["processNote"])
     assert [i["itemSequence"] for i in response["item"]] == [seq for seq, _ in seed.items] == [1, 2]
     for item in response["item"]:
-        assert _review(item)[0] == code and _review(item)[2] == d.determinationId
+        assert review_action(item)[0] == code and review_action(item)[2] == d.determinationId
     echoed = {e["fullUrl"]: e["resource"] for e in out["entry"][1:]}
     requested = {e["fullUrl"]: e["resource"] for e in seed.bundle["entry"]}
     urls = [

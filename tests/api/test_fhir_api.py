@@ -7,10 +7,8 @@ repeats a submitted value.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
@@ -32,19 +30,7 @@ SELECT = "/cds-services/guideline-reasoner-order-select"
 SUBMIT = "/Claim/$submit"
 
 
-@pytest.fixture(autouse=True)
-def _never_5xx(client: TestClient) -> Iterator[None]:
-    seen: list[int] = []
-
-    def hook(response: httpx2.Response) -> None:
-        seen.append(response.status_code)
-
-    client.event_hooks["response"].append(hook)
-    try:
-        yield
-    finally:
-        client.event_hooks["response"].remove(hook)
-    assert all(s < 500 for s in seen), seen
+pytestmark = pytest.mark.usefixtures("never_5xx")
 
 
 def _outcome(r: Any, status: int, code: str) -> dict[str, Any]:

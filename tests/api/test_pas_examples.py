@@ -12,19 +12,16 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claimresponse import ClaimResponse
 
-from reasoner.pas import REVIEW_ACTION, REVIEW_ACTION_CODE, X12_306
-
 from ..conftest import ROOT, fhir_examples
 from ..fhir_references import UUID_URL, walk
+from ..test_pas import review_action
 
 SUBMIT = "/Claim/$submit"
 FHIR = {"content-type": "application/fhir+json"}
@@ -91,32 +88,7 @@ EXAMPLES: dict[str, tuple[dict[int, str], list[str], dict[int, list[str]]]] = {
 DISPLAYS = {"A1": "Certified in total", "A3": "Not Certified", "A4": "Pending", "C": "Cancelled"}
 
 
-@pytest.fixture(autouse=True)
-def _never_5xx(client: TestClient) -> Iterator[None]:
-    seen: list[int] = []
-
-    def hook(response: httpx2.Response) -> None:
-        seen.append(response.status_code)
-
-    client.event_hooks["response"].append(hook)
-    try:
-        yield
-    finally:
-        client.event_hooks["response"].remove(hook)
-    assert all(s < 500 for s in seen), seen
-
-
-def _review(item: dict[str, Any]) -> tuple[str, str, str]:
-    """An item's (review action, display, review number), checking the PAS 2.2.1 shape on the way."""
-    (adjudication,) = item["adjudication"]
-    assert adjudication["category"]["coding"] == [
-        {"system": "http://terminology.hl7.org/CodeSystem/adjudication", "code": "submitted"}
-    ]
-    (review,) = [e for e in adjudication["extension"] if e["url"] == REVIEW_ACTION]
-    subs = {e["url"]: e for e in review["extension"]}
-    (coding,) = subs[REVIEW_ACTION_CODE]["valueCodeableConcept"]["coding"]
-    assert coding["system"] == X12_306
-    return coding["code"], coding["display"], subs["number"]["valueString"]
+pytestmark = pytest.mark.usefixtures("never_5xx")
 
 
 def _check_response_bundle(request: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +135,7 @@ def test_every_hl7_request_example_is_answered_with_a_claim_response(client: Tes
     assert [notes[i] for i in range(1, len(general) + 1)] == general
     numbers = set()
     for item in response["item"]:
-        code, display, number = _review(item)
+        code, display, number = review_action(item)
         assert (code, display) == (actions[item["itemSequence"]], DISPLAYS[code])
         assert [notes[n] for n in item["noteNumber"]] == per_item[item["itemSequence"]]
         numbers.add(number)
@@ -191,7 +163,7 @@ def test_an_update_that_cancels_every_coded_item_is_still_answered(client: TestC
     r = client.post(SUBMIT, content=json.dumps(request), headers=FHIR)
     assert r.status_code == 200, r.text
     response = _check_response_bundle(request, r.json())
-    assert [_review(i)[0] for i in response["item"]] == ["C", "C", "C"]
+    assert [review_action(i)[0] for i in response["item"]] == ["C", "C", "C"]
     assert NO_CODE in [n["text"] for n in response["processNote"]]
 
 
@@ -224,9 +196,9 @@ def test_the_seed_is_judged_under_the_policy_named(
     reasons = determination["rationale"] + determination["missingInformation"]
     notes = {n["number"]: n["text"] for n in response["processNote"]}
     assert [notes[i] for i in range(1, len(reasons) + 1)] == reasons
-    assert [_review(i)[0] for i in response["item"]] == actions
+    assert [review_action(i)[0] for i in response["item"]] == actions
     assert [[notes[n] for n in i.get("noteNumber", [])] for i in response["item"]] == item_notes
-    assert {_review(i)[2] for i in response["item"]} == {determination["determinationId"]}
+    assert {review_action(i)[2] for i in response["item"]} == {determination["determinationId"]}
     if policy == "evicore-sij":
         assert notes[1].startswith("Requested code covered [U, advisory]: ")
 
@@ -235,7 +207,7 @@ def test_the_seed_without_a_policy_is_pended_naming_each_policy_and_its_answer(c
     r = client.post(SUBMIT, content=SEED_PAS.read_bytes(), headers=FHIR)
     assert r.status_code == 200, r.text
     response = _check_response_bundle(json.loads(SEED_PAS.read_bytes()), r.json())
-    assert {_review(i)[0] for i in response["item"]} == {"A4"}
+    assert {review_action(i)[0] for i in response["item"]} == {"A4"}
     assert [n["text"] for n in response["processNote"]] == [
         REVIEWER,
         "Several policies address the requested codes (evicore-sij, medicare-sij-lcd, sij-clinical-pathway) and "
@@ -258,7 +230,7 @@ def test_an_item_the_policy_does_not_address_is_pended_on_its_own(client: TestCl
     r = client.post(SUBMIT, content=json.dumps(request), headers=FHIR, params={"policy": "sij-clinical-pathway"})
     assert r.status_code == 200, r.text
     response = _check_response_bundle(request, r.json())
-    assert [_review(i)[0] for i in response["item"]] == ["A3", "A3", "A4"]
+    assert [review_action(i)[0] for i in response["item"]] == ["A3", "A3", "A4"]
     notes = {n["number"]: n["text"] for n in response["processNote"]}
     assert [notes[n] for n in response["item"][2]["noteNumber"]] == [
         "Item 3 (99213): the policy 'SIJ clinical pathway' does not address this code; sent to a clinician reviewer."
