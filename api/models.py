@@ -120,3 +120,36 @@ class FhirBundle(_Open):
     resourceType: Literal["Bundle"]
     type: str
     entry: list[BundleEntry]
+
+
+class CapabilityOperation(_Open):
+    """An operation the server offers on a resource type (``$`` left out of the name)."""
+
+    name: str
+    definition: str
+
+
+class CapabilityResource(_Open):
+    """A resource type the server offers something for."""
+
+    type: str
+    operation: list[CapabilityOperation] = Field(default_factory=list)
+
+
+class CapabilityRest(_Open):
+    """What the server offers over FHIR's RESTful API."""
+
+    mode: Literal["server"]
+    resource: list[CapabilityResource]
+
+
+class CapabilityStatement(_Open):
+    """A FHIR R4 CapabilityStatement of this server (``GET /metadata``)."""
+
+    resourceType: Literal["CapabilityStatement"]
+    status: Literal["active"]
+    date: str
+    kind: Literal["instance"]
+    fhirVersion: Literal["4.0.1"]
+    format: list[str]
+    rest: list[CapabilityRest]

@@ -55,6 +55,8 @@ OUR_OBSERVATIONS = OURS + "observation"
 OUR_VALUES = OURS + "case"
 OUR_LEVELS = OURS + "level"
 BILLING_OPTIONS = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-billing-options"
+#: PAS (Claim update): a modifier extension on Claim.item saying the item is cancelled.
+INFO_CANCELLED = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/modifierextension-infoCancelled"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 SIDES = {"7771000": "left", "24028007": "right", "51440002": "bilateral"}
 MODIFIER_SIDES = {"LT": "left", "RT": "right", "50": "bilateral"}
@@ -78,7 +80,9 @@ class PasCase:
 
     ``case`` is None when the Claim has no CPT or HCPCS code, no ICD-10-CM diagnosis or no date;
     ``missing`` then names each (issue code "required", element, reason). ``items`` pairs each
-    Claim.item sequence with its CPT or HCPCS code (None for an item without one).
+    Claim.item sequence with its CPT or HCPCS code (None for an item without one). ``cancelled``
+    holds the sequences of items an update cancels (PAS ``modifierextension-infoCancelled``):
+    they are listed in ``items`` but are not part of the case.
     """
 
     case: CaseIn | None
@@ -88,6 +92,7 @@ class PasCase:
     claim_full_url: str | None
     items: list[tuple[int, str | None]]
     skipped: dict[str, int]
+    cancelled: frozenset[int] = frozenset()
 
     @property
     def problem(self) -> str | None:
@@ -578,7 +583,7 @@ def _read_pas(payload: bytes, kb: KnowledgeBase) -> PasCase:
     for r in resources:
         if r.get("resourceType") not in _HISTORY_TYPES:
             history.skipped[str(r.get("resourceType"))] += 1
-    request, items, missing = _claim_request(claim, kb)
+    request, items, missing, cancelled = _claim_request(claim, kb)
     history.skipped.update(
         {"Claim.item (no CPT or HCPCS code)": sum(1 for _, c in items if c is None)} if request else {}
     )
@@ -592,7 +597,8 @@ def _read_pas(payload: bytes, kb: KnowledgeBase) -> PasCase:
         case_in = _case_in(case)
     full_url = entries[0].get("fullUrl")
     skipped = {k: v for k, v in history.skipped.items() if v}
-    return PasCase(case_in, missing, bundle, claim, full_url if isinstance(full_url, str) else None, items, skipped)
+    url = full_url if isinstance(full_url, str) else None
+    return PasCase(case_in, missing, bundle, claim, url, items, skipped, frozenset(cancelled))
 
 
 def _index(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -612,16 +618,29 @@ def _resolve(index: dict[str, dict[str, Any]], ref: str) -> dict[str, Any] | Non
     return index.get(ref) or index.get("/".join(ref.rstrip("/").split("/")[-2:]))
 
 
+def _cancelled(item: dict[str, Any]) -> bool:
+    """Whether a Claim item is cancelled by an update (PAS ``modifierextension-infoCancelled`` true)."""
+    return any(
+        isinstance(m, dict) and m.get("url") == INFO_CANCELLED and m.get("valueBoolean") is True
+        for m in item.get("modifierExtension") or []
+    )
+
+
 def _claim_request(
     claim: dict[str, Any], kb: KnowledgeBase
-) -> tuple[dict[str, Any] | None, list[tuple[int, str | None]], list[Issue]]:
+) -> tuple[dict[str, Any] | None, list[tuple[int, str | None]], list[Issue], list[int]]:
     codes: list[dict[str, Any]] = []
     items: list[tuple[int, str | None]] = []
+    cancelled: list[int] = []
     levels: list[str] = []
     side = None
     for i, item in enumerate(claim.get("item") or []):
         code = procedure_code(item.get("productOrService"))
-        items.append((int(item.get("sequence") or i + 1), code))
+        sequence = int(item.get("sequence") or i + 1)
+        items.append((sequence, code))
+        if _cancelled(item):
+            cancelled.append(sequence)
+            continue
         if code is None:
             continue
         line: dict[str, Any] = {"code": code}
@@ -659,7 +678,7 @@ def _claim_request(
     if not date:
         missing.append(("required", "Bundle.entry[0].resource.created", "no date of service"))
     if missing:
-        return None, items, missing
+        return None, items, missing, cancelled
     request: dict[str, Any] = {"date": date, "codes": codes, "diagnoses": diagnoses}
     if side:
         request["laterality"] = side
@@ -679,7 +698,7 @@ def _claim_request(
             request["purpose"] = value
         elif category == "same-day-blocks-justified" and isinstance(info.get("valueBoolean"), bool):
             request["sameDayBlocksJustified"] = info["valueBoolean"]
-    return request, items, []
+    return request, items, [], cancelled
 
 
 def _case_in(case: dict[str, Any]) -> CaseIn:

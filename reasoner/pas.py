@@ -1,11 +1,13 @@
-"""The Da Vinci PAS answer: a determination as a prior-authorization response Bundle.
+"""The Da Vinci PAS answer: every PAS request a prior-authorization response Bundle.
 
-The response is a ``collection`` Bundle whose first entry is a ClaimResponse (one item per
-Claim.item, each with the X12 review action: A1 certified in total, A3 not certified, A4 pended),
-whose process notes are the reasons (each with its criterion's verification tag, advisory ones
-marked) and the information needed,
-followed by the Patient, insurer and provider echoed from the request with their own fullUrls.
-Nothing here judges a case; :func:`claim_response_bundle` reads a finished determination.
+:func:`review` judges a request when it can and pends it for a clinician reviewer when it cannot
+(``pas_review.py``); :func:`claim_response_bundle` writes the response, a ``collection`` Bundle
+whose first entry is a ClaimResponse (one item per Claim.item, each with its X12 review action:
+A1 certified in total, A3 not certified, A4 pended, C cancelled), whose process notes are the
+reasons (each with its criterion's verification tag, advisory ones marked), the information needed
+and the notes of single items, followed by the Patient, insurer and requestor of the request with
+references that resolve in the Bundle (``pas_echo.py``). :func:`judge` is the determination alone,
+for ``POST /determinations``, which refuses what cannot be judged.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph
 
-from .case_json import to_graph
+from .case_json import code_iri, to_graph
 from .comparison import relevant_policies
-from .determination import Determination, Outcome
+from .determination import Determination
 from .errors import CaseError, FhirError
+from .pas_echo import Echo, absent
+from .pas_review import OUTCOME_WORDS, REVIEW, Review, of_determination, pended
 from .pipeline import determine_parsed
 
 if TYPE_CHECKING:
     from .fhir_intake import PasCase
     from .kb import KnowledgeBase
+    from .knowledge import Policy
 
 REVIEW_ACTION = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewAction"
 REVIEW_ACTION_CODE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewActionCode"
@@ -32,15 +37,20 @@ X12_306 = "https://codesystem.x12.org/005010/306"
 ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
 RESPONSE_PROFILE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-pas-response-bundle"
 CLAIM_RESPONSE_PROFILE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-claimresponse"
+ITEM_TRACE_NUMBER = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-itemTraceNumber"
 
-REVIEW: dict[Outcome, tuple[str, str]] = {
-    Outcome.MEDICALLY_NECESSARY: ("A1", "Certified in total"),
-    Outcome.NOT_MEDICALLY_NECESSARY: ("A3", "Not Certified"),
-    Outcome.PENDED: ("A4", "Pending"),
-    Outcome.PENDED_REVIEW: ("A4", "Pending"),  # advisory criteria not met: a clinician reviewer decides
-    Outcome.NO_APPLICABLE_GUIDELINE: ("A4", "Pending"),  # sent on to a clinician reviewer
-}
-"""The X12 306 review action for each outcome."""
+__all__ = ["REVIEW", "Review", "choose_policy", "claim_response_bundle", "judge", "review"]
+
+
+def check_policy(kb: KnowledgeBase, policy: str | None) -> None:
+    """Nothing when ``policy`` is None or a policy of ``kb``.
+
+    Raises:
+        FhirError: 422 for an unknown policy (the valid ids listed, the one sent not repeated).
+    """
+    if policy is not None and policy not in kb.policies:
+        valid = ", ".join(sorted(kb.policies))
+        raise FhirError([("invalid", "policy", "unknown policy; valid policies: " + valid)], status=422)
 
 
 def choose_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> str:
@@ -52,8 +62,7 @@ def choose_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> str:
     """
     valid = sorted(kb.policies)
     if policy is not None:
-        if policy not in kb.policies:
-            raise FhirError([("invalid", "policy", "unknown policy; valid policies: " + ", ".join(valid))], status=422)
+        check_policy(kb, policy)
         return policy
     relevant = [p.id for p in relevant_policies(case, kb)]
     if len(relevant) == 1:
@@ -84,85 +93,141 @@ def judge(pas: PasCase, kb: KnowledgeBase, *, policy: str | None) -> Determinati
         raise FhirError([("invalid", None, exc.message)], status=422) from None
 
 
-def claim_response_bundle(pas: PasCase, d: Determination, *, now: datetime) -> dict[str, Any]:
-    """The PAS response Bundle for a request judged as ``d``.
+def review(pas: PasCase, kb: KnowledgeBase, *, policy: str | None) -> Review:
+    """The review of a PAS request: judged when it can be, else pended (A4) for a clinician reviewer.
+
+    Judged under ``policy``, else the one policy that addresses the requested codes. Pended, with
+    the reason as a note, when no policy addresses them, when several do and none is named (each
+    one's outcome is a note, for the reviewer), when the Claim lacks a CPT/HCPCS code, an ICD-10-CM
+    diagnosis or a date (each missing item a note), or when the case it maps to cannot be judged.
+
+    Raises:
+        FhirError: 422 when ``policy`` names no policy of the knowledge base.
+    """
+    check_policy(kb, policy)
+    codes = [c for s, c in pas.items if c is not None and s not in pas.cancelled]
+    addressed = kb.policies_addressing(code_iri(c) for c in codes)
+    if pas.case is None:
+        return pended(pas, kb, [] if addressed or not codes else [_no_policy(codes)])
+    chosen = policy or pas.case.policy
+    try:
+        graph = to_graph(pas.case, kb)  # the JSON case form's graph: judged exactly like a JSON case
+        if chosen is None and len(addressed) != 1:
+            if not addressed:
+                return pended(pas, kb, [_no_policy(codes)])
+            return pended(pas, kb, _several(graph, kb, addressed))
+        return of_determination(pas, determine_parsed(graph, kb, policy=chosen or addressed[0].id))
+    except CaseError as exc:
+        return pended(pas, kb, [f"The request cannot be judged as sent: {exc.message}"])
+
+
+def _no_policy(codes: list[str]) -> str:
+    return (
+        f"No policy in the knowledge base addresses the requested code(s) {', '.join(dict.fromkeys(codes))}: "
+        "none has a coverage position on them or names them as falling back to general review."
+    )
+
+
+def _several(graph: Graph, kb: KnowledgeBase, policies: list[Policy]) -> list[str]:
+    ids = ", ".join(p.id for p in policies)
+    notes = [
+        f"Several policies address the requested codes ({ids}) and the request does not say which applies: "
+        "the clinician reviewer chooses (a request sent with ?policy=ID is judged under that policy)."
+    ]
+    for p in policies:
+        d = determine_parsed(graph, kb, policy=p.id)
+        notes.append(f"Under {p.label} ({p.id}): {OUTCOME_WORDS[d.outcome]}.")
+    return notes
+
+
+def claim_response_bundle(pas: PasCase, answer: Review | Determination, *, now: datetime) -> dict[str, Any]:
+    """The PAS response Bundle for a request reviewed as ``answer`` (a determination is reviewed first).
 
     Args:
-        pas: the request as read by ``fhir_intake.read_pas`` (the raw Bundle and Claim are echoed from it).
-        d: the determination of the request's case.
+        pas: the request as read by ``fhir_intake.read_pas`` (the Claim is answered, its parties carried).
+        answer: the request's review (:func:`review`), or the determination of its case.
         now: the response time (``Bundle.timestamp`` and ``ClaimResponse.created``); give it a time zone.
     """
-    claim, bundle = pas.claim, pas.bundle
+    result = answer if isinstance(answer, Review) else of_determination(pas, answer)
+    claim, claim_url = pas.claim, pas.claim_full_url
     stamp = now.isoformat(timespec="seconds")
-    request_ref = pas.claim_full_url or f"Claim/{claim.get('id', '')}"
-    response_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{d.determinationId}|{request_ref}"))
-    code, display = REVIEW[d.outcome]
-    review = {
+    response_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{result.number}|{claim_url or claim.get('id', '')}"))
+    echo = Echo(pas.bundle)
+    notes = list(result.notes)
+    items = []
+    requested = {i.get("sequence"): i for i in claim.get("item") or [] if isinstance(i, dict)}
+    for item in result.items:
+        numbers = list(range(len(notes) + 1, len(notes) + 1 + len(item.notes)))
+        notes += item.notes
+        asked = requested.get(item.sequence, {}).get("extension") or []
+        traces = [e for e in asked if isinstance(e, dict) and e.get("url") == ITEM_TRACE_NUMBER]
+        items.append(
+            {
+                "extension": traces,
+                "itemSequence": item.sequence,
+                "noteNumber": numbers,
+                "adjudication": [
+                    {
+                        "extension": [_review_action(item.action, item.display, result.number)],
+                        "category": {"coding": [{"system": ADJUDICATION, "code": "submitted"}]},
+                    }
+                ],
+            }
+        )
+    response: dict[str, Any] = {
+        "resourceType": "ClaimResponse",
+        "id": response_id,
+        "meta": {"profile": [CLAIM_RESPONSE_PROFILE]},
+        "identifier": claim.get("identifier"),
+        "status": "active",
+        "type": claim.get("type"),
+        "use": "preauthorization",
+        "patient": echo.reference(claim.get("patient"), claim_url),
+        "created": stamp,
+        "insurer": echo.reference(claim.get("insurer"), claim_url),
+        "requestor": echo.reference(claim["provider"], claim_url) if claim.get("provider") else None,
+        "request": _request(claim, claim_url),
+        "outcome": "complete",
+        "disposition": result.disposition,
+        "item": items,
+        "processNote": [{"number": i, "type": "display", "text": text} for i, text in enumerate(notes, 1)],
+    }
+    response_url = f"urn:uuid:{response_id}"
+    bundle_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bundle|{response_id}"))
+    out: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": bundle_id,
+        "meta": {"profile": [RESPONSE_PROFILE]},
+        "identifier": pas.bundle.get("identifier") or {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{bundle_id}"},
+        "type": "collection",
+        "timestamp": stamp,
+        "entry": [{"fullUrl": response_url, "resource": response}, *echo.entries()],
+    }
+    return _drop_empty(out)
+
+
+def _review_action(code: str, display: str, number: str) -> dict[str, Any]:
+    return {
         "url": REVIEW_ACTION,
         "extension": [
             {
                 "url": REVIEW_ACTION_CODE,
                 "valueCodeableConcept": {"coding": [{"system": X12_306, "code": code, "display": display}]},
             },
-            {"url": "number", "valueString": d.determinationId},
+            {"url": "number", "valueString": number},
         ],
     }
-    notes = [*d.rationale, *d.missingInformation]
-    response: dict[str, Any] = {
-        "resourceType": "ClaimResponse",
-        "id": response_id,
-        "meta": {"profile": [CLAIM_RESPONSE_PROFILE]},
-        "status": "active",
-        "type": claim.get("type"),
-        "use": "preauthorization",
-        "patient": claim.get("patient"),
-        "created": stamp,
-        "insurer": claim.get("insurer"),
-        "requestor": claim.get("provider"),
-        "request": {"reference": request_ref},
-        "outcome": "complete",
-        "disposition": d.outcomeLabel,
-        "item": [
-            {
-                "itemSequence": sequence,
-                "adjudication": [
-                    {"extension": [review], "category": {"coding": [{"system": ADJUDICATION, "code": "submitted"}]}}
-                ],
-            }
-            for sequence, _code in pas.items
-        ],
-        "processNote": [{"number": i, "type": "display", "text": text} for i, text in enumerate(notes, 1)],
-    }
-    entries = [{"fullUrl": f"urn:uuid:{response_id}", "resource": _drop_empty(response)}]
-    seen: set[str] = set()
-    for field in ("patient", "insurer", "provider"):
-        found = _resolve(bundle, (claim.get(field) or {}).get("reference"))
-        if found is not None and found["fullUrl"] not in seen:
-            seen.add(found["fullUrl"])
-            entries.append({"fullUrl": found["fullUrl"], "resource": found["resource"]})
-    out: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"bundle|{response_id}")),
-        "meta": {"profile": [RESPONSE_PROFILE]},
-        "identifier": bundle.get("identifier"),
-        "type": "collection",
-        "timestamp": stamp,
-        "entry": entries,
-    }
-    return _drop_empty(out)
 
 
-def _resolve(bundle: dict[str, Any], reference: str | None) -> dict[str, Any] | None:
-    """The entry a reference points at: by fullUrl, or ``Type/id`` matching a resource or a fullUrl's end."""
-    if not reference:
-        return None
-    for entry in bundle.get("entry", []):
-        resource = entry.get("resource") or {}
-        full = entry.get("fullUrl")
-        own = f"{resource.get('resourceType')}/{resource.get('id')}"
-        if full and (full == reference or full.endswith("/" + reference)) or own == reference:
-            return {"fullUrl": full or own, "resource": resource}
-    return None
+def _request(claim: dict[str, Any], claim_url: str | None) -> dict[str, Any]:
+    """The Claim answered: its RESTful URL (on the requester's server, outside the Bundle) and first identifier."""
+    out: dict[str, Any] = {}
+    if claim_url and claim_url.startswith(("http://", "https://")):
+        out["reference"] = claim_url
+    identifiers = claim.get("identifier")
+    if isinstance(identifiers, list) and identifiers and isinstance(identifiers[0], dict):
+        out["identifier"] = identifiers[0]
+    return out or absent()
 
 
 def _drop_empty(obj: Any) -> Any:

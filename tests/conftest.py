@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,19 @@ from reasoner import KnowledgeBase
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cases"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def fhir_examples(folder: str) -> Path:
+    """A folder of HL7's FHIR examples (``pas-2.2.1``, ...), read unchanged where the team keeps them.
+
+    That is ``$GR_FHIR_EXAMPLES/<folder>`` when the variable is set, else ``../shared/fhir-examples/<folder>``
+    beside the checkout. The test calling this is skipped, saying so, when the folder is absent.
+    """
+    base = os.environ.get("GR_FHIR_EXAMPLES")
+    path = (Path(base) if base else ROOT.parent / "shared" / "fhir-examples") / folder
+    if not path.is_dir():
+        pytest.skip(f"HL7's FHIR examples are not at {path}: set GR_FHIR_EXAMPLES to the folder holding {folder}/")
+    return path
 
 
 @pytest.fixture(scope="session")

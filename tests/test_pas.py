@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,12 +14,28 @@ from fhir.resources.R4B.claimresponse import ClaimResponse
 from reasoner import Determination, FhirError, KnowledgeBase, determine
 from reasoner.case_json import to_graph
 from reasoner.fhir_intake import PasCase, read_pas
-from reasoner.pas import REVIEW_ACTION, REVIEW_ACTION_CODE, X12_306, choose_policy, claim_response_bundle, judge
+from reasoner.pas import (
+    REVIEW_ACTION,
+    REVIEW_ACTION_CODE,
+    X12_306,
+    choose_policy,
+    claim_response_bundle,
+    judge,
+    review,
+)
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import EXAMPLES, ROOT, fhir_examples
 
 SEED_PAS = ROOT / "examples" / "fhir" / "sij-seed-neurectomy.pas.json"
-PAS_EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "fhir" / "hl7" / "pas-2.2.1"
+#: HL7's PAS 2.2.1 examples whose first entry is a Claim (the five requests, and the $inquire request).
+HL7_REQUESTS = [
+    "Bundle-SurgicalRequestBundleExample.json",
+    "Bundle-MedicalServicesAuthorizationBundleExample.json",
+    "Bundle-HomecareAuthorizationBundleExample.json",
+    "Bundle-HomecareAuthorizationUpdateBundleExample.json",
+    "Bundle-ReferralAuthorizationBundleExample.json",
+    "Bundle-PASClaimInquiryBundleExample.json",
+]
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
 
@@ -32,7 +48,8 @@ def _determine(kb: KnowledgeBase, name: str, policy: str) -> Determination:
     return determine((EXAMPLES / f"{name}.json").read_bytes(), "json", kb, policy=policy)
 
 
-def _review(item: dict[str, Any]) -> tuple[str, str, str]:
+def review_action(item: dict[str, Any]) -> tuple[str, str, str]:
+    """A ClaimResponse item's (review action, display, review number), checking the PAS 2.2.1 shape on the way."""
     (adjudication,) = item["adjudication"]
     assert adjudication["category"]["coding"] == [
         {"system": "http://terminology.hl7.org/CodeSystem/adjudication", "code": "submitted"}
@@ -75,24 +92,28 @@ def test_response_bundle_validates_with_the_review_action_of_the_outcome(
     assert response["resourceType"] == "ClaimResponse"
     claim = seed.claim
     assert (response["status"], response["use"], response["outcome"]) == ("active", "preauthorization", "complete")
-    assert response["type"] == claim["type"] and response["patient"] == claim["patient"]
-    assert response["insurer"] == claim["insurer"] and response["requestor"] == claim["provider"]
-    assert response["request"] == {"reference": "http://example.org/fhir/Claim/sij-seed-neurectomy"}
+    assert response["type"] == claim["type"] and response["identifier"] == claim["identifier"]
+    assert response["request"] == {
+        "reference": "http://example.org/fhir/Claim/sij-seed-neurectomy",
+        "identifier": {"system": "http://example.org/PATIENT_EVENT_TRACE_NUMBER", "value": "SIJ-SEED-0001"},
+    }
     assert response["created"] == "2026-01-15T09:30:00+00:00"
     assert response["disposition"] == d.outcomeLabel
     assert [n["text"] for n in response["processNote"]] == [*d.rationale, *d.missingInformation]
     assert all(n["type"] == "display" for n in response["processNote"])
     assert [i["itemSequence"] for i in response["item"]] == [seq for seq, _ in seed.items] == [1, 2]
     for item in response["item"]:
-        assert _review(item)[0] == code and _review(item)[2] == d.determinationId
+        assert review_action(item)[0] == code and review_action(item)[2] == d.determinationId
     echoed = {e["fullUrl"]: e["resource"] for e in out["entry"][1:]}
     requested = {e["fullUrl"]: e["resource"] for e in seed.bundle["entry"]}
-    assert list(echoed) == [
+    urls = [
         "http://example.org/fhir/Patient/patient-0001",
         "http://example.org/fhir/Organization/insurer-0001",
         "http://example.org/fhir/Organization/requestor-0001",
     ]
-    assert all(echoed[url] == requested[url] for url in echoed)
+    assert list(echoed) == [f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url)}" for url in urls]  # UUID v5 of each
+    assert list(echoed.values()) == [requested[url] for url in urls]  # carried as sent
+    assert [response[k]["reference"] for k in ("patient", "insurer", "requestor")] == list(echoed)
     assert claim_response_bundle(seed, d, now=NOW) == out  # deterministic for the same time
 
 
@@ -117,14 +138,37 @@ def test_policy_choice(kb: KnowledgeBase, seed: PasCase) -> None:
     assert choose_policy(graph, kb, "medicare-sij-lcd") == "medicare-sij-lcd"
 
 
-def _request_examples() -> list[Path]:
-    found = {*PAS_EXAMPLES.glob("Bundle-*Request*.json"), *PAS_EXAMPLES.glob("Bundle-*Authorization*Bundle*.json")}
-    return sorted(p for p in found if json.loads(p.read_text())["entry"][0]["resource"]["resourceType"] == "Claim")
+def test_the_hl7_requests_are_every_example_with_a_claim_first() -> None:
+    folder = fhir_examples("pas-2.2.1")
+    firsts = {
+        p.name: json.loads(p.read_bytes())["entry"][0]["resource"]["resourceType"] for p in folder.glob("Bundle-*.json")
+    }
+    assert sorted(name for name, kind in firsts.items() if kind == "Claim") == sorted(HL7_REQUESTS)
 
 
-@pytest.mark.parametrize("path", _request_examples(), ids=lambda p: p.stem)
-def test_every_pas_request_example_is_read(kb: KnowledgeBase, path: Path) -> None:
-    pas = read_pas(path.read_bytes(), kb)
+@pytest.mark.parametrize("name", HL7_REQUESTS)
+def test_every_pas_request_example_is_read_and_reviewed(kb: KnowledgeBase, name: str) -> None:
+    pas = read_pas((fhir_examples("pas-2.2.1") / name).read_bytes(), kb)
     assert pas.claim["resourceType"] == "Claim" and pas.items
     if pas.case is None:
         assert pas.missing and all(code == "required" for code, _, _ in pas.missing)
+    result = review(pas, kb, policy=None)  # none can be judged here: every item pended, or cancelled
+    assert {i.action for i in result.items} <= {"A4", "C"} and result.notes[0].startswith("Pended for a clinician")
+    Bundle.model_validate(claim_response_bundle(pas, result, now=NOW))
+
+
+def test_an_update_names_the_request_it_updates_and_cancels_its_items(kb: KnowledgeBase) -> None:
+    pas = read_pas(
+        (fhir_examples("pas-2.2.1") / "Bundle-HomecareAuthorizationUpdateBundleExample.json").read_bytes(), kb
+    )
+    assert pas.items == [(1, "G0154"), (2, "B4184"), (3, "B4185")] and pas.cancelled == {2}
+    assert pas.skipped["Claim"] == 1  # the earlier version, which the update includes as PAS requires
+    result = review(pas, kb, policy=None)
+    assert [(i.sequence, i.action) for i in result.items] == [(1, "A4"), (2, "C"), (3, "A4")]
+    assert "This request updates the request with identifier 111099 (Claim.related); " in " ".join(result.notes)
+
+
+def test_an_unknown_policy_is_still_refused(kb: KnowledgeBase, seed: PasCase) -> None:
+    with pytest.raises(FhirError) as caught:
+        review(seed, kb, policy="no-such-policy")
+    assert caught.value.status == 422 and caught.value.issues[0][:2] == ("invalid", "policy")

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from reasoner import FhirError
 from reasoner.fhir_intake import read_pas, skipped_header
-from reasoner.pas import claim_response_bundle, judge
+from reasoner.pas import claim_response_bundle, review
 
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep, SettingsDep
@@ -33,10 +33,10 @@ class FhirJSONResponse(JSONResponse):
 _ERRORS = {
     status: {"description": text, "content": {FHIR_JSON: {}}}
     for status, text in {
-        400: "Not FHIR, an invalid resource, the Claim not first, or a broken reference (OperationOutcome)",
+        400: "Not FHIR, not a Bundle, an invalid resource, no Claim first, or a broken reference (OperationOutcome)",
         413: "Body over the limit (OperationOutcome, too-costly)",
         415: "Not application/fhir+json or application/json (OperationOutcome)",
-        422: "No CPT/HCPCS code, diagnosis or date; an unknown policy or no single policy (OperationOutcome)",
+        422: "`?policy=` names no policy (OperationOutcome)",
     }.items()
 }
 
@@ -61,12 +61,16 @@ def check_fhir_content_type(request: Request) -> None:
     "/Claim/$submit",
     summary="Submit a prior-authorization request (Da Vinci PAS)",
     description=(
-        "A Da Vinci PAS request Bundle (the Claim first, then the resources it refers to and the history) "
-        "is mapped to a case (docs/fhir-mapping.md) and judged under `?policy=`, or, without it, under the "
-        "one policy that addresses the requested codes (422 when there are several: the OperationOutcome "
-        "lists them). The answer is a PAS response Bundle: a ClaimResponse (review action A1 certified, A3 "
-        "not certified, A4 pended) and the Patient, insurer and provider of the request. Resource types "
-        "that give no facts are counted in the `X-FHIR-Skipped` header. Errors are OperationOutcomes."
+        "A Da Vinci PAS request Bundle (the Claim first, then the resources it refers to and the history; an "
+        "update's Claim names the earlier one in `related`) is mapped to a case (docs/fhir-mapping.md) and "
+        "judged under `?policy=`, or, without it, under the one policy that addresses the requested codes. "
+        "Every valid request is answered with a PAS response Bundle: a ClaimResponse with a review action per "
+        "item (A1 certified, A3 not certified, A4 pended, C cancelled by the update) and the reasons as "
+        "process notes, then the Patient, insurer and requestor, every reference a `urn:uuid:` of the "
+        "Bundle. A request that cannot be judged (no policy or several policies address its codes, no "
+        "diagnosis, no CPT/HCPCS code) is pended (A4) for a clinician reviewer, the reason and what is "
+        "missing as notes. Resource types that give no facts are counted in the `X-FHIR-Skipped` header. "
+        "A body that is not a PAS request Bundle is an OperationOutcome."
     ),
     response_class=FhirJSONResponse,
     responses={200: {"description": "The PAS response Bundle", "model": FhirBundle}, **_ERRORS},
@@ -76,15 +80,17 @@ async def submit_claim(
     request: Request,
     kb: KnowledgeBaseDep,
     settings: SettingsDep,
-    policy: str | None = Query(None, description="policy id (default: the one policy addressing the codes)"),
+    policy: str | None = Query(
+        None, description="policy id (default: the one policy addressing the codes; none or several: pended)"
+    ),
 ) -> Response:
-    """Translate the request to ``read_pas`` + ``judge`` and answer the response Bundle."""
+    """Translate the request to ``read_pas`` + ``review`` and answer the response Bundle."""
     check_fhir_content_type(request)
     body = await read_fhir_body(request, settings.max_body_bytes)
 
     def run() -> tuple[str, dict[str, int]]:
         pas = read_pas(body, kb)
-        bundle = claim_response_bundle(pas, judge(pas, kb, policy=policy), now=datetime.now(UTC))
+        bundle = claim_response_bundle(pas, review(pas, kb, policy=policy), now=datetime.now(UTC))
         return json.dumps(bundle, ensure_ascii=False), pas.skipped
 
     text, skipped = await run_in_threadpool(run)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -25,3 +26,19 @@ def client() -> Iterator[TestClient]:
 
 JSON = {"content-type": "application/json"}
 TURTLE = {"content-type": "text/turtle"}
+
+
+@pytest.fixture
+def never_5xx(client: TestClient) -> Iterator[None]:
+    """Fails the test if any answer the shared client gave during it was a 5xx."""
+    seen: list[int] = []
+
+    def hook(response: httpx2.Response) -> None:
+        seen.append(response.status_code)
+
+    client.event_hooks["response"].append(hook)
+    try:
+        yield
+    finally:
+        client.event_hooks["response"].remove(hook)
+    assert all(s < 500 for s in seen), seen

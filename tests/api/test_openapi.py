@@ -127,6 +127,8 @@ def _calls(client: TestClient) -> list[tuple[str, str, Any]]:
     post("/determinations", "/determinations?policy=all", SEED, JSON)
     post("/determinations", "/determinations?policy=sij-clinical-pathway", pas, FHIR)
     post("/Claim/$submit", "/Claim/$submit?policy=sij-clinical-pathway", pas, FHIR)
+    post("/Claim/$submit", "/Claim/$submit", pas, FHIR)  # no policy: pended, several policies named
+    get("/metadata", "/metadata")
     get("/cds-services", "/cds-services")
     for hook in ("order-sign", "order-select"):
         body = (FHIR_EXAMPLES / f"sij-seed-neurectomy.{hook}.json").read_bytes()
