@@ -97,6 +97,7 @@ class SystemAction(_Open):
     """An action the EHR applies without the user: an ``update`` of an order with the coverage information."""
 
     type: Literal["create", "update", "delete"]
+    description: str = Field(min_length=1, description="what the action does (required by CDS Hooks 2.0)")
     resource: FhirResource
 
 

@@ -2,9 +2,13 @@
 
 A determination becomes one card (what was decided, why, the criteria, what is missing, what to
 do next) and one ``coverage-information`` extension on the draft order, sent back as an
-``update`` system action. Nothing here judges a case: the builders read a finished
-:class:`~reasoner.determination.Determination`. The JSON they return never holds ``null``, ``""``,
-``[]`` or ``{}`` (CDS Hooks forbids them); :func:`no_nulls` enforces it.
+``update`` system action with a ``description`` (required by the CDS Hooks 2.0 action table). The
+extension has every part CRD 2.2.1 makes 1..1 (``coverage``, ``covered``, ``date``,
+``coverage-assertion-id``) and each ``detail`` its ``category``, ``code`` and ``value``; the
+Coverage it references is the one ``hook_coverage.primary_coverage`` found in the prefetch (no
+Coverage, no extension: the call is refused instead). Nothing here judges a case: the builders
+read a finished :class:`~reasoner.determination.Determination`. The JSON they return never holds
+``null``, ``""``, ``[]`` or ``{}`` (CDS Hooks forbids them); :func:`no_nulls` enforces it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ PREFETCH: dict[str, str] = {
     "coverage": "Coverage?patient={{context.patientId}}&status=active",
 }
 COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
+COVERAGE_DETAIL = "http://terminology.hl7.org/CodeSystem/crd-coverage-detail"  # CRD 2.2.1's detail codes
+CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"  # the same codes as CRD 2.1 had them
+PRIMARY_HOOKS = frozenset({"order-sign"})  # CRD 2.2.1, "Hook Categories": order-select is a supporting hook
 CARD_TYPE = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 SUMMARY_MAX = 139  # the spec says "<140 characters"
 _EXCLUDED = frozenset({"not-covered", "experimental-unproven"})  # RequestedLine.coverageStatus
@@ -103,12 +110,12 @@ def respond(call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: 
     if policy is not None and policy != "all" and policy not in kb.policies:
         valid = ", ".join(sorted(kb.policies))
         raise FhirError([("invalid", "policy", f"unknown policy; valid policies: {valid}")], status=422)
-    coverage = call.coverage or {}
-    coverage_ref = f"Coverage/{coverage['id']}" if coverage.get("id") else None
     references = [o.reference for o in call.orders]
     problem = call.problem
+    supporting = call.hook not in PRIMARY_HOOKS
     cards: list[dict[str, Any]] = []
     extensions: list[dict[str, Any]] = []
+    assertions: list[str] = []  # what each extension says, for the actions' description
     if call.case is not None and problem is None:
         try:
             # Built from the JSON case form, the graph speaks only the case vocabulary: judged like a JSON case.
@@ -121,7 +128,11 @@ def respond(call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: 
             problem, judged = f"the orders cannot be judged: {exc.message}", []
         for d, url in judged:
             cards.append(card(d, policy_url=url, order_reference=references))
-            extensions.append(coverage_information(d, coverage_ref=coverage_ref, policy_url=url, today=today))
+            info = coverage_information(
+                d, coverage_ref=coverage_reference(call), policy_url=url, today=today, supporting=supporting
+            )
+            extensions.append(info)
+            assertions.append(f"{coverage_label(d)} under {d.policy.label}")
     codes = list(dict.fromkeys(c for o in call.orders for c in o.codes))
     if problem is not None and (policy not in (None, "all") or _addressed(codes, kb)):
         label = _SERVICE_TEXT[call.hook][0] if call.hook in _SERVICE_TEXT else "Guideline reasoner"
@@ -138,12 +149,40 @@ def respond(call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: 
         assertion = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{call.hook_instance}|{'|'.join(references)}|{problem}"))
         extensions.append(
             problem_coverage_information(
-                coverage_ref=coverage_ref, problem=problem, assertion_id=assertion, today=today
+                coverage_ref=coverage_reference(call), problem=problem, assertion_id=assertion, today=today
             )
         )
-    actions = [update_action(o.resource, extensions) for o in call.orders] if extensions else []
+        assertions.append("conditional, information needed")
+    actions = [
+        update_action(o.resource, extensions, description=action_description(o.reference, assertions))
+        for o in call.orders
+        if extensions
+    ]
     # "cards" is required, and an empty list is the spec's way of saying "nothing to show".
     return {"cards": cards, **({"systemActions": actions} if actions else {})}
+
+
+def coverage_reference(call: HookCall) -> str:
+    """The reference to the call's one prefetched Coverage, which every coverage-information needs.
+
+    Raises:
+        FhirError: no single Coverage was prefetched (412 or 400, as ``hook_coverage`` decided).
+    """
+    coverage = call.coverage or {}
+    if isinstance(coverage.get("id"), str) and coverage["id"]:
+        return f"Coverage/{coverage['id']}"
+    raise call.coverage_error or FhirError(
+        [("required", "prefetch.coverage", "the service needs the Coverage prefetch and fetches nothing")], status=412
+    )
+
+
+def action_description(reference: str, assertions: Sequence[str]) -> str:
+    """The ``description`` of an update action: which order, and what its coverage information says.
+
+    >>> action_description("ServiceRequest/1", ["covered under Policy A"])
+    'Add coverage information to ServiceRequest/1: covered under Policy A'
+    """
+    return f"Add coverage information to {reference}: {'; '.join(assertions)}"
 
 
 def coverage_label(d: Determination) -> str:
@@ -196,52 +235,73 @@ def problem_card(
     return no_nulls(out)
 
 
-def coverage_information(d: Determination, *, coverage_ref: str | None, policy_url: str, today: date) -> dict[str, Any]:
-    """The CRD ``ext-coverage-information`` extension for one determination."""
+def coverage_information(
+    d: Determination, *, coverage_ref: str, policy_url: str, today: date, supporting: bool = False
+) -> dict[str, Any]:
+    """The CRD ``ext-coverage-information`` extension for one determination.
+
+    Its ``detail``s: the policy (``policy-link``, the policy's URL, its name and version as the
+    qualification) and, when coverage is conditional, what would settle it (``instructions``: the
+    information needed and the criteria not met). ``supporting``: the call is a supporting hook
+    (order-select), whose coverage information CRD 2.2.1 (hook-19) forbids to ask for clinical or
+    administrative documentation, so ``doc-needed`` is left out.
+    """
     covered = coverage_label(d)
     pa_needed = {"covered": "no-auth", "conditional": "auth-needed", "indeterminate": "indeterminate"}.get(covered)
-    qualification = f"Judged under {d.policy.label} (version {d.policy.version}): {policy_url}"
+    details = [
+        _detail(
+            "cat-other",
+            "policy-link",
+            "Policy Link",
+            {"valueUrl": policy_url},
+            qualification=f"Judged under {d.policy.label} (version {d.policy.version})",
+        )
+    ]
+    if covered == "conditional":
+        details.append(_detail("cat-limitation", "instructions", "Instructions", {"valueString": _instructions(d)}))
     return _coverage_extension(
         coverage_ref=coverage_ref,
         covered=covered,
         pa_needed=pa_needed,
-        doc_needed="clinical" if d.outcome is Outcome.PENDED else None,
+        doc_needed="clinical" if d.outcome is Outcome.PENDED and not supporting else None,
         reason=d.rationale[0] if d.rationale else d.outcomeLabel,
-        qualification=qualification,
+        details=details,
         today=today,
         assertion_id=d.determinationId,
     )
 
 
-def problem_coverage_information(
-    *, coverage_ref: str | None, problem: str, assertion_id: str, today: date
-) -> dict[str, Any]:
+def problem_coverage_information(*, coverage_ref: str, problem: str, assertion_id: str, today: date) -> dict[str, Any]:
     """The coverage-information extension for an order without a case: conditional, authorization needed."""
+    needed = {"valueString": f"Information needed: {problem}"}
     return _coverage_extension(
         coverage_ref=coverage_ref,
         covered="conditional",
         pa_needed="auth-needed",
         doc_needed=None,
         reason=problem,
-        qualification=None,
+        details=[_detail("cat-limitation", "instructions", "Instructions", needed)],
         today=today,
         assertion_id=assertion_id,
     )
 
 
-def update_action(order: dict[str, Any], extensions: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def update_action(order: dict[str, Any], extensions: Iterable[dict[str, Any]], *, description: str) -> dict[str, Any]:
     """An ``update`` system action: the order as sent, with ``extensions`` added to its own."""
     resource = copy.deepcopy(order)
     resource["extension"] = [*resource.get("extension", []), *extensions]
-    return no_nulls({"type": "update", "resource": resource})
+    return no_nulls({"type": "update", "description": description, "resource": resource})
 
 
 def system_action(
-    d: Determination, *, order: dict[str, Any], coverage_ref: str | None, policy_url: str, today: date
+    d: Determination, *, order: dict[str, Any], coverage_ref: str, policy_url: str, today: date
 ) -> dict[str, Any]:
     """The ``update`` system action that adds the determination's coverage information to the order."""
+    reference = f"{order.get('resourceType')}/{order.get('id')}"
     return update_action(
-        order, [coverage_information(d, coverage_ref=coverage_ref, policy_url=policy_url, today=today)]
+        order,
+        [coverage_information(d, coverage_ref=coverage_ref, policy_url=policy_url, today=today)],
+        description=action_description(reference, [f"{coverage_label(d)} under {d.policy.label}"]),
     )
 
 
@@ -329,21 +389,48 @@ def _source(label: str, url: str) -> dict[str, Any]:
     }
 
 
+def _instructions(d: Determination) -> str:
+    """What would settle a conditional answer: the information needed, then the criteria not met."""
+    parts = []
+    if d.missingInformation:
+        parts.append("Information needed: " + "; ".join(d.missingInformation))
+    not_met = [c.label for c in d.criteria if c.status is Status.NOT_MET]
+    if not_met:
+        lead = "For clinician review, not met: " if d.outcome is Outcome.PENDED_REVIEW else "Criteria not met: "
+        parts.append(lead + "; ".join(not_met))
+    return ". ".join(parts) or (d.rationale[0] if d.rationale else d.outcomeLabel)
+
+
+def _detail(
+    category: str, code: str, display: str, value: dict[str, Any], *, qualification: str | None = None
+) -> dict[str, Any]:
+    """A coverage-information ``detail``: category, code (CRD 2.2.1's system and CRD 2.1's), value, qualification."""
+    codings = [{"system": system, "code": code, "display": display} for system in (COVERAGE_DETAIL, CRD_TEMP)]
+    parts: list[dict[str, Any]] = [
+        {"url": "category", "valueCode": category},
+        {"url": "code", "valueCodeableConcept": {"coding": codings}},
+        {"url": "value", **value},
+    ]
+    if qualification:
+        parts.append({"url": "qualification", "valueString": qualification})
+    return {"url": "detail", "extension": parts}
+
+
 def _coverage_extension(
     *,
-    coverage_ref: str | None,
+    coverage_ref: str,
     covered: str,
     pa_needed: str | None,
     doc_needed: str | None,
     reason: str,
-    qualification: str | None,
+    details: Sequence[dict[str, Any]],
     today: date,
     assertion_id: str,
 ) -> dict[str, Any]:
-    subs: list[dict[str, Any]] = []
-    if coverage_ref:
-        subs.append({"url": "coverage", "valueReference": {"reference": coverage_ref}})
-    subs.append({"url": "covered", "valueCode": covered})
+    subs: list[dict[str, Any]] = [
+        {"url": "coverage", "valueReference": {"reference": coverage_ref}},
+        {"url": "covered", "valueCode": covered},
+    ]
     if pa_needed and covered != "not-covered":  # CRD crd-ci-q2
         subs.append({"url": "pa-needed", "valueCode": pa_needed})
     if doc_needed:
@@ -352,16 +439,7 @@ def _coverage_extension(
         subs.append({"url": "info-needed", "valueCode": "OTH"})
     if reason.strip():
         subs.append({"url": "reason", "valueCodeableConcept": {"text": reason}})
-    if qualification:
-        subs.append(
-            {
-                "url": "detail",
-                "extension": [
-                    {"url": "category", "valueCode": "cat-other"},
-                    {"url": "qualification", "valueString": qualification},
-                ],
-            }
-        )
+    subs += details
     subs.append({"url": "date", "valueDate": today.isoformat()})
     subs.append({"url": "coverage-assertion-id", "valueString": assertion_id})
     return {"url": COVERAGE_INFORMATION, "extension": subs}

@@ -143,7 +143,7 @@ class CaseShapeError(CaseError):
         self.problems = problems
 
 
-IssueCode = Literal["structure", "invalid", "not-found", "required", "too-costly", "not-supported"]
+IssueCode = Literal["structure", "invalid", "not-found", "required", "too-costly", "not-supported", "multiple-matches"]
 _STATUS: dict[str, int] = {"required": 422, "too-costly": 413}
 
 

@@ -28,6 +28,7 @@ from rdflib import URIRef
 
 from .case_json import CaseIn, code_iri
 from .errors import CaseParseError, CaseTooLarge, FhirError, IssueCode
+from .hook_coverage import primary_coverage
 from .intake import NOT_UTF8, decode_json
 from .numbers import TOO_LONG, number_problem
 from .untrusted import ExternalAccessRefused, untrusted_input
@@ -116,7 +117,9 @@ class HookCall:
 
     The orders are signed (or selected) together, so they are one request: ``case`` has a line per
     code of every order, like a Claim with several items. It is None when no order has a CPT or
-    HCPCS code or none gives an ICD-10-CM reason; ``problem`` then says why.
+    HCPCS code or none gives an ICD-10-CM reason; ``problem`` then says why. ``coverage`` is the one
+    Coverage of the ``coverage`` prefetch, else ``coverage_error`` says why there is none
+    (``hook_coverage.primary_coverage``).
     """
 
     hook: str
@@ -126,6 +129,7 @@ class HookCall:
     problem: str | None
     coverage: dict[str, Any] | None
     skipped: dict[str, int] = field(default_factory=dict)
+    coverage_error: FhirError | None = None
 
 
 def operation_outcome(err: FhirError) -> dict[str, Any]:
@@ -720,13 +724,15 @@ def read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookCa
 
     For order-select only the selected orders count (all of them when ``selections`` is empty).
     Nothing is fetched: when a requested code has a guideline and the history prefetch the
-    service declares (``conditions``, ``procedures``, ``observations``) is absent, not null, the
-    answer is 412. Resources are found across the prefetch values (a relief Observation may point
+    service declares (``conditions``, ``procedures``, ``observations``) or the ``coverage`` prefetch is
+    absent, not null, the answer is 412; a ``coverage`` prefetch without exactly one Coverage is
+    400 (``hook_coverage``). Resources are found across the prefetch values (a relief Observation may point
     at a Procedure of another prefetch Bundle).
 
     Raises:
         FhirError: not UTF-8, not a hook request or the wrong hook (400), invalid resources or a
-            number over the caps (400), missing prefetch (412), too large (413).
+            number over the caps (400), missing prefetch (412), no single prefetched Coverage (400),
+            too large (413).
     """
     with _reading():
         return _read_hook(payload, kb, service_hook=service_hook)
@@ -773,12 +779,19 @@ def _read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookC
         elif o.get("status") != "entered-in-error":
             orders.append(HookOrder(o, ref, _order_codes(o), f"context.draftOrders.entry[{k}].resource"))
     addressed = bool(kb.policies_addressing(code_iri(c) for o in orders for c in o.codes))
-    missing = [k for k in HISTORY_KEYS if k not in prefetch]
-    if addressed and missing:
-        raise FhirError(
-            [("required", f"prefetch.{k}", "the service needs this prefetch and fetches nothing") for k in missing],
-            status=412,
-        )
+    coverage, coverage_error = primary_coverage(prefetch)
+    if addressed:
+        absent: list[Issue] = [
+            ("required", f"prefetch.{k}", "the service needs this prefetch and fetches nothing")
+            for k in HISTORY_KEYS
+            if k not in prefetch
+        ]
+        if coverage_error is not None and coverage_error.status == 412:
+            absent += coverage_error.issues
+        if absent:
+            raise FhirError(absent, status=412)
+        if coverage_error is not None:
+            raise coverage_error
     history = _History(kb, paths)
     history.read([r for r in resources if r.get("resourceType") in _HISTORY_TYPES])
     for r in resources:
@@ -787,8 +800,8 @@ def _read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookC
     skipped.update(history.skipped)
     conditions = {str(r.get("id")): r for r in resources if r.get("resourceType") == "Condition"}
     case, problem = _orders_case(orders, conditions, history, context.get("patientId"))
-    coverage = next((r for r in resources if r.get("resourceType") == "Coverage"), None)
-    return HookCall(str(hook), str(data.get("hookInstance") or ""), orders, case, problem, coverage, dict(skipped))
+    instance = str(data.get("hookInstance") or "")
+    return HookCall(str(hook), instance, orders, case, problem, coverage, dict(skipped), coverage_error)
 
 
 def _order_codes(order: dict[str, Any]) -> list[str]:

@@ -7,6 +7,8 @@ import pytest
 
 from reasoner import KnowledgeBase
 
+from .fhir_validation import FhirValidator, unavailable
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cases"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -34,3 +36,17 @@ def kb() -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def seed_json() -> bytes:
     return (EXAMPLES / "sij-seed-neurectomy.json").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def fhir_validator() -> FhirValidator:
+    """FHIR.js as an independent FHIR R4 validator (tests/fhir_validation.py); skips where it is not installed.
+
+    Under CI (``CI`` set) a missing validator fails instead: ``.ci/run`` installs it.
+    """
+    why = unavailable()
+    if why is not None:
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+    return FhirValidator()

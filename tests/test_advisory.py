@@ -262,7 +262,9 @@ def test_cds_card_marks_the_advisory_criterion(fifth: Determination) -> None:
     assert "| Diagnostic sessions per 12 months (F9) | U (advisory) | not met | " in c["detail"]
     assert "| At most 2 levels in one region (F17) | V2 | met | " in c["detail"]
     assert "- Diagnostic sessions per 12 months (F9) [U, advisory]: " in c["detail"]
-    info = coverage_information(fifth, coverage_ref=None, policy_url="https://example.org/p", today=date(2026, 6, 1))
+    info = coverage_information(
+        fifth, coverage_ref="Coverage/c", policy_url="https://example.org/p", today=date(2026, 6, 1)
+    )
     subs = {e["url"]: e for e in info["extension"]}
     assert subs["covered"]["valueCode"] == "conditional" and subs["pa-needed"]["valueCode"] == "auth-needed"
     assert "doc-needed" not in subs  # nothing is missing: a clinician decides

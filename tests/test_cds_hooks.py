@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ from reasoner.cds_hooks import (
     SERVICES,
     card,
     coverage_label,
+    coverage_reference,
     discovery,
     find_nulls,
     no_nulls,
@@ -28,11 +30,11 @@ from reasoner.cds_hooks import (
 )
 from reasoner.fhir_intake import read_hook
 
+from . import hl7_examples
 from .conftest import EXAMPLES, ROOT
+from .crd_rules import coverage_information_problems
 
 FHIR_EXAMPLES = ROOT / "examples" / "fhir"
-SHARED = Path(__file__).resolve().parent / "fixtures" / "fhir" / "hl7"
-CRD = SHARED / "crd-2.2"
 TODAY = date(2026, 1, 15)
 BASE = "http://testserver/"
 
@@ -76,7 +78,7 @@ class Card(_Strict):
 
 class SystemAction(_Strict):
     type: Literal["create", "update", "delete"]
-    description: str | None = None
+    description: str = Field(min_length=1)  # REQUIRED in the CDS Hooks 2.0 action table
     resource: dict[str, Any]
 
     @field_validator("resource")
@@ -91,8 +93,8 @@ class CdsResponse(_Strict):
     systemActions: list[SystemAction] | None = None
 
 
-def check_response(body: dict[str, Any]) -> CdsResponse:
-    """Validate a CDS Hooks response: the spec's shape, no null/empty values, and CRD's invariants."""
+def check_response(body: dict[str, Any], *, supporting_hook: bool = False) -> CdsResponse:
+    """Validate a CDS Hooks response: the spec's shape, no null/empty values, and CRD 2.2.1's rules."""
     parsed = CdsResponse.model_validate(body)
     inner = {k: v for k, v in body.items() if k != "cards"}
     assert find_nulls(inner) == [] and all(find_nulls(c) == [] for c in body["cards"])
@@ -100,29 +102,17 @@ def check_response(body: dict[str, Any]) -> CdsResponse:
         infos = [e for e in action["resource"].get("extension", []) if e["url"] == COVERAGE_INFORMATION]
         assert infos, "every system action carries coverage information"
         for info in infos:
-            check_coverage_information(info)
+            check_coverage_information(info, supporting_hook=supporting_hook)
     return parsed
 
 
-def check_coverage_information(info: dict[str, Any]) -> dict[str, list[Any]]:
-    """CRD's invariants on ext-coverage-information (crd-ci-q2, q3, q6); returns the sub-extensions by url."""
+def check_coverage_information(info: dict[str, Any], *, supporting_hook: bool = False) -> dict[str, list[Any]]:
+    """CRD 2.2.1's rules on ext-coverage-information (tests/crd_rules.py); returns the sub-extensions by url."""
+    assert coverage_information_problems(info, supporting_hook=supporting_hook) == []
     subs: dict[str, list[Any]] = {}
     for e in info["extension"]:
         value = next(v for k, v in e.items() if k.startswith("value") or k == "extension")
         subs.setdefault(e["url"], []).append(value)
-    assert len(subs["covered"]) == 1 and subs["covered"][0] in (
-        "covered",
-        "not-covered",
-        "conditional",
-        "indeterminate",
-    )
-    assert len(subs["date"]) == 1 and len(subs["coverage-assertion-id"]) == 1
-    conditional = any(v == "conditional" for k in ("covered", "pa-needed", "doc-needed") for v in subs.get(k, []))
-    assert ("info-needed" in subs) == conditional  # crd-ci-q3
-    if subs.get("info-needed") == ["OTH"]:
-        assert subs["reason"] and all(r.get("text") for r in subs["reason"])  # crd-ci-q6
-    if subs["covered"] == ["not-covered"]:
-        assert "pa-needed" not in subs  # crd-ci-q2
     return subs
 
 
@@ -221,6 +211,7 @@ def test_card_and_coverage_information_per_outcome(kb: KnowledgeBase, key: str) 
     action = system_action(d, order=order, coverage_ref="Coverage/c", policy_url=url, today=TODAY)
     check_response({"cards": [c], "systemActions": [action]})
     assert action["type"] == "update" and action["resource"]["id"] == "1"
+    assert action["description"] == f"Add coverage information to ServiceRequest/1: {covered} under {d.policy.label}"
     assert {k: v for k, v in action["resource"].items() if k != "extension"} == order
     subs = check_coverage_information(action["resource"]["extension"][0])
     assert coverage_label(d) == covered and subs["covered"] == [covered]
@@ -229,23 +220,58 @@ def test_card_and_coverage_information_per_outcome(kb: KnowledgeBase, key: str) 
     assert subs["reason"] == [{"text": d.rationale[0]}]
     assert subs["coverage"] == [{"reference": "Coverage/c"}]
     assert subs["date"] == ["2026-01-15"] and subs["coverage-assertion-id"] == [d.determinationId]
-    detail = subs["detail"][0]
-    assert detail[0] == {"url": "category", "valueCode": "cat-other"}
-    assert d.policy.label in detail[1]["valueString"] and url in detail[1]["valueString"]
+    policy_detail, *more = subs["detail"]
+    assert policy_detail == [
+        {"url": "category", "valueCode": "cat-other"},
+        {"url": "code", "valueCodeableConcept": {"coding": [POLICY_LINK, {**POLICY_LINK, "system": CRD_TEMP}]}},
+        {"url": "value", "valueUrl": url},
+        {"url": "qualification", "valueString": f"Judged under {d.policy.label} (version {d.policy.version})"},
+    ]
+    if covered != "conditional":
+        assert more == []
+        return
+    (instructions,) = more  # what would settle a conditional answer
+    assert instructions[0] == {"url": "category", "valueCode": "cat-limitation"}
+    assert instructions[1]["valueCodeableConcept"]["coding"][0]["code"] == "instructions"
+    text = instructions[2]["valueString"]
+    assert all(m in text for m in d.missingInformation)
+    assert all(c.label in text for c in d.criteria if c.status.value == "not-met")
 
 
-def test_no_coverage_sub_extension_without_a_prefetched_coverage(kb: KnowledgeBase) -> None:
+POLICY_LINK = {
+    "system": "http://terminology.hl7.org/CodeSystem/crd-coverage-detail",
+    "code": "policy-link",
+    "display": "Policy Link",
+}
+CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
+
+
+def test_the_order_keeps_its_own_extensions(kb: KnowledgeBase) -> None:
     d = _determine(kb, "facet-rfa-initial", "medicare-facet-lcd")
     order = {
         "resourceType": "ServiceRequest",
         "id": "1",
         "extension": [{"url": "http://example.org/x", "valueString": "kept"}],
     }
-    action = system_action(d, order=order, coverage_ref=None, policy_url="http://x/p", today=TODAY)
+    action = system_action(d, order=order, coverage_ref="Coverage/c", policy_url="http://x/p", today=TODAY)
     extensions = action["resource"]["extension"]
     assert extensions[0] == {"url": "http://example.org/x", "valueString": "kept"}  # the order's own, first
-    assert "coverage" not in check_coverage_information(extensions[1])
+    assert check_coverage_information(extensions[1])["coverage"] == [{"reference": "Coverage/c"}]
     assert order["extension"] == [{"url": "http://example.org/x", "valueString": "kept"}]  # not modified
+
+
+def test_order_select_asks_for_no_documentation(kb: KnowledgeBase) -> None:
+    """CRD 2.2.1 hook-19: a supporting hook's coverage information asks for no clinical or admin documentation."""
+    from reasoner.cds_hooks import coverage_information
+
+    d = _determine(kb, "facet-rfa-results-missing", "medicare-facet-lcd")
+    signed = coverage_information(d, coverage_ref="Coverage/c", policy_url="http://x/p", today=TODAY)
+    selected = coverage_information(d, coverage_ref="Coverage/c", policy_url="http://x/p", today=TODAY, supporting=True)
+    assert check_coverage_information(signed)["doc-needed"] == ["clinical"]
+    assert "doc-needed" not in check_coverage_information(selected, supporting_hook=True)
+    assert coverage_information_problems(signed, supporting_hook=True) == [
+        "hook-19: a supporting hook's coverage information asks for no clinical or admin documentation"
+    ]
 
 
 def test_summary_is_never_over_139_characters(kb: KnowledgeBase) -> None:
@@ -365,8 +391,13 @@ def _our_codes(request: dict[str, Any], *, prefetch: bool) -> dict[str, Any]:
     return out
 
 
-def test_crd_order_sign_example_with_our_codes(kb: KnowledgeBase) -> None:
-    request = json.loads((CRD / "CRDServiceRequest.json").read_text())
+CRD_REQUEST = hl7_examples.files("crd-2.2", "CRDServiceRequest.json")
+
+
+@pytest.mark.parametrize("path", hl7_examples.params(CRD_REQUEST, "crd-2.2"))
+def test_crd_order_sign_example_with_our_codes(kb: KnowledgeBase, path: Path | None) -> None:
+    assert path is not None
+    request = json.loads(path.read_text())
     call = _hook(kb, _our_codes(request, prefetch=True))
     assert call.case is not None, call.problem
     out = respond(call, kb, policy=None, base_url=BASE, today=TODAY)
@@ -385,8 +416,11 @@ def test_crd_order_sign_example_with_our_codes(kb: KnowledgeBase) -> None:
     }
 
 
-@pytest.mark.parametrize("path", sorted(CRD.glob("CRDServiceRequest*.json")), ids=lambda p: p.stem)
-def test_every_crd_request_example_is_read(kb: KnowledgeBase, path: Path) -> None:
+@pytest.mark.parametrize(
+    "path", hl7_examples.params(hl7_examples.files("crd-2.2", "CRDServiceRequest*.json"), "crd-2.2")
+)
+def test_every_crd_request_example_is_read(kb: KnowledgeBase, path: Path | None) -> None:
+    assert path is not None
     request = json.loads(path.read_text())
     if request["hook"] not in ("order-sign", "order-select"):
         with pytest.raises(FhirError) as err:
@@ -415,3 +449,91 @@ def test_orders_without_a_reason_get_an_information_needed_card(kb: KnowledgeBas
         subs = check_coverage_information(action["resource"]["extension"][-1])
         assert (subs["covered"], subs["pa-needed"], subs["info-needed"]) == (["conditional"], ["auth-needed"], ["OTH"])
         assert subs["reason"] == [{"text": call.problem}]
+
+
+# --- the Coverage rule (README, "FHIR, PAS and CDS Hooks"; reasoner/hook_coverage.py) ------------------------
+
+
+def _seed_coverage(request: dict[str, Any]) -> dict[str, Any]:
+    return request["prefetch"]["coverage"]["entry"][0]["resource"]
+
+
+def _searchset(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
+
+
+OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+COVERAGE_CASES: dict[str, tuple[Any, int | None, list[str]]] = {
+    # label: (the coverage prefetch, or a function of the seed's Coverage; the status; the expressions)
+    "absent": (KeyError, 412, ["prefetch.coverage"]),
+    "an OperationOutcome (the client could not prefetch it)": (OUTCOME, 412, ["prefetch.coverage"]),
+    "a Bundle of one OperationOutcome": (_searchset(OUTCOME), 412, ["prefetch.coverage"]),
+    "null (the client has none)": (None, 400, ["prefetch.coverage"]),
+    "an empty searchset": ({"resourceType": "Bundle", "type": "searchset", "total": 0}, 400, ["prefetch.coverage"]),
+    "two Coverages": (lambda c: _searchset(c, {**c, "id": "other"}), 400, ["prefetch.coverage"]),
+    "a Coverage without an id": (
+        lambda c: _searchset({k: v for k, v in c.items() if k != "id"}),
+        400,
+        ["prefetch.coverage.entry[0].resource.id"],
+    ),
+    "a reference, not a resource": ({"reference": "Coverage/1"}, 400, ["prefetch.coverage"]),
+    "the Coverage itself": (lambda c: c, None, []),
+    "the same Coverage twice": (lambda c: _searchset(c, c), None, []),
+}
+
+
+@pytest.mark.parametrize("label", list(COVERAGE_CASES))
+def test_the_coverage_rule(kb: KnowledgeBase, label: str) -> None:
+    """No single prefetched Coverage, no coverage information: 412 when not prefetched, else 400 (CRD 2.2.1).
+
+    CRD 2.2.1 makes ext-coverage-information's ``coverage`` 1..1 (the extension "cannot be returned"
+    without a Coverage) and requires a coverage-information system action from order-sign unless
+    reporting an error (hook-16); a card without it is therefore no answer. The service cannot fetch:
+    a Coverage prefetch not provided is 412 (CDS Hooks 2.0; CRD Foundation, "Error Handling"), one
+    provided without exactly one Coverage is 400 (CRD Hooks, hook-13).
+    """
+    request = json.loads((FHIR_EXAMPLES / "sij-seed-neurectomy.order-sign.json").read_bytes())
+    value, status, where = COVERAGE_CASES[label]
+    if value is KeyError:
+        del request["prefetch"]["coverage"]
+    else:
+        request["prefetch"]["coverage"] = value(_seed_coverage(request)) if callable(value) else value
+    if status is None:
+        out = respond(_hook(kb, request), kb, policy=None, base_url=BASE, today=TODAY)
+        check_response(out)
+        infos = [e for a in out["systemActions"] for e in a["resource"]["extension"]]
+        assert {check_coverage_information(i)["coverage"][0]["reference"] for i in infos} == {"Coverage/coverage-0001"}
+        return
+    with pytest.raises(FhirError) as err:
+        _hook(kb, request)
+    assert err.value.status == status
+    assert [w for _, w, _ in err.value.issues] == where
+    if label == "two Coverages":
+        assert [code for code, _, _ in err.value.issues] == ["multiple-matches"]
+
+
+def test_a_missing_coverage_is_listed_with_the_missing_history(kb: KnowledgeBase) -> None:
+    request = json.loads((FHIR_EXAMPLES / "sij-seed-neurectomy.order-sign.json").read_bytes())
+    del request["prefetch"]["coverage"], request["prefetch"]["procedures"]
+    with pytest.raises(FhirError) as err:
+        _hook(kb, request)
+    assert err.value.status == 412
+    assert [w for _, w, _ in err.value.issues] == ["prefetch.procedures", "prefetch.coverage"]
+
+
+def test_no_coverage_is_needed_when_no_policy_addresses_the_codes(kb: KnowledgeBase) -> None:
+    request = json.loads((FHIR_EXAMPLES / "sij-seed-neurectomy.order-sign.json").read_bytes())
+    request["prefetch"] = {}
+    for entry in request["context"]["draftOrders"]["entry"]:
+        entry["resource"]["code"]["coding"][0]["code"] = "99213"  # an office visit: no policy's business
+    assert respond(_hook(kb, request), kb, policy=None, base_url=BASE, today=TODAY) == {"cards": []}
+
+
+def test_respond_never_builds_coverage_information_without_a_coverage(kb: KnowledgeBase) -> None:
+    """A call built in code, with no Coverage, gets the error read_hook would have raised, not an extension."""
+    call = _hook(kb, (FHIR_EXAMPLES / "sij-seed-neurectomy.order-sign.json").read_bytes())
+    bare = dataclasses.replace(call, coverage=None, coverage_error=None)
+    with pytest.raises(FhirError) as err:
+        respond(bare, kb, policy=None, base_url=BASE, today=TODAY)
+    assert err.value.status == 412 and [w for _, w, _ in err.value.issues] == ["prefetch.coverage"]
+    assert coverage_reference(call) == "Coverage/coverage-0001"

@@ -96,6 +96,26 @@ def test_cds_errors(client: TestClient) -> None:
     assert "bogus-x" not in json.dumps(unknown)
 
 
+def test_cds_coverage_rule(client: TestClient) -> None:
+    """No Coverage prefetch: 412; a Coverage prefetch with no Coverage: 400 (README, "FHIR, PAS and CDS Hooks")."""
+    request = json.loads(SEED_SIGN)
+    request["prefetch"]["coverage"] = None
+    none = _outcome(client.post(SIGN, content=json.dumps(request), headers=JSON), 400, "required")
+    assert [i["expression"] for i in none["issue"]] == [["prefetch.coverage"]]
+    select = json.loads(SEED_SELECT)
+    del select["prefetch"]["coverage"]
+    absent = _outcome(client.post(SELECT, content=json.dumps(select), headers=JSON), 412, "required")
+    assert [i["expression"] for i in absent["issue"]] == [["prefetch.coverage"]]
+
+
+def test_system_actions_have_a_description(client: TestClient) -> None:
+    body = client.post(SIGN, content=SEED_SIGN, headers=JSON, params={"policy": "sij-clinical-pathway"}).json()
+    assert [a["description"] for a in body["systemActions"]] == [
+        f"Add coverage information to ServiceRequest/{o}: not-covered under SIJ clinical pathway"
+        for o in ("sij-seed-neurectomy-64772", "sij-seed-neurectomy-64999")
+    ]
+
+
 def test_cds_request_over_the_limit(client: TestClient) -> None:
     big = b'{"hook": "order-sign", "x": "' + b"a" * 1_100_000 + b'"}'
     _outcome(client.post(SIGN, content=big, headers=JSON), 413, "too-costly")

@@ -101,14 +101,19 @@ def test_cds_hooks_without_prefetch_is_412_and_fetches_nothing(client: TestClien
         "prefetch.conditions",
         "prefetch.procedures",
         "prefetch.observations",
+        "prefetch.coverage",
     }
 
 
 def test_cds_hooks_prefetch_with_references_fetches_nothing(client: TestClient, probes: Probes) -> None:
     """Prefetch values that are references or URLs are not followed."""
     request = json.loads(_hook_request(probes))
-    request["prefetch"]["coverage"] = {"reference": probes.canary.url("Coverage/1")}
-    request["prefetch"]["patient"] = probes.targets()["existing-file-url"]
+    request["prefetch"]["patient"] = {"reference": probes.canary.url("Patient/1")}
+    request["prefetch"]["encounter"] = probes.targets()["existing-file-url"]
     r = post(client, json.dumps(request), {"content-type": "application/json"}, ORDER_SIGN)
     assert r.status_code == 200, r.text[:300]  # judged from the prefetch that is there
     assert r.json()["cards"]
+    request["prefetch"]["coverage"] = {"reference": probes.canary.url("Coverage/1")}
+    r = post(client, json.dumps(request), {"content-type": "application/json"}, ORDER_SIGN)
+    assert r.status_code == 400, r.text[:300]  # a reference is no Coverage, and is not followed to one
+    assert r.json()["issue"][0]["expression"] == ["prefetch.coverage"]
