@@ -16,21 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from reasoner import (
-    CaseError,
-    CaseParseError,
-    CaseSchemaError,
-    CaseShapeError,
-    CaseTooLarge,
-    FhirError,
-    KnowledgeBaseError,
-    ReasonerError,
-    UnknownPolicyError,
-    ValidationError,
-)
-from reasoner.catalogue import NotFound
+from reasoner import FhirError, ReasonerError
 from reasoner.fhir_intake import operation_outcome
-from reasoner.sparql import QueryBusy, QueryFailed, QueryRejected, QueryTimeout, UpdateRefused
 
 PROBLEM = "application/problem+json"
 FHIR_JSON = "application/fhir+json"
@@ -62,34 +49,9 @@ def operation_outcome_response(exc: FhirError) -> JSONResponse:
 
 
 def _from_reasoner(exc: ReasonerError) -> JSONResponse:
-    if isinstance(exc, CaseParseError):
-        return problem_response(
-            400, exc.code, "The case cannot be parsed", exc.reason, line=exc.line, column=exc.column
-        )
-    if isinstance(exc, CaseTooLarge):
-        return problem_response(413, exc.code, "The case is too large", exc.message)
-    if isinstance(exc, CaseSchemaError | CaseShapeError):
-        errors = [{"location": where, "problem": what} for where, what in exc.problems]
-        return problem_response(422, exc.code, "The case is not valid", exc.message, errors=errors)
-    if isinstance(exc, UnknownPolicyError):
-        return problem_response(422, exc.code, "Unknown policy", exc.message, validPolicies=exc.valid)
-    if isinstance(exc, CaseError | ValidationError):
-        return problem_response(422, exc.code, "The case cannot be judged", exc.message)
-    if isinstance(exc, QueryRejected):
-        return problem_response(400, exc.code, "Query refused", exc.message, line=exc.line, column=exc.column)
-    if isinstance(exc, UpdateRefused):
-        return problem_response(403, exc.code, "Updates not supported", exc.message)
-    if isinstance(exc, QueryFailed):
-        return problem_response(500, exc.code, "Query failed", exc.message)
-    if isinstance(exc, QueryTimeout):
-        return problem_response(503, exc.code, "Query stopped", exc.message)
-    if isinstance(exc, QueryBusy):
-        return problem_response(503, exc.code, "Busy", exc.message)
-    if isinstance(exc, NotFound):
-        return problem_response(404, exc.code, "Not found", exc.message)
-    if isinstance(exc, KnowledgeBaseError):
-        return problem_response(503, exc.code, "Knowledge base unavailable", exc.message)
-    return problem_response(400, exc.code, "Request refused", exc.message)
+    # Each error class carries its status, title and extra members (reasoner/errors.py): looked up
+    # through the class hierarchy, so a new subclass answers as its nearest ancestor does.
+    return problem_response(exc.status, exc.code, exc.title, exc.message, **exc.members())
 
 
 def _allowed_methods(request: Request) -> list[str]:

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from reasoner import KnowledgeBase, KnowledgeBaseError
-from reasoner.errors import KnowledgeBaseLintError
+from reasoner.errors import KnowledgeBaseLintError, QueryBusy
 from reasoner.kb_files import KnowledgeFiles
-from reasoner.sparql import QueryBusy, SparqlService
+from reasoner.sparql import SparqlService
 
 from .generations import Generation, Generations
 from .settings import Settings

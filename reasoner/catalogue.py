@@ -13,18 +13,12 @@ from rdflib import URIRef
 
 from ._kb_index import local_id
 from .determination import Evidence
-from .errors import ReasonerError
+from .errors import NotFound
 from .explanation import evidence_of
 from .vocab import CPT, HCPCS
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
-
-
-class NotFound(ReasonerError):
-    """No such policy, procedure code or criterion."""
-
-    code = "not-found"
 
 
 class _View(BaseModel):

@@ -331,8 +331,9 @@ def impact(
     """
     import tempfile
 
-    from .impact import VersionError, materialise
+    from .errors import VersionError
     from .impact import impact as run_impact
+    from .impact import materialise
 
     repo = Path.cwd()
     with tempfile.TemporaryDirectory() as tmp:

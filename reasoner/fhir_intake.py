@@ -27,11 +27,11 @@ from pydantic import ValidationError
 from rdflib import URIRef
 
 from .case_json import CaseIn, code_iri
-from .errors import CaseParseError, CaseTooLarge, FhirError, IssueCode
+from .errors import CaseParseError, CaseTooLarge, ExternalAccessRefused, FhirError, IssueCode
 from .hook_coverage import primary_coverage
 from .intake import NOT_UTF8, decode_json
 from .numbers import TOO_LONG, number_problem
-from .untrusted import ExternalAccessRefused, untrusted_input
+from .untrusted import untrusted_input
 from .vocab import FIND, GR, PROC
 
 if TYPE_CHECKING:

@@ -15,15 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .casetests import case_files, expectations
-from .errors import ReasonerError, UnknownPolicyError
+from .errors import ReasonerError, UnknownPolicyError, VersionError
 from .kb import KnowledgeBase
 from .pipeline import determine
-
-
-class VersionError(ReasonerError):
-    """A revision or folder that cannot be read as a knowledge base."""
-
-    code = "kb-load"
 
 
 @dataclass(frozen=True, slots=True)

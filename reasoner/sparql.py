@@ -43,7 +43,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 
 from . import sparql_formats
-from .errors import ReasonerError
+from .errors import QueryBusy, QueryFailed, QueryRejected, QueryTimeout, UpdateRefused
 from .sparql_formats import GRAPH_TYPES, TABLE_TYPES, Unrepresentable
 
 if TYPE_CHECKING:
@@ -72,46 +72,6 @@ _UPDATE = re.compile(  # possessive: a comment runs to its line's end, and nothi
 
 _PARSE_LOCK = threading.Lock()
 rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # never load FROM documents, even if vetting were bypassed
-
-
-class QueryRejected(ReasonerError):
-    """The query is not allowed, or not valid SPARQL (a syntax error carries its line and column)."""
-
-    code = "sparql-rejected"
-
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
-        super().__init__(message)
-        self.line, self.column = line, column
-
-
-class UpdateRefused(ReasonerError):
-    """A SPARQL Update, however it was sent: the endpoint is read-only (HTTP 403)."""
-
-    code = "sparql-update-refused"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "SPARQL Update is not supported: this endpoint is read-only and answers SPARQL 1.1 queries"
-            " (SELECT, ASK, CONSTRUCT, DESCRIBE) only"
-        )
-
-
-class QueryFailed(ReasonerError):
-    """A query the endpoint accepted failed while it was run or written: a fault of the endpoint (HTTP 500)."""
-
-    code = "sparql-failed"
-
-
-class QueryTimeout(ReasonerError):
-    """The query was still being parsed or run at its deadline (or ran out of memory) and was stopped."""
-
-    code = "sparql-timeout"
-
-
-class QueryBusy(ReasonerError):
-    """No query slot became free before the request's deadline; try again."""
-
-    code = "sparql-busy"
 
 
 class ResultNotAcceptable(Exception):

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from . import _rdflib_literals
-from .errors import CaseVocabularyError
+from .errors import ExternalAccessRefused
 
 _NETWORK_AND_PROCESSES = frozenset(
     {
@@ -52,13 +52,6 @@ _NETWORK_AND_PROCESSES = frozenset(
 )
 _WATCHED = _NETWORK_AND_PROCESSES | {"open"}
 _CODE = re.compile(r"\.(?:py|pyc|so)(?:\.\d+)?$")  # ".pyc.<id>": importlib's temporary name when writing a .pyc
-
-
-class ExternalAccessRefused(CaseVocabularyError):
-    """Parsing a case reached for a file, the network or a process, and was stopped."""
-
-    def __init__(self) -> None:
-        super().__init__("the case refers to something outside it (a file or a network address); nothing is fetched")
 
 
 class _Watch:

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from reasoner.casetests import case_files, expectations
 from reasoner.cli import app
-from reasoner.impact import VersionError, impact, materialise
+from reasoner.errors import VersionError
+from reasoner.impact import impact, materialise
 
 from .conftest import ROOT
 

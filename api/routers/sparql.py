@@ -21,7 +21,8 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 
-from reasoner.sparql import FORMS, QueryForm, ResultNotAcceptable, UpdateRefused, check_size, formats
+from reasoner.errors import UpdateRefused
+from reasoner.sparql import FORMS, QueryForm, ResultNotAcceptable, check_size, formats
 from reasoner.sparql_formats import GRAPH_TYPES, JSON, TABLE_TYPES, XML
 
 from .. import sparql_description

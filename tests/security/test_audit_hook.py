@@ -20,8 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reasoner import CaseVocabularyError, untrusted
+from reasoner.errors import ExternalAccessRefused
 from reasoner.jsonld import vendored_context
-from reasoner.untrusted import ExternalAccessRefused, untrusted_input
+from reasoner.untrusted import untrusted_input
 
 from ..conftest import ROOT
 from .cases import JSONLD, post, problem, seed_jsonld

@@ -30,7 +30,8 @@ from rdflib.plugins.sparql import processor as rdflib_processor
 import reasoner.sparql
 from api import create_app
 from api.settings import Settings
-from reasoner.sparql import QueryBusy, QueryRejected, QueryTimeout, ResultNotAcceptable, SparqlService
+from reasoner.errors import QueryBusy, QueryRejected, QueryTimeout
+from reasoner.sparql import ResultNotAcceptable, SparqlService
 
 from ..conftest import EXAMPLES, ROOT
 
