@@ -48,7 +48,7 @@ from .errors import CaseSchemaError
 from .intake import check_size, decode_json, decode_utf8, normalise_level
 from .relevance import Relevance, Sieve
 from .untrusted import untrusted_input
-from .vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
+from .vocab import CASE_DATA, CASE_VALUES, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
@@ -91,39 +91,7 @@ DocumentKind = Literal[
     "procedure-note", "clinic-note", "imaging-report", "physical-exam", "patient-report", "request-form"
 ]
 
-VALUES: dict[str, URIRef] = {
-    "left": URIRef(str(CV) + "Left"),
-    "right": URIRef(str(CV) + "Right"),
-    "bilateral": URIRef(str(CV) + "Bilateral"),
-    "positive": URIRef(str(CV) + "Positive"),
-    "negative": URIRef(str(CV) + "Negative"),
-    "effective": URIRef(str(CV) + "Effective"),
-    "short-term-relief": URIRef(str(CV) + "ShortTermRelief"),
-    "failed": URIRef(str(CV) + "Failed"),
-    "diagnostic": URIRef(str(CV) + "Diagnostic"),
-    "therapeutic": URIRef(str(CV) + "Therapeutic"),
-    "fluoroscopy": URIRef(str(CV) + "Fluoroscopy"),
-    "ct": URIRef(str(CV) + "ComputedTomography"),
-    "ultrasound": URIRef(str(CV) + "Ultrasound"),
-    "direct-visualization": URIRef(str(CV) + "DirectVisualization"),
-    "none": URIRef(str(CV) + "NoGuidance"),
-    "procedure-note": URIRef(str(CV) + "ProcedureNote"),
-    "clinic-note": URIRef(str(CV) + "ClinicNote"),
-    "imaging-report": URIRef(str(CV) + "ImagingReportDocument"),
-    "physical-exam": URIRef(str(CV) + "PhysicalExamDocument"),
-    "patient-report": URIRef(str(CV) + "PatientReport"),
-    "request-form": URIRef(str(CV) + "RequestForm"),
-    "active": URIRef(str(CV) + "Active"),
-    "resolved": URIRef(str(CV) + "Resolved"),
-    "axial": URIRef(str(CV) + "Axial"),
-    "radicular": URIRef(str(CV) + "Radicular"),
-    "mixed": URIRef(str(CV) + "Mixed"),
-    "sacroiliac-region": URIRef(str(CV) + "SacroiliacRegion"),
-    "lumbar-above-l5": URIRef(str(CV) + "LumbarAboveL5"),
-    "widespread": URIRef(str(CV) + "Widespread"),
-    "anaesthetic": URIRef(str(CV) + "Anaesthetic"),
-    "steroid": URIRef(str(CV) + "Steroid"),
-}
+VALUES = CASE_VALUES  # the JSON form's words for the case vocabulary's values
 
 
 def _one_or_many(value: object) -> object:

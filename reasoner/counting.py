@@ -48,7 +48,7 @@ from ._terms import literal
 from .vocab import CV, GR
 
 if TYPE_CHECKING:
-    from .inference import Line
+    from .enriched import Line
     from .kb import KnowledgeBase
 
 Objects = Callable[[Node, Node], Iterable[Node]]

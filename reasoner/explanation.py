@@ -16,8 +16,8 @@ from rdflib.term import Node
 
 from ._memo import per_knowledge_base
 from .determination import CriterionResult, Evidence, Fact, NextStep, Outcome, Source, Status
+from .enriched import EnrichedCase
 from .facts import describe, facts_of_class, name_fact, name_gap, source_of
-from .inference import EnrichedCase
 from .knowledge import COUNT, Criterion, Tag, fill_facts, weakest
 from .shacl_engine import Gap, Reader, Uncertain
 from .validation import Result

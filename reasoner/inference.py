@@ -4,8 +4,9 @@ Everything here reads the prepared indexes of the knowledge base and writes only
 the case graph: type closure from the class hierarchy, the coverage status of each requested
 line under the policy, months between prior procedures and the request, the pathway steps the
 request requires and the steps each documented procedure does, and whether each imaging finding
-that could be a pain generator has been addressed. The knowledge base's own closure is computed
-here too, once, at load (threats.md D1): never on client data.
+that could be a pain generator has been addressed. The knowledge base's own closure is
+reasoner/closure.py (at load, never on client data); the classes a code gives a fact are
+reasoner/classes.py; the stage's values are reasoner/enriched.py.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import applicability, counting
 from ._case_store import CaseStore
-from ._memo import per_knowledge_base
 from ._terms import literal
+from .classes import classes_for, possible_classes_of
+from .enriched import EnrichedCase, Line
 from .knowledge import Policy, Step, icd10cm_notation
 from .shacl_engine import Gap, Truth, Unknown, kleene_and, kleene_not, kleene_or
 from .vocab import CV, GR
@@ -35,83 +37,6 @@ Adder = Callable[[tuple[Node, Node, Node]], None]
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
-
-
-def close_knowledge_base(graph: Graph) -> Graph:
-    """A copy of ``graph`` with the RDFS entailments the reasoner and the SPARQL endpoint rely on.
-
-    Classes and properties get every superclass and superproperty (rdfs:subClassOf reflexive and
-    transitive), every typed resource every superclass of its types, and subjects and objects of
-    a property the types its rdfs:domain and rdfs:range name. The knowledge base states nothing
-    beyond RDFS (declarations aside; ``lint`` checks that no other OWL construct creeps in), so
-    this is its whole closure; OWL-RL gave the same plus owl:sameAs and owl:Thing noise, at a
-    cost that grew with the knowledge base (bench/README.md). Runs once, at load, and never on
-    client data (threats.md D1).
-    """
-    closed = Graph()
-    for triple in graph:
-        closed.add(triple)
-    for relation in (RDFS.subClassOf, RDFS.subPropertyOf):
-        direct: dict[Node, set[Node]] = {}
-        for sub, sup in graph.subject_objects(relation):
-            direct.setdefault(sub, set()).add(sup)
-        for start in list(direct):
-            for sup in _reachable_from(start, direct):
-                closed.add((start, relation, sup))
-    for cls in {*closed.subjects(RDF.type, OWL.Class), *closed.subjects(RDFS.subClassOf, None)}:
-        closed.add((cls, RDFS.subClassOf, cls))
-    supers = {c: set(closed.objects(c, RDFS.subClassOf)) for c in closed.subjects(RDFS.subClassOf, None)}
-    superprops = {p: set(closed.objects(p, RDFS.subPropertyOf)) for p in closed.subjects(RDFS.subPropertyOf, None)}
-    domains = {p: set(closed.objects(p, RDFS.domain)) for p in closed.subjects(RDFS.domain, None)}
-    ranges = {p: set(closed.objects(p, RDFS.range)) for p in closed.subjects(RDFS.range, None)}
-    for s, p, o in list(closed):
-        for sup in superprops.get(p, ()):
-            closed.add((s, sup, o))
-        for prop in (p, *superprops.get(p, ())):
-            for cls in domains.get(prop, ()):
-                closed.add((s, RDF.type, cls))
-            if not isinstance(o, Literal):
-                for cls in ranges.get(prop, ()):
-                    closed.add((o, RDF.type, cls))
-    for s, cls in list(closed.subject_objects(RDF.type)):
-        for sup in supers.get(cls, ()):
-            closed.add((s, RDF.type, sup))
-    return closed
-
-
-def _reachable_from(start: Node, direct: dict[Node, set[Node]]) -> set[Node]:
-    seen: set[Node] = set()
-    stack = list(direct.get(start, ()))
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(direct.get(node, ()))
-    return seen
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """A requested line after enrichment."""
-
-    node: Node
-    code: URIRef
-    units: int
-    status: URIRef
-    classes: frozenset[URIRef]
-
-
-@dataclass(frozen=True)
-class EnrichedCase:
-    """The case graph with derived facts, and what applies to it under the policy."""
-
-    graph: Graph
-    case: Node
-    request: Node
-    policy: Policy
-    request_date: date
-    lines: tuple[Line, ...]
-    applicable: applicability.Applicable
 
 
 _TYPE = RDF.type
@@ -319,16 +244,6 @@ def as_stated(graph: Graph) -> Graph:
     return out
 
 
-@per_knowledge_base(maxsize=4096)
-def possible_classes_of(kb: KnowledgeBase, term: URIRef) -> frozenset[URIRef]:
-    """The classes a fact with the classifying value ``term`` has for some purpose (its purpose unstated)."""
-    out = classes_of(kb, term, None)
-    for cls in out:
-        for purpose, _sub in kb.purposes.get(cls, ()):
-            out = out | classes_of(kb, term, purpose)
-    return out
-
-
 def _flush(g: Graph, pending: list[tuple[Node, Node, Node]]) -> None:
     store = g.store
     if isinstance(store, CaseStore):
@@ -442,30 +357,6 @@ def deleted_by(kb: KnowledgeBase, code: Node | None, when: date) -> str | None:
     if known is None or known.deleted_on is None:
         return None
     return known.deleted_on if date.fromisoformat(known.deleted_on) <= when else None
-
-
-def classes_of(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozenset[URIRef]:
-    """The classes (superclasses included) a case node gets for a classifying value ``term``."""
-    code = kb.codes.get(term)
-    named = [code.denotes] if code and code.denotes else [term] if term in kb.superclasses else []
-    base = kb.types_of(named)
-    if purpose is None:
-        return base
-    # Only the nearest class with purpose subclasses is specialised: farther ones hold other
-    # branches (a diagnostic SIJ injection is not a medial branch block though both are injections).
-    with_purposes = [c for c in base if kb.purposes.get(c)]
-    if not with_purposes:
-        return base
-    nearest = max(with_purposes, key=lambda c: (len(kb.superclasses.get(c, ())), str(c)))
-    special = [sub for p, sub in kb.purposes[nearest] if p == purpose]
-    return base | kb.types_of(special)
-
-
-def classes_for(kb: KnowledgeBase, term: URIRef, purposes: frozenset[URIRef]) -> frozenset[URIRef]:
-    """The classes a case node gets for ``term`` with any number of purposes: those of each purpose."""
-    if len(purposes) < 2:
-        return classes_of(kb, term, next(iter(purposes), None))
-    return frozenset().union(*(classes_of(kb, term, purpose) for purpose in purposes))
 
 
 def _levels(objs: Objects, node: Node) -> set[str]:

@@ -24,14 +24,15 @@ from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 from rdflib.term import Node
 
-from . import _kb_index, case_json, inference, lint_cache, rules, validation
+from . import _kb_index, lint_cache, rules, validation
 from ._memo import per_knowledge_base
 from ._terms import INTERNED
 from ._turtle import syntax_error_position
+from .closure import close_knowledge_base
 from .errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
 from .kb_files import KnowledgeFiles, parsed
 from .knowledge import Code, CoverageRule, Criterion, DiagnosisEntry, Policy, Recommendation, Reference, Step, Threshold
-from .vocab import BASE, GR, vocabulary_terms
+from .vocab import BASE, CASE_VALUES, GR, vocabulary_terms
 
 log = logging.getLogger("guideline_reasoner.kb")
 """One line per knowledge base loaded: its folder and content hash (the CLI and the server print it)."""
@@ -154,7 +155,7 @@ class KnowledgeBase:
                 p for s in generated for p in shapes.objects(s, SH.property) if isinstance(p, URIRef)
             )
             validation.check_shapes_graph(shapes, skip=generated)
-        closed = inference.close_knowledge_base(ontology)
+        closed = close_knowledge_base(ontology)
         superclasses = _superclass_map(closed)
         build = _kb_index.KnowledgeIndexBuilder(closed)
         shape_index = _kb_index.build_shape_index(shapes, case_shapes)
@@ -343,7 +344,7 @@ def _interned(graph: Graph) -> Graph:
 
 
 # Process-wide, so that reloads share objects too; holds only knowledge-base and vocabulary terms.
-INTERNED.update({t: t for t in (*vocabulary_terms(), *case_json.VALUES.values())})
+INTERNED.update({t: t for t in (*vocabulary_terms(), *CASE_VALUES.values())})
 
 
 def _bind_thresholds(ontology: Graph, shapes: Graph) -> None:

@@ -20,9 +20,10 @@ from ._case_store import CaseStore, new_case_graph
 from ._memo import per_knowledge_base
 from .applicability import Applicable
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine, Status
+from .enriched import EnrichedCase, Line
 from .errors import FhirError, UnknownPolicyError
 from .explanation import explain
-from .inference import EnrichedCase, Line, as_stated, enrich
+from .inference import as_stated, enrich
 from .intake import CaseFormat
 from .kb import KnowledgeBase
 from .knowledge import Policy

@@ -41,7 +41,7 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from ._memo import per_knowledge_base
-from .inference import classes_for, possible_classes_of
+from .classes import classes_for, possible_classes_of
 from .vocab import CASE_DATA, CV, GR
 
 if TYPE_CHECKING:

@@ -310,3 +310,39 @@ _bind_terms(CV)
 def vocabulary_terms() -> list[URIRef]:
     """Every term bound on :class:`GR` and :class:`CV` (the objects the code uses)."""
     return [getattr(ns, name) for ns in (GR, CV) for name in ns.__annotations__]
+
+
+#: The JSON case form's words for the case vocabulary's value terms (``cv:Left``, ...).
+CASE_VALUES: dict[str, URIRef] = {
+    "left": URIRef(str(CV) + "Left"),
+    "right": URIRef(str(CV) + "Right"),
+    "bilateral": URIRef(str(CV) + "Bilateral"),
+    "positive": URIRef(str(CV) + "Positive"),
+    "negative": URIRef(str(CV) + "Negative"),
+    "effective": URIRef(str(CV) + "Effective"),
+    "short-term-relief": URIRef(str(CV) + "ShortTermRelief"),
+    "failed": URIRef(str(CV) + "Failed"),
+    "diagnostic": URIRef(str(CV) + "Diagnostic"),
+    "therapeutic": URIRef(str(CV) + "Therapeutic"),
+    "fluoroscopy": URIRef(str(CV) + "Fluoroscopy"),
+    "ct": URIRef(str(CV) + "ComputedTomography"),
+    "ultrasound": URIRef(str(CV) + "Ultrasound"),
+    "direct-visualization": URIRef(str(CV) + "DirectVisualization"),
+    "none": URIRef(str(CV) + "NoGuidance"),
+    "procedure-note": URIRef(str(CV) + "ProcedureNote"),
+    "clinic-note": URIRef(str(CV) + "ClinicNote"),
+    "imaging-report": URIRef(str(CV) + "ImagingReportDocument"),
+    "physical-exam": URIRef(str(CV) + "PhysicalExamDocument"),
+    "patient-report": URIRef(str(CV) + "PatientReport"),
+    "request-form": URIRef(str(CV) + "RequestForm"),
+    "active": URIRef(str(CV) + "Active"),
+    "resolved": URIRef(str(CV) + "Resolved"),
+    "axial": URIRef(str(CV) + "Axial"),
+    "radicular": URIRef(str(CV) + "Radicular"),
+    "mixed": URIRef(str(CV) + "Mixed"),
+    "sacroiliac-region": URIRef(str(CV) + "SacroiliacRegion"),
+    "lumbar-above-l5": URIRef(str(CV) + "LumbarAboveL5"),
+    "widespread": URIRef(str(CV) + "Widespread"),
+    "anaesthetic": URIRef(str(CV) + "Anaesthetic"),
+    "steroid": URIRef(str(CV) + "Steroid"),
+}
