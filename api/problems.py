@@ -51,7 +51,7 @@ def operation_outcome_response(exc: FhirError) -> JSONResponse:
 def _from_reasoner(exc: ReasonerError) -> JSONResponse:
     # Each error class carries its status, title and extra members (reasoner/errors.py): looked up
     # through the class hierarchy, so a new subclass answers as its nearest ancestor does.
-    return problem_response(exc.status, exc.code, exc.title, exc.message, **exc.members())
+    return problem_response(exc.status, exc.code, exc.title, exc.detail, **exc.members())
 
 
 def _allowed_methods(request: Request) -> list[str]:

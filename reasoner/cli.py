@@ -59,8 +59,8 @@ def _no_type(ctx: Any) -> None:
     return None
 
 
-class _Command(_PlainHelp, TyperCommand):
-    pass
+class Command(_PlainHelp, TyperCommand):
+    """A command whose help is plain text (api/cli.py's ``serve`` uses it too)."""
 
 
 class _Group(_PlainHelp, TyperGroup):
@@ -142,7 +142,8 @@ KbOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int) -> typer.Exit:
+def fail(message: str, code: int) -> typer.Exit:
+    """Print ``error: message`` on stderr; raise what this returns to exit with ``code``."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
 
@@ -151,7 +152,7 @@ def _load(kb_dir: Path | None) -> KnowledgeBase:
     try:
         kb = KnowledgeBase.load(kb_dir)
     except KnowledgeBaseError as exc:
-        raise _fail(exc.message, 3) from None
+        raise fail(exc.message, 3) from None
     # The knowledge base lives as long as the process and is never written: keep the collector off it.
     gc.collect()
     gc.freeze()
@@ -176,7 +177,7 @@ def _input_format(path: str, fmt: InputFormat, payload: bytes) -> str:
     return "json"
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def determine(
     case: Annotated[
         str,
@@ -215,7 +216,7 @@ def determine(
     else:
         path = Path(case)
         if not path.is_file():
-            raise _fail(f"{case}: no such file", 2)
+            raise fail(f"{case}: no such file", 2)
         payload = path.read_bytes()
     kb = _load(kb_dir)
     fmt = _input_format(case, input_format, payload)
@@ -227,15 +228,15 @@ def determine(
             text = render(run_determination(payload, fmt, kb, policy=policy), output.value)  # type: ignore[arg-type]
     except CaseParseError as exc:
         where = f"{display}:{exc.line}:{exc.column}" if exc.line is not None else display
-        raise _fail(f"{where}: {exc.reason}", 2) from None
+        raise fail(f"{where}: {exc.reason}", 2) from None
     except (CaseError, UnknownPolicyError) as exc:
-        raise _fail(f"{display}: {exc.message}", 2) from None
+        raise fail(f"{display}: {exc.message}", 2) from None
     except ReasonerError as exc:
-        raise _fail(f"{display}: {exc.message}", 2) from None
+        raise fail(f"{display}: {exc.message}", 2) from None
     typer.echo(text, nl=False)
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def policies(
     output: Annotated[OutputFormat, typer.Option("--format", "-f", help="json, or markdown for a table.")] = (
         OutputFormat.markdown
@@ -254,7 +255,7 @@ def policies(
         typer.echo(f"| {r['id']} | {r['label']} | {r['version']} | {', '.join(r['codes'])} |")
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def lint(
     paths: Annotated[
         list[Path] | None,
@@ -274,7 +275,7 @@ def lint(
     from .lint import lint as run_lint
 
     if output not in ("text", "json"):
-        raise _fail("--format must be text or json", 2)
+        raise fail("--format must be text or json", 2)
     root = (kb_dir or default_root()).resolve()
     only = None
     if paths:
@@ -284,13 +285,13 @@ def lint(
         else:
             missing = [str(p) for p in paths if not p.exists()]
             if missing:
-                raise _fail(f"no such file or folder: {', '.join(missing)}", 2)
+                raise fail(f"no such file or folder: {', '.join(missing)}", 2)
             only = [p.resolve() for p in paths]
             outside = [str(p) for p in only if root != p and root not in p.parents]
             if outside:
-                raise _fail(f"not part of the knowledge base at {root}: {', '.join(outside)}; give it with --kb", 2)
+                raise fail(f"not part of the knowledge base at {root}: {', '.join(outside)}; give it with --kb", 2)
     if not (root / "ontology").is_dir():
-        raise _fail(f"no knowledge base under {root}", 2)
+        raise fail(f"no knowledge base under {root}", 2)
     kb_log.info("knowledge base %s %s (linted)", root, KnowledgeFiles.read(root).content_hash)
     report = run_lint(root, only=only)
     if output == "json":
@@ -313,7 +314,7 @@ def lint(
     raise typer.Exit(report.exit_code)
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def impact(
     from_: Annotated[
         str, typer.Option("--from", metavar="REV", help="Git revision or knowledge-base folder before the edit.")
@@ -342,7 +343,7 @@ def impact(
             after = materialise(to, repo, Path(tmp))
             report = run_impact(before, after, cases=list(cases or []))
         except (VersionError, KnowledgeBaseError) as exc:
-            raise _fail(exc.message, 2) from None
+            raise fail(exc.message, 2) from None
     for change in report.changes:
         for line in change.lines():
             typer.echo(line)
@@ -351,7 +352,7 @@ def impact(
     typer.echo(f"{len(report.changes)} changed, {report.unchanged} unchanged, {len(report.skipped)} skipped")
 
 
-@app.command("test", cls=_Command)
+@app.command("test", cls=Command)
 def test_cases(
     folders: Annotated[
         list[Path] | None,
@@ -379,12 +380,12 @@ def test_cases(
     chosen = [*(folders or []), *(cases or [])] or [_default_cases(kb)]
     missing = [str(f) for f in chosen if not f.is_dir()]
     if missing:
-        raise _fail(f"no such folder: {', '.join(missing)}", 2)
+        raise fail(f"no such folder: {', '.join(missing)}", 2)
     if policy is not None and policy not in kb.policies:
-        raise _fail(f"unknown policy {policy!r}; valid policies: {', '.join(sorted(kb.policies))}", 2)
+        raise fail(f"unknown policy {policy!r}; valid policies: {', '.join(sorted(kb.policies))}", 2)
     results = [r for folder in chosen for r in run_all(folder, kb, policy=policy)]
     if not results:
-        raise _fail(f"no example cases with expectations under {', '.join(map(str, chosen))}", 2)
+        raise fail(f"no example cases with expectations under {', '.join(map(str, chosen))}", 2)
     for r in results:
         typer.echo(f"{'PASS' if r.passed else 'FAIL'} {r.case.name} [{r.policy}]")
         for line in r.differences:
@@ -399,70 +400,10 @@ def _default_cases(kb: KnowledgeBase) -> Path:
     for folder in (kb.root / "examples" / "cases", Path.cwd() / "examples" / "cases"):
         if folder.is_dir():
             return folder
-    raise _fail("no examples/cases folder here or in the knowledge base; name the folders of cases to run", 2)
+    raise fail("no examples/cases folder here or in the knowledge base; name the folders of cases to run", 2)
 
 
-@app.command(cls=_Command)
-def serve(
-    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on.")] = 8000,
-    workers: Annotated[
-        int, typer.Option(min=1, metavar="N", help="Worker processes (supervised: a worker that dies is replaced).")
-    ] = 1,
-    kb_dir: KbOption = None,
-    state_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--state-dir",
-            envvar="GR_STATE_DIR",
-            metavar="DIR",
-            help="Folder for the knowledge-base generations the workers share; default: a temporary one.",
-        ),
-    ] = None,
-) -> None:
-    """Serve the HTTP API (uvicorn) on the knowledge base, once it lints and loads clean.
-
-    The files are checked here, then published as a generation that every worker loads; a reload
-    (POST /admin/reload) publishes the next one to all workers.
-    """
-    import copy
-    import os
-    import shutil
-    import tempfile
-
-    import uvicorn.config
-
-    from api import server
-    from api.generations import Generations
-
-    from .kb import default_root
-
-    source = (kb_dir or default_root()).resolve()
-    files = KnowledgeFiles.read(source)
-    try:
-        KnowledgeBase.from_files(files)  # lint and the load's own checks: fail closed before any worker starts
-    except KnowledgeBaseError as exc:
-        raise _fail(exc.message, 3) from None
-    state = state_dir or Path(tempfile.mkdtemp(prefix="guideline-reasoner-state-"))
-    generations = Generations(state)
-    current = generations.current()
-    if current is None or current.content_hash != files.content_hash:
-        generations.publish(files)
-    os.environ["GR_KB_DIR"] = str(source)
-    os.environ["GR_STATE_DIR"] = str(state)
-    # No access log from uvicorn: it records query strings. The app logs method, path and status.
-    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["loggers"]["guideline_reasoner"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    # From here the server's logging names each knowledge base a worker loads (as it does every other line).
-    log_config["loggers"]["guideline_reasoner.kb"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    try:
-        server.serve(host=host, port=port, workers=workers, log_config=log_config)
-    finally:
-        if state_dir is None:
-            shutil.rmtree(state, ignore_errors=True)
-
-
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def schema() -> None:
     """Print the JSON Schema of the JSON case form (the file schemas/case.schema.json)."""
     from .case_json import json_schema

@@ -62,6 +62,11 @@ class ReasonerError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def detail(self) -> str:
+        """The problem's detail: the message, unless the class gives its parts as members."""
+        return self.message
+
     def members(self) -> dict[str, object]:
         """Problem-details members beyond type, title, status, detail and code (RFC 9457 extensions)."""
         return {}
@@ -135,6 +140,11 @@ class CaseParseError(CaseError):
         where = f"line {line}, column {column}: " if line is not None else ""
         super().__init__(where + message)
         self.reason, self.line, self.column = message, line, column
+
+    @property
+    def detail(self) -> str:
+        """The reason alone: the line and column are members of their own."""
+        return self.reason
 
     def members(self) -> dict[str, object]:
         """Where the syntax error is."""

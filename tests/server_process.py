@@ -30,7 +30,7 @@ class ServerProcess:
     def __init__(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "reasoner.cli", "serve", "--port", str(self.port), *args]
+        command = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), *args]
         self._log = tempfile.TemporaryFile()  # a pipe would fill up and stall the server
         self.process = subprocess.Popen(
             command,

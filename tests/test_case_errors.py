@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from api.cli import app
 from reasoner import CaseSchemaError, case_json
-from reasoner.cli import app
 
 from .conftest import EXAMPLES, ROOT
 

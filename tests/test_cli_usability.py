@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 import reasoner
-from reasoner.cli import app
+from api.cli import app
 from reasoner.kb_files import KnowledgeFiles
 
 from .conftest import EXAMPLES, ROOT
@@ -118,7 +118,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wheel = next(wheels.glob("guideline_reasoner-*.whl"))
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, capture_output=True)
     (venv / "bin" / "guideline-reasoner").write_text(
-        f"#!{python}\nimport sys\nfrom reasoner.cli import app\nsys.exit(app())\n"
+        f"#!{python}\nimport sys\nfrom api.cli import app\nsys.exit(app())\n"
     )
     (venv / "bin" / "guideline-reasoner").chmod(0o755)
     return venv

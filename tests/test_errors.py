@@ -47,7 +47,7 @@ def test_every_reasoner_error_is_defined_in_the_errors_module_with_a_status_and_
 @pytest.mark.parametrize(
     ("error", "status", "members"),
     [
-        (CaseParseError("expected '.'", line=3, column=7), 400, {"line": 3, "column": 7}),
+        (CaseParseError("expected '.'", line=3, column=7), 400, {"line": 3, "column": 7, "detail": "expected '.'"}),
         (
             CaseSchemaError([("request.date", "is required")]),
             422,
@@ -62,5 +62,5 @@ def test_the_api_answers_each_error_by_its_class(error: ReasonerError, status: i
     response = _from_reasoner(error)
     body = json.loads(bytes(response.body))
     assert response.status_code == status and body["status"] == status
-    assert body["code"] == error.code and body["title"] == type(error).title and body["detail"] == error.message
+    assert body["code"] == error.code and body["title"] == type(error).title and body["detail"] == error.detail
     assert {k: body[k] for k in members} == members

@@ -214,7 +214,7 @@ def test_missing_history_prefetch_is_412_only_when_a_guideline_applies(kb: Knowl
 def test_cli_reads_a_pas_bundle_and_names_bad_elements() -> None:
     from typer.testing import CliRunner
 
-    from reasoner.cli import app
+    from api.cli import app
 
     runner = CliRunner()
     ok = runner.invoke(app, ["determine", str(FHIR / "sij-seed-neurectomy.pas.json"), "--policy", "evicore-sij"])

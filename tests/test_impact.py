@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from api.cli import app
 from reasoner.casetests import case_files, expectations
-from reasoner.cli import app
 from reasoner.errors import VersionError
 from reasoner.impact import impact, materialise
 

@@ -20,8 +20,8 @@ from pyld import jsonld
 from rdflib import Graph
 from typer.testing import CliRunner
 
+from api.cli import app
 from reasoner import CaseParseError, KnowledgeBase, determine
-from reasoner.cli import app
 from reasoner.jsonld import CONTEXT_URL, vendored_context
 
 from .conftest import EXAMPLES

@@ -16,7 +16,7 @@ from rdflib import Graph
 from rdflib.namespace import SH
 from typer.testing import CliRunner, Result
 
-from reasoner.cli import app
+from api.cli import app
 from reasoner.kb_files import KnowledgeFiles
 from reasoner.lint import Finding, LintReport, lint
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from api.cli import app as cli_app
 from reasoner import Comparison
-from reasoner.cli import app as cli_app
 
 from ..conftest import EXAMPLES
 from .conftest import JSON, TURTLE

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from reasoner.cli import app as cli_app
+from api.cli import app as cli_app
 
 from ..conftest import EXAMPLES
 from .conftest import JSON, TURTLE

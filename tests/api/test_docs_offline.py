@@ -52,7 +52,7 @@ class OfflineServer:
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         self.isolated = _namespaces_work()
-        serve = [sys.executable, "-m", "reasoner.cli", "serve", "--port", str(self.port), "--kb", str(ROOT)]
+        serve = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--kb", str(ROOT)]
         # unshare execs its command, and sh execs the server: the child's pid is the server's.
         prefix = ["unshare", "--net", "--", "sh", "-c", _LOOPBACK_UP + ' && exec "$@"', "sh"]
         self._log = tempfile.TemporaryFile()

@@ -1,0 +1,78 @@
+"""The ``guideline-reasoner`` command: reasoner's commands (reasoner/cli.py) and ``serve``.
+
+``serve`` needs the web layer, and ``reasoner`` imports nothing from ``api``; so the console
+script is this module's ``app``, the reasoner's own with this one command added.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn.config
+
+from api import server
+from api.generations import Generations
+from reasoner.cli import Command, KbOption, app, fail
+from reasoner.errors import KnowledgeBaseError
+from reasoner.kb import KnowledgeBase, default_root
+from reasoner.kb_files import KnowledgeFiles
+
+__all__ = ["app"]
+
+
+@app.command(cls=Command)
+def serve(
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Worker processes (supervised: a worker that dies is replaced).")
+    ] = 1,
+    kb_dir: KbOption = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            envvar="GR_STATE_DIR",
+            metavar="DIR",
+            help="Folder for the knowledge-base generations the workers share; default: a temporary one.",
+        ),
+    ] = None,
+) -> None:
+    """Serve the HTTP API (uvicorn) on the knowledge base, once it lints and loads clean.
+
+    The files are checked here, then published as a generation that every worker loads; a reload
+    (POST /admin/reload) publishes the next one to all workers.
+    """
+    source = (kb_dir or default_root()).resolve()
+    files = KnowledgeFiles.read(source)
+    try:
+        KnowledgeBase.from_files(files)  # lint and the load's own checks: fail closed before any worker starts
+    except KnowledgeBaseError as exc:
+        raise fail(exc.message, 3) from None
+    state = state_dir or Path(tempfile.mkdtemp(prefix="guideline-reasoner-state-"))
+    generations = Generations(state)
+    current = generations.current()
+    if current is None or current.content_hash != files.content_hash:
+        generations.publish(files)
+    os.environ["GR_KB_DIR"] = str(source)
+    os.environ["GR_STATE_DIR"] = str(state)
+    # No access log from uvicorn: it records query strings. The app logs method, path and status.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["guideline_reasoner"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    # From here the server's logging names each knowledge base a worker loads (as it does every other line).
+    log_config["loggers"]["guideline_reasoner.kb"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    try:
+        server.serve(host=host, port=port, workers=workers, log_config=log_config)
+    finally:
+        if state_dir is None:
+            shutil.rmtree(state, ignore_errors=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
