@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
+from rdflib.term import Node
 
 from .errors import KnowledgeBaseError
 from .knowledge import (
@@ -30,7 +31,7 @@ from .knowledge import (
 from .vocab import GR, KB
 
 
-def local_id(iri: URIRef) -> str:
+def local_id(iri: Node) -> str:
     """The id of a knowledge-base resource: its IRI relative to the kb/ namespace."""
     text = str(iri)
     return text[len(str(KB)) :] if text.startswith(str(KB)) else text
@@ -42,11 +43,11 @@ class KnowledgeIndexBuilder:
     def __init__(self, graph: Graph) -> None:
         self.g = graph
 
-    def _str(self, s: URIRef, p: URIRef, default: str = "") -> str:
+    def _str(self, s: Node, p: URIRef, default: str = "") -> str:
         value = self.g.value(s, p)
         return default if value is None else str(value)
 
-    def _text(self, s: URIRef, p: URIRef, thresholds: dict[URIRef, Threshold]) -> str:
+    def _text(self, s: Node, p: URIRef, thresholds: dict[URIRef, Threshold]) -> str:
         """A text a reader sees, with its ``{key}`` placeholders filled from the thresholds ``s`` uses.
 
         Raises:
@@ -62,7 +63,7 @@ class KnowledgeIndexBuilder:
                 f"{local_id(s)}: {{{exc.args[0]}}} in its gr:{name} names no threshold it uses (gr:usesThreshold)"
             ) from None
 
-    def _iris(self, s: URIRef, p: URIRef) -> tuple[URIRef, ...]:
+    def _iris(self, s: Node, p: URIRef) -> tuple[URIRef, ...]:
         return tuple(sorted(o for o in self.g.objects(s, p) if isinstance(o, URIRef)))
 
     def _one(self, s: URIRef, p: URIRef) -> URIRef | None:
@@ -183,10 +184,11 @@ class KnowledgeIndexBuilder:
                 tag=tag,
                 decides_because=self._str(r, GR.decidesBecause),
             )
-        for policy, code in self.g.subject_objects(GR.excludesCode):
+        for excluder, excluded in self.g.subject_objects(GR.excludesCode):
             # An exclusion wins over a "covered" rule for the same code: it is the stronger statement.
             # The one-triple form names no source of its own, so it is unverified (U).
-            if isinstance(policy, URIRef) and isinstance(code, URIRef):
+            if isinstance(excluder, URIRef) and isinstance(excluded, URIRef):
+                policy, code = excluder, excluded
                 label = f"{self._str(code, SKOS.notation)} excluded by {self._str(policy, RDFS.label)}"
                 out[(policy, code)] = CoverageRule(
                     iri=policy,
@@ -261,7 +263,7 @@ class KnowledgeIndexBuilder:
         """For each value of the case vocabulary that implies purposes (an injectate): those purposes."""
         return self._relation(GR.impliesPurpose)
 
-    def missing_texts(self, thresholds: dict[URIRef, Threshold]) -> dict[URIRef, str]:
+    def missing_texts(self, thresholds: dict[URIRef, Threshold]) -> dict[Node, str]:
         """What each kind of documentation's absence is called in a letter (placeholders filled)."""
         return {k: self._text(k, GR.missingText, thresholds) for k in self.g.subjects(GR.missingText, None)}
 

@@ -56,7 +56,7 @@ class ReasonerError(Exception):
 class KnowledgeBaseError(ReasonerError):
     """The knowledge base could not be loaded or failed its own checks."""
 
-    code = "kb-load"
+    code: ClassVar[ErrorCode] = "kb-load"  # widened: subclasses have codes of their own
 
 
 class KnowledgeBaseLintError(KnowledgeBaseError):
@@ -95,7 +95,7 @@ class ValidationError(ReasonerError):
 class CaseError(ReasonerError):
     """The submitted case cannot be judged."""
 
-    code = "case-schema"
+    code: ClassVar[ErrorCode] = "case-schema"  # widened: subclasses have codes of their own
 
 
 class CaseParseError(CaseError):

@@ -107,7 +107,7 @@ class KnowledgeBase:
     classifying: frozenset[URIRef] = field(repr=False)
     indicated: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     implied_purposes: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
-    missing_texts: Mapping[URIRef, str] = field(repr=False, default_factory=dict)
+    missing_texts: Mapping[Node, str] = field(repr=False, default_factory=dict)  # by kind of documentation
     expected: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     derived_from: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     diagnosis_lists: Mapping[URIRef, tuple[DiagnosisEntry, ...]] = field(repr=False, default_factory=dict)

@@ -101,6 +101,7 @@ class _Rule:
         message: str | None = None,
         severity: URIRef = SH.Info,
         bind: tuple[URIRef, URIRef] | None = None,
+        in_: Node | None = None,
         **constraints: Node,
     ) -> URIRef:
         s = URIRef(f"{owner}--{suffix}")  # "--": never the IRI of a node shape
@@ -116,6 +117,8 @@ class _Rule:
             self.shapes.add((s, bind[0], bind[1]))
         for key, value in constraints.items():
             self.shapes.add((s, SH[key], value))
+        if in_ is not None:  # sh:in ("in" is a Python keyword), after the other constraints as when it was one of them
+            self.shapes.add((s, SH["in"], in_))
         return s
 
     def inverse_type(self) -> BNode:
@@ -416,7 +419,7 @@ def _qualifying_history(r: _Rule) -> None:
         message=f"Too few earlier {name}s gave the relief required.",
         severity=SH.Violation,
         qualifiedValueShape=session,
-        **count,  # type: ignore[arg-type]
+        **count,
     )
     r.records(cls, filtered, timed)
 
@@ -649,7 +652,7 @@ def _image_guidance(r: _Rule) -> None:
             "image guidance",
             message="The planned image guidance is not one the policy allows.",
             severity=SH.Violation,
-            **{"in": r.rdf_list(allowed)},
+            in_=r.rdf_list(allowed),
         )
     if contrast and not waivers and (r.node, GR.conditionalGuidance, None) not in r.onto:
         r.prop(
@@ -760,9 +763,7 @@ def _guidance_with_exceptions(
         return s
 
     standard = r.node_shape("standard", "An allowed modality, with contrast where the policy requires it")
-    r.prop(
-        standard, "guidance", CV.imageGuidance, "allowed guidance", minCount=Literal(1), **{"in": r.rdf_list(allowed)}
-    )
+    r.prop(standard, "guidance", CV.imageGuidance, "allowed guidance", minCount=Literal(1), in_=r.rdf_list(allowed))
     if contrast:
         used = r.node_shape("contrast-used", "Contrast is used")
         r.prop(used, "contrast", CV.contrast, "contrast used", hasValue=Literal(True))
@@ -777,7 +778,7 @@ def _guidance_with_exceptions(
             CV.imageGuidance,
             "conditional guidance",
             minCount=Literal(1),
-            **{"in": r.rdf_list(alternative)},
+            in_=r.rdf_list(alternative),
         )
         r.shapes.add((other, SH.node, documented("condition", when, "A condition that allows it")))
         branches.append(other)
@@ -811,9 +812,9 @@ KINDS: dict[URIRef, Callable[[_Rule], None]] = {
 }
 
 
-def rule_problems(ontology: Graph) -> list[tuple[URIRef, str]]:
+def rule_problems(ontology: Graph) -> list[tuple[Node, str]]:
     """Each declaration that cannot be expanded, with why (for lint; nothing is kept)."""
-    out = []
+    out: list[tuple[Node, str]] = []
     for criterion, node in sorted(ontology.subject_objects(GR.rule), key=lambda t: str(t[0])):
         scratch = Graph()
         for triple in ontology.triples((node, None, None)):
@@ -841,7 +842,7 @@ def rule_problems(ontology: Graph) -> list[tuple[URIRef, str]]:
         try:
             expand_rules(scratch, Graph())
         except KnowledgeBaseError as exc:
-            out.append((criterion, str(exc)))  # type: ignore[arg-type]
+            out.append((criterion, str(exc)))
     return out
 
 
