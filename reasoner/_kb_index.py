@@ -237,7 +237,7 @@ class KnowledgeIndexBuilder:
             out[lst] = tuple(entries)
         return out
 
-    def indicated(self) -> dict[URIRef, frozenset[URIRef]]:
+    def indicated(self) -> dict[Node, frozenset[URIRef]]:
         out: dict[URIRef, set[URIRef]] = {}
         for value, cls in self.g.subject_objects(GR.indicates):
             if isinstance(value, URIRef) and isinstance(cls, URIRef):
@@ -332,7 +332,7 @@ class KnowledgeIndexBuilder:
                     out.setdefault(sup, []).append((purpose, sub))
         return {k: tuple(sorted(v)) for k, v in out.items()}
 
-    def addressed_by(self) -> dict[URIRef, frozenset[URIRef]]:
+    def addressed_by(self) -> dict[Node, frozenset[URIRef]]:
         out: dict[URIRef, set[URIRef]] = {}
         for kind, proc in self.g.subject_objects(GR.addressedBy):
             if isinstance(kind, URIRef) and isinstance(proc, URIRef):
@@ -345,9 +345,9 @@ class ShapeIndex:
     """Which shapes check which criteria, and which report missing documentation."""
 
     checks: dict[URIRef, frozenset[URIRef]]
-    value_via: dict[URIRef, URIRef]
+    value_via: dict[Node, URIRef]  # looked up by the shape of any result
     documentation: dict[URIRef, URIRef]
-    root_of: dict[URIRef, URIRef]
+    root_of: dict[Node, URIRef]  # looked up by the shape of any result
     case_roots: frozenset[URIRef]
     prerequisite_roots: frozenset[URIRef]
     targeted: frozenset[URIRef]
@@ -387,7 +387,7 @@ def build_shape_index(shapes: Graph, case_shapes: Graph) -> ShapeIndex:
     for shape, criterion in shapes.subject_objects(GR.checks):
         if isinstance(shape, URIRef) and isinstance(criterion, URIRef):
             checks.setdefault(root(shape), set()).add(criterion)
-    value_via = {
+    value_via: dict[Node, URIRef] = {
         s: v
         for s, v in shapes.subject_objects(GR.criterionOfValueVia)
         if isinstance(s, URIRef) and isinstance(v, URIRef)
@@ -405,6 +405,6 @@ def build_shape_index(shapes: Graph, case_shapes: Graph) -> ShapeIndex:
         documentation=documentation,
         root_of={s: root(s) for s in all_shapes},
         case_roots=case_roots,
-        prerequisite_roots=frozenset(root(s) for s in value_via),
+        prerequisite_roots=frozenset(root(s) for s in value_via if isinstance(s, URIRef)),  # each is
         targeted=targeted,
     )

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal as TypingLiteral
+from typing import overload
 
 from rdflib import RDF, RDFS, SH, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -30,7 +32,11 @@ from .vocab import BASE, CV, GR
 GRS = BASE + "shapes/"
 _KB = BASE + "kb/"
 _DOC = BASE + "kb/records/"
-_ELAPSED = {GR.Months: GR.monthsBeforeRequest, GR.Weeks: GR.weeksBeforeRequest, GR.Days: GR.daysBeforeRequest}
+_ELAPSED: dict[Node | None, URIRef] = {
+    GR.Months: GR.monthsBeforeRequest,
+    GR.Weeks: GR.weeksBeforeRequest,
+    GR.Days: GR.daysBeforeRequest,
+}
 _CONDITION_PATHS = (
     (CV.condition,),
     (CV.request, CV.primaryDiagnosis),
@@ -53,6 +59,10 @@ class _Rule:
     def iri(self, suffix: str = "") -> URIRef:
         return URIRef(f"{GRS}rule/{self.tail}{'-' + suffix if suffix else ''}")
 
+    @overload
+    def one(self, p: URIRef, *, required: TypingLiteral[True] = ...) -> Node: ...
+    @overload
+    def one(self, p: URIRef, *, required: bool) -> Node | None: ...
     def one(self, p: URIRef, *, required: bool = True) -> Node | None:
         values = list(self.onto.objects(self.node, p))
         if len(values) > 1 or (required and not values):
@@ -65,10 +75,15 @@ class _Rule:
             raise KnowledgeBaseError(f"rule of {self.tail}: needs at least one {_n(p)}")
         return values
 
+    @overload
+    def threshold(self, p: URIRef, *, required: TypingLiteral[True] = ...) -> URIRef: ...
+    @overload
+    def threshold(self, p: URIRef, *, required: bool) -> URIRef | None: ...
     def threshold(self, p: URIRef, *, required: bool = True) -> URIRef | None:
         t = self.one(p, required=required)
         if t is not None and (t, RDF.type, GR.Threshold) not in self.onto:
             raise KnowledgeBaseError(f"rule of {self.tail}: {_n(p)} must name a gr:Threshold")
+        # Not None when required (one() raises); the knowledge base indexes only IRI-named thresholds.
         return t  # type: ignore[return-value]
 
     def flag(self, p: URIRef) -> bool:
@@ -190,7 +205,7 @@ class _Rule:
         unit = self.onto.value(threshold, GR.unit)
         if unit not in _ELAPSED:
             raise KnowledgeBaseError(f"rule of {self.tail}: {_n(threshold)} must be in months, weeks or days")
-        return _ELAPSED[unit]  # type: ignore[index]
+        return _ELAPSED[unit]
 
     def records(self, cls: URIRef, counted: URIRef, need_duration: bool) -> None:
         """A documentation check: every counted earlier procedure has its relief recorded."""
@@ -308,7 +323,7 @@ def _session_limit(r: _Rule) -> None:
         message=f"The request would exceed the number of {name} sessions allowed.",
         severity=SH.Violation,
         qualifiedValueShape=counted,
-        bind=(GR.qualifiedMaxCountFrom, limit),  # type: ignore[arg-type]
+        bind=(GR.qualifiedMaxCountFrom, limit),
     )
 
 
@@ -351,7 +366,7 @@ def _response(r: _Rule, suffix: str, cls: URIRef) -> tuple[URIRef, bool]:
         r.shapes.add((s, SH["or"], r.rdf_list([by_relief, by_function])))
         _improvement(r, by_function, name, "function", function[0], function[1])
         s = by_relief
-    _improvement(r, s, name, "relief", relief, months)  # type: ignore[arg-type]
+    _improvement(r, s, name, "relief", relief, months)
     return r.iri(suffix), months is not None
 
 
@@ -462,7 +477,7 @@ def _level_limit(r: _Rule) -> None:
         "levels treated in the session",
         message="The request treats more levels in one session than the policy allows.",
         severity=SH.Violation,
-        bind=(GR.maxInclusiveFrom, levels),  # type: ignore[arg-type]
+        bind=(GR.maxInclusiveFrom, levels),
     )
     if regions is not None:
         r.prop(
@@ -578,7 +593,7 @@ def _either(r: _Rule, root: URIRef, suffix: str, cls: URIRef, part: str, other: 
         r.sequence(r.inverse_type(), r.inverse_alternatives(_CONDITION_PATHS), r.alternatives(_CONDITION_PATHS)),
         "facts of the same case that lift the exclusion" if lifted else "facts of the same case that make it count",
         qualifiedValueShape=other,
-        **count,  # type: ignore[arg-type]
+        **count,  # type: ignore[arg-type]  # sh: constraints only, never one of prop()'s named parameters
     )
     r.shapes.add((root, SH["or"], r.rdf_list([none, second])))
     r.shapes.add((root, SH.message, Literal(f"An active {name} is documented.", lang="en")))
@@ -720,7 +735,7 @@ def _covered_diagnosis(r: _Rule) -> None:
         GR.onDiagnosisList,
         "diagnosis list",
         message="This diagnosis is not on the policy's list of covered diagnoses.",
-        hasValue=listed,  # type: ignore[arg-type]
+        hasValue=listed,
     )
     r.onto.add((r.criterion, GR.qualifyingShape, on_list))
     root = r.node_shape("", "A covered diagnosis on the request", checks=True, targetClass=CV.ServiceRequest)
@@ -857,12 +872,12 @@ def expand_rules(ontology: Graph, shapes: Graph) -> int:
         if not isinstance(criterion, URIRef) or not str(criterion).startswith(_KB):
             raise KnowledgeBaseError(f"gr:rule on {criterion}: rules belong to IRI-named criteria of the KB")
         tail = str(criterion)[len(_KB) :]
-        kinds = [k for k in ontology.objects(node, RDF.type) if k in KINDS]
+        kinds = [k for k in ontology.objects(node, RDF.type) if isinstance(k, URIRef) and k in KINDS]
         if len(kinds) != 1:
             raise KnowledgeBaseError(
                 f"rule of {tail}: needs exactly one rule kind, one of {sorted(_n(k) for k in KINDS)}"
             )
-        KINDS[kinds[0]](_Rule(ontology, shapes, criterion, node, tail))  # type: ignore[index]
+        KINDS[kinds[0]](_Rule(ontology, shapes, criterion, node, tail))
         count += 1
     return count
 
