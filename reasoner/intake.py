@@ -54,11 +54,11 @@ class _CappedMemory(Memory):
         super().__init__()
         self._cap, self._count = cap, 0
 
-    def add(self, triple, context, quoted=False):  # type: ignore[no-untyped-def]  # rdflib's signature
+    def add(self, triple: tuple[Node, Node, Node], context: Graph, quoted: bool = False) -> None:
         self._count += 1
         if self._count > self._cap:
             raise CaseTooLarge(f"the case has more than {self._cap} triples")
-        return super().add(triple, context, quoted)
+        super().add(triple, context, quoted)
 
 
 def check_size(payload: bytes) -> None:
