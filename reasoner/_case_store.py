@@ -311,8 +311,8 @@ class CaseGraph(Graph):
         self, subject: Node | list[Node] | None = None, predicate: Path | Node | None = None, unique: bool = False
     ) -> Iterator[Node]:
         """Objects of ``subject`` by ``predicate``."""
-        # isinstance(subject, Node): neither None nor a list of subjects (rdflib's own test for one)
-        if isinstance(subject, Node) and type(predicate) is URIRef:
+        # Not isinstance(subject, Node): Node is an ABC, and its isinstance runs Python code.
+        if subject is not None and type(predicate) is URIRef and not isinstance(subject, list):
             return iter(tuple(self._case_store.objects_of(subject, predicate)))
         return super().objects(subject, predicate, unique)
 
@@ -325,7 +325,13 @@ class CaseGraph(Graph):
         any: bool = True,  # noqa: A002 - rdflib's name
     ) -> Node | None:
         """One object of ``subject`` by ``predicate`` (else rdflib's ``Graph.value``)."""
-        if object is None and any and isinstance(subject, Node) and type(predicate) is URIRef:
+        if (
+            object is None
+            and any
+            and subject is not None
+            and type(predicate) is URIRef
+            and not isinstance(subject, list)
+        ):
             return next(iter(self._case_store.objects_of(subject, predicate)), default)
         return super().value(subject, predicate, object, default, any)
 
@@ -333,7 +339,7 @@ class CaseGraph(Graph):
         self, predicate: Path | Node | None = None, object: Node | list[Node] | None = None, unique: bool = False
     ) -> Iterator[Node]:
         """Subjects with ``predicate`` to ``object``."""
-        if isinstance(object, Node) and type(predicate) is URIRef:
+        if object is not None and type(predicate) is URIRef and not isinstance(object, list):
             return iter(tuple(self._case_store.subjects_of(predicate, object)))
         return super().subjects(predicate, object, unique)
 
