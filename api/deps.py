@@ -27,7 +27,8 @@ def get_kb(request: Request) -> KnowledgeBase:
 
 def get_live(request: Request) -> LiveKnowledge:
     """The holder of the live knowledge base (for reload and /version)."""
-    return request.state.live  # type: ignore[no-any-return]
+    live: LiveKnowledge = request.state.live
+    return live
 
 
 def get_sparql(request: Request) -> SparqlService:
@@ -45,7 +46,8 @@ def get_sparql(request: Request) -> SparqlService:
 
 def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
-    return request.state.settings  # type: ignore[no-any-return]
+    settings: Settings = request.state.settings
+    return settings
 
 
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_kb)]

@@ -52,6 +52,7 @@ class GuardedH11Protocol(H11Protocol):
     (bench/README.md).
     """
 
+    # asyncio.Transport, not BaseTransport: as in uvicorn's own protocols (and their ignore)
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Switch off Nagle's algorithm, hand over to uvicorn, and start the header deadline."""
         sock = transport.get_extra_info("socket")

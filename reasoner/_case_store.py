@@ -18,10 +18,11 @@ formulas, has no transactions, sends no store events and answers no SPARQL itsel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from rdflib import RDF, Graph
+from rdflib.paths import Path
 from rdflib.store import Store
 from rdflib.term import Node, URIRef
 
@@ -234,9 +235,9 @@ class CaseStore(Store):
             self._uncounted = False
         return self._count
 
-    def contexts(self, triple: Any = None) -> Iterator[Any]:
+    def contexts(self, triple: Any = None) -> Generator[Graph, None, None]:
         """No contexts: the store is not context-aware."""
-        return iter(())
+        yield from ()
 
     def bind(self, prefix: str, namespace: URIRef, override: bool = True) -> None:
         """Bind ``prefix`` to ``namespace`` (the same rules as rdflib's ``Memory.bind``)."""
@@ -304,32 +305,41 @@ class CaseGraph(Graph):
         super().__init__(store=store)
         self._case_store = store  # Graph.store is a property: one call more per lookup
 
+    # The three overrides answer an iterator over a snapshot, where rdflib declares a generator
+    # (and for value(), overloads): hence each ignore[override].
     def objects(  # type: ignore[override]
-        self, subject: Node | None = None, predicate: Any = None, unique: bool = False
+        self, subject: Node | list[Node] | None = None, predicate: Path | Node | None = None, unique: bool = False
     ) -> Iterator[Node]:
         """Objects of ``subject`` by ``predicate``."""
-        if subject is not None and type(predicate) is URIRef and type(subject) is not list:
+        # Not isinstance(subject, Node): Node is an ABC, and its isinstance runs Python code.
+        if subject is not None and type(predicate) is URIRef and not isinstance(subject, list):
             return iter(tuple(self._case_store.objects_of(subject, predicate)))
         return super().objects(subject, predicate, unique)
 
     def value(  # type: ignore[override]
         self,
         subject: Node | None = None,
-        predicate: Any = RDF.value,
+        predicate: Node | None = RDF.value,
         object: Node | None = None,  # noqa: A002 - rdflib's name
         default: Node | None = None,
         any: bool = True,  # noqa: A002 - rdflib's name
     ) -> Node | None:
         """One object of ``subject`` by ``predicate`` (else rdflib's ``Graph.value``)."""
-        if object is None and any and subject is not None and type(predicate) is URIRef and type(subject) is not list:
+        if (
+            object is None
+            and any
+            and subject is not None
+            and type(predicate) is URIRef
+            and not isinstance(subject, list)
+        ):
             return next(iter(self._case_store.objects_of(subject, predicate)), default)
         return super().value(subject, predicate, object, default, any)
 
     def subjects(  # type: ignore[override]
-        self, predicate: Any = None, object: Node | None = None, unique: bool = False
+        self, predicate: Path | Node | None = None, object: Node | list[Node] | None = None, unique: bool = False
     ) -> Iterator[Node]:
         """Subjects with ``predicate`` to ``object``."""
-        if object is not None and type(predicate) is URIRef and type(object) is not list:
+        if object is not None and type(predicate) is URIRef and not isinstance(object, list):
             return iter(tuple(self._case_store.subjects_of(predicate, object)))
         return super().subjects(predicate, object, unique)
 
@@ -339,7 +349,7 @@ def new_case_graph(cap: int | None = None) -> Graph:
     return CaseGraph(store=CaseStore(cap))
 
 
-def adder(graph: Graph) -> Callable[[tuple[Node, Node, Node]], None]:
+def adder(graph: Graph) -> Callable[[tuple[Node, Node, Node]], object]:
     """A function adding one triple to ``graph``: its store's own add when it is a case store.
 
     That skips ``Graph.add``'s type checks, so pass only terms the caller built itself.

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
+from rdflib.term import Node
 
 from .errors import KnowledgeBaseError
 from .knowledge import (
@@ -30,7 +31,7 @@ from .knowledge import (
 from .vocab import GR, KB
 
 
-def local_id(iri: URIRef) -> str:
+def local_id(iri: Node) -> str:
     """The id of a knowledge-base resource: its IRI relative to the kb/ namespace."""
     text = str(iri)
     return text[len(str(KB)) :] if text.startswith(str(KB)) else text
@@ -42,11 +43,11 @@ class KnowledgeIndexBuilder:
     def __init__(self, graph: Graph) -> None:
         self.g = graph
 
-    def _str(self, s: URIRef, p: URIRef, default: str = "") -> str:
+    def _str(self, s: Node, p: URIRef, default: str = "") -> str:
         value = self.g.value(s, p)
         return default if value is None else str(value)
 
-    def _text(self, s: URIRef, p: URIRef, thresholds: dict[URIRef, Threshold]) -> str:
+    def _text(self, s: Node, p: URIRef, thresholds: dict[URIRef, Threshold]) -> str:
         """A text a reader sees, with its ``{key}`` placeholders filled from the thresholds ``s`` uses.
 
         Raises:
@@ -62,7 +63,7 @@ class KnowledgeIndexBuilder:
                 f"{local_id(s)}: {{{exc.args[0]}}} in its gr:{name} names no threshold it uses (gr:usesThreshold)"
             ) from None
 
-    def _iris(self, s: URIRef, p: URIRef) -> tuple[URIRef, ...]:
+    def _iris(self, s: Node, p: URIRef) -> tuple[URIRef, ...]:
         return tuple(sorted(o for o in self.g.objects(s, p) if isinstance(o, URIRef)))
 
     def _one(self, s: URIRef, p: URIRef) -> URIRef | None:
@@ -183,10 +184,11 @@ class KnowledgeIndexBuilder:
                 tag=tag,
                 decides_because=self._str(r, GR.decidesBecause),
             )
-        for policy, code in self.g.subject_objects(GR.excludesCode):
+        for excluder, excluded in self.g.subject_objects(GR.excludesCode):
             # An exclusion wins over a "covered" rule for the same code: it is the stronger statement.
             # The one-triple form names no source of its own, so it is unverified (U).
-            if isinstance(policy, URIRef) and isinstance(code, URIRef):
+            if isinstance(excluder, URIRef) and isinstance(excluded, URIRef):
+                policy, code = excluder, excluded
                 label = f"{self._str(code, SKOS.notation)} excluded by {self._str(policy, RDFS.label)}"
                 out[(policy, code)] = CoverageRule(
                     iri=policy,
@@ -235,7 +237,7 @@ class KnowledgeIndexBuilder:
             out[lst] = tuple(entries)
         return out
 
-    def indicated(self) -> dict[URIRef, frozenset[URIRef]]:
+    def indicated(self) -> dict[Node, frozenset[URIRef]]:
         out: dict[URIRef, set[URIRef]] = {}
         for value, cls in self.g.subject_objects(GR.indicates):
             if isinstance(value, URIRef) and isinstance(cls, URIRef):
@@ -261,7 +263,7 @@ class KnowledgeIndexBuilder:
         """For each value of the case vocabulary that implies purposes (an injectate): those purposes."""
         return self._relation(GR.impliesPurpose)
 
-    def missing_texts(self, thresholds: dict[URIRef, Threshold]) -> dict[URIRef, str]:
+    def missing_texts(self, thresholds: dict[URIRef, Threshold]) -> dict[Node, str]:
         """What each kind of documentation's absence is called in a letter (placeholders filled)."""
         return {k: self._text(k, GR.missingText, thresholds) for k in self.g.subjects(GR.missingText, None)}
 
@@ -330,7 +332,7 @@ class KnowledgeIndexBuilder:
                     out.setdefault(sup, []).append((purpose, sub))
         return {k: tuple(sorted(v)) for k, v in out.items()}
 
-    def addressed_by(self) -> dict[URIRef, frozenset[URIRef]]:
+    def addressed_by(self) -> dict[Node, frozenset[URIRef]]:
         out: dict[URIRef, set[URIRef]] = {}
         for kind, proc in self.g.subject_objects(GR.addressedBy):
             if isinstance(kind, URIRef) and isinstance(proc, URIRef):
@@ -343,9 +345,9 @@ class ShapeIndex:
     """Which shapes check which criteria, and which report missing documentation."""
 
     checks: dict[URIRef, frozenset[URIRef]]
-    value_via: dict[URIRef, URIRef]
+    value_via: dict[Node, URIRef]  # looked up by the shape of any result
     documentation: dict[URIRef, URIRef]
-    root_of: dict[URIRef, URIRef]
+    root_of: dict[Node, URIRef]  # looked up by the shape of any result
     case_roots: frozenset[URIRef]
     prerequisite_roots: frozenset[URIRef]
     targeted: frozenset[URIRef]
@@ -385,7 +387,7 @@ def build_shape_index(shapes: Graph, case_shapes: Graph) -> ShapeIndex:
     for shape, criterion in shapes.subject_objects(GR.checks):
         if isinstance(shape, URIRef) and isinstance(criterion, URIRef):
             checks.setdefault(root(shape), set()).add(criterion)
-    value_via = {
+    value_via: dict[Node, URIRef] = {
         s: v
         for s, v in shapes.subject_objects(GR.criterionOfValueVia)
         if isinstance(s, URIRef) and isinstance(v, URIRef)
@@ -403,6 +405,6 @@ def build_shape_index(shapes: Graph, case_shapes: Graph) -> ShapeIndex:
         documentation=documentation,
         root_of={s: root(s) for s in all_shapes},
         case_roots=case_roots,
-        prerequisite_roots=frozenset(root(s) for s in value_via),
+        prerequisite_roots=frozenset(root(s) for s in value_via if isinstance(s, URIRef)),  # each is
         targeted=targeted,
     )

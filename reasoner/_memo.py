@@ -37,17 +37,17 @@ def per_knowledge_base(maxsize: int) -> Callable[[Callable[Concatenate[K, P], R]
 
     def wrap(fn: Callable[Concatenate[K, P], R]) -> Callable[Concatenate[K, P], R]:
         @functools.wraps(fn)
-        def cached(kb: K, *args: P.args, **kwargs: P.kwargs) -> R:
+        def cached(kb: K, /, *args: P.args, **kwargs: P.kwargs) -> R:
             if kwargs:  # keyword calls are rare: computed, not memoised
                 return fn(kb, *args, **kwargs)
-            memo = kb.memo.get(cached)
+            memo: dict[tuple[object, ...], R] | None = kb.memo.get(cached)
             if memo is None:
                 memo = kb.memo.setdefault(cached, {})
             try:
-                return memo[args]  # type: ignore[no-any-return]
+                return memo[args]
             except KeyError:
                 pass
-            value = fn(kb, *args)
+            value = fn(kb, *args, **kwargs)  # kwargs is empty here
             if len(memo) >= maxsize:
                 memo.clear()
             memo[args] = value

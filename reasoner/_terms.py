@@ -17,6 +17,7 @@ from datetime import date
 from decimal import Decimal
 
 from rdflib import Literal, URIRef
+from rdflib.term import Node
 
 _new = str.__new__
 
@@ -29,7 +30,7 @@ def literal(value: object, datatype: URIRef) -> Literal:
     elif kind is Decimal:
         lexical, ill_typed = f"{value:f}", None
     elif kind is date:
-        lexical, ill_typed = value.isoformat(), None  # type: ignore[attr-defined]
+        lexical, ill_typed = value.isoformat(), None  # type: ignore[attr-defined]  # kind is date
     elif kind is int:
         lexical, ill_typed = str(value), None
     elif kind is bool:
@@ -51,9 +52,9 @@ def iri(text: str) -> URIRef:
 
 #: The knowledge base's terms, one object each (filled at load by ``kb.py``): IRIs a case shares
 #: with the knowledge base are best made as these very objects.
-INTERNED: dict[object, object] = {}
+INTERNED: dict[Node, Node] = {}
 
 
 def interned(term: URIRef) -> URIRef:
     """The knowledge base's own object for ``term`` when it has one (lookups then match by identity)."""
-    return INTERNED.get(term, term)  # type: ignore[return-value]
+    return INTERNED.get(term, term)  # type: ignore[return-value]  # each term's own object is of its type

@@ -36,5 +36,5 @@ def resolve(kb: KnowledgeBase, policy: Policy, requested_classes: frozenset[URIR
             prerequisites.add(step)
             frontier.extend(steps[step].requires)
     criteria = {c.iri for c in kb.criteria.values() if c.policy == policy.iri and c.applies_to & requested_classes}
-    criteria |= {steps[s].completion_criterion for s in prerequisites if steps[s].completion_criterion is not None}  # type: ignore[misc]
+    criteria |= {done for s in prerequisites if (done := steps[s].completion_criterion) is not None}
     return Applicable(frozenset(criteria), requested, frozenset(prerequisites))

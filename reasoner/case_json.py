@@ -42,7 +42,7 @@ from pydantic_core import PydanticCustomError
 from rdflib import RDF, XSD, Graph, Namespace, URIRef
 from rdflib.term import Node
 
-from ._case_store import new_case_graph
+from ._case_store import CaseGraph, CaseStore
 from ._terms import interned, iri, literal
 from .errors import CaseSchemaError
 from .intake import check_size, decode_json, decode_utf8, normalise_level
@@ -724,8 +724,8 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
         if not wanted(CV.priorProcedure, i, p.source, purposes, *pairs):
             continue
         f = fact("procedure", i, CV.PriorProcedure, CV.priorProcedure, p.source)
-        for prop, value in pairs:
-            f[prop] = {value: None}
+        for prop, obj in pairs:
+            f[prop] = {obj: None}
         if p.date:
             f[CV.date] = {literal(p.date, _DATE): None}
         if p.laterality is not None:
@@ -743,16 +743,16 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
         ):
             if dec is not None:
                 f[prop] = {literal(dec, _DECIMAL): None}
-    for i, c in enumerate(case.conservativeCare):
-        kind = cls(PROC, c.kind, f"conservativeCare.{i}.kind", _THERAPY)
-        if not wanted(CV.conservativeCare, i, c.source, None, (CV.careKind, kind)):
+    for i, care in enumerate(case.conservativeCare):
+        kind = cls(PROC, care.kind, f"conservativeCare.{i}.kind", _THERAPY)
+        if not wanted(CV.conservativeCare, i, care.source, None, (CV.careKind, kind)):
             continue
-        f = fact("care", i, CV.ConservativeCare, CV.conservativeCare, c.source)
+        f = fact("care", i, CV.ConservativeCare, CV.conservativeCare, care.source)
         f[CV.careKind] = {kind: None}
-        if c.weeks is not None:
-            f[CV.weeks] = {literal(c.weeks, _DECIMAL): None}
-        if c.outcome:
-            f[CV.outcome] = {VALUES[c.outcome]: None}
+        if care.weeks is not None:
+            f[CV.weeks] = {literal(care.weeks, _DECIMAL): None}
+        if care.outcome:
+            f[CV.outcome] = {VALUES[care.outcome]: None}
     for i, e in enumerate(case.examFindings):
         test = cls(FIND, e.test, f"examFindings.{i}.test", _TEST)
         if not wanted(CV.examFinding, i, e.source, None, (CV.test, test)):
@@ -763,16 +763,16 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
             f[CV.result] = {VALUES[e.result]: None}
         if e.laterality:
             f[CV.laterality] = {VALUES[e.laterality]: None}
-    for i, m in enumerate(case.imagingFindings):
-        kind = cls(FIND, m.kind, f"imagingFindings.{i}.kind", _FINDING)
-        if not wanted(CV.imagingFinding, i, m.source, None, (CV.findingKind, kind)):
+    for i, finding in enumerate(case.imagingFindings):
+        kind = cls(FIND, finding.kind, f"imagingFindings.{i}.kind", _FINDING)
+        if not wanted(CV.imagingFinding, i, finding.source, None, (CV.findingKind, kind)):
             continue
-        f = fact("imaging", i, CV.ImagingFinding, CV.imagingFinding, m.source)
+        f = fact("imaging", i, CV.ImagingFinding, CV.imagingFinding, finding.source)
         f[CV.findingKind] = {kind: None}
-        if m.levels:
-            f[CV.level] = levels(m.levels)
-        if m.addressed is not None:
-            f[CV.addressed] = {literal(m.addressed, _BOOLEAN): None}
+        if finding.levels:
+            f[CV.level] = levels(finding.levels)
+        if finding.addressed is not None:
+            f[CV.addressed] = {literal(finding.addressed, _BOOLEAN): None}
     if case.painHistory is not None:
         ph = case.painHistory
         f = fact("pain", 0, CV.PainHistory, CV.painHistory, ph.source)
@@ -805,8 +805,8 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
         spo[doc] = po
     if problems:
         raise CaseSchemaError(problems)
-    g = new_case_graph()
-    store = g.store
-    store.adopt(spo)  # type: ignore[attr-defined]
-    store.submitted = digest(case)  # type: ignore[attr-defined]
+    store = CaseStore()
+    g = CaseGraph(store)  # what new_case_graph() makes, its store at hand
+    store.adopt(spo)
+    store.submitted = digest(case)
     return g

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ReasonerError
+from .intake import CaseFormat
 from .kb import KnowledgeBase
 from .pipeline import determine
 
@@ -50,10 +51,10 @@ def expectations(case: Path) -> list[dict[str, Any]]:
 
 def run_case(case: Path, expected: dict[str, Any], kb: KnowledgeBase) -> CaseResult:
     """Determine one case under the expectation's policy and list every difference."""
-    fmt = "json" if case.suffix == ".json" else "turtle"
+    fmt: CaseFormat = "json" if case.suffix == ".json" else "turtle"
     policy = expected["policy"]
     try:
-        d = determine(case.read_bytes(), fmt, kb, policy=policy)  # type: ignore[arg-type]
+        d = determine(case.read_bytes(), fmt, kb, policy=policy)
     except ReasonerError as exc:
         return CaseResult(case, policy, (f"error: {exc.message}",))
     diffs = []

@@ -210,7 +210,8 @@ def card(d: Determination, *, policy_url: str, order_reference: str | Sequence[s
         "links": [{"label": _clip(f"Policy: {d.policy.label}", 200), "url": policy_url, "type": "absolute"}],
         "extension": {"davinci-crd.associated-resource": [{"reference": r} for r in references]},
     }
-    return no_nulls(out)
+    cleaned: dict[str, Any] = no_nulls(out)
+    return cleaned
 
 
 def problem_card(
@@ -232,7 +233,8 @@ def problem_card(
         "source": _source(source_label, source_url),
         "extension": {"davinci-crd.associated-resource": [{"reference": r} for r in references]},
     }
-    return no_nulls(out)
+    cleaned: dict[str, Any] = no_nulls(out)
+    return cleaned
 
 
 def coverage_information(
@@ -290,7 +292,8 @@ def update_action(order: dict[str, Any], extensions: Iterable[dict[str, Any]], *
     """An ``update`` system action: the order as sent, with ``extensions`` added to its own."""
     resource = copy.deepcopy(order)
     resource["extension"] = [*resource.get("extension", []), *extensions]
-    return no_nulls({"type": "update", "description": description, "resource": resource})
+    action: dict[str, Any] = no_nulls({"type": "update", "description": description, "resource": resource})
+    return action
 
 
 def system_action(

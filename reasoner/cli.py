@@ -13,7 +13,7 @@ import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
@@ -28,12 +28,17 @@ from .kb_files import KnowledgeFiles
 from .pipeline import determine as run_determination
 from .render import render, render_comparison
 
+if TYPE_CHECKING:  # what the mixin is mixed into, for its super() and self (a plain object at run time)
+    from typer._click import Command as _HelpBase  # typer vendors its click
+else:
+    _HelpBase = object
 
-class _PlainHelp:
+
+class _PlainHelp(_HelpBase):
     """Help read the way a Unix command's is: ``CASE`` and ``[PATHS]...`` in the usage line, no type after a flag."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        params: list[Any] = super().get_params(ctx)
         for param in params:
             if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
                 param.metavar = ""  # a flag takes no value: show none (not "<bool>")
@@ -44,7 +49,7 @@ class _PlainHelp:
         return params
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        pieces = [self.options_metavar] if self.options_metavar else []  # type: ignore[attr-defined]
+        pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
             if isinstance(param, TyperArgument):
                 name = param.metavar or ""
@@ -223,6 +228,7 @@ def determine(
     display = "<stdin>" if case == "-" else case
     try:
         if policy == ALL_POLICIES:
+            # OutputFormat's values are render formats (RenderFormat; json, markdown or html for a comparison)
             text = render_comparison(compare(payload, fmt, kb), output.value)  # type: ignore[arg-type]
         else:
             text = render(run_determination(payload, fmt, kb, policy=policy), output.value)  # type: ignore[arg-type]

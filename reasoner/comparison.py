@@ -206,7 +206,8 @@ def _requested(case: Graph, kb: KnowledgeBase) -> list[RequestedCode]:
                 code=code.notation if code else str(iri).rsplit("/", 1)[-1],
                 system=code.system if code else "unknown",
                 label=code.label if code else "code not in the knowledge base",
-                units=int(units.toPython()) if units is not None else 1,  # type: ignore[union-attr]
+                # cv:units is an integer literal (the case shapes say so)
+                units=int(units.toPython()) if units is not None else 1,  # type: ignore[attr-defined]
             )
         )
     return out
@@ -273,13 +274,14 @@ def _differences(summary: list[PolicySummary], determinations: list[Determinatio
     # Categories in the order they first appear (policy order, then criterion order); sorted() keeps ties stable.
     categories = list(dict.fromkeys(_first(by).category for by in found.values()))
     criteria = []
-    for key, by in sorted(found.items(), key=lambda kv: categories.index(_first(kv[1]).category)):
-        statuses = [_status(d.policy.id, by.get(d.policy.id)) for d in determinations]
+    for key, by_policy in sorted(found.items(), key=lambda kv: categories.index(_first(kv[1]).category)):
+        statuses = [_status(d.policy.id, by_policy.get(d.policy.id)) for d in determinations]
         seen = {s.status for s in statuses}
         if len(seen) > 1 and seen & {Status.NOT_MET, Status.UNKNOWN}:
-            labels = dict.fromkeys(c.label for c in by.values())
+            labels = dict.fromkeys(c.label for c in by_policy.values())
+            category = _first(by_policy).category
             criteria.append(
-                CriterionDifference(key=key, category=_first(by).category, label=" / ".join(labels), statuses=statuses)
+                CriterionDifference(key=key, category=category, label=" / ".join(labels), statuses=statuses)
             )
     return Differences(
         outcomesDiffer=len({d.outcome for d in determinations}) > 1,

@@ -184,7 +184,7 @@ def _group(out: _Writer, cls: URIRef, records: list[_Record]) -> list[_Session]:
     anchors: list[_Session] = []
     by_day: dict[date, list[_Record]] = {}
     for r in certain:
-        by_day.setdefault(r.when, []).append(r)  # type: ignore[arg-type]
+        by_day.setdefault(r.when, []).append(r)  # type: ignore[arg-type]  # dated: an undated record has a gap
     for day in sorted(by_day):
         for group in _overlapping(by_day[day]):
             node = out.session(cls, (_PRIOR,), (r.node for r in group))
@@ -231,7 +231,8 @@ def _judge(out: _Writer, session: _Session, asked: frozenset[str], request: Node
     dimensions: list[Sequence[object]] = [(True, False)] * len(maybe)
     dimensions += [_SIDE_OPTIONS] * len(unknown)
     dimensions += [_SIDE_OPTIONS] if not asked else []
-    gaps = [(m.node, CV.laterality) for m in unknown] + ([(request, CV.laterality)] if not asked else [])
+    gaps: list[tuple[Node, Node]] = [(m.node, CV.laterality) for m in unknown]
+    gaps += [(request, CV.laterality)] if not asked else []
     gaps += [g for m in maybe for g in m.gaps]
     worlds = 1
     for d in dimensions:
@@ -245,7 +246,8 @@ def _judge(out: _Writer, session: _Session, asked: frozenset[str], request: Node
         for world in itertools.product(*dimensions):
             present = list(members) + [m for m, there in zip(maybe, world, strict=False) if there]
             sides = dict(zip((m.node for m in unknown), world[len(maybe) :], strict=False))
-            q = asked or world[-1]  # type: ignore[assignment]
+            q = asked or world[-1]
+            # A world's values past its presences are sides (_SIDE_OPTIONS): the product is typed as objects.
             judged = {m.node for m in _on_sides(present, q, sides)}  # type: ignore[arg-type]
             always &= judged
             ever |= judged

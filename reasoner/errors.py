@@ -27,7 +27,7 @@ Messages never quote the submitted content: cases are PHI.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 ErrorCode = Literal[
     "kb-load",
@@ -67,7 +67,7 @@ class ReasonerError(Exception):
         """The problem's detail: the message, unless the class gives its parts as members."""
         return self.message
 
-    def members(self) -> dict[str, object]:
+    def members(self) -> dict[str, Any]:
         """Problem-details members beyond type, title, status, detail and code (RFC 9457 extensions)."""
         return {}
 
@@ -75,7 +75,7 @@ class ReasonerError(Exception):
 class KnowledgeBaseError(ReasonerError):
     """The knowledge base could not be loaded or failed its own checks."""
 
-    code = "kb-load"
+    code: ClassVar[ErrorCode] = "kb-load"  # widened: subclasses have codes of their own
     status = 503
     title = "Knowledge base unavailable"
 
@@ -108,7 +108,7 @@ class UnknownPolicyError(ReasonerError):
         super().__init__(f"{what}; valid policies: {', '.join(valid)}")
         self.policy, self.valid = policy, valid
 
-    def members(self) -> dict[str, object]:
+    def members(self) -> dict[str, Any]:
         """The ids a request may name."""
         return {"validPolicies": self.valid}
 
@@ -124,7 +124,7 @@ class ValidationError(ReasonerError):
 class CaseError(ReasonerError):
     """The submitted case cannot be judged."""
 
-    code = "case-schema"
+    code: ClassVar[ErrorCode] = "case-schema"  # widened: subclasses have codes of their own
     status = 422
     title = "The case cannot be judged"
 
@@ -146,7 +146,7 @@ class CaseParseError(CaseError):
         """The reason alone: the line and column are members of their own."""
         return self.reason
 
-    def members(self) -> dict[str, object]:
+    def members(self) -> dict[str, Any]:
         """Where the syntax error is."""
         return {"line": self.line, "column": self.column}
 
@@ -169,7 +169,7 @@ class CaseSchemaError(CaseError):
         super().__init__("; ".join(f"{where}: {what}" for where, what in problems))
         self.problems = problems
 
-    def members(self) -> dict[str, object]:
+    def members(self) -> dict[str, Any]:
         """Each problem with its location."""
         return {"errors": [{"location": where, "problem": what} for where, what in self.problems]}
 
@@ -192,7 +192,7 @@ class CaseShapeError(CaseError):
         super().__init__(f"the case is not well-formed: {shown}{more}")
         self.problems = problems
 
-    def members(self) -> dict[str, object]:
+    def members(self) -> dict[str, Any]:
         """Each problem with its location."""
         return {"errors": [{"location": where, "problem": what} for where, what in self.problems]}
 
@@ -249,7 +249,7 @@ class QueryRejected(ReasonerError):
         super().__init__(message)
         self.line, self.column = line, column
 
-    def members(self) -> dict[str, object]:
+    def members(self) -> dict[str, Any]:
         """Where the syntax error is."""
         return {"line": self.line, "column": self.column}
 

@@ -64,7 +64,8 @@ def explain(
     missing_kinds: set[URIRef] = set()  # documentation surely missing
     unsure_kinds: dict[URIRef, frozenset[Gap]] = {}  # documentation missing unless unstated values say otherwise
     for r in results:
-        kind = index.documentation.get(index.root_of.get(r.source_shape, r.source_shape))
+        root = index.root_of.get(r.source_shape, r.source_shape)
+        kind = index.documentation.get(root) if isinstance(root, URIRef) else None  # IRI-named roots only
         if kind is None:
             continue
         if r.undecided is None:
@@ -72,7 +73,7 @@ def explain(
         else:
             unsure_kinds[kind] = unsure_kinds.get(kind, frozenset()) | r.undecided
     failing: dict[URIRef, list[Result]] = {}
-    flagged_by_shape: dict[URIRef, dict[Node, frozenset[Gap] | None]] = {}
+    flagged_by_shape: dict[Node, dict[Node, frozenset[Gap] | None]] = {}
     for r in results:
         root = index.root_of.get(r.source_shape, r.source_shape)
         flags = flagged_by_shape.setdefault(root, {})
@@ -81,9 +82,9 @@ def explain(
         if via is not None and r.value is not None:
             targets = {kb.ontology.value(r.value, via)}
         else:
-            targets = set(index.checks.get(root, frozenset()))
-        for c in targets & applicable:
-            failing.setdefault(c, []).append(r)  # type: ignore[arg-type]
+            targets = set(index.checks.get(root, frozenset())) if isinstance(root, URIRef) else set()
+        for criterion in applicable & targets:
+            failing.setdefault(criterion, []).append(r)
     crits = _in_order(kb, applicable)
     seen: dict[Node, tuple[str, Source | None]] = {}  # a fact described once, however many criteria list it
     listed: dict[URIRef, list[Node]] = {}  # and a class's facts found once
@@ -116,7 +117,7 @@ def _criterion(
     c: Criterion,
     failing: list[Result],
     missing_kinds: set[URIRef],
-    flagged_by_shape: dict[URIRef, dict[Node, frozenset[Gap] | None]],
+    flagged_by_shape: dict[Node, dict[Node, frozenset[Gap] | None]],
     seen: dict[Node, tuple[str, Source | None]],
     listed: dict[URIRef, list[Node]],
     named: dict[Gap, str],
@@ -149,11 +150,11 @@ def _criterion(
         elif c.qualifying_shapes:
             if node not in not_qualifying:
                 assessment = "qualifies"
-            elif not_qualifying[node] is None:
+            elif (may_not := not_qualifying[node]) is None:
                 assessment = "does not qualify"
             else:
                 assessment = "may qualify"
-                unstated = _names(not_qualifying[node], g, kb, named)  # type: ignore[arg-type]
+                unstated = _names(may_not, g, kb, named)
         elif node in failing_focus:
             assessment = "fails this criterion"
         else:
@@ -166,7 +167,8 @@ def _criterion(
     if status is Status.UNKNOWN and gaps:
         finding = "Cannot be decided: " + " ".join((kb.missing_texts.get(k) or kb.label(k)) for k in sorted(gaps))
     elif status is Status.UNKNOWN:
-        values = _names(frozenset().union(*(r.undecided for r in undecided)), g, kb, named)  # type: ignore[arg-type]
+        gaps_of_results = (r.undecided for r in undecided if r.undecided is not None)  # (each is)
+        values = _names(frozenset().union(*gaps_of_results), g, kb, named)
         finding = "Cannot be decided: not stated: " + "; ".join(values) + "."
     elif status is Status.NOT_MET:
         finding = _named_finding(c, about, failing, facts)
@@ -331,7 +333,8 @@ class _About:
             return []
         if self._reader is None:
             self._reader = Reader(self.case.graph)
-        reader, out, outline = self._reader, [], validator.outline(shape)
+        reader, outline = self._reader, validator.outline(shape)
+        out: list[Node] = []
         if outline.qualified is not None:
             values = compiled.value_nodes(reader, focus)
             truths = [(v, outline.qualified.conforms(reader, v)) for v in values if type(v) is not Uncertain]
@@ -369,6 +372,7 @@ def _group_counts(kb: KnowledgeBase) -> dict[URIRef, tuple[tuple[URIRef, URIRef,
             else:
                 continue
             for c in criteria:
+                # rules.py names every property shape it writes (an IRI)
                 out.setdefault(c, []).append((root, part, unit))  # type: ignore[arg-type]
     return {c: tuple(sorted(v)) for c, v in out.items()}
 
@@ -401,11 +405,12 @@ def _counted(g: Graph, kb: KnowledgeBase, unit: str, counted: list[Node]) -> str
         members = _members(g, group)
         if (group, GR.sessionOf, None) in g:
             named = " and ".join(sorted({name_fact(g, m, kb) for m in members}))
+            # a laterality is an IRI of the case vocabulary (the case shapes say so)
             sides = sorted({kb.label(v) for m in members for v in g.objects(m, CV.laterality)})  # type: ignore[arg-type]
             names.append(named + (f", {' and '.join(sides)}" if len(members) > 1 and sides else ""))
         else:
             times = f", recorded {len(members)} times" if len(members) > 1 else ""
-            names.append(kb.label(group) + times)  # type: ignore[arg-type]
+            names.append(kb.label(group) + times)  # type: ignore[arg-type]  # a distinct test: its class's IRI
     return f"{text}: {'; '.join(sorted(names))}"
 
 
@@ -423,7 +428,7 @@ def _stated_input(kb: KnowledgeBase, prop: Node) -> Node:
     """The case property a derived property comes from (the one a reviewer can ask for)."""
     seen = {prop}
     while True:
-        sources = sorted(kb.derived_from.get(prop, ()))  # type: ignore[call-overload]
+        sources = sorted(kb.derived_from.get(prop, ()))  # type: ignore[call-overload]  # IRI keys, any term asked
         if not sources or sources[0] in seen:
             return prop
         prop = sources[0]
@@ -493,7 +498,7 @@ def _rationale(
 def _next_steps(case: EnrichedCase, kb: KnowledgeBase, results: list[CriterionResult]) -> tuple[NextStep, ...]:
     by_id = {r.id: r for r in results}
     steps = kb.steps_of(case.policy.iri)
-    out = []
+    out: list[NextStep] = []
     for step in steps:
         crit = kb.criteria.get(step.completion_criterion) if step.completion_criterion else None
         result = by_id.get(crit.id) if crit else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ._memo import per_knowledge_base
@@ -27,7 +27,7 @@ _KIND_ORDER = (
     CV.ImagingFinding,
     CV.PainHistory,
 )
-_RANK = {k: i for i, k in enumerate(_KIND_ORDER)}
+_RANK: dict[Node, int] = {k: i for i, k in enumerate(_KIND_ORDER)}  # looked up by any type a node has
 
 
 def most_specific_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
@@ -66,14 +66,14 @@ def _procedure_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
     by_purpose = _by_purpose(kb) & types
     if len(by_purpose) > 1:
         supers = kb.superclasses
-        leaves = sorted(c for c in by_purpose if not any(o != c and c in supers.get(o, ()) for o in by_purpose))  # type: ignore[call-overload]
+        leaves = sorted(c for c in by_purpose if not any(o != c and c in supers.get(o, ()) for o in by_purpose))
         if len(leaves) > 1:
-            return " and ".join(kb.label(c) for c in leaves)  # type: ignore[arg-type]
+            return " and ".join(kb.label(c) for c in leaves)
     return _leaf_label(kb, types)
 
 
 @per_knowledge_base(maxsize=8)
-def _by_purpose(kb: KnowledgeBase) -> frozenset[Node]:
+def _by_purpose(kb: KnowledgeBase) -> frozenset[URIRef]:
     """The classes that specialise a procedure class by a purpose."""
     return frozenset(sub for options in kb.purposes.values() for _, sub in options)
 
@@ -93,7 +93,8 @@ def _diagnosis(kb: KnowledgeBase, iri: Node | None, *, short: bool = False) -> s
         named = named if named.startswith("ICD-10-CM") else f"ICD-10-CM {named}"
         return f"{named}, a code the knowledge base does not hold"
     if code.deleted_on is not None:
-        after = sorted(kb.codes[r].notation for r in kb.ontology.objects(code.iri, GR.replacedBy) if r in kb.codes)
+        replacements = kb.ontology.objects(code.iri, GR.replacedBy)
+        after = sorted(kb.codes[r].notation for r in replacements if isinstance(r, URIRef) and r in kb.codes)
         instead = f" (replaced by {', '.join(after[:-1])} and {after[-1]})" if len(after) > 1 else ""
         return f"{named}, deleted from ICD-10-CM on {code.deleted_on} and not a valid code{instead}"
     if short:
@@ -125,7 +126,8 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
                 parts.append(lab)
         contrast = _value(g, node, CV.contrast)
         if contrast is not None:
-            parts.append("with contrast" if contrast.toPython() is True else "without contrast")  # type: ignore[attr-defined]
+            said = isinstance(contrast, Literal) and contrast.toPython() is True  # an IRI's toPython() is itself
+            parts.append("with contrast" if said else "without contrast")
         if levels:
             parts.append(f"levels {levels}")
     elif CV.Condition in types:
@@ -141,8 +143,8 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
         if (lab := _label(g, kb, node, CV.clinicalStatus)) is not None:
             parts.append(lab)
     elif CV.PriorProcedure in types:
-        code = _code(kb, _value(g, node, CV.code))
-        parts = [_procedure_label(g, node, kb) + (f" ({code})" if code else "")]
+        notation = _code(kb, _value(g, node, CV.code))
+        parts = [_procedure_label(g, node, kb) + (f" ({notation})" if notation else "")]
         if (d := _value(g, node, CV.date)) is not None:
             parts.append(str(d))
         if (lab := _label(g, kb, node, CV.laterality)) is not None:
@@ -162,18 +164,18 @@ def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
         if outcomes := _labels(g, kb, node, CV.outcome):
             parts.append(f"outcome {', '.join(outcomes)}")
     elif CV.ConservativeCare in types:
-        parts = [kb.label(g.value(node, CV.careKind))]  # type: ignore[arg-type]
+        parts = [kb.label(g.value(node, CV.careKind))]  # type: ignore[arg-type]  # the case shapes require it
         if (w := _value(g, node, CV.weeks)) is not None:
             parts.append(f"{_num(w)} week{'' if _num(w) == '1' else 's'}")
         if (lab := _label(g, kb, node, CV.outcome)) is not None:
             parts.append(f"result {lab}")
     elif CV.ExamFinding in types:
         result = _label(g, kb, node, CV.result) or "result not recorded"
-        parts = [f"{kb.label(g.value(node, CV.test))}: {result}"]  # type: ignore[arg-type]
+        parts = [f"{kb.label(g.value(node, CV.test))}: {result}"]  # type: ignore[arg-type]  # the case shapes require it
         if (lab := _label(g, kb, node, CV.laterality)) is not None:
             parts.append(lab)
     elif CV.ImagingFinding in types:
-        parts = [kb.label(g.value(node, CV.findingKind))]  # type: ignore[arg-type]
+        parts = [kb.label(g.value(node, CV.findingKind))]  # type: ignore[arg-type]  # the case shapes require it
         if levels:
             parts.append(f"at {levels}")
         if GR.PainGeneratorFinding in types:

@@ -750,7 +750,8 @@ def _read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookC
     if not isinstance(draft, dict) or draft.get("resourceType") != "Bundle":
         raise FhirError([("required", "context.draftOrders", "draftOrders must be a Bundle")])
     validate_resource(draft, "context.draftOrders")
-    prefetch = data.get("prefetch") if isinstance(data.get("prefetch"), dict) else {}
+    given = data.get("prefetch")
+    prefetch: dict[str, Any] = given if isinstance(given, dict) else {}
     resources: list[dict[str, Any]] = []
     paths: dict[int, str] = {}
     for key, value in prefetch.items():

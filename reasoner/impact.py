@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .casetests import case_files, expectations
 from .errors import ReasonerError, UnknownPolicyError, VersionError
+from .intake import CaseFormat
 from .kb import KnowledgeBase
 from .pipeline import determine
 
@@ -88,9 +89,9 @@ def _cases(roots: list[Path], extra: list[Path]) -> dict[str, Path]:
 
 def _answer(case: Path, kb: KnowledgeBase, policy: str | None) -> tuple[str, dict[str, str]] | str:
     """The outcome and criterion statuses, or why the case cannot be determined."""
-    fmt = "json" if case.suffix == ".json" else "turtle"
+    fmt: CaseFormat = "json" if case.suffix == ".json" else "turtle"
     try:
-        d = determine(case.read_bytes(), fmt, kb, policy=policy)  # type: ignore[arg-type]
+        d = determine(case.read_bytes(), fmt, kb, policy=policy)
     except UnknownPolicyError:
         return f"has no policy {policy}" if policy else "has no policy the case names"
     except ReasonerError as exc:

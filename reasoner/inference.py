@@ -12,7 +12,7 @@ reasoner/classes.py; the stage's values are reasoner/enriched.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -74,7 +74,7 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     case_node = next(iter(g.subjects(_TYPE, CV.Case)))
     request = _first(objs(case_node, CV.request))
     assert request is not None
-    request_date = _first(objs(request, CV.date)).toPython()  # type: ignore[union-attr]
+    request_date = _first(objs(request, CV.date)).toPython()  # type: ignore[union-attr]  # the case shapes require it
     request_purposes = kb.purposes_of(objs(request, CV.purpose))
     line_nodes = set(objs(request, CV.line))
     classified = [(s, o) for p in sorted(kb.classifying) for s, o in g.subject_objects(p) if isinstance(o, URIRef)]
@@ -99,12 +99,13 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
         _elapsed(add, node, 0, elapsed)
         units = _first(objs(node, CV.units))
         classes = frozenset(c for c in objs(node, _TYPE) if isinstance(c, URIRef))
+        # cv:units is an integer literal (the case shapes say so)
         lines.append(Line(node, code, int(units.toPython()) if units is not None else 1, status, classes))  # type: ignore[attr-defined]
     procedures = tuple(objs(case_node, CV.priorProcedure))
     for proc in procedures:
         when = _first(objs(proc, CV.date))
-        if when is not None and isinstance(when.toPython(), date):  # type: ignore[attr-defined]
-            _elapsed(add, proc, (request_date - when.toPython()).days, elapsed)  # type: ignore[attr-defined]
+        if isinstance(when, Literal) and isinstance(when.toPython(), date):  # an IRI's toPython() is itself
+            _elapsed(add, proc, (request_date - when.toPython()).days, elapsed)
     _sites(objs, add, kb, request, lines, procedures)
     _request_diagnoses(objs, add, kb, request, request_date)
     _same_levels(objs, add, request, (*procedures, *objs(case_node, CV.imagingFinding)))
@@ -114,13 +115,13 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
             weeks = (months.toPython() * DAYS_PER_MONTH / 7).quantize(_HUNDREDTHS)
             add((fact, GR.durationWeeks, literal(weeks, _DECIMAL)))
         for value in tuple(objs(fact, CV.painCharacter)):
-            for cls in kb.indicated.get(value, ()):  # type: ignore[call-overload]
+            for cls in kb.indicated.get(value, ()):
                 for sup in kb.types_of([cls]):
                     add((fact, _TYPE, sup))
     addressed = tuple(line.classes for line in lines if line.status != GR.NotAddressed)
     applicable = applicability.resolve(kb, policy, frozenset().union(*addressed) if addressed else frozenset())
-    for step in applicable.prerequisite_steps:
-        add((request, GR.requiresStep, step))
+    for prerequisite in applicable.prerequisite_steps:
+        add((request, GR.requiresStep, prerequisite))
     steps = kb.steps_of(policy.iri)
     for fact in (*procedures, *objs(case_node, CV.conservativeCare)):
         types = objs(fact, _TYPE)
@@ -151,9 +152,9 @@ def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase, steps
     """
     unstated: dict[Node, set[Node]] = {}
     subjects = _subjects_reader(g)
-    for kind, props in kb.expected_on_kind.items():
+    for kind, expected in kb.expected_on_kind.items():
         for fact in subjects(_TYPE, kind):
-            for prop in props:
+            for prop in expected:
                 if objs(fact, prop):
                     continue
                 if prop == CV.purpose and kb.purposes_of((), objs(fact, CV.injectate)):
@@ -173,8 +174,8 @@ def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase, steps
                     changed = True
     possible_types: dict[Node, set[URIRef]] = {}
     for fact, props in unstated.items():
-        for prop in props:
-            add((fact, GR.unstated, prop))
+        for missing in props:
+            add((fact, GR.unstated, missing))
         possible = possible_types[fact] = set()
         if CV.purpose in props:
             for p in kb.classifying:
@@ -265,7 +266,11 @@ def _elapsed(add: Adder, node: Node, days: int, made: dict[int, tuple[Literal, L
     add((node, GR.monthsBeforeRequest, terms[2]))
 
 
-_SIDES = {CV.Left: frozenset({"L"}), CV.Right: frozenset({"R"}), CV.Bilateral: frozenset({"L", "R"})}
+_SIDES: dict[Node | None, frozenset[str]] = {
+    CV.Left: frozenset({"L"}),
+    CV.Right: frozenset({"R"}),
+    CV.Bilateral: frozenset({"L", "R"}),
+}
 _MODIFIER_SIDES = {"LT": frozenset({"L"}), "RT": frozenset({"R"}), "50": frozenset({"L", "R"})}
 _TRUE = Literal(True)
 
@@ -277,7 +282,7 @@ def _region_of_level(level: str) -> URIRef | None:
 
 def _regions(objs: Objects, kb: KnowledgeBase, node: Node) -> frozenset[URIRef]:
     """A fact's spinal regions: its code's region, else the regions of its levels."""
-    code = kb.codes.get(_first(objs(node, CV.code)))  # type: ignore[arg-type]
+    code = kb.codes.get(_first(objs(node, CV.code)))  # type: ignore[call-overload]  # IRI keys; any term, or none, asked
     if code is not None and code.region is not None:
         return frozenset({code.region})
     return frozenset(r for v in objs(node, CV.level) if (r := _region_of_level(str(v))) is not None)
@@ -285,7 +290,7 @@ def _regions(objs: Objects, kb: KnowledgeBase, node: Node) -> frozenset[URIRef]:
 
 def _sides(objs: Objects, node: Node) -> frozenset[str]:
     side = _first(objs(node, CV.laterality))
-    out = _SIDES.get(side, frozenset())  # type: ignore[call-overload]
+    out = _SIDES.get(side, frozenset())
     for m in objs(node, CV.modifier):
         out |= _MODIFIER_SIDES.get(str(m), frozenset())
     return out
@@ -319,7 +324,7 @@ def _sites(
         add((line.node, GR.sameRegionAsRequest, _TRUE))
         add((line.node, GR.sameSideAsRequest, _TRUE))
     for proc in procedures:
-        code = kb.codes.get(_first(objs(proc, CV.code)))  # type: ignore[arg-type]
+        code = kb.codes.get(_first(objs(proc, CV.code)))  # type: ignore[call-overload]  # IRI keys; any term, or none, asked
         if code is not None and code.add_on_to:
             add((proc, GR.addOnCode, _TRUE))
         theirs = _regions(objs, kb, proc)
@@ -466,6 +471,7 @@ def _latest_at_site(
         for q in sure:
             for site in _sites_of(facts[q], dims, None):
                 when = facts[q].when
+                # (sure: each states its date)
                 if site not in latest or latest[site] < when:  # type: ignore[operator]
                     latest[site] = when  # type: ignore[assignment]
         for p in members:
@@ -473,7 +479,7 @@ def _latest_at_site(
             if truth is True:
                 add((p, GR.latestAtSite, scope.criterion))
             elif truth is not False:
-                _possibly(add, p, GR.latestAtSite, scope.criterion, truth.gaps)  # type: ignore[union-attr]
+                _possibly(add, p, GR.latestAtSite, scope.criterion, truth.gaps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,8 +500,12 @@ _DIM_PROPERTY = {"region": CV.level, "level": CV.level, "side": CV.laterality}
 def _placed(objs: Objects, kb: KnowledgeBase, fact: Node) -> _Placed:
     stated = _first(objs(fact, CV.date))
     when = stated.toPython() if isinstance(stated, Literal) else None
-    places = {"region": _regions(objs, kb, fact), "level": _level_keys(objs, fact), "side": _sides(objs, fact)}
-    return _Placed(fact, when if isinstance(when, date) else None, places)  # type: ignore[arg-type]
+    places: dict[str, frozenset[object]] = {
+        "region": _regions(objs, kb, fact),
+        "level": _level_keys(objs, fact),
+        "side": _sides(objs, fact),
+    }
+    return _Placed(fact, when if isinstance(when, date) else None, places)
 
 
 def _member(objs: Objects, fact: Node, cls: URIRef) -> Truth:
@@ -509,7 +519,7 @@ def _member(objs: Objects, fact: Node, cls: URIRef) -> Truth:
 
 
 def _sites_of(
-    placed: _Placed, dims: tuple[str, ...], requested: dict[str, frozenset[object]] | None
+    placed: _Placed, dims: tuple[str, ...], requested: Mapping[str, frozenset[object]] | None
 ) -> list[tuple[object, ...]]:
     """The sites of a fact (with ``requested``: those of the request it may be at; a place neither states: ``?``)."""
     sites: list[tuple[object, ...]] = [()]
@@ -528,7 +538,7 @@ def _sites_of(
 def _latest(
     p: Node,
     dims: tuple[str, ...],
-    requested: dict[str, frozenset[object]],
+    requested: Mapping[str, frozenset[object]],
     facts: dict[Node, _Placed],
     members: dict[Node, Truth],
     latest: dict[tuple[object, ...], date],

@@ -91,7 +91,8 @@ class KnowledgeBase:
     content_hash: str
     ontology: Graph = field(repr=False)
     shapes: Graph = field(repr=False)
-    superclasses: Mapping[URIRef, frozenset[URIRef]] = field(repr=False)
+    # Mappings keyed by Node are looked up by any term a case states (their keys are IRIs).
+    superclasses: Mapping[Node, frozenset[URIRef]] = field(repr=False)
     policies: Mapping[str, Policy] = field(repr=False)
     criteria: Mapping[URIRef, Criterion] = field(repr=False)
     steps: Mapping[URIRef, Step] = field(repr=False)
@@ -101,14 +102,14 @@ class KnowledgeBase:
     references: Mapping[URIRef, Reference] = field(repr=False)
     recommendations: Mapping[URIRef, Recommendation] = field(repr=False)
     purposes: Mapping[URIRef, tuple[tuple[URIRef, URIRef], ...]] = field(repr=False)
-    addressed_by: Mapping[URIRef, frozenset[URIRef]] = field(repr=False)
+    addressed_by: Mapping[Node, frozenset[URIRef]] = field(repr=False)
     shape_index: _kb_index.ShapeIndex = field(repr=False)
     validator: validation.PreparedShapes = field(repr=False)
     labels: Mapping[URIRef, str] = field(repr=False)
     classifying: frozenset[URIRef] = field(repr=False)
-    indicated: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
+    indicated: Mapping[Node, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     implied_purposes: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
-    missing_texts: Mapping[URIRef, str] = field(repr=False, default_factory=dict)
+    missing_texts: Mapping[Node, str] = field(repr=False, default_factory=dict)  # by kind of documentation
     expected: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     derived_from: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     diagnosis_lists: Mapping[URIRef, tuple[DiagnosisEntry, ...]] = field(repr=False, default_factory=dict)
@@ -265,15 +266,15 @@ class KnowledgeBase:
         return _session_classes_of(self, policy)
 
     @cached_property
-    def session_counts(self) -> Mapping[URIRef, frozenset[URIRef]]:
+    def session_counts(self) -> Mapping[Node, frozenset[URIRef]]:
         """For each root shape: the classes whose sessions it counts (a ``^gr:sessionOf`` path from a target node)."""
-        out: dict[URIRef, set[URIRef]] = {}
+        out: dict[Node, set[URIRef]] = {}
         shapes, root_of = self.shapes, self.shape_index.root_of
         for path in shapes.subjects(SH.inversePath, GR.sessionOf):
             for prop in shapes.subjects(SH.path, path):
                 for owner in shapes.subjects(SH.property, prop):
                     classes = {c for c in shapes.objects(owner, SH.targetNode) if isinstance(c, URIRef)}
-                    out.setdefault(root_of.get(owner, owner), set()).update(classes)  # type: ignore[arg-type]
+                    out.setdefault(root_of.get(owner, owner), set()).update(classes)
         return MappingProxyType({k: frozenset(v) for k, v in out.items()})
 
     def types_of(self, classes: Iterable[URIRef]) -> frozenset[URIRef]:
@@ -287,7 +288,7 @@ class KnowledgeBase:
         """A fact's purposes: those stated, and those its injectate implies (``gr:impliesPurpose``)."""
         out = frozenset(p for p in stated if isinstance(p, URIRef))
         for agent in injectate:
-            out |= self.implied_purposes.get(agent, frozenset())  # type: ignore[call-overload]
+            out |= self.implied_purposes.get(agent, frozenset())  # type: ignore[call-overload]  # IRI keys, any term asked
         return out
 
     def lists_holding(self, notation: str) -> frozenset[URIRef]:
@@ -360,7 +361,7 @@ def _bind_thresholds(ontology: Graph, shapes: Graph) -> None:
         raise KnowledgeBaseError("the shapes graph has no criteria")
 
 
-def _superclass_map(closed: Graph) -> dict[URIRef, frozenset[URIRef]]:
+def _superclass_map(closed: Graph) -> dict[Node, frozenset[URIRef]]:
     out: dict[URIRef, set[URIRef]] = {}
     for sub, sup in closed.subject_objects(RDFS.subClassOf):
         if isinstance(sub, URIRef) and isinstance(sup, URIRef) and str(sub).startswith(BASE):

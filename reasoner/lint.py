@@ -8,6 +8,7 @@ The meta-shapes live in ``shapes/meta/`` and run over the ontology and shapes as
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -172,6 +173,10 @@ def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> L
     return LintReport(tuple(ordered), tuple(unreadable), len(kb_files.files) + len(kb_files.unreadable))
 
 
+# Reports a finding: (the term it is about, the check, the message).
+_At = Callable[[Node, str, str], None]
+
+
 def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
     kb, shapes, meta = Graph(), Graph(), Graph()
     for name, graph in graphs.items():
@@ -201,7 +206,7 @@ def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
     return out
 
 
-def _threshold_bindings(kb: Graph, at: object) -> None:
+def _threshold_bindings(kb: Graph, at: _At) -> None:
     for binder in kb.subjects(RDF.type, GR.ThresholdParameter):
         for shape, threshold in kb.subject_objects(binder):
             if not isinstance(kb.value(threshold, GR.value), Literal):
@@ -209,7 +214,7 @@ def _threshold_bindings(kb: Graph, at: object) -> None:
                     shape,
                     "threshold-binding",
                     f"the shape binds <{threshold}>, which is not a threshold with a gr:value",
-                )  # type: ignore[operator]
+                )
 
 
 _OWL_DECLARATIONS = frozenset(
@@ -217,7 +222,7 @@ _OWL_DECLARATIONS = frozenset(
 )
 
 
-def _owl_constructs(kb: Graph, at: object) -> None:
+def _owl_constructs(kb: Graph, at: _At) -> None:
     """OWL beyond declarations: the closure at load is RDFS, so it would be silently ignored."""
     seen: set[Node] = set()
     for s, p, o in kb:
@@ -229,10 +234,10 @@ def _owl_constructs(kb: Graph, at: object) -> None:
                         s,
                         "owl-construct",
                         f"owl:{str(term)[len(str(OWL)) :]} is not entailed (the closure is RDFS): state its effect",
-                    )  # type: ignore[operator]
+                    )
 
 
-def _inverse_sequences(shapes: Graph, at: object) -> None:
+def _inverse_sequences(shapes: Graph, at: _At) -> None:
     """``sh:inversePath`` of a sequence: pyshacl walks ``^(a/b)`` as ``^a/^b`` and finds nothing."""
     for shape, path in shapes.subject_objects(SH.path):
         stack, seen = [path], set()
@@ -248,12 +253,12 @@ def _inverse_sequences(shapes: Graph, at: object) -> None:
                     "inverse-sequence-path",
                     "the inverse of a sequence path is read in the wrong order by pyshacl: write each step's "
                     "inverse in reverse order, ( [ sh:inversePath b ] [ sh:inversePath a ] ) for ^(a/b)",
-                )  # type: ignore[operator]
+                )
                 break
             stack.extend(o for _p, o in shapes.predicate_objects(node))
 
 
-def _placeholders(kb: Graph, at: object) -> None:
+def _placeholders(kb: Graph, at: _At) -> None:
     """A ``{key}`` in a text must name a threshold the resource uses, or a reader sees the raw placeholder."""
     for prop in TEXT_PROPERTIES:
         for subject, text in kb.subject_objects(prop):
@@ -273,10 +278,10 @@ def _placeholders(kb: Graph, at: object) -> None:
                     "placeholder",
                     f"{{{key}}} in its gr:{str(prop).rsplit('#', 1)[-1]} names no threshold it uses "
                     "(gr:usesThreshold, with a gr:value): a reader would see the placeholder",
-                )  # type: ignore[operator]
+                )
 
 
-def _undeclared(kb: Graph, at: object) -> None:
+def _undeclared(kb: Graph, at: _At) -> None:
     declared = {s for s in kb.subjects(RDF.type, None)}
     versions = set(kb.objects(None, OWL.versionIRI))
     seen: set[Node] = set()
@@ -290,4 +295,4 @@ def _undeclared(kb: Graph, at: object) -> None:
                 and term not in seen
             ):
                 seen.add(term)
-                at(term, "undeclared", f"<{term}> is used but never declared (a typo?)")  # type: ignore[operator]
+                at(term, "undeclared", f"<{term}> is used but never declared (a typo?)")

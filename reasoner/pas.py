@@ -203,7 +203,8 @@ def claim_response_bundle(pas: PasCase, answer: Review | Determination, *, now: 
         "timestamp": stamp,
         "entry": [{"fullUrl": response_url, "resource": response}, *echo.entries()],
     }
-    return _drop_empty(out)
+    cleaned: dict[str, Any] = _drop_empty(out)
+    return cleaned
 
 
 def _review_action(code: str, display: str, number: str) -> dict[str, Any]:

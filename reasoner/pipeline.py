@@ -16,7 +16,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import case_json, fhir_intake, intake, jsonld, relevance
-from ._case_store import CaseStore, new_case_graph
+from ._case_store import CaseGraph, CaseStore
 from ._memo import per_knowledge_base
 from .applicability import Applicable
 from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine, Status
@@ -94,9 +94,10 @@ def determine_parsed(case: Graph, kb: KnowledgeBase, *, policy: str | None = Non
     Enrichment writes derived facts into the graph it is given, so each call works on its own
     copy: the same parsed case can be judged under one policy after another.
     """
-    owned = new_case_graph()
-    owned.store.extend(case)  # type: ignore[attr-defined]
-    owned.store.submitted = getattr(case.store, "submitted", None)  # type: ignore[attr-defined]
+    store = CaseStore()
+    owned = CaseGraph(store)  # what new_case_graph() makes, its store at hand
+    store.extend(case)
+    store.submitted = getattr(case.store, "submitted", None)
     return _run(owned, kb, policy)
 
 
@@ -141,7 +142,8 @@ def _run(case: Graph, kb: KnowledgeBase, policy: str | None) -> Determination:
     chosen = resolve_policy(case, kb, policy)
     ident = _determination_id(case, kb, chosen)
     enriched = enrich(case, kb, chosen)
-    reader, results = Reader(enriched.graph), ()
+    reader = Reader(enriched.graph)
+    results: tuple[Result, ...] = ()
     if _addressed(enriched):
         results = kb.validator.validate(enriched.graph, select_shapes(enriched, kb), reader=reader)
     return _determination(ident, kb, chosen, enriched, results, reader)
@@ -243,7 +245,7 @@ def _determination_id(case: Graph, kb: KnowledgeBase, policy: Policy) -> str:
     return fingerprint(case, kb, policy.id)
 
 
-def _canonical(term: object) -> str:
+def _canonical(term: Node) -> str:
     if isinstance(term, Literal):
         value = term.toPython()
         if isinstance(value, Decimal):
@@ -251,7 +253,7 @@ def _canonical(term: object) -> str:
         return repr((value, str(term.datatype), term.language))
     if isinstance(term, URIRef):
         return f"<{term}>"  # what n3() writes, without re-checking an IRI intake already accepted
-    return term.n3()  # type: ignore[attr-defined]
+    return term.n3()
 
 
 def _line(kb: KnowledgeBase, case: EnrichedCase, line: Line) -> RequestedLine:
@@ -285,7 +287,7 @@ def _cited(
         rec = kb.recommendations.get(c.recommendation) if c.recommendation else None
         ids.extend(rec.references if rec else ())
     for s in kb.steps_of(policy.iri):
-        if s.recommendation in kb.recommendations:
+        if s.recommendation is not None and s.recommendation in kb.recommendations:
             ids.extend(kb.recommendations[s.recommendation].references)
     ids.extend(policy.references)
     out = []

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
@@ -334,7 +334,7 @@ def _documents(
         if list(shapes.items(s)) != [CV.document, CV.documentKind]:
             return None
         for prop, _ in users:
-            shacl = {q for q in shapes.predicates(prop) if q.startswith(_SH)}  # type: ignore[attr-defined]
+            shacl = {q for q in shapes.predicates(prop) if isinstance(q, URIRef) and q.startswith(_SH)}
             if not shacl <= _ANNOTATIONS | {SH.hasValue}:
                 return None
             kinds |= {v for v in shapes.objects(prop, SH.hasValue) if isinstance(v, URIRef)}
@@ -349,10 +349,11 @@ def _use_of_link(shapes: Graph, shape: Node) -> tuple[frozenset[URIRef], ...] | 
     cannot be skipped).
     """
     said = set(shapes.predicates(shape))
-    shacl = {p for p in said if p.startswith(_SH)}  # type: ignore[attr-defined]
+    shacl = {p for p in said if isinstance(p, URIRef) and p.startswith(_SH)}  # a predicate is an IRI
     if shacl <= _ANNOTATIONS | {SH.minCount}:
-        counts = [o.toPython() for o in shapes.objects(shape, SH.minCount)]
-        return max(counts) if len(counts) == 1 and isinstance(counts[0], int) else None
+        # (an IRI's toPython() is itself)
+        counts = [o.toPython() if isinstance(o, Literal) else o for o in shapes.objects(shape, SH.minCount)]
+        return counts[0] if len(counts) == 1 and isinstance(counts[0], int) else None
     if not shacl <= _ANNOTATIONS | _QUALIFIED:
         return None
     qualified = list(shapes.objects(shape, SH.qualifiedValueShape))
@@ -377,8 +378,9 @@ def _needs(shapes: Graph, shape: Node, depth: int) -> tuple[frozenset[URIRef], .
             alternatives = [a | n for a in alternatives for n in needs]
     for lst in [*shapes.objects(shape, SH["or"]), *shapes.objects(shape, SH.xone)]:
         options = [_needs(shapes, member, depth + 1) for member in shapes.items(lst)]
-        if options and all(o is not None for o in options):
-            alternatives = [a | n for a in alternatives for o in options for n in o]  # type: ignore[union-attr]
+        known = [o for o in options if o is not None]
+        if options and len(known) == len(options):
+            alternatives = [a | n for a in alternatives for o in known for n in o]
     found = tuple(a for a in alternatives if a)
     return found if len(found) == len(alternatives) and found else None
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal as TypingLiteral
+from typing import overload
 
 from rdflib import RDF, RDFS, SH, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -30,7 +32,11 @@ from .vocab import BASE, CV, GR
 GRS = BASE + "shapes/"
 _KB = BASE + "kb/"
 _DOC = BASE + "kb/records/"
-_ELAPSED = {GR.Months: GR.monthsBeforeRequest, GR.Weeks: GR.weeksBeforeRequest, GR.Days: GR.daysBeforeRequest}
+_ELAPSED: dict[Node | None, URIRef] = {
+    GR.Months: GR.monthsBeforeRequest,
+    GR.Weeks: GR.weeksBeforeRequest,
+    GR.Days: GR.daysBeforeRequest,
+}
 _CONDITION_PATHS = (
     (CV.condition,),
     (CV.request, CV.primaryDiagnosis),
@@ -53,6 +59,10 @@ class _Rule:
     def iri(self, suffix: str = "") -> URIRef:
         return URIRef(f"{GRS}rule/{self.tail}{'-' + suffix if suffix else ''}")
 
+    @overload
+    def one(self, p: URIRef, *, required: TypingLiteral[True] = ...) -> Node: ...
+    @overload
+    def one(self, p: URIRef, *, required: bool) -> Node | None: ...
     def one(self, p: URIRef, *, required: bool = True) -> Node | None:
         values = list(self.onto.objects(self.node, p))
         if len(values) > 1 or (required and not values):
@@ -65,10 +75,15 @@ class _Rule:
             raise KnowledgeBaseError(f"rule of {self.tail}: needs at least one {_n(p)}")
         return values
 
+    @overload
+    def threshold(self, p: URIRef, *, required: TypingLiteral[True] = ...) -> URIRef: ...
+    @overload
+    def threshold(self, p: URIRef, *, required: bool) -> URIRef | None: ...
     def threshold(self, p: URIRef, *, required: bool = True) -> URIRef | None:
         t = self.one(p, required=required)
         if t is not None and (t, RDF.type, GR.Threshold) not in self.onto:
             raise KnowledgeBaseError(f"rule of {self.tail}: {_n(p)} must name a gr:Threshold")
+        # Not None when required (one() raises); the knowledge base indexes only IRI-named thresholds.
         return t  # type: ignore[return-value]
 
     def flag(self, p: URIRef) -> bool:
@@ -101,6 +116,7 @@ class _Rule:
         message: str | None = None,
         severity: URIRef = SH.Info,
         bind: tuple[URIRef, URIRef] | None = None,
+        in_: Node | None = None,
         **constraints: Node,
     ) -> URIRef:
         s = URIRef(f"{owner}--{suffix}")  # "--": never the IRI of a node shape
@@ -116,6 +132,8 @@ class _Rule:
             self.shapes.add((s, bind[0], bind[1]))
         for key, value in constraints.items():
             self.shapes.add((s, SH[key], value))
+        if in_ is not None:  # sh:in ("in" is a Python keyword), after the other constraints as when it was one of them
+            self.shapes.add((s, SH["in"], in_))
         return s
 
     def inverse_type(self) -> BNode:
@@ -187,7 +205,7 @@ class _Rule:
         unit = self.onto.value(threshold, GR.unit)
         if unit not in _ELAPSED:
             raise KnowledgeBaseError(f"rule of {self.tail}: {_n(threshold)} must be in months, weeks or days")
-        return _ELAPSED[unit]  # type: ignore[index]
+        return _ELAPSED[unit]
 
     def records(self, cls: URIRef, counted: URIRef, need_duration: bool) -> None:
         """A documentation check: every counted earlier procedure has its relief recorded."""
@@ -305,7 +323,7 @@ def _session_limit(r: _Rule) -> None:
         message=f"The request would exceed the number of {name} sessions allowed.",
         severity=SH.Violation,
         qualifiedValueShape=counted,
-        bind=(GR.qualifiedMaxCountFrom, limit),  # type: ignore[arg-type]
+        bind=(GR.qualifiedMaxCountFrom, limit),
     )
 
 
@@ -348,7 +366,7 @@ def _response(r: _Rule, suffix: str, cls: URIRef) -> tuple[URIRef, bool]:
         r.shapes.add((s, SH["or"], r.rdf_list([by_relief, by_function])))
         _improvement(r, by_function, name, "function", function[0], function[1])
         s = by_relief
-    _improvement(r, s, name, "relief", relief, months)  # type: ignore[arg-type]
+    _improvement(r, s, name, "relief", relief, months)
     return r.iri(suffix), months is not None
 
 
@@ -416,7 +434,7 @@ def _qualifying_history(r: _Rule) -> None:
         message=f"Too few earlier {name}s gave the relief required.",
         severity=SH.Violation,
         qualifiedValueShape=session,
-        **count,  # type: ignore[arg-type]
+        **count,
     )
     r.records(cls, filtered, timed)
 
@@ -459,7 +477,7 @@ def _level_limit(r: _Rule) -> None:
         "levels treated in the session",
         message="The request treats more levels in one session than the policy allows.",
         severity=SH.Violation,
-        bind=(GR.maxInclusiveFrom, levels),  # type: ignore[arg-type]
+        bind=(GR.maxInclusiveFrom, levels),
     )
     if regions is not None:
         r.prop(
@@ -575,7 +593,7 @@ def _either(r: _Rule, root: URIRef, suffix: str, cls: URIRef, part: str, other: 
         r.sequence(r.inverse_type(), r.inverse_alternatives(_CONDITION_PATHS), r.alternatives(_CONDITION_PATHS)),
         "facts of the same case that lift the exclusion" if lifted else "facts of the same case that make it count",
         qualifiedValueShape=other,
-        **count,  # type: ignore[arg-type]
+        **count,  # type: ignore[arg-type]  # sh: constraints only, never one of prop()'s named parameters
     )
     r.shapes.add((root, SH["or"], r.rdf_list([none, second])))
     r.shapes.add((root, SH.message, Literal(f"An active {name} is documented.", lang="en")))
@@ -649,7 +667,7 @@ def _image_guidance(r: _Rule) -> None:
             "image guidance",
             message="The planned image guidance is not one the policy allows.",
             severity=SH.Violation,
-            **{"in": r.rdf_list(allowed)},
+            in_=r.rdf_list(allowed),
         )
     if contrast and not waivers and (r.node, GR.conditionalGuidance, None) not in r.onto:
         r.prop(
@@ -717,7 +735,7 @@ def _covered_diagnosis(r: _Rule) -> None:
         GR.onDiagnosisList,
         "diagnosis list",
         message="This diagnosis is not on the policy's list of covered diagnoses.",
-        hasValue=listed,  # type: ignore[arg-type]
+        hasValue=listed,
     )
     r.onto.add((r.criterion, GR.qualifyingShape, on_list))
     root = r.node_shape("", "A covered diagnosis on the request", checks=True, targetClass=CV.ServiceRequest)
@@ -760,9 +778,7 @@ def _guidance_with_exceptions(
         return s
 
     standard = r.node_shape("standard", "An allowed modality, with contrast where the policy requires it")
-    r.prop(
-        standard, "guidance", CV.imageGuidance, "allowed guidance", minCount=Literal(1), **{"in": r.rdf_list(allowed)}
-    )
+    r.prop(standard, "guidance", CV.imageGuidance, "allowed guidance", minCount=Literal(1), in_=r.rdf_list(allowed))
     if contrast:
         used = r.node_shape("contrast-used", "Contrast is used")
         r.prop(used, "contrast", CV.contrast, "contrast used", hasValue=Literal(True))
@@ -777,7 +793,7 @@ def _guidance_with_exceptions(
             CV.imageGuidance,
             "conditional guidance",
             minCount=Literal(1),
-            **{"in": r.rdf_list(alternative)},
+            in_=r.rdf_list(alternative),
         )
         r.shapes.add((other, SH.node, documented("condition", when, "A condition that allows it")))
         branches.append(other)
@@ -811,9 +827,9 @@ KINDS: dict[URIRef, Callable[[_Rule], None]] = {
 }
 
 
-def rule_problems(ontology: Graph) -> list[tuple[URIRef, str]]:
+def rule_problems(ontology: Graph) -> list[tuple[Node, str]]:
     """Each declaration that cannot be expanded, with why (for lint; nothing is kept)."""
-    out = []
+    out: list[tuple[Node, str]] = []
     for criterion, node in sorted(ontology.subject_objects(GR.rule), key=lambda t: str(t[0])):
         scratch = Graph()
         for triple in ontology.triples((node, None, None)):
@@ -841,7 +857,7 @@ def rule_problems(ontology: Graph) -> list[tuple[URIRef, str]]:
         try:
             expand_rules(scratch, Graph())
         except KnowledgeBaseError as exc:
-            out.append((criterion, str(exc)))  # type: ignore[arg-type]
+            out.append((criterion, str(exc)))
     return out
 
 
@@ -856,12 +872,12 @@ def expand_rules(ontology: Graph, shapes: Graph) -> int:
         if not isinstance(criterion, URIRef) or not str(criterion).startswith(_KB):
             raise KnowledgeBaseError(f"gr:rule on {criterion}: rules belong to IRI-named criteria of the KB")
         tail = str(criterion)[len(_KB) :]
-        kinds = [k for k in ontology.objects(node, RDF.type) if k in KINDS]
+        kinds = [k for k in ontology.objects(node, RDF.type) if isinstance(k, URIRef) and k in KINDS]
         if len(kinds) != 1:
             raise KnowledgeBaseError(
                 f"rule of {tail}: needs exactly one rule kind, one of {sorted(_n(k) for k in KINDS)}"
             )
-        KINDS[kinds[0]](_Rule(ontology, shapes, criterion, node, tail))  # type: ignore[index]
+        KINDS[kinds[0]](_Rule(ontology, shapes, criterion, node, tail))
         count += 1
     return count
 

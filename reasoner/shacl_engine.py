@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from collections.abc import Collection as Collection_  # rdflib.collection.Collection is used here too
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, final
 
 from pyshacl.rdfutil.compare import compare_literal
 from rdflib import RDF, RDFS, SH, XSD, BNode, Graph, Literal, URIRef
@@ -56,7 +56,7 @@ _UNDERSTOOD = frozenset(
         SH.severity, SH.message, SH.name, SH.description, SH.order, SH.group, SH.defaultValue,
     }
 )  # fmt: skip
-_SINGLE = (SH.path, SH.severity, SH.minCount, SH.maxCount, SH.minLength, SH.maxLength, SH.flags)
+_SINGLE: tuple[URIRef, ...] = (SH.path, SH.severity, SH.minCount, SH.maxCount, SH.minLength, SH.maxLength, SH.flags)
 _SINGLE += (SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive, SH.datatype, SH.nodeKind)
 _SINGLE += (SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxCount)
 
@@ -85,6 +85,7 @@ class Result(NamedTuple):
     undecided: frozenset[Gap] | None = None
 
 
+@final  # final, so that a test of type(t) is Unknown narrows both ways
 class Unknown:
     """Kleene's third truth value: undecided, because of the unstated values in ``gaps``."""
 
@@ -100,6 +101,7 @@ class Unknown:
 Truth = bool | Unknown
 
 
+@final  # final, so that a test of type(v) is Uncertain narrows both ways
 class Uncertain:
     """A value node that may not be there, on condition of the unstated values in ``gaps``.
 
@@ -118,6 +120,10 @@ class Uncertain:
         return hash((Uncertain, self.node, self.gaps))
 
 
+#: A value node as the reader gives it: a node of the data graph, or one that may not be there.
+Value = Node | Uncertain
+
+
 def gaps_of(t: Truth) -> frozenset[Gap]:
     """The unstated values a truth value hangs on (none for True or False)."""
     return t.gaps if type(t) is Unknown else frozenset()
@@ -131,7 +137,7 @@ def kleene_and(a: Truth, b: Truth) -> Truth:
         return b
     if b is True:
         return a
-    return Unknown(a.gaps | b.gaps)  # type: ignore[union-attr]
+    return Unknown(a.gaps | b.gaps)
 
 
 def kleene_or(a: Truth, b: Truth) -> Truth:
@@ -142,7 +148,7 @@ def kleene_or(a: Truth, b: Truth) -> Truth:
         return b
     if b is False:
         return a
-    return Unknown(a.gaps | b.gaps)  # type: ignore[union-attr]
+    return Unknown(a.gaps | b.gaps)
 
 
 def kleene_not(a: Truth) -> Truth:
@@ -155,11 +161,11 @@ def _surely(t: Truth, gaps: frozenset[Gap]) -> Truth:
     return True if t is True else Unknown(gaps | gaps_of(t))
 
 
-def _plain(node: Node | Uncertain) -> Node:
+def _plain(node: Value) -> Node:
     """A node a result can name: an uncertain value's node, or the fact whose value is unstated."""
     if type(node) is Uncertain:
-        return node.node if node.node is not None else min(node.gaps, key=str).fact  # type: ignore[union-attr]
-    return node  # type: ignore[return-value]
+        return node.node if node.node is not None else min(node.gaps, key=str).fact
+    return node
 
 
 class Reader:
@@ -180,12 +186,12 @@ class Reader:
         self._graph = graph
         store = graph.store
         self._store = store if isinstance(store, CaseStore) else None  # read from its index, not through rdflib
-        self.conformance: dict[tuple[Shape, Node], Truth] = {}  # (shape, focus) -> whether it conforms
-        self._out: dict[tuple[Node, Node], tuple[Node, ...]] = {}
-        self._in: dict[tuple[Node, Node], tuple[Node, ...]] = {}
-        self._supers: dict[Node, frozenset[Node]] = {}
-        self._instances: dict[Node, frozenset[Node]] = {}
-        self._kinds: dict[Node, frozenset[Node]] = {}  # a node's types with their superclasses
+        self.conformance: dict[tuple[Shape, Value], Truth] = {}  # (shape, focus) -> whether it conforms
+        self._out: dict[tuple[Value, Node], tuple[Value, ...]] = {}
+        self._in: dict[tuple[Node, Value], tuple[Value, ...]] = {}
+        self._supers: dict[Value, frozenset[Value]] = {}
+        self._instances: dict[Value, frozenset[Value]] = {}
+        self._kinds: dict[Node, frozenset[Value]] = {}  # a node's types with their superclasses
         # Enrichment types a case's facts with every superclass; a data graph without subclass
         # triples of its own needs no walk up or down them (most of sh:class's cost otherwise).
         self._subclassing = next(iter(graph.triples((None, _SUBCLASS, None))), None) is not None
@@ -212,9 +218,9 @@ class Reader:
         for fact, prop in graph.subject_objects(GR.uncertainBecause):
             self._because[fact] = self._because.get(fact, frozenset()) | {Gap(fact, prop)}
         for holder, gap in graph.subject_objects(GR.hangsOn):  # named gaps: the fact and property, explicitly
-            fact, prop = graph.value(gap, GR.gapFact), graph.value(gap, GR.gapProperty)
-            if fact is not None and prop is not None:
-                self._named[holder] = self._named.get(holder, frozenset()) | {Gap(fact, prop)}
+            gap_fact, gap_prop = graph.value(gap, GR.gapFact), graph.value(gap, GR.gapProperty)
+            if gap_fact is not None and gap_prop is not None:
+                self._named[holder] = self._named.get(holder, frozenset()) | {Gap(gap_fact, gap_prop)}
         self.uncertain = bool(self._unstated or self._possible or self._possible_in)
 
     def gaps(self, fact: Node) -> frozenset[Gap]:
@@ -232,7 +238,7 @@ class Reader:
         named = self._named.get(statement)
         return named if named is not None else self.gaps(subject)
 
-    def objects(self, s: Node, p: Node) -> tuple[Node, ...]:
+    def objects(self, s: Value, p: Node) -> tuple[Value, ...]:
         """Objects of ``s`` by ``p``; an unstated value as an :class:`Uncertain` node."""
         key = (s, p)
         found = self._out.get(key)
@@ -243,7 +249,7 @@ class Reader:
                 if self._store is not None and type(p) is URIRef:
                     found = tuple(self._store.objects_of(s, p))
                 else:
-                    found = tuple(self._graph.objects(s, p))  # type: ignore[arg-type]
+                    found = tuple(self._graph.objects(s, p))
                 if self.uncertain:
                     if not found and p in self._unstated.get(s, ()):
                         found = (Uncertain(None, frozenset({Gap(s, p)})),)
@@ -252,7 +258,7 @@ class Reader:
             self._out[key] = found
         return found
 
-    def subjects(self, p: Node, o: Node) -> tuple[Node, ...]:
+    def subjects(self, p: Node, o: Value) -> tuple[Value, ...]:
         """Subjects with ``p`` to ``o``; facts with ``p`` unstated, or ``o`` a possible type, as :class:`Uncertain`."""
         key = (p, o)
         found = self._in.get(key)
@@ -263,7 +269,7 @@ class Reader:
                 if self._store is not None and type(p) is URIRef:
                     found = tuple(self._store.subjects_of(p, o))
                 else:
-                    found = tuple(self._graph.subjects(p, o))  # type: ignore[arg-type]
+                    found = tuple(self._graph.subjects(p, o))
                 if self.uncertain:
                     sure = set(found)
                     found += tuple(u for u in self._possible_subjects(p, o) if u.node not in sure)
@@ -276,14 +282,14 @@ class Reader:
         maybe = tuple(Uncertain(f, self._statement_gaps(f, st)) for f, st in self._possible_in.get((p, o), ()))
         return maybe + tuple(Uncertain(f, frozenset({Gap(f, p)})) for f in self._unstated_by_prop.get(p, ()))
 
-    def pairs(self, p: Node) -> list[tuple[Node, Node]]:
+    def pairs(self, p: Node) -> list[tuple[Value, Value]]:
         """Every (subject, object) linked by ``p`` (a fact with ``p`` unstated: an unknown object)."""
-        found: list[tuple[Node, Node]] = list(self._graph.subject_objects(p))  # type: ignore[arg-type]
+        found: list[tuple[Value, Value]] = list(self._graph.subject_objects(p))
         for fact in self._unstated_by_prop.get(p, ()):
-            found.append((Uncertain(fact, frozenset({Gap(fact, p)})), Uncertain(None, frozenset({Gap(fact, p)}))))  # type: ignore[arg-type]
+            found.append((Uncertain(fact, frozenset({Gap(fact, p)})), Uncertain(None, frozenset({Gap(fact, p)}))))
         return found
 
-    def superclasses(self, cls: Node) -> frozenset[Node]:
+    def superclasses(self, cls: Value) -> frozenset[Value]:
         """``cls`` and every class it is rdfs:subClassOf, transitively, in the data graph."""
         found = self._supers.get(cls)
         if found is None:
@@ -294,7 +300,7 @@ class Reader:
             self._supers[cls] = found
         return found
 
-    def instances(self, cls: Node) -> frozenset[Node]:
+    def instances(self, cls: Value) -> frozenset[Value]:
         """Instances of ``cls`` or of its subclasses in the data graph (possible ones as :class:`Uncertain`)."""
         found = self._instances.get(cls)
         if found is None:
@@ -324,16 +330,16 @@ class Reader:
         return False
 
 
-def _through(via: Uncertain, values: tuple[Node, ...] | None) -> tuple[Node, ...]:
+def _through(via: Uncertain, values: tuple[Value, ...] | None) -> tuple[Value, ...]:
     """Values read from an uncertain node: uncertain on the same condition (all unknown from an unknown node)."""
     if values is None:
-        return (Uncertain(None, via.gaps),)  # type: ignore[return-value]
-    return tuple(  # type: ignore[return-value]
+        return (Uncertain(None, via.gaps),)
+    return tuple(
         Uncertain(v.node, v.gaps | via.gaps) if type(v) is Uncertain else Uncertain(v, via.gaps) for v in values
     )
 
 
-def _closure(start: Node, step: Callable[[Node], Iterable[Node]]) -> frozenset[Node]:
+def _closure(start: Value, step: Callable[[Value], Iterable[Value]]) -> frozenset[Value]:
     seen, stack = {start}, [start]
     while stack:
         for nxt in step(stack.pop()):
@@ -343,10 +349,13 @@ def _closure(start: Node, step: Callable[[Node], Iterable[Node]]) -> frozenset[N
     return frozenset(seen)
 
 
-Path = Callable[[Reader, Node], Iterable[Node]]
+# A path's value nodes: the reader's tuples (distinct) or sets.
+Path = Callable[[Reader, Value], Collection_[Value]]
 # A check reads (reader, focus, value nodes, results or None) and says whether they conform.
 # With results None the caller wants only conformance and the check may stop at the first failure.
-Check = Callable[[Reader, Node, Collection_[Node], "list[Result] | None"], "Truth"]
+Check = Callable[[Reader, Value, Collection_[Value], "list[Result] | None"], "Truth"]
+# A test of one value node (never an unknown one: _per_value answers for those).
+Test = Callable[[Reader, Node], Truth]
 
 
 class Shape:
@@ -358,13 +367,13 @@ class Shape:
         self.node = node
         self.severity = severity
         self.path = path
-        self.targets: tuple[tuple[Node, ...], tuple[Node, ...], tuple[Node, ...], tuple[Node, ...]] = ((), (), (), ())
+        self.targets: tuple[tuple[Node, ...], ...] = ((), (), (), ())  # the nodes of each of _TARGETS, in order
         self.checks: list[Check] = []
 
-    def focus_nodes(self, reader: Reader) -> set[Node]:
+    def focus_nodes(self, reader: Reader) -> set[Value]:
         """The nodes this shape's targets select (possible ones as :class:`Uncertain`)."""
         nodes, classes, subjects_of, objects_of = self.targets
-        found: set[Node] = set(nodes)
+        found: set[Value] = set(nodes)
         for c in classes:
             found |= reader.instances(c)
         for p in subjects_of:
@@ -373,7 +382,7 @@ class Shape:
             found.update(o for _s, o in reader.pairs(p))
         return found
 
-    def value_nodes(self, reader: Reader, focus: Node) -> Collection_[Node]:
+    def value_nodes(self, reader: Reader, focus: Value) -> Collection_[Value]:
         """The focus for a node shape; the path's values for a property shape (each once)."""
         if self.path is None:
             return (focus,)
@@ -382,7 +391,7 @@ class Shape:
         # a frozenset of either cost a Python-level hash per literal value.
         return found if type(found) in (tuple, set) else frozenset(found)
 
-    def conforms(self, reader: Reader, focus: Node) -> Truth:
+    def conforms(self, reader: Reader, focus: Value) -> Truth:
         """Whether ``focus`` conforms: True, False (at the first failing check) or unknown.
 
         Remembered for the reader's validation: a record is asked about by its session and on its own.
@@ -398,7 +407,7 @@ class Shape:
         reader.conformance[key] = found
         return found
 
-    def _conforms(self, reader: Reader, focus: Node) -> Truth:
+    def _conforms(self, reader: Reader, focus: Value) -> Truth:
         values = self.value_nodes(reader, focus)
         result: Truth = True
         for check in self.checks:
@@ -409,7 +418,7 @@ class Shape:
                 result = kleene_and(result, t)
         return result
 
-    def evaluate(self, reader: Reader, focus: Node, out: list[Result]) -> None:
+    def evaluate(self, reader: Reader, focus: Value, out: list[Result]) -> None:
         """Append this shape's results for ``focus`` (and its property shapes') to ``out``."""
         if type(focus) is Uncertain and focus.node is not None:  # what fails on it is only undecided
             before = len(out)
@@ -456,8 +465,8 @@ class _Compiler:
         done = self.cache.get(node, False)
         if done is None:
             raise Unsupported("refers to an unsupported shape")
-        if done is not False:
-            return done  # type: ignore[return-value]
+        if isinstance(done, Shape):  # else False: not compiled yet
+            return done
         g = self.g
         params: dict[Node, list[Node]] = {}
         for p, o in g.predicate_objects(node):
@@ -472,46 +481,70 @@ class _Compiler:
         severity = params.get(SH.severity, [SH.Violation])[0]
         path = _path(g, params[SH.path][0]) if SH.path in params else None
         shape = Shape(node, severity, path)
-        shape.targets = tuple(tuple(params.get(t, ())) for t in _TARGETS)  # type: ignore[assignment]
+        shape.targets = tuple(tuple(params.get(t, ())) for t in _TARGETS)
         inner = (*stack, node)
         checks = shape.checks
+        # Tests made in a loop bind their loop variable as a default (a def, not a lambda, so that it is typed).
         for cls in params.get(SH["class"], ()):
-            checks.append(_per_value(shape, lambda r, v, c=cls: r.is_instance(v, c)))
+
+            def is_instance(r: Reader, v: Node, c: Node = cls) -> Truth:
+                return r.is_instance(v, c)
+
+            checks.append(_per_value(shape, is_instance))
         if SH.datatype in params:
             dt = params[SH.datatype][0]
-            checks.append(_per_value(shape, lambda _r, v, d=dt: _has_datatype(v, d)))
+
+            def has_datatype(_r: Reader, v: Node, d: Node = dt) -> Truth:
+                return _has_datatype(v, d)
+
+            checks.append(_per_value(shape, has_datatype))
         if SH.nodeKind in params:
             kinds = _NODE_KINDS.get(params[SH.nodeKind][0])
             if kinds is None:
                 raise Unsupported("sh:nodeKind value")
-            checks.append(_per_value(shape, lambda _r, v, k=kinds: isinstance(v, k)))
+
+            def of_kind(_r: Reader, v: Node) -> Truth:
+                return isinstance(v, kinds)
+
+            checks.append(_per_value(shape, of_kind))
         for p, op in _RANGES.items():
             if p in params:
                 bound = params[p][0]
                 if not isinstance(bound, Literal):
                     raise Unsupported("a range bound that is not a literal")
-                checks.append(_per_value(shape, lambda _r, v, b=bound, o=op: _in_range(v, b, o)))
+
+                checks.append(_per_value(shape, _range_test(bound, op)))
         if SH.minLength in params or SH.maxLength in params:
             shortest, longest = _int(params, SH.minLength), _int(params, SH.maxLength)
             if shortest is not None:
-                checks.append(
-                    _per_value(shape, lambda _r, v, n=shortest: not isinstance(v, BNode) and len(_string(v)) >= n)
-                )
+
+                def long_enough(_r: Reader, v: Node) -> Truth:
+                    return not isinstance(v, BNode) and len(_string(v)) >= shortest
+
+                checks.append(_per_value(shape, long_enough))
             if longest is not None:
-                checks.append(
-                    _per_value(shape, lambda _r, v, n=longest: not isinstance(v, BNode) and len(_string(v)) <= n)
-                )
+
+                def short_enough(_r: Reader, v: Node) -> Truth:
+                    return not isinstance(v, BNode) and len(_string(v)) <= longest
+
+                checks.append(_per_value(shape, short_enough))
         if SH.pattern in params:
             flags = str(params[SH.flags][0]).lower() if SH.flags in params else ""
             re_flags = (re.I if "i" in flags else 0) | (re.M if "m" in flags else 0)
             for pattern in params[SH.pattern]:
                 matcher = re.compile(str(pattern), re_flags)
-                checks.append(
-                    _per_value(shape, lambda _r, v, m=matcher: not isinstance(v, BNode) and bool(m.search(_string(v))))
-                )
+
+                def matches(_r: Reader, v: Node, m: re.Pattern[str] = matcher) -> Truth:
+                    return not isinstance(v, BNode) and bool(m.search(_string(v)))
+
+                checks.append(_per_value(shape, matches))
         for members in params.get(SH["in"], ()):
-            allowed = frozenset(Collection(g, members))  # type: ignore[arg-type]
-            checks.append(_per_value(shape, lambda _r, v, a=allowed: v in a))
+            allowed = frozenset(Collection(g, members))
+
+            def is_in(_r: Reader, v: Node, a: frozenset[Node] = allowed) -> Truth:
+                return v in a
+
+            checks.append(_per_value(shape, is_in))
         for value in params.get(SH.hasValue, ()):
             checks.append(_has_value(shape, value))
         lo, hi = _int(params, SH.minCount), _int(params, SH.maxCount)
@@ -519,16 +552,32 @@ class _Compiler:
             checks.append(_count(shape, lo, hi))
         for other in params.get(SH.node, ()):
             nested = self.shape(other, inner)
-            checks.append(_per_value(shape, lambda r, v, n=nested: n.conforms(r, v)))
+
+            def conforms(r: Reader, v: Node, n: Shape = nested) -> Truth:
+                return n.conforms(r, v)
+
+            checks.append(_per_value(shape, conforms))
         for other in params.get(SH["not"], ()):
             nested = self.shape(other, inner)
-            checks.append(_per_value(shape, lambda r, v, n=nested: kleene_not(n.conforms(r, v))))
+
+            def not_conforms(r: Reader, v: Node, n: Shape = nested) -> Truth:
+                return kleene_not(n.conforms(r, v))
+
+            checks.append(_per_value(shape, not_conforms))
         for members in params.get(SH["or"], ()):
             alternatives = self._list(members, inner)
-            checks.append(_per_value(shape, lambda r, v, a=alternatives: _any(n.conforms(r, v) for n in a)))
+
+            def conforms_to_any(r: Reader, v: Node, a: tuple[Shape, ...] = alternatives) -> Truth:
+                return _any(n.conforms(r, v) for n in a)
+
+            checks.append(_per_value(shape, conforms_to_any))
         for members in params.get(SH["and"], ()):
             required = self._list(members, inner)
-            checks.append(_per_value(shape, lambda r, v, a=required: _all(n.conforms(r, v) for n in a)))
+
+            def conforms_to_all(r: Reader, v: Node, a: tuple[Shape, ...] = required) -> Truth:
+                return _all(n.conforms(r, v) for n in a)
+
+            checks.append(_per_value(shape, conforms_to_all))
         if SH.qualifiedValueShape in params:
             nested = self.shape(params[SH.qualifiedValueShape][0], inner)
             checks.append(
@@ -544,7 +593,7 @@ class _Compiler:
         return shape
 
     def _list(self, members: Node, stack: tuple[Node, ...]) -> tuple[Shape, ...]:
-        items = list(Collection(self.g, members))  # type: ignore[arg-type]
+        items = list(Collection(self.g, members))
         if not items:
             raise Unsupported("an empty shape list")
         return tuple(self.shape(i, stack) for i in items)
@@ -559,7 +608,7 @@ def _int(params: dict[Node, list[Node]], p: Node) -> int | None:
     return value.value
 
 
-def _path(g: Graph, node: Node, inverse: bool = False) -> Path:
+def _path(g: Graph, node: Node | None, inverse: bool = False) -> Path:
     if isinstance(node, URIRef):
         if inverse:
             return lambda r, f: r.subjects(node, f)
@@ -568,9 +617,10 @@ def _path(g: Graph, node: Node, inverse: bool = False) -> Path:
         raise Unsupported("a literal path")
     kinds = {p for p, _o in g.predicate_objects(node)}
     if kinds == {SH.inversePath}:
-        return _path(g, g.value(node, SH.inversePath), not inverse)  # type: ignore[arg-type]
+        return _path(g, g.value(node, SH.inversePath), not inverse)
     if kinds == {SH.alternativePath}:
-        parts = [_path(g, p, inverse) for p in Collection(g, g.value(node, SH.alternativePath))]  # type: ignore[arg-type]
+        alternatives = g.value(node, SH.alternativePath)  # there is one: its predicate is the node's only one
+        parts = [_path(g, p, inverse) for p in Collection(g, alternatives)] if alternatives is not None else []
         if len(parts) < 2:
             raise Unsupported("an alternative path of fewer than two paths")
         return lambda r, f: {v for part in parts for v in part(r, f)}
@@ -578,12 +628,12 @@ def _path(g: Graph, node: Node, inverse: bool = False) -> Path:
         if inverse:
             # pyshacl walks ^(a/b) as ^a/^b, not ^b/^a; rules.py writes inverses step by step instead.
             raise Unsupported("the inverse of a sequence path")
-        steps = [_path(g, p) for p in Collection(g, node)]  # type: ignore[arg-type]
+        steps = [_path(g, p) for p in Collection(g, node)]
         if len(steps) < 2:
             raise Unsupported("a sequence path of fewer than two steps")
 
-        def sequence(r: Reader, f: Node) -> set[Node]:
-            current: set[Node] = {f}
+        def sequence(r: Reader, f: Value) -> set[Value]:
+            current: set[Value] = {f}
             for step in steps:
                 current = {v for c in current for v in step(r, c)}
             return current
@@ -619,7 +669,7 @@ def _per_value(shape: Shape, test: Callable[[Reader, Node], Truth]) -> Check:
     counts when it passes and is unknown when it does not.
     """
 
-    def check(r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> Truth:
+    def check(r: Reader, focus: Value, values: Collection_[Value], out: list[Result] | None) -> Truth:
         result: Truth = True
         for v in values:
             if type(v) is Uncertain:
@@ -631,28 +681,29 @@ def _per_value(shape: Shape, test: Callable[[Reader, Node], Truth]) -> Check:
             if t is False:
                 if out is None:
                     return False
+                assert type(v) is not Uncertain  # a test of an uncertain value is never False (_surely)
                 out.append(Result(shape.node, _plain(focus), v, shape.severity))
             elif out is not None:
-                out.append(Result(shape.node, _plain(focus), None, shape.severity, t.gaps))  # type: ignore[union-attr]
+                out.append(Result(shape.node, _plain(focus), None, shape.severity, t.gaps))
             result = kleene_and(result, t)
         return result
 
     return check
 
 
-def _undecided(shape: Shape, focus: Node, gaps: frozenset[Gap], out: list[Result] | None) -> Unknown:
+def _undecided(shape: Shape, focus: Value, gaps: frozenset[Gap], out: list[Result] | None) -> Unknown:
     if out is not None:
         out.append(Result(shape.node, _plain(focus), None, shape.severity, gaps))
     return Unknown(gaps)
 
 
 def _has_value(shape: Shape, value: Node) -> Check:
-    def check(_r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> Truth:
+    def check(_r: Reader, focus: Value, values: Collection_[Value], out: list[Result] | None) -> Truth:
         if value in values:
             return True
         maybe = [v for v in values if type(v) is Uncertain and v.node in (None, value)]
         if maybe:
-            return _undecided(shape, focus, frozenset().union(*(v.gaps for v in maybe)), out)  # type: ignore[union-attr]
+            return _undecided(shape, focus, frozenset().union(*(v.gaps for v in maybe)), out)
         if out is not None:
             out.append(Result(shape.node, _plain(focus), None, shape.severity))
         return False
@@ -662,7 +713,7 @@ def _has_value(shape: Shape, value: Node) -> Check:
 
 def _bounds(
     shape: Shape,
-    focus: Node,
+    focus: Value,
     surely: int,
     maybe: int,
     gaps: frozenset[Gap],
@@ -685,19 +736,19 @@ def _bounds(
 
 
 def _count(shape: Shape, lo: int | None, hi: int | None) -> Check:
-    def check(_r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> Truth:
+    def check(_r: Reader, focus: Value, values: Collection_[Value], out: list[Result] | None) -> Truth:
         maybe = len(values)
         uncertain = [v for v in values if type(v) is Uncertain] if _r.uncertain else []
         if not uncertain:
             return _bounds(shape, focus, maybe, maybe, frozenset(), lo, hi, out)
-        gaps = frozenset().union(*(v.gaps for v in uncertain))  # type: ignore[union-attr]
+        gaps = frozenset().union(*(v.gaps for v in uncertain))
         return _bounds(shape, focus, maybe - len(uncertain), maybe, gaps, lo, hi, out)
 
     return check
 
 
 def _qualified(shape: Shape, nested: Shape, lo: int | None, hi: int | None) -> Check:
-    def check(r: Reader, focus: Node, values: Collection_[Node], out: list[Result] | None) -> Truth:
+    def check(r: Reader, focus: Value, values: Collection_[Value], out: list[Result] | None) -> Truth:
         surely = maybe = 0
         gaps: frozenset[Gap] = frozenset()
         for v in values:
@@ -708,7 +759,7 @@ def _qualified(shape: Shape, nested: Shape, lo: int | None, hi: int | None) -> C
             if t is True and type(v) is not Uncertain:
                 surely += 1
             else:
-                gaps |= gaps_of(t) | (v.gaps if type(v) is Uncertain else frozenset())  # type: ignore[union-attr]
+                gaps |= gaps_of(t) | (v.gaps if type(v) is Uncertain else frozenset())
         return _bounds(shape, focus, surely, maybe, gaps, lo, hi, out)
 
     return check
@@ -717,7 +768,7 @@ def _qualified(shape: Shape, nested: Shape, lo: int | None, hi: int | None) -> C
 def _property(nested: Shape) -> Check:
     """sh:property: the property shape's own results, for each value node of this shape."""
 
-    def check(r: Reader, _focus: Node, values: Collection_[Node], out: list[Result] | None) -> Truth:
+    def check(r: Reader, _focus: Value, values: Collection_[Value], out: list[Result] | None) -> Truth:
         if out is None:
             return _all(nested.conforms(r, v) for v in values)
         before = len(out)
@@ -728,7 +779,7 @@ def _property(nested: Shape) -> Check:
             return True
         if any(x.undecided is None for x in added):
             return False
-        return Unknown(frozenset().union(*(x.undecided for x in added)))  # type: ignore[arg-type]
+        return Unknown(frozenset().union(*(x.undecided for x in added if x.undecided is not None)))  # none is
 
     return check
 
@@ -751,6 +802,13 @@ _RANGES: dict[Node, Callable[[int], bool]] = {
 
 
 _NUMBERS = (int, Decimal)  # exact types: a bool is an int to Python, not to XSD
+
+
+def _range_test(bound: Literal, op: Callable[[int], bool]) -> Test:
+    def in_range(_r: Reader, v: Node) -> Truth:
+        return _in_range(v, bound, op)
+
+    return in_range
 
 
 def _in_range(v: Node, bound: Literal, op: Callable[[int], bool]) -> bool:

@@ -47,6 +47,10 @@ from .errors import QueryBusy, QueryFailed, QueryRejected, QueryTimeout, UpdateR
 from .sparql_formats import GRAPH_TYPES, TABLE_TYPES, Unrepresentable
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from rdflib.term import Identifier, Variable
+
     from .kb import KnowledgeBase
 
 MAX_QUERY_CHARS = 20_000
@@ -295,7 +299,14 @@ def _limit_memory(budget_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _run(conn: object, root: str, text: str, media_types: MediaTypes, max_rows: int, budget_bytes: int) -> None:
+def _run(
+    conn: Connection[tuple[object, ...], object],
+    root: str,
+    text: str,
+    media_types: MediaTypes,
+    max_rows: int,
+    budget_bytes: int,
+) -> None:
     """Query process: parse, vet, negotiate, run and write one query; send back what came of it.
 
     Sends ``("ok", media type, body, truncated)``, ``("rejected", reason, line, column)``,
@@ -317,7 +328,7 @@ def _run(conn: object, root: str, text: str, media_types: MediaTypes, max_rows: 
         reply = ("memory",)  # the frames that held the memory are gone once this handler ends
     except Exception as exc:  # noqa: BLE001 - reported as a failed query, never as a crash
         reply = ("error", type(exc).__name__)
-    conn.send(reply)  # type: ignore[attr-defined]
+    conn.send(reply)
 
 
 def _acceptable(media_types: MediaTypes, form: QueryForm) -> list[str]:
@@ -362,7 +373,7 @@ def _serialise(result: Result, media_types: Sequence[str], max_rows: int) -> tup
     if result.type == "ASK":
         answer = bool(result.askAnswer)
         return _first(media_types, lambda media_type: sparql_formats.write_ask(answer, media_type), truncated)
-    rows = []
+    rows: list[Mapping[Variable, Identifier]] = []
     for row in result.bindings:
         if len(rows) >= max_rows:
             truncated = True

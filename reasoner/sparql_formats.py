@@ -142,7 +142,7 @@ def write_graph(graph: Graph, media_type: str) -> bytes:
     if fmt in ("turtle", "nt") and any(isinstance(t, URIRef) and _NOT_IN_IRIREF.search(t) for t in terms):
         raise Unrepresentable(media_type, "it holds an IRI with a character no IRI may contain")
     if fmt == "xml":
-        if any(_NOT_XML.search(t) for t in terms):
+        if any(isinstance(t, str) and _NOT_XML.search(t) for t in terms):  # every term of a graph is a str
             raise Unrepresentable(media_type, "it holds a character that XML 1.0 cannot carry")
         try:
             return graph.serialize(format=fmt, encoding="utf-8")

@@ -39,22 +39,27 @@ __all__ = ["PreparedShapes", "Result", "check_shapes_graph", "shacl_for_shacl", 
 Engine = Literal["compiled", "pyshacl"]
 
 
-def _node(term: object) -> Node:
-    # pyshacl's result triples carry (graph, node) pairs for nodes it will later copy into a report graph.
-    return term[1] if isinstance(term, tuple) else term  # type: ignore[return-value]
+# pyshacl's result triples carry (graph, node) pairs for nodes it will later copy into a report graph.
+_ReportTerm = Node | tuple[Graph, Node]
+# A per-shape result of pyshacl: (description, result node, its triples).
+_Report = tuple[object, Node, list[tuple[Node, Node, _ReportTerm]]]
 
 
-def _results_from_reports(reports: list[tuple[object, ...]]) -> tuple[Result, ...]:
+def _node(term: _ReportTerm) -> Node:
+    return term[1] if isinstance(term, tuple) else term
+
+
+def _results_from_reports(reports: list[_Report]) -> tuple[Result, ...]:
     """Read pyshacl's per-shape result tuples (description, result node, triples) without building a report graph."""
     out = []
     for _description, node, triples in reports:
         # Nested results (sh:detail of sh:node failures) share this triple list: keep this result's own.
-        fields = {p: _node(o) for s, p, o in triples if s == node}  # type: ignore[attr-defined]
+        fields = {p: _node(o) for s, p, o in triples if s == node}
         shape = fields.get(SH.sourceShape)
         if not isinstance(shape, URIRef):
             raise ValidationError("a validation result came from an unnamed shape")
         severity = fields.get(SH.resultSeverity)
-        out.append(Result(shape, fields[SH.focusNode], fields.get(SH.value), severity or SH.Violation))  # type: ignore[arg-type]
+        out.append(Result(shape, fields[SH.focusNode], fields.get(SH.value), severity or SH.Violation))
     return _sorted(out)
 
 
@@ -86,6 +91,7 @@ def _lean_results() -> Iterator[None]:
     saved_description = ConstraintComponent.make_v_result_description
     saved_params = getattr(pyshacl_shape, "CONSTRAINT_PARAMS", None)
     saved_messages = {c: c.__dict__["make_generic_messages"] for c in _MESSAGE_MAKERS}
+    # Patching pyshacl's methods and module state is outside what its types allow: hence the ignores.
     ConstraintComponent.make_v_result_description = _no_description  # type: ignore[method-assign]
     for component in saved_messages:
         component.make_generic_messages = _no_messages  # type: ignore[method-assign]
@@ -106,7 +112,7 @@ def _no_description(self: object, *args: object, **kwargs: object) -> str:
     return ""
 
 
-def _no_messages(self: object, *args: object, **kwargs: object) -> list[object]:
+def _no_messages(self: object, *args: object, **kwargs: object) -> list[RdfLiteral]:
     return []
 
 
@@ -121,7 +127,11 @@ def _subclasses(cls: type) -> list[type]:
 
 # Every constraint component that writes generic result messages (stringifying nodes) for
 # results whose shape gives no sh:message; the reasoner reads authored texts, never these.
-_MESSAGE_MAKERS = tuple(c for c in _subclasses(ConstraintComponent) if "make_generic_messages" in c.__dict__)
+_MESSAGE_MAKERS = tuple(
+    c
+    for c in _subclasses(ConstraintComponent)
+    if issubclass(c, ConstraintComponent) and "make_generic_messages" in c.__dict__  # each is: typed so
+)
 
 
 class Outline(NamedTuple):
@@ -142,7 +152,7 @@ class PreparedShapes:
         self._names = _shape_nodes(shapes)
         cache: dict[Node, shacl_engine.Shape | None] = {}
         self._compiled = {n: shacl_engine.compile_shape(shapes, n, cache) for n in self._names}
-        self._pyshacl: dict[Node, object] | None = None
+        self._pyshacl: dict[Node, pyshacl_shape.Shape] | None = None
         self._outlines: dict[Node, Outline] = {}
         if any(c is None for c in self._compiled.values()):
             self._pyshacl_shapes()
@@ -219,7 +229,7 @@ class PreparedShapes:
             others = tuple(r._replace(value=None, undecided=every) for r in others)
         return _sorted(out + list(others))
 
-    def _pyshacl_shapes(self) -> dict[Node, object]:
+    def _pyshacl_shapes(self) -> dict[Node, pyshacl_shape.Shape]:
         if self._pyshacl is None:
             # pyshacl reads shape parameters from the shapes graph on every validation; rdflib's
             # context-free store answers those lookups about a fifth faster (bench/README.md).
@@ -243,12 +253,12 @@ class PreparedShapes:
         # allow_infos/allow_warnings must stay off: with them, a node that fails an sh:Info shape
         # "conforms", and qualified value shapes would count it (every result is read anyway).
         executor = SHACLExecutor(max_validation_depth=15)
-        reports: list[tuple[object, ...]] = []
+        reports: list[_Report] = []
         with THIRD_PARTY_LOCK, warnings.catch_warnings(), _lean_results():
             warnings.simplefilter("error", ShapeRecursionWarning)
             try:
                 for shape in selected:
-                    _ok, shape_reports = shape.validate(executor, data)  # type: ignore[attr-defined]
+                    _ok, shape_reports = shape.validate(executor, data)
                     reports.extend(shape_reports)
             except ShapeRecursionWarning as exc:
                 raise ValidationError("a shape recursed on this case; the result cannot be trusted") from exc
@@ -304,9 +314,10 @@ def validate_with(data: Graph, shapes: Graph) -> list[tuple[Node, str]]:
     out = []
     for r in report.objects(None, SH.result):
         focus = report.value(r, SH.focusNode)
+        assert focus is not None  # every result has one (SHACL 3.6.2)
         message = report.value(r, SH.resultMessage)
         out.append((focus, str(message) if message is not None else "does not conform"))
-    return sorted(out, key=lambda x: (str(x[0]), x[1]))  # type: ignore[arg-type]
+    return sorted(out, key=lambda x: (str(x[0]), x[1]))
 
 
 def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) -> None:

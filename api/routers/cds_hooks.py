@@ -20,7 +20,7 @@ from .pas import check_fhir_content_type, read_fhir_body
 
 router = APIRouter(tags=["cds-hooks"])
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's type for responses
     status: {"description": text, "content": {FHIR_JSON: {}}}
     for status, text in {
         400: "Not a hook request, the wrong hook, or an invalid resource (OperationOutcome)",

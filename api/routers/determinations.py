@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -13,7 +14,9 @@ from reasoner.case_json import to_graph
 from reasoner.comparison import Comparison, compare_graph
 from reasoner.determination import Determination
 from reasoner.fhir_intake import read_pas, skipped_header
+from reasoner.intake import CaseFormat
 from reasoner.pas import judge
+from reasoner.render import ComparisonFormat, RenderFormat
 
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep, SettingsDep
@@ -23,15 +26,24 @@ from .pas import read_fhir_body
 
 router = APIRouter(tags=["determinations"])
 
-INPUT = {"application/json": "json", "text/turtle": "turtle", "application/ld+json": "json-ld", FHIR_JSON: "fhir"}
-OUTPUT = {
+INPUT: dict[str, CaseFormat] = {
+    "application/json": "json",
+    "text/turtle": "turtle",
+    "application/ld+json": "json-ld",
+    FHIR_JSON: "fhir",
+}
+OUTPUT: dict[str, RenderFormat] = {
     "application/json": "json",
     "text/markdown": "markdown",
     "text/html": "html",
     "text/turtle": "turtle",
     "application/ld+json": "json-ld",
 }
-COMPARISON_OUTPUT = {"application/json": "json", "text/markdown": "markdown", "text/html": "html"}
+COMPARISON_OUTPUT: dict[str, ComparisonFormat] = {
+    "application/json": "json",
+    "text/markdown": "markdown",
+    "text/html": "html",
+}
 _API_DIR = Path(__file__).resolve().parents[1]
 _SEEDS = [
     _API_DIR / "_examples" / "sij-seed-neurectomy.json",
@@ -44,7 +56,7 @@ EXPANDED_JSONLD = {
     "items": {"type": "object"},
     "description": "the determination with PROV-O, as expanded JSON-LD (an array of node objects)",
 }
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's type for responses
     status: {"description": text, "content": {PROBLEM: {}, **({FHIR_JSON: {}} if fhir else {})}}
     for status, (text, fhir) in {
         400: ("Malformed case (line and column for Turtle and JSON); for FHIR input an OperationOutcome", True),
@@ -143,8 +155,8 @@ async def create_determination(
 
     def run() -> str:
         if comparing:
-            return render_comparison(compare(body, fmt, kb), COMPARISON_OUTPUT[out])  # type: ignore[arg-type]
-        return render(determine(body, fmt, kb, policy=policy), OUTPUT[out])  # type: ignore[arg-type]
+            return render_comparison(compare(body, fmt, kb), COMPARISON_OUTPUT[out])
+        return render(determine(body, fmt, kb, policy=policy), OUTPUT[out])
 
     text = await run_in_threadpool(run)
     return Response(text, media_type=out)
@@ -158,7 +170,7 @@ async def _fhir_determination(
     def run() -> tuple[str, dict[str, int]]:
         pas = read_pas(body, kb)
         if not comparing:
-            return render(judge(pas, kb, policy=policy), OUTPUT[out]), pas.skipped  # type: ignore[arg-type]
+            return render(judge(pas, kb, policy=policy), OUTPUT[out]), pas.skipped
         if pas.case is None:
             raise FhirError(pas.missing, status=422)
         try:
@@ -167,7 +179,7 @@ async def _fhir_determination(
             raise
         except CaseError as exc:  # a mapped case that cannot be judged: still an error about the FHIR input
             raise FhirError([("invalid", None, exc.message)], status=422) from None
-        return render_comparison(comparison, COMPARISON_OUTPUT[out]), pas.skipped  # type: ignore[arg-type]
+        return render_comparison(comparison, COMPARISON_OUTPUT[out]), pas.skipped
 
     text, skipped = await run_in_threadpool(run)
     return Response(text, media_type=out, headers={"X-FHIR-Skipped": skipped_header(skipped)} if skipped else None)

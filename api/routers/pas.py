@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -30,7 +31,7 @@ class FhirJSONResponse(JSONResponse):
     media_type = FHIR_JSON
 
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's type for responses
     status: {"description": text, "content": {FHIR_JSON: {}}}
     for status, text in {
         400: "Not FHIR, not a Bundle, an invalid resource, no Claim first, or a broken reference (OperationOutcome)",

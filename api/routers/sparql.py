@@ -215,6 +215,7 @@ async def sparql_post(request: Request, sparql: SparqlDep, settings: SettingsDep
     dataset = _dataset(request.query_params.getlist)
     if kind == "application/sparql-update" or "update" in request.query_params:
         raise UpdateRefused()
+    text: str | None
     if kind == "application/sparql-query":
         text = body.decode("utf-8", "replace")
     elif kind == "application/x-www-form-urlencoded":
