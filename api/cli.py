@@ -20,8 +20,8 @@ from api import server
 from api.generations import Generations
 from reasoner.cli import Command, KbOption, app, fail
 from reasoner.errors import KnowledgeBaseError
-from reasoner.kb import KnowledgeBase, default_root
-from reasoner.kb_files import KnowledgeFiles
+from reasoner.knowledge.base import KnowledgeBase, default_root
+from reasoner.knowledge.files import KnowledgeFiles
 
 __all__ = ["app"]
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from reasoner import KnowledgeBase
-from reasoner.sparql import SparqlService
+from reasoner.sparql.service import SparqlService
 
 from .reload import LiveKnowledge
 from .settings import Settings

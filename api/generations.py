@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reasoner.kb_files import KnowledgeFiles
+from reasoner.knowledge.files import KnowledgeFiles
 
 KEEP = 4  # generations kept on disk (a worker may still be loading the one before the current)
 

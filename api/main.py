@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import reasoner
-from reasoner.kb import default_root
+from reasoner.knowledge.base import default_root
 
 from . import docs, problems
 from . import openapi as openapi_document

@@ -21,8 +21,8 @@ from typing import Any
 
 from reasoner import KnowledgeBase, KnowledgeBaseError
 from reasoner.errors import KnowledgeBaseLintError, QueryBusy
-from reasoner.kb_files import KnowledgeFiles
-from reasoner.sparql import SparqlService
+from reasoner.knowledge.files import KnowledgeFiles
+from reasoner.sparql.service import SparqlService
 
 from .generations import Generation, Generations
 from .settings import Settings

@@ -21,7 +21,7 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, XSD
 
 from reasoner import KnowledgeBase
-from reasoner.sparql_formats import FORMAT_IRIS, GRAPH_TYPES, RDFLIB_GRAPH_FORMATS, TABLE_TYPES, TURTLE
+from reasoner.sparql.formats import FORMAT_IRIS, GRAPH_TYPES, RDFLIB_GRAPH_FORMATS, TABLE_TYPES, TURTLE
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")

@@ -49,7 +49,7 @@ def _stats(fn, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def
 def examples(runs: int, naive_runs: int) -> tuple[list[str], dict[str, Any]]:
     """(a) and (b): every example case under every policy its expectations name."""
     from reasoner import KnowledgeBase, determine
-    from reasoner.casetests import case_files, expectations
+    from reasoner.authoring.casetests import case_files, expectations
     from reasoner.pipeline import agrees_with_reference, determine_naively
 
     kb = KnowledgeBase.load(ROOT)
@@ -97,12 +97,13 @@ def examples(runs: int, naive_runs: int) -> tuple[list[str], dict[str, Any]]:
 def _child_kb(n: int) -> dict[str, Any]:
     """(c), in a fresh process: lint, then load, the bundled knowledge base plus n generated policies.
 
-    Lint runs once per content of the files (its verdict is remembered, reasoner/lint_cache.py), so
+    Lint runs once per content of the files (its verdict is remembered, reasoner/knowledge/lint_cache.py), so
     it is timed apart from the load that every start pays; the cache is a fresh folder here.
     """
     from bench.generated import knowledge_base_with
-    from reasoner import KnowledgeBase, determine, lint_cache
-    from reasoner.kb_files import KnowledgeFiles
+    from reasoner import KnowledgeBase, determine
+    from reasoner.knowledge import lint_cache
+    from reasoner.knowledge.files import KnowledgeFiles
 
     payload = (ROOT / "examples/cases/facet-rfa-initial.json").read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
@@ -222,7 +223,7 @@ def http(seconds: int) -> tuple[list[str], dict[str, float]]:
 def sparql(runs: int) -> list[str]:
     """(f): each query of queries/ over what the endpoint serves, in-process."""
     from reasoner import KnowledgeBase
-    from reasoner.sparql import queryable
+    from reasoner.sparql.service import queryable
 
     dataset = queryable(KnowledgeBase.load(ROOT))
     rows = ["| query | rows | median ms |", "|---|---|---|"]

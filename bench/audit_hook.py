@@ -1,4 +1,4 @@
-"""What the reasoner's audit hook (reasoner/untrusted.py) costs a determination.
+"""What the reasoner's audit hook (reasoner/intake/limits.py) costs a determination.
 
 Audit hooks cannot be removed, so the hook cannot be timed by taking it away. Instead, the
 cost of one more copy of the very same hook is measured, twice: per audit event (``id()`` raises
@@ -18,7 +18,8 @@ import timeit
 from collections import Counter
 from pathlib import Path
 
-from reasoner import KnowledgeBase, determine, untrusted
+from reasoner import KnowledgeBase, determine
+from reasoner.intake import limits as untrusted
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "examples" / "cases"
@@ -29,7 +30,7 @@ def _payloads() -> dict[str, bytes]:
 
     from rdflib import Graph
 
-    from reasoner.jsonld import CONTEXT_URL, vendored_context
+    from reasoner.intake.jsonld import CONTEXT_URL, vendored_context
 
     graph = Graph().parse(CASES / "sij-seed-neurectomy.ttl", format="turtle")
     doc = json.loads(graph.serialize(format="json-ld", context=vendored_context(), auto_compact=True))

@@ -23,8 +23,8 @@ from pathlib import Path
 from rdflib import Graph
 
 from reasoner import KnowledgeBase, determine
-from reasoner.kb import parse_into
-from reasoner.kb_files import KnowledgeFiles
+from reasoner.knowledge.base import parse_into
+from reasoner.knowledge.files import KnowledgeFiles
 from reasoner.pipeline import agrees_with_reference, determine_naively
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -52,7 +52,7 @@ def _jsonld(edit: Callable[[list[dict[str, Any]]], Any], context: Any = CONTEXT_
     """The seed case in JSON-LD, compacted with the published context, then named by ``context``."""
     from rdflib import Graph
 
-    from reasoner.jsonld import vendored_context
+    from reasoner.intake.jsonld import vendored_context
 
     graph = Graph().parse(CASES / "sij-seed-neurectomy.ttl", format="turtle")
     doc = json.loads(graph.serialize(format="json-ld", context=vendored_context(), auto_compact=True))
@@ -137,9 +137,9 @@ def _judge(fmt: str, payload: bytes, kb: Any) -> str:
     import datetime as dt
 
     from reasoner import FhirError, ReasonerError, determine
-    from reasoner.cds_hooks import respond
-    from reasoner.fhir_intake import read_hook, read_pas
-    from reasoner.pas import judge
+    from reasoner.intake.fhir import read_hook, read_pas
+    from reasoner.interop.cds_hooks import respond
+    from reasoner.interop.pas import judge
 
     try:
         if fmt == "pas":

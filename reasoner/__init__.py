@@ -4,10 +4,8 @@ The pipeline is intake -> enrich -> validate -> explain -> render; see the modul
 names. Load the knowledge base once with :meth:`KnowledgeBase.load` and share it.
 """
 
-from ._third_party import quiet_library_logs as _quiet_library_logs
-from .comparison import ALL_POLICIES, Comparison, compare
-from .determination import CriterionResult, Determination, Outcome, Status
-from .errors import (
+from reasoner.compare import ALL_POLICIES, Comparison, compare
+from reasoner.errors import (
     CaseError,
     CaseParseError,
     CaseSchemaError,
@@ -20,9 +18,11 @@ from .errors import (
     UnknownPolicyError,
     ValidationError,
 )
-from .kb import KnowledgeBase
-from .pipeline import determine, determine_graph, parse_case
-from .render import render, render_comparison, to_json, to_markdown
+from reasoner.knowledge.base import KnowledgeBase
+from reasoner.model import CriterionResult, Determination, Outcome, Status
+from reasoner.pipeline import determine, determine_graph, parse_case
+from reasoner.render.text import render, render_comparison, to_json, to_markdown
+from reasoner.shacl._pyshacl import quiet_library_logs as _quiet_library_logs
 
 __version__ = "0.1.0"
 

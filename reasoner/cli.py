@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from . import __version__
-from .comparison import ALL_POLICIES, compare
-from .errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
-from .intake import UTF8_BOM
-from .kb import KB_ENV, KnowledgeBase
-from .kb import log as kb_log
-from .kb_files import KnowledgeFiles
-from .pipeline import determine as run_determination
-from .render import render, render_comparison
+from reasoner import __version__
+from reasoner.compare import ALL_POLICIES, compare
+from reasoner.errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
+from reasoner.intake.turtle import UTF8_BOM
+from reasoner.knowledge.base import KB_ENV, KnowledgeBase
+from reasoner.knowledge.base import log as kb_log
+from reasoner.knowledge.files import KnowledgeFiles
+from reasoner.pipeline import determine as run_determination
+from reasoner.render.text import render, render_comparison
 
 if TYPE_CHECKING:  # what the mixin is mixed into, for its super() and self (a plain object at run time)
     from typer._click import Command as _HelpBase  # typer vendors its click
@@ -250,7 +250,7 @@ def policies(
     kb_dir: KbOption = None,
 ) -> None:
     """List the policies of the knowledge base."""
-    from .catalogue import policy_summaries
+    from reasoner.knowledge.catalogue import policy_summaries
 
     rows = policy_summaries(_load(kb_dir))
     if output is OutputFormat.json:
@@ -277,8 +277,8 @@ def lint(
     Prints the findings, then a summary line, on standard output.
     Exit 0 when clean, 1 with findings, 2 when a file cannot be read.
     """
-    from .kb import default_root
-    from .lint import lint as run_lint
+    from reasoner.knowledge.base import default_root
+    from reasoner.knowledge.lint import lint as run_lint
 
     if output not in ("text", "json"):
         raise fail("--format must be text or json", 2)
@@ -338,9 +338,9 @@ def impact(
     """
     import tempfile
 
-    from .errors import VersionError
-    from .impact import impact as run_impact
-    from .impact import materialise
+    from reasoner.authoring.impact import impact as run_impact
+    from reasoner.authoring.impact import materialise
+    from reasoner.errors import VersionError
 
     repo = Path.cwd()
     with tempfile.TemporaryDirectory() as tmp:
@@ -380,7 +380,7 @@ def test_cases(
     kb_dir: KbOption = None,
 ) -> None:
     """Run every example case against its expected determination; exit 1 if any differs."""
-    from .casetests import run_all
+    from reasoner.authoring.casetests import run_all
 
     kb = _load(kb_dir)
     chosen = [*(folders or []), *(cases or [])] or [_default_cases(kb)]
@@ -412,7 +412,7 @@ def _default_cases(kb: KnowledgeBase) -> Path:
 @app.command(cls=Command)
 def schema() -> None:
     """Print the JSON Schema of the JSON case form (the file schemas/case.schema.json)."""
-    from .case_json import json_schema
+    from reasoner.intake.json_case import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
 

@@ -198,7 +198,7 @@ class CaseShapeError(CaseError):
 
 
 class ExternalAccessRefused(CaseVocabularyError):
-    """Parsing a case reached for a file, the network or a process, and was stopped (reasoner/untrusted.py)."""
+    """Parsing a case reached for a file, the network or a process, and was stopped (reasoner/intake/limits.py)."""
 
     def __init__(self) -> None:
         super().__init__("the case refers to something outside it (a file or a network address); nothing is fetched")

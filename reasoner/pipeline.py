@@ -15,21 +15,25 @@ from decimal import Decimal
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
-from . import case_json, fhir_intake, intake, jsonld, relevance
-from ._case_store import CaseGraph, CaseStore
-from ._memo import per_knowledge_base
-from .applicability import Applicable
-from .determination import Determination, PolicyOut, ReferenceOut, RequestedLine, Status
-from .enriched import EnrichedCase, Line
-from .errors import FhirError, UnknownPolicyError
-from .explanation import explain
-from .inference import as_stated, enrich
-from .intake import CaseFormat
-from .kb import KnowledgeBase
-from .knowledge import Policy
-from .shacl_engine import Reader
-from .validation import Result, validate_naively
-from .vocab import CV, GR, KB
+from reasoner._memo import per_knowledge_base
+from reasoner._rdf.case_store import CaseGraph, CaseStore
+from reasoner.enrich.stage import as_stated, enrich
+from reasoner.enrich.values import EnrichedCase, Line
+from reasoner.errors import FhirError, UnknownPolicyError
+from reasoner.explain.criteria import explain
+from reasoner.intake import fhir as fhir_intake
+from reasoner.intake import json_case as case_json
+from reasoner.intake import jsonld
+from reasoner.intake import sieve as relevance
+from reasoner.intake import turtle as intake
+from reasoner.intake.turtle import CaseFormat
+from reasoner.knowledge.applicability import Applicable
+from reasoner.knowledge.base import KnowledgeBase
+from reasoner.knowledge.entities import Policy
+from reasoner.model import Determination, PolicyOut, ReferenceOut, RequestedLine, Status
+from reasoner.shacl.compiled import Reader
+from reasoner.shacl.prepared import Result, validate_naively
+from reasoner.vocab import CV, GR, KB
 
 
 def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> Graph:

@@ -1,4 +1,4 @@
-"""FHIR R4's Bundle reference rules, written out for the tests (independently of reasoner/pas_echo.py).
+"""FHIR R4's Bundle reference rules, written out for the tests (independently of reasoner/interop/pas_echo.py).
 
 R4 (bundle.html, "Resolving references in Bundles"): a reference equal to an entry's ``fullUrl`` is
 that entry; a relative reference (``Type/id``) is made absolute against the RESTful base of the

@@ -20,13 +20,13 @@ import pytest
 from rdflib import Literal, URIRef
 
 from reasoner import Determination, KnowledgeBase, determine, render
-from reasoner.catalogue import policy_view
-from reasoner.cds_hooks import card, coverage_information
-from reasoner.determination import CriterionResult
-from reasoner.fhir_intake import read_pas
-from reasoner.knowledge import weakest
-from reasoner.pas import claim_response_bundle, judge
-from reasoner.rdf_output import to_graph
+from reasoner.intake.fhir import read_pas
+from reasoner.interop.cds_hooks import card, coverage_information
+from reasoner.interop.pas import claim_response_bundle, judge
+from reasoner.knowledge.catalogue import policy_view
+from reasoner.knowledge.entities import weakest
+from reasoner.model import CriterionResult
+from reasoner.render.rdf import to_graph
 from reasoner.vocab import BASE, GR, KB
 
 from .conftest import EXAMPLES, ROOT

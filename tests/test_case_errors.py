@@ -19,7 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from reasoner import CaseSchemaError, case_json
+from reasoner import CaseSchemaError
+from reasoner.intake import json_case as case_json
 
 from .conftest import EXAMPLES, ROOT
 

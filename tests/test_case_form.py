@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
-from reasoner import CaseSchemaError, KnowledgeBase, case_json, determine, parse_case
+from reasoner import CaseSchemaError, KnowledgeBase, determine, parse_case
+from reasoner.enrich.stage import enrich
 from reasoner.errors import CaseShapeError, FhirError
-from reasoner.fhir_intake import read_hook, read_pas
-from reasoner.inference import enrich
+from reasoner.intake import json_case as case_json
+from reasoner.intake.fhir import read_hook, read_pas
 from reasoner.vocab import CV, GR, PROC
 
 from .conftest import EXAMPLES, ROOT
@@ -523,7 +524,7 @@ def test_the_seed_pas_bundle_reads_as_before() -> None:
 
 
 def test_the_published_jsonld_context_names_contrast_and_injectate() -> None:
-    from reasoner.jsonld import CONTEXT_URL
+    from reasoner.intake.jsonld import CONTEXT_URL
 
     doc = {
         "@context": CONTEXT_URL,

@@ -19,16 +19,9 @@ from rdflib import XSD, Graph, URIRef
 from typer.testing import CliRunner
 
 import reasoner.cli as cli
-from reasoner import (
-    CaseError,
-    CaseParseError,
-    CaseSchemaError,
-    CaseTooLarge,
-    KnowledgeBase,
-    case_json,
-    determine,
-)
-from reasoner.intake import MAX_JSON_DEPTH
+from reasoner import CaseError, CaseParseError, CaseSchemaError, CaseTooLarge, KnowledgeBase, determine
+from reasoner.intake import json_case as case_json
+from reasoner.intake.turtle import MAX_JSON_DEPTH
 from reasoner.vocab import CASE_DATA, CV
 
 CANARY = "CANARY-PHI-123"

@@ -15,9 +15,10 @@ from rdflib.compare import isomorphic
 from rdflib.exceptions import UniquenessError
 from rdflib.plugins.stores.memory import Memory
 
-from reasoner import CaseTooLarge, KnowledgeBase, case_json
-from reasoner._case_store import CaseStore, memory_copy, new_case_graph
-from reasoner.intake import MAX_TRIPLES, parse_turtle
+from reasoner import CaseTooLarge, KnowledgeBase
+from reasoner._rdf.case_store import CaseStore, memory_copy, new_case_graph
+from reasoner.intake import json_case as case_json
+from reasoner.intake.turtle import MAX_TRIPLES, parse_turtle
 from reasoner.pipeline import determine_parsed, parse_case
 from reasoner.vocab import CV
 

@@ -1,4 +1,4 @@
-"""CDS Hooks answers (reasoner/cds_hooks.py): discovery, cards, CRD coverage information, real determinations."""
+"""CDS Hooks answers (reasoner/interop/cds_hooks.py): discovery, cards, CRD coverage information, determinations."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reasoner import Determination, FhirError, KnowledgeBase, determine
-from reasoner.cds_hooks import (
+from reasoner.intake.fhir import read_hook
+from reasoner.interop.cds_hooks import (
     COVERAGE_INFORMATION,
     PREFETCH,
     SERVICES,
@@ -28,7 +29,6 @@ from reasoner.cds_hooks import (
     summary,
     system_action,
 )
-from reasoner.fhir_intake import read_hook
 
 from . import hl7_examples
 from .conftest import EXAMPLES, ROOT
@@ -262,7 +262,7 @@ def test_the_order_keeps_its_own_extensions(kb: KnowledgeBase) -> None:
 
 def test_order_select_asks_for_no_documentation(kb: KnowledgeBase) -> None:
     """CRD 2.2.1 hook-19: a supporting hook's coverage information asks for no clinical or admin documentation."""
-    from reasoner.cds_hooks import coverage_information
+    from reasoner.interop.cds_hooks import coverage_information
 
     d = _determine(kb, "facet-rfa-results-missing", "medicare-facet-lcd")
     signed = coverage_information(d, coverage_ref="Coverage/c", policy_url="http://x/p", today=TODAY)
@@ -333,7 +333,7 @@ def _statuses(d: Any) -> tuple[str, dict[str, str]]:
 
 
 def test_seed_order_sign_gives_the_json_case_answer(kb: KnowledgeBase) -> None:
-    from reasoner.case_json import to_graph
+    from reasoner.intake.json_case import to_graph
     from reasoner.pipeline import determine_graph
 
     call = _hook(kb, (FHIR_EXAMPLES / "sij-seed-neurectomy.order-sign.json").read_bytes())
@@ -451,7 +451,7 @@ def test_orders_without_a_reason_get_an_information_needed_card(kb: KnowledgeBas
         assert subs["reason"] == [{"text": call.problem}]
 
 
-# --- the Coverage rule (README, "FHIR, PAS and CDS Hooks"; reasoner/hook_coverage.py) ------------------------
+# --- the Coverage rule (README, "FHIR, PAS and CDS Hooks"; reasoner/intake/coverage.py) ------------------------
 
 
 def _seed_coverage(request: dict[str, Any]) -> dict[str, Any]:

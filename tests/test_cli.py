@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 import reasoner.cli as cli
-from reasoner import KnowledgeBase, case_json
+from reasoner import KnowledgeBase
+from reasoner.intake import json_case as case_json
 
 from .conftest import EXAMPLES, FIXTURES, ROOT
 
@@ -268,7 +269,7 @@ def test_test_command_with_unknown_policy_exits_2(invoke: Callable[..., Any]) ->
 def test_jsonld_file_by_extension(invoke: Callable[..., Any], seed_ttl: bytes, tmp_path: Path) -> None:
     from rdflib import Graph
 
-    from reasoner.jsonld import CONTEXT_URL
+    from reasoner.intake.jsonld import CONTEXT_URL
 
     graph = Graph().parse(data=seed_ttl, format="turtle")
     doc = {"@context": CONTEXT_URL, "@graph": json.loads(graph.serialize(format="json-ld"))}

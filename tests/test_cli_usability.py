@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 import reasoner
 from api.cli import app
-from reasoner.kb_files import KnowledgeFiles
+from reasoner.knowledge.files import KnowledgeFiles
 
 from .conftest import EXAMPLES, ROOT
 

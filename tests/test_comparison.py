@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import reasoner.cli as cli
 from reasoner import Comparison, KnowledgeBase, compare, determine, parse_case, render_comparison
-from reasoner.comparison import compare_graph, relevant_policies, requested_codes
+from reasoner.compare import compare_graph, relevant_policies, requested_codes
 from reasoner.pipeline import determine_parsed
 from reasoner.vocab import CPT
 

@@ -14,9 +14,9 @@ import pytest
 from rdflib import Graph, URIRef
 
 from reasoner import KnowledgeBase, determine
-from reasoner.case_json import to_graph
-from reasoner.fhir_intake import read_pas
-from reasoner.knowledge import DiagnosisEntry
+from reasoner.intake.fhir import read_pas
+from reasoner.intake.json_case import to_graph
+from reasoner.knowledge.entities import DiagnosisEntry
 from reasoner.pipeline import determine_graph
 from reasoner.vocab import GR
 

@@ -31,7 +31,7 @@ def _every_subclass(cls: type) -> list[type]:
 def _import_all() -> None:
     for package in (reasoner, api):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if not info.name.endswith("_sparql_preload"):  # a forkserver preload: imports the rest itself
+            if not info.name.endswith("._preload"):  # a forkserver preload: imports the rest itself
                 importlib.import_module(info.name)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reasoner import Determination, KnowledgeBase, determine
-from reasoner.casetests import expectations, run_case
+from reasoner.authoring.casetests import expectations, run_case
 from reasoner.pipeline import parse_case
 
 from .conftest import EXAMPLES
@@ -98,7 +98,7 @@ def test_seed_under_medicare_cites_the_lcd(kb: KnowledgeBase, seed_json: bytes) 
 
 
 def test_turtle_and_json_forms_agree(kb: KnowledgeBase, seed_json: bytes) -> None:
-    from reasoner._case_store import memory_copy
+    from reasoner._rdf.case_store import memory_copy
     from reasoner.pipeline import fingerprint
 
     turtle = (EXAMPLES / "sij-seed-neurectomy.ttl").read_bytes()

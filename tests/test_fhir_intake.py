@@ -1,4 +1,4 @@
-"""FHIR intake (reasoner/fhir_intake.py): PAS Bundles and CDS Hooks order requests as cases."""
+"""FHIR intake (reasoner/intake/fhir.py): PAS Bundles and CDS Hooks order requests as cases."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from reasoner import KnowledgeBase, determine
-from reasoner.case_json import to_graph
 from reasoner.errors import FhirError
-from reasoner.fhir_intake import operation_outcome, read_hook, read_pas, skipped_header
+from reasoner.intake.fhir import operation_outcome, read_hook, read_pas, skipped_header
+from reasoner.intake.json_case import to_graph
 from reasoner.pipeline import determine_graph
 
 from .conftest import EXAMPLES, ROOT, fhir_examples

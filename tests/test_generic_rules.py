@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reasoner import KnowledgeBase, KnowledgeBaseError, determine
-from reasoner.kb import Checks
+from reasoner.knowledge.base import Checks
 
 from .conftest import EXAMPLES, FIXTURES, ROOT
 

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from reasoner.casetests import case_files, expectations
+from reasoner.authoring.casetests import case_files, expectations
+from reasoner.authoring.impact import impact, materialise
 from reasoner.errors import VersionError
-from reasoner.impact import impact, materialise
 
 from .conftest import ROOT
 

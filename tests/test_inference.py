@@ -7,8 +7,8 @@ from decimal import Decimal
 from rdflib import RDF, Literal
 
 from reasoner import KnowledgeBase, parse_case
-from reasoner.applicability import resolve
-from reasoner.inference import enrich
+from reasoner.enrich.stage import enrich
+from reasoner.knowledge.applicability import resolve
 from reasoner.vocab import CV, GR, KB, PROC
 
 

@@ -17,11 +17,11 @@ from reasoner import (
     CaseTooLarge,
     CaseVocabularyError,
     KnowledgeBase,
-    case_json,
     determine,
     parse_case,
 )
-from reasoner.intake import MAX_CASE_BYTES, MAX_TRIPLES, normalise_level, parse_turtle
+from reasoner.intake import json_case as case_json
+from reasoner.intake.turtle import MAX_CASE_BYTES, MAX_TRIPLES, normalise_level, parse_turtle
 from reasoner.vocab import CASE_DATA, CV
 
 from .conftest import EXAMPLES
@@ -456,7 +456,7 @@ def test_two_cases_in_one_payload_are_refused(kb: KnowledgeBase, seed_graph: Gra
     ],
 )
 def test_parser_reasons_quote_nothing_from_the_input(why: str, safe: str) -> None:
-    from reasoner._turtle import safe_reason
+    from reasoner._rdf.turtle import safe_reason
 
     assert safe_reason(why) == safe
 
@@ -479,7 +479,7 @@ def test_nodes_the_case_does_not_link_are_dropped(kb: KnowledgeBase, seed_graph:
 def test_the_fast_turtle_parser_gives_rdflibs_graph(kb: KnowledgeBase) -> None:
     from rdflib.compare import isomorphic
 
-    from reasoner.intake import sanitise
+    from reasoner.intake.turtle import sanitise
 
     # RDF 1.1 makes "x" and "x"^^xsd:string one term; Oxigraph writes both as "x", rdflib keeps
     # the difference, and sanitising gives string-ranged properties xsd:string either way.

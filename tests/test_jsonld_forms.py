@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from reasoner import CaseParseError, KnowledgeBase, determine
-from reasoner.jsonld import CONTEXT_URL, vendored_context
+from reasoner.intake.jsonld import CONTEXT_URL, vendored_context
 
 from .conftest import EXAMPLES
 

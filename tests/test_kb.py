@@ -12,7 +12,7 @@ import pytest
 
 from reasoner import KnowledgeBase, KnowledgeBaseError, UnknownPolicyError, determine
 from reasoner.errors import KnowledgeBaseLintError
-from reasoner.knowledge import FACT_PLACEHOLDERS, PLACEHOLDER
+from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER
 from reasoner.vocab import CPT, GR, KB, PROC
 
 from .conftest import EXAMPLES, FIXTURES, ROOT
@@ -132,7 +132,7 @@ def test_no_placeholder_reaches_a_reader(kb: KnowledgeBase) -> None:
     A not-met text keeps ``{codes}`` and ``{facts}`` for each determination to fill (and nothing else).
     """
     from reasoner import determine, render
-    from reasoner.catalogue import criterion_view, policy_view
+    from reasoner.knowledge.catalogue import criterion_view, policy_view
 
     texts = [c.statement for c in kb.criteria.values()]
     texts += [s.action for s in kb.steps.values()] + list(kb.missing_texts.values())

@@ -96,3 +96,29 @@ def test_no_import_cycle() -> None:
 def test_the_cycle_check_sees_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+STAGES = ("intake", "enrich", "explain", "render", "interop", "sparql", "authoring", "pipeline", "compare", "cli")
+
+
+def test_the_knowledge_base_imports_no_stage() -> None:
+    # It sits below every stage (reasoner/knowledge/__init__.py says why shacl is allowed).
+    modules = _modules()
+    below = {
+        name: _imports(name, path, modules) for name, path in modules.items() if name.startswith("reasoner.knowledge")
+    }
+    assert len(below) >= 8
+    up = {(m, t) for m, targets in below.items() for t in targets if t.split(".")[1] in STAGES or t.startswith("api")}
+    assert up == set()
+
+
+def test_reasoner_imports_nothing_from_api() -> None:
+    modules = _modules()
+    into_api = {
+        (m, t)
+        for m, p in modules.items()
+        if m.startswith("reasoner")
+        for t in _imports(m, p, modules)
+        if t.startswith("api")
+    }
+    assert into_api == set()

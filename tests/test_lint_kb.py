@@ -17,8 +17,8 @@ from rdflib.namespace import SH
 from typer.testing import CliRunner, Result
 
 from api.cli import app
-from reasoner.kb_files import KnowledgeFiles
-from reasoner.lint import Finding, LintReport, lint
+from reasoner.knowledge.files import KnowledgeFiles
+from reasoner.knowledge.lint import Finding, LintReport, lint
 
 from .conftest import FIXTURES, ROOT
 

@@ -13,7 +13,7 @@ import pytest
 from rdflib import URIRef
 
 from reasoner import CriterionResult, Determination, KnowledgeBase, Status, determine
-from reasoner.knowledge import PLACEHOLDER
+from reasoner.knowledge.entities import PLACEHOLDER
 
 from .conftest import EXAMPLES
 from .test_examples import PAIRS, _fmt, _policy

@@ -1,4 +1,4 @@
-"""The Da Vinci PAS answer (reasoner/pas.py): response Bundles that validate, review actions per outcome."""
+"""The Da Vinci PAS answer (reasoner/interop/pas.py): response Bundles that validate, review actions per outcome."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claimresponse import ClaimResponse
 
 from reasoner import Determination, FhirError, KnowledgeBase, determine
-from reasoner.case_json import to_graph
-from reasoner.fhir_intake import PasCase, read_pas
-from reasoner.pas import (
+from reasoner.intake.fhir import PasCase, read_pas
+from reasoner.intake.json_case import to_graph
+from reasoner.interop.pas import (
     REVIEW_ACTION,
     REVIEW_ACTION_CODE,
     X12_306,

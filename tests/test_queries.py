@@ -11,7 +11,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 
 from reasoner import KnowledgeBase
-from reasoner.sparql import queryable, vet
+from reasoner.sparql.service import queryable, vet
 
 from .conftest import ROOT
 

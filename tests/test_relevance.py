@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from rdflib import Graph, URIRef
 
-from reasoner import KnowledgeBase, case_json, relevance
+from reasoner import KnowledgeBase
+from reasoner.intake import json_case as case_json
+from reasoner.intake import sieve as relevance
 from reasoner.pipeline import determine, determine_parsed, parse_case
 from reasoner.vocab import CV
 
@@ -251,7 +253,7 @@ def test_a_fact_classified_by_an_unknown_property_is_always_kept(kb: KnowledgeBa
 
 def test_the_predicates_each_kind_carries_are_all_listed(kb: KnowledgeBase) -> None:
     # The analysis refuses inverse steps and targets over what facts carry: KINDS must list it all.
-    from reasoner.inference import enrich
+    from reasoner.enrich.stage import enrich
     from reasoner.vocab import GR
 
     for path in CASES:

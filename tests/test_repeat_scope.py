@@ -17,10 +17,10 @@ import pytest
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 
 from reasoner import KnowledgeBase, determine, parse_case
-from reasoner.determination import Determination
-from reasoner.inference import as_stated, enrich, level_key
-from reasoner.rules import rule_problems
-from reasoner.shacl_engine import Gap, Reader, Uncertain
+from reasoner.enrich.stage import as_stated, enrich, level_key
+from reasoner.knowledge.rules import rule_problems
+from reasoner.model import Determination
+from reasoner.shacl.compiled import Gap, Reader, Uncertain
 from reasoner.vocab import CV, GR, KB
 
 from .conftest import EXAMPLES
@@ -216,7 +216,7 @@ def test_sij_and_esi_function_must_last_as_long_as_relief(kb: KnowledgeBase, mon
 
 
 def test_the_functional_improvement_is_read_from_fhir(kb: KnowledgeBase) -> None:
-    from reasoner.fhir_intake import _relief
+    from reasoner.intake.fhir import _relief
 
     ours = "https://w3id.org/guideline-reasoner/observation"
     observations = [

@@ -1,4 +1,4 @@
-"""Declared rules (reasoner/rules.py) and the derived facts they read (reasoner/inference.py).
+"""Declared rules (reasoner/knowledge/rules.py) and the derived facts they read (reasoner/enrich/stage.py).
 
 The example cases exercise every rule kind end to end; these tests pin the pieces: what the
 enrich stage derives (elapsed time, regions, sides, levels, add-ons), what the expansion writes
@@ -16,9 +16,9 @@ import pytest
 from rdflib import RDF, Graph, Literal, URIRef
 
 from reasoner import KnowledgeBase, determine, parse_case
+from reasoner.enrich.stage import enrich
 from reasoner.errors import KnowledgeBaseError
-from reasoner.inference import enrich
-from reasoner.rules import expand_rules, rule_problems
+from reasoner.knowledge.rules import expand_rules, rule_problems
 from reasoner.vocab import CPT, CV, GR, PROC
 
 from .conftest import EXAMPLES, ROOT
@@ -223,7 +223,7 @@ def test_expansion_is_deterministic() -> None:
 
 def test_generated_shapes_are_valid_shacl(kb: KnowledgeBase) -> None:
     """The load skips SHACL-for-SHACL on the shapes rules.py writes; this is where they are checked."""
-    from reasoner.validation import check_shapes_graph
+    from reasoner.shacl.prepared import check_shapes_graph
 
     generated = {s for s in kb.shapes.subjects(GR.expandedFrom, None)}
     assert len(generated) > 50

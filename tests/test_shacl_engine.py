@@ -13,9 +13,10 @@ import pytest
 from rdflib import Graph, URIRef
 
 from bench.generated import case_with_history
-from reasoner import KnowledgeBase, ValidationError, intake, pipeline
-from reasoner.inference import as_stated, enrich
-from reasoner.validation import PreparedShapes
+from reasoner import KnowledgeBase, ValidationError, pipeline
+from reasoner.enrich.stage import as_stated, enrich
+from reasoner.intake import turtle as intake
+from reasoner.shacl.prepared import PreparedShapes
 
 from .test_examples import PAIRS, _fmt, _policy
 

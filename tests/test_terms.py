@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from rdflib import XSD, Literal, URIRef
 
-from reasoner._terms import iri, literal
+from reasoner._rdf.terms import iri, literal
 
 VALUES = [
     ("hist-12", XSD.string),

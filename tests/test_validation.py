@@ -6,7 +6,7 @@ import pytest
 from rdflib import Graph, URIRef
 
 from reasoner import KnowledgeBaseError, ValidationError
-from reasoner.validation import PreparedShapes, check_shapes_graph
+from reasoner.shacl.prepared import PreparedShapes, check_shapes_graph
 
 SHAPES = b"""
 @prefix sh: <http://www.w3.org/ns/shacl#> .

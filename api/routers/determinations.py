@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from reasoner import ALL_POLICIES, CaseError, FhirError, compare, determine, render, render_comparison
-from reasoner.case_json import to_graph
-from reasoner.comparison import Comparison, compare_graph
-from reasoner.determination import Determination
-from reasoner.fhir_intake import read_pas, skipped_header
-from reasoner.intake import CaseFormat
-from reasoner.pas import judge
-from reasoner.render import ComparisonFormat, RenderFormat
+from reasoner.compare import Comparison, compare_graph
+from reasoner.intake.fhir import read_pas, skipped_header
+from reasoner.intake.json_case import to_graph
+from reasoner.intake.turtle import CaseFormat
+from reasoner.interop.pas import judge
+from reasoner.model import Determination
+from reasoner.render.text import ComparisonFormat, RenderFormat
 
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep, SettingsDep

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from reasoner import UnknownPolicyError
-from reasoner.catalogue import (
+from reasoner.knowledge.catalogue import (
     CriterionView,
     PolicyListing,
     PolicyView,

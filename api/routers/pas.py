@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from reasoner import FhirError
-from reasoner.fhir_intake import read_pas, skipped_header
-from reasoner.pas import claim_response_bundle, review
+from reasoner.intake.fhir import read_pas, skipped_header
+from reasoner.interop.pas import claim_response_bundle, review
 
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep, SettingsDep

@@ -8,7 +8,7 @@ update, however it is sent (the ``update`` parameter or form field, an
 ``sparql-update-refused``: the endpoint is read-only.
 
 This process never parses a query: it checks its size, works out from the Accept header which
-formats, best first, it would give each query form, and hands both to ``reasoner.sparql``, whose
+formats, best first, it would give each query form, and hands both to ``reasoner.sparql.service``, whose
 killable query process parses, vets, runs and writes the query by the deadline. Patient cases
 are never in this dataset.
 """
@@ -22,8 +22,8 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request, Response
 
 from reasoner.errors import UpdateRefused
-from reasoner.sparql import FORMS, QueryForm, ResultNotAcceptable, check_size, formats
-from reasoner.sparql_formats import GRAPH_TYPES, JSON, TABLE_TYPES, XML
+from reasoner.sparql.formats import GRAPH_TYPES, JSON, TABLE_TYPES, XML
+from reasoner.sparql.service import FORMS, QueryForm, ResultNotAcceptable, check_size, formats
 
 from .. import sparql_description
 from ..body import read_limited

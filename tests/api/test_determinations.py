@@ -38,7 +38,7 @@ def test_turtle_body_and_policy_parameter(client: TestClient) -> None:
 def test_jsonld_body_with_the_published_context(client: TestClient) -> None:
     from rdflib import Graph
 
-    from reasoner.jsonld import CONTEXT_URL
+    from reasoner.intake.jsonld import CONTEXT_URL
 
     graph = Graph().parse(EXAMPLES / "sij-seed-neurectomy.ttl")
     doc = {"@context": CONTEXT_URL, "@graph": json.loads(graph.serialize(format="json-ld"))}

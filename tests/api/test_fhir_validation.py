@@ -32,7 +32,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reasoner import KnowledgeBase, determine
-from reasoner.cds_hooks import COVERAGE_INFORMATION, system_action
+from reasoner.interop.cds_hooks import COVERAGE_INFORMATION, system_action
 
 from .. import hl7_examples
 from ..conftest import EXAMPLES, FIXTURES, ROOT

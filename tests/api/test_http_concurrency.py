@@ -26,7 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph
 
-from reasoner.jsonld import CONTEXT_URL
+from reasoner.intake.jsonld import CONTEXT_URL
 
 from ..conftest import EXAMPLES, ROOT
 from .conftest import JSON, TURTLE

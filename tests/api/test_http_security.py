@@ -35,7 +35,7 @@ import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 
-from reasoner.jsonld import CONTEXT_URL, vendored_context
+from reasoner.intake.jsonld import CONTEXT_URL, vendored_context
 
 from ..conftest import EXAMPLES
 from ..security.conftest import (  # noqa: F401 - the fixtures are used by name

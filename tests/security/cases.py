@@ -10,7 +10,7 @@ import httpx2
 from fastapi.testclient import TestClient
 from rdflib import Graph
 
-from reasoner.jsonld import CONTEXT_URL, vendored_context
+from reasoner.intake.jsonld import CONTEXT_URL, vendored_context
 
 from ..conftest import EXAMPLES, ROOT
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from reasoner import untrusted
+from reasoner.intake import limits as untrusted
 
 from ..api.conftest import client  # noqa: F401 - the API tests' app, as a fixture here too
 

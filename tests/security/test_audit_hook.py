@@ -1,4 +1,4 @@
-"""The audit hook of reasoner/untrusted.py stops file, network and process access on its own.
+"""The audit hook of reasoner/intake/limits.py stops file, network and process access on its own.
 
 These tests go around the vetting (they reach out directly, or switch the JSON-LD vetting off)
 and check that the hook still refuses, that a refusal cannot be swallowed, and that code imports
@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from reasoner import CaseVocabularyError, untrusted
+from reasoner import CaseVocabularyError
 from reasoner.errors import ExternalAccessRefused
-from reasoner.jsonld import vendored_context
-from reasoner.untrusted import untrusted_input
+from reasoner.intake import limits as untrusted
+from reasoner.intake.jsonld import vendored_context
+from reasoner.intake.limits import untrusted_input
 
 from ..conftest import ROOT
 from .cases import JSONLD, post, problem, seed_jsonld
@@ -109,9 +110,9 @@ def test_jsonld_with_the_vetting_switched_off_is_still_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The defence works independently of jsonld.resolved(): with it a no-op, rdflib reaches out and is stopped."""
-    import reasoner.jsonld
+    import reasoner.intake.jsonld
 
-    monkeypatch.setattr(reasoner.jsonld, "resolved", lambda document: document)
+    monkeypatch.setattr(reasoner.intake.jsonld, "resolved", lambda document: document)
     existing = tmp_path / "ctx.json"
     existing.write_text('{"@context": {"@vocab": "http://local-file.example/LEAKED#"}}')
     watch_opens(existing)
@@ -136,12 +137,13 @@ FRESH = textwrap.dedent(
     import json, sys
     from pathlib import Path
     root = Path(sys.argv[1])
-    from reasoner import KnowledgeBase, parse_case, untrusted
-    from reasoner.fhir_intake import read_hook, read_pas
+    from reasoner import KnowledgeBase, parse_case
+    from reasoner.intake import limits as untrusted
+    from reasoner.intake.fhir import read_hook, read_pas
     kb = KnowledgeBase.load(root)
     cases, fhir = root / "examples" / "cases", root / "examples" / "fhir"
     from rdflib import Graph
-    from reasoner.jsonld import CONTEXT_URL, vendored_context
+    from reasoner.intake.jsonld import CONTEXT_URL, vendored_context
     graph = Graph().parse(cases / "sij-seed-neurectomy.ttl", format="turtle")
     doc = json.loads(graph.serialize(format="json-ld", context=vendored_context(), auto_compact=True))
     doc["@context"] = CONTEXT_URL

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from rdflib import Graph
 
 from reasoner import CaseVocabularyError
-from reasoner.jsonld import CONTEXT_URL, resolved, verify
+from reasoner.intake.jsonld import CONTEXT_URL, resolved, verify
 
 from .cases import CASE_IRI, JSONLD, SEED_OUTCOME, SEED_TTL, post, problem, seed_jsonld
 from .conftest import Probes

@@ -22,10 +22,10 @@ from fastapi.testclient import TestClient
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import XSDToPython
 
-from reasoner.fhir_intake import _decimal
-from reasoner.intake import _parse_with_oxigraph
+from reasoner.intake.fhir import _decimal
+from reasoner.intake.limits import untrusted_input
+from reasoner.intake.turtle import _parse_with_oxigraph
 from reasoner.numbers import MAX_NUMBER_CHARS, MAX_NUMBER_EXPONENT, NUMERIC_DATATYPES, number_problem
-from reasoner.untrusted import untrusted_input
 
 from .cases import (
     FHIR,
@@ -80,7 +80,7 @@ def test_every_numeric_xsd_datatype_is_capped() -> None:
     assert {str(XSD.decimal), str(XSD.integer), str(XSD.double), str(XSD.float), str(XSD.long)} <= NUMERIC_DATATYPES
 
 
-# --- the rdflib adapter (reasoner/_rdflib_literals.py) ---------------------------------------------
+# --- the rdflib adapter (reasoner/_rdf/literals.py) ---------------------------------------------
 
 
 @pytest.mark.parametrize("datatype", sorted(NUMERIC_DATATYPES))

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import reasoner.cli as cli
 from reasoner import CaseParseError, KnowledgeBase
-from reasoner.intake import decode_utf8
+from reasoner.intake.turtle import decode_utf8
 
 from .cases import (
     FHIR,

@@ -1,0 +1,266 @@
+"""Plain-language descriptions of case facts, for the criteria a determination lists."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from reasoner._memo import per_knowledge_base
+from reasoner.model import Source
+from reasoner.vocab import CV, GR
+
+if TYPE_CHECKING:
+    from reasoner.knowledge.base import KnowledgeBase
+
+_TYPE = RDF.type  # rdflib's RDF namespace answers each attribute through a Python __getattr__
+
+_REQUESTED = frozenset({CV.RequestLine, CV.ServiceRequest})
+_KIND_ORDER = (
+    CV.RequestLine,
+    CV.ServiceRequest,
+    CV.Condition,
+    CV.PriorProcedure,
+    CV.ConservativeCare,
+    CV.ExamFinding,
+    CV.ImagingFinding,
+    CV.PainHistory,
+)
+_RANK: dict[Node, int] = {k: i for i, k in enumerate(_KIND_ORDER)}  # looked up by any type a node has
+
+
+def most_specific_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
+    """The label of the most specific knowledge-base class of a case node."""
+    return _leaf_label(kb, frozenset(g.objects(node, _TYPE)))
+
+
+@per_knowledge_base(maxsize=1024)  # a long history repeats a handful of type sets
+def _leaf_label(kb: KnowledgeBase, classes: frozenset[Node]) -> str:
+    types = [t for t in classes if isinstance(t, URIRef) and t in kb.superclasses and not str(t).startswith(str(CV))]
+    leaves = sorted(t for t in types if not any(o != t and t in kb.superclasses.get(o, ()) for o in types))
+    return kb.label(leaves[0]) if leaves else "item"
+
+
+def _value(g: Graph, node: Node, p: URIRef) -> Node | None:
+    return g.value(node, p)
+
+
+def _label(g: Graph, kb: KnowledgeBase, node: Node, p: URIRef) -> str | None:
+    v = g.value(node, p)
+    return kb.label(v) if isinstance(v, URIRef) else None
+
+
+def _labels(g: Graph, kb: KnowledgeBase, node: Node, p: URIRef) -> list[str]:
+    values = sorted((v for v in g.objects(node, p) if isinstance(v, URIRef)), key=lambda v: (_ORDER.get(v, 9), str(v)))
+    return [kb.label(v) for v in values]
+
+
+# A diagnostic response before a treatment result.
+_ORDER = {URIRef(f"{CV}{name}"): i for i, name in enumerate(("Positive", "Negative", "Effective", "ShortTermRelief"))}
+
+
+def _procedure_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
+    """The most specific class of a prior procedure; each, when it has several purposes."""
+    types = frozenset(g.objects(node, _TYPE))
+    by_purpose = _by_purpose(kb) & types
+    if len(by_purpose) > 1:
+        supers = kb.superclasses
+        leaves = sorted(c for c in by_purpose if not any(o != c and c in supers.get(o, ()) for o in by_purpose))
+        if len(leaves) > 1:
+            return " and ".join(kb.label(c) for c in leaves)
+    return _leaf_label(kb, types)
+
+
+@per_knowledge_base(maxsize=8)
+def _by_purpose(kb: KnowledgeBase) -> frozenset[URIRef]:
+    """The classes that specialise a procedure class by a purpose."""
+    return frozenset(sub for options in kb.purposes.values() for _, sub in options)
+
+
+def _code(kb: KnowledgeBase, iri: Node | None) -> str | None:
+    if not isinstance(iri, URIRef):
+        return None
+    code = kb.codes.get(iri)
+    return f"{code.system} {code.notation}" if code else str(iri).rsplit("/", 1)[-1]
+
+
+def _diagnosis(kb: KnowledgeBase, iri: Node | None, *, short: bool = False) -> str:
+    """An ICD-10-CM code in words: with its label, as deleted (and what replaced it), or as unknown."""
+    code = kb.codes.get(iri) if isinstance(iri, URIRef) else None
+    named = _code(kb, iri) or "no code"
+    if code is None:
+        named = named if named.startswith("ICD-10-CM") else f"ICD-10-CM {named}"
+        return f"{named}, a code the knowledge base does not hold"
+    if code.deleted_on is not None:
+        replacements = kb.ontology.objects(code.iri, GR.replacedBy)
+        after = sorted(kb.codes[r].notation for r in replacements if isinstance(r, URIRef) and r in kb.codes)
+        instead = f" (replaced by {', '.join(after[:-1])} and {after[-1]})" if len(after) > 1 else ""
+        return f"{named}, deleted from ICD-10-CM on {code.deleted_on} and not a valid code{instead}"
+    if short:
+        label = code.label[:1].lower() + code.label[1:] if code.label[1:2].islower() else code.label
+        return f"{named}, {label}"
+    return f"{named} {code.label}"
+
+
+def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
+    """One line describing a case fact, built from its properties (no free text from the case)."""
+    types = set(g.objects(node, _TYPE))
+    parts: list[str] = []
+    levels = ", ".join(sorted(str(v) for v in g.objects(node, CV.level)))
+    if CV.RequestLine in types:
+        units = _value(g, node, CV.units)
+        status = _label(g, kb, node, GR.coverageStatus)
+        code = _value(g, node, CV.code)
+        name = (
+            kb.codes[code].label if isinstance(code, URIRef) and code in kb.codes else "code not in the knowledge base"
+        )
+        parts = [
+            f"{_code(kb, code)} x {units} ({name})",
+            f"coverage: {status}",
+        ]
+    elif CV.ServiceRequest in types:
+        parts = [f"request dated {_value(g, node, CV.date)}"]
+        for p in (CV.laterality, CV.imageGuidance, CV.purpose):
+            if (lab := _label(g, kb, node, p)) is not None:
+                parts.append(lab)
+        contrast = _value(g, node, CV.contrast)
+        if contrast is not None:
+            said = isinstance(contrast, Literal) and contrast.toPython() is True  # an IRI's toPython() is itself
+            parts.append("with contrast" if said else "without contrast")
+        if levels:
+            parts.append(f"levels {levels}")
+    elif CV.Condition in types:
+        code = _value(g, node, CV.code)
+        where = (
+            "primary diagnosis on the request"
+            if (None, CV.primaryDiagnosis, node) in g
+            else (
+                "diagnosis on the request" if (None, CV.secondaryDiagnosis, node) in g else "condition in the history"
+            )
+        )
+        parts = [_diagnosis(kb, code), where]
+        if (lab := _label(g, kb, node, CV.clinicalStatus)) is not None:
+            parts.append(lab)
+    elif CV.PriorProcedure in types:
+        notation = _code(kb, _value(g, node, CV.code))
+        parts = [_procedure_label(g, node, kb) + (f" ({notation})" if notation else "")]
+        if (d := _value(g, node, CV.date)) is not None:
+            parts.append(str(d))
+        if (lab := _label(g, kb, node, CV.laterality)) is not None:
+            parts.append(lab)
+        if levels:
+            parts.append(f"levels {levels}")
+        if agents := _labels(g, kb, node, CV.injectate):
+            parts.append("injected " + " and ".join(agents))
+        if (pr := _value(g, node, CV.percentRelief)) is not None:
+            parts.append(f"{_num(pr)} % relief")
+        if (rm := _value(g, node, CV.reliefMonths)) is not None:
+            parts.append(f"relief for {_num(rm)} month{'' if _num(rm) == '1' else 's'}")
+        if (fi := _value(g, node, CV.functionalImprovement)) is not None:
+            parts.append(f"{_num(fi)} % better function")
+        if (fm := _value(g, node, CV.functionalImprovementMonths)) is not None:
+            parts.append(f"function better for {_num(fm)} month{'' if _num(fm) == '1' else 's'}")
+        if outcomes := _labels(g, kb, node, CV.outcome):
+            parts.append(f"outcome {', '.join(outcomes)}")
+    elif CV.ConservativeCare in types:
+        parts = [kb.label(g.value(node, CV.careKind))]  # type: ignore[arg-type]  # the case shapes require it
+        if (w := _value(g, node, CV.weeks)) is not None:
+            parts.append(f"{_num(w)} week{'' if _num(w) == '1' else 's'}")
+        if (lab := _label(g, kb, node, CV.outcome)) is not None:
+            parts.append(f"result {lab}")
+    elif CV.ExamFinding in types:
+        result = _label(g, kb, node, CV.result) or "result not recorded"
+        parts = [f"{kb.label(g.value(node, CV.test))}: {result}"]  # type: ignore[arg-type]  # the case shapes require it
+        if (lab := _label(g, kb, node, CV.laterality)) is not None:
+            parts.append(lab)
+    elif CV.ImagingFinding in types:
+        parts = [kb.label(g.value(node, CV.findingKind))]  # type: ignore[arg-type]  # the case shapes require it
+        if levels:
+            parts.append(f"at {levels}")
+        if GR.PainGeneratorFinding in types:
+            parts.append("addressed" if (node, GR.addressed, None) in g else "not addressed")
+    elif CV.PainHistory in types:
+        if (m := _value(g, node, CV.durationMonths)) is not None:
+            parts.append(f"pain for {_num(m)} month{'' if _num(m) == '1' else 's'}")
+        if (s := _value(g, node, CV.painScore)) is not None:
+            parts.append(f"score {_num(s)}/10")
+        if (s := _value(g, node, CV.disabilityScore)) is not None:
+            parts.append(f"disability {_num(s)} %")
+        for p in (CV.painCharacter, CV.painLocation):
+            if (lab := _label(g, kb, node, p)) is not None:
+                parts.append(lab)
+    return ", ".join(parts) or "documented item"
+
+
+def name_gap(g: Graph, fact: Node, prop: Node, kb: KnowledgeBase) -> str:
+    """A value the case does not state, in words: what, of which fact (its kind and date), from which document.
+
+    For example "percent relief of the medial branch block of 2026-03-02 (procedure note mbb-1-note)".
+    """
+    what = kb.label(prop) if isinstance(prop, URIRef) else "a value"
+    return f"{what} of {name_fact(g, fact, kb)}"
+
+
+def name_fact(g: Graph, fact: Node, kb: KnowledgeBase) -> str:
+    """A case fact in a few words a sentence can hold; a requested code as its code ("CPT 64772").
+
+    For example "the sacral lateral branch block of 2026-01-12 (procedure note lbb-note-2)".
+    """
+    types = set(g.objects(fact, _TYPE))
+    if CV.RequestLine in types:
+        return _code(kb, g.value(fact, CV.code)) or "a requested code"
+    if GR.RequestDiagnosis in types:  # by its code: what the request says, and what a reviewer checks
+        role = "primary diagnosis" if (None, CV.primaryDiagnosis, fact) in g else "diagnosis"
+        return f"the {role} {_diagnosis(kb, g.value(fact, CV.code), short=True)}"
+    if CV.ServiceRequest in types:
+        kind = "request"
+    elif CV.PainHistory in types:
+        kind = "pain history"
+    else:
+        kind = most_specific_label(g, fact, kb)
+        if kind == "item":
+            case_kinds = sorted(t for t in types if isinstance(t, URIRef) and str(t).startswith(str(CV)))
+            kind = kb.label(case_kinds[0]) if case_kinds else "documented item"
+    if len(kind) > 1 and kind[1].islower():  # "Medial branch block", but not "SIJ injection"
+        kind = kind[0].lower() + kind[1:]
+    text = f"the {kind}"
+    if (when := g.value(fact, CV.date)) is not None:
+        text += f" of {when}"
+    source = source_of(g, fact, kb)
+    if source is not None:
+        text += f" ({source.kind.lower()} {source.id})"
+    return text
+
+
+def _num(value: Node) -> str:
+    text = str(value)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def source_of(g: Graph, node: Node, kb: KnowledgeBase) -> Source | None:
+    """The source document of a fact, if it names one."""
+    doc = g.value(node, CV.source)
+    if doc is None:
+        return None
+    date, title = g.value(doc, CV.date), g.value(doc, CV.title)
+    named = g.value(doc, CV.identifier)
+    ident = str(named) if named is not None else str(doc).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+    return Source(
+        id=ident,
+        kind=_label(g, kb, doc, CV.documentKind) or "document",
+        date=None if date is None else str(date),
+        title=None if title is None else str(title),
+    )
+
+
+def facts_of_class(g: Graph, cls: URIRef) -> list[Node]:
+    """Case nodes of a class, excluding request lines and the request unless asked for by name."""
+    keyed = []
+    for node in g.subjects(_TYPE, cls):
+        types = tuple(g.objects(node, _TYPE))
+        if cls not in _REQUESTED and not _REQUESTED.isdisjoint(types):
+            continue
+        keyed.append((min((_RANK[t] for t in types if t in _RANK), default=99), str(node), node))
+    keyed.sort(key=lambda k: k[:2])
+    return [node for _rank, _name, node in keyed]

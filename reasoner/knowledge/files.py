@@ -1,0 +1,124 @@
+"""The Turtle files of a knowledge base, read once, so that what is linted, loaded and published is the same bytes.
+
+A server publishes these snapshots as generations (api/generations.py): every worker loads the
+bytes that were checked, never files an author may have edited since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from rdflib import Graph
+
+from reasoner.errors import KnowledgeBaseError
+
+META = "shapes/meta/"
+
+
+@dataclass(frozen=True)
+class KnowledgeFiles:
+    """Every ``ontology/**/*.ttl`` and ``shapes/**/*.ttl`` under ``root``: path (relative, POSIX) and bytes, sorted.
+
+    ``unreadable`` names the files that could not be read (``path: error type``); lint reports
+    them, and a load refuses the knowledge base.
+    """
+
+    root: Path
+    files: tuple[tuple[str, bytes], ...]
+    unreadable: tuple[str, ...] = ()
+
+    @classmethod
+    def read(cls, root: Path) -> KnowledgeFiles:
+        """Read the files under ``root`` (nothing is parsed)."""
+        root = root.resolve()
+        found: list[tuple[str, bytes]] = []
+        unreadable: list[str] = []
+        for folder in ("ontology", "shapes"):
+            for path in sorted((root / folder).rglob("*.ttl")):
+                rel = path.relative_to(root).as_posix()
+                try:
+                    found.append((rel, path.read_bytes()))
+                except OSError as exc:
+                    unreadable.append(f"{rel}: {type(exc).__name__}")
+        return cls(root, tuple(found), tuple(unreadable))
+
+    @property
+    def ontology(self) -> list[tuple[str, bytes]]:
+        """The ontology files."""
+        return [(rel, data) for rel, data in self.files if rel.startswith("ontology/")]
+
+    @property
+    def shapes(self) -> list[tuple[str, bytes]]:
+        """The shapes files a determination uses (``shapes/meta/`` holds lint's meta-shapes, not criteria)."""
+        return [(rel, data) for rel, data in self.files if rel.startswith("shapes/") and not rel.startswith(META)]
+
+    @cached_property
+    def content_hash(self) -> str:
+        """The knowledge base's version: a digest of the ontology and shapes files (not the meta-shapes)."""
+        digest = hashlib.sha256()
+        for rel, data in self.ontology + self.shapes:
+            digest.update(rel.encode() + b"\0" + data + b"\0")
+        return "sha256:" + digest.hexdigest()
+
+    @cached_property
+    def digest_of_everything(self) -> str:
+        """A digest of every file, the meta-shapes included (what lint reads)."""
+        digest = hashlib.sha256()
+        for rel, data in self.files:
+            digest.update(rel.encode() + b"\0" + data + b"\0")
+        return digest.hexdigest()
+
+    def require_complete(self) -> None:
+        """Raise unless every file was read and both folders hold Turtle.
+
+        Raises:
+            KnowledgeBaseError: naming the root or the unreadable files.
+        """
+        if self.unreadable:
+            raise KnowledgeBaseError("files of the knowledge base cannot be read: " + ", ".join(self.unreadable))
+        if not self.ontology or not self.shapes:
+            raise KnowledgeBaseError(f"no knowledge base under {self.root}: expected ontology/*.ttl and shapes/*.ttl")
+
+    def write(self, dest: Path) -> None:
+        """Write the files under ``dest`` (which must not exist yet), as a folder renamed into place whole."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+        for rel, data in self.files:
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        os.rename(staging, dest)  # atomic: a reader sees the whole snapshot or none
+
+
+_PARSED: dict[str, Graph] = {}
+_PARSED_LOCK = threading.Lock()
+_PARSED_MAX = 256
+
+
+def parsed(data: bytes) -> Graph:
+    """One Turtle file parsed, remembered by its content (a reload parses only the files that changed).
+
+    The graph is shared: read it, copy from it, never change it.
+
+    Raises:
+        SyntaxError: rdflib's ``BadSyntax``, with its position (see ``_turtle.syntax_error_position``).
+        Exception: anything else rdflib raises on a malformed file (ValueError, IndexError...).
+    """
+    key = hashlib.sha256(data).hexdigest()
+    with _PARSED_LOCK:
+        found = _PARSED.get(key)
+    if found is not None:
+        return found
+    graph = Graph()
+    graph.parse(data=data, format="turtle")
+    with _PARSED_LOCK:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = graph
+    return graph

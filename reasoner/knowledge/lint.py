@@ -1,0 +1,298 @@
+"""Lint the knowledge base: syntax of every file, SHACL-for-SHACL, meta-shapes, declared terms.
+
+Every finding has a location, ``file:line:col``: syntax errors from the parser; other findings
+at the line where the offending resource is defined (or first used), found in the Turtle text.
+The meta-shapes live in ``shapes/meta/`` and run over the ontology and shapes as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rdflib import OWL, RDF, SH, BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from reasoner._rdf.turtle import syntax_error_position
+from reasoner.knowledge import rules
+from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PROPERTIES, threshold_key
+from reasoner.knowledge.files import META, KnowledgeFiles, parsed
+from reasoner.shacl.prepared import shacl_for_shacl, validate_with
+from reasoner.vocab import BASE, GR
+
+_PREFIX = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([\w.-]*):\s*<([^>]*)>", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem, where it is."""
+
+    file: str
+    line: int
+    column: int
+    check: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.check}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        """For ``--format json``."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class LintReport:
+    """Everything lint found, and the files it could not read."""
+
+    findings: tuple[Finding, ...]
+    unreadable: tuple[str, ...]
+    files: int
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean, 1 with findings, 2 when a file could not be read."""
+        return 2 if self.unreadable else 1 if self.findings else 0
+
+
+class _Locator:
+    """Finds where a term is defined (a line starting with it) or first used, in the Turtle text."""
+
+    def __init__(self, texts: dict[str, str], graphs: dict[str, Graph]) -> None:
+        self.texts = texts
+        self.graphs = graphs
+        self.prefixes = {name: dict(_PREFIX.findall(text)) for name, text in texts.items()}
+        # Comments are not uses: blank them out (a '#' inside an IRI or a string is kept).
+        self.code = {name: [_strip_comment(line) for line in text.splitlines()] for name, text in texts.items()}
+
+    def forms(self, name: str, iri: str) -> list[str]:
+        out = [f"<{iri}>"]
+        for prefix, ns in self.prefixes[name].items():
+            if iri.startswith(ns) and len(iri) > len(ns):
+                out.append(f"{prefix}:{iri[len(ns) :]}")
+        return out
+
+    def locate(self, term: Node) -> tuple[str, int, int]:
+        if isinstance(term, BNode):
+            return self._locate_blank(term)
+        return self._find(str(term), list(self.texts)) or (next(iter(self.texts), "knowledge base"), 1, 1)
+
+    def _locate_blank(self, node: BNode) -> tuple[str, int, int]:
+        """A blank node has no name in the text: find its file, then the first named thing it mentions."""
+        for name, graph in self.graphs.items():
+            if (node, None, None) in graph or (None, None, node) in graph:
+                parents = [s for s in graph.subjects(None, node) if isinstance(s, URIRef)]
+                named = parents + sorted(o for o in graph.objects(node, None) if isinstance(o, URIRef))
+                for iri in named:
+                    found = self._find(str(iri), [name])
+                    if found:
+                        return found if parents else self._block_start(found)
+                return name, 1, 1
+        return next(iter(self.texts), "knowledge base"), 1, 1
+
+    def _block_start(self, at: tuple[str, int, int]) -> tuple[str, int, int]:
+        """The '[' that opens a top-level blank node, searching up from a line inside it."""
+        name, line, column = at
+        lines = self.code[name]
+        for number in range(line, 0, -1):
+            text = lines[number - 1]
+            if text.startswith("["):
+                return name, number, 1
+            if not text.strip():
+                break
+        return at
+
+    def _find(self, iri: str, names: list[str]) -> tuple[str, int, int] | None:
+        first: tuple[str, int, int] | None = None
+        for name in names:
+            for form in self.forms(name, iri):
+                pattern = re.compile(re.escape(form) + r"(?![\w\-]|\.[\w])")
+                for number, line in enumerate(self.code[name], start=1):
+                    m = pattern.search(line)
+                    if m is None:
+                        continue
+                    if m.start() == 0:
+                        return name, number, 1
+                    if first is None:
+                        first = (name, number, m.start() + 1)
+        return first
+
+
+def _strip_comment(line: str) -> str:
+    in_string = in_iri = False
+    for i, ch in enumerate(line):
+        if ch == '"' and not in_iri:
+            in_string = not in_string
+        elif ch == "<" and not in_string:
+            in_iri = True
+        elif ch == ">" and not in_string:
+            in_iri = False
+        elif ch == "#" and not in_string and not in_iri:
+            return line[:i]
+    return line
+
+
+def lint(root: Path, *, only: list[Path] | None = None) -> LintReport:
+    """Lint the knowledge base under ``root``; with ``only``, report findings in those files only."""
+    return lint_files(KnowledgeFiles.read(root), only=only)
+
+
+def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> LintReport:
+    """Lint these files; with ``only`` (paths under their root), report findings in those files only."""
+    texts: dict[str, str] = {}
+    graphs: dict[str, Graph] = {}
+    findings: list[Finding] = []
+    unreadable: list[str] = list(kb_files.unreadable)
+    for name, data in kb_files.files:
+        try:
+            texts[name] = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            unreadable.append(f"{name}: {exc.__class__.__name__}")
+            continue
+        try:
+            graphs[name] = parsed(data)
+        except SyntaxError as exc:
+            line, column = syntax_error_position(exc) or (1, 1)
+            findings.append(Finding(name, line, column, "syntax", str(getattr(exc, "_why", exc))))
+        except Exception as exc:  # noqa: BLE001 - rdflib also raises ValueError, IndexError... on bad files
+            findings.append(Finding(name, 1, 1, "syntax", f"the file cannot be parsed ({type(exc).__name__})"))
+    if not findings and not unreadable:
+        findings.extend(_semantic(graphs, _Locator(texts, graphs)))
+    if only is not None:
+        root = kb_files.root
+        wanted = {p.resolve() for p in only}
+        keep = {
+            name
+            for name, _ in kb_files.files
+            if (root / name).resolve() in wanted or any(q in (root / name).resolve().parents for q in wanted)
+        }
+        findings = [f for f in findings if f.file in keep]
+    ordered = sorted(set(findings), key=lambda f: (f.file, f.line, f.column, f.check))
+    return LintReport(tuple(ordered), tuple(unreadable), len(kb_files.files) + len(kb_files.unreadable))
+
+
+# Reports a finding: (the term it is about, the check, the message).
+_At = Callable[[Node, str, str], None]
+
+
+def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
+    kb, shapes, meta = Graph(), Graph(), Graph()
+    for name, graph in graphs.items():
+        target = meta if name.startswith(META) else shapes if name.startswith("shapes/") else kb
+        target += graph
+    kb += shapes
+    out: list[Finding] = []
+
+    def at(term: Node, check: str, message: str) -> None:
+        name, line, column = where.locate(term)
+        out.append(Finding(name, line, column, check, message))
+
+    for graph in (shapes, meta):
+        for focus, message in shacl_for_shacl(graph):
+            at(focus, "shacl", message)
+    _threshold_bindings(kb, at)
+    if len(meta):
+        for focus, message in validate_with(kb, meta):
+            check, _, text = message.partition(": ")
+            at(focus, check if text else "meta", text or message)
+    _owl_constructs(kb, at)
+    _inverse_sequences(shapes, at)
+    _placeholders(kb, at)
+    for criterion, message in rules.rule_problems(kb):
+        at(criterion, "rule", message)
+    _undeclared(kb, at)
+    return out
+
+
+def _threshold_bindings(kb: Graph, at: _At) -> None:
+    for binder in kb.subjects(RDF.type, GR.ThresholdParameter):
+        for shape, threshold in kb.subject_objects(binder):
+            if not isinstance(kb.value(threshold, GR.value), Literal):
+                at(
+                    shape,
+                    "threshold-binding",
+                    f"the shape binds <{threshold}>, which is not a threshold with a gr:value",
+                )
+
+
+_OWL_DECLARATIONS = frozenset(
+    {OWL.Ontology, OWL.versionIRI, OWL.imports, OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty}
+)
+
+
+def _owl_constructs(kb: Graph, at: _At) -> None:
+    """OWL beyond declarations: the closure at load is RDFS, so it would be silently ignored."""
+    seen: set[Node] = set()
+    for s, p, o in kb:
+        for term in (p, o) if p == RDF.type else (p,):
+            if isinstance(term, URIRef) and str(term).startswith(str(OWL)) and term not in _OWL_DECLARATIONS:
+                if term not in seen:
+                    seen.add(term)
+                    at(
+                        s,
+                        "owl-construct",
+                        f"owl:{str(term)[len(str(OWL)) :]} is not entailed (the closure is RDFS): state its effect",
+                    )
+
+
+def _inverse_sequences(shapes: Graph, at: _At) -> None:
+    """``sh:inversePath`` of a sequence: pyshacl walks ``^(a/b)`` as ``^a/^b`` and finds nothing."""
+    for shape, path in shapes.subject_objects(SH.path):
+        stack, seen = [path], set()
+        while stack:
+            node = stack.pop()
+            if not isinstance(node, BNode) or node in seen:
+                continue
+            seen.add(node)
+            inverse = shapes.value(node, SH.inversePath)
+            if isinstance(inverse, BNode) and shapes.value(inverse, RDF.first) is not None:
+                at(
+                    shape,
+                    "inverse-sequence-path",
+                    "the inverse of a sequence path is read in the wrong order by pyshacl: write each step's "
+                    "inverse in reverse order, ( [ sh:inversePath b ] [ sh:inversePath a ] ) for ^(a/b)",
+                )
+                break
+            stack.extend(o for _p, o in shapes.predicate_objects(node))
+
+
+def _placeholders(kb: Graph, at: _At) -> None:
+    """A ``{key}`` in a text must name a threshold the resource uses, or a reader sees the raw placeholder."""
+    for prop in TEXT_PROPERTIES:
+        for subject, text in kb.subject_objects(prop):
+            keys = set(PLACEHOLDER.findall(str(text)))
+            if not keys:
+                continue
+            usable = {
+                threshold_key(t)
+                for t in kb.objects(subject, GR.usesThreshold)
+                if isinstance(t, URIRef) and isinstance(kb.value(t, GR.value), Literal)
+            }
+            if prop == GR.notMetText:
+                usable |= FACT_PLACEHOLDERS  # filled by each determination
+            for key in sorted(keys - usable):
+                at(
+                    subject,
+                    "placeholder",
+                    f"{{{key}}} in its gr:{str(prop).rsplit('#', 1)[-1]} names no threshold it uses "
+                    "(gr:usesThreshold, with a gr:value): a reader would see the placeholder",
+                )
+
+
+def _undeclared(kb: Graph, at: _At) -> None:
+    declared = {s for s in kb.subjects(RDF.type, None)}
+    versions = set(kb.objects(None, OWL.versionIRI))
+    seen: set[Node] = set()
+    for triple in kb:
+        for term in triple:
+            if (
+                isinstance(term, URIRef)
+                and str(term).startswith(BASE)
+                and term not in declared
+                and term not in versions
+                and term not in seen
+            ):
+                seen.add(term)
+                at(term, "undeclared", f"<{term}> is used but never declared (a typo?)")

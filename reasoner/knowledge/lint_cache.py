@@ -1,0 +1,99 @@
+"""Lint verdicts remembered by content, so that refusing a knowledge base with findings costs a lint only once.
+
+A verdict is keyed by a digest of every knowledge-base file and of the code that lints them, and
+kept in this process and in the user's cache folder (``$GR_CACHE_DIR``, else
+``$XDG_CACHE_HOME/guideline-reasoner``, else ``~/.cache/guideline-reasoner``). A folder that
+cannot be written is simply not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from functools import cache
+from importlib import metadata, resources
+from pathlib import Path
+
+from reasoner.knowledge.files import KnowledgeFiles
+from reasoner.knowledge.lint import Finding, LintReport, lint_files
+
+_MEMORY: dict[str, LintReport] = {}
+_LOCK = threading.Lock()
+# The modules whose code decides what lint finds: a change to any of them makes old verdicts stale.
+_LINTING_MODULES = (
+    "knowledge/lint.py",
+    "knowledge/rules.py",
+    "shacl/prepared.py",
+    "knowledge/entities.py",
+    "knowledge/files.py",
+    "vocab.py",
+)
+
+
+def checked(files: KnowledgeFiles) -> LintReport:
+    """The lint report of these files, from the cache when the same files were linted by the same code."""
+    key = _key(files)
+    with _LOCK:
+        found = _MEMORY.get(key)
+    if found is None:
+        found = _read(key)
+    if found is None:
+        found = lint_files(files)
+        _write(key, found)
+    with _LOCK:
+        _MEMORY[key] = found
+    return found
+
+
+def cache_dir() -> Path:
+    """Where verdicts are kept on disk."""
+    explicit = os.environ.get("GR_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "guideline-reasoner"
+
+
+@cache
+def _code_digest() -> str:
+    digest = hashlib.sha256()
+    package = resources.files("reasoner")
+    for name in _LINTING_MODULES:
+        digest.update(name.encode() + b"\0" + package.joinpath(*name.split("/")).read_bytes() + b"\0")
+    for dist in ("rdflib", "pyshacl"):
+        digest.update(f"{dist}=={metadata.version(dist)}".encode())
+    return digest.hexdigest()
+
+
+def _key(files: KnowledgeFiles) -> str:
+    return hashlib.sha256(f"{files.digest_of_everything}:{_code_digest()}".encode()).hexdigest()
+
+
+def _path(key: str) -> Path:
+    return cache_dir() / "lint" / f"{key}.json"
+
+
+def _read(key: str) -> LintReport | None:
+    try:
+        data = json.loads(_path(key).read_text(encoding="utf-8"))
+        return LintReport(tuple(Finding(**f) for f in data["findings"]), tuple(data["unreadable"]), int(data["files"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent or unreadable: lint again
+
+
+def _write(key: str, report: LintReport) -> None:
+    path = _path(key)
+    data = {
+        "findings": [f.as_dict() for f in report.findings],
+        "unreadable": list(report.unreadable),
+        "files": report.files,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        staging.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(staging, path)
+    except OSError:
+        pass  # a read-only home: verdicts are kept in memory only

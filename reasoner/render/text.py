@@ -1,0 +1,66 @@
+"""The render stage: a determination as JSON, a letter (Markdown, HTML) or RDF; a comparison side by side."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from reasoner.compare import Comparison
+from reasoner.model import Determination
+from reasoner.render import rdf as rdf_output
+
+RenderFormat = Literal["json", "markdown", "html", "turtle", "json-ld"]
+ComparisonFormat = Literal["json", "markdown", "html"]
+
+_ENV = Environment(
+    loader=PackageLoader("reasoner", "templates"),
+    undefined=StrictUndefined,
+    autoescape=False,  # Markdown, not HTML; cells are escaped by the md filter
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_HTML = Environment(
+    loader=PackageLoader("reasoner", "templates"),
+    undefined=StrictUndefined,
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_json(determination: Determination) -> str:
+    """Stable, indented JSON (same determination, same bytes)."""
+    return json.dumps(determination.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_markdown(determination: Determination) -> str:
+    """The determination as a reviewer's letter in Markdown."""
+    return _ENV.get_template("letter.md.j2").render(d=determination)
+
+
+def to_html(determination: Determination) -> str:
+    """The letter as a standalone HTML page (every value escaped)."""
+    return _HTML.get_template("letter.html.j2").render(d=determination)
+
+
+def render(determination: Determination, fmt: RenderFormat) -> str:
+    """Render in the named format."""
+    if fmt == "json":
+        return to_json(determination)
+    if fmt == "markdown":
+        return to_markdown(determination)
+    if fmt == "html":
+        return to_html(determination)
+    return rdf_output.to_graph(determination).serialize(format=fmt)
+
+
+def render_comparison(comparison: Comparison, fmt: ComparisonFormat) -> str:
+    """A comparison (``--policy all``) as JSON, or as a side-by-side review in Markdown or HTML."""
+    if fmt == "json":
+        return json.dumps(comparison.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    env, name = (_ENV, "comparison.md.j2") if fmt == "markdown" else (_HTML, "comparison.html.j2")
+    return env.get_template(name).render(c=comparison)
