@@ -17,7 +17,8 @@ from rdflib.term import Node
 
 from reasoner._memo import per_knowledge_base
 from reasoner._rdf.case_store import CaseGraph, CaseStore
-from reasoner.enrich.stage import as_stated, enrich
+from reasoner.enrich.stage import enrich
+from reasoner.enrich.unstated import as_stated
 from reasoner.enrich.values import EnrichedCase, Line
 from reasoner.errors import FhirError, UnknownPolicyError
 from reasoner.explain.criteria import explain

@@ -18,7 +18,7 @@ import pytest
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 
 from reasoner import CriterionResult, Determination, KnowledgeBase, Status, determine
-from reasoner.enrich.stage import as_stated
+from reasoner.enrich.unstated import as_stated
 from reasoner.shacl.compiled import Gap, Reader, Unknown
 from reasoner.vocab import CV, GR
 

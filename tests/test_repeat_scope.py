@@ -17,7 +17,9 @@ import pytest
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 
 from reasoner import KnowledgeBase, determine, parse_case
-from reasoner.enrich.stage import as_stated, enrich, level_key
+from reasoner.enrich.sites import level_key
+from reasoner.enrich.stage import enrich
+from reasoner.enrich.unstated import as_stated
 from reasoner.knowledge.rules import rule_problems
 from reasoner.model import Determination
 from reasoner.shacl.compiled import Gap, Reader, Uncertain

@@ -14,7 +14,8 @@ from rdflib import Graph, URIRef
 
 from bench.generated import case_with_history
 from reasoner import KnowledgeBase, ValidationError, pipeline
-from reasoner.enrich.stage import as_stated, enrich
+from reasoner.enrich.stage import enrich
+from reasoner.enrich.unstated import as_stated
 from reasoner.intake import turtle as intake
 from reasoner.shacl.prepared import PreparedShapes
 
