@@ -11,18 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, SH, Graph, URIRef
+from rdflib import SH, Graph, URIRef
 from rdflib.term import Node
 
 from reasoner._memo import per_knowledge_base
 from reasoner.enrich.values import EnrichedCase
-from reasoner.explain.facts import describe, facts_of_class, name_fact, name_gap, source_of
+from reasoner.explain.about import About, name_counted, named_finding
+from reasoner.explain.facts import describe, facts_of_class, name_gap, source_of
 from reasoner.knowledge.catalogue import evidence_of
-from reasoner.knowledge.entities import COUNT, Criterion, Tag, fill_facts, weakest
+from reasoner.knowledge.entities import COUNT, Criterion, Tag, weakest
 from reasoner.model import CriterionResult, Fact, NextStep, Outcome, Source, Status
-from reasoner.shacl.compiled import Gap, Reader, Uncertain
+from reasoner.shacl.compiled import Gap, Reader
 from reasoner.shacl.prepared import Result
-from reasoner.vocab import CV, GR
+from reasoner.vocab import GR
 
 if TYPE_CHECKING:
     from reasoner.knowledge.base import KnowledgeBase
@@ -81,7 +82,7 @@ def explain(
     seen: dict[Node, tuple[str, Source | None]] = {}  # a fact described once, however many criteria list it
     listed: dict[URIRef, list[Node]] = {}  # and a class's facts found once
     named: dict[Gap, str] = {}  # and an unstated value named once
-    about = _About(case, kb, reader)  # what a not-met criterion fails on, for its {codes} and {facts}
+    about = About(case, kb, reader)  # what a not-met criterion fails on, for its {codes} and {facts}
     for c in crits:  # a criterion needing documentation that unstated values leave in doubt is in doubt
         for kind in c.needs & unsure_kinds.keys() - missing_kinds:
             failing.setdefault(c.iri, []).append(Result(c.iri, case.case, None, SH.Violation, unsure_kinds[kind]))
@@ -113,9 +114,8 @@ def _criterion(
     seen: dict[Node, tuple[str, Source | None]],
     listed: dict[URIRef, list[Node]],
     named: dict[Gap, str],
-    about: _About,
+    about: About,
 ) -> CriterionResult:
-    g = case.graph
     gaps = c.needs & missing_kinds
     undecided = [r for r in failing if r.undecided is not None]
     if gaps:
@@ -124,6 +124,40 @@ def _criterion(
         status = Status.NOT_MET
     else:
         status = Status.UNKNOWN if undecided else Status.MET
+    facts = _facts(case, kb, c, failing, flagged_by_shape, seen, listed, named, about)
+    finding, values = _finding(case, kb, c, status, gaps, failing, facts, named, about)
+    tag, deciding, because = _tag(case, kb, c, status, failing, about)
+    return CriterionResult(
+        id=c.id,
+        label=c.label,
+        category=c.category,
+        required=c.required,
+        verification=tag.label if tag else None,
+        advisory=c.advisory(deciding),
+        decidesBecause=because or None,
+        statement=c.statement,
+        status=status,
+        finding=finding,
+        facts=facts,
+        evidence=evidence_of(kb, c.recommendation),
+        references=[kb.references[r].id for r in _references_of(case, kb, c) if r in kb.references],
+        notStated=values,
+    )
+
+
+def _facts(
+    case: EnrichedCase,
+    kb: KnowledgeBase,
+    c: Criterion,
+    failing: list[Result],
+    flagged_by_shape: dict[Node, dict[Node, frozenset[Gap] | None]],
+    seen: dict[Node, tuple[str, Source | None]],
+    listed: dict[URIRef, list[Node]],
+    named: dict[Gap, str],
+    about: About,
+) -> list[Fact]:
+    """The facts listed under the criterion (those of the classes it considers), each with its assessment."""
+    g = case.graph
     not_qualifying: dict[Node, frozenset[Gap] | None] = {}
     for shape in c.qualifying_shapes:
         for node, flag in flagged_by_shape.get(shape, {}).items():
@@ -155,6 +189,23 @@ def _criterion(
             seen[node] = (describe(g, node, kb), source_of(g, node, kb))
         text, source = seen[node]
         facts.append(Fact(node=str(node), text=text, assessment=assessment, source=source, notStated=unstated))
+    return facts
+
+
+def _finding(
+    case: EnrichedCase,
+    kb: KnowledgeBase,
+    c: Criterion,
+    status: Status,
+    gaps: frozenset[URIRef],
+    failing: list[Result],
+    facts: list[Fact],
+    named: dict[Gap, str],
+    about: About,
+) -> tuple[str, list[str]]:
+    """The criterion's finding in words, and the unstated values it cannot be decided without."""
+    g = case.graph
+    undecided = [r for r in failing if r.undecided is not None]
     values: list[str] = []
     if status is Status.UNKNOWN and gaps:
         finding = "Cannot be decided: " + " ".join((kb.missing_texts.get(k) or kb.label(k)) for k in sorted(gaps))
@@ -163,7 +214,7 @@ def _criterion(
         values = _names(frozenset().union(*gaps_of_results), g, kb, named)
         finding = "Cannot be decided: not stated: " + "; ".join(values) + "."
     elif status is Status.NOT_MET:
-        finding = _named_finding(c, about, failing, facts)
+        finding = named_finding(c, about, failing, facts)
     else:
         finding = "Met."
     if c.qualifying_shapes and status is not Status.UNKNOWN:
@@ -177,30 +228,14 @@ def _criterion(
             documented = ["none counted"] if documented and facts else documented
         grouped = about.groups(c) if facts else None
         if grouped is not None:  # sessions or distinct tests that are several facts each: what counts
-            documented.append(_counted(g, kb, *grouped))
+            documented.append(name_counted(g, kb, *grouped))
         if documented or need:
             finding += f" ({'; '.join(documented + need)}.)"
-    tag, deciding, because = _tag(case, kb, c, status, failing, about)
-    return CriterionResult(
-        id=c.id,
-        label=c.label,
-        category=c.category,
-        required=c.required,
-        verification=tag.label if tag else None,
-        advisory=c.advisory(deciding),
-        decidesBecause=because or None,
-        statement=c.statement,
-        status=status,
-        finding=finding,
-        facts=facts,
-        evidence=evidence_of(kb, c.recommendation),
-        references=[kb.references[r].id for r in _references_of(case, kb, c) if r in kb.references],
-        notStated=values,
-    )
+    return finding, values
 
 
 def _tag(
-    case: EnrichedCase, kb: KnowledgeBase, c: Criterion, status: Status, failing: list[Result], about: _About
+    case: EnrichedCase, kb: KnowledgeBase, c: Criterion, status: Status, failing: list[Result], about: About
 ) -> tuple[Tag | None, Tag | None, str]:
     """What the criterion rests on in this determination: the tag shown, the tag that decides, and why.
 
@@ -228,182 +263,6 @@ def tagged(result: CriterionResult) -> str:
     if result.verification is None:
         return result.label
     return f"{result.label} [{result.verification}{', advisory' if result.advisory else ''}]"
-
-
-def _named_finding(c: Criterion, about: _About, failing: list[Result], facts: list[Fact]) -> str:
-    """The criterion's not-met text with the codes and facts it fails on (``{codes}``, ``{facts}``).
-
-    ``{codes}``: the requested lines a result fails on; when no result singles one out (a result on
-    the request, the case or a procedure class), the lines the criterion judges. ``{facts}``: the
-    facts listed under the criterion that a result fails on (its focus, value or the values of a
-    failing qualified count); when it names none of them, those that do not qualify or fail it.
-    """
-    if "{" not in c.not_met_text:
-        return c.not_met_text
-    g, kb = about.case.graph, about.kb
-    decided = [r for r in failing if r.undecided is None]
-    nodes = [n for r in decided for n in (r.focus, r.value) if n is not None]
-    direct = {str(n) for n in nodes}
-    wants_codes = "{codes}" in c.not_met_text and not any((n, RDF.type, CV.RequestLine) in g for n in nodes)
-    if wants_codes or ("{facts}" in c.not_met_text and not any(f.node in direct for f in facts)):
-        # only when the results themselves name no line or fact: re-reading the shapes costs a validation
-        for r in decided:
-            nodes += about.offenders(r.source_shape, r.focus)
-    nodes = [m for n in nodes for m in _members(g, n)]  # a session or a distinct test: the facts it is made of
-    lines = list(dict.fromkeys(n for n in nodes if (n, RDF.type, CV.RequestLine) in g)) or about.judged(c)
-    codes = sorted({name_fact(g, n, kb) for n in lines})
-    failed_on = {str(n) for n in nodes}
-    against = [f.node for f in facts if f.node in failed_on] or [
-        f.node for f in facts if f.assessment in ("does not qualify", "fails this criterion")
-    ]
-    facts_named = [name_fact(g, URIRef(n), kb) for n in against if (URIRef(n), RDF.type, CV.RequestLine) not in g]
-    return fill_facts(c.not_met_text, codes, list(dict.fromkeys(facts_named)))
-
-
-class _About:
-    """What a failing result is about, read from the shapes that reported it (for a not-met text)."""
-
-    def __init__(self, case: EnrichedCase, kb: KnowledgeBase, reader: Reader | None) -> None:
-        self.case, self.kb = case, kb
-        self._reader = reader  # the one validation read the case with, its lookups cached
-
-    def outside(self, c: Criterion, nodes: list[Node]) -> set[Node]:
-        """The listed facts the criterion surely does not count: those that fail its scope (gr:scopeShape)."""
-        out: set[Node] = set()
-        for shape in c.scope_shapes:
-            compiled = self.kb.validator.compiled(shape)
-            if compiled is not None and nodes:
-                if self._reader is None:
-                    self._reader = Reader(self.case.graph)
-                out |= {n for n in nodes if compiled.conforms(self._reader, n) is False}
-        return out
-
-    def judged(self, c: Criterion) -> list[Node]:
-        """The requested lines the criterion judges: those of a class it applies to, else every addressed one."""
-        lines = [ln for ln in self.case.lines if ln.status != GR.NotAddressed]
-        return [ln.node for ln in lines if ln.classes & c.applies_to] or [ln.node for ln in lines]
-
-    def groups(self, c: Criterion) -> tuple[str, list[Node]] | None:
-        """When a count of the criterion counts sessions or distinct tests, one of them several facts.
-
-        Which (its unit), and those that surely count. None when each is one fact: the facts' own
-        count then says it all.
-        """
-        counts = _group_counts(self.kb).get(c.iri)
-        if not counts:
-            return None
-        validator = self.kb.validator
-        if self._reader is None:
-            self._reader = Reader(self.case.graph)
-        reader = self._reader
-        for root, part, unit in counts:
-            compiled, inner, qualified = validator.compiled(root), validator.compiled(part), validator.outline(part)
-            if compiled is None or inner is None or qualified.qualified is None:
-                continue
-            for focus in compiled.focus_nodes(reader):
-                values = [v for v in inner.value_nodes(reader, focus) if type(v) is not Uncertain]
-                if unit == "session":  # by its records for certain: one it may hold is not counted
-                    held = [reader.objects(v, GR.sessionRecord) for v in values]
-                else:
-                    held = [reader.subjects(CV.test, v) for v in values]
-                merged = any(sum(type(m) is not Uncertain for m in members) > 1 for members in held)
-                if merged:
-                    return unit, [v for v in values if qualified.qualified.conforms(reader, v) is True]
-        return None
-
-    def offenders(self, shape: Node, focus: Node, depth: int = 0) -> list[Node]:
-        """The values a failing qualified count is about, at any depth of the shape that failed on ``focus``.
-
-        Too many conform (``sh:qualifiedMaxCount``): those that surely conform (the sessions counted,
-        the excluded condition present); too few (``sh:qualifiedMinCount``): those that surely do not
-        (the blocks without enough relief). Through ``sh:or``, ``sh:and``, ``sh:node`` and
-        ``sh:property`` of a node shape, into each part that fails too. Nothing for a shape pyshacl runs.
-        """
-        validator = self.kb.validator
-        compiled = validator.compiled(shape)
-        if depth > 8 or compiled is None:
-            return []
-        if self._reader is None:
-            self._reader = Reader(self.case.graph)
-        reader, outline = self._reader, validator.outline(shape)
-        out: list[Node] = []
-        if outline.qualified is not None:
-            values = compiled.value_nodes(reader, focus)
-            truths = [(v, outline.qualified.conforms(reader, v)) for v in values if type(v) is not Uncertain]
-            surely = [v for v, t in truths if t is True]
-            if outline.most is not None and len(surely) > outline.most:
-                out += surely
-            elif outline.least is not None and len(surely) < outline.least:
-                out += [v for v, t in truths if t is False]
-        if outline.is_property:  # the parts of a property shape judge its values
-            return out
-        for part in outline.parts:
-            inner = validator.compiled(part)
-            if inner is not None and inner.conforms(reader, focus) is False:
-                out += self.offenders(part, focus, depth + 1)
-        return out
-
-
-@per_knowledge_base(maxsize=8)
-def _group_counts(kb: KnowledgeBase) -> dict[URIRef, tuple[tuple[URIRef, URIRef, str], ...]]:
-    """For each criterion, its root shapes' qualified counts of sessions or of distinct tests, with their unit.
-
-    A count of sessions walks ``^gr:sessionOf``; a count of tests ends its path in ``cv:test``.
-    """
-    shapes, index = kb.shapes, kb.shape_index
-    out: dict[URIRef, list[tuple[URIRef, URIRef, str]]] = {}
-    for root, criteria in index.checks.items():
-        for part in shapes.objects(root, SH.property):
-            path = shapes.value(part, SH.path)
-            if path is None or (part, SH.qualifiedValueShape, None) not in shapes:
-                continue
-            if shapes.value(path, SH.inversePath) == GR.sessionOf:
-                unit = "session"
-            elif (path, RDF.first, None) in shapes and list(shapes.items(path))[-1:] == [CV.test]:
-                unit = "distinct test"
-            else:
-                continue
-            for c in criteria:
-                # rules.py names every property shape it writes (an IRI)
-                out.setdefault(c, []).append((root, part, unit))  # type: ignore[arg-type]
-    return {c: tuple(sorted(v)) for c, v in out.items()}
-
-
-def _members(g: Graph, node: Node) -> list[Node]:
-    """The facts a counted group is made of.
-
-    A session's records (its add-on lines only when it has nothing else), a distinct test's
-    findings; any other node is itself.
-    """
-    if (node, GR.sessionOf, None) in g:
-        records = sorted(g.objects(node, GR.sessionRecord), key=str)
-        primary = [r for r in records if (r, GR.addOnCode, None) not in g]
-        return primary or records
-    if isinstance(node, URIRef) and (node, RDF.type, None) not in g:
-        findings = sorted(g.subjects(CV.test, node), key=str)
-        if findings:
-            return findings
-    return [node]
-
-
-def _counted(g: Graph, kb: KnowledgeBase, unit: str, counted: list[Node]) -> str:
-    """What a count of sessions or distinct tests counts, each named by its facts."""
-    n = len(counted)
-    text = f"{n} {unit}{'' if n == 1 else 's'} count{'s' if n == 1 else ''}"
-    if not n:
-        return text
-    names = []
-    for group in counted:
-        members = _members(g, group)
-        if (group, GR.sessionOf, None) in g:
-            named = " and ".join(sorted({name_fact(g, m, kb) for m in members}))
-            # a laterality is an IRI of the case vocabulary (the case shapes say so)
-            sides = sorted({kb.label(v) for m in members for v in g.objects(m, CV.laterality)})  # type: ignore[arg-type]
-            names.append(named + (f", {' and '.join(sides)}" if len(members) > 1 and sides else ""))
-        else:
-            times = f", recorded {len(members)} times" if len(members) > 1 else ""
-            names.append(kb.label(group) + times)  # type: ignore[arg-type]  # a distinct test: its class's IRI
-    return f"{text}: {'; '.join(sorted(names))}"
 
 
 def _names(gaps: frozenset[Gap], g: Graph, kb: KnowledgeBase, named: dict[Gap, str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rdflib import RDF, Graph, Literal, URIRef
@@ -106,91 +107,128 @@ def _diagnosis(kb: KnowledgeBase, iri: Node | None, *, short: bool = False) -> s
 def describe(g: Graph, node: Node, kb: KnowledgeBase) -> str:
     """One line describing a case fact, built from its properties (no free text from the case)."""
     types = set(g.objects(node, _TYPE))
+    for kind, parts_of in _DESCRIBERS:  # the first kind the fact has
+        if kind in types:
+            return ", ".join(parts_of(g, kb, node, types)) or "documented item"
+    return "documented item"
+
+
+def _levels(g: Graph, node: Node) -> str:
+    return ", ".join(sorted(str(v) for v in g.objects(node, CV.level)))
+
+
+def _request_line(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
+    units = _value(g, node, CV.units)
+    status = _label(g, kb, node, GR.coverageStatus)
+    code = _value(g, node, CV.code)
+    name = kb.codes[code].label if isinstance(code, URIRef) and code in kb.codes else "code not in the knowledge base"
+    return [
+        f"{_code(kb, code)} x {units} ({name})",
+        f"coverage: {status}",
+    ]
+
+
+def _service_request(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
+    parts = [f"request dated {_value(g, node, CV.date)}"]
+    for p in (CV.laterality, CV.imageGuidance, CV.purpose):
+        if (lab := _label(g, kb, node, p)) is not None:
+            parts.append(lab)
+    contrast = _value(g, node, CV.contrast)
+    if contrast is not None:
+        said = isinstance(contrast, Literal) and contrast.toPython() is True  # an IRI's toPython() is itself
+        parts.append("with contrast" if said else "without contrast")
+    if levels := _levels(g, node):
+        parts.append(f"levels {levels}")
+    return parts
+
+
+def _condition(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
+    code = _value(g, node, CV.code)
+    where = (
+        "primary diagnosis on the request"
+        if (None, CV.primaryDiagnosis, node) in g
+        else ("diagnosis on the request" if (None, CV.secondaryDiagnosis, node) in g else "condition in the history")
+    )
+    parts = [_diagnosis(kb, code), where]
+    if (lab := _label(g, kb, node, CV.clinicalStatus)) is not None:
+        parts.append(lab)
+    return parts
+
+
+def _prior_procedure(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
+    notation = _code(kb, _value(g, node, CV.code))
+    parts = [_procedure_label(g, node, kb) + (f" ({notation})" if notation else "")]
+    if (d := _value(g, node, CV.date)) is not None:
+        parts.append(str(d))
+    if (lab := _label(g, kb, node, CV.laterality)) is not None:
+        parts.append(lab)
+    if levels := _levels(g, node):
+        parts.append(f"levels {levels}")
+    if agents := _labels(g, kb, node, CV.injectate):
+        parts.append("injected " + " and ".join(agents))
+    if (pr := _value(g, node, CV.percentRelief)) is not None:
+        parts.append(f"{_num(pr)} % relief")
+    if (rm := _value(g, node, CV.reliefMonths)) is not None:
+        parts.append(f"relief for {_num(rm)} month{'' if _num(rm) == '1' else 's'}")
+    if (fi := _value(g, node, CV.functionalImprovement)) is not None:
+        parts.append(f"{_num(fi)} % better function")
+    if (fm := _value(g, node, CV.functionalImprovementMonths)) is not None:
+        parts.append(f"function better for {_num(fm)} month{'' if _num(fm) == '1' else 's'}")
+    if outcomes := _labels(g, kb, node, CV.outcome):
+        parts.append(f"outcome {', '.join(outcomes)}")
+    return parts
+
+
+def _conservative_care(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
+    parts = [kb.label(g.value(node, CV.careKind))]  # type: ignore[arg-type]  # the case shapes require it
+    if (w := _value(g, node, CV.weeks)) is not None:
+        parts.append(f"{_num(w)} week{'' if _num(w) == '1' else 's'}")
+    if (lab := _label(g, kb, node, CV.outcome)) is not None:
+        parts.append(f"result {lab}")
+    return parts
+
+
+def _exam_finding(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
+    result = _label(g, kb, node, CV.result) or "result not recorded"
+    parts = [f"{kb.label(g.value(node, CV.test))}: {result}"]  # type: ignore[arg-type]  # the case shapes require it
+    if (lab := _label(g, kb, node, CV.laterality)) is not None:
+        parts.append(lab)
+    return parts
+
+
+def _imaging_finding(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
+    parts = [kb.label(g.value(node, CV.findingKind))]  # type: ignore[arg-type]  # the case shapes require it
+    if levels := _levels(g, node):
+        parts.append(f"at {levels}")
+    if GR.PainGeneratorFinding in types:
+        parts.append("addressed" if (node, GR.addressed, None) in g else "not addressed")
+    return parts
+
+
+def _pain_history(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
     parts: list[str] = []
-    levels = ", ".join(sorted(str(v) for v in g.objects(node, CV.level)))
-    if CV.RequestLine in types:
-        units = _value(g, node, CV.units)
-        status = _label(g, kb, node, GR.coverageStatus)
-        code = _value(g, node, CV.code)
-        name = (
-            kb.codes[code].label if isinstance(code, URIRef) and code in kb.codes else "code not in the knowledge base"
-        )
-        parts = [
-            f"{_code(kb, code)} x {units} ({name})",
-            f"coverage: {status}",
-        ]
-    elif CV.ServiceRequest in types:
-        parts = [f"request dated {_value(g, node, CV.date)}"]
-        for p in (CV.laterality, CV.imageGuidance, CV.purpose):
-            if (lab := _label(g, kb, node, p)) is not None:
-                parts.append(lab)
-        contrast = _value(g, node, CV.contrast)
-        if contrast is not None:
-            said = isinstance(contrast, Literal) and contrast.toPython() is True  # an IRI's toPython() is itself
-            parts.append("with contrast" if said else "without contrast")
-        if levels:
-            parts.append(f"levels {levels}")
-    elif CV.Condition in types:
-        code = _value(g, node, CV.code)
-        where = (
-            "primary diagnosis on the request"
-            if (None, CV.primaryDiagnosis, node) in g
-            else (
-                "diagnosis on the request" if (None, CV.secondaryDiagnosis, node) in g else "condition in the history"
-            )
-        )
-        parts = [_diagnosis(kb, code), where]
-        if (lab := _label(g, kb, node, CV.clinicalStatus)) is not None:
+    if (m := _value(g, node, CV.durationMonths)) is not None:
+        parts.append(f"pain for {_num(m)} month{'' if _num(m) == '1' else 's'}")
+    if (s := _value(g, node, CV.painScore)) is not None:
+        parts.append(f"score {_num(s)}/10")
+    if (s := _value(g, node, CV.disabilityScore)) is not None:
+        parts.append(f"disability {_num(s)} %")
+    for p in (CV.painCharacter, CV.painLocation):
+        if (lab := _label(g, kb, node, p)) is not None:
             parts.append(lab)
-    elif CV.PriorProcedure in types:
-        notation = _code(kb, _value(g, node, CV.code))
-        parts = [_procedure_label(g, node, kb) + (f" ({notation})" if notation else "")]
-        if (d := _value(g, node, CV.date)) is not None:
-            parts.append(str(d))
-        if (lab := _label(g, kb, node, CV.laterality)) is not None:
-            parts.append(lab)
-        if levels:
-            parts.append(f"levels {levels}")
-        if agents := _labels(g, kb, node, CV.injectate):
-            parts.append("injected " + " and ".join(agents))
-        if (pr := _value(g, node, CV.percentRelief)) is not None:
-            parts.append(f"{_num(pr)} % relief")
-        if (rm := _value(g, node, CV.reliefMonths)) is not None:
-            parts.append(f"relief for {_num(rm)} month{'' if _num(rm) == '1' else 's'}")
-        if (fi := _value(g, node, CV.functionalImprovement)) is not None:
-            parts.append(f"{_num(fi)} % better function")
-        if (fm := _value(g, node, CV.functionalImprovementMonths)) is not None:
-            parts.append(f"function better for {_num(fm)} month{'' if _num(fm) == '1' else 's'}")
-        if outcomes := _labels(g, kb, node, CV.outcome):
-            parts.append(f"outcome {', '.join(outcomes)}")
-    elif CV.ConservativeCare in types:
-        parts = [kb.label(g.value(node, CV.careKind))]  # type: ignore[arg-type]  # the case shapes require it
-        if (w := _value(g, node, CV.weeks)) is not None:
-            parts.append(f"{_num(w)} week{'' if _num(w) == '1' else 's'}")
-        if (lab := _label(g, kb, node, CV.outcome)) is not None:
-            parts.append(f"result {lab}")
-    elif CV.ExamFinding in types:
-        result = _label(g, kb, node, CV.result) or "result not recorded"
-        parts = [f"{kb.label(g.value(node, CV.test))}: {result}"]  # type: ignore[arg-type]  # the case shapes require it
-        if (lab := _label(g, kb, node, CV.laterality)) is not None:
-            parts.append(lab)
-    elif CV.ImagingFinding in types:
-        parts = [kb.label(g.value(node, CV.findingKind))]  # type: ignore[arg-type]  # the case shapes require it
-        if levels:
-            parts.append(f"at {levels}")
-        if GR.PainGeneratorFinding in types:
-            parts.append("addressed" if (node, GR.addressed, None) in g else "not addressed")
-    elif CV.PainHistory in types:
-        if (m := _value(g, node, CV.durationMonths)) is not None:
-            parts.append(f"pain for {_num(m)} month{'' if _num(m) == '1' else 's'}")
-        if (s := _value(g, node, CV.painScore)) is not None:
-            parts.append(f"score {_num(s)}/10")
-        if (s := _value(g, node, CV.disabilityScore)) is not None:
-            parts.append(f"disability {_num(s)} %")
-        for p in (CV.painCharacter, CV.painLocation):
-            if (lab := _label(g, kb, node, p)) is not None:
-                parts.append(lab)
-    return ", ".join(parts) or "documented item"
+    return parts
+
+
+_DESCRIBERS: tuple[tuple[URIRef, Callable[[Graph, KnowledgeBase, Node, set[Node]], list[str]]], ...] = (
+    (CV.RequestLine, _request_line),
+    (CV.ServiceRequest, _service_request),
+    (CV.Condition, _condition),
+    (CV.PriorProcedure, _prior_procedure),
+    (CV.ConservativeCare, _conservative_care),
+    (CV.ExamFinding, _exam_finding),
+    (CV.ImagingFinding, _imaging_finding),
+    (CV.PainHistory, _pain_history),
+)
 
 
 def name_gap(g: Graph, fact: Node, prop: Node, kb: KnowledgeBase) -> str:
