@@ -223,7 +223,7 @@ def http(seconds: int) -> tuple[list[str], dict[str, float]]:
 def sparql(runs: int) -> list[str]:
     """(f): each query of queries/ over what the endpoint serves, in-process."""
     from reasoner import KnowledgeBase
-    from reasoner.sparql.service import queryable
+    from reasoner.sparql.worker import queryable
 
     dataset = queryable(KnowledgeBase.load(ROOT))
     rows = ["| query | rows | median ms |", "|---|---|---|"]

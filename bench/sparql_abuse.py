@@ -89,7 +89,7 @@ TRIVIAL = "ASK {}"
 def probe(rounds: int) -> None:
     """Time parsing (and the algebra) of each candidate shape at 20,000 characters, in this process."""
     from reasoner.errors import QueryRejected
-    from reasoner.sparql.service import vet
+    from reasoner.sparql.vetting import vet
 
     vet(TRIVIAL)  # the grammar's first use
     print(f"machine: {os.uname().machine}, cores: {len(os.sched_getaffinity(0))}; best of {rounds} rounds")

@@ -11,7 +11,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 
 from reasoner import KnowledgeBase
-from reasoner.sparql.service import queryable, vet
+from reasoner.sparql.vetting import vet
+from reasoner.sparql.worker import queryable
 
 from .conftest import ROOT
 

@@ -23,7 +23,8 @@ from fastapi import APIRouter, Request, Response
 
 from reasoner.errors import UpdateRefused
 from reasoner.sparql.formats import GRAPH_TYPES, JSON, TABLE_TYPES, XML
-from reasoner.sparql.service import FORMS, QueryForm, ResultNotAcceptable, check_size, formats
+from reasoner.sparql.service import ResultNotAcceptable
+from reasoner.sparql.vetting import FORMS, QueryForm, check_size, formats
 
 from .. import sparql_description
 from ..body import read_limited

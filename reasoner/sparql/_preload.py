@@ -8,7 +8,7 @@ import gc
 import multiprocessing.spawn
 import os
 
-from reasoner.sparql import service as sparql
+from reasoner.sparql import worker
 
 main_path = os.environ.get("GUIDELINE_REASONER_SPARQL_MAIN", "")
 if main_path:
@@ -18,9 +18,7 @@ if main_path:
         multiprocessing.spawn.import_main_path(main_path)
     except Exception:  # noqa: BLE001 - then each query process runs it, as multiprocessing does
         pass
-sparql._load_graph(os.environ.get("GUIDELINE_REASONER_SPARQL_KB", ""))
-assert sparql._GRAPH is not None
-sparql.warm_up(sparql._GRAPH)
+worker.warm_up(worker.load_graph(os.environ.get("GUIDELINE_REASONER_SPARQL_KB", "")))
 # Every query process is a fork of this one: keep the collector off the knowledge base, so that a
 # child neither scans it nor copies its pages (halves the cost of a query).
 gc.collect()

@@ -27,7 +27,7 @@ from rdflib import Graph, Literal
 from api import create_app
 from api.settings import Settings
 from reasoner import KnowledgeBase
-from reasoner.sparql.service import queryable, warm_up
+from reasoner.sparql.worker import queryable, warm_up
 
 from ..conftest import ROOT
 

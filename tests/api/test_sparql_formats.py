@@ -22,7 +22,7 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.query import Result
 
 from reasoner import KnowledgeBase
-from reasoner.sparql.service import queryable
+from reasoner.sparql.worker import queryable
 
 from ..conftest import ROOT
 

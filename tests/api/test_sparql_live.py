@@ -31,7 +31,7 @@ from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDFXML, TSV
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from reasoner import KnowledgeBase
-from reasoner.sparql.service import queryable
+from reasoner.sparql.worker import queryable
 
 from ..conftest import ROOT
 from ..server_process import ServerProcess

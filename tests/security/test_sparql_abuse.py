@@ -27,7 +27,7 @@ from httpx2 import Response
 from rdflib.plugins.sparql import parser as rdflib_parser
 from rdflib.plugins.sparql import processor as rdflib_processor
 
-import reasoner.sparql.service
+import reasoner.sparql.vetting
 from api import create_app
 from api.settings import Settings
 from reasoner.errors import QueryBusy, QueryRejected, QueryTimeout
@@ -136,14 +136,14 @@ def parser_spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     parse_string = pyparsing.ParserElement.parse_string
     monkeypatch.setattr(pyparsing.ParserElement, "parse_string", spying("parse_string", parse_string))
     monkeypatch.setattr(pyparsing.ParserElement, "parseString", spying("parseString", parse_string))
-    for module in (rdflib_parser, rdflib_processor, reasoner.sparql.service):
+    for module in (rdflib_parser, rdflib_processor, reasoner.sparql.vetting):
         monkeypatch.setattr(module, "parseQuery", spying("parseQuery", rdflib_parser.parseQuery))
     monkeypatch.setattr(rdflib_parser, "parseUpdate", spying("parseUpdate", rdflib_parser.parseUpdate))
     return calls
 
 
 def test_the_spy_sees_a_parse_in_this_process(parser_spy: list[str]) -> None:
-    reasoner.sparql.service.vet("ASK {}")
+    reasoner.sparql.vetting.vet("ASK {}")
     assert "parseQuery" in parser_spy and "parse_string" in parser_spy
 
 
