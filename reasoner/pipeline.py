@@ -25,9 +25,9 @@ from reasoner.explain.criteria import explain
 from reasoner.intake import fhir as fhir_intake
 from reasoner.intake import json_case as case_json
 from reasoner.intake import jsonld
-from reasoner.intake import sieve as relevance
 from reasoner.intake import turtle as intake
 from reasoner.intake.turtle import CaseFormat
+from reasoner.knowledge import relevance
 from reasoner.knowledge.applicability import Applicable
 from reasoner.knowledge.base import KnowledgeBase
 from reasoner.knowledge.entities import Policy

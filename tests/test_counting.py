@@ -324,7 +324,7 @@ def test_a_possibility_names_the_gap_it_hangs_on() -> None:
 
 def test_a_count_of_sessions_keeps_the_records_they_are_made_of(kb: KnowledgeBase) -> None:
     """The JSON intake leaves out history no shape can see: not the records of a class whose sessions are counted."""
-    from reasoner.intake import sieve as relevance
+    from reasoner.knowledge import relevance
 
     esi = kb.types_of([URIRef("https://w3id.org/guideline-reasoner/procedure#EpiduralSteroidInjection")])
     assert not relevance.for_policy(kb, kb.policy("medicare-facet-lcd")).needed(CV.priorProcedure, esi, 99)

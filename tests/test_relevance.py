@@ -18,7 +18,8 @@ from rdflib import Graph, URIRef
 
 from reasoner import KnowledgeBase
 from reasoner.intake import json_case as case_json
-from reasoner.intake import sieve as relevance
+from reasoner.intake.sieve import Sieve
+from reasoner.knowledge import relevance
 from reasoner.pipeline import determine, determine_parsed, parse_case
 from reasoner.vocab import CV
 
@@ -244,11 +245,11 @@ def test_a_fact_classified_by_an_unknown_property_is_always_kept(kb: KnowledgeBa
 
     facet = relevance.for_policy(kb, kb.policy("medicare-facet-lcd"))
     faber = ((CV.test, URIRef("https://w3id.org/guideline-reasoner/finding#FaberTest")),)
-    assert not relevance.Sieve(kb, facet, []).keeps(CV.examFinding, 5, None, faber)
-    assert relevance.Sieve(kb, None, []).keeps(CV.examFinding, 5, None, faber)
+    assert not Sieve(kb, facet, []).keeps(CV.examFinding, 5, None, faber)
+    assert Sieve(kb, None, []).keeps(CV.examFinding, 5, None, faber)
     # A knowledge base that classifies by a property the intake does not know: nothing is left out.
     wider = dataclasses.replace(kb, classifying=kb.classifying | {CV.result})
-    assert relevance.Sieve(wider, facet, []).keeps(CV.examFinding, 5, None, faber)
+    assert Sieve(wider, facet, []).keeps(CV.examFinding, 5, None, faber)
 
 
 def test_the_predicates_each_kind_carries_are_all_listed(kb: KnowledgeBase) -> None:

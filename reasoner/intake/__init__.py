@@ -2,6 +2,7 @@
 
 One module per form (``turtle``, ``jsonld``, ``json_case``, ``fhir``), the input limits they all
 apply (``limits``: sizes, depth, no file or network access while parsing), the sieve that leaves
-out history a policy cannot see (``sieve``) and the CDS Hooks Coverage prefetch (``coverage``).
+out history a policy cannot see (``sieve``; what it can see is reasoner/knowledge/relevance.py)
+and the CDS Hooks Coverage prefetch (``coverage``).
 Imports the knowledge base, ``_rdf`` and the vocabularies; no later stage.
 """

@@ -11,6 +11,7 @@ because the shapes are compiled when the knowledge base loads, and lint lives he
 - ``entities``: policies, criteria, steps, codes, thresholds, references as typed records
 - ``rules``: the criterion rules (``gr:rule``) expanded into SHACL shapes
 - ``classes``, ``applicability``: what a code and a request's classes mean under a policy
+- ``relevance``: which history facts a policy's shapes can see (intake's sieve leaves out the rest)
 - ``catalogue``: the views of policies, codes and criteria the API serves; evidence grades
 - ``lint``, ``lint_cache``: the authors' checks, and their verdicts kept per content
 """
