@@ -15,11 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reasoner import Determination, FhirError, KnowledgeBase, determine
 from reasoner.intake.fhir import read_hook
 from reasoner.interop.cds_hooks import (
-    COVERAGE_INFORMATION,
     PREFETCH,
     SERVICES,
     card,
-    coverage_label,
     coverage_reference,
     discovery,
     find_nulls,
@@ -29,6 +27,7 @@ from reasoner.interop.cds_hooks import (
     summary,
     system_action,
 )
+from reasoner.interop.coverage_information import COVERAGE_INFORMATION, coverage_label
 
 from . import hl7_examples
 from .conftest import EXAMPLES, ROOT
@@ -262,7 +261,7 @@ def test_the_order_keeps_its_own_extensions(kb: KnowledgeBase) -> None:
 
 def test_order_select_asks_for_no_documentation(kb: KnowledgeBase) -> None:
     """CRD 2.2.1 hook-19: a supporting hook's coverage information asks for no clinical or admin documentation."""
-    from reasoner.interop.cds_hooks import coverage_information
+    from reasoner.interop.coverage_information import coverage_information
 
     d = _determine(kb, "facet-rfa-results-missing", "medicare-facet-lcd")
     signed = coverage_information(d, coverage_ref="Coverage/c", policy_url="http://x/p", today=TODAY)

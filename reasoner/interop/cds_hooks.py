@@ -3,10 +3,9 @@
 A determination becomes one card (what was decided, why, the criteria, what is missing, what to
 do next) and one ``coverage-information`` extension on the draft order, sent back as an
 ``update`` system action with a ``description`` (required by the CDS Hooks 2.0 action table). The
-extension has every part CRD 2.2.1 makes 1..1 (``coverage``, ``covered``, ``date``,
-``coverage-assertion-id``) and each ``detail`` its ``category``, ``code`` and ``value``; the
-Coverage it references is the one ``hook_coverage.primary_coverage`` found in the prefetch (no
-Coverage, no extension: the call is refused instead). Nothing here judges a case: the builders
+extension is built in reasoner/interop/coverage_information.py; the Coverage it references is
+the one ``hook_coverage.primary_coverage`` found in the prefetch (no Coverage, no extension: the
+call is refused instead). Nothing here judges a case: the builders
 read a finished :class:`~reasoner.model.Determination`. The JSON they return never holds
 ``null``, ``""``, ``[]`` or ``{}`` (CDS Hooks forbids them); :func:`no_nulls` enforces it.
 """
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
 from reasoner.intake.json_case import code_iri, to_graph
+from reasoner.interop.coverage_information import coverage_information, coverage_label, problem_coverage_information
 from reasoner.model import CriterionResult, Determination, Outcome, Status
 from reasoner.pipeline import determine_parsed
 
@@ -42,13 +42,9 @@ PREFETCH: dict[str, str] = {
     "observations": "Observation?patient={{context.patientId}}",
     "coverage": "Coverage?patient={{context.patientId}}&status=active",
 }
-COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
-COVERAGE_DETAIL = "http://terminology.hl7.org/CodeSystem/crd-coverage-detail"  # CRD 2.2.1's detail codes
-CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"  # the same codes as CRD 2.1 had them
 PRIMARY_HOOKS = frozenset({"order-sign"})  # CRD 2.2.1, "Hook Categories": order-select is a supporting hook
 CARD_TYPE = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 SUMMARY_MAX = 139  # the spec says "<140 characters"
-_EXCLUDED = frozenset({"not-covered", "experimental-unproven"})  # RequestedLine.coverageStatus
 _PHRASE = {
     Outcome.MEDICALLY_NECESSARY: "medically necessary",
     Outcome.NOT_MEDICALLY_NECESSARY: "not medically necessary",
@@ -185,17 +181,6 @@ def action_description(reference: str, assertions: Sequence[str]) -> str:
     return f"Add coverage information to {reference}: {'; '.join(assertions)}"
 
 
-def coverage_label(d: Determination) -> str:
-    """The CRD ``covered`` code for a determination: covered, not-covered, conditional or indeterminate."""
-    if d.outcome is Outcome.MEDICALLY_NECESSARY:
-        return "covered"
-    if d.outcome is Outcome.NO_APPLICABLE_GUIDELINE:
-        return "indeterminate"
-    if d.outcome is Outcome.NOT_MEDICALLY_NECESSARY and _excluded(d):
-        return "not-covered"
-    return "conditional"
-
-
 def card(d: Determination, *, policy_url: str, order_reference: str | Sequence[str]) -> dict[str, Any]:
     """The card for a request (one order, or orders signed together) judged under one policy."""
     references = [order_reference] if isinstance(order_reference, str) else list(order_reference)
@@ -235,57 +220,6 @@ def problem_card(
     }
     cleaned: dict[str, Any] = no_nulls(out)
     return cleaned
-
-
-def coverage_information(
-    d: Determination, *, coverage_ref: str, policy_url: str, today: date, supporting: bool = False
-) -> dict[str, Any]:
-    """The CRD ``ext-coverage-information`` extension for one determination.
-
-    Its ``detail``s: the policy (``policy-link``, the policy's URL, its name and version as the
-    qualification) and, when coverage is conditional, what would settle it (``instructions``: the
-    information needed and the criteria not met). ``supporting``: the call is a supporting hook
-    (order-select), whose coverage information CRD 2.2.1 (hook-19) forbids to ask for clinical or
-    administrative documentation, so ``doc-needed`` is left out.
-    """
-    covered = coverage_label(d)
-    pa_needed = {"covered": "no-auth", "conditional": "auth-needed", "indeterminate": "indeterminate"}.get(covered)
-    details = [
-        _detail(
-            "cat-other",
-            "policy-link",
-            "Policy Link",
-            {"valueUrl": policy_url},
-            qualification=f"Judged under {d.policy.label} (version {d.policy.version})",
-        )
-    ]
-    if covered == "conditional":
-        details.append(_detail("cat-limitation", "instructions", "Instructions", {"valueString": _instructions(d)}))
-    return _coverage_extension(
-        coverage_ref=coverage_ref,
-        covered=covered,
-        pa_needed=pa_needed,
-        doc_needed="clinical" if d.outcome is Outcome.PENDED and not supporting else None,
-        reason=d.rationale[0] if d.rationale else d.outcomeLabel,
-        details=details,
-        today=today,
-        assertion_id=d.determinationId,
-    )
-
-
-def problem_coverage_information(*, coverage_ref: str, problem: str, assertion_id: str, today: date) -> dict[str, Any]:
-    """The coverage-information extension for an order without a case: conditional, authorization needed."""
-    needed = {"valueString": f"Information needed: {problem}"}
-    return _coverage_extension(
-        coverage_ref=coverage_ref,
-        covered="conditional",
-        pa_needed="auth-needed",
-        doc_needed=None,
-        reason=problem,
-        details=[_detail("cat-limitation", "instructions", "Instructions", needed)],
-        today=today,
-        assertion_id=assertion_id,
-    )
 
 
 def update_action(order: dict[str, Any], extensions: Iterable[dict[str, Any]], *, description: str) -> dict[str, Any]:
@@ -379,73 +313,12 @@ def _addressed(codes: Sequence[str], kb: KnowledgeBase) -> bool:
     return bool(kb.policies_addressing(code_iri(c) for c in codes))
 
 
-def _excluded(d: Determination) -> bool:
-    coverage_failed = any(c.category == "coverage" and c.status is Status.NOT_MET for c in d.criteria)
-    return coverage_failed and any(r.coverageStatus in _EXCLUDED for r in d.requested)
-
-
 def _source(label: str, url: str) -> dict[str, Any]:
     return {
         "label": label,
         "url": url,
         "topic": {"system": CARD_TYPE, "code": "guideline", "display": "Guideline"},
     }
-
-
-def _instructions(d: Determination) -> str:
-    """What would settle a conditional answer: the information needed, then the criteria not met."""
-    parts = []
-    if d.missingInformation:
-        parts.append("Information needed: " + "; ".join(d.missingInformation))
-    not_met = [c.label for c in d.criteria if c.status is Status.NOT_MET]
-    if not_met:
-        lead = "For clinician review, not met: " if d.outcome is Outcome.PENDED_REVIEW else "Criteria not met: "
-        parts.append(lead + "; ".join(not_met))
-    return ". ".join(parts) or (d.rationale[0] if d.rationale else d.outcomeLabel)
-
-
-def _detail(
-    category: str, code: str, display: str, value: dict[str, Any], *, qualification: str | None = None
-) -> dict[str, Any]:
-    """A coverage-information ``detail``: category, code (CRD 2.2.1's system and CRD 2.1's), value, qualification."""
-    codings = [{"system": system, "code": code, "display": display} for system in (COVERAGE_DETAIL, CRD_TEMP)]
-    parts: list[dict[str, Any]] = [
-        {"url": "category", "valueCode": category},
-        {"url": "code", "valueCodeableConcept": {"coding": codings}},
-        {"url": "value", **value},
-    ]
-    if qualification:
-        parts.append({"url": "qualification", "valueString": qualification})
-    return {"url": "detail", "extension": parts}
-
-
-def _coverage_extension(
-    *,
-    coverage_ref: str,
-    covered: str,
-    pa_needed: str | None,
-    doc_needed: str | None,
-    reason: str,
-    details: Sequence[dict[str, Any]],
-    today: date,
-    assertion_id: str,
-) -> dict[str, Any]:
-    subs: list[dict[str, Any]] = [
-        {"url": "coverage", "valueReference": {"reference": coverage_ref}},
-        {"url": "covered", "valueCode": covered},
-    ]
-    if pa_needed and covered != "not-covered":  # CRD crd-ci-q2
-        subs.append({"url": "pa-needed", "valueCode": pa_needed})
-    if doc_needed:
-        subs.append({"url": "doc-needed", "valueCode": doc_needed})
-    if covered == "conditional":  # CRD crd-ci-q3: info-needed iff something is conditional
-        subs.append({"url": "info-needed", "valueCode": "OTH"})
-    if reason.strip():
-        subs.append({"url": "reason", "valueCodeableConcept": {"text": reason}})
-    subs += details
-    subs.append({"url": "date", "valueDate": today.isoformat()})
-    subs.append({"url": "coverage-assertion-id", "valueString": assertion_id})
-    return {"url": COVERAGE_INFORMATION, "extension": subs}
 
 
 def _cell(text: str) -> str:

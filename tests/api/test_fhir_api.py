@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from reasoner.interop.cds_hooks import COVERAGE_INFORMATION, PREFETCH
+from reasoner.interop.cds_hooks import PREFETCH
+from reasoner.interop.coverage_information import COVERAGE_INFORMATION
 
 from ..conftest import EXAMPLES, FIXTURES, ROOT
 from ..test_cds_hooks import check_coverage_information, check_response

@@ -32,7 +32,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reasoner import KnowledgeBase, determine
-from reasoner.interop.cds_hooks import COVERAGE_INFORMATION, system_action
+from reasoner.interop.cds_hooks import system_action
+from reasoner.interop.coverage_information import COVERAGE_INFORMATION
 
 from .. import hl7_examples
 from ..conftest import EXAMPLES, FIXTURES, ROOT
