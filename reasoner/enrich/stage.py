@@ -48,38 +48,17 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     """Derive the facts the criteria read, adding them to ``case`` (pass a graph you own; copying costs)."""
     g = case
     objs = reader(g)
-    pending: list[tuple[Node, Node, Node]] = []  # added in two batches: what is read back, then the rest
+    pending: list[tuple[Node, Node, Node]] = []  # added in batches: what a later step reads back, then the rest
     add = pending.append
     case_node = next(iter(g.subjects(_TYPE, CV.Case)))
     request = first_of(objs(case_node, CV.request))
     assert request is not None
     request_date = first_of(objs(request, CV.date)).toPython()  # type: ignore[union-attr]  # the case shapes require it
-    request_purposes = kb.purposes_of(objs(request, CV.purpose))
     line_nodes = set(objs(request, CV.line))
-    classified = [(s, o) for p in sorted(kb.classifying) for s, o in g.subject_objects(p) if isinstance(o, URIRef)]
-    classes_of_: dict[tuple[URIRef, frozenset[URIRef]], frozenset[URIRef]] = {}  # a history repeats its codes
-    for s, o in classified:
-        purposes = kb.purposes_of(objs(s, CV.purpose), objs(s, CV.injectate))
-        purposes = purposes or (request_purposes if s in line_nodes else purposes)
-        classes = classes_of_.get((o, purposes))
-        if classes is None:
-            classes = classes_of_[o, purposes] = classes_for(kb, o, purposes)
-        for cls in classes:
-            add((s, _TYPE, cls))
+    _classify(g, objs, add, kb, request, line_nodes)
     flush(g, pending)
     elapsed: dict[int, tuple[Literal, Literal, Literal]] = {}
-    lines = []
-    for node in sorted(line_nodes, key=str):
-        code = first_of(objs(node, CV.code))
-        assert isinstance(code, URIRef)
-        rule = kb.coverage.get((policy.iri, code))
-        status = rule.status if rule else GR.NotAddressed
-        add((node, GR.coverageStatus, status))
-        _elapsed(add, node, 0, elapsed)
-        units = first_of(objs(node, CV.units))
-        classes = frozenset(c for c in objs(node, _TYPE) if isinstance(c, URIRef))
-        # cv:units is an integer literal (the case shapes say so)
-        lines.append(Line(node, code, int(units.toPython()) if units is not None else 1, status, classes))  # type: ignore[attr-defined]
+    lines = _lines(objs, add, kb, policy, line_nodes, elapsed)
     procedures = tuple(objs(case_node, CV.priorProcedure))
     for proc in procedures:
         when = first_of(objs(proc, CV.date))
@@ -88,15 +67,7 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     derive_sites(objs, add, kb, request, lines, procedures)
     _request_diagnoses(objs, add, kb, request, request_date)
     same_levels(objs, add, request, (*procedures, *objs(case_node, CV.imagingFinding)))
-    for fact in tuple(objs(case_node, CV.painHistory)):
-        months = first_of(objs(fact, CV.durationMonths))
-        if isinstance(months, Literal) and isinstance(months.toPython(), Decimal):
-            weeks = (months.toPython() * DAYS_PER_MONTH / 7).quantize(_HUNDREDTHS)
-            add((fact, GR.durationWeeks, literal(weeks, _DECIMAL)))
-        for value in tuple(objs(fact, CV.painCharacter)):
-            for cls in kb.indicated.get(value, ()):
-                for sup in kb.types_of([cls]):
-                    add((fact, _TYPE, sup))
+    _pain_history(objs, add, kb, case_node)
     addressed = tuple(line.classes for line in lines if line.status != GR.NotAddressed)
     applicable = applicability.resolve(kb, policy, frozenset().union(*addressed) if addressed else frozenset())
     for prerequisite in applicable.prerequisite_steps:
@@ -118,6 +89,58 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     latest_at_site(objs, add, kb, request, procedures, applicable.criteria)
     flush(g, pending)
     return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
+
+
+def _classify(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase, request: Node, line_nodes: set[Node]) -> None:
+    """Each fact's classes, from its classifying values and purposes (a line's own, else the request's)."""
+    request_purposes = kb.purposes_of(objs(request, CV.purpose))
+    classified = [(s, o) for p in sorted(kb.classifying) for s, o in g.subject_objects(p) if isinstance(o, URIRef)]
+    classes_of_: dict[tuple[URIRef, frozenset[URIRef]], frozenset[URIRef]] = {}  # a history repeats its codes
+    for s, o in classified:
+        purposes = kb.purposes_of(objs(s, CV.purpose), objs(s, CV.injectate))
+        purposes = purposes or (request_purposes if s in line_nodes else purposes)
+        classes = classes_of_.get((o, purposes))
+        if classes is None:
+            classes = classes_of_[o, purposes] = classes_for(kb, o, purposes)
+        for cls in classes:
+            add((s, _TYPE, cls))
+
+
+def _lines(
+    objs: Objects,
+    add: Adder,
+    kb: KnowledgeBase,
+    policy: Policy,
+    line_nodes: set[Node],
+    elapsed: dict[int, tuple[Literal, Literal, Literal]],
+) -> list[Line]:
+    """The requested lines, each with its coverage status under the policy (read after the classes are added)."""
+    lines = []
+    for node in sorted(line_nodes, key=str):
+        code = first_of(objs(node, CV.code))
+        assert isinstance(code, URIRef)
+        rule = kb.coverage.get((policy.iri, code))
+        status = rule.status if rule else GR.NotAddressed
+        add((node, GR.coverageStatus, status))
+        _elapsed(add, node, 0, elapsed)
+        units = first_of(objs(node, CV.units))
+        classes = frozenset(c for c in objs(node, _TYPE) if isinstance(c, URIRef))
+        # cv:units is an integer literal (the case shapes say so)
+        lines.append(Line(node, code, int(units.toPython()) if units is not None else 1, status, classes))  # type: ignore[attr-defined]
+    return lines
+
+
+def _pain_history(objs: Objects, add: Adder, kb: KnowledgeBase, case_node: Node) -> None:
+    """Each pain history's duration in weeks, and the classes its pain character indicates."""
+    for fact in tuple(objs(case_node, CV.painHistory)):
+        months = first_of(objs(fact, CV.durationMonths))
+        if isinstance(months, Literal) and isinstance(months.toPython(), Decimal):
+            weeks = (months.toPython() * DAYS_PER_MONTH / 7).quantize(_HUNDREDTHS)
+            add((fact, GR.durationWeeks, literal(weeks, _DECIMAL)))
+        for value in tuple(objs(fact, CV.painCharacter)):
+            for cls in kb.indicated.get(value, ()):
+                for sup in kb.types_of([cls]):
+                    add((fact, _TYPE, sup))
 
 
 def _elapsed(add: Adder, node: Node, days: int, made: dict[int, tuple[Literal, Literal, Literal]]) -> None:
