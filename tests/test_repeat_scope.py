@@ -20,7 +20,8 @@ from reasoner import KnowledgeBase, determine, parse_case
 from reasoner.enrich.stage import as_stated, enrich, level_key
 from reasoner.knowledge.rules import rule_problems
 from reasoner.model import Determination
-from reasoner.shacl.compiled import Gap, Reader, Uncertain
+from reasoner.shacl.reader import Reader
+from reasoner.shacl.truth import Gap, Uncertain
 from reasoner.vocab import CV, GR, KB
 
 from .conftest import EXAMPLES

@@ -29,7 +29,7 @@ from reasoner.enrich.values import EnrichedCase, Line
 from reasoner.knowledge import applicability
 from reasoner.knowledge.classes import classes_for, possible_classes_of
 from reasoner.knowledge.entities import Policy, Step, icd10cm_notation
-from reasoner.shacl.compiled import Gap, Truth, Unknown, kleene_and, kleene_not, kleene_or
+from reasoner.shacl.truth import Gap, Truth, Unknown, kleene_and, kleene_not, kleene_or
 from reasoner.vocab import CV, GR
 
 DAYS_PER_MONTH = Decimal("30.44")
@@ -149,7 +149,7 @@ def _mark_unstated(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase, steps
     a fact of that kind, and a derived property (``gr:derivedFrom``) whose input is unstated.
     ``gr:possibleType``: a class a fact would have for some value of its unstated purpose or pain
     character (every class a pain character indicates: more than may be, never less, so an
-    unknown is never taken for a no). The compiled evaluator reads both (reasoner/shacl/compiled.py).
+    unknown is never taken for a no). The compiled evaluator reads both (reasoner/shacl/reader.py).
     """
     unstated: dict[Node, set[Node]] = {}
     subjects = _subjects_reader(g)

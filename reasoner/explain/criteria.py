@@ -20,8 +20,9 @@ from reasoner.explain.facts import describe, facts_of_class, name_fact, name_gap
 from reasoner.knowledge.catalogue import evidence_of
 from reasoner.knowledge.entities import COUNT, Criterion, Tag, fill_facts, weakest
 from reasoner.model import CriterionResult, Fact, NextStep, Outcome, Source, Status
-from reasoner.shacl.compiled import Gap, Reader, Uncertain
 from reasoner.shacl.prepared import Result
+from reasoner.shacl.reader import Reader
+from reasoner.shacl.truth import Gap, Uncertain
 from reasoner.vocab import CV, GR
 
 if TYPE_CHECKING:
@@ -364,7 +365,7 @@ def _group_counts(kb: KnowledgeBase) -> dict[URIRef, tuple[tuple[URIRef, URIRef,
             else:
                 continue
             for c in criteria:
-                # rules.py names every property shape it writes (an IRI)
+                # the rules (knowledge/rules/rule.py) name every property shape they write (an IRI)
                 out.setdefault(c, []).append((root, part, unit))  # type: ignore[arg-type]
     return {c: tuple(sorted(v)) for c, v in out.items()}
 
