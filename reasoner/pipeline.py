@@ -32,8 +32,8 @@ from reasoner.knowledge.applicability import Applicable
 from reasoner.knowledge.base import KnowledgeBase
 from reasoner.knowledge.entities import Policy
 from reasoner.model import Determination, PolicyOut, ReferenceOut, RequestedLine, Status
-from reasoner.shacl.compiled import Reader
 from reasoner.shacl.prepared import Result, validate_naively
+from reasoner.shacl.reader import Reader
 from reasoner.vocab import CV, GR, KB
 
 

@@ -19,7 +19,8 @@ from rdflib import RDF, BNode, Graph, Literal, URIRef
 
 from reasoner import CriterionResult, Determination, KnowledgeBase, Status, determine
 from reasoner.enrich.unstated import as_stated
-from reasoner.shacl.compiled import Gap, Reader, Unknown
+from reasoner.shacl.reader import Reader
+from reasoner.shacl.truth import Gap, Unknown
 from reasoner.vocab import CV, GR
 
 from .conftest import EXAMPLES

@@ -22,7 +22,8 @@ from reasoner.enrich.stage import enrich
 from reasoner.enrich.unstated import as_stated
 from reasoner.knowledge.rules import rule_problems
 from reasoner.model import Determination
-from reasoner.shacl.compiled import Gap, Reader, Uncertain
+from reasoner.shacl.reader import Reader
+from reasoner.shacl.truth import Gap, Uncertain
 from reasoner.vocab import CV, GR, KB
 
 from .conftest import EXAMPLES

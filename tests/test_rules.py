@@ -1,4 +1,4 @@
-"""Declared rules (reasoner/knowledge/rules.py) and the derived facts they read (reasoner/enrich/stage.py).
+"""Declared rules (reasoner/knowledge/rules/) and the derived facts they read (reasoner/enrich/stage.py).
 
 The example cases exercise every rule kind end to end; these tests pin the pieces: what the
 enrich stage derives (elapsed time, regions, sides, levels, add-ons), what the expansion writes
@@ -222,7 +222,7 @@ def test_expansion_is_deterministic() -> None:
 
 
 def test_generated_shapes_are_valid_shacl(kb: KnowledgeBase) -> None:
-    """The load skips SHACL-for-SHACL on the shapes rules.py writes; this is where they are checked."""
+    """The load skips SHACL-for-SHACL on the shapes the rules write; this is where they are checked."""
     from reasoner.shacl.prepared import check_shapes_graph
 
     generated = {s for s in kb.shapes.subjects(GR.expandedFrom, None)}

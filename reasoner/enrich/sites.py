@@ -22,7 +22,7 @@ from reasoner._rdf.terms import literal
 from reasoner.enrich import sessions as counting
 from reasoner.enrich.access import Adder, Objects, first_of
 from reasoner.enrich.values import Line
-from reasoner.shacl.compiled import Gap, Truth, Unknown, kleene_and, kleene_not, kleene_or
+from reasoner.shacl.truth import Gap, Truth, Unknown, kleene_and, kleene_not, kleene_or
 from reasoner.vocab import CV, GR
 
 if TYPE_CHECKING:

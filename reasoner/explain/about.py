@@ -18,8 +18,9 @@ from reasoner.enrich.values import EnrichedCase
 from reasoner.explain.facts import name_fact
 from reasoner.knowledge.entities import Criterion, fill_facts
 from reasoner.model import Fact
-from reasoner.shacl.compiled import Reader, Uncertain
 from reasoner.shacl.prepared import Result
+from reasoner.shacl.reader import Reader
+from reasoner.shacl.truth import Uncertain
 from reasoner.vocab import CV, GR
 
 if TYPE_CHECKING:

@@ -21,8 +21,9 @@ from reasoner.explain.facts import describe, facts_of_class, name_gap, source_of
 from reasoner.knowledge.catalogue import evidence_of
 from reasoner.knowledge.entities import COUNT, Criterion, Tag, weakest
 from reasoner.model import CriterionResult, Fact, NextStep, Outcome, Source, Status
-from reasoner.shacl.compiled import Gap, Reader
 from reasoner.shacl.prepared import Result
+from reasoner.shacl.reader import Reader
+from reasoner.shacl.truth import Gap
 from reasoner.vocab import GR
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ because the shapes are compiled when the knowledge base loads, and lint lives he
 - ``base``: :class:`KnowledgeBase` and its loading; ``files``: the files and their hash
 - ``closure``: the RDFS closure (at load, never on case data); ``_index``: the tables read at load
 - ``entities``: policies, criteria, steps, codes, thresholds, references as typed records
-- ``rules``: the criterion rules (``gr:rule``) expanded into SHACL shapes
+- ``rules``: the criterion rules (``gr:rule``) expanded into SHACL shapes (the reader and writer, the kinds by family)
 - ``classes``, ``applicability``: what a code and a request's classes mean under a policy
 - ``relevance``: which history facts a policy's shapes can see (intake's sieve leaves out the rest)
 - ``catalogue``: the views of policies, codes and criteria the API serves; evidence grades

@@ -24,7 +24,11 @@ _LOCK = threading.Lock()
 # The modules whose code decides what lint finds: a change to any of them makes old verdicts stale.
 _LINTING_MODULES = (
     "knowledge/lint.py",
-    "knowledge/rules.py",
+    "knowledge/rules/__init__.py",
+    "knowledge/rules/rule.py",
+    "knowledge/rules/history.py",
+    "knowledge/rules/conditions.py",
+    "knowledge/rules/request.py",
     "shacl/prepared.py",
     "knowledge/entities.py",
     "knowledge/files.py",

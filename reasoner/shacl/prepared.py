@@ -1,4 +1,4 @@
-"""SHACL validation: pyshacl, and the compiled evaluator of reasoner/shacl/compiled.py.
+"""SHACL validation: pyshacl, and the compiled evaluator (reasoner/shacl/compiled.py and its siblings).
 
 Shapes are compiled once per knowledge base (:class:`PreparedShapes`); a request runs only the
 root shapes it selects over its own small data graph, with no inference (the enrich stage has
@@ -29,9 +29,10 @@ from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
 from reasoner.errors import KnowledgeBaseError, ValidationError
-from reasoner.shacl import compiled as shacl_engine
 from reasoner.shacl._pyshacl import THIRD_PARTY_LOCK
-from reasoner.shacl.compiled import Result
+from reasoner.shacl.compiled import compile_shape
+from reasoner.shacl.reader import Reader
+from reasoner.shacl.shape import Result, Shape
 from reasoner.vocab import GR
 
 __all__ = ["PreparedShapes", "Result", "check_shapes_graph", "shacl_for_shacl", "validate_naively", "validate_with"]
@@ -137,7 +138,7 @@ _MESSAGE_MAKERS = tuple(
 class Outline(NamedTuple):
     """What a compiled shape is made of, for saying which values it failed on (read once per shape)."""
 
-    qualified: shacl_engine.Shape | None  # its compiled sh:qualifiedValueShape
+    qualified: Shape | None  # its compiled sh:qualifiedValueShape
     most: int | None  # sh:qualifiedMaxCount
     least: int | None  # sh:qualifiedMinCount
     is_property: bool  # has sh:path: its parts judge its values, not its focus
@@ -150,14 +151,14 @@ class PreparedShapes:
     def __init__(self, shapes: Graph) -> None:
         self._shapes = shapes
         self._names = _shape_nodes(shapes)
-        cache: dict[Node, shacl_engine.Shape | None] = {}
-        self._compiled = {n: shacl_engine.compile_shape(shapes, n, cache) for n in self._names}
+        cache: dict[Node, Shape | None] = {}
+        self._compiled = {n: compile_shape(shapes, n, cache) for n in self._names}
         self._pyshacl: dict[Node, pyshacl_shape.Shape] | None = None
         self._outlines: dict[Node, Outline] = {}
         if any(c is None for c in self._compiled.values()):
             self._pyshacl_shapes()
 
-    def compiled(self, node: Node) -> shacl_engine.Shape | None:
+    def compiled(self, node: Node) -> Shape | None:
         """The compiled shape ``node``; None when pyshacl runs it or it is no shape."""
         return self._compiled.get(node)
 
@@ -196,7 +197,7 @@ class PreparedShapes:
         roots: frozenset[URIRef],
         *,
         engine: Engine = "compiled",
-        reader: shacl_engine.Reader | None = None,
+        reader: Reader | None = None,
     ) -> tuple[Result, ...]:
         """Validate ``data`` against the given root shapes (each must have a target).
 
@@ -209,7 +210,7 @@ class PreparedShapes:
         unknown = sorted(r for r in roots if r not in self._names)
         if unknown:
             raise ValidationError(f"unknown shape {unknown[0]}")
-        reader, out, rest = reader if reader is not None else shacl_engine.Reader(data), [], []
+        reader, out, rest = reader if reader is not None else Reader(data), [], []
         try:
             for root in sorted(roots):
                 shape = self._compiled[root] if engine == "compiled" else None
@@ -324,7 +325,7 @@ def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) 
     """Check the shapes against SHACL-for-SHACL, leaving out the shapes in ``skip``.
 
     The knowledge base skips the shapes it writes itself from declared rules: they come from
-    reasoner/knowledge/rules.py, whose output a test checks against SHACL-for-SHACL, and checking them
+    reasoner/knowledge/rules/, whose output a test checks against SHACL-for-SHACL, and checking them
     again at every load made the load grow with every declared rule.
 
     Raises:
