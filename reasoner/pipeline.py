@@ -21,11 +21,11 @@ from reasoner.enrich.stage import as_stated, enrich
 from reasoner.enrich.values import EnrichedCase, Line
 from reasoner.errors import FhirError, UnknownPolicyError
 from reasoner.explain.criteria import explain
-from reasoner.intake import fhir as fhir_intake
 from reasoner.intake import json_case as case_json
 from reasoner.intake import jsonld
 from reasoner.intake import sieve as relevance
 from reasoner.intake import turtle as intake
+from reasoner.intake.fhir.pas import read_pas
 from reasoner.intake.turtle import CaseFormat
 from reasoner.knowledge.applicability import Applicable
 from reasoner.knowledge.base import KnowledgeBase
@@ -45,7 +45,7 @@ def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> Graph:
     if fmt == "json":
         return case_json.to_graph(case_json.load_json(payload), kb)  # speaks only the case vocabulary by construction
     if fmt == "fhir":
-        pas = fhir_intake.read_pas(payload, kb)
+        pas = read_pas(payload, kb)
         if pas.case is None:
             raise FhirError(pas.missing)
         return case_json.to_graph(pas.case, kb)

@@ -21,7 +21,8 @@ from reasoner import CaseSchemaError, KnowledgeBase, determine, parse_case
 from reasoner.enrich.stage import enrich
 from reasoner.errors import CaseShapeError, FhirError
 from reasoner.intake import json_case as case_json
-from reasoner.intake.fhir import read_hook, read_pas
+from reasoner.intake.fhir.hooks import read_hook
+from reasoner.intake.fhir.pas import read_pas
 from reasoner.vocab import CV, GR, PROC
 
 from .conftest import EXAMPLES, ROOT

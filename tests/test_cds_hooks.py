@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reasoner import Determination, FhirError, KnowledgeBase, determine
-from reasoner.intake.fhir import read_hook
+from reasoner.intake.fhir.hooks import read_hook
 from reasoner.interop.cds_hooks import (
     COVERAGE_INFORMATION,
     PREFETCH,

@@ -14,7 +14,7 @@ import pytest
 from rdflib import Graph, URIRef
 
 from reasoner import KnowledgeBase, determine
-from reasoner.intake.fhir import read_pas
+from reasoner.intake.fhir.pas import read_pas
 from reasoner.intake.json_case import to_graph
 from reasoner.knowledge.entities import DiagnosisEntry
 from reasoner.pipeline import determine_graph

@@ -26,7 +26,7 @@ from reasoner.model import CriterionResult, Determination, Outcome, Status
 from reasoner.pipeline import determine_parsed
 
 if TYPE_CHECKING:
-    from reasoner.intake.fhir import HookCall
+    from reasoner.intake.fhir.hooks import HookCall
     from reasoner.knowledge.base import KnowledgeBase
 
 SERVICES: dict[str, str] = {

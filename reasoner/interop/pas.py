@@ -27,7 +27,7 @@ from reasoner.model import Determination
 from reasoner.pipeline import determine_parsed
 
 if TYPE_CHECKING:
-    from reasoner.intake.fhir import PasCase
+    from reasoner.intake.fhir.pas import PasCase
     from reasoner.knowledge.base import KnowledgeBase
     from reasoner.knowledge.entities import Policy
 

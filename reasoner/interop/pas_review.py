@@ -22,7 +22,7 @@ from reasoner.interop.pas_echo import Echo
 from reasoner.model import Determination, Outcome
 
 if TYPE_CHECKING:
-    from reasoner.intake.fhir import PasCase
+    from reasoner.intake.fhir.pas import PasCase
     from reasoner.knowledge.base import KnowledgeBase
 
 CERTIFIED, NOT_CERTIFIED, PENDED, CANCELLED = "A1", "A3", "A4", "C"
