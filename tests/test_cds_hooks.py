@@ -333,7 +333,7 @@ def _statuses(d: Any) -> tuple[str, dict[str, str]]:
 
 
 def test_seed_order_sign_gives_the_json_case_answer(kb: KnowledgeBase) -> None:
-    from reasoner.intake.json_case import to_graph
+    from reasoner.intake.json_case.to_rdf import to_graph
     from reasoner.pipeline import determine_graph
 
     call = _hook(kb, (FHIR_EXAMPLES / "sij-seed-neurectomy.order-sign.json").read_bytes())

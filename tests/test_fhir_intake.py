@@ -13,7 +13,7 @@ from reasoner import KnowledgeBase, determine
 from reasoner.errors import FhirError
 from reasoner.intake.fhir.hooks import read_hook
 from reasoner.intake.fhir.pas import read_pas
-from reasoner.intake.json_case import to_graph
+from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.interop.fhir_output import operation_outcome, skipped_header
 from reasoner.pipeline import determine_graph
 

@@ -19,7 +19,7 @@ import pytest
 from pydantic import BaseModel
 
 from reasoner import CaseSchemaError, KnowledgeBase, Status, determine
-from reasoner.intake.json_case import CaseIn
+from reasoner.intake.json_case.schema import CaseIn
 
 from .conftest import EXAMPLES
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
-from reasoner.intake.json_case import code_iri, to_graph
+from reasoner.intake.json_case.to_rdf import code_iri, to_graph
 from reasoner.model import CriterionResult, Determination, Outcome, Status
 from reasoner.pipeline import determine_parsed
 

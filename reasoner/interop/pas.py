@@ -20,7 +20,7 @@ from rdflib import Graph
 
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
-from reasoner.intake.json_case import code_iri, to_graph
+from reasoner.intake.json_case.to_rdf import code_iri, to_graph
 from reasoner.interop.pas_echo import Echo, absent
 from reasoner.interop.pas_review import OUTCOME_WORDS, REVIEW, Review, of_determination, pended
 from reasoner.model import Determination

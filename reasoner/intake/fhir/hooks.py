@@ -35,7 +35,8 @@ from reasoner.intake.fhir.resources import (
     procedure_code,
     validate_resource,
 )
-from reasoner.intake.json_case import CaseIn, code_iri
+from reasoner.intake.json_case.schema import CaseIn
+from reasoner.intake.json_case.to_rdf import code_iri
 from reasoner.vocab import GR
 
 if TYPE_CHECKING:

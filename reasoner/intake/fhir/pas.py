@@ -33,7 +33,7 @@ from reasoner.intake.fhir.resources import (
     procedure_code,
     validate_resource,
 )
-from reasoner.intake.json_case import CaseIn
+from reasoner.intake.json_case.schema import CaseIn
 from reasoner.vocab import GR
 
 if TYPE_CHECKING:

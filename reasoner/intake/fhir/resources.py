@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from rdflib import URIRef
 
 from reasoner.errors import CaseParseError, CaseTooLarge, ExternalAccessRefused, FhirError, IssueCode
-from reasoner.intake.json_case import CaseIn
+from reasoner.intake.json_case.schema import CaseIn
 from reasoner.intake.limits import untrusted_input
 from reasoner.intake.turtle import NOT_UTF8, decode_json
 from reasoner.numbers import TOO_LONG, number_problem
