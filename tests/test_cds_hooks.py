@@ -320,7 +320,7 @@ def test_no_nulls_strips_and_find_nulls_finds() -> None:
     assert no_nulls([None, [[]], {"a": [{}]}]) == []
 
 
-# --- whole hook calls through fhir_intake ------------------------------------------------------
+# --- whole hook calls through intake.fhir.hooks -----------------------------------------------
 
 
 def _hook(kb: KnowledgeBase, payload: dict[str, Any] | bytes, hook: str = "order-sign") -> Any:

@@ -98,7 +98,7 @@ def respond(call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: 
     order's system action carries one coverage-information extension per card.
 
     Args:
-        call: the request, as ``fhir_intake.read_hook`` read it.
+        call: the request, as ``intake.fhir.hooks.read_hook`` read it.
         kb: the knowledge base.
         policy: a policy id, or ``None`` (or ``"all"``) for every relevant policy.
         base_url: the service's base URL ending in ``/``; policy links are ``<base_url>policies/<id>``.

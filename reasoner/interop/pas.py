@@ -144,7 +144,7 @@ def claim_response_bundle(pas: PasCase, answer: Review | Determination, *, now: 
     """The PAS response Bundle for a request reviewed as ``answer`` (a determination is reviewed first).
 
     Args:
-        pas: the request as read by ``fhir_intake.read_pas`` (the Claim is answered, its parties carried).
+        pas: the request as read by ``intake.fhir.pas.read_pas`` (the Claim is answered, its parties carried).
         answer: the request's review (:func:`review`), or the determination of its case.
         now: the response time (``Bundle.timestamp`` and ``ClaimResponse.created``); give it a time zone.
     """
