@@ -22,7 +22,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from reasoner.intake.json_case import CaseIn
+from reasoner.intake.json_case.schema import CaseIn
 
 from .problems import FHIR_JSON, PROBLEM
 

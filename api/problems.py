@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from reasoner import FhirError, ReasonerError
-from reasoner.intake.fhir import operation_outcome
+from reasoner.interop.fhir_output import operation_outcome
 
 PROBLEM = "application/problem+json"
 FHIR_JSON = "application/fhir+json"

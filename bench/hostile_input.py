@@ -137,7 +137,8 @@ def _judge(fmt: str, payload: bytes, kb: Any) -> str:
     import datetime as dt
 
     from reasoner import FhirError, ReasonerError, determine
-    from reasoner.intake.fhir import read_hook, read_pas
+    from reasoner.intake.fhir.hooks import read_hook
+    from reasoner.intake.fhir.pas import read_pas
     from reasoner.interop.cds_hooks import respond
     from reasoner.interop.pas import judge
 

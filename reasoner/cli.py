@@ -412,7 +412,7 @@ def _default_cases(kb: KnowledgeBase) -> Path:
 @app.command(cls=Command)
 def schema() -> None:
     """Print the JSON Schema of the JSON case form (the file schemas/case.schema.json)."""
-    from reasoner.intake.json_case import json_schema
+    from reasoner.intake.json_case.schema import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
 

@@ -22,10 +22,11 @@ from reasoner.enrich.unstated import as_stated
 from reasoner.enrich.values import EnrichedCase, Line
 from reasoner.errors import FhirError, UnknownPolicyError
 from reasoner.explain.criteria import explain
-from reasoner.intake import fhir as fhir_intake
-from reasoner.intake import json_case as case_json
 from reasoner.intake import jsonld
 from reasoner.intake import turtle as intake
+from reasoner.intake.fhir.pas import read_pas
+from reasoner.intake.json_case.load import load_json
+from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.intake.turtle import CaseFormat
 from reasoner.knowledge import relevance
 from reasoner.knowledge.applicability import Applicable
@@ -44,12 +45,12 @@ def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> Graph:
         CaseError: any problem with the submitted case (subclasses say which).
     """
     if fmt == "json":
-        return case_json.to_graph(case_json.load_json(payload), kb)  # speaks only the case vocabulary by construction
+        return to_graph(load_json(payload), kb)  # speaks only the case vocabulary by construction
     if fmt == "fhir":
-        pas = fhir_intake.read_pas(payload, kb)
+        pas = read_pas(payload, kb)
         if pas.case is None:
             raise FhirError(pas.missing)
-        return case_json.to_graph(pas.case, kb)
+        return to_graph(pas.case, kb)
     parsed = jsonld.parse_jsonld(payload) if fmt == "json-ld" else intake.parse_turtle(payload)
     graph = intake.sanitise(parsed, kb)
     intake.check_shapes(graph, kb)
@@ -75,14 +76,14 @@ def resolve_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> Policy
 def determine(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
     """Determine a case given as bytes (``fmt`` is ``"turtle"`` or ``"json"``)."""
     if fmt == "json":  # the policy is known before the graph is built: leave out history it cannot see
-        case = case_json.load_json(payload)
+        case = load_json(payload)
         # As resolve_policy will choose it from the graph; when it finds none, it says so there.
         if policy is not None:
             chosen = kb.policies.get(policy)
         else:
             chosen = kb.policy_by_iri(KB[case.policy]) if case.policy else None
         seen = relevance.for_policy(kb, chosen) if chosen is not None else None
-        return _run(case_json.to_graph(case, kb, seen), kb, policy)
+        return _run(to_graph(case, kb, seen), kb, policy)
     return _run(parse_case(payload, fmt, kb), kb, policy)
 
 
@@ -110,7 +111,7 @@ def fingerprint(case: Graph, kb: KnowledgeBase, *parts: str) -> str:
     """A digest of the knowledge base, ``parts`` and the case.
 
     The case part is the digest intake made of the case as submitted (a JSON or FHIR case, by
-    :func:`case_json.digest`) while the graph is unchanged since; otherwise it is made from the
+    :func:`~reasoner.intake.json_case.schema.digest`) while the graph is unchanged since; otherwise it is made from the
     triples (literals by value, not lexical form). So the same case always gets the same id;
     the same case in two formats need not.
     """

@@ -20,7 +20,7 @@ import pytest
 from rdflib import Literal, URIRef
 
 from reasoner import Determination, KnowledgeBase, determine, render
-from reasoner.intake.fhir import read_pas
+from reasoner.intake.fhir.pas import read_pas
 from reasoner.interop.cds_hooks import card
 from reasoner.interop.coverage_information import coverage_information
 from reasoner.interop.pas import claim_response_bundle, judge

@@ -1,6 +1,6 @@
 """Every validation error of the JSON case form is in plain words: the field, what is wrong, and a valid value.
 
-The words are made once, where pydantic's errors are turned into the case's (case_json.load_json),
+The words are made once, where pydantic's errors are turned into the case's (load_json),
 so the command line and the HTTP problem bodies say the same. No message speaks pydantic's language
 (a regular expression, "Input should be", "invalid character in year") or repeats the submitted
 value. A FHIR Bundle or a JSON-LD document sent as the JSON case form is named for what it is, with
@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from reasoner import CaseSchemaError
-from reasoner.intake import json_case as case_json
+from reasoner.intake.json_case.load import FHIR_HINT, JSONLD_HINT, load_json
 
 from .conftest import EXAMPLES, ROOT
 
@@ -203,7 +203,7 @@ def _payload(edit: Edit) -> bytes:
 
 def _problems(payload: bytes) -> list[tuple[str, str]]:
     with pytest.raises(CaseSchemaError) as info:
-        case_json.load_json(payload)
+        load_json(payload)
     return info.value.problems
 
 
@@ -237,18 +237,18 @@ def test_the_offered_examples_are_valid() -> None:
     }
     for name, fix in fixes.items():
         edit = ERRORS[name][0]
-        case_json.load_json(_payload(lambda c, edit=edit, fix=fix: (edit(c), fix(c))))
+        load_json(_payload(lambda c, edit=edit, fix=fix: (edit(c), fix(c))))
 
 
 def test_a_fhir_bundle_is_named_with_where_to_send_it() -> None:
     problems = _problems(PAS.read_bytes())
-    assert problems == [("resourceType", case_json.FHIR_HINT.format(type="Bundle"))]
+    assert problems == [("resourceType", FHIR_HINT.format(type="Bundle"))]
     assert "application/fhir+json" in problems[0][1] and "/Claim/$submit" in problems[0][1]
 
 
 @pytest.mark.parametrize("doc", [[{"@id": "urn:x"}], {"@context": {}, "@graph": []}], ids=["expanded", "@graph"])
 def test_jsonld_is_named_with_where_to_send_it(doc: Any) -> None:
-    assert _problems(json.dumps(doc).encode()) == [("case", case_json.JSONLD_HINT)]
+    assert _problems(json.dumps(doc).encode()) == [("case", JSONLD_HINT)]
 
 
 def test_the_command_line_prints_the_same_words(tmp_path: Path) -> None:

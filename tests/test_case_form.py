@@ -20,8 +20,10 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from reasoner import CaseSchemaError, KnowledgeBase, determine, parse_case
 from reasoner.enrich.stage import enrich
 from reasoner.errors import CaseShapeError, FhirError
-from reasoner.intake import json_case as case_json
-from reasoner.intake.fhir import read_hook, read_pas
+from reasoner.intake.fhir.hooks import read_hook
+from reasoner.intake.fhir.pas import read_pas
+from reasoner.intake.json_case.load import load_json
+from reasoner.intake.json_case.schema import digest
 from reasoner.vocab import CV, GR, PROC
 
 from .conftest import EXAMPLES, ROOT
@@ -45,7 +47,7 @@ def _statuses(d) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 def _problems(case: dict[str, Any]) -> list[tuple[str, str]]:
     with pytest.raises(CaseSchemaError) as info:
-        case_json.load_json(json.dumps(case).encode())
+        load_json(json.dumps(case).encode())
     return info.value.problems
 
 
@@ -78,9 +80,9 @@ def _guided(guidance: str | None, contrast: bool | None, name: str = "esi-transf
 )
 def test_a_compound_guidance_is_read_as_its_modality_with_contrast(old: str, modality: str) -> None:
     before, after = _guided(old, None), _guided(modality, True)
-    read = case_json.load_json(json.dumps(before).encode())
+    read = load_json(json.dumps(before).encode())
     assert (read.request.imageGuidance, read.request.contrast) == (modality, True)
-    assert case_json.digest(read) == case_json.digest(case_json.load_json(json.dumps(after).encode()))
+    assert digest(read) == digest(load_json(json.dumps(after).encode()))
     # with contrast also stated true it is the same case; the determination is the same, id included
     also = _guided(old, True)
     assert _determine(also).determinationId == _determine(after).determinationId == _determine(before).determinationId
@@ -94,7 +96,7 @@ def test_a_compound_guidance_with_contrast_false_is_refused_naming_request_contr
 
 def test_contrast_under_no_guidance_is_refused_naming_request_contrast() -> None:
     assert [where for where, _ in _problems(_guided("none", True))] == ["request.contrast"]
-    case_json.load_json(json.dumps(_guided("none", False)).encode())  # stating "no contrast" is fine
+    load_json(json.dumps(_guided("none", False)).encode())  # stating "no contrast" is fine
 
 
 @pytest.mark.parametrize("value", ["ct-without-contrast", "fluoroscopy with contrast", "Fluoroscopy", {}, ["ct"], 1])
@@ -240,7 +242,7 @@ def test_the_medicare_repeat_rule_reads_the_combined_injection_as_therapeutic() 
 
 def test_a_single_purpose_string_is_a_list_of_one_and_order_does_not_count() -> None:
     one, listed = _combined(purpose="diagnostic"), _combined(purpose=["diagnostic"])
-    assert case_json.load_json(json.dumps(one).encode()).priorProcedures[0].purpose == ["diagnostic"]
+    assert load_json(json.dumps(one).encode()).priorProcedures[0].purpose == ["diagnostic"]
     assert _determine(one).determinationId == _determine(listed).determinationId
     both, reversed_ = _combined(purpose=["therapeutic", "diagnostic"]), _combined(purpose=["diagnostic", "therapeutic"])
     assert _determine(both).determinationId == _determine(reversed_).determinationId
@@ -249,7 +251,7 @@ def test_a_single_purpose_string_is_a_list_of_one_and_order_does_not_count() -> 
 def test_outcomes_are_one_per_axis() -> None:
     case = _combined(injectate=["anaesthetic", "steroid"])
     case["priorProcedures"][0]["outcome"] = "positive"  # the old single string
-    assert case_json.load_json(json.dumps(case).encode()).priorProcedures[0].outcome == ["positive"]
+    assert load_json(json.dumps(case).encode()).priorProcedures[0].outcome == ["positive"]
     for contradictory in (["positive", "negative"], ["effective", "failed"]):
         case["priorProcedures"][0]["outcome"] = contradictory
         assert [where for where, _ in _problems(case)] == ["priorProcedures.0.outcome"]

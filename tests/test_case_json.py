@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 
 import reasoner.cli as cli
 from reasoner import CaseError, CaseParseError, CaseSchemaError, CaseTooLarge, KnowledgeBase, determine
-from reasoner.intake import json_case as case_json
+from reasoner.intake.json_case.load import load_json
+from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.intake.turtle import MAX_JSON_DEPTH
 from reasoner.vocab import CASE_DATA, CV
 
@@ -181,7 +182,7 @@ def test_unknown_class_name_is_named(edit: Edit, field: str, seed: dict[str, Any
 def test_unknown_class_name_also_fails_in_case_json(seed: dict[str, Any], kb: KnowledgeBase) -> None:
     payload = _payload(seed, lambda d: d["priorProcedures"][2].__setitem__("procedure", "SacralLateralBranchBlok"))
     with pytest.raises(CaseSchemaError) as info:
-        case_json.to_graph(case_json.load_json(payload), kb)
+        to_graph(load_json(payload), kb)
     assert _fields(info.value.problems) == ["priorProcedures.2.procedure"]
 
 
@@ -336,7 +337,7 @@ def test_turtle_canary_is_not_echoed(name: str, kb: KnowledgeBase, caplog: pytes
 
 @pytest.fixture(scope="module")
 def seed_graph(kb: KnowledgeBase, seed_json: bytes) -> Graph:
-    return case_json.to_graph(case_json.load_json(seed_json), kb)
+    return to_graph(load_json(seed_json), kb)
 
 
 def _seed_ttl_with(seed_graph: Graph, subject: URIRef, predicate: URIRef, literal: str) -> bytes:

@@ -17,7 +17,8 @@ from rdflib.plugins.stores.memory import Memory
 
 from reasoner import CaseTooLarge, KnowledgeBase
 from reasoner._rdf.case_store import CaseStore, memory_copy, new_case_graph
-from reasoner.intake import json_case as case_json
+from reasoner.intake.json_case.load import load_json
+from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.intake.turtle import MAX_TRIPLES, parse_turtle
 from reasoner.pipeline import determine_parsed, parse_case
 from reasoner.vocab import CV
@@ -267,7 +268,7 @@ def test_numbers_written_differently_keep_their_values(kb: KnowledgeBase, seed_j
     procedures = copy.deepcopy(case["priorProcedures"][:3])
     procedures[0]["percentRelief"], procedures[1]["percentRelief"], procedures[2]["percentRelief"] = 40, 40.0, "40.0"
     case["priorProcedures"] = procedures
-    graph = case_json.to_graph(case_json.load_json(json.dumps(case).encode()), kb)
+    graph = to_graph(load_json(json.dumps(case).encode()), kb)
     reliefs = [graph.value(p, CV.percentRelief) for p in graph.objects(None, CV.priorProcedure)]
     assert len(reliefs) == 3 and {o.toPython() for o in reliefs} == {Decimal(40)}
     assert all(o.datatype == XSD.decimal for o in reliefs)

@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reasoner import Determination, FhirError, KnowledgeBase, determine
-from reasoner.intake.fhir import read_hook
+from reasoner.intake.fhir.hooks import read_hook
 from reasoner.interop.cds_hooks import (
     PREFETCH,
     SERVICES,
@@ -319,7 +319,7 @@ def test_no_nulls_strips_and_find_nulls_finds() -> None:
     assert no_nulls([None, [[]], {"a": [{}]}]) == []
 
 
-# --- whole hook calls through fhir_intake ------------------------------------------------------
+# --- whole hook calls through intake.fhir.hooks -----------------------------------------------
 
 
 def _hook(kb: KnowledgeBase, payload: dict[str, Any] | bytes, hook: str = "order-sign") -> Any:
@@ -332,7 +332,7 @@ def _statuses(d: Any) -> tuple[str, dict[str, str]]:
 
 
 def test_seed_order_sign_gives_the_json_case_answer(kb: KnowledgeBase) -> None:
-    from reasoner.intake.json_case import to_graph
+    from reasoner.intake.json_case.to_rdf import to_graph
     from reasoner.pipeline import determine_graph
 
     call = _hook(kb, (FHIR_EXAMPLES / "sij-seed-neurectomy.order-sign.json").read_bytes())

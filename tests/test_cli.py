@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 import reasoner.cli as cli
 from reasoner import KnowledgeBase
-from reasoner.intake import json_case as case_json
+from reasoner.intake.json_case.load import load_json
+from reasoner.intake.json_case.to_rdf import to_graph
 
 from .conftest import EXAMPLES, FIXTURES, ROOT
 
@@ -40,7 +41,7 @@ def invoke(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> Callable[..., 
 
 @pytest.fixture(scope="module")
 def seed_ttl(kb: KnowledgeBase, seed_json: bytes) -> bytes:
-    out = case_json.to_graph(case_json.load_json(seed_json), kb).serialize(format="turtle", encoding="utf-8")
+    out = to_graph(load_json(seed_json), kb).serialize(format="turtle", encoding="utf-8")
     assert isinstance(out, bytes)
     return out
 

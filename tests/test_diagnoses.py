@@ -14,8 +14,8 @@ import pytest
 from rdflib import Graph, URIRef
 
 from reasoner import KnowledgeBase, determine
-from reasoner.intake.fhir import read_pas
-from reasoner.intake.json_case import to_graph
+from reasoner.intake.fhir.pas import read_pas
+from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.knowledge.entities import DiagnosisEntry
 from reasoner.pipeline import determine_graph
 from reasoner.vocab import GR

@@ -1,4 +1,4 @@
-"""FHIR intake (reasoner/intake/fhir.py): PAS Bundles and CDS Hooks order requests as cases."""
+"""FHIR intake (reasoner/intake/fhir/): PAS Bundles and CDS Hooks order requests as cases."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 
 from reasoner import KnowledgeBase, determine
 from reasoner.errors import FhirError
-from reasoner.intake.fhir import operation_outcome, read_hook, read_pas, skipped_header
-from reasoner.intake.json_case import to_graph
+from reasoner.intake.fhir.hooks import read_hook
+from reasoner.intake.fhir.pas import read_pas
+from reasoner.intake.json_case.to_rdf import to_graph
+from reasoner.interop.fhir_output import operation_outcome, skipped_header
 from reasoner.pipeline import determine_graph
 
 from .conftest import EXAMPLES, ROOT, fhir_examples

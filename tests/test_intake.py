@@ -20,7 +20,8 @@ from reasoner import (
     determine,
     parse_case,
 )
-from reasoner.intake import json_case as case_json
+from reasoner.intake.json_case.load import load_json
+from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.intake.turtle import MAX_CASE_BYTES, MAX_TRIPLES, normalise_level, parse_turtle
 from reasoner.vocab import CASE_DATA, CV
 
@@ -64,8 +65,8 @@ def _watched(call: Callable[[], object]) -> tuple[BaseException | None, list[tup
 
 @pytest.fixture(scope="module")
 def seed_graph(kb: KnowledgeBase, seed_json: bytes) -> Graph:
-    """The seed case as case RDF (the JSON form mapped by case_json)."""
-    return case_json.to_graph(case_json.load_json(seed_json), kb)
+    """The seed case as case RDF (the JSON form mapped by json_case.to_rdf)."""
+    return to_graph(load_json(seed_json), kb)
 
 
 def _ttl(graph: Graph) -> bytes:

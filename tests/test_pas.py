@@ -12,8 +12,8 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claimresponse import ClaimResponse
 
 from reasoner import Determination, FhirError, KnowledgeBase, determine
-from reasoner.intake.fhir import PasCase, read_pas
-from reasoner.intake.json_case import to_graph
+from reasoner.intake.fhir.pas import PasCase, read_pas
+from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.interop.pas import (
     REVIEW_ACTION,
     REVIEW_ACTION_CODE,

@@ -11,7 +11,7 @@ from rdflib import RDFS
 import reasoner
 from reasoner import KnowledgeBase
 from reasoner.errors import ErrorCode
-from reasoner.intake.json_case import json_schema
+from reasoner.intake.json_case.schema import json_schema
 from reasoner.vocab import CV, GR
 
 from .conftest import ROOT
@@ -83,7 +83,7 @@ def test_json_schema_file_is_current() -> None:
 
 
 def test_examples_validate_against_the_schema_models() -> None:
-    from reasoner.intake.json_case import load_json
+    from reasoner.intake.json_case.load import load_json
 
     for path in (ROOT / "examples" / "cases").glob("*.json"):
         if not path.name.endswith(".expected.json"):

@@ -17,7 +17,9 @@ import pytest
 from rdflib import Graph, URIRef
 
 from reasoner import KnowledgeBase
-from reasoner.intake import json_case as case_json
+from reasoner.intake.json_case.load import load_json
+from reasoner.intake.json_case.schema import VALUES
+from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.intake.sieve import Sieve
 from reasoner.knowledge import relevance
 from reasoner.pipeline import determine, determine_parsed, parse_case
@@ -80,9 +82,9 @@ def test_the_generated_long_history_is_the_same_and_smaller(kb: KnowledgeBase) -
     for policy in sorted(kb.policies):
         pruned, whole = _both(payload, kb, policy)
         assert pruned == whole, policy
-    model = case_json.load_json(payload)
+    model = load_json(payload)
     facet = relevance.for_policy(kb, kb.policy("medicare-facet-lcd"))
-    small, large = case_json.to_graph(model, kb, facet), case_json.to_graph(model, kb)
+    small, large = to_graph(model, kb, facet), to_graph(model, kb)
     assert set(small) < set(large) and len(small) < 0.8 * len(large)
 
 
@@ -90,7 +92,7 @@ def test_the_bundled_policies_leave_out_what_they_cannot_see(kb: KnowledgeBase) 
     # The positive control for the hazards below: without them, facts are left out.
     facet = relevance.for_policy(kb, kb.policy("medicare-facet-lcd"))
     assert {CV.priorProcedure, CV.examFinding} <= set(facet.kinds)
-    assert facet.documents is not None and facet.documents.kinds == {case_json.VALUES["imaging-report"]}
+    assert facet.documents is not None and facet.documents.kinds == {VALUES["imaging-report"]}
     assert CV.conservativeCare not in facet.kinds  # failed care counts whatever its kind
 
 

@@ -219,7 +219,7 @@ def test_sij_and_esi_function_must_last_as_long_as_relief(kb: KnowledgeBase, mon
 
 
 def test_the_functional_improvement_is_read_from_fhir(kb: KnowledgeBase) -> None:
-    from reasoner.intake.fhir import _relief
+    from reasoner.intake.fhir.history import _relief
 
     ours = "https://w3id.org/guideline-reasoner/observation"
     observations = [

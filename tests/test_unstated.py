@@ -19,7 +19,7 @@ import pytest
 from pydantic import BaseModel
 
 from reasoner import CaseSchemaError, KnowledgeBase, Status, determine
-from reasoner.intake.json_case import CaseIn
+from reasoner.intake.json_case.schema import CaseIn
 
 from .conftest import EXAMPLES
 
@@ -181,7 +181,7 @@ def test_the_letter_names_the_unstated_value_once(pended: Any) -> None:
 def test_pas_and_cds_hooks_carry_the_unstated_value(pended: Any, kb: KnowledgeBase) -> None:
     from datetime import UTC, datetime
 
-    from reasoner.intake.fhir import read_pas
+    from reasoner.intake.fhir.pas import read_pas
     from reasoner.interop.cds_hooks import card
     from reasoner.interop.pas import claim_response_bundle
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from reasoner import FhirError
-from reasoner.intake.fhir import read_hook
+from reasoner.intake.fhir.hooks import read_hook
 from reasoner.interop.cds_hooks import SERVICES, discovery, respond
 
 from ..deps import KnowledgeBaseDep, SettingsDep

@@ -11,9 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from reasoner import ALL_POLICIES, CaseError, FhirError, compare, determine, render, render_comparison
 from reasoner.compare import Comparison, compare_graph
-from reasoner.intake.fhir import read_pas, skipped_header
-from reasoner.intake.json_case import to_graph
+from reasoner.intake.fhir.pas import read_pas
+from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.intake.turtle import CaseFormat
+from reasoner.interop.fhir_output import skipped_header
 from reasoner.interop.pas import judge
 from reasoner.model import Determination
 from reasoner.render.text import ComparisonFormat, RenderFormat

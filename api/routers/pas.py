@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from reasoner import FhirError
-from reasoner.intake.fhir import read_pas, skipped_header
+from reasoner.intake.fhir.pas import read_pas
+from reasoner.interop.fhir_output import skipped_header
 from reasoner.interop.pas import claim_response_bundle, review
 
 from ..body import read_limited

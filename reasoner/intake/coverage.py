@@ -13,7 +13,7 @@ or not at all:
   Coverage without an id to reference: 400 with an OperationOutcome, as CRD 2.2.1 (Hooks, hook-13)
   says of a call where no Coverage, or more than one, is accessible.
 
-Which of these applies is decided here; ``fhir_intake.read_hook`` raises it when a requested code
+Which of these applies is decided here; ``fhir.hooks.read_hook`` raises it when a requested code
 has a guideline (the service then has coverage information to give), and ``cds_hooks.respond``
 when it is about to build one. README.md, "FHIR, PAS and CDS Hooks", has the rule in words.
 """

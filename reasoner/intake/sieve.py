@@ -20,7 +20,7 @@ from reasoner.vocab import CV
 if TYPE_CHECKING:
     from reasoner.knowledge.base import KnowledgeBase
 
-__all__ = ["Relevance", "Sieve"]  # Relevance: the JSON intake imports it from here too
+__all__ = ["Sieve"]
 
 # The properties by which enrichment classifies a fact (those the knowledge base declares
 # gr:ClassifyingProperty): a fact's classes decide whether a policy can see it.

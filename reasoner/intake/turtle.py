@@ -172,7 +172,7 @@ def _parse_with_oxigraph(text: str) -> Graph | None:
 
 
 #: Compound guidance values of the case vocabulary before 2026-12: each is its modality with
-#: ``cv:contrast true`` (JSON's are in case_json.COMPOUND_GUIDANCE).
+#: ``cv:contrast true`` (JSON's are in json_case.schema.COMPOUND_GUIDANCE).
 COMPOUND_GUIDANCE: dict[Node, URIRef] = {
     URIRef(f"{CV}FluoroscopyWithContrast"): CV.Fluoroscopy,
     URIRef(f"{CV}ComputedTomographyWithContrast"): CV.ComputedTomography,

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
-from reasoner.intake.json_case import code_iri, to_graph
+from reasoner.intake.json_case.to_rdf import code_iri, to_graph
 from reasoner.interop.coverage_information import coverage_information, coverage_label, problem_coverage_information
 from reasoner.model import CriterionResult, Determination, Outcome, Status
 from reasoner.pipeline import determine_parsed
 
 if TYPE_CHECKING:
-    from reasoner.intake.fhir import HookCall
+    from reasoner.intake.fhir.hooks import HookCall
     from reasoner.knowledge.base import KnowledgeBase
 
 SERVICES: dict[str, str] = {
@@ -94,7 +94,7 @@ def respond(call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: 
     order's system action carries one coverage-information extension per card.
 
     Args:
-        call: the request, as ``fhir_intake.read_hook`` read it.
+        call: the request, as ``intake.fhir.hooks.read_hook`` read it.
         kb: the knowledge base.
         policy: a policy id, or ``None`` (or ``"all"``) for every relevant policy.
         base_url: the service's base URL ending in ``/``; policy links are ``<base_url>policies/<id>``.

@@ -20,14 +20,14 @@ from rdflib import Graph
 
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
-from reasoner.intake.json_case import code_iri, to_graph
+from reasoner.intake.json_case.to_rdf import code_iri, to_graph
 from reasoner.interop.pas_echo import Echo, absent
 from reasoner.interop.pas_review import OUTCOME_WORDS, REVIEW, Review, of_determination, pended
 from reasoner.model import Determination
 from reasoner.pipeline import determine_parsed
 
 if TYPE_CHECKING:
-    from reasoner.intake.fhir import PasCase
+    from reasoner.intake.fhir.pas import PasCase
     from reasoner.knowledge.base import KnowledgeBase
     from reasoner.knowledge.entities import Policy
 
@@ -144,7 +144,7 @@ def claim_response_bundle(pas: PasCase, answer: Review | Determination, *, now: 
     """The PAS response Bundle for a request reviewed as ``answer`` (a determination is reviewed first).
 
     Args:
-        pas: the request as read by ``fhir_intake.read_pas`` (the Claim is answered, its parties carried).
+        pas: the request as read by ``intake.fhir.pas.read_pas`` (the Claim is answered, its parties carried).
         answer: the request's review (:func:`review`), or the determination of its case.
         now: the response time (``Bundle.timestamp`` and ``ClaimResponse.created``); give it a time zone.
     """

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reasoner.intake.json_case import code_iri
+from reasoner.intake.json_case.to_rdf import code_iri
 from reasoner.interop.pas_echo import Echo
 from reasoner.model import Determination, Outcome
 
 if TYPE_CHECKING:
-    from reasoner.intake.fhir import PasCase
+    from reasoner.intake.fhir.pas import PasCase
     from reasoner.knowledge.base import KnowledgeBase
 
 CERTIFIED, NOT_CERTIFIED, PENDED, CANCELLED = "A1", "A3", "A4", "C"

@@ -139,7 +139,8 @@ FRESH = textwrap.dedent(
     root = Path(sys.argv[1])
     from reasoner import KnowledgeBase, parse_case
     from reasoner.intake import limits as untrusted
-    from reasoner.intake.fhir import read_hook, read_pas
+    from reasoner.intake.fhir.hooks import read_hook
+    from reasoner.intake.fhir.pas import read_pas
     kb = KnowledgeBase.load(root)
     cases, fhir = root / "examples" / "cases", root / "examples" / "fhir"
     from rdflib import Graph

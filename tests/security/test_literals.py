@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import XSDToPython
 
-from reasoner.intake.fhir import _decimal
+from reasoner.intake.fhir.resources import _decimal
 from reasoner.intake.limits import untrusted_input
 from reasoner.intake.turtle import _parse_with_oxigraph
 from reasoner.numbers import MAX_NUMBER_CHARS, MAX_NUMBER_EXPONENT, NUMERIC_DATATYPES, number_problem
