@@ -1,13 +1,8 @@
-"""One lock around pyshacl.
+"""pyshacl's process-wide settings: its callers take the one third-party lock (reasoner/_rdf/lock.py)."""
 
-It patches rdflib's process-wide state while they run, and rdflib's SPARQL parser (used by
-pyshacl) is not thread-safe (threats.md E1). Calls into it take this lock; scale
-with worker processes, not threads.
-"""
+from reasoner._rdf.lock import THIRD_PARTY_LOCK
 
-from threading import RLock
-
-THIRD_PARTY_LOCK = RLock()
+__all__ = ["THIRD_PARTY_LOCK", "quiet_library_logs"]
 
 
 def quiet_library_logs() -> None:

@@ -12,7 +12,6 @@ may be written as.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Literal, TypeAlias
 
@@ -23,6 +22,7 @@ from rdflib.plugins.sparql.parser import expandUnicodeEscapes, expandUnicodeEsca
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
 
+from reasoner._rdf.lock import THIRD_PARTY_LOCK
 from reasoner.errors import QueryRejected, UpdateRefused
 from reasoner.sparql.formats import GRAPH_TYPES, TABLE_TYPES
 
@@ -46,7 +46,6 @@ _UPDATE = re.compile(  # possessive: a comment runs to its line's end, and nothi
     re.IGNORECASE,
 )
 
-_PARSE_LOCK = threading.Lock()
 rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # never load FROM documents, even if vetting were bypassed
 
 
@@ -78,7 +77,7 @@ def prepare(text: str) -> tuple[QueryForm, Query]:
     """
     check_size(text)
     try:
-        with _PARSE_LOCK:
+        with THIRD_PARTY_LOCK:  # the parser pyshacl uses too: one lock (reasoner/_rdf/lock.py)
             query = translateQuery(parseQuery(text))
     except ParseBaseException as exc:  # its message quotes the query: only the position is used
         if _UPDATE.match(text):
