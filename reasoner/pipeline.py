@@ -222,7 +222,7 @@ def _determination(
         criteria=list(explained.criteria),
         missingInformation=list(explained.missing),
         nextSteps=list(explained.next_steps),
-        references=_references(kb, enriched, explained.criteria),
+        references=_references(kb, enriched),
     )
 
 
@@ -276,7 +276,7 @@ def _line(kb: KnowledgeBase, case: EnrichedCase, line: Line) -> RequestedLine:
     )
 
 
-def _references(kb: KnowledgeBase, case: EnrichedCase, criteria: tuple[object, ...]) -> list[ReferenceOut]:
+def _references(kb: KnowledgeBase, case: EnrichedCase) -> list[ReferenceOut]:
     return list(_cited(kb, case.policy, tuple(line.code for line in case.lines), case.applicable.criteria))
 
 

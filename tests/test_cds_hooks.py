@@ -20,14 +20,13 @@ from reasoner.interop.cds_hooks import (
     card,
     coverage_reference,
     discovery,
-    find_nulls,
-    no_nulls,
     problem_card,
     respond,
     summary,
     system_action,
 )
 from reasoner.interop.coverage_information import COVERAGE_INFORMATION, coverage_label
+from reasoner.interop.fhir_output import find_nulls, no_nulls
 
 from . import hl7_examples
 from .conftest import EXAMPLES, ROOT

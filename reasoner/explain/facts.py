@@ -169,11 +169,11 @@ def _prior_procedure(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) 
     if (pr := _value(g, node, CV.percentRelief)) is not None:
         parts.append(f"{_num(pr)} % relief")
     if (rm := _value(g, node, CV.reliefMonths)) is not None:
-        parts.append(f"relief for {_num(rm)} month{'' if _num(rm) == '1' else 's'}")
+        parts.append(f"relief for {_counted(rm, 'month')}")
     if (fi := _value(g, node, CV.functionalImprovement)) is not None:
         parts.append(f"{_num(fi)} % better function")
     if (fm := _value(g, node, CV.functionalImprovementMonths)) is not None:
-        parts.append(f"function better for {_num(fm)} month{'' if _num(fm) == '1' else 's'}")
+        parts.append(f"function better for {_counted(fm, 'month')}")
     if outcomes := _labels(g, kb, node, CV.outcome):
         parts.append(f"outcome {', '.join(outcomes)}")
     return parts
@@ -182,7 +182,7 @@ def _prior_procedure(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) 
 def _conservative_care(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
     parts = [kb.label(g.value(node, CV.careKind))]  # type: ignore[arg-type]  # the case shapes require it
     if (w := _value(g, node, CV.weeks)) is not None:
-        parts.append(f"{_num(w)} week{'' if _num(w) == '1' else 's'}")
+        parts.append(_counted(w, "week"))
     if (lab := _label(g, kb, node, CV.outcome)) is not None:
         parts.append(f"result {lab}")
     return parts
@@ -208,7 +208,7 @@ def _imaging_finding(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) 
 def _pain_history(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
     parts: list[str] = []
     if (m := _value(g, node, CV.durationMonths)) is not None:
-        parts.append(f"pain for {_num(m)} month{'' if _num(m) == '1' else 's'}")
+        parts.append(f"pain for {_counted(m, 'month')}")
     if (s := _value(g, node, CV.painScore)) is not None:
         parts.append(f"score {_num(s)}/10")
     if (s := _value(g, node, CV.disabilityScore)) is not None:
@@ -274,6 +274,12 @@ def name_fact(g: Graph, fact: Node, kb: KnowledgeBase) -> str:
 def _num(value: Node) -> str:
     text = str(value)
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _counted(value: Node, unit: str) -> str:
+    """``1 month``, ``2.5 months``."""
+    n = _num(value)
+    return f"{n} {unit}{'' if n == '1' else 's'}"
 
 
 def source_of(g: Graph, node: Node, kb: KnowledgeBase) -> Source | None:

@@ -7,7 +7,7 @@ extension is built in reasoner/interop/coverage_information.py; the Coverage it 
 the one ``hook_coverage.primary_coverage`` found in the prefetch (no Coverage, no extension: the
 call is refused instead). Nothing here judges a case: the builders
 read a finished :class:`~reasoner.model.Determination`. The JSON they return never holds
-``null``, ``""``, ``[]`` or ``{}`` (CDS Hooks forbids them); :func:`no_nulls` enforces it.
+``null``, ``""``, ``[]`` or ``{}`` (CDS Hooks forbids them); :func:`~reasoner.interop.fhir_output.no_nulls` enforces it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
 from reasoner.intake.json_case.to_rdf import code_iri, to_graph
 from reasoner.interop.coverage_information import coverage_information, coverage_label, problem_coverage_information
+from reasoner.interop.fhir_output import no_nulls
 from reasoner.model import CriterionResult, Determination, Outcome, Status
 from reasoner.pipeline import determine_parsed
 
@@ -195,8 +196,7 @@ def card(d: Determination, *, policy_url: str, order_reference: str | Sequence[s
         "links": [{"label": _clip(f"Policy: {d.policy.label}", 200), "url": policy_url, "type": "absolute"}],
         "extension": {"davinci-crd.associated-resource": [{"reference": r} for r in references]},
     }
-    cleaned: dict[str, Any] = no_nulls(out)
-    return cleaned
+    return no_nulls(out)
 
 
 def problem_card(
@@ -218,16 +218,14 @@ def problem_card(
         "source": _source(source_label, source_url),
         "extension": {"davinci-crd.associated-resource": [{"reference": r} for r in references]},
     }
-    cleaned: dict[str, Any] = no_nulls(out)
-    return cleaned
+    return no_nulls(out)
 
 
 def update_action(order: dict[str, Any], extensions: Iterable[dict[str, Any]], *, description: str) -> dict[str, Any]:
     """An ``update`` system action: the order as sent, with ``extensions`` added to its own."""
     resource = copy.deepcopy(order)
     resource["extension"] = [*resource.get("extension", []), *extensions]
-    action: dict[str, Any] = no_nulls({"type": "update", "description": description, "resource": resource})
-    return action
+    return no_nulls({"type": "update", "description": description, "resource": resource})
 
 
 def system_action(
@@ -272,41 +270,6 @@ def summary(lead: str, tail: str) -> str:
     if room >= 10:
         return lead + _clip(tail, room)
     return _clip(lead + tail, SUMMARY_MAX)
-
-
-def no_nulls(obj: Any) -> Any:
-    """``obj`` without ``None``, ``""``, ``[]`` or ``{}`` anywhere (removed bottom-up, so emptied parents go too).
-
-    >>> no_nulls({"a": None, "b": [{}, "", {"c": []}], "d": 0, "e": False, "f": "x"})
-    {'d': 0, 'e': False, 'f': 'x'}
-    """
-    if isinstance(obj, dict):
-        out = {k: no_nulls(v) for k, v in obj.items()}
-        return {k: v for k, v in out.items() if not _empty(v)}
-    if isinstance(obj, list):
-        items = [no_nulls(v) for v in obj]
-        return [v for v in items if not _empty(v)]
-    return obj
-
-
-def find_nulls(obj: Any, path: str = "$") -> list[str]:
-    """The paths of every ``null``, ``""``, ``[]`` or ``{}`` in ``obj`` (empty when it is clean).
-
-    >>> find_nulls({"cards": [], "x": {"y": None}})
-    ['$.cards', '$.x.y']
-    """
-    found = []
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            found += [f"{path}.{k}"] if _empty(v) else find_nulls(v, f"{path}.{k}")
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            found += [f"{path}[{i}]"] if _empty(v) else find_nulls(v, f"{path}[{i}]")
-    return found
-
-
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
 
 
 def _addressed(codes: Sequence[str], kb: KnowledgeBase) -> bool:

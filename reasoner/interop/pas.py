@@ -21,6 +21,7 @@ from rdflib import Graph
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
 from reasoner.intake.json_case.to_rdf import code_iri, to_graph
+from reasoner.interop.fhir_output import no_nulls
 from reasoner.interop.pas_echo import Echo, absent
 from reasoner.interop.pas_review import OUTCOME_WORDS, REVIEW, Review, of_determination, pended
 from reasoner.model import Determination
@@ -203,8 +204,7 @@ def claim_response_bundle(pas: PasCase, answer: Review | Determination, *, now: 
         "timestamp": stamp,
         "entry": [{"fullUrl": response_url, "resource": response}, *echo.entries()],
     }
-    cleaned: dict[str, Any] = _drop_empty(out)
-    return cleaned
+    return no_nulls(out)
 
 
 def _review_action(code: str, display: str, number: str) -> dict[str, Any]:
@@ -229,12 +229,3 @@ def _request(claim: dict[str, Any], claim_url: str | None) -> dict[str, Any]:
     if isinstance(identifiers, list) and identifiers and isinstance(identifiers[0], dict):
         out["identifier"] = identifiers[0]
     return out or absent()
-
-
-def _drop_empty(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        out = {k: _drop_empty(v) for k, v in obj.items()}
-        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
-    if isinstance(obj, list):
-        return [v for v in (_drop_empty(x) for x in obj) if v not in (None, "", [], {})]
-    return obj
