@@ -56,25 +56,3 @@ def test_shacl_for_shacl_refuses_bad_shapes() -> None:
     )
     with pytest.raises(KnowledgeBaseError, match="not valid SHACL"):
         check_shapes_graph(bad)
-
-
-def test_pyshacl_is_restored_after_a_validation() -> None:
-    import pyshacl.shape as pyshacl_shape
-    from pyshacl.constraints.constraint_component import ConstraintComponent
-    from pyshacl.constraints.core.logical_constraints import OrConstraintComponent
-
-    def state() -> tuple[object, ...]:
-        return (
-            ConstraintComponent.make_v_result_description,
-            getattr(pyshacl_shape, "CONSTRAINT_PARAMS", None),
-            OrConstraintComponent.__dict__["make_generic_messages"],
-        )
-
-    before = state()
-    shapes = PreparedShapes(Graph().parse(data=SHAPES.replace(b", ex:S-next .", b" ."), format="turtle"))
-    shapes.validate(_chain(bad_at=0), frozenset({URIRef("http://example.org/S")}))
-    with pytest.raises(ValidationError):
-        PreparedShapes(Graph().parse(data=SHAPES, format="turtle")).validate(
-            _chain(bad_at=3), frozenset({URIRef("http://example.org/S")})
-        )
-    assert state() == before

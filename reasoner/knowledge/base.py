@@ -19,7 +19,6 @@ from types import MappingProxyType
 from typing import Any
 from typing import Literal as TypingLiteral
 
-from pyshacl.errors import ShapeLoadError
 from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 from rdflib.term import Node
@@ -172,10 +171,7 @@ class KnowledgeBase:
         superclasses = _superclass_map(closed)
         build = _kb_index.KnowledgeIndexBuilder(closed)
         shape_index = _kb_index.build_shape_index(shapes, case_shapes)
-        try:
-            validator = validation.PreparedShapes(shapes)
-        except ShapeLoadError as exc:
-            raise KnowledgeBaseError(f"the shapes cannot be loaded: {exc.args[0] if exc.args else exc}") from exc
+        validator = validation.PreparedShapes(shapes)
         thresholds = build.thresholds()
         codes = build.codes()
         tags = build.tags()

@@ -30,6 +30,7 @@ _LINTING_MODULES = (
     "knowledge/rules/conditions.py",
     "knowledge/rules/request.py",
     "shacl/prepared.py",
+    "shacl/_pyshacl.py",
     "knowledge/entities.py",
     "knowledge/files.py",
     "vocab.py",

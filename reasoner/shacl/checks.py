@@ -14,10 +14,10 @@ from collections.abc import Collection as Collection_
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from pyshacl.rdfutil.compare import compare_literal
 from rdflib import RDF, RDFS, SH, XSD, BNode, Literal, URIRef
 from rdflib.term import Node
 
+from reasoner.shacl._pyshacl import compare_literal
 from reasoner.shacl.reader import Reader
 from reasoner.shacl.shape import Check, Result, Shape, Test
 from reasoner.shacl.truth import Gap, Truth, Uncertain, Unknown, Value, gaps_of, kleene_all, kleene_and, plain, surely

@@ -9,27 +9,15 @@ a recursive violation as conforming (threats.md C4).
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from importlib import resources
+from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
-import pyshacl.shape as pyshacl_shape
-from pyshacl import validate as _pyshacl_validate
-from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS, CONSTRAINT_PARAMETERS_MAP
-from pyshacl.constraints.constraint_component import ConstraintComponent
-from pyshacl.errors import ShapeRecursionWarning
-from pyshacl.monkey import apply_patches
-from pyshacl.pytypes import SHACLExecutor
-from pyshacl.shapes_graph import ShapesGraph
-from pyshacl.validator import assign_baked_in
 from rdflib import RDF, SH, Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
 from reasoner.errors import KnowledgeBaseError, ValidationError
-from reasoner.shacl._pyshacl import THIRD_PARTY_LOCK
+from reasoner.shacl import _pyshacl
 from reasoner.shacl.compiled import compile_shape
 from reasoner.shacl.reader import Reader
 from reasoner.shacl.shape import Result, Shape
@@ -40,99 +28,17 @@ __all__ = ["PreparedShapes", "Result", "check_shapes_graph", "shacl_for_shacl", 
 Engine = Literal["compiled", "pyshacl"]
 
 
-# pyshacl's result triples carry (graph, node) pairs for nodes it will later copy into a report graph.
-_ReportTerm = Node | tuple[Graph, Node]
-# A per-shape result of pyshacl: (description, result node, its triples).
-_Report = tuple[object, Node, list[tuple[Node, Node, _ReportTerm]]]
-
-
-def _node(term: _ReportTerm) -> Node:
-    return term[1] if isinstance(term, tuple) else term
-
-
-def _results_from_reports(reports: list[_Report]) -> tuple[Result, ...]:
-    """Read pyshacl's per-shape result tuples (description, result node, triples) without building a report graph."""
+def _results(raw: Sequence[_pyshacl.RawResult]) -> tuple[Result, ...]:
     out = []
-    for _description, node, triples in reports:
-        # Nested results (sh:detail of sh:node failures) share this triple list: keep this result's own.
-        fields = {p: _node(o) for s, p, o in triples if s == node}
-        shape = fields.get(SH.sourceShape)
-        if not isinstance(shape, URIRef):
+    for r in raw:
+        if not isinstance(r.source_shape, URIRef):
             raise ValidationError("a validation result came from an unnamed shape")
-        severity = fields.get(SH.resultSeverity)
-        out.append(Result(shape, fields[SH.focusNode], fields.get(SH.value), severity or SH.Violation))
+        out.append(Result(r.source_shape, r.focus, r.value, r.severity))
     return _sorted(out)
 
 
 def _sorted(results: list[Result]) -> tuple[Result, ...]:
     return tuple(sorted(results, key=lambda x: (str(x.source_shape), str(x.focus), str(x.value))))
-
-
-def _results(report: Graph) -> tuple[Result, ...]:
-    out = []
-    for r in report.objects(None, SH.result):
-        shape = report.value(r, SH.sourceShape)
-        if not isinstance(shape, URIRef):
-            raise ValidationError("a validation result came from an unnamed shape")
-        focus = report.value(r, SH.focusNode)
-        assert focus is not None
-        out.append(Result(shape, focus, report.value(r, SH.value), report.value(r, SH.resultSeverity) or SH.Violation))
-    return _sorted(out)
-
-
-@contextmanager
-def _lean_results() -> Iterator[None]:
-    """Skip pyshacl work whose output the reasoner never reads, for the duration of one validation.
-
-    pyshacl writes a text description for every result, including the many that a qualified
-    value shape builds and then discards, and finds constraint parameters by scanning a list;
-    together a quarter of a determination (bench/README.md). Both are patched only while the
-    caller holds THIRD_PARTY_LOCK, and restored afterwards whatever happens.
-    """
-    saved_description = ConstraintComponent.make_v_result_description
-    saved_params = getattr(pyshacl_shape, "CONSTRAINT_PARAMS", None)
-    saved_messages = {c: c.__dict__["make_generic_messages"] for c in _MESSAGE_MAKERS}
-    # Patching pyshacl's methods and module state is outside what its types allow: hence the ignores.
-    ConstraintComponent.make_v_result_description = _no_description  # type: ignore[method-assign]
-    for component in saved_messages:
-        component.make_generic_messages = _no_messages  # type: ignore[method-assign]
-    pyshacl_shape.CONSTRAINT_PARAMS = (frozenset(ALL_CONSTRAINT_PARAMETERS), CONSTRAINT_PARAMETERS_MAP)  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        ConstraintComponent.make_v_result_description = saved_description  # type: ignore[method-assign]
-        for component, method in saved_messages.items():
-            component.make_generic_messages = method  # type: ignore[method-assign]
-        if saved_params is None:
-            del pyshacl_shape.CONSTRAINT_PARAMS  # type: ignore[attr-defined]
-        else:
-            pyshacl_shape.CONSTRAINT_PARAMS = saved_params  # type: ignore[attr-defined]
-
-
-def _no_description(self: object, *args: object, **kwargs: object) -> str:
-    return ""
-
-
-def _no_messages(self: object, *args: object, **kwargs: object) -> list[RdfLiteral]:
-    return []
-
-
-def _subclasses(cls: type) -> list[type]:
-    out, stack = [], [cls]
-    while stack:
-        c = stack.pop()
-        out.append(c)
-        stack.extend(c.__subclasses__())
-    return out
-
-
-# Every constraint component that writes generic result messages (stringifying nodes) for
-# results whose shape gives no sh:message; the reasoner reads authored texts, never these.
-_MESSAGE_MAKERS = tuple(
-    c
-    for c in _subclasses(ConstraintComponent)
-    if issubclass(c, ConstraintComponent) and "make_generic_messages" in c.__dict__  # each is: typed so
-)
 
 
 class Outline(NamedTuple):
@@ -153,7 +59,7 @@ class PreparedShapes:
         self._names = _shape_nodes(shapes)
         cache: dict[Node, Shape | None] = {}
         self._compiled = {n: compile_shape(shapes, n, cache) for n in self._names}
-        self._pyshacl: dict[Node, pyshacl_shape.Shape] | None = None
+        self._pyshacl: dict[Node, _pyshacl.PyshaclShape] | None = None
         self._outlines: dict[Node, Outline] = {}
         if any(c is None for c in self._compiled.values()):
             self._pyshacl_shapes()
@@ -230,17 +136,9 @@ class PreparedShapes:
             others = tuple(r._replace(value=None, undecided=every) for r in others)
         return _sorted(out + list(others))
 
-    def _pyshacl_shapes(self) -> dict[Node, pyshacl_shape.Shape]:
+    def _pyshacl_shapes(self) -> dict[Node, _pyshacl.PyshaclShape]:
         if self._pyshacl is None:
-            # pyshacl reads shape parameters from the shapes graph on every validation; rdflib's
-            # context-free store answers those lookups about a fifth faster (bench/README.md).
-            lean = Graph(store="SimpleMemory")
-            for triple in self._shapes:
-                lean.add(triple)
-            with THIRD_PARTY_LOCK:
-                apply_patches()
-                assign_baked_in()
-                self._pyshacl = {s.node: s for s in ShapesGraph(lean).shapes}
+            self._pyshacl = _pyshacl.load_shapes(self._shapes)
         return self._pyshacl
 
     def _validate_in_pyshacl(self, data: Graph, roots: list[URIRef]) -> tuple[Result, ...]:
@@ -250,22 +148,7 @@ class PreparedShapes:
         missing = [r for r in roots if r not in shapes]
         if missing:
             raise ValidationError(f"unknown shape {missing[0]}")  # a node only the compiled evaluator took for a shape
-        selected = [shapes[r] for r in roots]
-        # allow_infos/allow_warnings must stay off: with them, a node that fails an sh:Info shape
-        # "conforms", and qualified value shapes would count it (every result is read anyway).
-        executor = SHACLExecutor(max_validation_depth=15)
-        reports: list[_Report] = []
-        with THIRD_PARTY_LOCK, warnings.catch_warnings(), _lean_results():
-            warnings.simplefilter("error", ShapeRecursionWarning)
-            try:
-                for shape in selected:
-                    _ok, shape_reports = shape.validate(executor, data)
-                    reports.extend(shape_reports)
-            except ShapeRecursionWarning as exc:
-                raise ValidationError("a shape recursed on this case; the result cannot be trusted") from exc
-            except Exception as exc:  # noqa: BLE001 - a pyshacl failure on odd data must not become a crash
-                raise ValidationError(f"validation failed on this case ({type(exc).__name__})") from None
-        return _results_from_reports(reports)
+        return _results(_pyshacl.run_shapes([shapes[r] for r in roots], data))
 
 
 def _shape_nodes(shapes: Graph) -> frozenset[Node]:
@@ -288,37 +171,19 @@ def validate_naively(data: Graph, shapes: Graph, ontology: Graph) -> tuple[Resul
 
     Seconds per call; used by the differential tests and the benchmark, never per request.
     """
-    with THIRD_PARTY_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("error", ShapeRecursionWarning)
-        _conforms, report, _text = _pyshacl_validate(data, shacl_graph=shapes, ont_graph=ontology, inference="rdfs")
-    assert isinstance(report, Graph)
-    return _results(report)
-
-
-def _meta() -> Graph:
-    meta = Graph()
-    meta.parse(data=resources.files("pyshacl").joinpath("assets/shacl-shacl.ttl").read_bytes(), format="turtle")
-    return meta
+    _conforms, results, _report = _pyshacl.validate_graph(data, shapes, ontology=ontology, rdfs=True)
+    return _results(results)
 
 
 def shacl_for_shacl(shapes: Graph) -> list[tuple[Node, str]]:
     """(focus node, message) for every SHACL-for-SHACL violation of a shapes graph."""
-    return validate_with(shapes, _meta())
+    return validate_with(shapes, _pyshacl.shacl_shacl())
 
 
 def validate_with(data: Graph, shapes: Graph) -> list[tuple[Node, str]]:
     """(focus node, message) for every result of validating ``data`` against trusted ``shapes`` (for lint)."""
-    with THIRD_PARTY_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("error", ShapeRecursionWarning)
-        _conforms, report, _text = _pyshacl_validate(data, shacl_graph=shapes)
-    assert isinstance(report, Graph)
-    out = []
-    for r in report.objects(None, SH.result):
-        focus = report.value(r, SH.focusNode)
-        assert focus is not None  # every result has one (SHACL 3.6.2)
-        message = report.value(r, SH.resultMessage)
-        out.append((focus, str(message) if message is not None else "does not conform"))
-    return sorted(out, key=lambda x: (str(x[0]), x[1]))
+    _conforms, results, _report = _pyshacl.validate_graph(data, shapes)
+    return sorted(((r.focus, r.message or "does not conform") for r in results), key=lambda x: (str(x[0]), x[1]))
 
 
 def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) -> None:
@@ -337,13 +202,11 @@ def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) 
             if triple[0] not in skip:
                 kept.add(triple)
         shapes = kept
-    meta = Graph()
-    meta.parse(data=resources.files("pyshacl").joinpath("assets/shacl-shacl.ttl").read_bytes(), format="turtle")
-    with THIRD_PARTY_LOCK, _lean_results():
-        conforms, report, _text = _pyshacl_validate(shapes, shacl_graph=meta, allow_warnings=True)
+    conforms, results, _report = _pyshacl.validate_graph(
+        shapes, _pyshacl.shacl_shacl(), allow_warnings=True, lean=True, recursion_is_error=False
+    )
     if not conforms:
-        assert isinstance(report, Graph)
-        bad = sorted({str(report.value(r, SH.focusNode)) for r in report.objects(None, SH.result)})
+        bad = sorted({str(r.focus) for r in results})
         raise KnowledgeBaseError("shapes are not valid SHACL: " + ", ".join(bad[:10]))
     if any(not isinstance(s, URIRef) for s in shapes.subjects(RDF.type, SH.PropertyShape)):
         raise KnowledgeBaseError("every property shape must be IRI-named")
