@@ -18,6 +18,7 @@ from reasoner.errors import (
     UnknownPolicyError,
     ValidationError,
 )
+from reasoner.intake.parsed import ParsedCase
 from reasoner.knowledge.base import KnowledgeBase
 from reasoner.model import CriterionResult, Determination, Outcome, Status
 from reasoner.pipeline import determine, determine_graph, parse_case
@@ -50,6 +51,7 @@ __all__ = [
     "compare",
     "determine",
     "determine_graph",
+    "ParsedCase",
     "parse_case",
     "render",
     "render_comparison",

@@ -16,6 +16,7 @@ from rdflib import RDF, Graph, URIRef
 from rdflib.term import Node
 
 from reasoner.intake import turtle as intake
+from reasoner.intake.parsed import ParsedCase
 from reasoner.intake.turtle import CaseFormat
 from reasoner.knowledge.base import KnowledgeBase
 from reasoner.knowledge.entities import Policy
@@ -154,12 +155,13 @@ def compare_graph(case: Graph, kb: KnowledgeBase) -> Comparison:
     """Like :func:`compare` for a case graph (sanitised and checked first); ``case`` is not modified."""
     owned = intake.sanitise(case, kb)
     intake.check_shapes(owned, kb)
-    return _compare(owned, kb)
+    return _compare(ParsedCase(owned), kb)
 
 
-def _compare(case: Graph, kb: KnowledgeBase) -> Comparison:
+def _compare(parsed: ParsedCase, kb: KnowledgeBase) -> Comparison:
+    case = parsed.graph
     policies = relevant_policies(case, kb)
-    determinations = [determine_parsed(case, kb, policy=p.id) for p in policies]
+    determinations = [determine_parsed(parsed, kb, policy=p.id) for p in policies]
     requested = _requested(case, kb)
     lines = list(zip(requested, requested_codes(case), strict=True))
     summary = [_summary(d, p, lines, kb) for d, p in zip(determinations, policies, strict=True)]
@@ -167,7 +169,7 @@ def _compare(case: Graph, kb: KnowledgeBase) -> Comparison:
     if determinations:
         ident = hashlib.sha256("\n".join(d.determinationId for d in determinations).encode()).hexdigest()[:32]
     else:
-        ident = fingerprint(case, kb, ALL_POLICIES)
+        ident = fingerprint(parsed, kb, ALL_POLICIES)
         codes = ", ".join(r.code if r.system == "unknown" else f"{r.system} {r.code}" for r in requested)
         note = (
             f"No policy in the knowledge base addresses the requested code(s) {codes}: none has a coverage "

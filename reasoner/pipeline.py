@@ -1,8 +1,9 @@
 """The pipeline: intake -> enrich -> validate -> explain -> (render, in render.py).
 
 ``determine`` takes bytes in an explicit format; ``determine_graph`` takes a case graph that
-has already been parsed (it is sanitised here all the same); ``determine_parsed`` takes the graph
-``parse_case`` returned, so that one parse can be judged under several policies.
+has already been parsed (it is sanitised here all the same); ``determine_parsed`` takes the
+:class:`~reasoner.intake.parsed.ParsedCase` that ``parse_case`` returned, so that one parse can be
+judged under several policies.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from reasoner.intake import jsonld
 from reasoner.intake import turtle as intake
 from reasoner.intake.fhir.pas import read_pas
 from reasoner.intake.json_case.load import load_json
-from reasoner.intake.json_case.to_rdf import to_graph
+from reasoner.intake.json_case.to_rdf import to_case
+from reasoner.intake.parsed import ParsedCase
 from reasoner.intake.turtle import CaseFormat
 from reasoner.knowledge import relevance
 from reasoner.knowledge.applicability import Applicable
@@ -38,23 +40,23 @@ from reasoner.shacl.reader import Reader
 from reasoner.vocab import CV, GR, KB
 
 
-def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> Graph:
-    """Intake: bytes -> sanitised, well-formed case graph.
+def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> ParsedCase:
+    """Intake: bytes -> sanitised, well-formed case graph (with the digest of a JSON or FHIR case).
 
     Raises:
         CaseError: any problem with the submitted case (subclasses say which).
     """
     if fmt == "json":
-        return to_graph(load_json(payload), kb)  # speaks only the case vocabulary by construction
+        return to_case(load_json(payload), kb)  # speaks only the case vocabulary by construction
     if fmt == "fhir":
         pas = read_pas(payload, kb)
         if pas.case is None:
             raise FhirError(pas.missing)
-        return to_graph(pas.case, kb)
+        return to_case(pas.case, kb)
     parsed = jsonld.parse_jsonld(payload) if fmt == "json-ld" else intake.parse_turtle(payload)
     graph = intake.sanitise(parsed, kb)
     intake.check_shapes(graph, kb)
-    return graph
+    return ParsedCase(graph)
 
 
 def resolve_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> Policy:
@@ -83,7 +85,7 @@ def determine(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str
         else:
             chosen = kb.policy_by_iri(KB[case.policy]) if case.policy else None
         seen = relevance.for_policy(kb, chosen) if chosen is not None else None
-        return _run(to_graph(case, kb, seen), kb, policy)
+        return _run(to_case(case, kb, seen), kb, policy)
     return _run(parse_case(payload, fmt, kb), kb, policy)
 
 
@@ -91,33 +93,31 @@ def determine_graph(case: Graph, kb: KnowledgeBase, *, policy: str | None = None
     """Determine a case graph under a policy (default: the policy the case names); ``case`` is not modified."""
     owned = intake.sanitise(case, kb)
     intake.check_shapes(owned, kb)
-    return _run(owned, kb, policy)
+    return _run(ParsedCase(owned), kb, policy)
 
 
-def determine_parsed(case: Graph, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
-    """Determine a case graph returned by :func:`parse_case`; ``case`` is not modified.
+def determine_parsed(case: ParsedCase, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
+    """Determine a case returned by :func:`parse_case`; its graph is not modified.
 
     Enrichment writes derived facts into the graph it is given, so each call works on its own
     copy: the same parsed case can be judged under one policy after another.
     """
     store = CaseStore()
     owned = CaseGraph(store)  # what new_case_graph() makes, its store at hand
-    store.extend(case)
-    store.submitted = getattr(case.store, "submitted", None)
-    return _run(owned, kb, policy)
+    store.extend(case.graph)
+    return _run(ParsedCase(owned, case.digest), kb, policy)
 
 
-def fingerprint(case: Graph, kb: KnowledgeBase, *parts: str) -> str:
+def fingerprint(case: ParsedCase, kb: KnowledgeBase, *parts: str) -> str:
     """A digest of the knowledge base, ``parts`` and the case.
 
     The case part is the digest intake made of the case as submitted (a JSON or FHIR case, by
-    :func:`~reasoner.intake.json_case.schema.digest`) while the graph is unchanged since; otherwise it is made from the
-    triples (literals by value, not lexical form). So the same case always gets the same id;
-    the same case in two formats need not.
+    :func:`~reasoner.intake.json_case.schema.digest`); otherwise it is made from the triples
+    (literals by value, not lexical form). So the same case always gets the same id; the same case
+    in two formats need not.
     """
-    submitted = getattr(case.store, "submitted", None)
-    if submitted is not None:  # a long history costs a hundredth of hashing its triples
-        return hashlib.sha256("\n".join([kb.content_hash, *parts, "json " + submitted]).encode()).hexdigest()[:32]
+    if case.digest is not None:  # a long history costs a hundredth of hashing its triples
+        return hashlib.sha256("\n".join([kb.content_hash, *parts, "json " + case.digest]).encode()).hexdigest()[:32]
     # Literal values, not lexical forms, so that "80" and "80.0" (xsd:decimal) give the same id.
     forms: dict[Node, str] = {}  # a case repeats its terms: write each once
 
@@ -127,7 +127,7 @@ def fingerprint(case: Graph, kb: KnowledgeBase, *parts: str) -> str:
             text = forms[term] = _canonical(term)
         return text
 
-    lines = sorted(_lines(case, form))
+    lines = sorted(_lines(case.graph, form))
     digest = hashlib.sha256("\n".join([kb.content_hash, *parts, *lines]).encode())
     return digest.hexdigest()[:32]
 
@@ -144,10 +144,10 @@ def _lines(case: Graph, form: Callable[[Node], str]) -> Iterator[str]:
             yield f"{form(s)} {form(p)} {form(o)}"
 
 
-def _run(case: Graph, kb: KnowledgeBase, policy: str | None) -> Determination:
-    chosen = resolve_policy(case, kb, policy)
-    ident = _determination_id(case, kb, chosen)
-    enriched = enrich(case, kb, chosen)
+def _run(case: ParsedCase, kb: KnowledgeBase, policy: str | None) -> Determination:
+    chosen = resolve_policy(case.graph, kb, policy)
+    ident = fingerprint(case, kb, chosen.id)
+    enriched = enrich(case.graph, kb, chosen)
     reader = Reader(enriched.graph)
     results: tuple[Result, ...] = ()
     if _addressed(enriched):
@@ -168,9 +168,9 @@ def determine_naively(
     criterion the fast path decides, it decides the same way.
     """
     case = parse_case(payload, fmt, kb)
-    chosen = resolve_policy(case, kb, policy)
-    ident = _determination_id(case, kb, chosen)
-    enriched = enrich(case, kb, chosen)
+    chosen = resolve_policy(case.graph, kb, policy)
+    ident = fingerprint(case, kb, chosen.id)
+    enriched = enrich(case.graph, kb, chosen)
     ont = kb.ontology if ontology is None else ontology
     # pyshacl knows two truth values: it reads the case as stated (unstated values absent), on a
     # context-aware store (its validate() wraps the data graph in a Dataset).
@@ -245,10 +245,6 @@ def _shapes_for(kb: KnowledgeBase, applicable: Applicable) -> frozenset[URIRef]:
 
 def _addressed(case: EnrichedCase) -> bool:
     return any(line.status != GR.NotAddressed for line in case.lines)
-
-
-def _determination_id(case: Graph, kb: KnowledgeBase, policy: Policy) -> str:
-    return fingerprint(case, kb, policy.id)
 
 
 def _canonical(term: Node) -> str:

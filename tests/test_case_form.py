@@ -111,7 +111,7 @@ def test_an_unknown_guidance_names_the_field_not_the_value(value: object) -> Non
 
 def test_contrast_is_a_boolean_in_the_graph_and_absent_when_not_stated() -> None:
     for contrast in (True, False, None):
-        graph = parse_case(json.dumps(_guided("fluoroscopy", contrast)).encode(), "json", _KB)
+        graph = parse_case(json.dumps(_guided("fluoroscopy", contrast)).encode(), "json", _KB).graph
         request = next(graph.subjects(RDF.type, CV.ServiceRequest))
         assert list(graph.objects(request, CV.contrast)) == ([] if contrast is None else [Literal(contrast)])
         assert list(graph.objects(request, CV.imageGuidance)) == [CV.Fluoroscopy]
@@ -212,7 +212,7 @@ def test_one_injection_of_anaesthetic_and_steroid_does_both_pathway_steps(edit: 
 
 
 def test_the_combined_injection_gets_the_classes_of_both_purposes() -> None:
-    graph = parse_case(json.dumps(_combined(injectate=["steroid", "anaesthetic"])).encode(), "json", _KB)
+    graph = parse_case(json.dumps(_combined(injectate=["steroid", "anaesthetic"])).encode(), "json", _KB).graph
     enriched = enrich(graph, _KB, _KB.policy("sij-clinical-pathway")).graph
     [injection] = set(enriched.subjects(CV.injectate, None))
     types = set(enriched.objects(injection, RDF.type))
@@ -271,7 +271,7 @@ def test_an_unknown_purpose_or_agent_is_named(field: str) -> None:
 def test_an_exam_finding_may_leave_its_result_unstated() -> None:
     case = _case("medicare-therapeutic-injection")
     del case["examFindings"][0]["result"]
-    graph = parse_case(json.dumps(case).encode(), "json", _KB)
+    graph = parse_case(json.dumps(case).encode(), "json", _KB).graph
     exams = list(graph.subjects(RDF.type, CV.ExamFinding))
     assert sum(1 for e in exams if (e, CV.result, None) in graph) == len(exams) - 1
     d = _determine(case)
@@ -284,7 +284,7 @@ def test_an_exam_finding_may_leave_its_result_unstated() -> None:
 
 def _turtle(case: dict[str, Any], edit: Any = None) -> bytes:  # type: ignore[misc]
     graph = Graph()
-    for triple in parse_case(json.dumps(case).encode(), "json", _KB):
+    for triple in parse_case(json.dumps(case).encode(), "json", _KB).graph:
         graph.add(triple)
     if edit is not None:
         edit(graph, next(graph.subjects(RDF.type, CV.ServiceRequest)))
@@ -391,7 +391,7 @@ def test_every_property_the_enrich_stage_derives_names_its_inputs() -> None:
         if path.name.endswith(".expected.json"):
             continue
         case = json.loads(path.read_text())
-        graph = parse_case(path.read_bytes(), "json", _KB)
+        graph = parse_case(path.read_bytes(), "json", _KB).graph
         before = set(graph)
         enriched = enrich(graph, _KB, _KB.policy(case.get("policy") or "sij-clinical-pathway")).graph
         marks = {RDF.type, GR.unstated, GR.possibleType, GR.uncertainBecause}  # what the case leaves unstated
@@ -549,7 +549,7 @@ def test_the_published_jsonld_context_names_contrast_and_injectate() -> None:
             "source": {"@id": "urn:x:note", "@type": "SourceDocument", "documentKind": "ProcedureNote"},
         },
     }
-    graph = parse_case(json.dumps(doc).encode(), "json-ld", _KB)
+    graph = parse_case(json.dumps(doc).encode(), "json-ld", _KB).graph
     assert (URIRef("urn:x:request"), CV.contrast, Literal(False)) in graph
     agents = set(graph.objects(URIRef("urn:x:injection"), CV.injectate))
     assert agents == {URIRef(f"{OURS}#Anaesthetic"), URIRef(f"{OURS}#Steroid")}

@@ -19,6 +19,7 @@ from reasoner import CaseTooLarge, KnowledgeBase
 from reasoner._rdf.case_store import CaseStore, memory_copy, new_case_graph
 from reasoner.intake.json_case.load import load_json
 from reasoner.intake.json_case.to_rdf import to_graph
+from reasoner.intake.parsed import ParsedCase
 from reasoner.intake.turtle import MAX_TRIPLES, parse_turtle
 from reasoner.pipeline import determine_parsed, parse_case
 from reasoner.vocab import CV
@@ -256,11 +257,11 @@ def test_memory_copy_is_a_context_aware_copy() -> None:
 
 
 def test_json_cases_are_built_on_the_store(kb: KnowledgeBase, seed_json: bytes) -> None:
-    graph = parse_case(seed_json, "json", kb)
-    assert isinstance(graph.store, CaseStore)
-    before = sorted(graph)
-    determine_parsed(graph, kb)
-    assert sorted(graph) == before  # enrichment worked on its own copy
+    parsed = parse_case(seed_json, "json", kb)
+    assert isinstance(parsed.graph.store, CaseStore)
+    before = sorted(parsed.graph)
+    determine_parsed(parsed, kb)
+    assert sorted(parsed.graph) == before  # enrichment worked on its own copy
 
 
 def test_numbers_written_differently_keep_their_values(kb: KnowledgeBase, seed_json: bytes) -> None:
@@ -278,7 +279,7 @@ def test_the_determination_id_reads_the_store_as_a_plain_graph_does(kb: Knowledg
     from reasoner.pipeline import fingerprint
 
     turtle = parse_case((ROOT / "examples/cases/sij-seed-neurectomy.ttl").read_bytes(), "turtle", kb)
-    assert fingerprint(turtle, kb, "p") == fingerprint(memory_copy(turtle), kb, "p")
+    assert fingerprint(turtle, kb, "p") == fingerprint(ParsedCase(memory_copy(turtle.graph)), kb, "p")
 
 
 def test_a_json_case_is_identified_by_what_it_says_not_how(kb: KnowledgeBase, seed_json: bytes) -> None:
@@ -300,12 +301,14 @@ def test_a_json_case_is_identified_by_what_it_says_not_how(kb: KnowledgeBase, se
     assert other.determinationId not in ids
 
 
-def test_a_changed_graph_is_identified_by_its_triples(kb: KnowledgeBase, seed_json: bytes) -> None:
+def test_a_graph_without_a_digest_is_identified_by_its_triples(kb: KnowledgeBase, seed_json: bytes) -> None:
     from reasoner.pipeline import fingerprint
 
-    graph = parse_case(seed_json, "json", kb)
-    submitted = fingerprint(graph, kb, "p")
-    assert graph.store.submitted is not None  # type: ignore[attr-defined]
+    parsed = parse_case(seed_json, "json", kb)
+    assert parsed.digest is not None
+    by_fields = fingerprint(parsed, kb, "p")
+    graph = memory_copy(parsed.graph)
+    by_triples = fingerprint(ParsedCase(graph), kb, "p")
+    assert by_triples != by_fields
     graph.add((EX.a, EX.p, EX.c))
-    assert graph.store.submitted is None  # type: ignore[attr-defined]
-    assert fingerprint(graph, kb, "p") == fingerprint(memory_copy(graph), kb, "p") != submitted
+    assert fingerprint(ParsedCase(graph), kb, "p") != by_triples

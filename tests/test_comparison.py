@@ -44,11 +44,11 @@ def seed_ttl() -> bytes:
 
 
 def test_requested_codes_are_the_request_lines(kb: KnowledgeBase, seed_json: bytes) -> None:
-    assert requested_codes(parse_case(seed_json, "json", kb)) == [CPT["64772"], CPT["64999"]]
+    assert requested_codes(parse_case(seed_json, "json", kb).graph) == [CPT["64772"], CPT["64999"]]
 
 
 def test_relevant_policies_by_coverage_rule_or_fallback(kb: KnowledgeBase, seed_json: bytes) -> None:
-    case = parse_case(seed_json, "json", kb)
+    case = parse_case(seed_json, "json", kb).graph
     ids = [p.id for p in relevant_policies(case, kb)]
     assert {"sij-clinical-pathway", "medicare-sij-lcd"} <= set(ids)
     assert ids == sorted(ids)
@@ -64,7 +64,7 @@ def test_relevant_policies_by_coverage_rule_or_fallback(kb: KnowledgeBase, seed_
 
 
 def test_no_policy_for_codes_nobody_addresses(kb: KnowledgeBase, seed_json: bytes) -> None:
-    assert relevant_policies(parse_case(_with_codes(seed_json, "99213"), "json", kb), kb) == []
+    assert relevant_policies(parse_case(_with_codes(seed_json, "99213"), "json", kb).graph, kb) == []
 
 
 # --- the answers ----------------------------------------------------------------------------------
@@ -133,9 +133,10 @@ def test_same_criterion_under_two_policies_is_one_row(kb: KnowledgeBase) -> None
 
 
 def test_parsed_graph_is_not_modified(kb: KnowledgeBase, seed_json: bytes) -> None:
-    case = parse_case(seed_json, "json", kb)
+    parsed = parse_case(seed_json, "json", kb)
+    case = parsed.graph
     before = set(case)
-    first = determine_parsed(case, kb, policy="sij-clinical-pathway")
+    first = determine_parsed(parsed, kb, policy="sij-clinical-pathway")
     assert set(case) == before
     assert first == determine(seed_json, "json", kb, policy="sij-clinical-pathway")
     # A graph is identified by its triples, a submitted JSON case by its fields: only the ids differ.

@@ -13,7 +13,7 @@ from reasoner.vocab import CV, GR, KB, PROC
 
 
 def _enriched(kb: KnowledgeBase, payload: bytes, policy: str = "sij-clinical-pathway"):  # type: ignore[no-untyped-def]
-    return enrich(parse_case(payload, "json", kb), kb, kb.policy(policy))
+    return enrich(parse_case(payload, "json", kb).graph, kb, kb.policy(policy))
 
 
 def test_type_closure_from_codes_and_purpose(kb: KnowledgeBase, seed_json: bytes) -> None:

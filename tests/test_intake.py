@@ -376,7 +376,7 @@ def test_turtle_levels_are_normalised(kb: KnowledgeBase, seed_graph: Graph) -> N
         g.add((REQUEST, CV.level, Literal("l4-5", datatype=XSD.string)))
         g.add((REQUEST, CV.level, Literal("s1")))
 
-    graph = parse_case(_edited(seed_graph, edit), "turtle", kb)
+    graph = parse_case(_edited(seed_graph, edit), "turtle", kb).graph
     assert sorted(str(v) for v in graph.objects(REQUEST, CV.level)) == ["L4-L5", "S1"]
 
 
@@ -471,7 +471,7 @@ def test_nodes_the_case_does_not_link_are_dropped(kb: KnowledgeBase, seed_graph:
             f" <{CV.percentRelief}> 95 .\n"
         ).encode()
     )
-    case = parse_case(payload, "turtle", kb)
+    case = parse_case(payload, "turtle", kb).graph
     assert (stray, None, None) not in case
     d = determine(payload, "turtle", kb)
     assert all("95 %" not in f.text for c in d.criteria for f in c.facts)

@@ -263,7 +263,7 @@ def test_the_predicates_each_kind_carries_are_all_listed(kb: KnowledgeBase) -> N
         case = json.loads(path.read_text())
         for key, items in _pooled().items():
             case[key] = case.get(key, []) + items
-        graph = parse_case(json.dumps(case).encode(), "json", kb)
+        graph = parse_case(json.dumps(case).encode(), "json", kb).graph
         enriched = enrich(graph, kb, kb.policy(case.get("policy") or "sij-clinical-pathway")).graph
         for link, (_kind, carried) in relevance.KINDS.items():
             for fact in enriched.objects(None, link):

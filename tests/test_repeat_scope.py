@@ -159,7 +159,7 @@ def test_the_request_side_unstated_still_decides_what_either_side_would(kb: Know
 def test_the_latest_at_site_is_a_possible_statement_naming_another_procedures_date(kb: KnowledgeBase) -> None:
     case = _case("medicare-repeat-therapeutic-after-poor-then-good")
     del _prior(case, "ther-2025-note")["date"]
-    e = enrich(parse_case(json.dumps(case).encode(), "json", kb), kb, kb.policy("medicare-sij-lcd"))
+    e = enrich(parse_case(json.dumps(case).encode(), "json", kb).graph, kb, kb.policy("medicare-sij-lcd"))
     g, criterion = e.graph, KB["medicare-sij-lcd/repeat-therapeutic"]
     old = next(p for p in g.objects(e.case, CV.priorProcedure) if (p, CV.date, None) in g and "procedure-1" in str(p))
     recent = next(p for p in g.objects(e.case, CV.priorProcedure) if (p, CV.date, None) not in g)

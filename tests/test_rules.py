@@ -43,7 +43,7 @@ def _statuses(d) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 def test_elapsed_time_regions_sides_and_levels(kb: KnowledgeBase) -> None:
     case = _case("facet-rfa-third-in-year")
-    e = enrich(parse_case(json.dumps(case).encode(), "json", kb), kb, kb.policy("medicare-facet-lcd"))
+    e = enrich(parse_case(json.dumps(case).encode(), "json", kb).graph, kb, kb.policy("medicare-facet-lcd"))
     g = e.graph
     assert g.value(e.request, GR.levelCount) == Literal(2)
     assert g.value(e.request, GR.regionCount) == Literal(1)
@@ -64,7 +64,7 @@ def test_elapsed_time_regions_sides_and_levels(kb: KnowledgeBase) -> None:
 def test_other_region_and_other_side_are_not_the_request_site(kb: KnowledgeBase) -> None:
     case = _case("esi-repeat-short-relief")
     case["priorProcedures"][0].update({"code": "62321", "levels": ["C6-C7"], "laterality": "right"})
-    e = enrich(parse_case(json.dumps(case).encode(), "json", kb), kb, kb.policy("medicare-esi-lcd"))
+    e = enrich(parse_case(json.dumps(case).encode(), "json", kb).graph, kb, kb.policy("medicare-esi-lcd"))
     prior = next(iter(e.graph.objects(e.case, CV.priorProcedure)))
     assert (prior, GR.sameRegionAsRequest, None) not in e.graph
     assert (prior, GR.sameSideAsRequest, None) not in e.graph
@@ -75,7 +75,7 @@ def test_other_region_and_other_side_are_not_the_request_site(kb: KnowledgeBase)
 
 def test_add_on_alone_names_its_missing_primary(kb: KnowledgeBase) -> None:
     case = _case("esi-addon-without-primary")
-    e = enrich(parse_case(json.dumps(case).encode(), "json", kb), kb, kb.policy("medicare-esi-lcd"))
+    e = enrich(parse_case(json.dumps(case).encode(), "json", kb).graph, kb, kb.policy("medicare-esi-lcd"))
     line = next(iter(e.graph.objects(e.request, CV.line)))
     assert set(e.graph.objects(line, GR.missingPrimaryCode)) == {CPT["64483"]}
     d = _determine(kb, case, "medicare-esi-lcd")
@@ -86,7 +86,7 @@ def test_add_on_alone_names_its_missing_primary(kb: KnowledgeBase) -> None:
 
 def test_pain_character_puts_the_history_in_a_condition_class(kb: KnowledgeBase) -> None:
     e = enrich(
-        parse_case((EXAMPLES / "esi-axial-pain.json").read_bytes(), "json", kb), kb, kb.policy("medicare-esi-lcd")
+        parse_case((EXAMPLES / "esi-axial-pain.json").read_bytes(), "json", kb).graph, kb, kb.policy("medicare-esi-lcd")
     )
     history = next(iter(e.graph.objects(e.case, CV.painHistory)))
     assert (history, RDF.type, URIRef("https://w3id.org/guideline-reasoner/condition#AxialSpinePain")) in e.graph
@@ -96,7 +96,7 @@ def test_pain_character_puts_the_history_in_a_condition_class(kb: KnowledgeBase)
 def test_purpose_specialises_only_the_nearest_class(kb: KnowledgeBase) -> None:
     """A diagnostic SIJ injection is not a medial branch block, though both are diagnostic injections."""
     e = enrich(
-        parse_case((EXAMPLES / "medicare-therapeutic-injection.json").read_bytes(), "json", kb),
+        parse_case((EXAMPLES / "medicare-therapeutic-injection.json").read_bytes(), "json", kb).graph,
         kb,
         kb.policy("medicare-sij-lcd"),
     )
@@ -107,7 +107,9 @@ def test_purpose_specialises_only_the_nearest_class(kb: KnowledgeBase) -> None:
     mbb = _case("facet-rfa-initial")["priorProcedures"][0]
     assert mbb["code"] == "64493" and mbb["purpose"] == "diagnostic"
     f = enrich(
-        parse_case((EXAMPLES / "facet-rfa-initial.json").read_bytes(), "json", kb), kb, kb.policy("medicare-facet-lcd")
+        parse_case((EXAMPLES / "facet-rfa-initial.json").read_bytes(), "json", kb).graph,
+        kb,
+        kb.policy("medicare-facet-lcd"),
     )
     block = next(iter(f.graph.objects(f.case, CV.priorProcedure)))
     assert PROC.MedialBranchBlock in set(f.graph.objects(block, RDF.type))

@@ -44,7 +44,7 @@ def test_every_knowledge_base_shape_compiles(kb: KnowledgeBase) -> None:
 @pytest.mark.parametrize(("case", "index"), PAIRS, ids=[f"{c.name}-{i}" for c, i in PAIRS])
 def test_every_root_on_every_example(case: Path, index: int, kb: KnowledgeBase) -> None:
     parsed = pipeline.parse_case(case.read_bytes(), _fmt(case), kb)  # type: ignore[arg-type]
-    enriched = enrich(parsed, kb, kb.policy(_policy(case, index)))
+    enriched = enrich(parsed.graph, kb, kb.policy(_policy(case, index)))
     _both(kb.validator, enriched.graph, kb.shape_index.targeted)
 
 
@@ -60,7 +60,7 @@ def test_case_shapes_on_a_turtle_case(kb: KnowledgeBase) -> None:
 
 def test_a_long_history(kb: KnowledgeBase) -> None:
     parsed = pipeline.parse_case(case_with_history(120), "json", kb)
-    enriched = enrich(parsed, kb, kb.policy("medicare-facet-lcd"))
+    enriched = enrich(parsed.graph, kb, kb.policy("medicare-facet-lcd"))
     _both(kb.validator, enriched.graph, kb.shape_index.targeted)
 
 

@@ -51,9 +51,6 @@ class CaseStore(Store):
         self._count = 0
         self._uncounted = False  # when True, _count is stale and len() recounts
         self._cap = cap
-        #: A digest of the case as submitted, set by intake when it has one cheaper than the
-        #: triples (the validated JSON case); any change to the store forgets it.
-        self.submitted: str | None = None
         self._namespace: dict[str, URIRef] = {}
         self._prefix: dict[URIRef, str] = {}
 
@@ -76,7 +73,6 @@ class CaseStore(Store):
             raise CaseTooLarge(f"the case has more than {self._cap} triples")
         objects[o] = None
         self._count += 1
-        self.submitted = None
         os_ = self._pos.get(p)
         if os_ is not None:
             subjects = os_.get(o)
@@ -94,7 +90,7 @@ class CaseStore(Store):
         if self._spo or self._cap is not None:
             raise ValueError("only an empty store without a cap can adopt an index")
         self._spo = spo
-        self._pos, self._osp, self.submitted = {}, None, None
+        self._pos, self._osp = {}, None
         self._uncounted = True  # counted by the first len(): a determination seldom asks
 
     def extend(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
@@ -123,8 +119,7 @@ class CaseStore(Store):
                         subjects = os_[o] = {}
                     subjects[s] = None
         finally:
-            if count != self._count:
-                self._count, self.submitted = count, None
+            self._count = count
 
     def addN(self, quads: Iterable[tuple[Node, Node, Node, Any]]) -> None:  # noqa: N802 - rdflib's name
         """Add (s, p, o, context) quads; the context is ignored."""
@@ -133,7 +128,6 @@ class CaseStore(Store):
     def remove(self, triple: tuple[Node | None, Node | None, Node | None], context: Any = None) -> None:
         """Remove every triple matching the pattern (None matches anything)."""
         for (s, p, o), _ in list(self.triples(triple)):
-            self.submitted = None
             _discard(self._spo, s, p, o)
             if p in self._pos:
                 _discard(self._pos, p, o, s, keep=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
-from reasoner.intake.json_case.to_rdf import code_iri, to_graph
+from reasoner.intake.json_case.to_rdf import code_iri, to_case
 from reasoner.interop.coverage_information import coverage_information, coverage_label, problem_coverage_information
 from reasoner.interop.fhir_output import no_nulls
 from reasoner.model import CriterionResult, Determination, Outcome, Status
@@ -116,9 +116,9 @@ def respond(call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: 
     if call.case is not None and problem is None:
         try:
             # Built from the JSON case form, the graph speaks only the case vocabulary: judged like a JSON case.
-            graph = to_graph(call.case, kb)
-            ids = [p.id for p in relevant_policies(graph, kb)] if policy in (None, "all") else [policy]
-            judged = [(determine_parsed(graph, kb, policy=i), f"{base_url}policies/{i}") for i in ids]
+            case = to_case(call.case, kb)
+            ids = [p.id for p in relevant_policies(case.graph, kb)] if policy in (None, "all") else [policy]
+            judged = [(determine_parsed(case, kb, policy=i), f"{base_url}policies/{i}") for i in ids]
         except FhirError:
             raise
         except CaseError as exc:

@@ -20,7 +20,8 @@ from rdflib import Graph
 
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
-from reasoner.intake.json_case.to_rdf import code_iri, to_graph
+from reasoner.intake.json_case.to_rdf import code_iri, to_case
+from reasoner.intake.parsed import ParsedCase
 from reasoner.interop.fhir_output import no_nulls
 from reasoner.interop.pas_echo import Echo, absent
 from reasoner.interop.pas_review import OUTCOME_WORDS, REVIEW, Review, of_determination, pended
@@ -85,9 +86,9 @@ def judge(pas: PasCase, kb: KnowledgeBase, *, policy: str | None) -> Determinati
     if pas.case is None:
         raise FhirError(pas.missing, status=422)
     try:
-        graph = to_graph(pas.case, kb)  # the JSON case form's graph: judged exactly like a JSON case
+        case = to_case(pas.case, kb)  # the JSON case form's graph: judged exactly like a JSON case
         chosen = policy if policy is not None or pas.case.policy is None else pas.case.policy
-        return determine_parsed(graph, kb, policy=choose_policy(graph, kb, chosen))
+        return determine_parsed(case, kb, policy=choose_policy(case.graph, kb, chosen))
     except FhirError:
         raise
     except CaseError as exc:
@@ -112,12 +113,12 @@ def review(pas: PasCase, kb: KnowledgeBase, *, policy: str | None) -> Review:
         return pended(pas, kb, [] if addressed or not codes else [_no_policy(codes)])
     chosen = policy or pas.case.policy
     try:
-        graph = to_graph(pas.case, kb)  # the JSON case form's graph: judged exactly like a JSON case
+        case = to_case(pas.case, kb)  # the JSON case form's graph: judged exactly like a JSON case
         if chosen is None and len(addressed) != 1:
             if not addressed:
                 return pended(pas, kb, [_no_policy(codes)])
-            return pended(pas, kb, _several(graph, kb, addressed))
-        return of_determination(pas, determine_parsed(graph, kb, policy=chosen or addressed[0].id))
+            return pended(pas, kb, _several(case, kb, addressed))
+        return of_determination(pas, determine_parsed(case, kb, policy=chosen or addressed[0].id))
     except CaseError as exc:
         return pended(pas, kb, [f"The request cannot be judged as sent: {exc.message}"])
 
@@ -129,14 +130,14 @@ def _no_policy(codes: list[str]) -> str:
     )
 
 
-def _several(graph: Graph, kb: KnowledgeBase, policies: list[Policy]) -> list[str]:
+def _several(case: ParsedCase, kb: KnowledgeBase, policies: list[Policy]) -> list[str]:
     ids = ", ".join(p.id for p in policies)
     notes = [
         f"Several policies address the requested codes ({ids}) and the request does not say which applies: "
         "the clinician reviewer chooses (a request sent with ?policy=ID is judged under that policy)."
     ]
     for p in policies:
-        d = determine_parsed(graph, kb, policy=p.id)
+        d = determine_parsed(case, kb, policy=p.id)
         notes.append(f"Under {p.label} ({p.id}): {OUTCOME_WORDS[d.outcome]}.")
     return notes
 

@@ -149,10 +149,10 @@ FRESH = textwrap.dedent(
     doc = json.loads(graph.serialize(format="json-ld", context=vendored_context(), auto_compact=True))
     doc["@context"] = CONTEXT_URL
     sizes = {
-        "turtle": len(parse_case((cases / "sij-seed-neurectomy.ttl").read_bytes(), "turtle", kb)),
-        "json": len(parse_case((cases / "sij-seed-neurectomy.json").read_bytes(), "json", kb)),
-        "json-ld": len(parse_case(json.dumps(doc).encode(), "json-ld", kb)),
-        "fhir": len(parse_case((fhir / "sij-seed-neurectomy.pas.json").read_bytes(), "fhir", kb)),
+        "turtle": len(parse_case((cases / "sij-seed-neurectomy.ttl").read_bytes(), "turtle", kb).graph),
+        "json": len(parse_case((cases / "sij-seed-neurectomy.json").read_bytes(), "json", kb).graph),
+        "json-ld": len(parse_case(json.dumps(doc).encode(), "json-ld", kb).graph),
+        "fhir": len(parse_case((fhir / "sij-seed-neurectomy.pas.json").read_bytes(), "fhir", kb).graph),
         "hook": len(read_hook((fhir / "sij-seed-neurectomy.order-sign.json").read_bytes(), kb,
                               service_hook="order-sign").orders),
     }

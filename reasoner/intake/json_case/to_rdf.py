@@ -18,6 +18,7 @@ from reasoner._rdf.case_store import CaseGraph, CaseStore
 from reasoner._rdf.terms import interned, iri, literal
 from reasoner.errors import CaseSchemaError
 from reasoner.intake.json_case.schema import VALUES, CaseIn, digest
+from reasoner.intake.parsed import ParsedCase
 from reasoner.intake.sieve import Sieve
 from reasoner.intake.turtle import normalise_level
 from reasoner.knowledge.relevance import Relevance
@@ -63,8 +64,12 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     store = CaseStore()
     g = CaseGraph(store)  # what new_case_graph() makes, its store at hand
     store.adopt(t.spo)
-    store.submitted = digest(case)
     return g
+
+
+def to_case(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None) -> ParsedCase:
+    """:func:`to_graph`, with the digest of the validated case that identifies its determinations."""
+    return ParsedCase(to_graph(case, kb, relevance), digest(case))
 
 
 class _Triples:
