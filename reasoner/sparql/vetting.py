@@ -1,4 +1,4 @@
-"""Parsing and vetting a SPARQL query: the one place that touches rdflib's SPARQL parser and algebra.
+"""Parsing and vetting a SPARQL query, through rdflib's parser and algebra (reasoner/_rdf/sparql.py).
 
 ``prepare`` parses a query and refuses anything that is not a plain read of the knowledge base
 (threats.md B1-B3: only SELECT, ASK, CONSTRUCT and DESCRIBE; no SERVICE anywhere; no FROM or FROM
