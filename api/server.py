@@ -1,7 +1,10 @@
 """Running the app under uvicorn: its supervisor for several workers, and a protocol with read deadlines.
 
 This is the one module that reaches into uvicorn (its h11 protocol class and its process
-supervisor); ``tests/api/test_server.py`` holds it to what it relies on.
+supervisor); ``tests/api/test_server.py`` holds it to what it relies on, and
+``tests/test_confinement.py`` keeps every other module out. Public way: none for either. uvicorn
+offers its own protocols by name (``--http h11``) with no read deadlines, and runs workers only
+through ``uvicorn.run(workers=...)``, which shares one listening socket among them.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 rdflib's SPARQL parser (pyparsing, with packrat caching) is not thread-safe (tests/api/test_http_concurrency.py), and
 pyshacl both parses SPARQL and patches rdflib's process-wide state while it validates. Whoever
-calls into either takes this lock: pyshacl's callers in reasoner/shacl/ and the SPARQL endpoint's
-query vetting in reasoner/sparql/vetting.py. Reentrant, as pyshacl calls nest. Scale with worker
-processes, not threads.
+calls into either takes this lock: pyshacl's callers in reasoner/shacl/ and the SPARQL parse in
+reasoner/_rdf/sparql.py (which the endpoint's query vetting calls). Reentrant, as pyshacl calls
+nest. Scale with worker processes, not threads.
 """
 
 from threading import RLock

@@ -1,4 +1,10 @@
-"""Where an rdflib Turtle syntax error is, as 1-based line and column."""
+"""An rdflib Turtle syntax error: where it is (1-based line and column) and why.
+
+rdflib's ``BadSyntax`` (``rdflib.plugins.parsers.notation3``) keeps these in private attributes:
+``_i`` (the offset), ``_str`` (the text parsed) and ``_why`` (the reason). Its message has them
+too, with the input quoted around the position, which a case must never echo. Public way: none.
+``tests/test_rdflib_adapters.py`` holds them to their shape on a known bad document.
+"""
 
 from __future__ import annotations
 
@@ -31,3 +37,9 @@ def syntax_error_position(exc: SyntaxError) -> tuple[int, int] | None:
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return line, column
+
+
+def syntax_error_reason(exc: SyntaxError) -> str | None:
+    """The reason rdflib's BadSyntax gives (its ``_why``), unredacted; None when it gives none."""
+    why = getattr(exc, "_why", None)
+    return None if why is None else str(why)

@@ -26,11 +26,11 @@ from importlib import resources
 from typing import Any
 
 from rdflib import Graph
-from rdflib.parser import PythonInputSource
 
+from reasoner._rdf.jsonld import parse_jsonld_value
 from reasoner.errors import CaseParseError, CaseVocabularyError
 from reasoner.intake.limits import untrusted_input
-from reasoner.intake.turtle import MAX_TRIPLES, _CappedMemory, decode_json, parse_errors
+from reasoner.intake.turtle import MAX_TRIPLES, decode_json, parse_errors
 
 CONTEXT_URL = "https://w3id.org/guideline-reasoner/contexts/case.jsonld"
 
@@ -145,7 +145,5 @@ def parse_jsonld(payload: bytes) -> Graph:
         data = resolved(decode_json(payload))
         if not isinstance(data, dict | list):
             raise CaseParseError(NOT_A_DOCUMENT)
-        graph = Graph(store=_CappedMemory(MAX_TRIPLES))
         with parse_errors("JSON-LD"):
-            graph.parse(source=PythonInputSource(data), format="json-ld")
-    return graph
+            return parse_jsonld_value(data, MAX_TRIPLES)

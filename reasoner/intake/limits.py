@@ -24,6 +24,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from reasoner._rdf import literals as _rdflib_literals
+from reasoner._rdf.parsers import warm_up_parsers
 from reasoner.errors import ExternalAccessRefused
 
 _NETWORK_AND_PROCESSES = frozenset(
@@ -131,14 +132,8 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 def _warm_up() -> None:
     """Import now what parsing a case would import lazily (so a first parse opens no module file)."""
     import encodings.idna  # noqa: F401 - urllib's host encoding
-    import html.parser  # noqa: F401 - rdflib's JSON-LD source reader
 
-    from rdflib import plugin
-    from rdflib.parser import Parser
-    from rdflib.plugins.shared.jsonld import context, util  # noqa: F401
-
-    for name in ("turtle", "json-ld"):
-        plugin.get(name, Parser)
+    warm_up_parsers()
 
 
 _warm_up()

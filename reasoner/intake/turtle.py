@@ -22,12 +22,11 @@ import pyoxigraph as oxigraph
 from rdflib import OWL, RDF, RDFS, SH, XSD, Graph
 from rdflib import Literal as RDFLiteral
 from rdflib.namespace import SKOS
-from rdflib.plugins.stores.memory import Memory
 from rdflib.term import BNode, Node, URIRef
 
 from reasoner._memo import per_knowledge_base
 from reasoner._rdf.case_store import adder, new_case_graph
-from reasoner._rdf.turtle import safe_reason, syntax_error_position
+from reasoner._rdf.turtle import safe_reason, syntax_error_position, syntax_error_reason
 from reasoner.errors import CaseError, CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
 from reasoner.intake.limits import untrusted_input
 from reasoner.numbers import NUMERIC_DATATYPES, number_problem
@@ -41,24 +40,6 @@ MAX_CASE_BYTES = 1_000_000
 MAX_TRIPLES = 20_000  # a record of about 2,000 history items
 MAX_JSON_DEPTH = 32
 _LEVEL = re.compile(r"^([CTLS])(\d{1,2})(?:-([CTLS])?(\d{1,2}))?$")
-
-
-class _CappedMemory(Memory):
-    """An in-memory store that refuses more than ``cap`` triples, for JSON-LD cases.
-
-    rdflib's JSON-LD parser needs a context-aware store, which the case store is not; Turtle
-    cases are capped by the case store itself.
-    """
-
-    def __init__(self, cap: int) -> None:
-        super().__init__()
-        self._cap, self._count = cap, 0
-
-    def add(self, triple: tuple[Node, Node, Node], context: Graph, quoted: bool = False) -> None:
-        self._count += 1
-        if self._count > self._cap:
-            raise CaseTooLarge(f"the case has more than {self._cap} triples")
-        super().add(triple, context, quoted)
 
 
 def check_size(payload: bytes) -> None:
@@ -117,7 +98,7 @@ def parse_turtle(payload: bytes) -> Graph:
         try:
             graph.parse(data=text, format="turtle")
         except SyntaxError as exc:
-            reason = safe_reason(str(getattr(exc, "_why", None) or "syntax error"))
+            reason = safe_reason(syntax_error_reason(exc) or "syntax error")
             line, column = syntax_error_position(exc) or (None, None)
             raise CaseParseError(reason, line=line, column=column) from None
     return graph

@@ -34,8 +34,9 @@ from xml.sax.saxutils import escape as xml_escape
 
 from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import XSD
-from rdflib.plugins.serializers.turtle import _GEN_QNAME_FOR_DT, TurtleSerializer
 from rdflib.term import Node
+
+from reasoner._rdf.turtle_writer import turtle_bytes
 
 JSON = "application/sparql-results+json"
 XML = "application/sparql-results+xml"
@@ -153,22 +154,9 @@ def write_graph(graph: Graph, media_type: str) -> bytes:
     return _encoded(media_type, lambda: graph.serialize(format=fmt, encoding="utf-8"))
 
 
-class _FaithfulTurtle(TurtleSerializer):
-    """rdflib's Turtle writer, but a number or boolean is written bare only in its own lexical form."""
-
-    def label(self, node: Node, position: int) -> str:
-        if isinstance(node, Literal) and node.datatype in _BARE:
-            lexical = str(node)
-            if _BARE[node.datatype].fullmatch(lexical):
-                return lexical
-            return node._literal_n3(qname_callback=lambda dt: self.get_pname(dt, _GEN_QNAME_FOR_DT))
-        return super().label(node, position)
-
-
 def _turtle(graph: Graph) -> bytes:
-    out = io.BytesIO()
-    _FaithfulTurtle(graph).serialize(out, encoding="utf-8")
-    return out.getvalue()
+    """Rdflib's Turtle, but a number or boolean is written bare only in its own lexical form."""
+    return turtle_bytes(graph, _BARE)
 
 
 # --- terms ----------------------------------------------------------------------------------------

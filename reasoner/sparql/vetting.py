@@ -1,4 +1,4 @@
-"""Parsing and vetting a SPARQL query: the one place that touches rdflib's SPARQL parser and algebra.
+"""Parsing and vetting a SPARQL query, through rdflib's parser and algebra (reasoner/_rdf/sparql.py).
 
 ``prepare`` parses a query and refuses anything that is not a plain read of the knowledge base
 (threats.md B1-B3: only SELECT, ASK, CONSTRUCT and DESCRIBE; no SERVICE anywhere; no FROM or FROM
@@ -16,13 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Literal, TypeAlias
 
 from pyparsing import ParseBaseException
-from rdflib.plugins import sparql as rdflib_sparql
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import expandUnicodeEscapes, expandUnicodeEscapes_re, parseQuery
-from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.plugins.sparql.sparql import Query
 
-from reasoner._rdf.lock import THIRD_PARTY_LOCK
+from reasoner._rdf.sparql import CompValue, Query, expand_unicode_escapes, parse_query, unicode_escapes
 from reasoner.errors import QueryRejected, UpdateRefused
 from reasoner.sparql.formats import GRAPH_TYPES, TABLE_TYPES
 
@@ -45,8 +40,6 @@ _UPDATE = re.compile(  # possessive: a comment runs to its line's end, and nothi
     r"(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|COPY|MOVE|WITH)\b",
     re.IGNORECASE,
 )
-
-rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # never load FROM documents, even if vetting were bypassed
 
 
 def check_size(text: str) -> None:
@@ -77,8 +70,7 @@ def prepare(text: str) -> tuple[QueryForm, Query]:
     """
     check_size(text)
     try:
-        with THIRD_PARTY_LOCK:  # the parser pyshacl uses too: one lock (reasoner/_rdf/lock.py)
-            query = translateQuery(parseQuery(text))
+        query = parse_query(text)  # under the lock of the parser pyshacl uses too (reasoner/_rdf/lock.py)
     except ParseBaseException as exc:  # its message quotes the query: only the position is used
         if _UPDATE.match(text):
             raise UpdateRefused() from None
@@ -108,7 +100,7 @@ def _syntax_error(text: str, exc: ParseBaseException) -> QueryRejected:
     pyparsing reports a position in the text it parsed, in which rdflib expanded the \u escapes
     and pyparsing every tab (to the next multiple of 8); both are undone here.
     """
-    raw = _raw_offset(text, _untabbed_offset(expandUnicodeEscapes(text), exc.loc))
+    raw = _raw_offset(text, _untabbed_offset(expand_unicode_escapes(text), exc.loc))
     line = text.count("\n", 0, raw) + 1
     column = raw - (text.rfind("\n", 0, raw) + 1) + 1
     shown = text[raw : raw + EXCERPT_CHARS].split("\n")[0].rstrip()
@@ -139,7 +131,7 @@ def _untabbed_offset(tabbed: str, loc: int) -> int:
 def _raw_offset(text: str, offset: int) -> int:
     r"""The offset in ``text`` of the character at ``offset`` once its \u escapes are expanded."""
     shift = 0
-    for match in expandUnicodeEscapes_re.finditer(text):
+    for match in unicode_escapes.finditer(text):
         if match.start() - shift >= offset:
             break
         shift += len(match.group()) - 1

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from rdflib import Dataset, Graph
 from rdflib.query import Result
 
+from reasoner._rdf.sparql import never_load_graphs
 from reasoner.errors import QueryRejected, UpdateRefused
 from reasoner.sparql import formats as sparql_formats
 from reasoner.sparql.formats import Unrepresentable
@@ -147,6 +148,7 @@ def _answer(text: str, media_types: MediaTypes, max_rows: int) -> tuple[object, 
     if not acceptable:
         return ("not-acceptable", form, None, ())
     assert _GRAPH is not None
+    never_load_graphs()  # set at import of reasoner.sparql; again here, where a query is run
     result = _GRAPH.query(query)  # the translated query: parsed once
     try:
         return ("ok", *_serialise(result, acceptable, max_rows))

@@ -27,6 +27,7 @@ from httpx2 import Response
 from rdflib.plugins.sparql import parser as rdflib_parser
 from rdflib.plugins.sparql import processor as rdflib_processor
 
+import reasoner._rdf.sparql
 import reasoner.sparql.vetting
 from api import create_app
 from api.settings import Settings
@@ -136,7 +137,7 @@ def parser_spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     parse_string = pyparsing.ParserElement.parse_string
     monkeypatch.setattr(pyparsing.ParserElement, "parse_string", spying("parse_string", parse_string))
     monkeypatch.setattr(pyparsing.ParserElement, "parseString", spying("parseString", parse_string))
-    for module in (rdflib_parser, rdflib_processor, reasoner.sparql.vetting):
+    for module in (rdflib_parser, rdflib_processor, reasoner._rdf.sparql):
         monkeypatch.setattr(module, "parseQuery", spying("parseQuery", rdflib_parser.parseQuery))
     monkeypatch.setattr(rdflib_parser, "parseUpdate", spying("parseUpdate", rdflib_parser.parseUpdate))
     return calls
