@@ -7,7 +7,7 @@ Read from the source (ast, with the module list of ``test_layout``), not by impo
   its shape); and ``reasoner/_rdf/`` imports nothing from the engine but errors and numbers.
 - uvicorn: ``uvicorn.protocols`` and ``uvicorn.supervisors`` only in ``api/server.py``
   (``tests/api/test_server.py`` holds them to their shape).
-- pyshacl: only in ``reasoner/shacl/_pyshacl.py`` (see ``PYSHACL_NOT_YET_CONFINED``).
+- pyshacl: only in ``reasoner/shacl/_pyshacl.py``.
 - A private name of any other object (``x._name`` or ``getattr(x, "_name")`` with ``x`` neither
   ``self`` nor ``cls``), or a private module or name imported from another library, only in the
   adapters and where ``PRIVATE_ALLOWED`` says why.
@@ -26,10 +26,6 @@ RDF_INTERNAL = ("rdflib.plugins", "rdflib.parser", "rdflib.store")
 UVICORN_ADAPTER = "api.server"
 UVICORN_INTERNAL = ("uvicorn.protocols", "uvicorn.supervisors")
 PYSHACL_ADAPTER = "reasoner.shacl._pyshacl"
-PYSHACL_NOT_YET_CONFINED = {"reasoner.shacl.prepared", "reasoner.shacl.checks", "reasoner.knowledge.base"}
-"""Temporary: the modules that import pyshacl today. pyshacl's internals are being moved into
-``reasoner/shacl/_pyshacl.py`` on another branch; this set is emptied when that is merged."""
-
 PUBLIC_UNDERSCORE = {"_replace", "_asdict", "_make", "_fields", "_field_defaults"}
 """namedtuple's public API, spelt with an underscore so as not to clash with field names."""
 
@@ -156,7 +152,7 @@ def _allowed(module: str, touch: Touch) -> bool:
     if touch.kind == "uvicorn":
         return module == UVICORN_ADAPTER
     if touch.kind == "pyshacl":
-        return module == PYSHACL_ADAPTER or module in PYSHACL_NOT_YET_CONFINED
+        return module == PYSHACL_ADAPTER
     return (
         module.startswith(RDF_ADAPTERS + ".")  # Literal's slots, BadSyntax's offsets: held by their tests
         or (module, touch.what) in PRIVATE_ALLOWED
@@ -183,14 +179,13 @@ def test_third_party_internals_are_touched_only_in_their_adapters() -> None:
 def test_the_adapters_do_touch_what_they_are_for() -> None:  # else the checks above would be vacuous
     every = _all_touches()
     kinds = {(m.rpartition(".")[0] if m.startswith(RDF_ADAPTERS) else m, t.kind) for m, f in every.items() for t in f}
-    assert {(RDF_ADAPTERS, "rdflib"), (UVICORN_ADAPTER, "uvicorn"), ("reasoner.shacl.prepared", "pyshacl")} <= kinds
+    assert {(RDF_ADAPTERS, "rdflib"), (UVICORN_ADAPTER, "uvicorn"), (PYSHACL_ADAPTER, "pyshacl")} <= kinds
 
 
 def test_every_allowance_is_still_needed() -> None:
     every = _all_touches()
     used = {(m, t.what) for m, found in every.items() for t in found}
     assert PRIVATE_ALLOWED - used == set()
-    assert {m for m in PYSHACL_NOT_YET_CONFINED if not any(t.kind == "pyshacl" for t in every[m])} == set()
 
 
 def test_the_rdf_adapters_import_nothing_from_the_engine_but_errors_and_numbers() -> None:
