@@ -279,3 +279,70 @@ def test_the_modules_read_are_the_projects() -> None:
     modules = _modules()
     assert modules["api.server"] == ROOT / "api" / "server.py"
     assert "reasoner._rdf.sparql" in modules
+
+
+# --- third-party exceptions: each caught in one place (docs/errors.md) ---------------------------------
+
+CAUGHT_IN = {
+    # rdflib's BadSyntax is a SyntaxError; so is Oxigraph's, tried first on a case.
+    "SyntaxError": {"reasoner._rdf.turtle", "reasoner.intake.turtle"},
+    "json.JSONDecodeError": {"reasoner.intake.turtle"},
+    "pydantic.ValidationError": {
+        "reasoner.intake.json_case.load",
+        "reasoner.intake.json_case.schema",
+        "reasoner.intake.fhir.resources",
+    },
+    "pyparsing.ParseBaseException": {"reasoner.sparql.vetting"},
+    "pyshacl": {PYSHACL_ADAPTER},
+}
+
+
+def caught(source: str) -> list[tuple[str, int]]:
+    """(third-party exception, line) for every ``except`` of one in ``source``, names resolved by its imports."""
+    tree = ast.parse(source)
+    origin: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            origin.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+        elif isinstance(node, ast.Import):
+            origin.update({a.asname or a.name: a.name for a in node.names})
+    out = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ExceptHandler) or node.type is None:
+            continue
+        types = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+        for t in types:
+            dotted = _dotted(t) or ""
+            head, _, rest = dotted.partition(".")
+            full = origin.get(head, head) + (f".{rest}" if rest else "")
+            for name in CAUGHT_IN:
+                if full == name or full.startswith(name + ".") or (name == "pyshacl" and full.startswith("pyshacl")):
+                    out.append((name, node.lineno))
+    return out
+
+
+def test_third_party_exceptions_are_caught_at_one_boundary_each() -> None:
+    misplaced = sorted(
+        (module, name, line)
+        for module, path in _modules().items()
+        for name, line in caught(path.read_text())
+        if module not in CAUGHT_IN[name]
+    )
+    assert misplaced == []
+
+
+def test_the_exception_checker_resolves_names() -> None:
+    source = (
+        "import json\nfrom pydantic import ValidationError as VE\nfrom pyshacl.errors import ShapeLoadError\n"
+        "try:\n    pass\nexcept (json.JSONDecodeError, VE):\n    pass\nexcept ShapeLoadError:\n    pass\n"
+        "except SyntaxError:\n    pass\nexcept ValueError:\n    pass\n"
+    )
+    assert caught(source) == [
+        ("json.JSONDecodeError", 6),
+        ("pydantic.ValidationError", 6),
+        ("pyshacl", 8),
+        ("SyntaxError", 10),
+    ]
+    assert (
+        caught("from reasoner.errors import ValidationError\ntry:\n    pass\nexcept ValidationError:\n    pass\n") == []
+    )

@@ -9,6 +9,8 @@ too, with the input quoted around the position, which a case must never echo. Pu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _GRAMMAR = {"'.'", "'}'", "']'", "';'", "','", "'is'", "'[='", "'[ ='", "'@keywords'", "'this'"}
 
@@ -43,3 +45,29 @@ def syntax_error_reason(exc: SyntaxError) -> str | None:
     """The reason rdflib's BadSyntax gives (its ``_why``), unredacted; None when it gives none."""
     why = getattr(exc, "_why", None)
     return None if why is None else str(why)
+
+
+class TurtleSyntaxError(Exception):
+    """rdflib's Turtle syntax error as the engine reads it: why (unredacted) and where, when rdflib says.
+
+    Raised only by :func:`turtle_syntax_errors`; each caller maps it to its own answer (a case's
+    parse error, a knowledge-base load error, a lint finding).
+    """
+
+    def __init__(self, reason: str | None, line: int | None, column: int | None) -> None:
+        super().__init__(reason or "syntax error")
+        self.reason, self.line, self.column = reason, line, column
+
+
+@contextmanager
+def turtle_syntax_errors() -> Iterator[None]:
+    """Around a call of rdflib's Turtle parser: its ``BadSyntax`` leaves as :class:`TurtleSyntaxError`.
+
+    ``BadSyntax`` is a ``SyntaxError``; this is the one place that catches it, so that no caller
+    reads its private attributes.
+    """
+    try:
+        yield
+    except SyntaxError as exc:
+        line, column = syntax_error_position(exc) or (None, None)
+        raise TurtleSyntaxError(syntax_error_reason(exc) or exc.msg or None, line, column) from None

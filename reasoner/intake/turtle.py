@@ -26,7 +26,7 @@ from rdflib.term import BNode, Node, URIRef
 
 from reasoner._memo import per_knowledge_base
 from reasoner._rdf.case_store import adder, new_case_graph
-from reasoner._rdf.turtle import safe_reason, syntax_error_position, syntax_error_reason
+from reasoner._rdf.turtle import TurtleSyntaxError, safe_reason, turtle_syntax_errors
 from reasoner.errors import CaseError, CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
 from reasoner.intake.limits import untrusted_input
 from reasoner.numbers import NUMERIC_DATATYPES, number_problem
@@ -96,11 +96,10 @@ def parse_turtle(payload: bytes) -> Graph:
             return fast
         graph = new_case_graph(MAX_TRIPLES)
         try:
-            graph.parse(data=text, format="turtle")
-        except SyntaxError as exc:
-            reason = safe_reason(syntax_error_reason(exc) or "syntax error")
-            line, column = syntax_error_position(exc) or (None, None)
-            raise CaseParseError(reason, line=line, column=column) from None
+            with turtle_syntax_errors():
+                graph.parse(data=text, format="turtle")
+        except TurtleSyntaxError as exc:
+            raise CaseParseError(safe_reason(exc.reason or "syntax error"), line=exc.line, column=exc.column) from None
     return graph
 
 

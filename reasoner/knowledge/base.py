@@ -25,7 +25,7 @@ from rdflib.term import Node
 
 from reasoner._memo import per_knowledge_base
 from reasoner._rdf.terms import INTERNED
-from reasoner._rdf.turtle import syntax_error_position, syntax_error_reason
+from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
 from reasoner.knowledge import _index as _kb_index
 from reasoner.knowledge import lint_cache, rules
@@ -79,11 +79,9 @@ def parse_into(graph: Graph, rel: str, data: bytes) -> None:
     """
     try:
         graph += parsed(data)
-    except SyntaxError as exc:
-        why = syntax_error_reason(exc) or exc.msg or "syntax error"
-        position = syntax_error_position(exc)
-        where = f"{rel}:{position[0]}:{position[1]}" if position else rel
-        raise KnowledgeBaseError(f"{where}: {why}") from None
+    except TurtleSyntaxError as exc:
+        where = f"{rel}:{exc.line}:{exc.column}" if exc.line is not None else rel
+        raise KnowledgeBaseError(f"{where}: {exc}") from None
     except ValueError as exc:
         raise KnowledgeBaseError(f"{rel}: {exc}") from None
 

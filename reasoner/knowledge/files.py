@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
+from reasoner._rdf.turtle import turtle_syntax_errors
 from reasoner.errors import KnowledgeBaseError
 
 META = "shapes/meta/"
@@ -107,7 +108,7 @@ def parsed(data: bytes) -> Graph:
     The graph is shared: read it, copy from it, never change it.
 
     Raises:
-        SyntaxError: rdflib's ``BadSyntax``, with its position (see ``_turtle.syntax_error_position``).
+        TurtleSyntaxError: not Turtle, with the position rdflib gives (reasoner/_rdf/turtle.py).
         Exception: anything else rdflib raises on a malformed file (ValueError, IndexError...).
     """
     key = hashlib.sha256(data).hexdigest()
@@ -116,7 +117,8 @@ def parsed(data: bytes) -> Graph:
     if found is not None:
         return found
     graph = Graph()
-    graph.parse(data=data, format="turtle")
+    with turtle_syntax_errors():
+        graph.parse(data=data, format="turtle")
     with _PARSED_LOCK:
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.pop(next(iter(_PARSED)))

@@ -15,7 +15,7 @@ from pathlib import Path
 from rdflib import OWL, RDF, SH, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from reasoner._rdf.turtle import syntax_error_position, syntax_error_reason
+from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.knowledge import rules
 from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PROPERTIES, threshold_key
 from reasoner.knowledge.files import META, KnowledgeFiles, parsed
@@ -153,10 +153,8 @@ def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> L
             continue
         try:
             graphs[name] = parsed(data)
-        except SyntaxError as exc:
-            line, column = syntax_error_position(exc) or (1, 1)
-            why = syntax_error_reason(exc)
-            findings.append(Finding(name, line, column, "syntax", str(exc) if why is None else why))
+        except TurtleSyntaxError as exc:
+            findings.append(Finding(name, exc.line or 1, exc.column or 1, "syntax", str(exc)))
         except Exception as exc:  # noqa: BLE001 - rdflib also raises ValueError, IndexError... on bad files
             findings.append(Finding(name, 1, 1, "syntax", f"the file cannot be parsed ({type(exc).__name__})"))
     if not findings and not unreadable:
