@@ -1,4 +1,4 @@
 """Render a determination or a comparison: JSON, Markdown, HTML (``text``) and RDF (``rdf``).
 
-Templates are in reasoner/templates/. Imports the model only: renderers never reason.
+Templates are in reasoner/render/templates/. Imports the model only: renderers never reason.
 """

@@ -15,7 +15,7 @@ RenderFormat = Literal["json", "markdown", "html", "turtle", "json-ld"]
 ComparisonFormat = Literal["json", "markdown", "html"]
 
 _ENV = Environment(
-    loader=PackageLoader("reasoner", "templates"),
+    loader=PackageLoader("reasoner.render", "templates"),
     undefined=StrictUndefined,
     autoescape=False,  # Markdown, not HTML; cells are escaped by the md filter
     trim_blocks=True,
@@ -23,7 +23,7 @@ _ENV = Environment(
     keep_trailing_newline=True,
 )
 _HTML = Environment(
-    loader=PackageLoader("reasoner", "templates"),
+    loader=PackageLoader("reasoner.render", "templates"),
     undefined=StrictUndefined,
     autoescape=True,
     trim_blocks=True,
