@@ -62,7 +62,7 @@ class RequestContext:
                 await _internal_error(send_with_headers, request_id)
         finally:
             # Method, route and status only: no query string, no body, not even the path, which can
-            # carry an identifier or forge a log line (cases are PHI; threats.md H).
+            # carry an identifier or forge a log line (cases are PHI; docs/threats.md H).
             access_log.info(
                 "%s %s %s %.1fms %s",
                 scope.get("method", ""),

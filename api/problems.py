@@ -1,7 +1,7 @@
 """Errors as RFC 9457 problem details (``application/problem+json``) with stable codes.
 
 No handler ever puts submitted content in a response: FastAPI's default 422 echoes the input,
-and parser messages quote it (threats.md A6); these handlers give locations and reasons only.
+and parser messages quote it (docs/threats.md A6); these handlers give locations and reasons only.
 """
 
 from __future__ import annotations

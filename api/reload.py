@@ -1,7 +1,7 @@
 """The knowledge base a worker answers from: the server's current generation, and reloading it.
 
 Every request reads ``LiveKnowledge.current()`` once, at its start, so an answer comes from one
-knowledge base, never a mix (threats.md E2). Before it answers, a worker checks (one stat) whether
+knowledge base, never a mix (docs/threats.md E2). Before it answers, a worker checks (one stat) whether
 another worker published a newer generation, and loads it first; a background thread loads new
 generations ahead, so requests rarely wait. A reload lints and loads the files beside the live
 knowledge base; a knowledge base that fails either is refused, the live one keeps serving, and

@@ -1,5 +1,5 @@
 """JSON intake: parse errors with positions, schema errors naming each field, limits, unknown codes;
-and PHI (threats.md A6): a canary in a bad value never reaches an error message, a log or the CLI."""
+and PHI (docs/threats.md A6): a canary in a bad value never reaches an error message, a log or the CLI."""
 
 from __future__ import annotations
 
@@ -253,7 +253,7 @@ def test_unknown_requested_code_has_no_applicable_guideline(seed: dict[str, Any]
     assert [line.code for line in d.requested] == ["99213"]
 
 
-# --- PHI: a canary in a bad value never shows (threats.md A6) --------------------------------------
+# --- PHI: a canary in a bad value never shows (docs/threats.md A6) --------------------------------------
 
 JSON_CANARIES: dict[str, tuple[Edit, str]] = {
     "request-laterality": (lambda d: d["request"].__setitem__("laterality", CANARY), CANARY),

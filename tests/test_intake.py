@@ -1,4 +1,4 @@
-"""Turtle intake (threats.md A2, A5, C1, D1, D2): positions of syntax errors, limits, bodies that are
+"""Turtle intake (docs/threats.md A2, A5, C1, D1, D2): positions of syntax errors, limits, bodies that are
 locations, the case-vocabulary allowlist, an immutable knowledge base, levels, and the case shapes."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from .conftest import EXAMPLES
 SEED_BASE = CASE_DATA["sij-seed-neurectomy/"]
 REQUEST = URIRef(str(SEED_BASE) + "request")
 
-# --- watching for file and network access (threats.md A1, A2) ------------------------------------
+# --- watching for file and network access (docs/threats.md A1, A2) ------------------------------------
 
 _EVENTS: list[list[tuple[str, str]]] = []
 
@@ -229,7 +229,7 @@ def test_invalid_utf8_is_a_parse_error(payload: bytes, kb: KnowledgeBase) -> Non
         parse_case(payload, "turtle", kb)
 
 
-# --- a body that is a location is never opened (threats.md A2) ------------------------------------
+# --- a body that is a location is never opened (docs/threats.md A2) ------------------------------------
 
 
 @pytest.mark.parametrize("fmt", ["turtle", "json"])
@@ -258,7 +258,7 @@ def test_a_location_as_body_is_never_read(kind: str, fmt: str, kb: KnowledgeBase
     assert touched == []
 
 
-# --- semantic injection (threats.md C1, D1, D2) ---------------------------------------------------
+# --- semantic injection (docs/threats.md C1, D1, D2) ---------------------------------------------------
 
 INJECTION_PREFIXES = """
 @prefix cv: <https://w3id.org/guideline-reasoner/case#> .

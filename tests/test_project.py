@@ -88,3 +88,24 @@ def test_examples_validate_against_the_schema_models() -> None:
     for path in (ROOT / "examples" / "cases").glob("*.json"):
         if not path.name.endswith(".expected.json"):
             load_json(path.read_bytes())
+
+
+def test_every_threat_the_code_cites_is_in_docs_threats() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(re.findall(r"^\| ([A-I][0-9]+) \|", (root / "docs/threats.md").read_text(), re.MULTILINE))
+    sections = set(re.findall(r"^## ([A-I])\. ", (root / "docs/threats.md").read_text(), re.MULTILINE))
+    cited: set[str] = set()
+    for folder in ("reasoner", "api", "tests"):
+        for path in (root / folder).rglob("*.py"):
+            for run in re.findall(r"docs/threats\.md ((?:[A-I][0-9]*(?:-[A-I]?[0-9]+)?(?:, )?)+)", path.read_text()):
+                for part in run.split(", "):
+                    first, _, last = part.partition("-")
+                    if first[1:] and last:
+                        cited.update(f"{first[0]}{n}" for n in range(int(first[1:]), int(last.lstrip(first[0])) + 1))
+                    else:
+                        cited.add(first)
+    assert cited, "no citation found: the pattern is wrong"
+    assert {c for c in cited if c not in listed and c not in sections} == set()

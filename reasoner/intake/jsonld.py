@@ -1,4 +1,4 @@
-"""JSON-LD cases, parsed without ever dereferencing a context (threats.md A1).
+"""JSON-LD cases, parsed without ever dereferencing a context (docs/threats.md A1).
 
 rdflib resolves every string ``@context`` and every ``@import`` it meets, at any depth (a context
 array, a context object's own ``@context``, a scoped context in a term definition, a node or

@@ -1,4 +1,4 @@
-"""Defence in depth while a case is parsed: no network, no file, no process (threats.md A1, A2).
+"""Defence in depth while a case is parsed: no network, no file, no process (docs/threats.md A1, A2).
 
 Intake never hands a parser anything it could dereference (``jsonld.py`` resolves contexts from
 a fixed map). Should a parser still reach out, a process-wide audit hook refuses it: while

@@ -1,6 +1,6 @@
 """The intake stage: bytes in an explicit format -> a sanitised case graph.
 
-Defensive from the first line (threats.md A1, A2, A5, C1, C3, D1, D2): payloads are bytes with
+Defensive from the first line (docs/threats.md A1, A2, A5, C1, C3, D1, D2): payloads are bytes with
 an explicit format, never a string that could be taken for a path or URL; UTF-8 only, in every
 format (:func:`decode_utf8`); size, triple, nesting and number limits; parsing runs under
 ``untrusted.untrusted_input`` (no file, network or process access); a case may use only the case

@@ -1,4 +1,4 @@
-"""The knowledge base's RDFS closure, computed once at load (threats.md D1): never on client data."""
+"""The knowledge base's RDFS closure, computed once at load (docs/threats.md D1): never on client data."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def close_knowledge_base(graph: Graph) -> Graph:
     beyond RDFS (declarations aside; ``lint`` checks that no other OWL construct creeps in), so
     this is its whole closure; OWL-RL gave the same plus owl:sameAs and owl:Thing noise, at a
     cost that grew with the knowledge base (bench/README.md). Runs once, at load, and never on
-    client data (threats.md D1).
+    client data (docs/threats.md D1).
     """
     closed = Graph()
     for triple in graph:

@@ -4,7 +4,7 @@ Shapes are compiled once per knowledge base (:class:`PreparedShapes`); a request
 root shapes it selects over its own small data graph, with no inference (the enrich stage has
 already derived every fact the shapes read). Roots the compiled evaluator supports run there;
 any other root runs in pyshacl. A shape-recursion warning is an error: pyshacl otherwise reports
-a recursive violation as conforming (threats.md C4).
+a recursive violation as conforming (docs/threats.md C4).
 """
 
 from __future__ import annotations

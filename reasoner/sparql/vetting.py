@@ -1,7 +1,7 @@
 """Parsing and vetting a SPARQL query, through rdflib's parser and algebra (reasoner/_rdf/sparql.py).
 
 ``prepare`` parses a query and refuses anything that is not a plain read of the knowledge base
-(threats.md B1-B3: only SELECT, ASK, CONSTRUCT and DESCRIBE; no SERVICE anywhere; no FROM or FROM
+(docs/threats.md B1-B3: only SELECT, ASK, CONSTRUCT and DESCRIBE; no SERVICE anywhere; no FROM or FROM
 NAMED). It runs in a query process (reasoner/sparql/worker.py), never in the server, which only
 checks the size (``check_size``). A syntax error is reported with its line and column, worked out
 here from pyparsing's exception, and at most a short excerpt of the query near it; an update sent
@@ -58,7 +58,7 @@ def prepare(text: str) -> tuple[QueryForm, Query]:
     """Parse a query and refuse anything that is not a plain read of the knowledge base.
 
     Runs in the query process: parsing can take seconds, and only a process can be stopped. It
-    takes a lock all the same, because rdflib's parser is not thread-safe (threats.md E1) and
+    takes a lock all the same, because rdflib's parser is not thread-safe (docs/threats.md E1) and
     tools and tests call it in threaded processes.
 
     Returns:

@@ -1,4 +1,4 @@
-"""The web stack is at or above the versions that fix its known advisories (threats.md F, C3)."""
+"""The web stack is at or above the versions that fix its known advisories (docs/threats.md F, C3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Concurrent determinations over HTTP (threats.md E1, E3).
+"""Concurrent determinations over HTTP (docs/threats.md E1, E3).
 
 * E1: 16 determinations fired at once into a fresh process whose app has not judged anything yet
   (pyshacl's SPARQL parser is not thread-safe on first use), in mixed formats and Accept headers;

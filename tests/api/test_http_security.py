@@ -1,4 +1,4 @@
-"""Hostile input over HTTP: threats.md section I, items 1-5, 7 and 9, against POST /determinations.
+"""Hostile input over HTTP: docs/threats.md section I, items 1-5, 7 and 9, against POST /determinations.
 
 * 1: a loopback canary listener; every test that could make the server fetch something asserts
   that the canary accepted no connection (and an audit hook that no watched file was opened).

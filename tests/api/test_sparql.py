@@ -1,6 +1,6 @@
 """GET and POST /sparql: refusals, no outbound connections, negotiation, deadline, row cap, concurrency.
 
-threats.md B1-B5, E1 and the acceptance tests of section I. Every request goes through the
+docs/threats.md B1-B5, E1 and the acceptance tests of section I. Every request goes through the
 session's ``client`` (the deadline tests through ``deadline_client``, whose deadline is short); a
 loopback canary listener is the target of every SERVICE, FROM, FROM NAMED, LOAD and
 dataset-parameter attempt, and must see no connection at all. No test reads a clock: they assert
@@ -603,7 +603,7 @@ def test_construct_is_capped_too(client: TestClient) -> None:
     assert len([line for line in r.text.splitlines() if line.strip()]) <= MAX_ROWS
 
 
-# --- concurrency (threats.md E1, I.10) --------------------------------------------------------------
+# --- concurrency (docs/threats.md E1, I.10) --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("threads", [16, 80])

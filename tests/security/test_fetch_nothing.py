@@ -1,4 +1,4 @@
-"""Turtle and CDS Hooks requests fetch nothing they name (threats.md A1, A3).
+"""Turtle and CDS Hooks requests fetch nothing they name (docs/threats.md A1, A3).
 
 Turtle's ``@base``, ``@prefix`` and ``owl:imports`` only make IRIs; a CDS Hooks request's
 ``fhirServer`` and ``fhirAuthorization`` are never used (the service reads only the request and

@@ -1,4 +1,4 @@
-"""A JSON-LD case dereferences nothing it names, at any depth (threats.md A1).
+"""A JSON-LD case dereferences nothing it names, at any depth (docs/threats.md A1).
 
 Every form in which rdflib would resolve a context (top level, arrays, arrays in arrays, a context
 object's own ``@context``, ``@import``, property- and type-scoped contexts, nested node, value,
