@@ -122,3 +122,30 @@ def test_reasoner_imports_nothing_from_api() -> None:
         if t.startswith("api")
     }
     assert into_api == set()
+
+
+MAX_MODULE_LINES = 450
+MAX_FUNCTION_LINES = 80
+
+
+def oversized(source: str, name: str) -> list[str]:
+    """What in ``source`` is over the size limits; a function may say why on its ``def`` line (``# long: ...``)."""
+    lines = source.splitlines()
+    out = [f"{name}: {len(lines)} lines"] if len(lines) > MAX_MODULE_LINES else []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            if length > MAX_FUNCTION_LINES and "# long:" not in lines[node.lineno - 1]:
+                out.append(f"{name}:{node.lineno} {node.name}: {length} lines")
+    return out
+
+
+def test_no_module_or_function_is_over_the_size_limits() -> None:
+    assert [problem for name, path in _modules().items() for problem in oversized(path.read_text(), name)] == []
+
+
+def test_the_size_check_sees_a_long_function() -> None:
+    body = "".join(f"    x = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    assert oversized(f"def f():\n{body}", "m") == ["m:1 f: 81 lines"]
+    assert oversized(f"def f():  # long: one table\n{body}", "m") == []
+    assert oversized("x = 1\n" * (MAX_MODULE_LINES + 1), "m") == ["m: 451 lines"]

@@ -15,7 +15,7 @@ from reasoner.vocab import BASE, GR, KB
 _STATUS = {Status.MET: GR.Met, Status.NOT_MET: GR.NotMet, Status.UNKNOWN: GR.Unknown}
 
 
-def to_graph(d: Determination) -> Graph:
+def determination_graph(d: Determination) -> Graph:
     """The determination as an RDF graph (serialise it as Turtle or JSON-LD)."""
     g = Graph()
     g.bind("gr", str(GR.Determination).rsplit("#", 1)[0] + "#")

@@ -55,7 +55,7 @@ def render(determination: Determination, fmt: RenderFormat) -> str:
         return to_markdown(determination)
     if fmt == "html":
         return to_html(determination)
-    return rdf_output.to_graph(determination).serialize(format=fmt)
+    return rdf_output.determination_graph(determination).serialize(format=fmt)
 
 
 def render_comparison(comparison: Comparison, fmt: ComparisonFormat) -> str:
