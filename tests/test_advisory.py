@@ -27,7 +27,7 @@ from reasoner.interop.pas import claim_response_bundle, judge
 from reasoner.knowledge.catalogue import policy_view
 from reasoner.knowledge.entities import weakest
 from reasoner.model import CriterionResult
-from reasoner.render.rdf import to_graph
+from reasoner.render.rdf import determination_graph
 from reasoner.vocab import BASE, GR, KB
 
 from .conftest import EXAMPLES, ROOT
@@ -272,7 +272,7 @@ def test_cds_card_marks_the_advisory_criterion(fifth: Determination) -> None:
 
 
 def test_rdf_carries_tag_and_advisory(fifth: Determination) -> None:
-    g = to_graph(fifth)
+    g = determination_graph(fifth)
     results = {g.value(r, GR.criterion): r for r in g.subjects(GR.criterion, None)}
     f9 = results[KB[F9]]
     assert g.value(f9, GR.verification) == URIRef(BASE + "core#VerificationU")
