@@ -24,9 +24,11 @@ from api.cli import app as cli
 from api.settings import Settings
 from reasoner import FhirError, KnowledgeBase, determine
 from reasoner.errors import CaseSchemaError
+from reasoner.explain.facts import describe
 from reasoner.intake.fhir.pas import read_pas
 from reasoner.intake.json_case.schema import CaseIn, digest
 from reasoner.intake.json_case.to_rdf import to_graph
+from reasoner.knowledge import relevance
 from reasoner.knowledge.measures import convert
 from reasoner.vocab import CASE_DATA, CV, OBS, UNIT
 
@@ -135,6 +137,20 @@ def test_a_json_case_gives_the_generic_facts(fkb: KnowledgeBase) -> None:
     assert g.value(_node("series-1"), CV.forDevice) == _node("device-1")
     assert g.value(_node("series-1-day-4"), CV.value) is None  # no data that day: not a zero
     assert g.value(_node("series-1-day-3"), CV.value).toPython() == 0
+
+
+def test_the_new_facts_read_in_plain_words(fkb: KnowledgeBase) -> None:
+    g = _graph(CASE, fkb)
+    assert describe(g, _node("observation-1"), fkb) == "Body mass index 41.2 kg/m2 on 2026-10-02"
+    ahi = describe(g, _node("observation-2"), fkb)
+    assert ahi.startswith("Apnea-hypopnea index 22 events/h on 2026-09-14, by HCPCS G0399")
+    assert "Recording time 5.5 hours" in ahi and "Home sleep test performed by the DME supplier: no" in ahi
+    assert describe(g, _node("observation-3"), fkb) == "Obesity comorbidity review: none found on 2026-10-02"
+    assert describe(g, _node("treatment-1"), fkb) == (
+        "Supervised weight management, from 2025-06-01, until 2026-01-31, result failed"
+    )
+    assert describe(g, _node("series-1"), fkb).startswith("Nightly PAP use (hours), 4 of 5 days recorded")
+    assert describe(g, _node("condition-2"), fkb).startswith("Excessive daytime sleepiness, condition in the history")
 
 
 @pytest.mark.parametrize(
@@ -336,3 +352,28 @@ def test_the_api_and_the_cli_refuse_a_bad_unit_or_value(
     path.write_text(json.dumps(case))
     res = CliRunner().invoke(cli, ["determine", str(path), "--kb", str(facts_root)])
     assert res.exit_code != 0 and f"observations.0.{where}" in res.stderr and "812" not in res.stderr
+
+
+def test_the_sieve_keeps_the_observations_a_policy_reads(fkb: KnowledgeBase) -> None:
+    shapes = Graph()
+    for triple in fkb.shapes:
+        shapes.add(triple)
+    shapes.parse(
+        format="turtle",
+        data="""
+        PREFIX cv: <https://w3id.org/guideline-reasoner/case#>
+        PREFIX obs: <https://w3id.org/guideline-reasoner/observation#>
+        PREFIX sh: <http://www.w3.org/ns/shacl#>
+        <urn:facts:Root> sh:targetClass cv:Case ; sh:property [ sh:path cv:observation ;
+            sh:qualifiedValueShape [ sh:class obs:BodyMassIndex ] ; sh:qualifiedMinCount 1 ] .
+        """,
+    )
+    roots, seen = relevance.inputs(fkb, fkb.policy("medicare-facet-lcd").iri)
+    reads_bmi = relevance.analyse(shapes, roots | {URIRef("urn:facts:Root")}, seen, lambda c: fkb.types_of([c]))
+    assert CV.observation in reads_bmi.kinds
+    case = copy.deepcopy(CASE)
+    case["observations"] = [case["observations"][1]] * 3 + [case["observations"][0]]  # the BMI last
+    g = to_graph(CaseIn.model_validate(case), fkb, reads_bmi)
+    kept = set(g.objects(_node("case"), CV.observation))
+    assert _node("observation-4") in kept  # by its LOINC code's class
+    assert len(kept) < 4  # AHI observations the policy cannot see are left out
