@@ -28,6 +28,7 @@ from reasoner.explain.facts import describe
 from reasoner.intake.fhir.pas import read_pas
 from reasoner.intake.json_case.schema import CaseIn, digest
 from reasoner.intake.json_case.to_rdf import to_graph
+from reasoner.intake.jsonld import vendored_context
 from reasoner.knowledge import relevance
 from reasoner.knowledge.measures import convert
 from reasoner.vocab import CASE_DATA, CV, OBS, UNIT
@@ -325,10 +326,14 @@ def test_a_bad_unit_in_fhir_is_a_422_naming_the_element(fkb: KnowledgeBase) -> N
     assert where.endswith(".resource.component[0].valueQuantity.code") and "does not convert to hours" in words
 
 
-def test_a_turtle_case_may_use_the_new_vocabulary(fkb: KnowledgeBase) -> None:
-    turtle = _graph(CASE, fkb).serialize(format="turtle")
-    result = determine(turtle.encode(), "turtle", fkb, policy="sij-clinical-pathway")
-    assert result.outcome
+def test_a_turtle_or_json_ld_case_may_use_the_new_vocabulary(fkb: KnowledgeBase) -> None:
+    g = _graph(CASE, fkb)
+    from_json = determine(json.dumps(CASE).encode(), "json", fkb, policy="sij-clinical-pathway")
+    turtle = determine(g.serialize(format="turtle").encode(), "turtle", fkb, policy="sij-clinical-pathway")
+    compact = g.serialize(format="json-ld", context=vendored_context())
+    assert '"value": "41.2"' in compact or '"value": 41.2' in compact  # the context's terms are used
+    linked = determine(compact.encode(), "json-ld", fkb, policy="sij-clinical-pathway")
+    assert turtle.outcome == linked.outcome == from_json.outcome
 
 
 @pytest.fixture(scope="module")
