@@ -17,6 +17,9 @@ GRS = Namespace(BASE + "shapes/")
 CPT = Namespace(BASE + "code/cpt/")
 HCPCS = Namespace(BASE + "code/hcpcs/")
 ICD10CM = Namespace(BASE + "code/icd10cm/")
+LOINC = Namespace(BASE + "code/loinc/")
+OBS = Namespace(BASE + "observation#")
+UNIT = Namespace(BASE + "unit/")
 CASE_DATA = Namespace(BASE + "case-data/")
 
 #: Namespaces whose terms the knowledge base owns; a case may not make statements about them.
@@ -27,6 +30,8 @@ KB_NAMESPACES = (
     str(PROC),
     str(DX),
     str(FIND),
+    str(OBS),
+    str(UNIT),
     str(EV),
     str(GRS),
     BASE + "code/",
@@ -223,6 +228,20 @@ class GR(DefinedNamespace):
     hangsOn: URIRef
     gapFact: URIRef
     gapProperty: URIRef
+    Unit: URIRef
+    ObservationKind: URIRef
+    ObservationValue: URIRef
+    ucumCode: URIRef
+    canonical: URIRef
+    factor: URIRef
+    divisor: URIRef
+    canonicalUnit: URIRef
+    minAccepted: URIRef
+    maxAccepted: URIRef
+    valueSet: URIRef
+    caseWord: URIRef
+    booleanValued: URIRef
+    valueless: URIRef
 
 
 class CV(DefinedNamespace):
@@ -287,6 +306,30 @@ class CV(DefinedNamespace):
     documentKind: URIRef
     title: URIRef
     source: URIRef
+    Observation: URIRef
+    Treatment: URIRef
+    Device: URIRef
+    UsageSeries: URIRef
+    UsageSample: URIRef
+    observation: URIRef
+    treatment: URIRef
+    device: URIRef
+    usageSeries: URIRef
+    sample: URIRef
+    observationKind: URIRef
+    treatmentKind: URIRef
+    conditionKind: URIRef
+    method: URIRef
+    value: URIRef
+    unit: URIRef
+    valueCode: URIRef
+    valueBoolean: URIRef
+    start: URIRef
+    end: URIRef
+    component: URIRef
+    forDevice: URIRef
+    onset: URIRef
+    Absent: URIRef
     Left: URIRef
     Right: URIRef
     Bilateral: URIRef
@@ -337,6 +380,7 @@ CASE_VALUES: dict[str, URIRef] = {
     "request-form": URIRef(str(CV) + "RequestForm"),
     "active": URIRef(str(CV) + "Active"),
     "resolved": URIRef(str(CV) + "Resolved"),
+    "absent": URIRef(str(CV) + "Absent"),
     "axial": URIRef(str(CV) + "Axial"),
     "radicular": URIRef(str(CV) + "Radicular"),
     "mixed": URIRef(str(CV) + "Mixed"),

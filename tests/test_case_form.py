@@ -370,6 +370,14 @@ EXPECTED_ON = {
     ("contrast", "ServiceRequest"),
     ("disabilityScore", "PainHistory"),
     ("sameDayBlocksJustified", "ServiceRequest"),
+    ("value", "Observation"),
+    ("value", "UsageSample"),
+    ("date", "Observation"),
+    ("date", "UsageSample"),
+    ("start", "Treatment"),
+    ("start", "Device"),
+    ("outcome", "Treatment"),
+    ("outcome", "Device"),
 }
 
 

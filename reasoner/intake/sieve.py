@@ -24,7 +24,10 @@ __all__ = ["Sieve"]
 
 # The properties by which enrichment classifies a fact (those the knowledge base declares
 # gr:ClassifyingProperty): a fact's classes decide whether a policy can see it.
-_CLASSIFYING = (CV.code, CV.procedure, CV.careKind, CV.test, CV.findingKind)
+_CLASSIFYING = (
+    *(CV.code, CV.procedure, CV.careKind, CV.test, CV.findingKind),
+    *(CV.observationKind, CV.treatmentKind, CV.conditionKind, CV.method),
+)
 
 
 class Sieve:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
-from reasoner.intake.json_case.to_rdf import code_iri, to_case
+from reasoner.intake.json_case.to_rdf import to_case
+from reasoner.intake.json_case.triples import code_iri
 from reasoner.interop.coverage_information import coverage_information, coverage_label, problem_coverage_information
 from reasoner.interop.fhir_output import no_nulls
 from reasoner.model import CriterionResult, Determination, Outcome, Status

@@ -20,7 +20,8 @@ from rdflib import Graph
 
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
-from reasoner.intake.json_case.to_rdf import code_iri, to_case
+from reasoner.intake.json_case.to_rdf import to_case
+from reasoner.intake.json_case.triples import code_iri
 from reasoner.intake.parsed import ParsedCase
 from reasoner.interop.fhir_output import no_nulls
 from reasoner.interop.pas_echo import Echo, absent

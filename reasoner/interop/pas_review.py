@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reasoner.intake.json_case.to_rdf import code_iri
+from reasoner.intake.json_case.triples import code_iri
 from reasoner.interop.pas_echo import Echo
 from reasoner.model import Determination, Outcome
 

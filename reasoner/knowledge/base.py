@@ -29,6 +29,7 @@ from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
 from reasoner.knowledge import _index as _kb_index
 from reasoner.knowledge import lint_cache, rules
+from reasoner.knowledge import units as units_
 from reasoner.knowledge.closure import close_knowledge_base
 from reasoner.knowledge.entities import (
     Code,
@@ -122,6 +123,8 @@ class KnowledgeBase:
     expected: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     derived_from: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     diagnosis_lists: Mapping[URIRef, tuple[DiagnosisEntry, ...]] = field(repr=False, default_factory=dict)
+    units: Mapping[str, units_.Unit] = field(repr=False, default_factory=dict)  # by UCUM code
+    observation_kinds: Mapping[URIRef, units_.ObservationKind] = field(repr=False, default_factory=dict)
     memo: dict[object, dict[Any, Any]] = field(repr=False, init=False, default_factory=dict)
     """What functions of this knowledge base remember (reasoner/_memo.py); goes with it on a reload."""
 
@@ -201,6 +204,8 @@ class KnowledgeBase:
             derived_from=MappingProxyType(build.derived_from()),
             implied_purposes=MappingProxyType(build.implied_purposes()),
             diagnosis_lists=MappingProxyType(build.diagnosis_lists(codes)),
+            units=MappingProxyType(units_.read_units(closed)),
+            observation_kinds=MappingProxyType(units_.read_observation_kinds(closed, superclasses)),
         )
         log.info("knowledge base %s %s (%d policies)", files.root, files.content_hash, len(kb.policies))
         return kb

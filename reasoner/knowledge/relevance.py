@@ -75,7 +75,22 @@ KINDS: dict[URIRef, tuple[URIRef, frozenset[URIRef]]] = {
         CV.ImagingFinding,
         frozenset({CV.findingKind, CV.level, CV.addressed, GR.addressed, GR.sameLevelAsRequest}),
     ),
-    CV.condition: (CV.Condition, frozenset({CV.code, CV.clinicalStatus})),
+    CV.condition: (CV.Condition, frozenset({CV.code, CV.conditionKind, CV.clinicalStatus, CV.onset})),
+    CV.observation: (
+        CV.Observation,
+        frozenset(
+            {
+                *(CV.code, CV.observationKind, CV.method, CV.value, CV.unit, CV.valueCode, CV.valueBoolean),
+                *(CV.date, CV.start, CV.end, CV.component),
+            }
+        ),
+    ),
+    CV.treatment: (CV.Treatment, frozenset({CV.code, CV.treatmentKind, CV.start, CV.end, CV.outcome})),
+    CV.device: (CV.Device, frozenset({CV.code, CV.start, CV.end, CV.outcome})),
+    CV.usageSeries: (
+        CV.UsageSeries,
+        frozenset({CV.code, CV.observationKind, CV.unit, CV.forDevice, CV.start, CV.end, CV.sample}),
+    ),
 }
 # What the enrich stage may write on any fact: its unstated values and the classes those make possible.
 _EVERY_FACT = frozenset({RDF.type, CV.source, GR.unstated, GR.possibleType, GR.uncertainBecause})

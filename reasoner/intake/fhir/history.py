@@ -1,6 +1,7 @@
 """The patient's history in FHIR resources, read as the history of the case form.
 
-The resources read are Procedure, Observation, Condition, DocumentReference and QuestionnaireResponse.
+The resources read are Procedure, Observation, Condition, DocumentReference, QuestionnaireResponse,
+MedicationStatement, Device and DeviceUseStatement (the generic facts through ``facts._Facts``).
 
 ``_History`` reads the resources of a PAS Bundle or of a hook's prefetch into the lists of the case
 form (conditions, prior procedures, conservative care, exam and imaging findings, pain history) and
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rdflib import URIRef
 
+from reasoner.intake.fhir.facts import _Facts, condition_kind
 from reasoner.intake.fhir.resources import (
     OUR_PROCEDURES,
     OUR_VALUES,
@@ -46,7 +48,11 @@ PAIN_SEVERITY = "72514-3"
 OUR_FINDINGS = OURS + "finding"
 OUR_OBSERVATIONS = OURS + "observation"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-_HISTORY_TYPES = ("Procedure", "Observation", "Condition", "DocumentReference", "QuestionnaireResponse")
+_HISTORY_TYPES = (
+    *("Procedure", "Observation", "Condition", "DocumentReference", "QuestionnaireResponse"),
+    *("MedicationStatement", "Device", "DeviceUseStatement"),
+)
+_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _RESOLVED = {"resolved", "inactive", "remission"}
 
 
@@ -65,6 +71,7 @@ class _History:
         self.pain: dict[str, Any] = {}
         self.skipped: Counter[str] = Counter()
         self._doc_ids: set[str] = set()
+        self.facts = _Facts(kb, self.where, self.document)
 
     def document(self, res: dict[str, Any], kind: str, date: str | None = None) -> str:
         rtype, rid = str(res.get("resourceType")), str(res.get("id") or uuid.uuid4().hex[:12])
@@ -110,11 +117,20 @@ class _History:
             elif kind == "QuestionnaireResponse":
                 if r.get("status") != "entered-in-error":
                     self.document(r, "request-form", _date(r.get("authored")))
+            elif kind == "MedicationStatement":
+                if r.get("status") != "entered-in-error" and not self.facts.treatment(
+                    r, r.get("medicationCodeableConcept")
+                ):
+                    self.skipped["MedicationStatement (no medical treatment class)"] += 1
+            elif kind == "Device":
+                self.facts.device(r)
+            elif kind == "DeviceUseStatement":
+                self.facts.device_use(r)
             elif kind != "Observation":
                 self.skipped[str(kind)] += 1
 
     def procedure(self, r: dict[str, Any], observations: list[dict[str, Any]]) -> None:
-        if r.get("status") == "entered-in-error":
+        if r.get("status") == "entered-in-error" or self.facts.treatment(r, r.get("code")):
             return
         code = procedure_code(r.get("code"))
         cls = _code_in(r.get("code"), OUR_PROCEDURES)
@@ -210,22 +226,29 @@ class _History:
             if value is not None:
                 self.pain[key] = value
                 self.pain.setdefault("source", self.document(r, "clinic-note", date))
-        else:
+        elif not self.facts.observation(r):
             self.skipped["Observation (code not read)"] += 1
 
     def condition(self, r: dict[str, Any]) -> None:
-        if _code_in(r.get("verificationStatus"), "http://terminology.hl7.org/CodeSystem/condition-ver-status") == (
-            "entered-in-error"
-        ):
+        verification = _code_in(r.get("verificationStatus"), _VERIFICATION)
+        if verification == "entered-in-error":
             return
-        code = icd10cm(r.get("code"))
-        if code is None:
+        code, kind = icd10cm(r.get("code")), condition_kind(self.kb, r.get("code"))
+        if code is None and kind is None:
             self.skipped["Condition (no ICD-10-CM code)"] += 1
             return
         status = _code_in(r.get("clinicalStatus"), "http://terminology.hl7.org/CodeSystem/condition-clinical")
-        c: dict[str, Any] = {"code": code, "source": self.document(r, "clinic-note", _date(r.get("recordedDate")))}
-        if status:
+        c: dict[str, Any] = {"code": code} if code else {}
+        if kind:
+            c["kind"] = kind
+        c["source"] = self.document(r, "clinic-note", _date(r.get("recordedDate")))
+        if verification == "refuted":
+            c["status"] = "absent"
+        elif status:
             c["status"] = "resolved" if status in _RESOLVED else "active"
+        onset = _date(r.get("onsetDateTime")) or _date((r.get("onsetPeriod") or {}).get("start"))
+        if onset:
+            c["onset"] = onset
         self.conditions.append(c)
 
     def fill(self, case: dict[str, Any]) -> None:
@@ -242,6 +265,7 @@ class _History:
         pain = {k: v for k, v in self.pain.items() if not k.startswith("_")}
         if pain:
             case["painHistory"] = pain
+        self.facts.fill(case)
 
 
 def _quantity(r: dict[str, Any], where: str) -> Decimal | None:

@@ -36,7 +36,7 @@ from reasoner.intake.fhir.resources import (
     validate_resource,
 )
 from reasoner.intake.json_case.schema import CaseIn
-from reasoner.intake.json_case.to_rdf import code_iri
+from reasoner.intake.json_case.triples import code_iri
 from reasoner.vocab import GR
 
 if TYPE_CHECKING:

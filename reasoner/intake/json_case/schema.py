@@ -20,16 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -38,30 +34,33 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from reasoner.intake.json_case.facts import (
+    FACT_PATTERN_WORDS,
+    ClassName,
+    DeviceIn,
+    DocumentId,
+    Number,
+    ObservationIn,
+    ProcedureCode,
+    TreatmentIn,
+    UsageSeriesIn,
+    _Model,
+    code_or_kind,
+)
 from reasoner.vocab import CASE_VALUES
 
-_PROCEDURE_CODE = r"^(\d{4}[0-9FTU]|[A-V]\d{4})$"
 _DIAGNOSIS_CODE = r"^[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$"
 _LEVEL = r"^[CTLSctls]\d{1,2}(-[CTLSctls]?\d{1,2})?$"
-_CLASS_NAME = r"^[A-Z][A-Za-z0-9]{1,80}$"
-_DOCUMENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _MODIFIER = r"^[A-Z0-9]{2}$"
 #: What a value matching each pattern is, in words (for the error when one does not match).
 PATTERN_WORDS: dict[str, str] = {
-    _PROCEDURE_CODE: "a CPT or HCPCS code (five digits; four digits then F, T or U; or a letter A-V then four digits)",
     _DIAGNOSIS_CODE: "an ICD-10-CM code (a letter, a digit, a digit or letter, then optionally a dot and 1-4 more)",
     _LEVEL: "a spinal level (C, T, L or S and its number) or a range of them",
-    _CLASS_NAME: "a class name of the knowledge base (a capital letter, then letters and digits, no spaces)",
-    _DOCUMENT_ID: "an id of 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
     _MODIFIER: "a two-character modifier (capital letters or digits)",
+    **FACT_PATTERN_WORDS,
 }
-ProcedureCode = Annotated[str, Field(pattern=_PROCEDURE_CODE, examples=["64772", "G0260"])]
 DiagnosisCode = Annotated[str, Field(pattern=_DIAGNOSIS_CODE, examples=["M47.816"])]
 Level = Annotated[str, Field(pattern=_LEVEL, examples=["S1", "L5-S1"])]
-ClassName = Annotated[str, Field(pattern=_CLASS_NAME)]
-DocumentId = Annotated[str, Field(pattern=_DOCUMENT_ID, examples=["lbb-note-2"])]
-# Serialised by value ("40.0" and "40" alike), so that the digest of a case reads values.
-Number = Annotated[Decimal, PlainSerializer(lambda d: format(d.normalize(), "f"), return_type=str, when_used="json")]
 Laterality = Literal["left", "right", "bilateral"]
 Outcome = Literal["positive", "negative", "effective", "short-term-relief", "failed"]
 Purpose = Literal["diagnostic", "therapeutic"]
@@ -136,10 +135,6 @@ Injectates = Annotated[
 ]
 _CONTRADICTS_GUIDANCE = object()  # marks a compound guidance with contrast stated false
 _AS_BOOLEAN: TypeAdapter[bool] = TypeAdapter(bool)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RequestLineIn(_Model):
@@ -241,13 +236,22 @@ class DocumentIn(_Model):
 
 
 class ConditionIn(_Model):
-    """A condition in the history."""
+    """A condition in the history: give a code, a kind (a condition class, for a symptom), or both."""
 
-    code: DiagnosisCode
-    status: Literal["active", "resolved"] | None = Field(
-        None, description="absent: active (a diagnosis in the history is current unless it is marked resolved)"
+    code: DiagnosisCode | None = None
+    kind: ClassName | None = Field(None, examples=["ExcessiveDaytimeSleepiness"])
+    status: Literal["active", "resolved", "absent"] | None = Field(
+        None,
+        description="absent: active (a diagnosis in the history is current unless it is marked resolved); "
+        '"absent": the record documents that the patient does not have it',
     )
+    onset: dt.date | None = None
     source: DocumentId | None = None
+
+    @model_validator(mode="after")
+    def _code_or_kind(self) -> ConditionIn:
+        code_or_kind(self.code, self.kind, '"code": "E11.9"')
+        return self
 
 
 class PriorProcedureIn(_Model):
@@ -333,6 +337,20 @@ class PainHistoryIn(_Model):
     source: DocumentId
 
 
+_WITH_SOURCES = (
+    "conditions",
+    "priorProcedures",
+    "conservativeCare",
+    "examFindings",
+    "imagingFindings",
+    "observations",
+    "treatments",
+    "devices",
+    "usageSeries",
+)
+#: The fields added in 2026-12, left out of a case's digest when empty: a case that does not give
+#: them keeps the digest (and determination id) it had before.
+_NEW_FIELDS = ("observations", "treatments", "devices", "usageSeries")
 _UNDECLARED_SOURCE = (
     "names a document that is not in documents: give the id of a document listed there, or add that document "
     '(for example {"id": "lbb-note-2", "kind": "procedure-note"})'
@@ -355,16 +373,24 @@ class CaseIn(_Model):
     examFindings: list[ExamFindingIn] = Field(default_factory=list, max_length=2000)
     imagingFindings: list[ImagingFindingIn] = Field(default_factory=list, max_length=2000)
     painHistory: PainHistoryIn | None = None
+    observations: list[ObservationIn] = Field(default_factory=list, max_length=2000)
+    treatments: list[TreatmentIn] = Field(default_factory=list, max_length=2000)
+    devices: list[DeviceIn] = Field(default_factory=list, max_length=200)
+    usageSeries: list[UsageSeriesIn] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _sources_declared(self) -> CaseIn:
         ids = {d.id for d in self.documents}
-        for name in ("conditions", "priorProcedures", "conservativeCare", "examFindings", "imagingFindings"):
+        for name in _WITH_SOURCES:
             for i, fact in enumerate(getattr(self, name)):
                 if fact.source is not None and fact.source not in ids:
                     raise ValueError(f"{name}.{i}.source {_UNDECLARED_SOURCE}")
         if self.painHistory is not None and self.painHistory.source not in ids:
             raise ValueError(f"painHistory.source {_UNDECLARED_SOURCE}")
+        devices = {d.id for d in self.devices if d.id}
+        for i, series in enumerate(self.usageSeries):
+            if series.device is not None and series.device not in devices:
+                raise ValueError(f"usageSeries.{i}.device names no device of devices: give the id of one listed there")
         return self
 
 
@@ -381,4 +407,8 @@ def digest(case: CaseIn) -> str:
     Two payloads that validate to the same case (other key order, spacing, ``40`` or ``40.0``)
     have the same digest.
     """
-    return hashlib.sha256(case.model_dump_json().encode()).hexdigest()
+    exclude: dict[str, Any] = {name: True for name in _NEW_FIELDS if not getattr(case, name)}
+    unused = {i: {"kind", "onset"} for i, c in enumerate(case.conditions) if c.kind is None and c.onset is None}
+    if unused:
+        exclude["conditions"] = unused
+    return hashlib.sha256(case.model_dump_json(exclude=exclude).encode()).hexdigest()

@@ -1,44 +1,38 @@
 """A validated JSON case to the case graph: the same RDF a Turtle case gives.
 
-``to_graph`` builds the case store's subject index directly (``_Triples``), one function per kind
+``to_graph`` builds the case store's subject index directly (``Triples``), one function per kind
 of fact: the case and its request, then each kind of history fact (conditions, prior procedures,
-conservative care, exam findings, imaging findings, the pain history), then the documents they
-cite. With a policy's relevance, history facts the policy cannot see are left out (``sieve``).
-It runs on every request, so each function keeps the hot path flat (see bench.versus).
+conservative care, exam findings, imaging findings, the pain history, then the generic facts of
+``facts_rdf``), then the documents they cite. With a policy's relevance, history facts the
+policy cannot see are left out (``sieve``). It runs on every request, so each function keeps the
+hot path flat (see bench.versus).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, XSD, Graph, Namespace, URIRef
+from rdflib import RDF, XSD, Graph, URIRef
 from rdflib.term import Node
 
 from reasoner._rdf.case_store import CaseGraph, CaseStore
-from reasoner._rdf.terms import interned, iri, literal
+from reasoner._rdf.terms import iri, literal
 from reasoner.errors import CaseSchemaError
+from reasoner.intake.json_case.facts_rdf import generic_facts
 from reasoner.intake.json_case.schema import VALUES, CaseIn, digest
+from reasoner.intake.json_case.triples import Entry, Triples
 from reasoner.intake.parsed import ParsedCase
-from reasoner.intake.sieve import Sieve
 from reasoner.intake.turtle import normalise_level
 from reasoner.knowledge.relevance import Relevance
-from reasoner.vocab import CASE_DATA, CPT, CV, FIND, GR, HCPCS, ICD10CM, KB, PROC
+from reasoner.vocab import CV, DX, FIND, GR, KB, PROC
 
 if TYPE_CHECKING:
     from reasoner.knowledge.base import KnowledgeBase
 
 
-def code_iri(code: str) -> URIRef:
-    """The knowledge-base IRI of a CPT or HCPCS code (HCPCS Level II codes start with a letter)."""
-    return HCPCS[code] if code[0].isalpha() else CPT[code]
-
-
 _TYPE = RDF.type
 _THERAPY, _TEST, _FINDING = PROC.ConservativeTherapy, FIND.ProvocativeTest, FIND.ImagingFindingKind
 _STRING, _DATE, _DECIMAL, _INTEGER, _BOOLEAN = XSD.string, XSD.date, XSD.decimal, XSD.integer, XSD.boolean
-
-Index = dict[Node, dict[Node, dict[Node, None]]]
-Entry = dict[Node, dict[Node, None]]
 
 
 def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None) -> Graph:
@@ -50,7 +44,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     Raises:
         CaseSchemaError: a class name (procedure, test, kind) that the knowledge base does not know.
     """
-    t = _Triples(case, kb, relevance)
+    t = Triples(case, kb, relevance)
     _request(t, case)
     _conditions(t, case)
     _prior_procedures(t, case)
@@ -58,6 +52,7 @@ def to_graph(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None
     _exam_findings(t, case)
     _imaging_findings(t, case)
     _pain_history(t, case)
+    generic_facts(t, case)
     _documents(t, case)  # documents are built last: only those that matter
     if t.problems:
         raise CaseSchemaError(t.problems)
@@ -72,83 +67,11 @@ def to_case(case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None = None)
     return ParsedCase(to_graph(case, kb, relevance), digest(case))
 
 
-class _Triples:
-    """The case graph's subject index being built, and what the facts of a case share.
-
-    Every term is built here from validated parts, so the fast constructors are safe. The store's
-    subject index is built directly, each history fact's entry as one dict: a long history makes
-    tens of thousands of triples, and a call per triple was most of the cost.
-    """
-
-    __slots__ = ("kb", "base", "node", "spo", "case_po", "named", "problems", "docs", "cited", "sieve")
-
-    def __init__(self, case: CaseIn, kb: KnowledgeBase, relevance: Relevance | None) -> None:
-        self.kb = kb
-        self.base = f"{CASE_DATA}{case.id}/"
-        self.node = iri(self.base + "case")
-        self.case_po: Entry = {}  # the case's entry: the request, then a link to each fact and document
-        self.spo: Index = {self.node: self.case_po}
-        self.named: dict[tuple[object, str], URIRef] = {}  # a history repeats its codes and class names
-        self.problems: list[tuple[str, str]] = []
-        self.docs: dict[str, URIRef] = {}
-        self.cited: set[str] = set()
-        self.sieve = Sieve(kb, relevance, [URIRef(FIND + m.kind) for m in case.imagingFindings])
-
-    def add(self, triple: tuple[Node, Node, Node]) -> None:
-        s, p, o = triple
-        self.spo.setdefault(s, {}).setdefault(p, {})[o] = None
-
-    def cls(self, ns: Namespace, name: str, where: str, root: URIRef) -> URIRef:
-        """The class ``name`` of ``ns``; a problem at ``where`` unless it is a subclass of ``root``."""
-        made = self.named.get((ns, name))
-        if made is None:
-            made = self.named[ns, name] = interned(URIRef(ns + name))
-        superclasses = self.kb.superclasses
-        if root not in superclasses.get(made, ()):
-            known = sorted(str(c).split("#")[-1] for c, sup in superclasses.items() if root in sup and c != root)
-            self.problems.append((where, "not a known class name; one of: " + ", ".join(known)))
-        return made
-
-    def code(self, value: str, diagnosis: bool = False) -> URIRef:
-        made = self.named.get(("code", value))
-        if made is None:
-            made = self.named["code", value] = interned(ICD10CM[value] if diagnosis else code_iri(value))
-        return made
-
-    def wanted(
-        self,
-        link: URIRef,
-        i: int,
-        source: str | None,
-        purposes: frozenset[URIRef] | None,
-        *values: tuple[URIRef, URIRef],
-    ) -> bool:
-        """Whether the ``i``-th fact of a kind matters; ``values`` are its (predicate, IRI) pairs."""
-        if not self.sieve.keeps(link, i, purposes, values):
-            return False
-        if source is not None:
-            self.cited.add(source)
-        return True
-
-    def fact(self, kind: str, i: int, cls_: URIRef, link: URIRef, source: str | None) -> Entry:
-        """A new history fact's entry in the subject index, to fill in; each predicate is set once."""
-        f = iri(f"{self.base}{kind}-{i + 1}")
-        self.case_po.setdefault(link, {})[f] = None
-        po: Entry = {_TYPE: {cls_: None}}
-        if source is not None:
-            doc = self.docs.get(source)
-            if doc is None:
-                doc = self.docs[source] = iri(f"{self.base}doc-{source}")
-            po[CV.source] = {doc: None}
-        self.spo[f] = po
-        return po
-
-
 def _levels(values: list[str]) -> dict[Node, None]:
     return {literal(normalise_level(v) or v, _STRING): None for v in values}
 
 
-def _request(t: _Triples, case: CaseIn) -> None:
+def _request(t: Triples, case: CaseIn) -> None:
     """The case, its patient and the request: its values, its lines and its diagnoses."""
     add, base, node = t.add, t.base, t.node
     request = iri(base + "request")
@@ -191,18 +114,25 @@ def _request(t: _Triples, case: CaseIn) -> None:
         add((cond, CV.code, t.code(dx, diagnosis=True)))
 
 
-def _conditions(t: _Triples, case: CaseIn) -> None:
+def _conditions(t: Triples, case: CaseIn) -> None:
     for i, c in enumerate(case.conditions):
-        dx = t.code(c.code, diagnosis=True)
-        if not t.wanted(CV.condition, i, c.source, None, (CV.code, dx)):
+        pairs = []
+        if c.code is not None:
+            pairs.append((CV.code, t.code(c.code, diagnosis=True)))
+        if c.kind is not None:
+            pairs.append((CV.conditionKind, t.known(DX, c.kind, f"conditions.{i}.kind", "a condition")))
+        if not t.wanted(CV.condition, i, c.source, None, *pairs):
             continue
         f = t.fact("condition", i, CV.Condition, CV.condition, c.source)
-        f[CV.code] = {dx: None}
+        for prop, term in pairs:
+            f[prop] = {term: None}
         if c.status:
             f[CV.clinicalStatus] = {VALUES[c.status]: None}
+        if c.onset is not None:
+            f[CV.onset] = {literal(c.onset, _DATE): None}
 
 
-def _prior_procedures(t: _Triples, case: CaseIn) -> None:
+def _prior_procedures(t: Triples, case: CaseIn) -> None:
     for i, p in enumerate(case.priorProcedures):
         pairs = []
         if p.code:
@@ -236,7 +166,7 @@ def _prior_procedures(t: _Triples, case: CaseIn) -> None:
                 f[prop] = {literal(dec, _DECIMAL): None}
 
 
-def _conservative_care(t: _Triples, case: CaseIn) -> None:
+def _conservative_care(t: Triples, case: CaseIn) -> None:
     for i, care in enumerate(case.conservativeCare):
         kind = t.cls(PROC, care.kind, f"conservativeCare.{i}.kind", _THERAPY)
         if not t.wanted(CV.conservativeCare, i, care.source, None, (CV.careKind, kind)):
@@ -249,7 +179,7 @@ def _conservative_care(t: _Triples, case: CaseIn) -> None:
             f[CV.outcome] = {VALUES[care.outcome]: None}
 
 
-def _exam_findings(t: _Triples, case: CaseIn) -> None:
+def _exam_findings(t: Triples, case: CaseIn) -> None:
     for i, e in enumerate(case.examFindings):
         test = t.cls(FIND, e.test, f"examFindings.{i}.test", _TEST)
         if not t.wanted(CV.examFinding, i, e.source, None, (CV.test, test)):
@@ -262,7 +192,7 @@ def _exam_findings(t: _Triples, case: CaseIn) -> None:
             f[CV.laterality] = {VALUES[e.laterality]: None}
 
 
-def _imaging_findings(t: _Triples, case: CaseIn) -> None:
+def _imaging_findings(t: Triples, case: CaseIn) -> None:
     for i, finding in enumerate(case.imagingFindings):
         kind = t.cls(FIND, finding.kind, f"imagingFindings.{i}.kind", _FINDING)
         if not t.wanted(CV.imagingFinding, i, finding.source, None, (CV.findingKind, kind)):
@@ -275,7 +205,7 @@ def _imaging_findings(t: _Triples, case: CaseIn) -> None:
             f[CV.addressed] = {literal(finding.addressed, _BOOLEAN): None}
 
 
-def _pain_history(t: _Triples, case: CaseIn) -> None:
+def _pain_history(t: Triples, case: CaseIn) -> None:
     ph = case.painHistory
     if ph is None:
         return
@@ -294,7 +224,7 @@ def _pain_history(t: _Triples, case: CaseIn) -> None:
     t.cited.add(ph.source)
 
 
-def _documents(t: _Triples, case: CaseIn) -> None:
+def _documents(t: Triples, case: CaseIn) -> None:
     """The source documents the sieve keeps (those the kept facts cite, at least)."""
     keeps, cited, docs, case_po = t.sieve.keeps_document, t.cited, t.docs, t.case_po
     for i, d in enumerate(case.documents):
