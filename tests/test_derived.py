@@ -348,3 +348,23 @@ def test_select_fact_method_component_earliest_and_elapsed() -> None:
     }
     assert gaps == {(URIRef(CASE + "obs-3"), CV.date)}
     assert (since, GR.unstated, GR.elapsedDays) in g
+
+
+def _statuses(kb: KnowledgeBase, g: Graph) -> dict[str, Status]:
+    return {c.id: c.status for c in _decide(kb, g).criteria}
+
+
+@pytest.mark.parametrize("met", [21, 23])
+def test_removing_one_value_never_makes_a_criterion_not_met(kb: KnowledgeBase, met: int) -> None:
+    """Three-valued: a value taken away can make a criterion unknown, never not met that was not already."""
+    g = _device_case(kb, _nights(met)[:60] + [None] * 30, reeval_day=45)
+    before = _statuses(kb, g)
+    facts = ("series-1-day-", "observation-", "device-1")  # the generic facts, not the request or documents
+    removable = [t for t in g if t[1] in (CVX.value, CV.date, CVX.start) and any(f in str(t[0]) for f in facts)]
+    assert len(removable) > 60
+    for triple in removable[::3]:  # a third of them: the cost of a determination each
+        g.remove(triple)
+        after = _statuses(kb, g)
+        g.add(triple)
+        for criterion, status in after.items():
+            assert status is not Status.NOT_MET or before[criterion] is Status.NOT_MET, (triple, criterion)
