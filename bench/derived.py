@@ -45,8 +45,8 @@ def _kb(dest: Path) -> KnowledgeBase:
 
 
 def ninety_nights(kb: KnowledgeBase) -> bytes:
-    """The Turtle case: E0601 continued, set up 2026-01-05, 90 nights (every fifth short), re-evaluated on day 45."""
-    request = {"date": "2026-04-20", "codes": [{"code": "E0601", "units": 1}], "diagnoses": ["G47.33"]}
+    """The Turtle case: A9999 continued, set up 2026-01-05, 90 nights (every fifth short), re-evaluated on day 45."""
+    request = {"date": "2026-04-20", "codes": [{"code": "A9999", "units": 1}], "diagnoses": ["G47.33"]}
     form = {"id": "bench-90-nights", "policy": "toy-adherence", "patient": "p1", "request": request}
     g: Graph = to_case(load_json(json.dumps(form).encode()), kb).graph
     case = next(g.subjects(RDF.type, CV.Case))
@@ -61,7 +61,7 @@ def ninety_nights(kb: KnowledgeBase) -> bytes:
         return node
 
     fact(
-        "device", CV.device, CV.Device, code=URIRef("https://w3id.org/guideline-reasoner/code/hcpcs/E0601"), start=setup
+        "device", CV.device, CV.Device, code=URIRef("https://w3id.org/guideline-reasoner/code/hcpcs/A9999"), start=setup
     )
     fact("reeval", CV.observation, CV.Observation, observationKind=OBS.ToyReEvaluation, date=setup + timedelta(44))
     series = fact("series", CV.usageSeries, CV.UsageSeries, observationKind=OBS.ToyNightlyUse)

@@ -141,12 +141,12 @@ def _device_case(
     kb: KnowledgeBase, nights: list[str | None] | None, reeval_day: int | None = 45, setup: bool = True
 ) -> Graph:
     """Continued use: a device set up on SETUP, a nightly series from it (None: no data that night)."""
-    g = _case(kb, "toy-adherence", "E0601", "2026-04-20")
+    g = _case(kb, "toy-adherence", "A9999", "2026-04-20")
     case_node = next(g.subjects(RDF.type, CV.Case))
     device = URIRef(f"{CASE}device-1")
     g.add((case_node, CVX.device, device))
     g.add((device, RDF.type, CVX.Device))
-    g.add((device, CV.code, HCPCS.E0601))
+    g.add((device, CV.code, HCPCS.A9999))
     if setup:
         g.add((device, CVX.start, Literal(SETUP.isoformat(), datatype=XSD.date)))
     if nights is not None:
