@@ -242,6 +242,52 @@ class GR(DefinedNamespace):
     caseWord: URIRef
     booleanValued: URIRef
     valueless: URIRef
+    # derived facts declared as data (issue 17)
+    Derivation: URIRef
+    SelectFact: URIRef
+    Elapsed: URIRef
+    WindowedSeriesAggregate: URIRef
+    DerivedValue: URIRef
+    PickOrder: URIRef
+    Latest: URIRef
+    Earliest: URIRef
+    DateAnchor: URIRef
+    RequestDate: URIRef
+    factClass: URIRef
+    methodClass: URIRef
+    componentClass: URIRef
+    pick: URIRef
+    dateProperty: URIRef
+    lookback: URIRef
+    anchor: URIRef
+    onOrBeforeAnchor: URIRef
+    seriesClass: URIRef
+    sampleAtLeast: URIRef
+    windowLength: URIRef
+    searchSpan: URIRef
+    derivation: URIRef
+    derivedValue: URIRef
+    selected: URIRef
+    elapsedDays: URIRef
+    elapsedWeeks: URIRef
+    elapsedMonths: URIRef
+    dayNumber: URIRef
+    windowStart: URIRef
+    windowEnd: URIRef
+    sampleCount: URIRef
+    gapDays: URIRef
+    ValueRule: URIRef
+    IntervalRule: URIRef
+    FactRequired: URIRef
+    atLeast: URIRef
+    atMost: URIRef
+    above: URIRef
+    below: URIRef
+    maxInterval: URIRef
+    asDayNumber: URIRef
+    minExclusiveFrom: URIRef
+    from_ = URIRef(BASE + "core#from")  # "from" is a Python keyword
+    to: URIRef
 
 
 class CV(DefinedNamespace):

@@ -23,7 +23,8 @@ from rdflib.term import Node
 
 from reasoner._rdf.terms import literal
 from reasoner.enrich import sessions as counting
-from reasoner.enrich.access import Adder, Objects, first_of, flush, reader
+from reasoner.enrich.access import Adder, Objects, first_of, flush, reader, subjects_reader
+from reasoner.enrich.derived import derive
 from reasoner.enrich.sites import derive_sites, fact_levels, fact_regions, fact_sides, latest_at_site, same_levels
 from reasoner.enrich.unstated import mark_unstated
 from reasoner.enrich.values import EnrichedCase, Line
@@ -79,6 +80,9 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
             add((fact, GR.completesStep, step.iri))
     _mark_addressed(objs, add, kb, case_node, procedures)
     flush(g, pending)
+    if kb.derivations:  # the facts are typed; their unstated marks below merge the derived ones
+        derive(objs, subjects_reader(g), add, kb, case_node, request_date, applicable.criteria)
+        flush(g, pending)
     mark_unstated(g, objs, add, kb, steps)
     flush(g, pending)
     sessions = kb.session_classes_of(policy.iri)

@@ -172,6 +172,9 @@ def _members(g: Graph, node: Node) -> list[Node]:
     A session's records (its add-on lines only when it has nothing else), a distinct test's
     findings; any other node is itself.
     """
+    derived = sorted(g.subjects(GR.derivation, node), key=str)  # a derivation's focus: its derived node
+    if derived:
+        return derived
     if (node, GR.sessionOf, None) in g:
         records = sorted(g.objects(node, GR.sessionRecord), key=str)
         primary = [r for r in records if (r, GR.addOnCode, None) not in g]

@@ -182,7 +182,7 @@ def _facts(
             else:
                 assessment = "may qualify"
                 unstated = _names(may_not, g, kb, named)
-        elif node in failing_focus:
+        elif node in failing_focus or g.value(node, GR.derivation) in failing_focus:
             assessment = "fails this criterion"
         else:
             assessment = None

@@ -319,7 +319,51 @@ _DESCRIBERS: tuple[tuple[URIRef, Callable[[Graph, KnowledgeBase, Node, set[Node]
     (CV.Treatment, _treatment),
     (CV.Device, _device),
     (CV.UsageSeries, _usage_series),
+    (GR.DerivedValue, lambda g, kb, node, _types: [_derived(g, kb, node)]),
 )
+
+
+def _derived(g: Graph, kb: KnowledgeBase, node: Node) -> str:
+    """A derived fact in words: what was selected, the elapsed time, or the best window of a series.
+
+    For example "best 30-day window 2026-01-10 to 2026-02-08: 23 of 30 days with at least 4 hours".
+    """
+    d = g.value(node, GR.derivation)
+    name = kb.label(d) if isinstance(d, URIRef) else "derived value"
+    name = name[0].lower() + name[1:] if name[1:2].islower() else name
+    onto = kb.ontology
+    if (d, _TYPE, GR.WindowedSeriesAggregate) in onto:
+        width = onto.value(onto.value(d, GR.windowLength), GR.value)
+        sample = onto.value(d, GR.sampleAtLeast)
+        unit = onto.value(sample, GR.unit)
+        unit_name = kb.label(unit) if isinstance(unit, URIRef) else ""
+        per_day = f"{_num(onto.value(sample, GR.value) or Literal(''))} {unit_name}"
+        start, end, count = (g.value(node, p) for p in (GR.windowStart, GR.windowEnd, GR.sampleCount))
+        window = f"best {_num(width or Literal(''))}-day window {start} to {end}"
+        if count is not None:
+            return f"{window}: {count} of {_num(width or Literal(''))} days with at least {per_day.strip()}"
+        gaps = g.value(node, GR.gapDays)
+        if start is None:
+            return f"{name}: no usage data"
+        return f"{window}: not known, no data for {gaps}" if gaps is not None else f"{name}: not known"
+    selected, value = g.value(node, GR.selected), g.value(node, GR.derivedValue)
+    days, day = g.value(node, GR.elapsedDays), g.value(node, GR.dayNumber)
+    if selected is not None:
+        text = f"{name}: {_num(value)}, " if value is not None else f"{name}: "
+        return text + name_fact(g, selected, kb) + (f", {_counted(days, 'day')} before" if days is not None else "")
+    if (d, _TYPE, GR.Elapsed) in onto and days is not None:
+        return f"{name}: {_counted(days, 'day')} (day {day})"
+    return f"{name}: none found"
+
+
+def _name_derived(g: Graph, fact: Node, kb: KnowledgeBase) -> str | None:
+    """A derived value left unstated, in words: the derivation's missing text (and the days without data)."""
+    d = g.value(fact, GR.derivation)
+    if not isinstance(d, URIRef):
+        return None
+    text = str(kb.ontology.value(d, GR.missingText) or kb.label(d))
+    gaps = g.value(fact, GR.gapDays)
+    return f"{text.rstrip('.')} (no data for {gaps})" if gaps is not None else text.rstrip(".")
 
 
 def name_gap(g: Graph, fact: Node, prop: Node, kb: KnowledgeBase) -> str:
@@ -327,6 +371,9 @@ def name_gap(g: Graph, fact: Node, prop: Node, kb: KnowledgeBase) -> str:
 
     For example "percent relief of the medial branch block of 2026-03-02 (procedure note mbb-1-note)".
     """
+    derived = _name_derived(g, fact, kb)
+    if derived is not None:
+        return derived
     what = kb.label(prop) if isinstance(prop, URIRef) else "a value"
     return f"{what} of {name_fact(g, fact, kb)}"
 
@@ -339,6 +386,11 @@ def name_fact(g: Graph, fact: Node, kb: KnowledgeBase) -> str:
     types = set(g.objects(fact, _TYPE))
     if CV.RequestLine in types:
         return _code(kb, g.value(fact, CV.code)) or "a requested code"
+    if GR.DerivedValue in types:  # by the fact it selected, with its value
+        selected, value = g.value(fact, GR.selected), g.value(fact, GR.derivedValue)
+        if selected is None:
+            return _derived(g, kb, fact)
+        return name_fact(g, selected, kb) + (f" at {_num(value)}" if value is not None else "")
     if GR.RequestDiagnosis in types:  # by its code: what the request says, and what a reviewer checks
         role = "primary diagnosis" if (None, CV.primaryDiagnosis, fact) in g else "diagnosis"
         return f"the {role} {_diagnosis(kb, g.value(fact, CV.code), short=True)}"
@@ -390,9 +442,12 @@ def source_of(g: Graph, node: Node, kb: KnowledgeBase) -> Source | None:
 
 
 def facts_of_class(g: Graph, cls: URIRef) -> list[Node]:
-    """Case nodes of a class, excluding request lines and the request unless asked for by name."""
+    """Case nodes of a class, excluding request lines and the request unless asked for by name.
+
+    A derivation (reasoner/knowledge/derivations.py) named as a class gives its derived node.
+    """
     keyed = []
-    for node in g.subjects(_TYPE, cls):
+    for node in (*g.subjects(_TYPE, cls), *g.subjects(GR.derivation, cls)):
         types = tuple(g.objects(node, _TYPE))
         if cls not in _REQUESTED and not _REQUESTED.isdisjoint(types):
             continue

@@ -28,6 +28,7 @@ from reasoner._rdf.terms import INTERNED
 from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
 from reasoner.knowledge import _index as _kb_index
+from reasoner.knowledge import derivations as _derivations
 from reasoner.knowledge import lint_cache, rules
 from reasoner.knowledge import units as units_
 from reasoner.knowledge.closure import close_knowledge_base
@@ -207,8 +208,19 @@ class KnowledgeBase:
             units=MappingProxyType(units_.read_units(closed)),
             observation_kinds=MappingProxyType(units_.read_observation_kinds(closed, superclasses)),
         )
+        _ = kb.derivations  # read at load: a malformed declaration refuses the knowledge base
         log.info("knowledge base %s %s (%d policies)", files.root, files.content_hash, len(kb.policies))
         return kb
+
+    @cached_property
+    def derivations(self) -> tuple[_derivations.Derivation, ...]:
+        """The declared derivations, each after those it reads (reasoner/knowledge/derivations.py)."""
+        return _derivations.read(self.ontology)
+
+    @cached_property
+    def derivations_used_by(self) -> Mapping[URIRef, frozenset[URIRef]]:
+        """For each criterion: the derivations its rules and ``gr:considers`` name."""
+        return MappingProxyType(_derivations.used_by(self.ontology))
 
     @cached_property
     def expected_on_kind(self) -> Mapping[URIRef, frozenset[URIRef]]:

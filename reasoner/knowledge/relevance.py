@@ -25,7 +25,9 @@ left out only when all of these hold there:
 
 A fact of such a kind is kept when it has a class those counts need, a class a shape targets or
 reaches by ``^rdf:type``, a class a criterion considers (the explanation lists those) or a class
-of a pathway step (enrichment marks the steps done), or when it is among the first few. The
+of a pathway step (enrichment marks the steps done), or a class a derivation of the policy reads
+(reasoner/knowledge/derivations.py: its facts, methods, components and series), or when it is
+among the first few. The
 sieve also keeps every procedure that could address a finding it keeps, since enrichment marks
 findings addressed. Anything else keeps every fact of the kind. ``tests/test_relevance.py``
 checks every example, and every example with the history of all of them pooled in, under every
@@ -43,6 +45,7 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from reasoner._memo import per_knowledge_base
+from reasoner.knowledge import derivations
 from reasoner.vocab import CASE_DATA, CV, GR
 
 if TYPE_CHECKING:
@@ -178,7 +181,8 @@ def inputs(kb: KnowledgeBase, policy: URIRef) -> tuple[frozenset[Node], frozense
     roots |= {s for c in criteria for s in c.qualifying_shapes}
     roots |= index.documentation_roots(frozenset().union(*(c.needs for c in criteria)) if criteria else frozenset())
     considers = {cls for c in criteria for cls in c.considers}
-    seen = considers | {cls for s in steps for cls in s.procedure_classes}
+    read = {cls for d in derivations.for_criteria(kb, ids) for cls in d.classes}  # what derived facts read
+    seen = considers | read | {cls for s in steps for cls in s.procedure_classes}
     return frozenset(roots), frozenset(seen)
 
 

@@ -16,7 +16,7 @@ Here: the registry of rule kinds (:data:`KINDS`), :func:`expand_rules` (the load
 the declaration read and the shapes written (generated IRIs are stable:
 ``grs:rule/<policy>/<criterion>`` plus a suffix); the kinds by what they read: ``history``
 (sessions and earlier procedures), ``conditions`` (the case's conditions and findings),
-``request`` (the request itself).
+``request`` (the request itself), ``derived`` (derived facts declared as data).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from rdflib.term import Node
 
 from reasoner.errors import KnowledgeBaseError
 from reasoner.knowledge.rules.conditions import exclusion, requirement
+from reasoner.knowledge.rules.derived import fact_required, interval_rule, value_rule
 from reasoner.knowledge.rules.history import (
     minimum_interval,
     qualifying_history,
@@ -51,6 +52,9 @@ KINDS: dict[URIRef, Callable[[Rule], None]] = {
     GR.ImageGuidanceRule: image_guidance,
     GR.AddOnRequiresPrimary: add_on,
     GR.CoveredDiagnosis: covered_diagnosis,
+    GR.ValueRule: value_rule,
+    GR.IntervalRule: interval_rule,
+    GR.FactRequired: fact_required,
 }
 
 
@@ -73,6 +77,12 @@ def rule_problems(ontology: Graph) -> list[tuple[Node, str]]:
             GR.minFunctionalImprovement,
             GR.minFunctionalImprovementDuration,
             GR.conditionalExclusion,
+            GR.derivation,  # and the thresholds of rules over derived facts
+            GR.atLeast,
+            GR.atMost,
+            GR.above,
+            GR.below,
+            GR.maxInterval,
         ):
             for t in ontology.objects(node, p):
                 for triple in ontology.triples((t, None, None)):
