@@ -12,6 +12,17 @@ from .fhir_validation import FhirValidator, unavailable
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cases"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+BUNDLED_POLICIES = frozenset(
+    {
+        "evicore-sij",
+        "medicare-bariatric",
+        "medicare-esi-lcd",
+        "medicare-facet-lcd",
+        "medicare-pap",
+        "medicare-sij-lcd",
+        "sij-clinical-pathway",
+    }
+)
 
 
 def fhir_examples(folder: str) -> Path:

@@ -17,10 +17,10 @@ from reasoner import KnowledgeBase
 from reasoner.intake.json_case.load import load_json
 from reasoner.intake.json_case.to_rdf import to_graph
 
-from .conftest import EXAMPLES, FIXTURES, ROOT
+from .conftest import BUNDLED_POLICIES, EXAMPLES, FIXTURES, ROOT
 
 SEED = EXAMPLES / "sij-seed-neurectomy.json"
-POLICIES = {"evicore-sij", "medicare-esi-lcd", "medicare-facet-lcd", "medicare-sij-lcd", "sij-clinical-pathway"}
+POLICIES = BUNDLED_POLICIES
 
 
 @pytest.fixture

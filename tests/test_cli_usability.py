@@ -64,7 +64,7 @@ def test_the_kb_help_says_what_really_happens() -> None:
 def test_each_load_names_the_knowledge_base_on_stderr(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["policies", "--kb", str(ROOT)])
     assert result.exit_code == 0
-    assert result.stderr == f"knowledge base {ROOT} {HASH} (5 policies)\n"
+    assert result.stderr == f"knowledge base {ROOT} {HASH} (7 policies)\n"
     assert result.stdout.startswith("| id |")  # the answer alone on standard output
 
 
@@ -77,7 +77,7 @@ def test_the_current_folder_wins_over_the_installed_copy_as_the_help_says(
     monkeypatch.delenv("GUIDELINE_REASONER_KB", raising=False)
     result = CliRunner().invoke(app, ["determine", str(EXAMPLES / "sij-seed-neurectomy.json")])
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == f"knowledge base {tmp_path} {HASH} (5 policies)\n"
+    assert result.stderr == f"knowledge base {tmp_path} {HASH} (7 policies)\n"
 
 
 def test_test_takes_folders_as_arguments(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def facts_kb(root: Path) -> Path:
     """A copy of the bundled knowledge base under ``root``, with the fixture's observation kinds added."""
     shutil.copytree(ROOT / "ontology", root / "ontology")
     shutil.copytree(ROOT / "shapes", root / "shapes")
-    shutil.copyfile(FIXTURES / "facts" / "observations.ttl", root / "ontology" / "observations.ttl")
+    shutil.copyfile(FIXTURES / "facts" / "observations.ttl", root / "ontology" / "test-observations.ttl")
     return root
 
 
@@ -146,10 +146,10 @@ def test_the_new_facts_read_in_plain_words(fkb: KnowledgeBase) -> None:
     assert describe(g, _node("observation-1"), fkb) == "Body mass index 41.2 kg/m2 on 2026-10-02"
     ahi = describe(g, _node("observation-2"), fkb)
     assert ahi.startswith("Apnea-hypopnea index 22 events/h on 2026-09-14, by HCPCS G0399")
-    assert "Recording time 5.5 hours" in ahi and "Home sleep test performed by the DME supplier: no" in ahi
+    assert "Sleep or recording time 5.5 hours" in ahi and "Home sleep test performed by the DME supplier: no" in ahi
     assert describe(g, _node("observation-3"), fkb) == "Obesity comorbidity review: none found on 2026-10-02"
     assert describe(g, _node("treatment-1"), fkb) == (
-        "Supervised weight management, from 2025-06-01, until 2026-01-31, result failed"
+        "Supervised weight-management programme, from 2025-06-01, until 2026-01-31, result failed"
     )
     assert describe(g, _node("series-1"), fkb).startswith("Nightly PAP use (hours), 4 of 5 days recorded")
     assert describe(g, _node("condition-2"), fkb).startswith("Excessive daytime sleepiness, condition in the history")

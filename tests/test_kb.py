@@ -15,17 +15,11 @@ from reasoner.errors import KnowledgeBaseLintError
 from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER
 from reasoner.vocab import CPT, GR, KB, PROC
 
-from .conftest import EXAMPLES, FIXTURES, ROOT
+from .conftest import BUNDLED_POLICIES, EXAMPLES, FIXTURES, ROOT
 
 
 def test_policies_and_codes(kb: KnowledgeBase) -> None:
-    assert sorted(kb.policies) == [
-        "evicore-sij",
-        "medicare-esi-lcd",
-        "medicare-facet-lcd",
-        "medicare-sij-lcd",
-        "sij-clinical-pathway",
-    ]
+    assert sorted(kb.policies) == sorted(BUNDLED_POLICIES)
     for code in ("27096", "64451", "64625", "64772", "64999", "27279", "27280"):
         assert CPT[code] in kb.codes
     assert kb.codes[CPT["64625"]].denotes == PROC.SacroiliacRadiofrequencyAblation

@@ -133,6 +133,9 @@ def test_c_codes_not_covered(dataset: Graph) -> None:
         ("64451", GRK + "evicore-sij", GR + "ExperimentalUnproven"),
         ("64625", GRK + "evicore-sij", GR + "ExperimentalUnproven"),
         ("64772", GRK + "evicore-sij", GR + "ExperimentalUnproven"),
+        ("E0471", GRK + "medicare-pap", GR + "NotCovered"),
+        ("43842", GRK + "medicare-bariatric", GR + "NotCovered"),
+        ("43290", GRK + "medicare-bariatric", GR + "NotCovered"),
     }
     refused = {r["notation"] for r in rows}
     assert not refused & {"27096", "G0260", "27279", "27280", "64999", "64493", "64635", "64483", "62323"}
@@ -167,25 +170,29 @@ def test_d_thresholds_tagged_s_or_u(dataset: Graph) -> None:
     assert relief["reference"] == GRK + "ref-case-writeups-2025"
     assert "BCBS MP-558" in str(relief["sourceNote"])
     assert relief["policy"] == GRK + "sij-clinical-pathway"
-    weak = {
-        "sij-clinical-pathway/lbb-min-relief",
-        "sij-clinical-pathway/lbb-min-count",
-        "sij-clinical-pathway/rfa-min-failed-attempts",
-        "medicare-facet-lcd/block-interval-weeks",
-        "medicare-facet-lcd/diagnostic-max-sessions",
-        "medicare-facet-lcd/diagnostic-window-months",  # F9's own window: F12's and F16's stays V2
-    } | {
-        "evicore-sij/" + t
-        for t in (
-            "conservative-min-weeks",
-            "diagnostic-max-sessions",
-            "diagnostic-min-relief",
-            "provocative-min-positive",
-            "therapeutic-max-sessions",
-            "therapeutic-min-interval",
-            "window-months",
-        )
-    }
+    weak = (
+        {
+            "sij-clinical-pathway/lbb-min-relief",
+            "sij-clinical-pathway/lbb-min-count",
+            "sij-clinical-pathway/rfa-min-failed-attempts",
+            "medicare-facet-lcd/block-interval-weeks",
+            "medicare-facet-lcd/diagnostic-max-sessions",
+            "medicare-facet-lcd/diagnostic-window-months",  # F9's own window: F12's and F16's stays V2
+        }
+        | {
+            "evicore-sij/" + t
+            for t in (
+                "conservative-min-weeks",
+                "diagnostic-max-sessions",
+                "diagnostic-min-relief",
+                "provocative-min-positive",
+                "therapeutic-max-sessions",
+                "therapeutic-min-interval",
+                "window-months",
+            )
+        }
+        | {"medicare-bariatric/bmi-max-age-months"}
+    )  # a recency window the NCD does not set (U)
     assert set(by_id) == {GRK + t for t in weak}
     assert by_id[GRK + "medicare-facet-lcd/diagnostic-max-sessions"]["tag"] == "U"
     assert {r["tag"] for r in rows} <= {"S", "U"}
@@ -222,6 +229,7 @@ def test_d_advisory_criteria(dataset: Graph) -> None:
             "medicare-facet-lcd/diagnostic-frequency",
             "medicare-sij-lcd/image-guidance",  # S7 and S13 are S/V2: the weaker tag
             "medicare-sij-lcd/no-biologics",
+            "medicare-bariatric/bmi-recent",
         }
         | evicore
     )
@@ -261,7 +269,11 @@ def test_f_coverage_across_policies(dataset: Graph) -> None:
         "medicare-facet-lcd",
         "medicare-esi-lcd",
         "evicore-sij",
+        "medicare-pap",
+        "medicare-bariatric",
     }
+    assert by[("E0471", "medicare-pap")]["status"] == GR + "NotCovered"
+    assert by[("43775", "medicare-bariatric")]["status"] == GR + "Covered"
     assert by[("64495", "medicare-facet-lcd")]["tag"] == "V2"
     narrowed = query("coverage-across-policies.rq").replace("# VALUES ?notation", "VALUES ?notation")
     assert {r["notation"] for r in run(dataset, narrowed)} == {"64772", "64999"}

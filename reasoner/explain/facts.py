@@ -9,6 +9,8 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from reasoner._memo import per_knowledge_base
+from reasoner.explain.generic_facts import _device, _observation, _treatment, _usage_series
+from reasoner.explain.words import _code, _label, _num, _value
 from reasoner.model import Source
 from reasoner.vocab import CV, GR
 
@@ -47,15 +49,6 @@ def _leaf_label(kb: KnowledgeBase, classes: frozenset[Node]) -> str:
     return kb.label(leaves[0]) if leaves else "item"
 
 
-def _value(g: Graph, node: Node, p: URIRef) -> Node | None:
-    return g.value(node, p)
-
-
-def _label(g: Graph, kb: KnowledgeBase, node: Node, p: URIRef) -> str | None:
-    v = g.value(node, p)
-    return kb.label(v) if isinstance(v, URIRef) else None
-
-
 def _labels(g: Graph, kb: KnowledgeBase, node: Node, p: URIRef) -> list[str]:
     values = sorted((v for v in g.objects(node, p) if isinstance(v, URIRef)), key=lambda v: (_ORDER.get(v, 9), str(v)))
     return [kb.label(v) for v in values]
@@ -81,13 +74,6 @@ def _procedure_label(g: Graph, node: Node, kb: KnowledgeBase) -> str:
 def _by_purpose(kb: KnowledgeBase) -> frozenset[URIRef]:
     """The classes that specialise a procedure class by a purpose."""
     return frozenset(sub for options in kb.purposes.values() for _, sub in options)
-
-
-def _code(kb: KnowledgeBase, iri: Node | None) -> str | None:
-    if not isinstance(iri, URIRef):
-        return None
-    code = kb.codes.get(iri)
-    return f"{code.system} {code.notation}" if code else str(iri).rsplit("/", 1)[-1]
 
 
 def _diagnosis(kb: KnowledgeBase, iri: Node | None, *, short: bool = False) -> str:
@@ -227,85 +213,6 @@ def _pain_history(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> 
     return parts
 
 
-def _kind_name(g: Graph, kb: KnowledgeBase, node: Node) -> str:
-    """An observation's or series' kind in words: its kind's label, else its code."""
-    kind = _value(g, node, CV.observationKind)
-    if isinstance(kind, URIRef):
-        return kb.label(kind)
-    code = _value(g, node, CV.code)
-    known = kb.codes.get(code) if isinstance(code, URIRef) else None
-    return kb.label(known.denotes) if known and known.denotes else _any_code(kb, code)
-
-
-def _any_code(kb: KnowledgeBase, iri: Node | None) -> str:
-    """A code in words, its system named from its IRI when the knowledge base does not hold it ("HCPCS E0601")."""
-    text = _code(kb, iri) or "no code"
-    if isinstance(iri, URIRef) and iri not in kb.codes and "/code/" in str(iri):
-        text = f"{str(iri).rsplit('/', 2)[-2].upper()} {text}"
-    return text
-
-
-def _observed(g: Graph, kb: KnowledgeBase, node: Node) -> str:
-    """``BMI 41.2 kg/m2``, ``review: none found``, ``supplier performed the test: no``."""
-    name = _kind_name(g, kb, node)
-    if (v := _value(g, node, CV.value)) is not None:
-        unit = _label(g, kb, node, CV.unit)
-        return f"{name} {_num(v)}" + (f" {unit}" if unit else "")
-    if (lab := _label(g, kb, node, CV.valueCode)) is not None:
-        return f"{name}: {lab}"
-    if isinstance(b := _value(g, node, CV.valueBoolean), Literal):
-        return f"{name}: {'yes' if b.toPython() is True else 'no'}"
-    return name
-
-
-def _period(g: Graph, node: Node, started: str = "from") -> list[str]:
-    start, end = _value(g, node, CV.start), _value(g, node, CV.end)
-    return [f"{started} {start}"] * (start is not None) + [f"until {end}"] * (end is not None)
-
-
-def _observation(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
-    first = _observed(g, kb, node)
-    if (d := _value(g, node, CV.date)) is not None:
-        first += f" on {d}"
-    parts = [first, *_period(g, node)]
-    method = _value(g, node, CV.method)
-    if isinstance(method, URIRef):
-        parts.append(f"by {_any_code(kb, method) if '/code/' in str(method) else kb.label(method)}")
-    parts += [_observed(g, kb, c) for c in sorted(g.objects(node, CV.component), key=str)]
-    return parts
-
-
-def _treatment(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
-    kind = _value(g, node, CV.treatmentKind)
-    parts = [kb.label(kind) if isinstance(kind, URIRef) else _any_code(kb, _value(g, node, CV.code))]
-    parts += _period(g, node)
-    if (lab := _label(g, kb, node, CV.outcome)) is not None:
-        parts.append(f"result {lab}")
-    return parts
-
-
-def _device(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
-    code = _value(g, node, CV.code)
-    known = kb.codes.get(code) if isinstance(code, URIRef) else None
-    parts = [f"device {_any_code(kb, code)}" + (f" ({known.label})" if known and known.label else "")]
-    parts += _period(g, node, "set up")
-    if (lab := _label(g, kb, node, CV.outcome)) is not None:
-        parts.append(f"result {lab}")
-    return parts
-
-
-def _usage_series(g: Graph, kb: KnowledgeBase, node: Node, types: set[Node]) -> list[str]:
-    samples = list(g.objects(node, CV.sample))
-    valued = sum(1 for s in samples if (s, CV.value, None) in g)
-    unit = _label(g, kb, node, CV.unit)
-    parts = [_kind_name(g, kb, node) + (f" ({unit})" if unit else ""), f"{valued} of {len(samples)} days recorded"]
-    parts += _period(g, node)
-    device = _value(g, node, CV.forDevice)
-    if device is not None:
-        parts.append(f"from device {_any_code(kb, _value(g, device, CV.code))}")
-    return parts
-
-
 _DESCRIBERS: tuple[tuple[URIRef, Callable[[Graph, KnowledgeBase, Node, set[Node]], list[str]]], ...] = (
     (CV.RequestLine, _request_line),
     (CV.ServiceRequest, _service_request),
@@ -412,11 +319,6 @@ def name_fact(g: Graph, fact: Node, kb: KnowledgeBase) -> str:
     if source is not None:
         text += f" ({source.kind.lower()} {source.id})"
     return text
-
-
-def _num(value: Node) -> str:
-    text = str(value)
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _counted(value: Node, unit: str) -> str:
