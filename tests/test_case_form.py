@@ -405,6 +405,7 @@ def test_every_property_the_enrich_stage_derives_names_its_inputs() -> None:
         marks = {RDF.type, GR.unstated, GR.possibleType, GR.uncertainBecause}  # what the case leaves unstated
         marks |= {GR.possibleSubject, GR.possiblePredicate, GR.possibleObject}
         marks |= {GR.hangsOn, GR.gapFact, GR.gapProperty}  # and the gaps a possibility hangs on
+        marks |= {GR.derivation}  # a derived node's link to its declaration (issue 17), not a value
         derived |= {p for _, p, _ in set(enriched) - before if p not in marks}  # type: ignore[misc]
     assert {GR.weeksBeforeRequest, GR.durationWeeks, GR.sameSideAsRequest} <= derived
     for p in derived:

@@ -328,8 +328,10 @@ def _counted(value: Node, unit: str) -> str:
 
 
 def source_of(g: Graph, node: Node, kb: KnowledgeBase) -> Source | None:
-    """The source document of a fact, if it names one."""
+    """The source document of a fact, if it names one; a derived fact's is that of the fact it selected."""
     doc = g.value(node, CV.source)
+    if doc is None and (selected := g.value(node, GR.selected)) is not None:
+        doc = g.value(selected, CV.source)
     if doc is None:
         return None
     date, title = g.value(doc, CV.date), g.value(doc, CV.title)

@@ -73,8 +73,7 @@ class _ValueIn(_Model):
         given = [v for v in (self.value, self.valueCode, self.valueBoolean) if v is not None]
         if len(given) > 1:
             raise ValueError("give at most one of value (with unit), valueCode and valueBoolean")
-        if self.unit is not None and self.value is None:
-            raise ValueError('a unit goes with a value; for example "value": 41.2, "unit": "kg/m2"')
+        # A unit without a value is accepted: the value is unstated (unknown, so it pends), never refused.
         return self
 
 
