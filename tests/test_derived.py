@@ -377,3 +377,64 @@ def test_removing_one_value_never_makes_a_criterion_not_met(kb: KnowledgeBase, m
         g.add(triple)
         for criterion, status in after.items():
             assert status is not Status.NOT_MET or before[criterion] is Status.NOT_MET, (triple, criterion)
+
+
+# --- The proof through the case forms a client sends: JSON and FHIR ------------------------------------
+
+
+def _ferritin_json(value: float | None) -> bytes:
+    case: dict[str, object] = {
+        "id": "ferritin-json",
+        "policy": "toy-ferritin",
+        "patient": "patient-0901",
+        "request": {"date": "2026-06-01", "codes": [{"code": "J1439"}], "diagnoses": ["D50.9"]},
+        "documents": [{"id": "lab", "kind": "clinic-note", "date": "2026-05-20", "title": "Laboratory report"}],
+    }
+    if value is not None:
+        case["observations"] = [
+            {"code": "SerumFerritin", "value": value, "unit": "ng/mL", "date": "2026-05-20", "source": "lab"}
+        ]
+    return json.dumps(case).encode()
+
+
+def _ferritin_fhir(value: float) -> bytes:
+    """The seed's PAS Bundle (its request dated 2025-11-17) asking for J1439, its history one ferritin Observation."""
+    bundle = json.loads((ROOT / "examples" / "fhir" / "sij-seed-neurectomy.pas.json").read_text())
+    keep = {"Claim", "Patient", "Organization", "Coverage"}
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] in keep]
+    claim = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Claim")
+    claim["supportingInfo"] = [s for s in claim.get("supportingInfo", []) if "valueReference" not in s]
+    claim["item"] = claim["item"][:1]
+    claim["item"][0]["productOrService"]["coding"][0].update(
+        {"system": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "code": "J1439"}
+    )
+    claim["item"][0].pop("modifier", None)
+    observation = {
+        "resourceType": "Observation",
+        "id": "ferritin",
+        "status": "final",
+        "code": {"coding": [{"system": "https://w3id.org/guideline-reasoner/observation", "code": "SerumFerritin"}]},
+        "subject": claim["patient"],
+        "effectiveDateTime": "2025-11-05",
+        "valueQuantity": {"value": value, "unit": "ng/mL", "system": "http://unitsofmeasure.org", "code": "ng/mL"},
+    }
+    bundle["entry"].append({"fullUrl": "urn:uuid:00000001-0000-4000-8000-000000000000", "resource": observation})
+    return json.dumps(bundle).encode()
+
+
+def test_a_turtle_only_policy_decides_a_json_case_and_a_fhir_case(tmp_path: Path) -> None:
+    """Issue 17: a policy added as Turtle alone, reading an observation the bundled knowledge base never mentions."""
+    root = _kb_copy(tmp_path, "toy-ferritin.ttl")
+    assert not any("SerumFerritin" in p.read_text() for p in (ROOT / "ontology").rglob("*.ttl"))
+    kb = KnowledgeBase.load(root)
+    criterion = "toy-ferritin/ferritin"
+    for value, outcome, status in (
+        (45, "medically-necessary", Status.MET),
+        (12, "not-medically-necessary", Status.NOT_MET),
+    ):
+        for payload, fmt in ((_ferritin_json(value), "json"), (_ferritin_fhir(value), "fhir")):
+            d = determine(payload, fmt, kb, policy="toy-ferritin")  # type: ignore[arg-type]
+            assert (d.outcome.value, {c.id: c.status for c in d.criteria}[criterion]) == (outcome, status), fmt
+    pended = determine(_ferritin_json(None), "json", kb)
+    assert pended.outcome.value == "pended-information-needed"
+    assert {c.id: c.status for c in pended.criteria}[criterion] is Status.UNKNOWN

@@ -277,3 +277,20 @@ def test_f_coverage_across_policies(dataset: Graph) -> None:
     assert by[("64495", "medicare-facet-lcd")]["tag"] == "V2"
     narrowed = query("coverage-across-policies.rq").replace("# VALUES ?notation", "VALUES ?notation")
     assert {r["notation"] for r in run(dataset, narrowed)} == {"64772", "64999"}
+
+
+def test_g_observation_thresholds_across_domains(dataset: Graph) -> None:
+    rows = run(dataset, query("observation-thresholds.rq"))
+    found = {
+        (str(r["criterion"]).removeprefix(GRK), str(r["observationKind"]).rsplit("#", 1)[-1], r["value"], r["tag"])
+        for r in rows
+    }
+    assert found == {
+        ("medicare-pap/index-at-least-5", "SleepApneaIndex", Decimal(5), "V"),
+        ("medicare-pap/b1-or-b2", "SleepApneaIndex", Decimal(15), "V"),
+        ("medicare-bariatric/bmi", "BodyMassIndex", Decimal(35), "V"),
+        ("medicare-bariatric/bmi-recent", "BodyMassIndex", Decimal(12), "U"),
+    }
+    units = {str(r["threshold"]).removeprefix(GRK): r["unit"] for r in rows}
+    assert units["medicare-bariatric/bmi-min"] == "kg/m2"
+    assert units["medicare-pap/ahi-min-b1"] == "events/h"
