@@ -117,3 +117,13 @@ def test_shacl_for_shacl_ships_with_pyshacl() -> None:
 def test_compare_literal_orders_numbers_across_datatypes() -> None:
     assert _pyshacl.compare_literal(Literal(1), Literal("2.5", datatype=XSD.decimal)) < 0
     assert _pyshacl.compare_literal(Literal(3), Literal(3)) == 0
+
+
+def test_rdfs_inference_leaves_the_number_caps_in_place() -> None:
+    # pyshacl's inference runs owlrl, which puts rdflib's own literal converters back when it ends.
+    from reasoner.intake.limits import untrusted_input
+
+    _pyshacl.validate_graph(_graph(DATA), _graph(SHAPES), ontology=Graph(), rdfs=True)
+    with untrusted_input():
+        huge = Literal("9" * 4000, datatype=XSD.integer)
+    assert huge.ill_typed and huge.value is None

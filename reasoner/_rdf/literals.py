@@ -29,6 +29,21 @@ def install(active: Callable[[], bool]) -> None:
     if _INSTALLED:
         return
     _INSTALLED.append(active)
+    _bind(active)
+
+
+def restore() -> None:
+    """Bind the checking converters again, after third-party code reset rdflib's.
+
+    owlrl (run by pyshacl's RDFS inference) puts rdflib's own converters back when it finishes
+    (``DatatypeHandling.use_RDFLib_lexical_conversions``), which would lift the caps for the rest of
+    the process.
+    """
+    if _INSTALLED:
+        _bind(_INSTALLED[0])
+
+
+def _bind(active: Callable[[], bool]) -> None:
     log = logging.getLogger("rdflib.term")  # bind() warns that each datatype is bound already
     level = log.level
     log.setLevel(logging.ERROR)

@@ -36,6 +36,7 @@ from rdflib import SH, Graph
 from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
+from reasoner._rdf import literals
 from reasoner._rdf.lock import THIRD_PARTY_LOCK
 from reasoner.errors import KnowledgeBaseError, ValidationError
 
@@ -167,6 +168,9 @@ def validate_graph(
             )
         except ShapeRecursionWarning as exc:
             raise ValidationError("a shape recursed; the result cannot be trusted") from exc
+        finally:
+            if rdfs:  # owlrl, which runs the inference, resets rdflib's literal converters when it ends
+                literals.restore()
     assert isinstance(report, Graph)
     results = []
     for r in report.objects(None, SH.result):
