@@ -7,7 +7,9 @@ The meta-shapes live in ``shapes/meta/`` and run over the ontology and shapes as
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -176,6 +178,28 @@ def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> L
 _At = Callable[[Node, str, str], None]
 
 
+_CHECKED: dict[str, list[tuple[Node, str]]] = {}
+_CHECKED_LOCK = threading.Lock()
+
+
+def _shacl_for_shacl(graph: Graph) -> list[tuple[Node, str]]:
+    """SHACL-for-SHACL results of ``graph``, remembered by its triples in this process.
+
+    Seconds a call; most lints (a reload, an edit of the ontology, a copy with one more file) check
+    the same shapes again. Keyed by the sorted triples, which costs a hundredth of the check.
+    """
+    key = hashlib.sha256("\n".join(sorted(" ".join(t.n3() for t in triple) for triple in graph)).encode()).hexdigest()
+    with _CHECKED_LOCK:
+        found = _CHECKED.get(key)
+    if found is None:
+        found = shacl_for_shacl(graph)
+        with _CHECKED_LOCK:
+            if len(_CHECKED) >= 8:
+                _CHECKED.pop(next(iter(_CHECKED)))
+            _CHECKED[key] = found
+    return found
+
+
 def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
     kb, shapes, meta = Graph(), Graph(), Graph()
     for name, graph in graphs.items():
@@ -189,7 +213,7 @@ def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
         out.append(Finding(name, line, column, check, message))
 
     for graph in (shapes, meta):
-        for focus, message in shacl_for_shacl(graph):
+        for focus, message in _shacl_for_shacl(graph):
             at(focus, "shacl", message)
     _threshold_bindings(kb, at)
     if len(meta):
