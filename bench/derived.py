@@ -23,16 +23,11 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from rdflib import Namespace
-
 from reasoner import KnowledgeBase, determine
 from reasoner.pipeline import determine_parsed, parse_case
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "derived"
-CV = Namespace("https://w3id.org/guideline-reasoner/case#")
-OBS = Namespace("https://w3id.org/guideline-reasoner/observation#")
-DATA = "https://w3id.org/guideline-reasoner/case-data/bench-90-nights/"
 
 
 def _kb(dest: Path) -> KnowledgeBase:

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 
 from reasoner.errors import CaseShapeError, KnowledgeBaseError
 from reasoner.intake.json_case.load import load_json
@@ -28,14 +28,12 @@ from reasoner.knowledge.base import KnowledgeBase
 from reasoner.knowledge.lint import lint
 from reasoner.model import Determination, Status
 from reasoner.pipeline import determine
-from reasoner.vocab import CV, GR, HCPCS
+from reasoner.vocab import CV, GR, HCPCS, OBS
 
 from .conftest import FIXTURES, ROOT
 
 DERIVED = FIXTURES / "derived"
-OBS = Namespace("https://w3id.org/guideline-reasoner/observation#")
 CASE = "https://w3id.org/guideline-reasoner/case-data/derived-test/"
-CVX = Namespace(str(CV))  # the generic case terms the fixture declares (not in reasoner.vocab.CV yet)
 
 
 def _kb_copy(dest: Path, *policies: str) -> Path:
@@ -69,11 +67,11 @@ def _case(kb: KnowledgeBase, policy: str, code: str, request_date: str) -> Graph
 def _observation(g: Graph, n: str, kind: URIRef, value: str | None, day: str | None) -> URIRef:
     case_node = next(g.subjects(RDF.type, CV.Case))
     o = URIRef(f"{CASE}observation-{n}")
-    g.add((case_node, CVX.observation, o))
-    g.add((o, RDF.type, CVX.Observation))
-    g.add((o, CVX.observationKind, kind))
+    g.add((case_node, CV.observation, o))
+    g.add((o, RDF.type, CV.Observation))
+    g.add((o, CV.observationKind, kind))
     if value is not None:
-        g.add((o, CVX.value, Literal(value, datatype=XSD.decimal)))
+        g.add((o, CV.value, Literal(value, datatype=XSD.decimal)))
     if day is not None:
         g.add((o, CV.date, Literal(day, datatype=XSD.date)))
     return o
@@ -142,24 +140,24 @@ def _device_case(
     g = _case(kb, "toy-adherence", "A9999", "2026-04-20")
     case_node = next(g.subjects(RDF.type, CV.Case))
     device = URIRef(f"{CASE}device-1")
-    g.add((case_node, CVX.device, device))
-    g.add((device, RDF.type, CVX.Device))
+    g.add((case_node, CV.device, device))
+    g.add((device, RDF.type, CV.Device))
     g.add((device, CV.code, HCPCS.A9999))
     if setup:
-        g.add((device, CVX.start, Literal(SETUP.isoformat(), datatype=XSD.date)))
+        g.add((device, CV.start, Literal(SETUP.isoformat(), datatype=XSD.date)))
     if nights is not None:
         series = URIRef(f"{CASE}series-1")
-        g.add((case_node, CVX.usageSeries, series))
-        g.add((series, RDF.type, CVX.UsageSeries))
-        g.add((series, CVX.observationKind, OBS.ToyNightlyUse))
+        g.add((case_node, CV.usageSeries, series))
+        g.add((series, RDF.type, CV.UsageSeries))
+        g.add((series, CV.observationKind, OBS.ToyNightlyUse))
         for i, hours in enumerate(nights):
             if hours is None:
                 continue
             sample = URIRef(f"{CASE}series-1-day-{i + 1}")
-            g.add((series, CVX.sample, sample))
-            g.add((sample, RDF.type, CVX.UsageSample))
+            g.add((series, CV.sample, sample))
+            g.add((sample, RDF.type, CV.UsageSample))
             g.add((sample, CV.date, Literal((SETUP + timedelta(i)).isoformat(), datatype=XSD.date)))
-            g.add((sample, CVX.value, Literal(hours, datatype=XSD.decimal)))
+            g.add((sample, CV.value, Literal(hours, datatype=XSD.decimal)))
     if reeval_day is not None:
         _observation(g, "reeval", OBS.ToyReEvaluation, None, (SETUP + timedelta(reeval_day - 1)).isoformat())
     return g
@@ -272,7 +270,7 @@ def test_select_fact_method_component_earliest_and_elapsed() -> None:
     from dataclasses import dataclass, field
     from typing import Any
 
-    from reasoner.enrich.derived import CV_COMPONENT, CV_VALUE, derive
+    from reasoner.enrich.derived import derive
     from reasoner.knowledge.derivations import Derivation
     from reasoner.vocab import PROC
 
@@ -311,9 +309,9 @@ def test_select_fact_method_component_earliest_and_elapsed() -> None:
                 g.add((o, RDF.type, PROC.TypeIII))
             if day is not None:
                 g.add((o, CV.date, Literal(day, datatype=XSD.date)))
-            g.add((o, CV_COMPONENT, part))
+            g.add((o, CV.component, part))
             g.add((part, RDF.type, OBS.EventCount))
-            g.add((part, CV_VALUE, Literal(events, datatype=XSD.decimal)))
+            g.add((part, CV.value, Literal(events, datatype=XSD.decimal)))
         added: list[tuple[Any, Any, Any]] = []
         derive(
             lambda s, p: tuple(g.objects(s, p)),
@@ -361,7 +359,7 @@ def test_removing_one_value_never_makes_a_criterion_not_met(kb: KnowledgeBase, m
     g = _device_case(kb, _nights(met)[:60] + [None] * 30, reeval_day=45)
     before = _statuses(kb, g)
     facts = ("series-1-day-", "observation-", "device-1")  # the generic facts, not the request or documents
-    removable = [t for t in g if t[1] in (CVX.value, CV.date, CVX.start) and any(f in str(t[0]) for f in facts)]
+    removable = [t for t in g if t[1] in (CV.value, CV.date, CV.start) and any(f in str(t[0]) for f in facts)]
     # A sample is its date and its value: a sample without a date is refused at intake (the case
     # shapes), which is an error to the sender, never a denial.
     undated = next(t for t in removable if t[1] == CV.date and "series-1-day-" in str(t[0]))

@@ -34,16 +34,13 @@ from reasoner._rdf.terms import literal
 from reasoner.enrich.access import Adder, Objects, first_of
 from reasoner.knowledge import derivations
 from reasoner.knowledge.derivations import DAYS_PER_MONTH, Derivation
-from reasoner.vocab import BASE, CASE_DATA, CV, GR, KB
+from reasoner.vocab import CASE_DATA, CV, GR, KB
 
 if TYPE_CHECKING:
     from reasoner.knowledge.base import KnowledgeBase
 
 Subjects = Callable[[Node, Node], Iterable[Node]]
 
-_CASE = BASE + "case#"
-# Case terms of the generic facts (ontology/case.ttl on the generic-facts branch; CV.* once merged).
-CV_VALUE, CV_COMPONENT, CV_SAMPLE = URIRef(_CASE + "value"), URIRef(_CASE + "component"), URIRef(_CASE + "sample")
 _TYPE = RDF.type
 _REQUESTED = frozenset({CV.RequestLine, CV.ServiceRequest})
 _HUNDREDTHS = Decimal("0.01")
@@ -140,9 +137,9 @@ def _date_of(objs: Objects, fact: Node, p: URIRef) -> date | None:
 def _value_of(objs: Objects, fact: Node, component: URIRef | None) -> Node | None:
     """The fact's value, or that of its component of class ``component``."""
     if component is not None:
-        part = next((c for c in objs(fact, CV_COMPONENT) if component in objs(c, _TYPE)), None)
-        return None if part is None else first_of(objs(part, CV_VALUE))
-    return first_of(objs(fact, CV_VALUE))
+        part = next((c for c in objs(fact, CV.component) if component in objs(c, _TYPE)), None)
+        return None if part is None else first_of(objs(part, CV.value))
+    return first_of(objs(fact, CV.value))
 
 
 def _select(objs: Objects, subjects: Subjects, out: _Out, d: Derivation, anchor: date | None) -> date | None:
@@ -199,8 +196,8 @@ def _days(objs: Objects, subjects: Subjects, d: Derivation) -> dict[date, bool] 
         return None
     days: dict[date, bool] = {}
     for s in series:
-        for sample in objs(s, CV_SAMPLE):
-            day, value = _date_of(objs, sample, CV.date), first_of(objs(sample, CV_VALUE))
+        for sample in objs(s, CV.sample):
+            day, value = _date_of(objs, sample, CV.date), first_of(objs(sample, CV.value))
             if day is None or not isinstance(value, Literal):
                 continue  # a sample without its date or value is a gap
             try:
