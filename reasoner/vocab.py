@@ -302,6 +302,7 @@ class CV(DefinedNamespace):
     RequestLine: URIRef
     Condition: URIRef
     PriorProcedure: URIRef
+    Purpose: URIRef
     ConservativeCare: URIRef
     ExamFinding: URIRef
     ImagingFinding: URIRef
@@ -421,6 +422,7 @@ CASE_VALUES: dict[str, URIRef] = {
     "procedure-note": URIRef(str(CV) + "ProcedureNote"),
     "clinic-note": URIRef(str(CV) + "ClinicNote"),
     "imaging-report": URIRef(str(CV) + "ImagingReportDocument"),
+    "device-report": URIRef(str(CV) + "DeviceReport"),
     "physical-exam": URIRef(str(CV) + "PhysicalExamDocument"),
     "patient-report": URIRef(str(CV) + "PatientReport"),
     "request-form": URIRef(str(CV) + "RequestForm"),

@@ -46,6 +46,7 @@ _REQUESTED = frozenset({CV.RequestLine, CV.ServiceRequest})
 _HUNDREDTHS = Decimal("0.01")
 _PRECISION = Decimal("0.000001")  # keeps every comparison with a threshold of two decimals (windows < 10,000 days)
 _ELAPSED_OUTPUTS = (GR.elapsedDays, GR.elapsedWeeks, GR.elapsedMonths, GR.dayNumber)
+_VALUES = (CV.value, CV.valueCode, CV.valueBoolean)  # at most one is given (the case shapes say so)
 _OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
     ">=": lambda a, b: a >= b,
     "<=": lambda a, b: a <= b,
@@ -135,11 +136,17 @@ def _date_of(objs: Objects, fact: Node, p: URIRef) -> date | None:
 
 
 def _value_of(objs: Objects, fact: Node, component: URIRef | None) -> Node | None:
-    """The fact's value, or that of its component of class ``component``."""
+    """The fact's value (a number, a coded value or a yes or no), or that of its component of class ``component``."""
     if component is not None:
         part = next((c for c in objs(fact, CV.component) if component in objs(c, _TYPE)), None)
-        return None if part is None else first_of(objs(part, CV.value))
-    return first_of(objs(fact, CV.value))
+        if part is None:
+            return None
+        fact = part
+    for p in _VALUES:
+        value = first_of(objs(fact, p))
+        if value is not None:
+            return value
+    return None
 
 
 def _select(objs: Objects, subjects: Subjects, out: _Out, d: Derivation, anchor: date | None) -> date | None:

@@ -29,7 +29,7 @@ from reasoner.enrich.sites import derive_sites, fact_levels, fact_regions, fact_
 from reasoner.enrich.unstated import mark_unstated
 from reasoner.enrich.values import EnrichedCase, Line
 from reasoner.knowledge import applicability
-from reasoner.knowledge.classes import classes_for
+from reasoner.knowledge.classes import classes_for, classes_of, possible_classes_of
 from reasoner.knowledge.entities import Policy, icd10cm_notation
 from reasoner.vocab import CV, GR
 
@@ -71,6 +71,10 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
     _pain_history(objs, add, kb, case_node)
     addressed = tuple(line.classes for line in lines if line.status != GR.NotAddressed)
     applicable = applicability.resolve(kb, policy, frozenset().union(*addressed) if addressed else frozenset())
+    judged = [ln for ln in lines if ln.status not in (GR.NotAddressed, GR.NotCovered)]  # an excluded code denies anyway
+    open_lines = [(ln.code, ln.classes) for ln in judged if _purpose_open(kb, ln)]
+    if open_lines:
+        applicable = applicability.with_open_purposes(kb, policy, applicable, open_lines)
     for prerequisite in applicable.prerequisite_steps:
         add((request, GR.requiresStep, prerequisite))
     steps = kb.steps_of(policy.iri)
@@ -132,6 +136,12 @@ def _lines(
         # cv:units is an integer literal (the case shapes say so)
         lines.append(Line(node, code, int(units.toPython()) if units is not None else 1, status, classes))  # type: ignore[attr-defined]
     return lines
+
+
+def _purpose_open(kb: KnowledgeBase, line: Line) -> bool:
+    """Whether the line's code has purpose subclasses and the request states none of their purposes."""
+    special = possible_classes_of(kb, line.code) - classes_of(kb, line.code, None)
+    return bool(special) and special.isdisjoint(line.classes)
 
 
 def _pain_history(objs: Objects, add: Adder, kb: KnowledgeBase, case_node: Node) -> None:

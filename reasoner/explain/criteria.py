@@ -18,6 +18,7 @@ from reasoner._memo import per_knowledge_base
 from reasoner.enrich.values import EnrichedCase
 from reasoner.explain.about import About, name_counted, named_finding
 from reasoner.explain.facts import describe, facts_of_class, name_gap, source_of
+from reasoner.knowledge.applicability import PurposeOpen
 from reasoner.knowledge.catalogue import evidence_of
 from reasoner.knowledge.entities import COUNT, Criterion, Tag, weakest
 from reasoner.model import CriterionResult, Fact, NextStep, Outcome, Source, Status
@@ -79,7 +80,8 @@ def explain(
             targets = set(index.checks.get(root, frozenset())) if isinstance(root, URIRef) else set()
         for criterion in applicable & targets:
             failing.setdefault(criterion, []).append(r)
-    crits = _in_order(kb, applicable)
+    opened = {o.criterion: o for o in case.applicable.if_purpose}
+    crits = _in_order(kb, applicable | frozenset(opened))
     seen: dict[Node, tuple[str, Source | None]] = {}  # a fact described once, however many criteria list it
     listed: dict[URIRef, list[Node]] = {}  # and a class's facts found once
     named: dict[Gap, str] = {}  # and an unstated value named once
@@ -87,8 +89,9 @@ def explain(
     for c in crits:  # a criterion needing documentation that unstated values leave in doubt is in doubt
         for kind in c.needs & unsure_kinds.keys() - missing_kinds:
             failing.setdefault(c.iri, []).append(Result(c.iri, case.case, None, SH.Violation, unsure_kinds[kind]))
+    judged = (missing_kinds, flagged_by_shape, seen, listed, named, about)
     out = [
-        _criterion(case, kb, c, failing.get(c.iri, []), missing_kinds, flagged_by_shape, seen, listed, named, about)
+        _open(kb, c, opened[c.iri]) if c.iri in opened else _criterion(case, kb, c, failing.get(c.iri, []), *judged)
         for c in crits
     ]
     outcome = _outcome(case, out)
@@ -143,6 +146,29 @@ def _criterion(
         evidence=evidence_of(kb, c.recommendation),
         references=[kb.references[r].id for r in _references_of(case, kb, c) if r in kb.references],
         notStated=values,
+    )
+
+
+def _open(kb: KnowledgeBase, c: Criterion, o: PurposeOpen) -> CriterionResult:
+    """A criterion that applies only under a purpose the request does not state: unknown, saying which."""
+    codes = ", ".join(sorted(kb.codes[k].notation if k in kb.codes else str(k).rsplit("/", 1)[-1] for k in o.codes))
+    value = f"the purpose of the request for {codes} ({' or '.join(sorted(kb.label(p) for p in o.choices))})"
+    purposes = " or ".join(sorted(kb.label(p) for p in o.purposes))
+    return CriterionResult(
+        id=c.id,
+        label=c.label,
+        category=c.category,
+        required=c.required,
+        verification=c.tag.label if c.tag else None,
+        advisory=c.advisory(c.tag),
+        statement=c.statement,
+        status=Status.UNKNOWN,
+        finding=f"Cannot be decided: it applies if the purpose of the request for {codes} is {purposes}, "
+        "and the request does not state its purpose.",
+        facts=[],
+        evidence=evidence_of(kb, c.recommendation),
+        references=[kb.references[r].id for r in c.references if r in kb.references],
+        notStated=[value],
     )
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from reasoner._memo import per_knowledge_base
 from reasoner.explain.generic_facts import _device, _observation, _treatment, _usage_series
-from reasoner.explain.words import _code, _label, _num, _value
+from reasoner.explain.words import _code, _label, _num, _value, derived_value
 from reasoner.model import Source
 from reasoner.vocab import CV, GR
 
@@ -230,14 +230,20 @@ _DESCRIBERS: tuple[tuple[URIRef, Callable[[Graph, KnowledgeBase, Node, set[Node]
 )
 
 
+def _derived_label(g: Graph, kb: KnowledgeBase, node: Node) -> str:
+    """The label of a derived node's derivation, lower-cased for a sentence ("the latest AHI or RDI")."""
+    d = g.value(node, GR.derivation)
+    name = kb.label(d) if isinstance(d, URIRef) else "derived value"
+    return name[0].lower() + name[1:] if name[1:2].islower() else name
+
+
 def _derived(g: Graph, kb: KnowledgeBase, node: Node) -> str:
     """A derived fact in words: what was selected, the elapsed time, or the best window of a series.
 
     For example "best 30-day window 2026-01-10 to 2026-02-08: 23 of 30 days with at least 4 hours".
     """
     d = g.value(node, GR.derivation)
-    name = kb.label(d) if isinstance(d, URIRef) else "derived value"
-    name = name[0].lower() + name[1:] if name[1:2].islower() else name
+    name = _derived_label(g, kb, node)
     onto = kb.ontology
     if (d, _TYPE, GR.WindowedSeriesAggregate) in onto:
         width = onto.value(onto.value(d, GR.windowLength), GR.value)
@@ -256,7 +262,7 @@ def _derived(g: Graph, kb: KnowledgeBase, node: Node) -> str:
     selected, value = g.value(node, GR.selected), g.value(node, GR.derivedValue)
     days, day = g.value(node, GR.elapsedDays), g.value(node, GR.dayNumber)
     if selected is not None:
-        text = f"{name}: {_num(value)}, " if value is not None else f"{name}: "
+        text = f"{name}: {derived_value(value, kb)}, " if value is not None else f"{name}: "
         return text + name_fact(g, selected, kb) + (f", {_counted(days, 'day')} before" if days is not None else "")
     if (d, _TYPE, GR.Elapsed) in onto and days is not None:
         return f"{name}: {_counted(days, 'day')} (day {day})"
@@ -297,7 +303,11 @@ def name_fact(g: Graph, fact: Node, kb: KnowledgeBase) -> str:
         selected, value = g.value(fact, GR.selected), g.value(fact, GR.derivedValue)
         if selected is None:
             return _derived(g, kb, fact)
-        return name_fact(g, selected, kb) + (f" at {_num(value)}" if value is not None else "")
+        if value is None:
+            return name_fact(g, selected, kb)
+        if isinstance(value, Literal) and value.datatype in (XSD.decimal, XSD.integer):
+            return name_fact(g, selected, kb) + f" at {derived_value(value, kb)}"
+        return name_fact(g, selected, kb) + f", {_derived_label(g, kb, fact)}: {derived_value(value, kb)}"
     if GR.RequestDiagnosis in types:  # by its code: what the request says, and what a reviewer checks
         role = "primary diagnosis" if (None, CV.primaryDiagnosis, fact) in g else "diagnosis"
         return f"the {role} {_diagnosis(kb, g.value(fact, CV.code), short=True)}"
@@ -315,6 +325,12 @@ def name_fact(g: Graph, fact: Node, kb: KnowledgeBase) -> str:
     text = f"the {kind}"
     if (when := g.value(fact, CV.date)) is not None:
         text += f" of {when}"
+    elif CV.Device in types or CV.Treatment in types:  # dated by their start; their result is what counts
+        text += "".join(
+            f" {word} {v}" for word, v in (("from", g.value(fact, CV.start)), ("to", g.value(fact, CV.end))) if v
+        )
+        outcome = g.value(fact, CV.outcome)
+        text += f", result {kb.label(outcome)}" if isinstance(outcome, URIRef) else ""
     source = source_of(g, fact, kb)
     if source is not None:
         text += f" ({source.kind.lower()} {source.id})"

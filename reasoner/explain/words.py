@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import Graph, URIRef
+from rdflib import XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 if TYPE_CHECKING:
@@ -30,3 +30,12 @@ def _code(kb: KnowledgeBase, iri: Node | None) -> str | None:
 def _num(value: Node) -> str:
     text = str(value)
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def derived_value(value: Node, kb: KnowledgeBase) -> str:
+    """A selected value in words: a number as written, yes or no, or a coded value's label."""
+    if isinstance(value, Literal) and value.datatype == XSD.boolean:
+        return "yes" if value.toPython() is True else "no"
+    if isinstance(value, URIRef):
+        return kb.label(value)
+    return _num(value)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rdflib import URIRef
 
 from reasoner._memo import per_knowledge_base
+from reasoner.knowledge.classes import classes_of
 from reasoner.knowledge.entities import Policy
 
 if TYPE_CHECKING:
@@ -21,6 +23,23 @@ class Applicable:
     criteria: frozenset[URIRef]
     requested_steps: frozenset[URIRef]
     prerequisite_steps: frozenset[URIRef]
+    #: Criteria that apply only if a requested line has a purpose the request does not state (a
+    #: diagnostic or a therapeutic injection, an initial or a continued rental), each with the
+    #: purposes that would make it apply and the lines in doubt: unknown, never skipped.
+    if_purpose: tuple[PurposeOpen, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeOpen:
+    """A criterion that applies if the request states one of ``purposes`` for ``codes``.
+
+    ``choices`` are all the purposes those codes can have (what the request is asked to say).
+    """
+
+    criterion: URIRef
+    purposes: frozenset[URIRef]
+    codes: frozenset[URIRef]
+    choices: frozenset[URIRef]
 
 
 @per_knowledge_base(maxsize=1024)  # the same few requests, over and over: a pure function of read-only data
@@ -38,3 +57,34 @@ def resolve(kb: KnowledgeBase, policy: Policy, requested_classes: frozenset[URIR
     criteria = {c.iri for c in kb.criteria.values() if c.policy == policy.iri and c.applies_to & requested_classes}
     criteria |= {done for s in prerequisites if (done := steps[s].completion_criterion) is not None}
     return Applicable(frozenset(criteria), requested, frozenset(prerequisites))
+
+
+def with_open_purposes(
+    kb: KnowledgeBase, policy: Policy, applicable: Applicable, open_lines: Iterable[tuple[URIRef, frozenset[URIRef]]]
+) -> Applicable:
+    """``applicable`` with the criteria each open line would bring under a purpose it does not state.
+
+    ``open_lines`` holds (code, classes) for each addressed line whose code has purpose
+    specialisations (``gr:purpose``) of which the request states none. A criterion of such a
+    purpose cannot be judged (the line is not of its class) and must not be skipped either: it
+    is left unknown, naming the purposes that would bring it in.
+    """
+    found: dict[URIRef, tuple[set[URIRef], set[URIRef]]] = {}
+    choices: dict[URIRef, frozenset[URIRef]] = {}
+    for code, classes in open_lines:
+        choices[code] = frozenset(p for c in classes for p, _sub in kb.purposes.get(c, ()))
+        for purpose in sorted(choices[code]):
+            extra = classes_of(kb, code, purpose) - classes
+            if not extra:
+                continue
+            for criterion in resolve(kb, policy, classes | extra).criteria - applicable.criteria:
+                purposes, codes = found.setdefault(criterion, (set(), set()))
+                purposes.add(purpose)
+                codes.add(code)
+    if not found:
+        return applicable
+    opened = tuple(
+        PurposeOpen(c, frozenset(p), frozenset(k), frozenset().union(*(choices[code] for code in k)))
+        for c, (p, k) in sorted(found.items())
+    )
+    return replace(applicable, if_purpose=opened)

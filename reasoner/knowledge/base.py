@@ -45,7 +45,7 @@ from reasoner.knowledge.entities import (
 )
 from reasoner.knowledge.files import KnowledgeFiles, parsed
 from reasoner.shacl import prepared as validation
-from reasoner.vocab import BASE, CASE_VALUES, GR, vocabulary_terms
+from reasoner.vocab import BASE, CASE_VALUES, CV, GR, vocabulary_terms
 
 log = logging.getLogger("guideline_reasoner.kb")
 """One line per knowledge base loaded: its folder and content hash (the CLI and the server print it)."""
@@ -246,6 +246,16 @@ class KnowledgeBase:
     def site_scopes(self) -> Mapping[URIRef, rules.SiteScope]:
         """The repeat rules that read only the most recent procedure at a site, by criterion."""
         return MappingProxyType({s.criterion: s for s in rules.site_scopes(self.ontology)})
+
+    @cached_property
+    def purpose_words(self) -> Mapping[str, URIRef]:
+        """The JSON form's word for each declared purpose (``cv:Purpose``): its ``gr:caseWord``, else its label."""
+        out: dict[str, URIRef] = {}
+        for p in sorted(self.ontology.subjects(RDF.type, CV.Purpose), key=str):
+            word = self.ontology.value(p, GR.caseWord) or self.ontology.value(p, RDFS.label)
+            if isinstance(p, URIRef) and word is not None:
+                out.setdefault(str(word), p)
+        return MappingProxyType(out)
 
     @cached_property
     def addressing(self) -> frozenset[URIRef]:

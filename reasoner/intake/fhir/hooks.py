@@ -221,7 +221,7 @@ def _orders_case(
     if not diagnoses:
         return None, "no order gives an ICD-10-CM reason"
     request.setdefault("date", dt.date.today().isoformat())  # an order being signed now
-    if request.get("purpose") not in ("diagnostic", "therapeutic"):
+    if request.get("purpose") not in history.kb.purpose_words:  # another of our case values: not a purpose
         request.pop("purpose", None)
     if not request["levels"]:
         del request["levels"]

@@ -50,7 +50,6 @@ OUR_LEVELS = OURS + "level"
 SIDES = {"7771000": "left", "24028007": "right", "51440002": "bilateral"}
 #: Our case values that say whether contrast is used (a ServiceRequest's orderDetail has no boolean).
 CONTRAST_CODES = {"with-contrast": True, "without-contrast": False}
-PURPOSES = ("diagnostic", "therapeutic")
 _ID = re.compile(r"[^A-Za-z0-9._-]")
 _CODE = re.compile(r"^(\d{4}[0-9FTU]|[A-V]\d{4})$")
 

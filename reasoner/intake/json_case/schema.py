@@ -64,6 +64,17 @@ Level = Annotated[str, Field(pattern=_LEVEL, examples=["S1", "L5-S1"])]
 Laterality = Literal["left", "right", "bilateral"]
 Outcome = Literal["positive", "negative", "effective", "short-term-relief", "failed"]
 Purpose = Literal["diagnostic", "therapeutic"]
+#: A request's purpose: a word the knowledge base declares for a ``cv:Purpose`` (checked at mapping).
+RequestPurpose = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9-]{0,39}$",
+        examples=["diagnostic", "therapeutic", "initial-rental", "continued-rental"],
+        description="what the request is for: a purpose the knowledge base declares (the bundled one: diagnostic, "
+        "therapeutic, initial-rental, continued-rental); absent: not stated (a criterion that applies under one "
+        "purpose only is then unknown)",
+    ),
+]
 Injectate = Literal["anaesthetic", "steroid"]
 Guidance = Literal["fluoroscopy", "ct", "ultrasound", "direct-visualization", "none"]
 #: Compound guidance values of the form before 2026-12: each is its modality with contrast used.
@@ -74,7 +85,13 @@ OUTCOME_AXES: tuple[frozenset[str], ...] = (
     frozenset({"effective", "short-term-relief", "failed"}),
 )
 DocumentKind = Literal[
-    "procedure-note", "clinic-note", "imaging-report", "physical-exam", "patient-report", "request-form"
+    "procedure-note",
+    "clinic-note",
+    "imaging-report",
+    "device-report",
+    "physical-exam",
+    "patient-report",
+    "request-form",
 ]
 
 VALUES = CASE_VALUES  # the JSON form's words for the case vocabulary's values
@@ -173,7 +190,7 @@ class RequestIn(_Model):
     contrast: bool | None = Field(
         None, description="whether contrast confirms the needle's position; absent: not stated"
     )
-    purpose: Purpose | None = None
+    purpose: RequestPurpose | None = None
     sameDayBlocksJustified: bool | None = Field(
         None,
         description="whether the record documents why blocks of different kinds are requested for the same day; "

@@ -88,9 +88,11 @@ def _request(t: Triples, case: CaseIn) -> None:
     r = case.request
     add((request, _TYPE, CV.ServiceRequest))
     add((request, CV.date, literal(r.date, _DATE)))
-    for prop, value in ((CV.laterality, r.laterality), (CV.imageGuidance, r.imageGuidance), (CV.purpose, r.purpose)):
+    for prop, value in ((CV.laterality, r.laterality), (CV.imageGuidance, r.imageGuidance)):
         if value is not None:
             add((request, prop, VALUES[value]))
+    if r.purpose is not None:
+        add((request, CV.purpose, t.purpose(r.purpose, "request.purpose")))
     if r.contrast is not None:
         add((request, CV.contrast, literal(r.contrast, _BOOLEAN)))
     if r.sameDayBlocksJustified is not None:

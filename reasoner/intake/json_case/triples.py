@@ -88,6 +88,15 @@ class Triples:
             self.problems.append((where, f"not a known class name of {what} in the knowledge base"))
         return made
 
+    def purpose(self, word: str, where: str) -> URIRef:
+        """The purpose the knowledge base declares with the JSON word ``word``; a problem at ``where`` if none."""
+        found = self.kb.purpose_words.get(word)
+        if found is None:
+            known = ", ".join(sorted(self.kb.purpose_words))
+            self.problems.append((where, f"not a purpose the knowledge base declares; one of: {known}"))
+            return CV.Purpose  # never read: the problems refuse the case
+        return found
+
     def observation(self, code: str, where: str) -> tuple[URIRef, URIRef, ObservationKind | None]:
         """(predicate, IRI, declared kind) of an observation code: a LOINC code, or an observation class name.
 
