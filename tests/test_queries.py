@@ -288,6 +288,13 @@ def test_g_observation_thresholds_across_domains(dataset: Graph) -> None:
     assert found == {
         ("medicare-pap/index-at-least-5", "SleepApneaIndex", Decimal(5), "V"),
         ("medicare-pap/b1-or-b2", "SleepApneaIndex", Decimal(15), "V"),
+        ("medicare-pap/b1-or-b2", "SleepApneaIndex", 30, "V"),  # events for B1, for B2, and 2 hours (P17)
+        ("medicare-pap/b1-or-b2", "SleepApneaIndex", 10, "V"),
+        ("medicare-pap/b1-or-b2", "SleepApneaIndex", Decimal(2), "V"),
+        ("medicare-pap/adherence", "PapNightlyUse", Decimal(4), "V"),  # a usage series (gr:seriesClass)
+        ("medicare-pap/adherence", "PapNightlyUse", Decimal(70), "V"),
+        ("medicare-pap/adherence", "PapNightlyUse", 30, "V"),
+        ("medicare-pap/adherence", "PapNightlyUse", 3, "V"),
         ("medicare-bariatric/bmi", "BodyMassIndex", Decimal(35), "V"),
         ("medicare-bariatric/bmi-recent", "BodyMassIndex", Decimal(12), "U"),
     }
