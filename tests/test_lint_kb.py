@@ -33,6 +33,7 @@ CODE_CHECKS = {
     "threshold-binding",
     "undeclared",
     "rule",
+    "rule-unit",
     "owl-construct",
     "inverse-sequence-path",
     "placeholder",

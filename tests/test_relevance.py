@@ -21,13 +21,16 @@ from reasoner.intake.json_case.load import load_json
 from reasoner.intake.json_case.schema import VALUES
 from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.intake.sieve import Sieve
-from reasoner.knowledge import relevance
+from reasoner.knowledge import derivations, relevance
 from reasoner.pipeline import determine, determine_parsed, parse_case
 from reasoner.vocab import CV
 
 from .conftest import EXAMPLES, ROOT
 
-HISTORY = ("priorProcedures", "conservativeCare", "examFindings", "imagingFindings", "conditions")
+HISTORY = (
+    *("priorProcedures", "conservativeCare", "examFindings", "imagingFindings", "conditions"),
+    *("observations", "treatments", "devices", "usageSeries"),
+)
 CASES = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json"))
 
 
@@ -51,6 +54,9 @@ def _pooled() -> dict[str, list[dict[str, Any]]]:
                 added = {**copy.deepcopy(item), "source": doc}
                 if key == "priorProcedures" and "date" in item:
                     added["date"] = when.isoformat()
+                for ref in ("id", "device"):  # a device's id, and a series' reference to it, made unique
+                    if ref in added and key in ("devices", "usageSeries"):
+                        added[ref] = f"{path.stem}-{added[ref]}"
                 pool[key].append(added)
     return pool
 
@@ -107,14 +113,17 @@ PREFIX ex: <urn:hazard:>
 """
 
 
-def _with(kb: KnowledgeBase, turtle: str) -> relevance.Relevance:
-    """The facet policy's relevance with one more root shape, ``ex:Root``, written in ``turtle``."""
+def _with(
+    kb: KnowledgeBase, turtle: str, policy: str = "medicare-facet-lcd", prefixes: str = PREFIXES
+) -> relevance.Relevance:
+    """The policy's relevance with one more root shape, ``ex:Root`` (``urn:hazard:Root``), written in ``turtle``."""
     shapes = Graph()
     for triple in kb.shapes:
         shapes.add(triple)
-    shapes.parse(data=PREFIXES + turtle, format="turtle")
-    roots, seen = relevance.inputs(kb, kb.policy("medicare-facet-lcd").iri)
-    return relevance.analyse(shapes, roots | {URIRef("urn:hazard:Root")}, seen, lambda c: kb.types_of([c]))
+    shapes.parse(data=prefixes + turtle, format="turtle")
+    roots, seen = relevance.inputs(kb, kb.policy(policy).iri)
+    root = URIRef("urn:hazard:Root")
+    return relevance.analyse(shapes, roots | {root}, seen, lambda c: kb.types_of([c]), derivations.needs_of(kb))
 
 
 HAZARDS = {

@@ -5,7 +5,8 @@ ontology/core.ttl) says how to compute one fact of a case from its facts; the en
 (reasoner/enrich/derived.py) computes it, and rules (reasoner/knowledge/rules/derived.py) compare
 it. Here: :func:`read` turns the declarations into frozen :class:`Derivation` records in
 topological order (a derivation after those it reads), refusing a malformed one; ``for_criteria``
-gives the derivations some criteria use, with what those read. Numbers are thresholds: a window or
+gives the derivations some criteria use, with what those read; ``needs_of`` the case facts each
+derivation reads (the sieve keeps them). Numbers are thresholds: a window or
 a span is converted to whole days here (a month is 30.44 days, floored), a per-sample threshold
 keeps its value. Reads only the knowledge base.
 """
@@ -80,9 +81,16 @@ class Derivation:
         return tuple(d for d in (self.anchor, self.start, self.end) if d is not None)
 
     @property
-    def classes(self) -> tuple[URIRef, ...]:
-        """The classes of case fact it reads."""
-        return tuple(c for c in (self.fact_class, self.method_class, self.component_class, self.series_class) if c)
+    def needs(self) -> tuple[frozenset[URIRef], ...]:
+        """The facts it reads by their classes: those with every class of a set (none: it reads no fact itself).
+
+        A ``gr:SelectFact`` reads the facts of its class (with a method of its method class, when
+        given; the component it reads is part of the fact); a ``gr:WindowedSeriesAggregate`` the
+        series of its class, samples and all; a ``gr:Elapsed`` only other derivations.
+        """
+        if self.fact_class is not None:
+            return (frozenset(c for c in (self.fact_class, self.method_class) if c is not None),)
+        return (frozenset({self.series_class}),) if self.series_class is not None else ()
 
 
 class _Reader:
@@ -251,6 +259,22 @@ def _for_criteria(kb: WithDerivations, criteria: frozenset[URIRef]) -> tuple[Der
             wanted.add(d)
             stack.extend(by_iri[d].reads)
     return tuple(d for d in kb.derivations if d.iri in wanted)
+
+
+def needs_of(kb: WithDerivations) -> Mapping[URIRef, tuple[frozenset[URIRef], ...]]:
+    """For every derivation: the facts it reads (:attr:`Derivation.needs`), and those the derivations it reads read."""
+    return _needs_of(kb)
+
+
+@per_knowledge_base(maxsize=1)
+def _needs_of(kb: WithDerivations) -> Mapping[URIRef, tuple[frozenset[URIRef], ...]]:
+    out: dict[URIRef, tuple[frozenset[URIRef], ...]] = {}
+    for d in kb.derivations:  # each after those it reads
+        found = dict.fromkeys(d.needs)
+        for other in d.reads:
+            found.update(dict.fromkeys(out[other]))
+        out[d.iri] = tuple(found)
+    return out
 
 
 def _tail(iri: Node) -> str:

@@ -21,6 +21,7 @@ from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.knowledge import rules
 from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PROPERTIES, threshold_key
 from reasoner.knowledge.files import META, KnowledgeFiles, parsed
+from reasoner.knowledge.rule_units import unit_problems
 from reasoner.shacl.prepared import shacl_for_shacl, validate_with
 from reasoner.vocab import BASE, GR
 
@@ -225,6 +226,8 @@ def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
     _placeholders(kb, at)
     for criterion, message in rules.rule_problems(kb):
         at(criterion, "rule", message)
+    for holder, message in unit_problems(kb):
+        at(holder, "rule-unit", message)
     _undeclared(kb, at)
     return out
 

@@ -29,6 +29,8 @@ _LINTING_MODULES = (
     "knowledge/rules/history.py",
     "knowledge/rules/conditions.py",
     "knowledge/rules/request.py",
+    "knowledge/rules/derived.py",
+    "knowledge/rule_units.py",
     "shacl/prepared.py",
     "shacl/_pyshacl.py",
     "knowledge/entities.py",

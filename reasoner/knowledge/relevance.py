@@ -16,8 +16,10 @@ left out only when all of these hold there:
 - no ``sh:closed``, SPARQL, SHACL rule or custom constraint component, and no case node named;
 - nothing reaches its facts but their link from the case (``cv:priorProcedure``, ...): no target
   class of the kind (or a superclass), no target or inverse step over a predicate they carry,
-  and ``^rdf:type`` or ``^gr:sessionOf`` only as the first step from ``sh:targetNode`` classes
-  (reaching instances of those classes, or the sessions made of them: the instances are kept);
+  and ``^rdf:type``, ``^gr:sessionOf`` or ``^gr:derivation`` only as the first step from
+  ``sh:targetNode`` classes or derivations (reaching instances of those classes, the sessions
+  made of them, or the derived node of a derivation: the facts they are made of are kept; a
+  ``^gr:derivation`` step from anywhere else keeps what every derivation reads);
 - the link appears only as the last step of paths (alone, or ending a sequence or an
   alternative), on property shapes that only count: a ``sh:minCount`` (the first few facts
   are kept) or a qualified count over a shape whose classes can be worked out (``sh:class``
@@ -25,9 +27,11 @@ left out only when all of these hold there:
 
 A fact of such a kind is kept when it has a class those counts need, a class a shape targets or
 reaches by ``^rdf:type``, a class a criterion considers (the explanation lists those) or a class
-of a pathway step (enrichment marks the steps done), or a class a derivation of the policy reads
-(reasoner/knowledge/derivations.py: its facts, methods, components and series), or when it is
-among the first few. The
+of a pathway step (enrichment marks the steps done), or every class of a set a derivation of the
+policy reads (reasoner/knowledge/derivations.py ``needs_of``: the facts of a ``gr:SelectFact``'s
+class and method class, whose components come with them; the series of a
+``gr:WindowedSeriesAggregate``'s class, whose samples come with them and whose device the intake
+keeps), or when it is among the first few. The
 sieve also keeps every procedure that could address a finding it keeps, since enrichment marks
 findings addressed. Anything else keeps every fact of the kind. ``tests/test_relevance.py``
 checks every example, and every example with the history of all of them pooled in, under every
@@ -36,7 +40,7 @@ policy against the whole case, and has a shape for each hazard above that must s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,6 +50,7 @@ from rdflib.term import Node
 
 from reasoner._memo import per_knowledge_base
 from reasoner.knowledge import derivations
+from reasoner.knowledge.shape_paths import LAST, NEVER, ends_in, path_nodes, reachable
 from reasoner.vocab import CASE_DATA, CV, GR
 
 if TYPE_CHECKING:
@@ -167,11 +172,11 @@ def for_policy(kb: KnowledgeBase, policy: Policy) -> Relevance:
 @per_knowledge_base(maxsize=64)
 def _for_policy(kb: KnowledgeBase, policy: URIRef) -> Relevance:
     roots, seen = inputs(kb, policy)
-    return analyse(kb.shapes, roots, seen, lambda cls: kb.types_of([cls]))
+    return analyse(kb.shapes, roots, seen, lambda cls: kb.types_of([cls]), derivations.needs_of(kb))
 
 
 def inputs(kb: KnowledgeBase, policy: URIRef) -> tuple[frozenset[Node], frozenset[URIRef]]:
-    """What :func:`analyse` reads for a policy: its root shapes, and the classes read outside them."""
+    """What :func:`analyse` reads for a policy: its root shapes, and the classes (and derivations) read outside them."""
     index = kb.shape_index
     steps = kb.steps_of(policy)
     ids = {c.iri for c in kb.criteria.values() if c.policy == policy}
@@ -181,7 +186,7 @@ def inputs(kb: KnowledgeBase, policy: URIRef) -> tuple[frozenset[Node], frozense
     roots |= {s for c in criteria for s in c.qualifying_shapes}
     roots |= index.documentation_roots(frozenset().union(*(c.needs for c in criteria)) if criteria else frozenset())
     considers = {cls for c in criteria for cls in c.considers}
-    read = {cls for d in derivations.for_criteria(kb, ids) for cls in d.classes}  # what derived facts read
+    read = {d.iri for d in derivations.for_criteria(kb, ids)}  # enrichment derives them: their facts are read
     seen = considers | read | {cls for s in steps for cls in s.procedure_classes}
     return frozenset(roots), frozenset(seen)
 
@@ -191,15 +196,18 @@ def analyse(
     roots: frozenset[Node],
     seen: frozenset[URIRef],
     closure: Callable[[URIRef], frozenset[URIRef]],
+    derived: Mapping[URIRef, tuple[frozenset[URIRef], ...]] | None = None,
 ) -> Relevance:
     """The relevance of history facts to the shapes reachable from ``roots`` (see the module docstring).
 
-    ``seen`` holds the classes whose instances are read outside the shapes; ``closure`` gives a
-    class with its superclasses.
+    ``seen`` holds the classes whose instances are read outside the shapes, and the derivations
+    computed; ``closure`` gives a class with its superclasses; ``derived`` gives every derivation
+    the facts it reads (:func:`reasoner.knowledge.derivations.needs_of`; none: there are none).
     """
+    derived = derived or {}
     if (None, RDF.type, SH.ConstraintComponent) in shapes:  # its parameters are not SHACL's: unknowable here
         return NOTHING_SKIPPED
-    reach = _reachable(shapes, roots)
+    reach = reachable(shapes, roots)
     triples = [(s, p, o) for s in reach for p, o in shapes.predicate_objects(s)]
     named = {t for s, p, o in triples for t in (p, o) if isinstance(t, URIRef)}
     if not named.isdisjoint(_OPAQUE) or any(t.startswith(str(CASE_DATA)) for t in named):
@@ -210,19 +218,13 @@ def analyse(
     reaching = {o for s, p, o in triples if p == SH.targetSubjectsOf}
     targeted_objects = {o for s, p, o in triples if p == SH.targetObjectsOf}
     reaching |= targeted_objects
+    read = [needs for d in seen & derived.keys() for needs in derived[d]]  # what the derived facts read
     for s, p, o in triples:
         if p == SH.inversePath:
-            # ^rdf:type reaches a class's instances; ^gr:sessionOf its sessions, made of its instances
-            instances_of = _instances_of_targets(shapes, s) if o in (RDF.type, GR.sessionOf) else None
-            if instances_of is None:
-                reaching |= _reachable(shapes, {o})
-                if o == GR.sessionOf:  # sessions of classes it cannot tell: any procedure may make one
-                    reaching |= KINDS[CV.priorProcedure][1]
-            else:
-                any_of |= instances_of
+            _inverse(shapes, s, o, derived, (any_of, reaching, read))
     # Nodes inside path expressions: a kind's link may appear there (checked path by path below).
     paths = [(s, o) for s, p, o in triples if p == SH.path]
-    inside = set().union(*(_path_nodes(shapes, path) for _, path in paths)) if paths else set()
+    inside = set().union(*(path_nodes(shapes, path) for _, path in paths)) if paths else set()
     kinds = {}
     for link, (kind, carried) in KINDS.items():
         if not any_of.isdisjoint(closure(kind)) or not reaching.isdisjoint(carried | _EVERY_FACT):
@@ -231,13 +233,13 @@ def analyse(
             link in (s, p, o) for s, p, o in triples if s not in inside and p != SH.path
         ):  # targeted, or named by a constraint (sh:equals, sh:hasValue, ...)
             continue
-        all_of: list[frozenset[URIRef]] = []
+        all_of = list(dict.fromkeys(read))
         first = 0
         for prop, path in paths:
-            where = _ends_in(shapes, path, link, 0)
-            if where == _NEVER:
+            where = ends_in(shapes, path, link, 0)
+            if where == NEVER:
                 continue
-            use = _use_of_link(shapes, prop) if where == _LAST else None
+            use = _use_of_link(shapes, prop) if where == LAST else None
             if use is None:
                 break
             if isinstance(use, int):
@@ -249,6 +251,31 @@ def analyse(
         else:
             kinds[link] = KindRelevance(frozenset(any_of), tuple(all_of), first)
     return Relevance(kinds, _documents(shapes, triples, any_of, reaching, closure))
+
+
+def _inverse(
+    shapes: Graph,
+    step: Node,
+    predicate: Node,
+    derived: Mapping[URIRef, tuple[frozenset[URIRef], ...]],
+    into: tuple[set[URIRef], set[Node], list[frozenset[URIRef]]],
+) -> None:
+    """What an inverse step over ``predicate`` reaches, added to ``into``: (any_of, reaching, read).
+
+    ``^rdf:type`` reaches a class's instances; ``^gr:sessionOf`` its sessions, made of its instances;
+    ``^gr:derivation`` a derivation's derived node, made of the facts it reads. From anywhere but
+    ``sh:targetNode`` IRIs it reaches what it cannot tell.
+    """
+    any_of, reaching, read = into
+    targets = _instances_of_targets(shapes, step) if predicate in (RDF.type, GR.sessionOf, GR.derivation) else None
+    if predicate == GR.derivation:  # derived nodes carry nothing of a fact: only what they are made of matters
+        read.extend(n for d in (derived if targets is None else targets & derived.keys()) for n in derived[d])
+    elif targets is not None:
+        any_of |= targets
+    else:
+        reaching |= reachable(shapes, {predicate})
+        if predicate == GR.sessionOf:  # sessions of classes it cannot tell: any procedure may make one
+            reaching |= KINDS[CV.priorProcedure][1]
 
 
 def _documents(
@@ -334,48 +361,6 @@ def _needs(shapes: Graph, shape: Node, depth: int) -> tuple[frozenset[URIRef], .
     return found if len(found) == len(alternatives) and found else None
 
 
-_NEVER, _LAST, _UNSAFE = 0, 1, 2
-
-
-def _ends_in(shapes: Graph, path: Node, link: URIRef, depth: int) -> int:
-    """Where a path's values can be facts of ``link``'s kind: never, only as its last step, or unsafe.
-
-    Such facts enter a path only by a forward ``link`` step from the case (inverse steps and
-    targets that could reach them are refused before); a path that goes on from them, or
-    repeats, could read their properties.
-    """
-    if isinstance(path, URIRef):
-        return _LAST if path == link else _NEVER
-    if depth > 16:
-        return _UNSAFE
-    if (path, SH.inversePath, None) in shapes:
-        return _NEVER  # inverse steps reach subjects: the case from a fact, never a fact (see reaching)
-    for repeat in (SH.zeroOrMorePath, SH.oneOrMorePath, SH.zeroOrOnePath):
-        for inner in shapes.objects(path, repeat):
-            return _NEVER if _ends_in(shapes, inner, link, depth + 1) == _NEVER else _UNSAFE
-    for alternatives in shapes.objects(path, SH.alternativePath):
-        return max((_ends_in(shapes, a, link, depth + 1) for a in shapes.items(alternatives)), default=_NEVER)
-    if (path, RDF.first, None) in shapes:  # a sequence
-        steps = [_ends_in(shapes, step, link, depth + 1) for step in shapes.items(path)]
-        if any(step != _NEVER for step in steps[:-1]):
-            return _UNSAFE
-        return steps[-1] if steps else _NEVER
-    return _UNSAFE
-
-
-def _path_nodes(shapes: Graph, path: Node) -> set[Node]:
-    """The blank nodes and list cells a path expression is made of."""
-    out: set[Node] = set()
-    stack = [path]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, URIRef) or node in out:
-            continue
-        out.add(node)
-        stack.extend(shapes.objects(node, None))
-    return out
-
-
 def _instances_of_targets(shapes: Graph, path: Node) -> set[URIRef] | None:
     """The classes an ``^rdf:type`` step reaches the instances of, when that is all it can reach; else None.
 
@@ -426,16 +411,4 @@ def _focus(shapes: Graph, shape: Node, depth: int) -> set[URIRef] | None:
             if focus is None:
                 return None
             out |= focus
-    return out
-
-
-def _reachable(shapes: Graph, start: Iterable[Node]) -> set[Node]:
-    """Every node reachable from ``start`` along any triple of ``shapes`` (lists included)."""
-    out: set[Node] = set()
-    stack = list(start)
-    while stack:
-        node = stack.pop()
-        if node not in out:
-            out.add(node)
-            stack.extend(shapes.objects(node, None))
     return out
