@@ -19,6 +19,7 @@ from reasoner import KnowledgeBase
 from reasoner.intake.fhir.hooks import read_hook
 from reasoner.intake.fhir.pas import read_pas
 from reasoner.intake.json_case.to_rdf import to_graph
+from reasoner.interop.cds_hooks import PREFETCH
 from tools import fhir_examples
 
 from .conftest import EXAMPLES
@@ -66,7 +67,11 @@ def test_the_pas_twin_gives_every_generic_fact_of_the_json_case(fkb: KnowledgeBa
 def test_the_order_sign_twin_gives_the_same_facts(fkb: KnowledgeBase) -> None:
     case = _case()
     request = fhir_examples.order_sign(case)
-    assert request["prefetch"]["devices"]["total"] == 2  # the Device and its DeviceUseStatement
+    assert [request["prefetch"][k]["entry"][0]["resource"]["id"] for k in ("devices", "deviceUse")] == [
+        "cpap-1",
+        "cpap-1-use-1",
+    ]
+    assert set(request["prefetch"]) <= set(PREFETCH) | {"patient"}  # what the service's discovery asks for
     call = read_hook(json.dumps(request).encode(), fkb, service_hook="order-sign")
     assert call.case is not None, call.problem
     assert [o.reference for o in call.orders] == ["DeviceRequest/facts-1-E0601"]

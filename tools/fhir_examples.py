@@ -52,6 +52,14 @@ DOCUMENT_TYPES = {
 SUPPORTED = {"id", "policy", "patient", "request", "documents", "observations", "conditions", "treatments"}
 SUPPORTED |= {"devices", "usageSeries"}
 REQUEST_FIELDS = {"date", "codes", "diagnoses"}
+#: The history prefetch of the service's discovery (reasoner.interop.cds_hooks.PREFETCH) and the type each holds.
+PREFETCH = {
+    "conditions": "Condition",
+    "procedures": "Procedure",
+    "observations": "Observation",
+    "devices": "Device",
+    "deviceUse": "DeviceUseStatement",
+}
 _CODE = re.compile(r"^(\d{4}[0-9FTU]|[A-V]\d{4})$")
 _LOINC_CODE = re.compile(r"^\d{1,7}-\d$")
 
@@ -380,17 +388,12 @@ def order_sign(case: dict[str, Any]) -> dict[str, Any]:
     twin.build()
     patient, _, _, coverage = _parties(twin)
     orders = [_order(twin, line) for line in case["request"]["codes"]]
-    of = {k: [r for r in twin.history if r["resourceType"] == k] for k in ("Condition", "Procedure", "Observation")}
-    devices = [r for r in twin.history if r["resourceType"] in ("Device", "DeviceUseStatement")]
-    prefetch = {
-        "patient": patient,
-        "conditions": _searchset(twin, "Condition", of["Condition"]),
-        "procedures": _searchset(twin, "Procedure", of["Procedure"]),
-        "observations": _searchset(twin, "Observation", of["Observation"]),
-        "coverage": _searchset(twin, "Coverage", [coverage]),
-    }
-    if devices:
-        prefetch["devices"] = _searchset(twin, "DeviceUseStatement", devices)
+    of = {k: [r for r in twin.history if r["resourceType"] == k] for k in PREFETCH.values()}
+    prefetch: dict[str, Any] = {"patient": patient}
+    for key, kind in PREFETCH.items():  # the service's prefetch; devices only when the case has some
+        if of[kind] or key in ("conditions", "procedures", "observations"):
+            prefetch[key] = _searchset(twin, kind, of[kind])
+    prefetch["coverage"] = _searchset(twin, "Coverage", [coverage])
     return {
         "hook": "order-sign",
         "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{BASE}{twin.name}/order-sign")),
