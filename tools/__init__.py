@@ -1,1 +1,1 @@
-"""Maintenance scripts of the project (tools/README or each module's docstring says what each does)."""
+"""Maintenance scripts of the project; each module's docstring says what it does and how to run it."""

@@ -128,18 +128,12 @@ class _Twin:
         return [{"reference": f"DocumentReference/{source}"}] if source in self.documents else []
 
     def build(self) -> None:
-        for doc in self.documents.values():
-            self.history.append(self.document(doc))
-        for o in self.case.get("observations") or []:
-            self.history.append(self.observation(o))
-        for c in self.case.get("conditions") or []:
-            self.history.append(self.condition(c))
-        for t in self.case.get("treatments") or []:
-            self.history.append(self.treatment(t))
-        for d in self.case.get("devices") or []:
-            self.history += self.device(d)
-        for s in self.case.get("usageSeries") or []:
-            self.history += self.series(s)
+        self.history += [self.document(doc) for doc in self.documents.values()]
+        self.history += [self.observation(o) for o in self.case.get("observations") or []]
+        self.history += [self.condition(c) for c in self.case.get("conditions") or []]
+        self.history += [self.treatment(t) for t in self.case.get("treatments") or []]
+        self.history += [r for d in self.case.get("devices") or [] for r in self.device(d)]
+        self.history += [r for s in self.case.get("usageSeries") or [] for r in self.series(s)]
 
     def document(self, doc: dict[str, Any]) -> dict[str, Any]:
         code, display = DOCUMENT_TYPES.get(str(doc.get("kind")), DOCUMENT_TYPES["clinic-note"])
