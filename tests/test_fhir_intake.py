@@ -22,6 +22,7 @@ from .conftest import EXAMPLES, ROOT, fhir_examples
 FHIR = ROOT / "examples" / "fhir"
 BAD = Path(__file__).resolve().parent / "fixtures" / "fhir"
 SHARED = Path(__file__).resolve().parent / "fixtures" / "fhir" / "hl7"
+HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 SEED_POLICIES = ("sij-clinical-pathway", "medicare-sij-lcd", "evicore-sij")
 
 
@@ -66,6 +67,33 @@ def test_order_select_judges_only_the_selected_order(kb: KnowledgeBase) -> None:
     assert [o.codes for o in call.orders] == [["64772"]]
     assert call.skipped["ServiceRequest (not selected)"] == 1
     assert call.case is not None and [line.code for line in call.case.request.codes] == ["64772"]
+
+
+def test_a_draft_device_request_is_an_order(kb: KnowledgeBase) -> None:
+    """A DeviceRequest (CRD's crd-devicerequest: durable medical equipment) is read like a ServiceRequest,
+    its code from ``codeCodeableConcept``; one that names only a Device (``codeReference``) has no code."""
+    request = _load("pap-initial-b1-hst.order-sign.json")
+    call = read_hook(json.dumps(request).encode(), kb, service_hook="order-sign")
+    assert [(o.reference, o.codes) for o in call.orders] == [("DeviceRequest/pap-initial-b1-hst-E0601", ["E0601"])]
+    assert call.case is not None and call.case.request.diagnoses == ["G47.33"]
+    assert str(call.case.request.date) == "2026-04-20" and "DeviceRequest" not in call.skipped
+    order = request["context"]["draftOrders"]["entry"][0]["resource"]
+    order["codeReference"] = {"reference": "Device/cpap"}
+    del order["codeCodeableConcept"]
+    call = read_hook(json.dumps(request).encode(), kb, service_hook="order-sign")
+    assert call.case is None and call.problem == "no order has a CPT or HCPCS code"
+
+
+def test_order_select_selects_a_device_request(kb: KnowledgeBase) -> None:
+    request = _load("pap-initial-b1-hst.order-sign.json")
+    orders = request["context"]["draftOrders"]["entry"]
+    other = copy.deepcopy(orders[0])
+    other["resource"].update(id="other", codeCodeableConcept={"coding": [{"system": HCPCS, "code": "E0470"}]})
+    orders.append(other)
+    request["hook"] = "order-select"
+    request["context"]["selections"] = ["DeviceRequest/other"]
+    call = read_hook(json.dumps(request).encode(), kb, service_hook="order-select")
+    assert [o.codes for o in call.orders] == [["E0470"]] and call.skipped["DeviceRequest (not selected)"] == 1
 
 
 def test_facts_keep_their_resource_and_relief_is_derived_from_pain_scores(kb: KnowledgeBase) -> None:

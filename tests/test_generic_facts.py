@@ -317,6 +317,44 @@ def test_fhir_gives_the_same_facts_as_json(fkb: KnowledgeBase) -> None:
     assert pas.case.conditions[-1].status == "absent" and pas.case.treatments[0].outcome == "failed"
 
 
+def test_fhir_keeps_a_coded_value_and_an_unknown_loinc_code_as_json_does(fkb: KnowledgeBase) -> None:
+    """A coded value (our observation system) is the valueCode; an Observation whose LOINC code the
+    knowledge base does not declare is kept by its code, date and source, its value unread, as the
+    JSON form keeps one (it was skipped and counted before)."""
+    review = {
+        "resourceType": "Observation",
+        "id": "review",
+        "status": "final",
+        "code": _ours("observation", "ObesityComorbidityReview"),
+        "subject": {"reference": "Patient/patient-0001"},
+        "effectiveDateTime": "2026-10-02",
+        "valueCodeableConcept": _ours("observation", "NoneFound"),
+    }
+    unknown = {**review, "id": "unknown", "code": {"coding": [{"system": "http://loinc.org", "code": "12345-6"}]}}
+    unknown.pop("valueCodeableConcept")
+    unknown["valueQuantity"] = _quantity(3, "mg")
+    pas = read_pas(_pas([FHIR_HISTORY[0], review, unknown]), fkb)
+    assert pas.case is not None and "Observation (code not read)" not in pas.skipped
+    assert [(o.code, o.valueCode, o.value) for o in pas.case.observations] == [
+        ("39156-5", None, Decimal("41.2")),
+        ("ObesityComorbidityReview", "NoneFound", None),
+        ("12345-6", None, None),
+    ]
+    case = copy.deepcopy(CASE)
+    for key in ("conditions", "treatments", "devices", "usageSeries"):
+        case.pop(key)
+    case["observations"] = [case["observations"][i] for i in (0, 2, 3)]  # the BMI, the review, the unknown code
+    assert _facts(to_graph(pas.case, fkb)) == _facts(_graph(case, fkb))
+
+
+def test_an_unknown_loinc_code_in_a_series_or_outside_loinc_is_still_skipped(fkb: KnowledgeBase) -> None:
+    sample = {**FHIR_HISTORY[-1], "code": {"coding": [{"system": "http://loinc.org", "code": "12345-6"}]}}
+    local = {**FHIR_HISTORY[0], "id": "local", "code": {"coding": [{"system": "http://example.org/x", "code": "1"}]}}
+    pas = read_pas(_pas([FHIR_HISTORY[4], sample, local]), fkb)
+    assert pas.skipped["Observation (code not read)"] == 2
+    assert pas.case is not None and pas.case.observations == [] and pas.case.usageSeries == []
+
+
 def test_a_bad_unit_in_fhir_is_a_422_naming_the_element(fkb: KnowledgeBase) -> None:
     history = copy.deepcopy(FHIR_HISTORY)
     history[1]["component"][0]["valueQuantity"] = _quantity(330, "kg")

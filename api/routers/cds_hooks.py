@@ -43,8 +43,9 @@ def cds_services() -> dict[str, Any]:
     "/cds-services/{service_id}",
     summary="Call a CDS service (order-sign or order-select)",
     description=(
-        "A CDS Hooks request whose draft ServiceRequests are judged together as one request, with the "
-        "prefetched conditions, procedures and observations as the history (docs/fhir-mapping.md). Without "
+        "A CDS Hooks request whose draft ServiceRequests (or DeviceRequests) are judged together as one request, "
+        "with the prefetched conditions, procedures, observations, medications and devices as the history "
+        "(docs/fhir-mapping.md). Without "
         "`?policy=` it is judged under every policy that addresses its codes: one card each (Da Vinci CRD "
         "card type `guideline`), and for each order one `update` system action carrying a CRD "
         "coverage-information extension per card. Nothing is fetched: a request without the declared "

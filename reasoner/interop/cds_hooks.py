@@ -43,6 +43,10 @@ PREFETCH: dict[str, str] = {
     "procedures": "Procedure?patient={{context.patientId}}",
     "observations": "Observation?patient={{context.patientId}}",
     "coverage": "Coverage?patient={{context.patientId}}&status=active",
+    # The rest of the history the intake reads (treatments, devices and their use); optional: no 412 without them.
+    "medications": "MedicationStatement?patient={{context.patientId}}",
+    "devices": "Device?patient={{context.patientId}}",
+    "deviceUse": "DeviceUseStatement?patient={{context.patientId}}",
 }
 PRIMARY_HOOKS = frozenset({"order-sign"})  # CRD 2.2.1, "Hook Categories": order-select is a supporting hook
 CARD_TYPE = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"

@@ -10,6 +10,7 @@ naming the FHIR element (never the value).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ UCUM = "http://unitsofmeasure.org"
 OUR_OBSERVATIONS = OURS + "observation"
 OUR_CONDITIONS = OURS + "condition"
 _RESULTS = ("effective", "short-term-relief", "failed")
+_LOINC_CODE = re.compile(r"\d{1,7}-\d")  # the JSON form's pattern of a LOINC code
 Document = Callable[[dict[str, Any], str, "str | None"], str]
 
 
@@ -54,15 +56,22 @@ class _Facts:
         self.series: dict[tuple[str, str], dict[str, Any]] = {}
         self._uses: dict[str, dict[str, Any]] = {}
 
-    def code_of(self, concept: object) -> tuple[str, ObservationKind] | None:
-        """The form's code of an observation kind the knowledge base declares, and the kind."""
+    def code_of(self, concept: object) -> tuple[str, ObservationKind | None] | None:
+        """The form's code of an observation and its kind.
+
+        A kind the knowledge base declares (by LOINC or our class), else a LOINC code it does not
+        know, with no kind (kept as its code, as the JSON form keeps one); None for anything else.
+        """
         loinc = _code_in(concept, LOINC_SYSTEM)
         if loinc is not None and LOINC[loinc] in self.kb.codes:
             kind = kind_of(self.kb, LOINC[loinc])
-            return (loinc, kind) if kind else None
+            if kind is not None:
+                return loinc, kind
         ours = _code_in(concept, OUR_OBSERVATIONS)
         if ours is not None and ours[:1].isupper() and OBS[ours] in self.kb.observation_kinds:
             return ours, self.kb.observation_kinds[OBS[ours]]
+        if loinc is not None and _LOINC_CODE.fullmatch(loinc) and LOINC[loinc] not in self.kb.codes:
+            return loinc, None
         return None
 
     def observation(self, r: dict[str, Any]) -> bool:
@@ -76,6 +85,8 @@ class _Facts:
         date = _date(r.get("effectiveDateTime")) or _date(period.get("start"))
         device = _ref_id(r.get("device"))
         if device is not None:
+            if kind is None:
+                return False  # a sample of a kind the knowledge base does not declare: no series to put it in
             self._sample(r, code, kind, device, date)
             return True
         o: dict[str, Any] = {"code": code, **self._value(r, kind, where)}
@@ -97,8 +108,14 @@ class _Facts:
         self.observations.append(o)
         return True
 
-    def _value(self, r: dict[str, Any], kind: ObservationKind, where: str) -> dict[str, Any]:
-        """The value of an Observation or component, in the kind's canonical unit (FhirError naming the element)."""
+    def _value(self, r: dict[str, Any], kind: ObservationKind | None, where: str) -> dict[str, Any]:
+        """The value of an Observation or component, in the kind's canonical unit (FhirError naming the element).
+
+        None for a LOINC code the knowledge base does not know: its value is not read (no kind says
+        how), as the JSON form keeps such an observation by its code, date and source only.
+        """
+        if kind is None:
+            return {}
         if isinstance(r.get("valueBoolean"), bool):
             return {"valueBoolean": r["valueBoolean"]}
         word = _code_in(r.get("valueCodeableConcept"), OUR_OBSERVATIONS)

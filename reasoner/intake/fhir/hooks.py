@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 BILLING_OPTIONS = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-billing-options"
 HISTORY_KEYS = ("conditions", "procedures", "observations")
 HOOKS = ("order-sign", "order-select")
+#: The draft orders read: a ServiceRequest, or a DeviceRequest (durable medical equipment; CRD's crd-devicerequest).
+ORDER_TYPES = ("ServiceRequest", "DeviceRequest")
 
 
 @dataclass(frozen=True)
@@ -133,10 +135,10 @@ def _read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookC
         if not isinstance(o, dict):
             continue
         ref = f"{o.get('resourceType')}/{o.get('id')}"
-        if o.get("resourceType") != "ServiceRequest":
+        if o.get("resourceType") not in ORDER_TYPES:
             skipped[str(o.get("resourceType"))] += 1
         elif hook == "order-select" and selected and ref not in selected:
-            skipped["ServiceRequest (not selected)"] += 1
+            skipped[f"{o.get('resourceType')} (not selected)"] += 1
         elif o.get("status") != "entered-in-error":
             orders.append(HookOrder(o, ref, _order_codes(o), f"context.draftOrders.entry[{k}].resource"))
     addressed = bool(kb.policies_addressing(code_iri(c) for o in orders for c in o.codes))
@@ -165,11 +167,17 @@ def _read_hook(payload: bytes, kb: KnowledgeBase, *, service_hook: str) -> HookC
     return HookCall(str(hook), instance, orders, case, problem, coverage, dict(skipped), coverage_error)
 
 
+def _order_concept(order: dict[str, Any]) -> Any:
+    """What is ordered: a ServiceRequest's ``code``, a DeviceRequest's ``codeCodeableConcept``."""
+    return order.get("code") if order.get("resourceType") == "ServiceRequest" else order.get("codeCodeableConcept")
+
+
 def _order_codes(order: dict[str, Any]) -> list[str]:
-    code = procedure_code(order.get("code"))
+    concept = _order_concept(order)
+    code = procedure_code(concept)
     if code:
         return [code]
-    options = (order.get("code") or {}).get("extension") or []
+    options = (concept if isinstance(concept, dict) else {}).get("extension") or []
     return [
         c
         for ext in options
@@ -187,7 +195,7 @@ def _orders_case(
     for order in orders:
         o = order.resource
         units = _decimal((o.get("quantityQuantity") or {}).get("value"), f"{order.element}.quantityQuantity.value")
-        cls = _code_in(o.get("code"), OUR_PROCEDURES)
+        cls = _code_in(_order_concept(o), OUR_PROCEDURES)
         for c in order.codes:
             line: dict[str, Any] = {"code": c}
             if units is not None:
