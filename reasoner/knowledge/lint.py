@@ -142,7 +142,38 @@ def lint(root: Path, *, only: list[Path] | None = None) -> LintReport:
 
 
 def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> LintReport:
-    """Lint these files; with ``only`` (paths under their root), report findings in those files only."""
+    """Lint these files; with ``only`` (paths under their root), report findings in those files only.
+
+    The whole report is remembered in this process by the files' names and bytes and the names
+    of those that could not be read (lint reads nothing else): linting the same files again, for
+    other ``only`` paths, or from another root holding the same files, costs no check.
+    """
+    key = "\n".join((kb_files.digest_of_everything, *kb_files.unreadable))
+    with _REPORTS_LOCK:
+        report = _REPORTS.get(key)
+    if report is None:
+        report = _lint_all(kb_files)
+        with _REPORTS_LOCK:
+            if len(_REPORTS) >= 32:
+                _REPORTS.pop(next(iter(_REPORTS)))
+            _REPORTS[key] = report
+    if only is None:
+        return report
+    root = kb_files.root
+    wanted = {p.resolve() for p in only}
+    keep = {
+        name
+        for name, _ in kb_files.files
+        if (root / name).resolve() in wanted or any(q in (root / name).resolve().parents for q in wanted)
+    }
+    return LintReport(tuple(f for f in report.findings if f.file in keep), report.unreadable, report.files)
+
+
+_REPORTS: dict[str, LintReport] = {}
+_REPORTS_LOCK = threading.Lock()
+
+
+def _lint_all(kb_files: KnowledgeFiles) -> LintReport:
     texts: dict[str, str] = {}
     graphs: dict[str, Graph] = {}
     findings: list[Finding] = []
@@ -161,15 +192,6 @@ def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> L
             findings.append(Finding(name, 1, 1, "syntax", f"the file cannot be parsed ({type(exc).__name__})"))
     if not findings and not unreadable:
         findings.extend(_semantic(graphs, _Locator(texts, graphs)))
-    if only is not None:
-        root = kb_files.root
-        wanted = {p.resolve() for p in only}
-        keep = {
-            name
-            for name, _ in kb_files.files
-            if (root / name).resolve() in wanted or any(q in (root / name).resolve().parents for q in wanted)
-        }
-        findings = [f for f in findings if f.file in keep]
     ordered = sorted(set(findings), key=lambda f: (f.file, f.line, f.column, f.check))
     return LintReport(tuple(ordered), tuple(unreadable), len(kb_files.files) + len(kb_files.unreadable))
 
