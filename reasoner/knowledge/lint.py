@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from rdflib import OWL, RDF, SH, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -149,14 +150,7 @@ def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> L
     other ``only`` paths, or from another root holding the same files, costs no check.
     """
     key = "\n".join((kb_files.digest_of_everything, *kb_files.unreadable))
-    with _REPORTS_LOCK:
-        report = _REPORTS.get(key)
-    if report is None:
-        report = _lint_all(kb_files)
-        with _REPORTS_LOCK:
-            if len(_REPORTS) >= 32:
-                _REPORTS.pop(next(iter(_REPORTS)))
-            _REPORTS[key] = report
+    report = _remembered(_REPORTS, key, 32, lambda: _lint_all(kb_files))
     if only is None:
         return report
     root = kb_files.root
@@ -170,7 +164,21 @@ def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> L
 
 
 _REPORTS: dict[str, LintReport] = {}
-_REPORTS_LOCK = threading.Lock()
+_MEMORY_LOCK = threading.Lock()
+_T = TypeVar("_T")
+
+
+def _remembered(memory: dict[str, _T], key: str, most: int, compute: Callable[[], _T]) -> _T:
+    """``memory[key]``, computed (outside the lock) when absent; the oldest goes beyond ``most`` entries."""
+    with _MEMORY_LOCK:
+        found = memory.get(key)
+    if found is None:
+        found = compute()
+        with _MEMORY_LOCK:
+            if len(memory) >= most:
+                memory.pop(next(iter(memory)))
+            memory[key] = found
+    return found
 
 
 def _lint_all(kb_files: KnowledgeFiles) -> LintReport:
@@ -201,7 +209,6 @@ _At = Callable[[Node, str, str], None]
 
 
 _CHECKED: dict[str, list[tuple[Node, str]]] = {}
-_CHECKED_LOCK = threading.Lock()
 
 
 def _shacl_for_shacl(graph: Graph) -> list[tuple[Node, str]]:
@@ -211,15 +218,7 @@ def _shacl_for_shacl(graph: Graph) -> list[tuple[Node, str]]:
     the same shapes again. Keyed by the sorted triples, which costs a hundredth of the check.
     """
     key = hashlib.sha256("\n".join(sorted(" ".join(t.n3() for t in triple) for triple in graph)).encode()).hexdigest()
-    with _CHECKED_LOCK:
-        found = _CHECKED.get(key)
-    if found is None:
-        found = shacl_for_shacl(graph)
-        with _CHECKED_LOCK:
-            if len(_CHECKED) >= 8:
-                _CHECKED.pop(next(iter(_CHECKED)))
-            _CHECKED[key] = found
-    return found
+    return _remembered(_CHECKED, key, 8, lambda: shacl_for_shacl(graph))
 
 
 def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
