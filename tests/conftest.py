@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -38,10 +39,16 @@ def fhir_examples(folder: str) -> Path:
     return path
 
 
+@functools.cache
+def bundled_kb() -> KnowledgeBase:
+    """The bundled knowledge base, loaded once per test process (about 2 s); for modules whose ``kb`` is another."""
+    return KnowledgeBase.load(ROOT)
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
-    """The bundled knowledge base, loaded once per test session (about 2 s)."""
-    return KnowledgeBase.load(ROOT)
+    """The bundled knowledge base, loaded once per test session (per xdist worker)."""
+    return bundled_kb()
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from reasoner.model import Determination, Status
 from reasoner.pipeline import determine
 from reasoner.vocab import CV, GR, HCPCS, OBS
 
-from .conftest import FIXTURES, ROOT
+from .conftest import FIXTURES, ROOT, bundled_kb
 
 DERIVED = FIXTURES / "derived"
 CASE = "https://w3id.org/guideline-reasoner/case-data/derived-test/"
@@ -227,7 +227,7 @@ def test_a_required_fact_missing_pends_naming_it(kb: KnowledgeBase) -> None:
 
 
 def test_only_the_policies_outside_spine_pain_declare_derivations() -> None:
-    bundled = KnowledgeBase.load(ROOT)
+    bundled = bundled_kb()
     assert {str(d.iri).split("/kb/")[1].split("/")[0] for d in bundled.derivations} == {
         "medicare-bariatric",
         "medicare-pap",

@@ -113,8 +113,8 @@ def _problems(case: dict[str, Any], kb: KnowledgeBase) -> dict[str, str]:
     return dict(exc.value.problems)
 
 
-def test_units_convert_exactly() -> None:
-    units = KnowledgeBase.load(ROOT).units
+def test_units_convert_exactly(kb: KnowledgeBase) -> None:
+    units = kb.units
     assert convert(Decimal(330), units["min"], units["h"]) == Decimal("5.5")
     assert str(convert(Decimal(330), units["min"], units["h"])) == "5.5"
     assert convert(Decimal(200), units["[lb_av]"], units["kg"]) == Decimal("90.718474")

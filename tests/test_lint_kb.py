@@ -249,3 +249,26 @@ def test_fixture_names_and_headers() -> None:
         check, _line, _column = _expectation(fixture)
         assert fixture.stem.partition("--")[2] == check, f"{fixture.name} must be named after its check {check}"
         _destination(fixture)
+
+
+# --- (g) a lint of the same files is remembered in the process ------------------------------------------
+
+
+def test_a_lint_of_the_same_files_is_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reasoner.knowledge import lint as lint_module
+
+    tiny = b"<https://w3id.org/guideline-reasoner/kb/tiny/a> <https://w3id.org/guideline-reasoner/kb/tiny/b> 1 .\n"
+    files = KnowledgeFiles(tmp_path, (("ontology/tiny.ttl", tiny), ("shapes/tiny.ttl", b"")))
+    first = lint_module.lint_files(files)
+    assert any(f.check == "undeclared" for f in first.findings), first
+    calls: list[object] = []
+    real = lint_module._semantic
+    monkeypatch.setattr(lint_module, "_semantic", lambda *a: calls.append(a) or real(*a))  # type: ignore[func-returns-value]
+    elsewhere = KnowledgeFiles(tmp_path / "copy", files.files)
+    assert lint_module.lint_files(elsewhere) == first and calls == []  # the same names and bytes: remembered
+    assert lint_module.lint_files(files, only=[tmp_path / "shapes"]).findings == ()  # filtered, not checked again
+    assert calls == []
+    changed = KnowledgeFiles(tmp_path, (("ontology/tiny.ttl", tiny.replace(b"1 .", b"2 .")), ("shapes/tiny.ttl", b"")))
+    assert lint_module.lint_files(changed).findings and len(calls) == 1  # other bytes: checked
+    unread = KnowledgeFiles(tmp_path, files.files, ("ontology/gone.ttl: PermissionError",))
+    assert lint_module.lint_files(unread).exit_code == 2  # another file unread: not the remembered report

@@ -6,7 +6,8 @@ import pytest
 from rdflib import Graph, URIRef
 
 from reasoner import KnowledgeBaseError, ValidationError
-from reasoner.shacl.prepared import PreparedShapes, check_shapes_graph
+from reasoner.shacl import prepared
+from reasoner.shacl.prepared import PreparedShapes, canonical_digest, check_shapes_graph
 
 SHAPES = b"""
 @prefix sh: <http://www.w3.org/ns/shacl#> .
@@ -56,3 +57,46 @@ def test_shacl_for_shacl_refuses_bad_shapes() -> None:
     )
     with pytest.raises(KnowledgeBaseError, match="not valid SHACL"):
         check_shapes_graph(bad)
+
+
+TREES = b"""
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix ex: <http://example.org/> .
+ex:S a sh:NodeShape ; sh:targetClass ex:Item ;
+    sh:property [ sh:path ( ex:a [ sh:inversePath ex:b ] ) ; sh:minCount 1 ] ,
+    [ sh:path ( ex:c [ sh:inversePath ex:b ] ) ; sh:in ( 1 2 2 ) ] .
+"""
+
+
+def test_the_canonical_digest_tells_graphs_apart_but_not_their_blank_node_labels() -> None:
+    one, two = Graph().parse(data=TREES, format="turtle"), Graph().parse(data=TREES, format="turtle")
+    assert set(one) != set(two)  # new blank node labels at every parse
+    assert canonical_digest(one) == canonical_digest(two) is not None
+    for old, new in ((b"ex:c", b"ex:a"), (b"( 1 2 2 )", b"( 2 1 2 )"), (b"ex:b ] ) ;", b"ex:c ] ) ;")):
+        changed = Graph().parse(data=TREES.replace(old, new), format="turtle")
+        assert canonical_digest(changed) not in (None, canonical_digest(one)), new
+    # Blank nodes that are not trees (shared, or in a cycle) give no digest: nothing is remembered.
+    prefix = b"@prefix ex: <http://example.org/> . "
+    assert canonical_digest(Graph().parse(data=prefix + b"_:x ex:p ex:o . ex:a ex:q _:x . ex:b ex:q _:x .")) is None
+    assert canonical_digest(Graph().parse(data=prefix + b"_:x ex:p _:y . _:y ex:p _:x .")) is None
+
+
+def test_a_pass_of_shacl_for_shacl_is_remembered_and_a_failure_is_not() -> None:
+    calls: list[Graph] = []
+    real = prepared._pyshacl.validate_graph
+
+    def counted(data: Graph, *args: object, **kwargs: object) -> object:
+        calls.append(data)
+        return real(data, *args, **kwargs)  # type: ignore[arg-type]
+
+    good = TREES.replace(b"ex:Item", b"ex:RememberedItem")  # a graph no other test has checked
+    bad = good.replace(b"sh:minCount 1", b'sh:minCount "x"')
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(prepared._pyshacl, "validate_graph", counted)
+        check_shapes_graph(Graph().parse(data=good, format="turtle"))
+        check_shapes_graph(Graph().parse(data=good, format="turtle"))  # the same but for labels
+        assert len(calls) == 1
+        for attempt in (2, 3):
+            with pytest.raises(KnowledgeBaseError, match="not valid SHACL"):
+                check_shapes_graph(Graph().parse(data=bad, format="turtle"))
+            assert len(calls) == attempt

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from rdflib import OWL, RDF, SH, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -143,7 +144,45 @@ def lint(root: Path, *, only: list[Path] | None = None) -> LintReport:
 
 
 def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> LintReport:
-    """Lint these files; with ``only`` (paths under their root), report findings in those files only."""
+    """Lint these files; with ``only`` (paths under their root), report findings in those files only.
+
+    The whole report is remembered in this process by the files' names and bytes and the names
+    of those that could not be read (lint reads nothing else): linting the same files again, for
+    other ``only`` paths, or from another root holding the same files, costs no check.
+    """
+    key = "\n".join((kb_files.digest_of_everything, *kb_files.unreadable))
+    report = _remembered(_REPORTS, key, 32, lambda: _lint_all(kb_files))
+    if only is None:
+        return report
+    root = kb_files.root
+    wanted = {p.resolve() for p in only}
+    keep = {
+        name
+        for name, _ in kb_files.files
+        if (root / name).resolve() in wanted or any(q in (root / name).resolve().parents for q in wanted)
+    }
+    return LintReport(tuple(f for f in report.findings if f.file in keep), report.unreadable, report.files)
+
+
+_REPORTS: dict[str, LintReport] = {}
+_MEMORY_LOCK = threading.Lock()
+_T = TypeVar("_T")
+
+
+def _remembered(memory: dict[str, _T], key: str, most: int, compute: Callable[[], _T]) -> _T:
+    """``memory[key]``, computed (outside the lock) when absent; the oldest goes beyond ``most`` entries."""
+    with _MEMORY_LOCK:
+        found = memory.get(key)
+    if found is None:
+        found = compute()
+        with _MEMORY_LOCK:
+            if len(memory) >= most:
+                memory.pop(next(iter(memory)))
+            memory[key] = found
+    return found
+
+
+def _lint_all(kb_files: KnowledgeFiles) -> LintReport:
     texts: dict[str, str] = {}
     graphs: dict[str, Graph] = {}
     findings: list[Finding] = []
@@ -162,15 +201,6 @@ def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> L
             findings.append(Finding(name, 1, 1, "syntax", f"the file cannot be parsed ({type(exc).__name__})"))
     if not findings and not unreadable:
         findings.extend(_semantic(graphs, _Locator(texts, graphs)))
-    if only is not None:
-        root = kb_files.root
-        wanted = {p.resolve() for p in only}
-        keep = {
-            name
-            for name, _ in kb_files.files
-            if (root / name).resolve() in wanted or any(q in (root / name).resolve().parents for q in wanted)
-        }
-        findings = [f for f in findings if f.file in keep]
     ordered = sorted(set(findings), key=lambda f: (f.file, f.line, f.column, f.check))
     return LintReport(tuple(ordered), tuple(unreadable), len(kb_files.files) + len(kb_files.unreadable))
 
@@ -180,7 +210,6 @@ _At = Callable[[Node, str, str], None]
 
 
 _CHECKED: dict[str, list[tuple[Node, str]]] = {}
-_CHECKED_LOCK = threading.Lock()
 
 
 def _shacl_for_shacl(graph: Graph) -> list[tuple[Node, str]]:
@@ -190,15 +219,7 @@ def _shacl_for_shacl(graph: Graph) -> list[tuple[Node, str]]:
     the same shapes again. Keyed by the sorted triples, which costs a hundredth of the check.
     """
     key = hashlib.sha256("\n".join(sorted(" ".join(t.n3() for t in triple) for triple in graph)).encode()).hexdigest()
-    with _CHECKED_LOCK:
-        found = _CHECKED.get(key)
-    if found is None:
-        found = shacl_for_shacl(graph)
-        with _CHECKED_LOCK:
-            if len(_CHECKED) >= 8:
-                _CHECKED.pop(next(iter(_CHECKED)))
-            _CHECKED[key] = found
-    return found
+    return _remembered(_CHECKED, key, 8, lambda: shacl_for_shacl(graph))
 
 
 def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
