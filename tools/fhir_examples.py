@@ -51,7 +51,7 @@ DOCUMENT_TYPES = {
 }
 SUPPORTED = {"id", "policy", "patient", "request", "documents", "observations", "conditions", "treatments"}
 SUPPORTED |= {"devices", "usageSeries"}
-REQUEST_FIELDS = {"date", "codes", "diagnoses"}
+REQUEST_FIELDS = {"date", "codes", "diagnoses", "purpose"}
 #: The history prefetch of the service's discovery (reasoner.interop.cds_hooks.PREFETCH) and the type each holds.
 PREFETCH = {
     "conditions": "Condition",
@@ -332,6 +332,12 @@ def pas_bundle(case: dict[str, Any]) -> dict[str, Any]:
         {"sequence": i, "category": additional, "valueReference": {"reference": twin.ref(r)}}
         for i, r in enumerate(twin.history, start=1)
     ]
+    purpose = case["request"].get("purpose")
+    if purpose:  # a supportingInfo of our case value "purpose", first
+        said = {"category": _concept(_coding(OURS + "case", "purpose"))}
+        said["code"] = _concept(_coding(OURS + "case", purpose))
+        rest = [{k: v for k, v in x.items() if k != "sequence"} for x in info]
+        info = [{"sequence": i} | x for i, x in enumerate([said, *rest], 1)]
     if info:
         claim["supportingInfo"] = info
     claim["diagnosis"] = [
@@ -355,14 +361,21 @@ def _order(twin: _Twin, line: dict[str, Any]) -> dict[str, Any]:
     """A draft order: a DeviceRequest for durable medical equipment (HCPCS E, K, L), else a ServiceRequest."""
     code = str(line["code"])
     reasons = [_concept(_coding(ICD10CM, str(d))) for d in twin.case["request"]["diagnoses"]]
+    word = twin.case["request"].get("purpose")
+    purpose = _concept(_coding(OURS + "case", str(word))) if word else None
     if code[:1] in "EKL":
         order: dict[str, Any] = {"resourceType": "DeviceRequest", "id": f"{twin.name}-{code}"[:64]}
         order.update({"status": "draft", "intent": "order", "codeCodeableConcept": _procedure_concept(code)})
         order.update({"subject": twin.subject(), "occurrenceDateTime": twin.date})
         order.update({"authoredOn": twin.date, "requester": {"reference": "Practitioner/example"}})
+        if purpose:  # a DeviceRequest has no category: a parameter coded with our "purpose"
+            said = _concept(_coding(OURS + "case", "purpose"))
+            order["parameter"] = [{"code": said, "valueCodeableConcept": purpose}]
         return {**order, "reasonCode": reasons}
     order = {"resourceType": "ServiceRequest", "id": f"{twin.name}-{code}"[:64], "status": "draft", "intent": "order"}
     order["code"] = _procedure_concept(code)
+    if purpose:
+        order["category"] = [purpose]
     order["quantityQuantity"] = {"value": int(line.get("units") or 1)}
     order.update({"subject": twin.subject(), "occurrenceDateTime": twin.date})
     order.update({"requester": {"reference": "Practitioner/example"}, "reasonCode": reasons})

@@ -35,6 +35,7 @@ PHRASE = {
     "not-medically-necessary": "not medically necessary",
     "pended-information-needed": "pended, information needed",
     "pended-clinician-review": "pended for clinician review",
+    "no-applicable-guideline": "no applicable guideline",
 }
 WITH_TWINS = [n for n in CASES if (FHIR / f"{n}.pas.json").is_file() and (FHIR / f"{n}.order-sign.json").is_file()]
 
@@ -51,6 +52,8 @@ def _coverage(expected: dict[str, Any]) -> dict[str, list[str]]:
     excluded = any(k.endswith("/code-covered") and v == "not-met" for k, v in expected["criteria"].items())
     if outcome == "medically-necessary":
         return {"covered": ["covered"], "pa-needed": ["no-auth"]}
+    if outcome == "no-applicable-guideline":
+        return {"covered": ["indeterminate"], "pa-needed": ["indeterminate"]}
     if outcome == "not-medically-necessary" and excluded:
         return {"covered": ["not-covered"]}
     parts = {"covered": ["conditional"], "pa-needed": ["auth-needed"], "info-needed": ["OTH"]}
@@ -96,7 +99,8 @@ def test_order_sign_answers_the_card_of_the_expected_outcome(client: TestClient,
         assert r.status_code == 200, r.text
         (card,) = r.json()["cards"]
         assert card["summary"].startswith(f"{codes}: {PHRASE[expected['outcome']]} under ")
-        assert card["indicator"] == ("info" if expected["outcome"] == "medically-necessary" else "warning")
+        calm = expected["outcome"] in ("medically-necessary", "no-applicable-guideline")  # nothing to warn of
+        assert card["indicator"] == ("info" if calm else "warning")
         assert card["source"]["url"].endswith(f"/policies/{expected['policy']}")
         actions = r.json()["systemActions"]
         assert [(a["type"], a["resource"]["resourceType"], a["resource"]["id"]) for a in actions] == [

@@ -172,6 +172,15 @@ def _order_concept(order: dict[str, Any]) -> Any:
     return order.get("code") if order.get("resourceType") == "ServiceRequest" else order.get("codeCodeableConcept")
 
 
+def _purpose_parameters(parameters: list[Any]) -> list[Any]:
+    """The values of a DeviceRequest's parameters whose code is our case value ``purpose``."""
+    return [
+        p.get("valueCodeableConcept")
+        for p in parameters
+        if isinstance(p, dict) and _code_in(p.get("code"), OUR_VALUES) == "purpose"
+    ]
+
+
 def _order_codes(order: dict[str, Any]) -> list[str]:
     concept = _order_concept(order)
     code = procedure_code(concept)
@@ -217,7 +226,9 @@ def _orders_case(
         details = _our_codes(o.get("orderDetail") or [])
         guidance = next((v for v in details if v not in CONTRAST_CODES), None)
         contrast = next((CONTRAST_CODES[v] for v in details if v in CONTRAST_CODES), None)
-        purpose = next((v for v in (_code_in(c, OUR_VALUES) for c in o.get("category") or []) if v), None)
+        # A ServiceRequest's category; a DeviceRequest has none: a parameter coded with our "purpose".
+        said = [*(o.get("category") or []), *_purpose_parameters(o.get("parameter") or [])]
+        purpose = next((v for v in (_code_in(c, OUR_VALUES) for c in said) if v), None)
         for key, value in (("date", date), ("laterality", side), ("imageGuidance", guidance), ("purpose", purpose)):
             if value and key not in request:
                 request[key] = value

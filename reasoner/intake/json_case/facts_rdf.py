@@ -71,7 +71,9 @@ def _observations(t: Triples, case: CaseIn) -> None:
         pairs = [(prop, term)]
         if o.method is not None:
             pairs.append((CV.method, _method(t, o.method, f"{where}.method")))
-        if not t.wanted(CV.observation, i, o.source, None, *pairs):
+        parts = [t.observation(c.code, f"{where}.components.{j}.code") for j, c in enumerate(o.components)]
+        # A policy may read a component's kind (a recording time) and not its observation's.
+        if not t.wanted(CV.observation, i, o.source, None, *pairs, *((cp, ct) for cp, ct, _k in parts)):
             continue
         f = t.fact("observation", i, CV.Observation, CV.observation, o.source)
         for p, v in pairs:
@@ -85,10 +87,9 @@ def _observations(t: Triples, case: CaseIn) -> None:
                     f[p] = {literal(day, _DATE): None}
         if o.components:
             f[CV.component] = {}
-        for j, c in enumerate(o.components):
+        for j, (c, (cprop, cterm, ckind)) in enumerate(zip(o.components, parts, strict=True)):
             part = iri(f"{t.base}observation-{i + 1}-c-{j + 1}")
             f[CV.component][part] = None
-            cprop, cterm, ckind = t.observation(c.code, f"{where}.components.{j}.code")
             po: Entry = {_TYPE: {CV.Observation: None}, cprop: {cterm: None}}
             _value(t, po, c, ckind, f"{where}.components.{j}")
             t.spo[part] = po
