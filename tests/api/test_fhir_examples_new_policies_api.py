@@ -4,7 +4,8 @@ For each ``examples/cases/pap-*.json`` and ``bar-*.json`` with twins in ``exampl
 without them fails in tests/test_fhir_examples_new_policies.py), ``POST /Claim/$submit`` answers the
 PAS Bundle with the review action of the outcome in the case's expected file, and the order-sign
 service answers the order-sign request with the card and coverage information of that outcome, as
-the tables of README.md ("FHIR, PAS and CDS Hooks") give them.
+the tables of README.md ("FHIR, PAS and CDS Hooks") give them; and `POST /determinations` answers the
+plain JSON case itself as expected.
 """
 
 from __future__ import annotations
@@ -109,3 +110,18 @@ def test_order_sign_answers_the_card_of_the_expected_outcome(client: TestClient,
         for action in actions:
             (info,) = action["resource"]["extension"]
             assert _parts(info) == _coverage(expected)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_json_case_over_http_gives_the_expected_answer(client: TestClient, name: str) -> None:
+    """``POST /determinations`` with the plain JSON case: the outcome and every criterion's status as expected."""
+    body = (EXAMPLES / f"{name}.json").read_bytes()
+    for expected in _expectations(name):
+        r = client.post("/determinations", content=body, params={"policy": expected["policy"]},
+                        headers={"content-type": "application/json", "accept": "application/json"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        d = r.json()
+        assert d["outcome"] == expected["outcome"]
+        assert {c["id"]: c["status"] for c in d["criteria"]} == expected["criteria"]
+        for missing in expected.get("missingInformation", []):
+            assert missing in d["missingInformation"]
