@@ -3,8 +3,10 @@
 Loads a copy of the knowledge base with the toy adherence policy of tests/fixtures/derived/ (a
 windowed aggregate over nightly use, a re-evaluation day number, a required fact; Turtle only) and
 times a JSON case with a device, a 90-night usage series and a re-evaluation under it, against the
-seed case under the bundled knowledge base, both from bytes. The issue asks for at most 2x the
-seed's time.
+seed case under the bundled knowledge base, both from bytes; and the bundled medicare-pap policy's
+continued-rental example (examples/cases/pap-continued-adherent.json: a 91-night series, a
+re-evaluation, criteria A to C and the four continued-coverage criteria). The issue asks for at
+most 2x the seed's time.
 
     python -m bench.derived [--runs 50]
 """
@@ -89,17 +91,26 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(5):  # warm-up
         determine(seed, "json", bundled)
         determine(series, "json", kb)
+    pap = (ROOT / "examples/cases/pap-continued-adherent.json").read_bytes()
+    pap_outcome = determine(pap, "json", bundled).outcome
+    for _ in range(5):
+        determine(pap, "json", bundled)
     seed_ms = _median_ms(lambda: determine(seed, "json", bundled), args.runs)
+    pap_ms = _median_ms(lambda: determine(pap, "json", bundled), args.runs)
     series_ms = _median_ms(lambda: determine(series, "json", kb), args.runs)
     parsed_seed, parsed_series = parse_case(seed, "json", bundled), parse_case(series, "json", kb)
     seed_judged = _median_ms(lambda: determine_parsed(parsed_seed, bundled), args.runs)
     series_judged = _median_ms(lambda: determine_parsed(parsed_series, kb), args.runs)
+    parsed_pap = parse_case(pap, "json", bundled)
+    pap_judged = _median_ms(lambda: determine_parsed(parsed_pap, bundled), args.runs)
     print("| case | runs | median ms, from bytes | median ms, parsed once |\n|---|---|---|---|")
     print(f"| sij-seed-neurectomy.json (JSON, bundled KB) | {args.runs} | {seed_ms:.2f} | {seed_judged:.2f} |")
     print(f"| 90 nights, toy-adherence (JSON; {outcome}) | {args.runs} | {series_ms:.2f} | {series_judged:.2f} |")
+    print(f"| pap-continued-adherent.json (JSON; {pap_outcome}) | {args.runs} | {pap_ms:.2f} | {pap_judged:.2f} |")
     print(f"ratio series/seed: {series_ms / seed_ms:.2f}x from bytes, {series_judged / seed_judged:.2f}x parsed once")
+    print(f"ratio pap-continued/seed: {pap_ms / seed_ms:.2f}x from bytes, {pap_judged / seed_judged:.2f}x parsed once")
     print("(issue 17 asks for at most 2x the seed's time)")
-    return 0 if series_ms / seed_ms <= 2 else 1
+    return 0 if max(series_ms, pap_ms) / seed_ms <= 2 else 1
 
 
 if __name__ == "__main__":
