@@ -8,6 +8,7 @@ checks it reports a result, and met otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -152,8 +153,8 @@ def _criterion(
 def _open(kb: KnowledgeBase, c: Criterion, o: PurposeOpen) -> CriterionResult:
     """A criterion that applies only under a purpose the request does not state: unknown, saying which."""
     codes = ", ".join(sorted(kb.codes[k].notation if k in kb.codes else str(k).rsplit("/", 1)[-1] for k in o.codes))
-    value = f"the purpose of the request for {codes} ({' or '.join(sorted(kb.label(p) for p in o.choices))})"
-    purposes = " or ".join(sorted(kb.label(p) for p in o.purposes))
+    value = f"the purpose of the request for {codes} ({_either(kb.label(p) for p in o.choices)})"
+    purposes = _either(kb.label(p) for p in o.purposes)
     return CriterionResult(
         id=c.id,
         label=c.label,
@@ -170,6 +171,12 @@ def _open(kb: KnowledgeBase, c: Criterion, o: PurposeOpen) -> CriterionResult:
         references=[kb.references[r].id for r in c.references if r in kb.references],
         notStated=[value],
     )
+
+
+def _either(words: Iterable[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``: sorted."""
+    ordered = sorted(words)
+    return " or ".join(ordered) if len(ordered) < 3 else ", ".join(ordered[:-1]) + " or " + ordered[-1]
 
 
 def _facts(

@@ -71,8 +71,8 @@ RequestPurpose = Annotated[
         pattern=r"^[a-z][a-z0-9-]{0,39}$",
         examples=["diagnostic", "therapeutic", "initial-rental", "continued-rental"],
         description="what the request is for: a purpose the knowledge base declares (the bundled one: diagnostic, "
-        "therapeutic, initial-rental, continued-rental); absent: not stated (a criterion that applies under one "
-        "purpose only is then unknown)",
+        "therapeutic, initial-rental, continued-rental, requalification); absent: not stated (a criterion that "
+        "applies under one purpose only is then unknown)",
     ),
 ]
 Injectate = Literal["anaesthetic", "steroid"]
