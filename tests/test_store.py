@@ -92,17 +92,18 @@ from reasoner.store import EmbeddedStore
 kb = KnowledgeBase.load(Path(sys.argv[2]))
 store = EmbeddedStore(Path(sys.argv[1]))
 d = determine(Path(sys.argv[3]).read_bytes(), "json", kb)
-store.put(d)
+store.put(d, flush=sys.argv[4] == "flush")
 print(d.determinationId, flush=True)
 os.kill(os.getpid(), 9)  # no clean shutdown: what put acknowledged must be on disk
 """
 
 
-def test_a_put_survives_sigkill(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flush", ["flush", "no-flush"])
+def test_a_put_survives_sigkill(tmp_path: Path, flush: str) -> None:
     from .conftest import ROOT
 
     case = EXAMPLES / "pap-initial-b1-hst.json"
-    run = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "data"), str(ROOT), str(case)],
+    run = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "data"), str(ROOT), str(case), flush],
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert run.returncode == -9, run.stderr
     ident = run.stdout.strip()
