@@ -17,14 +17,12 @@ import argparse
 import gc
 import json
 import shutil
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench.timing import median_ms
 from reasoner import KnowledgeBase, determine
 from reasoner.pipeline import determine_parsed, parse_case
 
@@ -66,15 +64,6 @@ def ninety_nights() -> bytes:
     return json.dumps(case).encode()
 
 
-def _median_ms(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
 def main(argv: list[str] | None = None) -> int:
     """Print both medians and their ratio; exit 1 when the series case takes more than twice the seed's time."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -95,14 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     pap_outcome = determine(pap, "json", bundled).outcome
     for _ in range(5):
         determine(pap, "json", bundled)
-    seed_ms = _median_ms(lambda: determine(seed, "json", bundled), args.runs)
-    pap_ms = _median_ms(lambda: determine(pap, "json", bundled), args.runs)
-    series_ms = _median_ms(lambda: determine(series, "json", kb), args.runs)
+    seed_ms = median_ms(lambda: determine(seed, "json", bundled), args.runs)
+    pap_ms = median_ms(lambda: determine(pap, "json", bundled), args.runs)
+    series_ms = median_ms(lambda: determine(series, "json", kb), args.runs)
     parsed_seed, parsed_series = parse_case(seed, "json", bundled), parse_case(series, "json", kb)
-    seed_judged = _median_ms(lambda: determine_parsed(parsed_seed, bundled), args.runs)
-    series_judged = _median_ms(lambda: determine_parsed(parsed_series, kb), args.runs)
+    seed_judged = median_ms(lambda: determine_parsed(parsed_seed, bundled), args.runs)
+    series_judged = median_ms(lambda: determine_parsed(parsed_series, kb), args.runs)
     parsed_pap = parse_case(pap, "json", bundled)
-    pap_judged = _median_ms(lambda: determine_parsed(parsed_pap, bundled), args.runs)
+    pap_judged = median_ms(lambda: determine_parsed(parsed_pap, bundled), args.runs)
     print("| case | runs | median ms, from bytes | median ms, parsed once |\n|---|---|---|---|")
     print(f"| sij-seed-neurectomy.json (JSON, bundled KB) | {args.runs} | {seed_ms:.2f} | {seed_judged:.2f} |")
     print(f"| 90 nights, toy-adherence (JSON; {outcome}) | {args.runs} | {series_ms:.2f} | {series_judged:.2f} |")

@@ -11,27 +11,16 @@ The issue asks that storing add at most 2 ms to a determination's p50.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from bench.timing import median_ms
 from reasoner import KnowledgeBase, determine
 from reasoner.pipeline import parse_case
 from reasoner.store import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _median_ms(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(5):  # warm-up
             determine(payload, "json", kb)
             store.put(d, case)
-        determine_ms = _median_ms(lambda: determine(payload, "json", kb), args.runs)
-        put_ms = _median_ms(lambda: store.put(d, case), args.runs)
-        unflushed_ms = _median_ms(lambda: store.put(d, case, flush=False), args.runs)
+        determine_ms = median_ms(lambda: determine(payload, "json", kb), args.runs)
+        put_ms = median_ms(lambda: store.put(d, case), args.runs)
+        unflushed_ms = median_ms(lambda: store.put(d, case, flush=False), args.runs)
         store.close()
     print("| step | runs | median ms |\n|---|---|---|")
     print(f"| determine (seed, JSON) | {args.runs} | {determine_ms:.2f} |")
