@@ -29,7 +29,7 @@ from reasoner.enrich.sites import derive_sites, fact_levels, fact_regions, fact_
 from reasoner.enrich.unstated import mark_unstated
 from reasoner.enrich.values import EnrichedCase, Line
 from reasoner.knowledge import applicability
-from reasoner.knowledge.classes import classes_for, classes_of, possible_classes_of
+from reasoner.knowledge.classes import classes_for, purpose_classes
 from reasoner.knowledge.entities import Policy, icd10cm_notation
 from reasoner.vocab import CV, GR
 
@@ -140,8 +140,8 @@ def _lines(
 
 def _purpose_open(kb: KnowledgeBase, line: Line) -> bool:
     """Whether the line's code has purpose subclasses and the request states none of their purposes."""
-    special = possible_classes_of(kb, line.code) - classes_of(kb, line.code, None)
-    return bool(special) and special.isdisjoint(line.classes)
+    offered = purpose_classes(kb, line.code)
+    return bool(offered) and all(extra.isdisjoint(line.classes) for extra in offered.values())
 
 
 def _pain_history(objs: Objects, add: Adder, kb: KnowledgeBase, case_node: Node) -> None:

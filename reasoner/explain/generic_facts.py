@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from rdflib.term import Node
 
-from reasoner.explain.words import _code, _label, _num, _value
+from reasoner.explain.words import _code, _label, _num, _value, derived_value
 from reasoner.vocab import CV
 
 if TYPE_CHECKING:
@@ -38,10 +38,9 @@ def _observed(g: Graph, kb: KnowledgeBase, node: Node) -> str:
     if (v := _value(g, node, CV.value)) is not None:
         unit = _label(g, kb, node, CV.unit)
         return f"{name} {_num(v)}" + (f" {unit}" if unit else "")
-    if (lab := _label(g, kb, node, CV.valueCode)) is not None:
-        return f"{name}: {lab}"
-    if isinstance(b := _value(g, node, CV.valueBoolean), Literal):
-        return f"{name}: {'yes' if b.toPython() is True else 'no'}"
+    for p in (CV.valueCode, CV.valueBoolean):  # a coded value's label, or yes or no
+        if (v := _value(g, node, p)) is not None:
+            return f"{name}: {derived_value(v, kb)}"
     return name
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from rdflib import URIRef
 
 from reasoner._memo import per_knowledge_base
-from reasoner.knowledge.classes import classes_of
+from reasoner.knowledge.classes import purpose_classes
 from reasoner.knowledge.entities import Policy
 
 if TYPE_CHECKING:
@@ -72,11 +72,9 @@ def with_open_purposes(
     found: dict[URIRef, tuple[set[URIRef], set[URIRef]]] = {}
     choices: dict[URIRef, frozenset[URIRef]] = {}
     for code, classes in open_lines:
-        choices[code] = frozenset(p for c in classes for p, _sub in kb.purposes.get(c, ()))
-        for purpose in sorted(choices[code]):
-            extra = classes_of(kb, code, purpose) - classes
-            if not extra:
-                continue
+        offered = purpose_classes(kb, code)
+        choices[code] = frozenset(offered)
+        for purpose, extra in sorted(offered.items()):
             for criterion in resolve(kb, policy, classes | extra).criteria - applicable.criteria:
                 purposes, codes = found.setdefault(criterion, (set(), set()))
                 purposes.add(purpose)

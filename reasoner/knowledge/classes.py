@@ -6,6 +6,8 @@ sieve asks them which history a policy can see.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from rdflib import URIRef
@@ -42,10 +44,18 @@ def classes_for(kb: KnowledgeBase, term: URIRef, purposes: frozenset[URIRef]) ->
 
 
 @per_knowledge_base(maxsize=4096)
+def purpose_classes(kb: KnowledgeBase, term: URIRef) -> Mapping[URIRef, frozenset[URIRef]]:
+    """For each purpose that specialises the classes of ``term``: the classes it adds to them."""
+    base = classes_of(kb, term, None)
+    out: dict[URIRef, frozenset[URIRef]] = {}
+    for cls in base:
+        for purpose, _sub in kb.purposes.get(cls, ()):
+            if extra := classes_of(kb, term, purpose) - base:
+                out[purpose] = out.get(purpose, frozenset()) | extra
+    return MappingProxyType(out)
+
+
+@per_knowledge_base(maxsize=4096)
 def possible_classes_of(kb: KnowledgeBase, term: URIRef) -> frozenset[URIRef]:
     """The classes a fact with the classifying value ``term`` has for some purpose (its purpose unstated)."""
-    out = classes_of(kb, term, None)
-    for cls in out:
-        for purpose, _sub in kb.purposes.get(cls, ()):
-            out = out | classes_of(kb, term, purpose)
-    return out
+    return classes_of(kb, term, None).union(*purpose_classes(kb, term).values())

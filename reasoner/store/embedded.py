@@ -66,9 +66,8 @@ class EmbeddedStore:
         """
         text = d.model_dump_json()
         stored = Stored(d.determinationId, d.policy.id, d.outcome.value, _sha256(text), now or datetime.now(UTC), text)
-        home = ox.NamedNode(graph_of(stored.id))
+        home = det = ox.NamedNode(graph_of(stored.id))  # the determination names its own graph
         facts = ox.NamedNode(graph_of(stored.id) + "/case")
-        det = ox.NamedNode(graph_of(stored.id))
         quads = [_quad(t, home) for t in determination_graph(d)]
         quads += [
             ox.Quad(det, ox.NamedNode(ST.json), ox.Literal(text, datatype=ox.NamedNode(_JSON_DT)), home),
