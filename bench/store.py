@@ -11,14 +11,15 @@ The issue asks that storing add at most 2 ms to a determination's p50.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
 from pathlib import Path
 
 from bench.timing import median_ms
 from reasoner import KnowledgeBase, determine
-from reasoner.pipeline import parse_case
-from reasoner.store import EmbeddedStore
+from reasoner.intake.json_case.load import load_json
+from reasoner.store import EmbeddedStore, KeptCase
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,23 +31,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     kb = KnowledgeBase.load(ROOT)
     payload = (ROOT / "examples/cases/sij-seed-neurectomy.json").read_bytes()
-    d, case = determine(payload, "json", kb), parse_case(payload, "json", kb).graph
+    d = determine(payload, "json", kb)
+    case = KeptCase("application/json", load_json(payload).model_dump_json())  # as the API keeps a JSON case
     with tempfile.TemporaryDirectory() as tmp:
         store = EmbeddedStore(Path(tmp) / "data")
+        synced = EmbeddedStore(Path(tmp) / "synced", flush=True)
+        ids = (format(i, "032x") for i in itertools.count(1))  # each put a new determination, as in service
+
+        def put(into: EmbeddedStore) -> None:
+            into.put(d.model_copy(update={"determinationId": next(ids)}), case, by="bench")
+
         for _ in range(5):  # warm-up
             determine(payload, "json", kb)
-            store.put(d, case)
+            put(store)
+            put(synced)
         determine_ms = median_ms(lambda: determine(payload, "json", kb), args.runs)
-        put_ms = median_ms(lambda: store.put(d, case), args.runs)
-        unflushed_ms = median_ms(lambda: store.put(d, case, flush=False), args.runs)
+        put_ms = median_ms(lambda: put(synced), args.runs)
+        unflushed_ms = median_ms(lambda: put(store), args.runs)
         store.close()
+        synced.close()
     print("| step | runs | median ms |\n|---|---|---|")
     print(f"| determine (seed, JSON) | {args.runs} | {determine_ms:.2f} |")
     print(f"| put, flushed | {args.runs} | {put_ms:.2f} |")
     print(f"| put, not flushed | {args.runs} | {unflushed_ms:.2f} |")
-    print(f"storing adds {put_ms:.2f} ms flushed ({put_ms / determine_ms:.1f}x determine), {unflushed_ms:.2f} ms not")
+    print(f"storing adds {unflushed_ms:.2f} ms as the server does it (survives SIGKILL), {put_ms:.2f} ms synced")
     print("(issue 18 asks for at most 2 ms)")
-    return 0 if put_ms <= 2 else 1
+    return 0 if unflushed_ms <= 2 else 1
 
 
 if __name__ == "__main__":

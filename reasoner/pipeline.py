@@ -27,6 +27,7 @@ from reasoner.intake import jsonld
 from reasoner.intake import turtle as intake
 from reasoner.intake.fhir.pas import read_pas
 from reasoner.intake.json_case.load import load_json
+from reasoner.intake.json_case.schema import CaseIn
 from reasoner.intake.json_case.to_rdf import to_case
 from reasoner.intake.parsed import ParsedCase
 from reasoner.intake.turtle import CaseFormat
@@ -77,16 +78,21 @@ def resolve_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> Policy
 
 def determine(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
     """Determine a case given as bytes (``fmt`` is ``"turtle"`` or ``"json"``)."""
-    if fmt == "json":  # the policy is known before the graph is built: leave out history it cannot see
-        case = load_json(payload)
-        # As resolve_policy will choose it from the graph; when it finds none, it says so there.
-        if policy is not None:
-            chosen = kb.policies.get(policy)
-        else:
-            chosen = kb.policy_by_iri(KB[case.policy]) if case.policy else None
-        seen = relevance.for_policy(kb, chosen) if chosen is not None else None
-        return _run(to_case(case, kb, seen), kb, policy)
+    if fmt == "json":
+        return determine_case(load_json(payload), kb, policy=policy)
     return _run(parse_case(payload, fmt, kb), kb, policy)
+
+
+def determine_case(case: CaseIn, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
+    """Determine a JSON case already validated (``load_json``), as :func:`determine` does its bytes."""
+    # The policy is known before the graph is built: leave out history it cannot see. As
+    # resolve_policy will choose it from the graph; when it finds none, it says so there.
+    if policy is not None:
+        chosen = kb.policies.get(policy)
+    else:
+        chosen = kb.policy_by_iri(KB[case.policy]) if case.policy else None
+    seen = relevance.for_policy(kb, chosen) if chosen is not None else None
+    return _run(to_case(case, kb, seen), kb, policy)
 
 
 def determine_graph(case: Graph, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:

@@ -68,3 +68,6 @@ def fhir_validator() -> FhirValidator:
             pytest.fail(why)
         pytest.skip(why)
     return FhirValidator()
+
+
+pytest_plugins = ["tests.store_backends"]

@@ -1,4 +1,9 @@
-"""The embedded determination store (reasoner/store/embedded.py): what is put is found, durably, apart from the case."""
+"""The determination store (reasoner/store): one suite, run on every backend (tests/store_backends.py).
+
+What is put is found, with its case facts apart; finding filters and pages; a review binds the
+digest it read and makes the final status the reviewer's; a re-determination never inherits a
+review; export and import round-trip; what put acknowledged survives SIGKILL.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
+from rdflib import XSD, Graph, Literal
+from rdflib.term import Node
 
 from reasoner import KnowledgeBase, determine
+from reasoner.intake.json_case.load import load_json
 from reasoner.model import Determination
 from reasoner.pipeline import parse_case
-from reasoner.store import EmbeddedStore
+from reasoner.render.rdf import determination_graph
+from reasoner.store import DeterminationStore, KeptCase, ReviewAction, ReviewIn, ReviewStatus, StoreError, graph_of
+from reasoner.store.records import case_graph
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, ROOT
+from .store_backends import open_store
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
@@ -26,32 +36,69 @@ def _decide(kb: KnowledgeBase, name: str) -> tuple[Determination, Graph]:
     return determine(payload, "json", kb), parse_case(payload, "json", kb).graph
 
 
-def test_a_determination_put_is_got_back_whole(kb: KnowledgeBase, tmp_path: Path) -> None:
-    store = EmbeddedStore(tmp_path / "data")
+def _json_case(name: str) -> KeptCase:
+    return KeptCase("application/json", load_json((EXAMPLES / f"{name}.json").read_bytes()).model_dump_json())
+
+
+def _rdf11(g: Graph) -> set[tuple[Node, Node, Node]]:
+    """The triples, a string literal with and without xsd:string as one (RDF 1.1; N-Triples writes it without)."""
+    return {(s, p, Literal(str(o)) if isinstance(o, Literal) and o.datatype == XSD.string else o) for s, p, o in g}
+
+
+def test_a_determination_put_is_got_back_whole(kb: KnowledgeBase, store: DeterminationStore) -> None:
     d, case = _decide(kb, "pap-continued-not-adherent")
-    kept = store.put(d, case, now=T0)
+    kept = store.put(d, case, by="intake-app", now=T0)
     got = store.get(d.determinationId)
     assert got == kept and got.outcome == "not-medically-necessary" and got.policy == "medicare-pap"
-    assert json.loads(got.json) == json.loads(d.model_dump_json())
-    assert got.digest.startswith("sha256:") and got.stored_at == T0
+    assert got.determination() == d and json.loads(got.json) == json.loads(d.model_dump_json())
+    assert got.digest.startswith("sha256:") and got.stored_at == T0 and got.submitted_by == ("intake-app",)
+    assert got.status == ReviewStatus.AWAITING and got.final_outcome is None and got.decided_at is None
     assert store.get("0" * 32) is None
 
 
-def test_the_case_facts_are_kept_apart(kb: KnowledgeBase, tmp_path: Path) -> None:
-    store = EmbeddedStore(tmp_path / "data")
+def test_a_favourable_answer_is_final_without_review(kb: KnowledgeBase, store: DeterminationStore) -> None:
+    d, _ = _decide(kb, "pap-continued-adherent")
+    kept = store.put(d, now=T0)
+    assert kept.status == ReviewStatus.AUTOMATED and kept.final_outcome == "medically-necessary"
+    assert store.get(d.determinationId) == kept and kept.decided_at == T0
+
+
+def test_the_rdf_kept_is_the_determination_with_provenance(kb: KnowledgeBase, store: DeterminationStore) -> None:
+    d, case = _decide(kb, "bar-lap-rygb")
+    store.put(d, case, now=T0)
+    g = graph_of(d.determinationId)
+    rows = store._select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}")  # the graph as kept
+    kept = {(r["s"], r["p"], r["o"]) for r in rows}
+    assert {(str(s), str(p), str(o)) for s, p, o in determination_graph(d)} <= kept
+    prov = "http://www.w3.org/ns/prov#"
+    ended = [o for s, p, o in kept if (s, p) == (g + "#activity", prov + "endedAtTime")]
+    assert [datetime.fromisoformat(t) for t in ended] == [T0]
+    assert (g + "#activity", prov + "used", g + "/case") in kept
+    assert not any("caseFacts" in p for _, p, _ in kept)  # the facts are in the case graph only
+
+
+def test_the_case_facts_are_kept_apart(kb: KnowledgeBase, store: DeterminationStore) -> None:
     d, case = _decide(kb, "bar-lap-rygb")
     store.put(d, case, now=T0)
     kept = store.case(d.determinationId)
-    assert kept is not None and len(kept) == len(case)
-    assert set(kept) == set(case)  # every fact, as given (a JSON case has no blank nodes)
+    assert kept is not None and kept.media_type == "application/n-triples"
+    assert _rdf11(case_graph(kept, kb)) == _rdf11(case)  # every fact, as given (a JSON case has no blank nodes)
     assert store.case("0" * 32) is None
 
 
-def test_find_filters_and_pages_latest_first(kb: KnowledgeBase, tmp_path: Path) -> None:
-    store = EmbeddedStore(tmp_path / "data")
+def test_a_json_case_is_kept_as_its_json_form(kb: KnowledgeBase, store: DeterminationStore) -> None:
+    d, case = _decide(kb, "bar-lap-rygb")
+    store.put(d, _json_case("bar-lap-rygb"), now=T0)
+    kept = store.case(d.determinationId)
+    assert kept == _json_case("bar-lap-rygb")
+    assert _rdf11(case_graph(kept, kb)) == _rdf11(case)
+    assert determine(kept.text.encode(), "json", kb) == d  # judged again, the same answer
+
+
+def test_find_filters_and_pages_latest_first(kb: KnowledgeBase, store: DeterminationStore) -> None:
     names = ["pap-initial-b1-hst", "pap-initial-rdi-3", "bar-bmi-33", "pap-continued-adherent"]
     for i, name in enumerate(names):
-        store.put(_decide(kb, name)[0], now=T0 + timedelta(minutes=i))
+        store.put(_decide(kb, name)[0], by="app-a" if i % 2 else "app-b", now=T0 + timedelta(minutes=i))
     assert [s.outcome for s in store.find()] == [
         "medically-necessary",
         "not-medically-necessary",
@@ -61,51 +108,152 @@ def test_find_filters_and_pages_latest_first(kb: KnowledgeBase, tmp_path: Path) 
     assert [s.policy for s in store.find(policy="medicare-bariatric")] == ["medicare-bariatric"]
     assert len(store.find(policy="medicare-pap", outcome="medically-necessary")) == 2
     assert len(store.find(since=T0 + timedelta(minutes=2))) == 2
+    assert len(store.find(status="awaiting-review")) == 2 and len(store.find(status="automated")) == 2
+    assert {s.submitted_by for s in store.find(by="app-a")} == {("app-a",)} and len(store.find(by="app-a")) == 2
     assert [s.id for s in store.find(limit=2, offset=1)] == [s.id for s in store.find()[1:3]]
     assert store.find(policy='x" } } DROP ALL #') == []  # a value is a literal, never query text
+    assert store.count() == 4
 
 
-def test_the_same_determination_again_replaces_it(kb: KnowledgeBase, tmp_path: Path) -> None:
-    store = EmbeddedStore(tmp_path / "data")
+def test_the_same_determination_again_keeps_its_first_time_and_gains_the_asker(
+    kb: KnowledgeBase, store: DeterminationStore
+) -> None:
     d, case = _decide(kb, "pap-initial-b1-hst")
-    store.put(d, case, now=T0)
-    store.put(d, case, now=T0 + timedelta(hours=1))
+    store.put(d, case, by="app-a", now=T0)
+    again = store.put(d, case, by="app-b", claim="urn:claim|1", now=T0 + timedelta(hours=1))
     (only,) = store.find()
-    assert only.stored_at == T0 + timedelta(hours=1)
-    assert len(store.case(d.determinationId) or ()) == len(case)
+    assert only == again and only.stored_at == T0
+    assert only.submitted_by == ("app-a", "app-b") and only.claims == ("urn:claim|1",)
+    assert (kept := store.case(d.determinationId)) is not None and len(case_graph(kept, kb)) == len(case)
 
 
-def test_an_id_that_is_not_one_is_refused(tmp_path: Path) -> None:
-    store = EmbeddedStore(tmp_path / "data")
+def test_an_id_that_is_not_one_is_refused(store: DeterminationStore) -> None:
     with pytest.raises(ValueError, match="not a determination id"):
         store.get("> } DROP ALL {")
+
+
+def test_a_review_makes_the_final_status_the_reviewers(kb: KnowledgeBase, store: DeterminationStore) -> None:
+    d, case = _decide(kb, "pap-continued-not-adherent")
+    kept = store.put(d, case, now=T0)
+    overturn = ReviewIn(ReviewAction.OVERTURN, "dr-lee", kept.digest, "medically-necessary", "adherence log received")
+    after = store.review(d.determinationId, overturn, now=T0 + timedelta(hours=2))
+    assert after.status == ReviewStatus.OVERTURNED and after.final_outcome == "medically-necessary"
+    assert after.outcome == "not-medically-necessary"  # the engine's answer is kept as it was
+    assert after.decided_at == T0 + timedelta(hours=2)
+    (review,) = store.reviews(d.determinationId)
+    assert (review.action, review.reviewer, review.outcome, review.reason) == (
+        ReviewAction.OVERTURN, "dr-lee", "medically-necessary", None)  # fmt: skip
+    assert store.reviews(d.determinationId, reasons=True)[0].reason == "adherence log received"
+    assert [s.id for s in store.find(status="overturned")] == [d.determinationId]
+    upheld = store.review(
+        d.determinationId, ReviewIn(ReviewAction.UPHOLD, "dr-kim", kept.digest), now=T0 + timedelta(hours=3)
+    )
+    assert upheld.status == ReviewStatus.UPHELD and upheld.final_outcome == "not-medically-necessary"
+    assert len(store.reviews(d.determinationId)) == 2
+
+
+@pytest.mark.parametrize(
+    ("review", "code"),
+    [
+        (ReviewIn(ReviewAction.OVERTURN, "dr-lee", "", "medically-necessary", None), "reason-required"),
+        (ReviewIn(ReviewAction.OVERTURN, "dr-lee", "", "medically-necessary", "  "), "reason-required"),
+        (ReviewIn(ReviewAction.OVERTURN, "dr-lee", "", None, "why"), "outcome-required"),
+        (ReviewIn(ReviewAction.OVERTURN, "dr-lee", "", "not-medically-necessary", "why"), "outcome-unchanged"),
+        (ReviewIn(ReviewAction.MODIFY, "dr-lee", "", "medically-necessary", None), "reason-required"),
+        (ReviewIn(ReviewAction.MODIFY, "dr-lee", "", "approved", "why"), "unknown-outcome"),
+        (ReviewIn(ReviewAction.UPHOLD, "dr-lee", "", "medically-necessary", None), "outcome-mismatch"),
+        (ReviewIn(ReviewAction.UPHOLD, " ", "", None, None), "reviewer-required"),
+        (ReviewIn(ReviewAction.UPHOLD, "dr-lee", "sha256:" + "0" * 64, None, None), "digest-mismatch"),
+    ],
+)
+def test_a_review_that_cannot_stand_is_refused(
+    kb: KnowledgeBase, store: DeterminationStore, review: ReviewIn, code: str
+) -> None:
+    d, _ = _decide(kb, "pap-continued-not-adherent")
+    kept = store.put(d, now=T0)
+    if not review.digest:
+        review = ReviewIn(review.action, review.reviewer, kept.digest, review.outcome, review.reason)
+    with pytest.raises(StoreError) as refused:
+        store.review(d.determinationId, review)
+    assert refused.value.code == code
+    assert store.get(d.determinationId) == kept and store.reviews(d.determinationId) == []
+
+
+def test_a_review_of_nothing_stored_is_not_found(store: DeterminationStore) -> None:
+    with pytest.raises(StoreError) as refused:
+        store.review("ab" * 16, ReviewIn(ReviewAction.UPHOLD, "dr-lee", "sha256:x"))
+    assert refused.value.code == "not-found"
+
+
+def test_a_re_determination_never_inherits_a_review(kb: KnowledgeBase, store: DeterminationStore) -> None:
+    d, case = _decide(kb, "pap-continued-not-adherent")
+    kept = store.put(d, case, now=T0)
+    store.review(d.determinationId, ReviewIn(ReviewAction.UPHOLD, "dr-lee", kept.digest))
+    # The same id with another JSON: what a new engine version gives for the same case and knowledge base.
+    changed = d.model_copy(update={"rationale": [*d.rationale, "a new engine explains more"]})
+    again = store.put(changed, case, now=T0 + timedelta(days=1))
+    assert again.status == ReviewStatus.AWAITING and again.final_outcome is None and again.digest != kept.digest
+    assert store.get(d.determinationId) == again and store.reviews(d.determinationId) == []
+    # A new knowledge base gives a new id: nothing of the old determination's review carries over.
+    other = d.model_copy(update={"determinationId": "cd" * 16, "knowledgeBase": "sha256:" + "1" * 64})
+    assert store.put(other, case).status == ReviewStatus.AWAITING
+
+
+def test_export_and_import_round_trip(kb: KnowledgeBase, store: DeterminationStore, tmp_path: Path) -> None:
+    d, case = _decide(kb, "pap-continued-not-adherent")
+    kept = store.put(d, case, by="app-a", now=T0)
+    store.review(
+        d.determinationId, ReviewIn(ReviewAction.OVERTURN, "dr-lee", kept.digest, "medically-necessary", "log")
+    )
+    store.put(_decide(kb, "bar-lap-rygb")[0], now=T0)
+    dump = store.export()
+    with open_store(tmp_path / "restored", fresh=True) as restored:
+        assert restored.import_(dump) == 2
+        assert restored.get(d.determinationId) == store.get(d.determinationId)
+        assert restored.reviews(d.determinationId, reasons=True) == store.reviews(d.determinationId, reasons=True)
+        assert restored.case(d.determinationId) == store.case(d.determinationId) is not None
+        with pytest.raises(StoreError) as refused:
+            restored.import_(b"<not n-quads")
+        assert refused.value.code == "invalid-nquads" and restored.count() == 2
 
 
 _CHILD = """
 import os, sys
 from pathlib import Path
-from rdflib import Graph
 
 from reasoner import KnowledgeBase, determine
-from reasoner.model import Determination
 from reasoner.store import EmbeddedStore
 kb = KnowledgeBase.load(Path(sys.argv[2]))
-store = EmbeddedStore(Path(sys.argv[1]))
+store = EmbeddedStore(Path(sys.argv[1]), flush=sys.argv[4] == "flush")
 d = determine(Path(sys.argv[3]).read_bytes(), "json", kb)
-store.put(d, flush=sys.argv[4] == "flush")
+store.put(d)
 print(d.determinationId, flush=True)
 os.kill(os.getpid(), 9)  # no clean shutdown: what put acknowledged must be on disk
 """
 
 
 @pytest.mark.parametrize("flush", ["flush", "no-flush"])
-def test_a_put_survives_sigkill(tmp_path: Path, flush: str) -> None:
-    from .conftest import ROOT
+def test_an_embedded_put_survives_sigkill(tmp_path: Path, flush: str) -> None:
+    from reasoner.store import EmbeddedStore
 
     case = EXAMPLES / "pap-initial-b1-hst.json"
     run = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "data"), str(ROOT), str(case), flush],
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert run.returncode == -9, run.stderr
     ident = run.stdout.strip()
-    found = EmbeddedStore(tmp_path / "data").get(ident)
+    store = EmbeddedStore(tmp_path / "data")
+    found = store.get(ident)
+    store.close()
     assert found is not None and found.outcome == "medically-necessary"
+
+
+def test_an_embedded_folder_in_use_by_another_process_is_named(tmp_path: Path) -> None:
+    from reasoner.store import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "data")
+    try:
+        code = "from pathlib import Path; from reasoner.store import EmbeddedStore; EmbeddedStore(Path('data'))"
+        run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False)
+    finally:
+        store.close()
+    assert run.returncode == 1 and "in use by another process" in run.stderr

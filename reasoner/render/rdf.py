@@ -7,12 +7,23 @@ reproducible as the JSON form.
 
 from __future__ import annotations
 
-from rdflib import PROV, RDF, Graph, Literal, URIRef
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from rdflib import PROV, RDF, XSD, Graph, Literal, URIRef
 
 from reasoner.model import Determination, Status
 from reasoner.vocab import BASE, GR, KB
 
 _STATUS = {Status.MET: GR.Met, Status.NOT_MET: GR.NotMet, Status.UNKNOWN: GR.Unknown}
+
+I = TypeVar("I")  # a term for an IRI
+L = TypeVar("L")  # a term for a literal
+_BOOLEAN = str(XSD.boolean)
+
+
+def _literal(text: str, datatype: str | None) -> Literal:
+    return Literal(text, datatype=URIRef(datatype) if datatype else None)
 
 
 def determination_graph(d: Determination) -> Graph:
@@ -21,32 +32,56 @@ def determination_graph(d: Determination) -> Graph:
     g.bind("gr", str(GR.Determination).rsplit("#", 1)[0] + "#")
     g.bind("prov", PROV)
     g.bind("grk", KB)
-    det = URIRef(f"{BASE}determination/{d.determinationId}")
-    activity = URIRef(f"{det}#activity")
-    kb_version = URIRef(f"{BASE}kb-version/{d.knowledgeBase.removeprefix('sha256:')}")
-    policy = KB[d.policy.id]
-    g.add((det, RDF.type, GR.Determination))
-    g.add((det, GR.outcome, Literal(d.outcome.value)))
-    g.add((det, PROV.wasGeneratedBy, activity))
-    g.add((det, PROV.wasDerivedFrom, kb_version))
-    g.add((det, PROV.wasDerivedFrom, policy))
-    g.add((activity, RDF.type, PROV.Activity))
-    g.add((activity, PROV.used, kb_version))
-    g.add((activity, PROV.used, policy))
-    g.add((kb_version, RDF.type, GR.KnowledgeBaseVersion))
-    g.add((kb_version, GR.contentHash, Literal(d.knowledgeBase)))
-    for i, c in enumerate(d.criteria, start=1):
-        result = URIRef(f"{det}#criterion-{i}")
-        g.add((det, GR.criterionResult, result))
-        g.add((result, RDF.type, GR.CriterionResult))
-        g.add((result, GR.criterion, KB[c.id]))
-        g.add((result, GR.status, _STATUS[c.status]))
-        g.add((result, GR.finding, Literal(c.finding)))
-        g.add((result, GR.advisory, Literal(c.advisory)))
-        if c.verification is not None:
-            g.add((result, GR.verification, URIRef(f"{BASE}core#Verification{c.verification}")))
-        for fact in c.facts:
-            node = URIRef(fact.node)
-            g.add((result, PROV.wasDerivedFrom, node))
-            g.add((activity, PROV.used, node))
+    for triple in determination_triples(d):
+        g.add(triple)
     return g
+
+
+def determination_iri(ident: str) -> URIRef:
+    """The IRI of a determination (and, in the store, of the named graph that holds it)."""
+    return URIRef(f"{BASE}determination/{ident}")
+
+
+def determination_triples(d: Determination) -> Iterator[tuple[URIRef, URIRef, URIRef | Literal]]:
+    """The triples of :func:`determination_graph`, without building a graph."""
+    return determination_terms(d, URIRef, _literal)
+
+
+def determination_terms(
+    d: Determination, iri: Callable[[str], I], literal: Callable[[str, str | None], L]
+) -> Iterator[tuple[I, I, I | L]]:
+    """The triples of :func:`determination_graph`, each term made by ``iri`` or ``literal`` (text, datatype IRI).
+
+    The store passes pyoxigraph's constructors, and writes the triples as they come.
+    """
+    here = str(determination_iri(d.determinationId))
+    det, activity = iri(here), iri(f"{here}#activity")
+    kb_version = iri(f"{BASE}kb-version/{d.knowledgeBase.removeprefix('sha256:')}")
+    policy = iri(KB[d.policy.id])
+    a, outcome, derived, used = iri(RDF.type), iri(GR.outcome), iri(PROV.wasDerivedFrom), iri(PROV.used)
+    yield det, a, iri(GR.Determination)
+    yield det, outcome, literal(d.outcome.value, None)
+    yield det, iri(PROV.wasGeneratedBy), activity
+    yield det, derived, kb_version
+    yield det, derived, policy
+    yield activity, a, iri(PROV.Activity)
+    yield activity, used, kb_version
+    yield activity, used, policy
+    yield kb_version, a, iri(GR.KnowledgeBaseVersion)
+    yield kb_version, iri(GR.contentHash), literal(d.knowledgeBase, None)
+    result_of, criterion_result = iri(GR.criterionResult), iri(GR.CriterionResult)
+    criterion, status, finding, advisory = iri(GR.criterion), iri(GR.status), iri(GR.finding), iri(GR.advisory)
+    for i, c in enumerate(d.criteria, start=1):
+        result = iri(f"{here}#criterion-{i}")
+        yield det, result_of, result
+        yield result, a, criterion_result
+        yield result, criterion, iri(KB[c.id])
+        yield result, status, iri(_STATUS[c.status])
+        yield result, finding, literal(c.finding, None)
+        yield result, advisory, literal("true" if c.advisory else "false", _BOOLEAN)
+        if c.verification is not None:
+            yield result, iri(GR.verification), iri(f"{BASE}core#Verification{c.verification}")
+        for fact in c.facts:
+            node = iri(fact.node)
+            yield result, derived, node
+            yield activity, used, node

@@ -1,5 +1,20 @@
-"""Determinations kept: an embedded Oxigraph store (embedded.py); the remote SPARQL store is to come."""
+"""Determinations kept: one interface (base.py), an embedded Oxigraph store (embedded.py) or a remote SPARQL one."""
 
-from reasoner.store.embedded import EmbeddedStore, Stored
+from reasoner.store.base import DeterminationStore, case_graph_of, graph_of, is_private_graph
+from reasoner.store.embedded import EmbeddedStore
+from reasoner.store.records import KeptCase, Review, ReviewAction, ReviewIn, ReviewStatus, Stored, StoreError
 
-__all__ = ["EmbeddedStore", "Stored"]
+__all__ = [
+    "DeterminationStore",
+    "EmbeddedStore",
+    "KeptCase",
+    "Review",
+    "ReviewAction",
+    "ReviewIn",
+    "ReviewStatus",
+    "StoreError",
+    "Stored",
+    "case_graph_of",
+    "graph_of",
+    "is_private_graph",
+]

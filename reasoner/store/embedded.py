@@ -1,185 +1,106 @@
-"""Determinations kept on disk in an embedded Oxigraph store (issue 18, its first part).
+"""The determination store in an embedded Oxigraph database on disk (the default backend).
 
-Each determination is two named graphs. ``<BASE>determination/<id>`` holds the determination as
-RDF (reasoner.render.rdf.determination_graph: the PROV-O activity, the policy, the knowledge-base
-version and each criterion's result), its JSON form, the SHA-256 of that JSON and when it was
-stored. ``<BASE>determination/<id>/case`` holds the case facts, apart, so that a reader who may
-not see patient data is given the first graph only. :meth:`EmbeddedStore.put` writes both in one
-transaction and returns only after Oxigraph has flushed it to disk. The same id stored again (the
-same case under the same knowledge base and policy) replaces the earlier graphs.
+One process opens a folder at a time (RocksDB locks it): a server with several workers keeps its
+determinations in a remote store instead (reasoner/store/remote.py). In one process, every store
+opened on the same folder shares one database.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.term import Node
 
-from reasoner.model import Determination
-from reasoner.render.rdf import determination_graph
-from reasoner.vocab import BASE
-
-#: What the store says of a determination besides its RDF form.
-ST = Namespace(BASE + "store#")
-_JSON_DT = "http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON"
-_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
+from reasoner.store.base import DeterminationStore, rows_of
+from reasoner.store.records import StoreError
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """A kept determination: its id, what it decided and its JSON form as stored."""
+class EmbeddedStore(DeterminationStore):
+    """An Oxigraph database in ``folder`` (created on first use).
 
-    id: str
-    policy: str
-    outcome: str
-    digest: str
-    stored_at: datetime
-    json: str
+    A commit returns once Oxigraph has written it to its write-ahead log, which is in the
+    operating system's cache: it survives the process's death (SIGKILL; tests/test_store.py) but
+    not the machine's. ``flush=True`` also syncs each commit to disk, at about 8 ms a commit on
+    this machine (``python -m bench.store``).
+    """
 
+    _open: ClassVar[dict[Path, tuple[ox.Store, int]]] = {}  # folder -> (database, stores using it)
+    _open_lock: ClassVar[threading.Lock] = threading.Lock()
 
-def graph_of(ident: str) -> str:
-    """The IRI of the named graph holding a determination."""
-    return f"{BASE}determination/{ident}"
+    def __init__(self, folder: Path, *, flush: bool = False) -> None:
+        super().__init__()
+        self.folder = folder.resolve()
+        self.flush = flush
+        with self._open_lock:
+            db, users = self._open.get(self.folder, (None, 0))
+            if db is None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                try:
+                    db = ox.Store(str(self.folder))
+                except OSError as exc:
+                    if "lock" in str(exc).lower():
+                        raise StoreError(
+                            "store-in-use",
+                            f"the data folder {self.folder} is in use by another process (a running server?): "
+                            "use that server's HTTP API, or a remote store",
+                        ) from None
+                    raise StoreError("store-unavailable", f"cannot open the data folder {self.folder}: {exc}") from None
+            self._open[self.folder] = (db, users + 1)
+        self._db = db
+        self._closed = False
 
-
-class EmbeddedStore:
-    """An Oxigraph database in ``folder`` (created on first use)."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self._db = ox.Store(str(folder))
-
-    def put(
-        self, d: Determination, case: Graph | None = None, *, now: datetime | None = None, flush: bool = True
-    ) -> Stored:
-        """Keep ``d`` (and the case facts, apart); durable on return.
-
-        Committed, a put survives the process's death (SIGKILL) whatever ``flush`` says: Oxigraph's
-        write-ahead log is in the operating system's cache. ``flush`` also writes it to disk, so
-        that it survives the machine's (about 8 ms on this machine; ``python -m bench.store``).
-        """
-        text = d.model_dump_json()
-        stored = Stored(d.determinationId, d.policy.id, d.outcome.value, _sha256(text), now or datetime.now(UTC), text)
-        home = det = ox.NamedNode(graph_of(stored.id))  # the determination names its own graph
-        facts = ox.NamedNode(graph_of(stored.id) + "/case")
-        quads = [_quad(t, home) for t in determination_graph(d)]
-        quads += [
-            ox.Quad(det, ox.NamedNode(ST.json), ox.Literal(text, datatype=ox.NamedNode(_JSON_DT)), home),
-            ox.Quad(det, ox.NamedNode(ST.digest), ox.Literal(stored.digest), home),
-            ox.Quad(det, ox.NamedNode(ST.policy), ox.Literal(stored.policy), home),
-            ox.Quad(det, ox.NamedNode(ST.outcome), ox.Literal(stored.outcome), home),
-            ox.Quad(det, ox.NamedNode(ST.storedAt), _when(stored.stored_at), home),
-        ]
-        quads += [_quad(t, facts) for t in case or ()]
-        for g in (home, facts):  # a determination stored again replaces its graphs
-            if self._db.contains_named_graph(g):
-                self._db.remove_graph(g)
+    def _commit(self, drop: list[str], quads: list[ox.Quad]) -> None:
+        for name in drop:
+            self._db.remove_graph(ox.NamedNode(name))
         self._db.extend(quads)
-        if flush:
+        if self.flush:
             self._db.flush()
-        return stored
 
-    def get(self, ident: str) -> Stored | None:
-        """The determination kept under ``ident``, if any."""
-        found = list(self._select(f"VALUES ?d {{ <{graph_of(_checked(ident))}> }}"))
-        return found[0] if found else None
+    def _select(self, query: str) -> list[dict[str, str]]:
+        solutions = self._db.query(query)
+        assert isinstance(solutions, ox.QuerySolutions)
+        return rows_of(solutions, [v.value for v in solutions.variables])
 
-    def case(self, ident: str) -> Graph | None:
-        """The case facts kept with a determination (a reader must be allowed to see them)."""
-        name = ox.NamedNode(graph_of(_checked(ident)) + "/case")
-        if not self._db.contains_named_graph(name):
-            return None
-        g = Graph()
-        for q in self._db.quads_for_pattern(None, None, None, name):
-            g.add((_node(q.subject), _node(q.predicate), _node(q.object)))
-        return g
+    def _update(self, update: str) -> None:
+        self._db.update(update)
+        if self.flush:
+            self._db.flush()
 
-    def find(
-        self,
-        *,
-        policy: str | None = None,
-        outcome: str | None = None,
-        since: datetime | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[Stored]:
-        """Kept determinations, the latest stored first, filtered by policy, outcome and time stored."""
-        filters = []
-        if policy is not None:
-            filters.append(f"FILTER(?policy = {_string(policy)})")
-        if outcome is not None:
-            filters.append(f"FILTER(?outcome = {_string(outcome)})")
-        if since is not None:
-            filters.append(f'FILTER(?at >= "{since.astimezone(UTC).isoformat()}"^^<{_DATETIME}>)')
-        return list(self._select(" ".join(filters), limit=max(0, limit), offset=max(0, offset)))
+    def _dump(self) -> bytes:
+        data = self._db.dump(format=ox.RdfFormat.N_QUADS, from_graph=None)
+        assert data is not None
+        return data
+
+    def _load(self, data: bytes) -> None:
+        self._db.load(data, format=ox.RdfFormat.N_QUADS)
+        self._db.flush()
+
+    def query(
+        self, query: str, *, default_graph: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        """A SPARQL query over the store, on the dataset given (default: every graph)."""
+        return self._db.query(
+            query,
+            default_graph=[ox.NamedNode(g) for g in default_graph] if default_graph is not None else None,
+            named_graphs=[ox.NamedNode(g) for g in named_graphs] if named_graphs is not None else None,
+        )
+
+    def graph_names(self) -> list[str]:
+        """The names of every named graph kept."""
+        return [g.value for g in self._db.named_graphs() if isinstance(g, ox.NamedNode)]
 
     def close(self) -> None:
-        """Flush and let go of the database (it is closed when no reference is left)."""
+        """Flush, and let go of the database once no other store in this process uses it."""
+        if self._closed:
+            return
+        self._closed = True
         self._db.flush()
+        with self._open_lock:
+            db, users = self._open[self.folder]
+            if users > 1:
+                self._open[self.folder] = (db, users - 1)
+            else:
+                del self._open[self.folder]  # RocksDB's lock goes with the last reference
         del self._db
-
-    def _select(self, where: str, *, limit: int | None = None, offset: int = 0) -> Iterator[Stored]:
-        page = f" LIMIT {limit} OFFSET {offset}" if limit is not None else ""
-        query = (
-            f"SELECT ?d ?policy ?outcome ?digest ?at ?json WHERE {{ {where} GRAPH ?d {{ ?d <{ST.policy}> ?policy ; "
-            f"<{ST.outcome}> ?outcome ; <{ST.digest}> ?digest ; <{ST.storedAt}> ?at ; <{ST.json}> ?json }} }} "
-            f"ORDER BY DESC(?at) ?d{page}"
-        )
-        for row in self._db.query(query):  # type: ignore[union-attr]  # a SELECT gives solutions
-            ident = str(row["d"].value).rsplit("/", 1)[-1]
-            at = datetime.fromisoformat(row["at"].value)
-            yield Stored(ident, row["policy"].value, row["outcome"].value, row["digest"].value, at, row["json"].value)
-
-
-def _sha256(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def _checked(ident: str) -> str:
-    """A determination id is hexadecimal: anything else cannot name one (and never reaches a query)."""
-    if not ident or not all(c in "0123456789abcdef" for c in ident):
-        raise ValueError(f"not a determination id: {ident!r}")
-    return ident
-
-
-def _string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _when(at: datetime) -> ox.Literal:
-    return ox.Literal(at.astimezone(UTC).isoformat(), datatype=ox.NamedNode(_DATETIME))
-
-
-def _term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(t, URIRef):
-        return ox.NamedNode(str(t))
-    if isinstance(t, BNode):
-        return ox.BlankNode(str(t))
-    if isinstance(t, Literal):
-        if t.language:
-            return ox.Literal(str(t), language=t.language)
-        return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype))) if t.datatype else ox.Literal(str(t))
-    raise TypeError(f"not an RDF term: {t!r}")
-
-
-def _quad(t: tuple[Node, Node, Node], graph: ox.NamedNode) -> ox.Quad:
-    s, p, o = (_term(x) for x in t)
-    assert not isinstance(s, ox.Literal) and isinstance(p, ox.NamedNode)  # rdflib's graphs hold RDF triples
-    return ox.Quad(s, p, o, graph)
-
-
-def _node(t: object) -> Node:
-    if isinstance(t, ox.NamedNode):
-        return URIRef(t.value)
-    if isinstance(t, ox.BlankNode):
-        return BNode(t.value)
-    assert isinstance(t, ox.Literal)
-    if t.language:
-        return Literal(t.value, lang=t.language)
-    return Literal(t.value, datatype=URIRef(t.datatype.value))
