@@ -18,10 +18,12 @@ import uvicorn.config
 
 from api import server
 from api.generations import Generations
-from reasoner.cli import Command, KbOption, app, fail
+from reasoner.cli import Command, DataOption, KbOption, StoreUrlOption, app, fail
 from reasoner.errors import KnowledgeBaseError
 from reasoner.knowledge.base import KnowledgeBase, default_root
 from reasoner.knowledge.files import KnowledgeFiles
+from reasoner.store import StoreError
+from reasoner.store.location import default_data_dir, open_store
 
 __all__ = ["app"]
 
@@ -43,6 +45,11 @@ def serve(
             help="Folder for the knowledge-base generations the workers share; default: a temporary one.",
         ),
     ] = None,
+    data: DataOption = None,
+    store_url: StoreUrlOption = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Keep no determinations (nothing is stored; GET /determinations is 404).")
+    ] = False,
 ) -> None:
     """Serve the HTTP API (uvicorn) on the knowledge base, once it lints and loads clean.
 
@@ -55,6 +62,8 @@ def serve(
         KnowledgeBase.from_files(files)  # lint and the load's own checks: fail closed before any worker starts
     except KnowledgeBaseError as exc:
         raise fail(exc.message, 3) from None
+    if not no_store:
+        _check_store(data, store_url, workers)
     state = state_dir or Path(tempfile.mkdtemp(prefix="guideline-reasoner-state-"))
     generations = Generations(state)
     current = generations.current()
@@ -62,6 +71,11 @@ def serve(
         generations.publish(files)
     os.environ["GR_KB_DIR"] = str(source)
     os.environ["GR_STATE_DIR"] = str(state)
+    os.environ["GR_STORE"] = "false" if no_store else "true"
+    if data is not None:
+        os.environ["GR_DATA_DIR"] = str(data.resolve())
+    if store_url is not None:
+        os.environ["GR_STORE_URL"] = store_url
     # No access log from uvicorn: it records query strings. The app logs method, path and status.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["guideline_reasoner"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
@@ -72,6 +86,21 @@ def serve(
     finally:
         if state_dir is None:
             shutil.rmtree(state, ignore_errors=True)
+
+
+def _check_store(data: Path | None, store_url: str | None, workers: int) -> None:
+    """Fail before any worker starts when the store named cannot serve them."""
+    if store_url is None and workers > 1:
+        raise fail(
+            f"the embedded store ({data or default_data_dir()}) is opened by one process, and --workers {workers} "
+            "starts several: keep determinations in a SPARQL store (--store-url http://127.0.0.1:7878 with "
+            "`oxigraph serve --location DIR`), or run with --no-store",
+            2,
+        )
+    try:
+        open_store(store_url or data).close()
+    except StoreError as exc:
+        raise fail(exc.message, 2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

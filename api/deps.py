@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 
 from reasoner import KnowledgeBase
 from reasoner.sparql.service import SparqlService
+from reasoner.store import DeterminationStore
 
+from .problems import Problem
 from .reload import LiveKnowledge
 from .settings import Settings
 
@@ -50,7 +52,23 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_store(request: Request) -> DeterminationStore:
+    """The determination store; a 404 when the server keeps no determinations (``GR_STORE=false``)."""
+    store: DeterminationStore | None = request.state.store
+    if store is None:
+        raise Problem(404, "not-kept", "Determinations are not kept", "this server keeps no determinations (GR_STORE)")
+    return store
+
+
+def get_optional_store(request: Request) -> DeterminationStore | None:
+    """The determination store, or None when the server keeps no determinations."""
+    store: DeterminationStore | None = request.state.store
+    return store
+
+
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_kb)]
 LiveDep = Annotated[LiveKnowledge, Depends(get_live)]
 SparqlDep = Annotated[SparqlService, Depends(get_sparql)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[DeterminationStore, Depends(get_store)]
+OptionalStoreDep = Annotated[DeterminationStore | None, Depends(get_optional_store)]

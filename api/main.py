@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 import reasoner
 from reasoner.knowledge.base import default_root
+from reasoner.store import DeterminationStore
+from reasoner.store.location import default_data_dir, open_store
 
 from . import docs, problems
 from . import openapi as openapi_document
@@ -28,12 +31,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         live = await run_in_threadpool(LiveKnowledge.start, settings, (settings.kb_dir or default_root()).resolve())
+        try:
+            store = await run_in_threadpool(_open_store, settings)
+        except BaseException:
+            live.stop()
+            raise
         gc.collect()
         gc.freeze()  # the knowledge base lives as long as the process: keep the collector off it
         try:
-            yield {"live": live, "settings": settings}
+            yield {"live": live, "settings": settings, "store": store}
         finally:
             live.stop()
+            if store is not None:
+                store.close()
 
     app = GuardedFastAPI(
         title="guideline-reasoner",
@@ -55,6 +65,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to replace the document
     return app
+
+
+def _open_store(settings: Settings) -> DeterminationStore | None:
+    """The store the settings name, or None when determinations are not kept."""
+    if not settings.store:
+        return None
+    store = open_store(settings.store_url or settings.data_dir)
+    where = settings.store_url or str(settings.data_dir or default_data_dir())
+    logging.getLogger("guideline_reasoner").info("determinations are kept in %s", where)
+    return store
 
 
 def app_factory() -> FastAPI:

@@ -23,3 +23,7 @@ class Settings(BaseSettings):
     sparql_memory_mb: int = 1024
     sparql_concurrency: int = 4
     admin_token: str | None = None  # POST /admin/reload is off unless a token is configured
+    # Determinations kept (reasoner/store): a remote SPARQL store's URL, else an embedded one in data_dir.
+    data_dir: Path | None = None  # default: reasoner.store.default_data_dir()
+    store_url: str | None = None
+    store: bool = True  # False: nothing is kept, and the routes that read what was kept answer 404

@@ -59,7 +59,7 @@ def serve(workers: int) -> Iterator[str]:
     port = _free_port()
     exe = Path(sys.executable).with_name("guideline-reasoner")
     server = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port), "--workers", str(workers)],
+        [str(exe), "serve", "--port", str(port), "--workers", str(workers), "--no-store"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=ROOT,

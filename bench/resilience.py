@@ -117,7 +117,19 @@ def run(seconds: float, connections: int) -> tuple[list[str], bool]:
         shutil.copytree(ROOT / folder, work / folder)
     port = free_port()
     env = {**os.environ, "GR_ADMIN_TOKEN": TOKEN}
-    command = [sys.executable, "-m", "api.cli", "serve", "--workers", "2", "--port", str(port), "--kb", str(work)]
+    command = [
+        sys.executable,
+        "-m",
+        "api.cli",
+        "serve",
+        "--workers",
+        "2",
+        "--no-store",
+        "--port",
+        str(port),
+        "--kb",
+        str(work),
+    ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     record = Run()
     try:

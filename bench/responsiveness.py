@@ -58,7 +58,7 @@ def run(workers: int, probes: int) -> list[str]:
     from tests.server_process import free_port
 
     port = free_port()
-    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers), "--no-store"]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     body = larger_case(200)
     stop = threading.Event()

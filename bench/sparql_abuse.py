@@ -124,7 +124,7 @@ def serve(checkout: Path, env: dict[str, str]) -> Iterator[int]:
     exe = Path(sys.executable).with_name("guideline-reasoner")
     environment = {**os.environ, **env, "PYTHONPATH": str(checkout), "GR_KB_DIR": str(checkout)}
     server = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port)],
+        [str(exe), "serve", "--port", str(port), "--no-store"],
         cwd=checkout,
         env=environment,
         stdout=subprocess.DEVNULL,

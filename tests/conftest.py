@@ -45,6 +45,14 @@ def bundled_kb() -> KnowledgeBase:
     return KnowledgeBase.load(ROOT)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Determinations the apps and commands of a test process keep go to a folder of its own, never the user's."""
+    folder = tmp_path_factory.mktemp("determinations")
+    os.environ["GR_DATA_DIR"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     """The bundled knowledge base, loaded once per test session (per xdist worker)."""

@@ -32,9 +32,10 @@ class ServerProcess:
         self.base = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), *args]
         self._log = tempfile.TemporaryFile()  # a pipe would fill up and stall the server
+        self._data = tempfile.TemporaryDirectory(prefix="gr-server-data-")  # its own store: the tests' is open
         self.process = subprocess.Popen(
             command,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "GR_DATA_DIR": self._data.name, **(env or {})},
             cwd=cwd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -95,3 +96,4 @@ class ServerProcess:
     def close(self) -> None:
         self.stop()
         self._log.close()
+        self._data.cleanup()

@@ -17,8 +17,8 @@ from reasoner.vocab import BASE, GR, KB
 
 _STATUS = {Status.MET: GR.Met, Status.NOT_MET: GR.NotMet, Status.UNKNOWN: GR.Unknown}
 
-I = TypeVar("I")  # a term for an IRI
-L = TypeVar("L")  # a term for a literal
+IriT = TypeVar("IriT")  # a term for an IRI
+LitT = TypeVar("LitT")  # a term for a literal
 _BOOLEAN = str(XSD.boolean)
 
 
@@ -48,8 +48,8 @@ def determination_triples(d: Determination) -> Iterator[tuple[URIRef, URIRef, UR
 
 
 def determination_terms(
-    d: Determination, iri: Callable[[str], I], literal: Callable[[str, str | None], L]
-) -> Iterator[tuple[I, I, I | L]]:
+    d: Determination, iri: Callable[[str], IriT], literal: Callable[[str, str | None], LitT]
+) -> Iterator[tuple[IriT, IriT, IriT | LitT]]:
     """The triples of :func:`determination_graph`, each term made by ``iri`` or ``literal`` (text, datatype IRI).
 
     The store passes pyoxigraph's constructors, and writes the triples as they come.

@@ -37,7 +37,7 @@ def _kb_copy(root: Path) -> Path:
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Path]]:
     """Two supervised workers on a copy of the knowledge base that the tests edit, with reload on."""
     root = _kb_copy(tmp_path_factory.mktemp("served"))
-    server = ServerProcess("--kb", str(root), "--workers", "2", env={"GR_ADMIN_TOKEN": TOKEN})
+    server = ServerProcess("--kb", str(root), "--workers", "2", "--no-store", env={"GR_ADMIN_TOKEN": TOKEN})
     try:
         server.wait_ready()
         _both_workers(server, lambda _headers, _version: None)  # both are listening
