@@ -154,3 +154,55 @@ class CapabilityStatement(_Open):
     fhirVersion: Literal["4.0.1"]
     format: list[str]
     rest: list[CapabilityRest]
+
+
+class ReviewOut(_Closed):
+    """A clinician's review of a kept determination."""
+
+    id: str
+    action: Literal["uphold", "overturn", "modify"]
+    reviewer: str
+    at: str = Field(description="when (ISO 8601, UTC)")
+    digest: str = Field(description="the digest of the determination reviewed")
+    outcome: str = Field(description="the outcome the review gives")
+    reason: str | None = Field(None, description="the reviewer's reason (for the reviewer role only)")
+
+
+class Record(_Closed):
+    """Where a kept determination stands."""
+
+    status: Literal["awaiting-review", "automated", "upheld", "overturned", "modified"]
+    finalOutcome: str | None = Field(description="the engine's when automated, the reviewer's once reviewed")
+    finalOutcomeLabel: str | None
+    storedAt: str
+    decidedAt: str | None
+    digest: str = Field(description="SHA-256 of the determination's JSON form as kept; a review names it")
+    reviews: list[ReviewOut]
+
+
+class RecordOut(Record):
+    """A kept determination's record, with a link to it."""
+
+    determination: str = Field(description="the path of the determination")
+
+
+class KeptSummary(_Closed):
+    """One kept determination in a list."""
+
+    id: str
+    href: str
+    policy: str
+    outcome: str
+    status: str
+    finalOutcome: str | None
+    storedAt: str
+    decidedAt: str | None
+
+
+class KeptPage(_Closed):
+    """A page of kept determinations, the latest first."""
+
+    items: list[KeptSummary]
+    limit: int
+    offset: int
+    more: bool = Field(description="whether a next page has items")

@@ -24,6 +24,7 @@ from fastapi.openapi.utils import get_openapi
 
 from reasoner.intake.json_case.schema import CaseIn
 
+from .models import Record
 from .problems import FHIR_JSON, PROBLEM
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -108,6 +109,9 @@ def build(app: FastAPI) -> dict[str, Any]:
     case_schema = CaseIn.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(case_schema.pop("$defs", {}))
     components["CaseIn"] = case_schema
+    record = Record.model_json_schema(ref_template="#/components/schemas/{model}")  # GET /determinations/{id}
+    components.update(record.pop("$defs", {}))
+    components["Record"] = record
     components["Problem"] = PROBLEM_SCHEMA
     components["SparqlResults"] = SPARQL_RESULTS_SCHEMA
     for name in ("HTTPValidationError", "ValidationError"):

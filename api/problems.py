@@ -18,6 +18,7 @@ from starlette.routing import Match
 
 from reasoner import FhirError, ReasonerError
 from reasoner.interop.fhir_output import operation_outcome
+from reasoner.store.records import StoreError
 
 PROBLEM = "application/problem+json"
 FHIR_JSON = "application/fhir+json"
@@ -64,6 +65,11 @@ def _allowed_methods(request: Request) -> list[str]:
     ]
 
 
+# What a store's refusal is over HTTP (reasoner/store/records.py StoreError codes); any other: 422.
+_STORE_STATUS = {"not-found": 404, "digest-mismatch": 409, "store-unavailable": 503, "store-in-use": 503}
+_STORE_TITLE = {404: "Not found", 409: "The determination changed", 503: "Store unavailable"}
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers (before the first request: Starlette builds its middleware lazily)."""
 
@@ -78,6 +84,11 @@ def install(app: FastAPI) -> None:
     async def on_fhir(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, FhirError)
         return operation_outcome_response(exc)
+
+    async def on_store(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StoreError)
+        status = _STORE_STATUS.get(exc.code, 422)
+        return problem_response(status, exc.code, _STORE_TITLE.get(status, "Review refused"), exc.message)
 
     async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -108,6 +119,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(ReasonerError, on_reasoner)
     app.add_exception_handler(FhirError, on_fhir)  # FHIR input: an OperationOutcome, not a problem
+    app.add_exception_handler(StoreError, on_store)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)

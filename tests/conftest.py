@@ -47,9 +47,15 @@ def bundled_kb() -> KnowledgeBase:
 
 @pytest.fixture(scope="session", autouse=True)
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Determinations the apps and commands of a test process keep go to a folder of its own, never the user's."""
+    """An app a test makes keeps nothing unless the test gives it a store (``Settings(store=True, data_dir=...)``).
+
+    An embedded store is one process's: were the test process to hold this folder, a server it
+    starts could not open it. A server a test starts (``serve`` keeps by default) keeps its
+    determinations here, or in a folder the test names, never in the user's.
+    """
     folder = tmp_path_factory.mktemp("determinations")
     os.environ["GR_DATA_DIR"] = str(folder)
+    os.environ["GR_STORE"] = "false"
     return folder
 
 

@@ -7,20 +7,25 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
+from rdflib import Graph
 from starlette.concurrency import run_in_threadpool
 
-from reasoner import ALL_POLICIES, CaseError, FhirError, compare, determine, render, render_comparison
+from reasoner import ALL_POLICIES, CaseError, FhirError, KnowledgeBase, compare, determine, render, render_comparison
 from reasoner.compare import Comparison, compare_graph
 from reasoner.intake.fhir.pas import read_pas
+from reasoner.intake.json_case.load import load_json
 from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.intake.turtle import CaseFormat
 from reasoner.interop.fhir_output import skipped_header
 from reasoner.interop.pas import judge
 from reasoner.model import Determination
+from reasoner.pipeline import determine_case, determine_parsed, parse_case
 from reasoner.render.text import ComparisonFormat, RenderFormat
+from reasoner.store import DeterminationStore, KeptCase, Stored
 
+from ..auth import AppPrincipal, Principal
 from ..body import read_limited
-from ..deps import KnowledgeBaseDep, SettingsDep
+from ..deps import KnowledgeBaseDep, OptionalStoreDep, SettingsDep
 from ..negotiation import choose, media_type
 from ..problems import FHIR_JSON, PROBLEM, Problem
 from .pas import read_fhir_body
@@ -120,6 +125,14 @@ async def create_determination(
     request: Request,
     kb: KnowledgeBaseDep,
     settings: SettingsDep,
+    store: OptionalStoreDep,
+    principal: AppPrincipal,
+    keep: bool = Query(
+        True,
+        alias="store",
+        description="keep the determination and its case (default); `false` to determine only. A comparison "
+        "(`policy=all`) is never kept",
+    ),
     policy: str | None = Query(
         None,
         description=(
@@ -150,28 +163,64 @@ async def create_determination(
             f"{what} can answer in: " + ", ".join(offered),
             available=list(offered),
         )
+    into = store if keep and not comparing else None
     if fmt == "fhir":
-        return await _fhir_determination(request, kb, settings.max_body_bytes, policy, out, comparing)
+        return await _fhir_determination(request, kb, settings.max_body_bytes, policy, out, comparing, into, principal)
     body = await read_limited(request, settings.max_body_bytes)
 
-    def run() -> str:
+    def run() -> tuple[str, dict[str, str] | None]:
         if comparing:
-            return render_comparison(compare(body, fmt, kb), COMPARISON_OUTPUT[out])
-        return render(determine(body, fmt, kb, policy=policy), OUTPUT[out])
+            return render_comparison(compare(body, fmt, kb), COMPARISON_OUTPUT[out]), None
+        if into is None:
+            return render(determine(body, fmt, kb, policy=policy), OUTPUT[out]), None
+        d, case = determine_keeping(body, fmt, kb, policy)
+        return render(d, OUTPUT[out]), kept_headers(into.put(d, case, by=principal.name))
 
-    text = await run_in_threadpool(run)
-    return Response(text, media_type=out)
+    text, headers = await run_in_threadpool(run)
+    return Response(text, media_type=out, headers=headers)
+
+
+def kept_headers(stored: Stored) -> dict[str, str]:
+    """Where a kept determination is and where it stands, as response headers."""
+    return {
+        "Location": f"/determinations/{stored.id}",
+        "ETag": f'"{stored.digest}"',
+        "X-Review-Status": stored.status.value,
+    }
+
+
+def determine_keeping(
+    body: bytes, fmt: CaseFormat, kb: KnowledgeBase, policy: str | None
+) -> tuple[Determination, KeptCase | Graph]:
+    """The determination and the case to keep with it (a JSON case as its validated JSON form)."""
+    if fmt == "json":
+        case = load_json(body)
+        return determine_case(case, kb, policy=policy), KeptCase("application/json", case.model_dump_json())
+    parsed = parse_case(body, fmt, kb)
+    return determine_parsed(parsed, kb, policy=policy), parsed.graph
 
 
 async def _fhir_determination(
-    request: Request, kb: KnowledgeBaseDep, limit: int, policy: str | None, out: str, comparing: bool
+    request: Request,
+    kb: KnowledgeBaseDep,
+    limit: int,
+    policy: str | None,
+    out: str,
+    comparing: bool,
+    into: DeterminationStore | None,
+    principal: Principal,
 ) -> Response:
     body = await read_fhir_body(request, limit)
+    kept: dict[str, str] = {}
 
     def run() -> tuple[str, dict[str, int]]:
         pas = read_pas(body, kb)
         if not comparing:
-            return render(judge(pas, kb, policy=policy), OUTPUT[out]), pas.skipped
+            d = judge(pas, kb, policy=policy)
+            if into is not None and pas.case is not None:
+                case = KeptCase("application/json", pas.case.model_dump_json())
+                kept.update(kept_headers(into.put(d, case, by=principal.name)))
+            return render(d, OUTPUT[out]), pas.skipped
         if pas.case is None:
             raise FhirError(pas.missing, status=422)
         try:
@@ -183,4 +232,5 @@ async def _fhir_determination(
         return render_comparison(comparison, COMPARISON_OUTPUT[out]), pas.skipped
 
     text, skipped = await run_in_threadpool(run)
-    return Response(text, media_type=out, headers={"X-FHIR-Skipped": skipped_header(skipped)} if skipped else None)
+    headers = {**kept, **({"X-FHIR-Skipped": skipped_header(skipped)} if skipped else {})}
+    return Response(text, media_type=out, headers=headers or None)

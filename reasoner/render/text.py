@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -37,24 +38,24 @@ def to_json(determination: Determination) -> str:
     return json.dumps(determination.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
-def to_markdown(determination: Determination) -> str:
-    """The determination as a reviewer's letter in Markdown."""
-    return _ENV.get_template("letter.md.j2").render(d=determination)
+def to_markdown(determination: Determination, record: Mapping[str, Any] | None = None) -> str:
+    """The determination as a reviewer's letter in Markdown (``record``: where a stored one stands)."""
+    return _ENV.get_template("letter.md.j2").render(d=determination, record=record)
 
 
-def to_html(determination: Determination) -> str:
+def to_html(determination: Determination, record: Mapping[str, Any] | None = None) -> str:
     """The letter as a standalone HTML page (every value escaped)."""
-    return _HTML.get_template("letter.html.j2").render(d=determination)
+    return _HTML.get_template("letter.html.j2").render(d=determination, record=record)
 
 
-def render(determination: Determination, fmt: RenderFormat) -> str:
-    """Render in the named format."""
+def render(determination: Determination, fmt: RenderFormat, record: Mapping[str, Any] | None = None) -> str:
+    """Render in the named format; a letter says where a stored determination stands (``record``)."""
     if fmt == "json":
         return to_json(determination)
     if fmt == "markdown":
-        return to_markdown(determination)
+        return to_markdown(determination, record)
     if fmt == "html":
-        return to_html(determination)
+        return to_html(determination, record)
     return rdf_output.determination_graph(determination).serialize(format=fmt)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from rdflib import Graph
 
@@ -101,6 +102,20 @@ class Review:
     outcome: str
     reason: str | None = None
 
+    def as_json(self) -> dict[str, Any]:
+        """The review as JSON (its reason only when it was read with it)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "action": self.action.value,
+            "reviewer": self.reviewer,
+            "at": self.at.isoformat(),
+            "digest": self.digest,
+            "outcome": self.outcome,
+        }
+        if self.reason is not None:
+            out["reason"] = self.reason
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class Stored:
@@ -126,6 +141,18 @@ class Stored:
     def determination(self) -> Determination:
         """The determination as the engine gave it."""
         return Determination.model_validate_json(self.json)
+
+    def record(self, reviews: list[Review]) -> dict[str, Any]:
+        """Where the determination stands, as JSON: its status, final outcome, times and reviews."""
+        return {
+            "status": self.status.value,
+            "finalOutcome": self.final_outcome,
+            "finalOutcomeLabel": Outcome(self.final_outcome).label if self.final_outcome else None,
+            "storedAt": self.stored_at.isoformat(),
+            "decidedAt": self.decided_at.isoformat() if self.decided_at else None,
+            "digest": self.digest,
+            "reviews": [r.as_json() for r in reviews],
+        }
 
 
 def check_review(review: ReviewIn, stored: Stored) -> str:

@@ -13,14 +13,21 @@ from ..conftest import ROOT
 
 
 @pytest.fixture(scope="session")
-def client() -> Iterator[TestClient]:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """One app for the API tests (start-up loads the knowledge base twice: here and in the SPARQL forkserver).
 
     Its SPARQL deadline is one no test query comes near even on a machine whose cores are busy
     with other work (it includes the wait for a slot); the deadline tests build apps of their own.
     """
-    settings = Settings(kb_dir=ROOT, sparql_timeout_s=60.0, sparql_max_rows=100, sparql_concurrency=4)
-    with TestClient(create_app(settings)) as c:
+    settings = Settings(
+        kb_dir=ROOT,
+        sparql_timeout_s=60.0,
+        sparql_max_rows=100,
+        sparql_concurrency=4,
+        store=True,
+        data_dir=tmp_path_factory.mktemp("client-store"),
+    )
+    with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as c:
         yield c
 
 

@@ -147,6 +147,16 @@ def _calls(client: TestClient) -> list[tuple[str, str, Any]]:
     post("/sparql", "/sparql", CONSTRUCT.encode(), graph)
     get("/health", "/health")
     get("/version", "/version")
+    posted = client.post("/determinations", content=SEED, headers=JSON)
+    kept = posted.headers["location"]
+    get("/determinations", "/determinations")
+    for accept in ("application/json", "application/ld+json", "text/markdown", "text/html", "text/turtle"):
+        get("/determinations/{ident}", kept, {"accept": accept})
+    get("/determinations/{ident}/case", kept + "/case")
+    get("/determinations/{ident}/case", kept + "/case", {"accept": "text/turtle"})
+    get("/determinations/{ident}/reviews", kept + "/reviews")
+    review = {"action": "uphold", "reviewer": "dr-openapi", "digest": posted.headers["etag"].strip('"')}
+    calls.append(("POST", "/determinations/{ident}/reviews", client.post(kept + "/reviews", json=review)))
     return calls
 
 
@@ -156,10 +166,10 @@ def test_real_answers_validate_against_their_documented_schemas(client: TestClie
     assert exercised == {(m, p) for m, p, _ in _operations(document)}  # a new operation needs a call here
     validators: dict[str, Any] = {}
     for method, template, r in calls:
-        assert r.status_code == 200, (method, template, r.status_code, r.text[:500])
+        assert r.status_code in (200, 201), (method, template, r.status_code, r.text[:500])
         media_type = r.headers["content-type"].split(";")[0].strip()
         operation = document["paths"][template][method.lower()]
-        content = operation["responses"]["200"]["content"]
+        content = operation["responses"][str(r.status_code)]["content"]
         assert media_type in content, (method, template, media_type)
         schema = content[media_type]["schema"]
         key = json.dumps(schema, sort_keys=True)
