@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,25 +14,33 @@ from starlette.concurrency import run_in_threadpool
 import reasoner
 from reasoner.knowledge.base import default_root
 
-from . import docs, problems
+from . import docs, problems, tokens
 from . import openapi as openapi_document
 from .middleware import GuardedFastAPI
 from .reload import LiveKnowledge
 from .routers import admin, cds_hooks, determinations, health, knowledge, metadata, pas, sparql
 from .settings import Settings
 
+log = logging.getLogger("guideline_reasoner.api")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The application; the knowledge base is loaded once, when it starts."""
+    """The application; the knowledge base is loaded once, when it starts.
+
+    Raises:
+        tokens.TokenConfigError: the token configuration is wrong (before anything is loaded).
+    """
     settings = settings or Settings()
+    credentials = tokens.load(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        log.info("%s", credentials.describe())
         live = await run_in_threadpool(LiveKnowledge.start, settings, (settings.kb_dir or default_root()).resolve())
         gc.collect()
         gc.freeze()  # the knowledge base lives as long as the process: keep the collector off it
         try:
-            yield {"live": live, "settings": settings}
+            yield {"live": live, "settings": settings, "credentials": credentials}
         finally:
             live.stop()
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.settings import Settings
 
-from ..conftest import ROOT
+from ..conftest import LOOPBACK, ROOT
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,7 @@ def client() -> Iterator[TestClient]:
     with other work (it includes the wait for a slot); the deadline tests build apps of their own.
     """
     settings = Settings(kb_dir=ROOT, sparql_timeout_s=60.0, sparql_max_rows=100, sparql_concurrency=4)
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), client=LOOPBACK) as c:
         yield c
 
 
