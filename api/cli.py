@@ -1,7 +1,7 @@
-"""The ``guideline-reasoner`` command: reasoner's commands (reasoner/cli.py) and ``serve``.
+"""The ``guideline-reasoner`` command: reasoner's commands (reasoner/cli.py), ``serve`` and ``token``.
 
 ``serve`` needs the web layer, and ``reasoner`` imports nothing from ``api``; so the console
-script is this module's ``app``, the reasoner's own with this one command added.
+script is this module's ``app``, the reasoner's own with these commands added.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from typing import Annotated
 import typer
 import uvicorn.config
 
-from api import server
+from api import server, tokens
+from api.auth import is_loopback
 from api.generations import Generations
+from api.settings import Settings
+from api.token_command import token_app
 from reasoner.cli import Command, DataOption, KbOption, StoreUrlOption, app, fail
 from reasoner.errors import KnowledgeBaseError
 from reasoner.knowledge.base import KnowledgeBase, default_root
@@ -26,6 +29,24 @@ from reasoner.store import StoreError
 from reasoner.store.location import default_data_dir, open_store
 
 __all__ = ["app"]
+
+app.add_typer(token_app, name="token")
+
+NO_TOKENS_ON_A_NETWORK = (
+    "no tokens are configured, so the API is open to loopback clients only, and {host} is not a loopback "
+    "address: make a token with 'guideline-reasoner token new --name NAME --role ROLE' and put its entry in "
+    "the file named by GR_TOKENS_FILE (or the JSON list in GR_TOKENS), or serve on 127.0.0.1"
+)
+
+
+def _check_tokens(host: str) -> None:
+    """Refuse a token configuration that is wrong, or none on an address other machines reach."""
+    try:
+        credentials = tokens.load(Settings())
+    except tokens.TokenConfigError as exc:
+        raise fail(exc.message, 2) from None
+    if credentials.open and not (host == "localhost" or is_loopback(host)):
+        raise fail(NO_TOKENS_ON_A_NETWORK.format(host=host), 2)
 
 
 @app.command(cls=Command)
@@ -53,9 +74,11 @@ def serve(
 ) -> None:
     """Serve the HTTP API (uvicorn) on the knowledge base, once it lints and loads clean.
 
-    The files are checked here, then published as a generation that every worker loads; a reload
-    (POST /admin/reload) publishes the next one to all workers.
+    The tokens and the files are checked here, then the files are published as a generation that
+    every worker loads; a reload (POST /admin/reload) publishes the next one to all workers. Without
+    tokens the API is open to loopback clients only, so another address is refused.
     """
+    _check_tokens(host)
     source = (kb_dir or default_root()).resolve()
     files = KnowledgeFiles.read(source)
     try:
@@ -76,6 +99,8 @@ def serve(
         os.environ["GR_DATA_DIR"] = str(data.resolve())
     if store_url is not None:
         os.environ["GR_STORE_URL"] = store_url
+    if os.environ.get("GR_TOKENS_FILE"):  # the workers read it as this process did, wherever they run
+        os.environ["GR_TOKENS_FILE"] = str(Path(os.environ["GR_TOKENS_FILE"]).resolve())
     # No access log from uvicorn: it records query strings. The app logs method, path and status.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["guideline_reasoner"] = {"handlers": ["default"], "level": "INFO", "propagate": False}

@@ -16,20 +16,28 @@ from reasoner.knowledge.base import default_root
 from reasoner.store import DeterminationStore
 from reasoner.store.location import default_data_dir, open_store
 
-from . import docs, problems
+from . import docs, problems, tokens
 from . import openapi as openapi_document
 from .middleware import GuardedFastAPI
 from .reload import LiveKnowledge
 from .routers import admin, cds_hooks, determinations, health, knowledge, metadata, pas, sparql, stored
 from .settings import Settings
 
+log = logging.getLogger("guideline_reasoner.api")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The application; the knowledge base is loaded once, when it starts."""
+    """The application; the knowledge base is loaded once, when it starts.
+
+    Raises:
+        tokens.TokenConfigError: the token configuration is wrong (before anything is loaded).
+    """
     settings = settings or Settings()
+    credentials = tokens.load(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        log.info("%s", credentials.describe())
         live = await run_in_threadpool(LiveKnowledge.start, settings, (settings.kb_dir or default_root()).resolve())
         try:
             store = await run_in_threadpool(_open_store, settings)
@@ -39,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()  # the knowledge base lives as long as the process: keep the collector off it
         try:
-            yield {"live": live, "settings": settings, "store": store}
+            yield {"live": live, "settings": settings, "store": store, "credentials": credentials}
         finally:
             live.stop()
             if store is not None:
@@ -73,7 +81,7 @@ def _open_store(settings: Settings) -> DeterminationStore | None:
         return None
     store = open_store(settings.store_url or settings.data_dir)
     where = settings.store_url or str(settings.data_dir or default_data_dir())
-    logging.getLogger("guideline_reasoner").info("determinations are kept in %s", where)
+    log.info("determinations are kept in %s", where)
     return store
 
 

@@ -27,11 +27,14 @@ log = logging.getLogger("guideline_reasoner.api")
 
 
 class Problem(Exception):
-    """An HTTP error raised by a router, rendered as problem details."""
+    """An HTTP error raised by a router, rendered as problem details (``extra`` in the body, ``headers`` not)."""
 
-    def __init__(self, status: int, code: str, title: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, code: str, title: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.title, self.detail, self.extra = status, code, title, detail, extra
+        self.headers = dict(headers or {})
 
 
 def problem_response(
@@ -75,7 +78,7 @@ def install(app: FastAPI) -> None:
 
     async def on_problem(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        return problem_response(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, **exc.extra)
 
     async def on_reasoner(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ReasonerError)

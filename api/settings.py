@@ -22,8 +22,10 @@ class Settings(BaseSettings):
     sparql_max_rows: int = 10_000
     sparql_memory_mb: int = 1024
     sparql_concurrency: int = 4
-    admin_token: str | None = None  # POST /admin/reload is off unless a token is configured
+    tokens_file: Path | None = None  # TOML: [[tokens]] with name, roles, sha256 (api/tokens.py)
+    tokens: str | None = None  # a JSON list of the same entries; none here or in the file: open to loopback only
+    admin_token: str | None = None  # the older form: one plain admin token (POST /admin/reload)
     # Determinations kept (reasoner/store): a remote SPARQL store's URL, else an embedded one in data_dir.
-    data_dir: Path | None = None  # default: reasoner.store.default_data_dir()
+    data_dir: Path | None = None  # default: reasoner.store.location.default_data_dir()
     store_url: str | None = None
     store: bool = True  # False: nothing is kept, and the routes that read what was kept answer 404

@@ -68,13 +68,16 @@ class Command(_PlainHelp, TyperCommand):
     """A command whose help is plain text (api/cli.py's ``serve`` uses it too)."""
 
 
-class _Group(_PlainHelp, TyperGroup):
+class Group(_PlainHelp, TyperGroup):
+    """A group of commands whose help is plain text (api/token_command.py's ``token`` uses it too)."""
+
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """The usage line's pieces, ending in ``COMMAND [ARGS]...``."""
         return [*super().collect_usage_pieces(ctx), self.subcommand_metavar]
 
 
 app = typer.Typer(
-    cls=_Group,
+    cls=Group,
     help="Decide whether a requested procedure meets a policy's criteria, and explain why.",
     no_args_is_help=True,
     add_completion=False,

@@ -13,6 +13,8 @@ from .fhir_validation import FhirValidator, unavailable
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cases"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# For TestClient(client=...): its default client host, "testclient", is no address, so not loopback (api/auth.py).
+LOOPBACK = ("127.0.0.1", 50000)
 BUNDLED_POLICIES = frozenset(
     {
         "evicore-sij",

@@ -26,7 +26,7 @@ from reasoner.knowledge.files import KnowledgeFiles
 
 from .conftest import EXAMPLES, ROOT
 
-COMMANDS = ["determine", "policies", "lint", "impact", "test", "serve", "schema"]
+COMMANDS = ["determine", "policies", "lint", "impact", "test", "serve", "schema", "token", "token new"]
 HASH = KnowledgeFiles.read(ROOT).content_hash
 
 
@@ -38,7 +38,7 @@ def test_version() -> None:
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
 def test_help_has_no_placeholders_of_the_framework(command: str | None) -> None:
-    args = ["--help"] if command is None else [command, "--help"]
+    args = ["--help"] if command is None else [*command.split(), "--help"]
     result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0
     text = result.stdout

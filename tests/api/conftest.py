@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.settings import Settings
 
-from ..conftest import ROOT
+from ..conftest import LOOPBACK, ROOT
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +27,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         store=True,
         data_dir=tmp_path_factory.mktemp("client-store"),
     )
-    with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as c:
+    with TestClient(create_app(settings), client=LOOPBACK) as c:
         yield c
 
 

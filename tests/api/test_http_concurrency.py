@@ -65,7 +65,7 @@ bodies = [(ctype, text.encode()) for ctype, text in json.loads(bodies_file.read_
 accepts = [None, "application/json", "text/markdown", "text/html", "text/turtle", "application/ld+json", "*/*"]
 results = [None] * n
 settings = Settings(kb_dir=root, sparql_concurrency=1)
-with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+with TestClient(create_app(settings), raise_server_exceptions=False, client=("127.0.0.1", 50000)) as client:
     barrier = threading.Barrier(n)
 
     def work(i):

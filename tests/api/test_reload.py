@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.settings import Settings
 
-from ..conftest import EXAMPLES, ROOT
+from ..conftest import EXAMPLES, LOOPBACK, ROOT
 from .conftest import JSON
 
 TOKEN = {"authorization": "Bearer s3cret"}
@@ -31,7 +31,7 @@ def kb_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def live(kb_copy: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(kb_dir=kb_copy, admin_token="s3cret"))) as c:
+    with TestClient(create_app(Settings(kb_dir=kb_copy, admin_token="s3cret")), client=LOOPBACK) as c:
         yield c
 
 

@@ -29,7 +29,7 @@ from api.settings import Settings
 from reasoner import KnowledgeBase
 from reasoner.sparql.worker import queryable, warm_up
 
-from ..conftest import ROOT
+from ..conftest import LOOPBACK, ROOT
 
 PREFIXES = """PREFIX gr: <https://w3id.org/guideline-reasoner/core#>
 PREFIX proc: <https://w3id.org/guideline-reasoner/procedure#>
@@ -509,7 +509,7 @@ DEADLINE_S = 2.0  # deadline_client's deadline: far below what the runaway and s
 def deadline_client() -> Iterator[TestClient]:
     """An app with a short SPARQL deadline, for the queries that must be stopped."""
     settings = Settings(kb_dir=ROOT, sparql_timeout_s=DEADLINE_S, sparql_max_rows=MAX_ROWS, sparql_concurrency=2)
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), client=LOOPBACK) as c:
         yield c
 
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.settings import Settings
 
-from ..conftest import ROOT
+from ..conftest import LOOPBACK, ROOT
 
 MARKER = "PHI-MARKER-4711"
 
@@ -45,7 +45,7 @@ def crashing() -> Iterator[TestClient]:
         case = {"patient": MARKER}
         raise RuntimeError(f"cannot handle {case}")
 
-    with TestClient(app) as c:
+    with TestClient(app, client=LOOPBACK) as c:
         yield c
 
 

@@ -34,7 +34,7 @@ from api.settings import Settings
 from reasoner.errors import QueryBusy, QueryRejected, QueryTimeout
 from reasoner.sparql.service import ResultNotAcceptable, SparqlService
 
-from ..conftest import EXAMPLES, ROOT
+from ..conftest import EXAMPLES, LOOPBACK, ROOT
 
 DEADLINE_S = 4.0  # the app's deadline: well above a trivial query's time on a busy machine, and
 #                   far below the abusive queries' (their parse alone takes 15 s or more of CPU here)
@@ -70,7 +70,7 @@ SLOW_TO_PARSE = _filled(
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
     settings = Settings(kb_dir=ROOT, sparql_timeout_s=DEADLINE_S, sparql_max_rows=100, sparql_concurrency=SLOTS)
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), client=LOOPBACK) as c:
         yield c
 
 
