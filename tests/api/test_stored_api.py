@@ -3,6 +3,7 @@ and page, a reviewer's decision binds the digest and becomes the final status.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,3 +176,55 @@ def test_a_server_keeps_determinations_by_default(monkeypatch: pytest.MonkeyPatc
         r = c.post("/determinations", content=(EXAMPLES / "bar-bmi-33.json").read_bytes(), headers=JSON)
         assert c.get(r.headers["location"]).status_code == 200
     assert (tmp_path / "data").is_dir()  # created on first use
+
+
+TOKENS = {"app-a": ["app"], "app-b": ["app"], "dr-lee": ["reviewer"], "analyst": ["analyst"]}
+
+
+def _bearer(name: str) -> dict[str, str]:
+    return {"authorization": f"Bearer token-of-{name}"}
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """An app with tokens configured: an app, another app, a reviewer and an analyst."""
+    entries = [
+        {"name": name, "roles": roles, "sha256": hashlib.sha256(f"token-of-{name}".encode()).hexdigest()}
+        for name, roles in TOKENS.items()
+    ]
+    settings = Settings(
+        kb_dir=ROOT, store=True, data_dir=tmp_path_factory.mktemp("guarded"), tokens=json.dumps(entries)
+    )
+    with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as c:
+        yield c
+
+
+def test_roles_decide_who_reads_what(guarded: TestClient) -> None:
+    body = (EXAMPLES / "pap-continued-not-adherent.json").read_bytes()
+    assert guarded.post("/determinations", content=body, headers=JSON).status_code == 401
+    assert guarded.post("/determinations", content=body, headers={**JSON, **_bearer("analyst")}).status_code == 403
+    posted = guarded.post("/determinations", content=body, headers={**JSON, **_bearer("app-a")})
+    where = posted.headers["location"]
+    assert guarded.get(where, headers=_bearer("app-a")).status_code == 200  # its own answer
+    assert guarded.get(where, headers=_bearer("app-b")).status_code == 404  # not another app's
+    assert [i["id"] for i in guarded.get("/determinations", headers=_bearer("app-b")).json()["items"]] == []
+    assert guarded.get(where, headers=_bearer("analyst")).status_code == 200
+    # An analyst never reads case facts, nor a reviewer's reason; a reviewer does.
+    refused = guarded.get(where + "/case", headers=_bearer("analyst"))
+    assert refused.status_code == 403 and "reviewer" in refused.json()["detail"]
+    assert guarded.get(where + "/case", headers=_bearer("app-a")).status_code == 403
+    assert guarded.get(where + "/case", headers=_bearer("dr-lee")).status_code == 200
+    # A review is signed by the token's reviewer; an app or an analyst cannot sign.
+    review = {"action": "overturn", "outcome": "medically-necessary", "reason": "adherence log received"}
+    etag = {"if-match": posted.headers["etag"]}
+    assert guarded.post(where + "/reviews", json=review, headers={**etag, **_bearer("app-a")}).status_code == 403
+    assert guarded.post(where + "/reviews", json=review, headers={**etag, **_bearer("analyst")}).status_code == 403
+    other = guarded.post(
+        where + "/reviews", json={**review, "reviewer": "dr-who"}, headers={**etag, **_bearer("dr-lee")}
+    )
+    assert other.status_code == 422 and other.json()["code"] == "reviewer-mismatch"
+    signed = guarded.post(where + "/reviews", json=review, headers={**etag, **_bearer("dr-lee")})
+    assert signed.status_code == 201 and signed.json()["reviews"][0]["reviewer"] == "dr-lee"
+    seen_by_analyst = guarded.get(where + "/reviews", headers=_bearer("analyst")).json()["reviews"][0]
+    assert seen_by_analyst["action"] == "overturn" and seen_by_analyst.get("reason") is None
+    assert guarded.get(where, headers=_bearer("app-a")).json()["record"]["finalOutcome"] == "medically-necessary"
