@@ -17,7 +17,7 @@ from reasoner.vocab import BASE, GR, KB
 
 _STATUS = {Status.MET: GR.Met, Status.NOT_MET: GR.NotMet, Status.UNKNOWN: GR.Unknown}
 
-I = TypeVar("I")  # a term for an IRI
+N = TypeVar("N")  # a term for an IRI (a named node)
 L = TypeVar("L")  # a term for a literal
 _BOOLEAN = str(XSD.boolean)
 
@@ -48,8 +48,8 @@ def determination_triples(d: Determination) -> Iterator[tuple[URIRef, URIRef, UR
 
 
 def determination_terms(
-    d: Determination, iri: Callable[[str], I], literal: Callable[[str, str | None], L]
-) -> Iterator[tuple[I, I, I | L]]:
+    d: Determination, iri: Callable[[str], N], literal: Callable[[str, str | None], L]
+) -> Iterator[tuple[N, N, N | L]]:
     """The triples of :func:`determination_graph`, each term made by ``iri`` or ``literal`` (text, datatype IRI).
 
     The store passes pyoxigraph's constructors, and writes the triples as they come.
