@@ -26,7 +26,9 @@ from reasoner.store import DeterminationStore, KeptCase, ReviewAction, ReviewIn,
 from reasoner.store.records import case_graph
 
 from .conftest import EXAMPLES, ROOT
-from .store_backends import open_store
+from .store_backends import backend_of, open_store
+
+SHARED_SPARQL_STORE = True  # the remote backend's tests use the server .ci/run starts (tests/store_backends.py)
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
@@ -207,7 +209,7 @@ def test_export_and_import_round_trip(kb: KnowledgeBase, store: DeterminationSto
     )
     store.put(_decide(kb, "bar-lap-rygb")[0], now=T0)
     dump = store.export()
-    with open_store(tmp_path / "restored", fresh=True) as restored:
+    with open_store(tmp_path / "restored", fresh=True, backend=backend_of(store)) as restored:
         assert restored.import_(dump) == 2
         assert restored.get(d.determinationId) == store.get(d.determinationId)
         assert restored.reviews(d.determinationId, reasons=True) == store.reviews(d.determinationId, reasons=True)

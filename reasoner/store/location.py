@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 
 from reasoner.store.base import DeterminationStore
 from reasoner.store.embedded import EmbeddedStore
+from reasoner.store.remote import RemoteStore
 
 
 def default_data_dir() -> Path:
@@ -19,15 +19,15 @@ def default_data_dir() -> Path:
 
 
 def open_store(location: str | Path | None = None) -> DeterminationStore:
-    """The store at ``location``: an ``http(s)://`` URL is a remote SPARQL store, anything else a data folder.
+    """The store at ``location``: a remote SPARQL store for an ``http(s)://`` URL, else a data folder.
+
+    None is :func:`default_data_dir`.
 
     Raises:
         StoreError: the folder is in use by another process, or cannot be opened.
     """
     if location is None:
         return EmbeddedStore(default_data_dir())
-    if isinstance(location, str) and location.startswith(("http://", "https://")):
-        remote = importlib.import_module("reasoner.store.remote")  # the remote backend's module, to come
-        store: DeterminationStore = remote.RemoteStore(location)
-        return store
+    if isinstance(location, str) and location.lower().startswith(("http://", "https://")):
+        return RemoteStore(location)  # Oxigraph server's endpoints under the URL; RemoteStore takes others
     return EmbeddedStore(Path(location))
