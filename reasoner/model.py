@@ -140,6 +140,10 @@ class ReferenceOut(_Out):
     grades: list[str]
 
 
+UNJUDGED = "none"
+"""The policy id of what is kept of a PAS request no policy could judge (no policy of a knowledge base has it)."""
+
+
 class PolicyOut(_Out):
     """The policy the case was judged under."""
 

@@ -11,9 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 from reasoner import FhirError
 from reasoner.intake.fhir.hooks import read_hook
+from reasoner.intake.json_case.schema import CaseIn
 from reasoner.interop.cds_hooks import SERVICES, discovery, respond
+from reasoner.model import Determination
+from reasoner.store import KeptCase
 
-from ..deps import KnowledgeBaseDep, SettingsDep
+from ..auth import AppPrincipal
+from ..deps import KnowledgeBaseDep, OptionalStoreDep, SettingsDep
 from ..models import CdsDiscovery, CdsResponse
 from ..problems import FHIR_JSON
 from .pas import check_fhir_content_type, read_fhir_body
@@ -58,9 +62,11 @@ async def call_service(
     request: Request,
     kb: KnowledgeBaseDep,
     settings: SettingsDep,
+    store: OptionalStoreDep,
+    principal: AppPrincipal,
     policy: str | None = Query(None, description="policy id (default: every policy addressing the codes)"),
 ) -> Response:
-    """Translate the request to ``read_hook`` + ``respond``."""
+    """Translate the request to ``read_hook`` + ``respond``; each determination is kept and its card links it."""
     hook = SERVICES.get(service_id)
     if hook is None:
         raise FhirError([("not-found", None, "no such CDS service; GET /cds-services lists them")], status=404)
@@ -68,8 +74,14 @@ async def call_service(
     body = await read_fhir_body(request, settings.max_body_bytes)
     base = str(request.base_url)
 
+    def keep(d: Determination, case: CaseIn) -> str:
+        assert store is not None
+        stored = store.put(d, KeptCase("application/json", case.model_dump_json()), by=principal.name)
+        return f"{base}determinations/{stored.id}"
+
     def run() -> str:
         call = read_hook(body, kb, service_hook=hook)
-        return json.dumps(respond(call, kb, policy=policy, base_url=base, today=date.today()), ensure_ascii=False)
+        answer = respond(call, kb, policy=policy, base_url=base, today=date.today(), keep=keep if store else None)
+        return json.dumps(answer, ensure_ascii=False)
 
     return Response(await run_in_threadpool(run), media_type="application/json")

@@ -7,25 +7,24 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
-from rdflib import Graph
 from starlette.concurrency import run_in_threadpool
 
-from reasoner import ALL_POLICIES, CaseError, FhirError, KnowledgeBase, compare, determine, render, render_comparison
+from reasoner import ALL_POLICIES, CaseError, FhirError, compare, determine, render, render_comparison
 from reasoner.compare import Comparison, compare_graph
 from reasoner.intake.fhir.pas import read_pas
-from reasoner.intake.json_case.load import load_json
 from reasoner.intake.json_case.to_rdf import to_graph
 from reasoner.intake.turtle import CaseFormat
 from reasoner.interop.fhir_output import skipped_header
 from reasoner.interop.pas import judge
 from reasoner.model import Determination
-from reasoner.pipeline import determine_case, determine_parsed, parse_case
 from reasoner.render.text import ComparisonFormat, RenderFormat
-from reasoner.store import DeterminationStore, KeptCase, Stored
+from reasoner.store import DeterminationStore, KeptCase
+from reasoner.store.keeping import determine_keeping
 
 from ..auth import AppPrincipal, Principal
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep, OptionalStoreDep, SettingsDep
+from ..kept import kept_headers
 from ..negotiation import choose, media_type
 from ..problems import FHIR_JSON, PROBLEM, Problem
 from .pas import read_fhir_body
@@ -173,31 +172,11 @@ async def create_determination(
             return render_comparison(compare(body, fmt, kb), COMPARISON_OUTPUT[out]), None
         if into is None:
             return render(determine(body, fmt, kb, policy=policy), OUTPUT[out]), None
-        d, case = determine_keeping(body, fmt, kb, policy)
+        d, case = determine_keeping(body, fmt, kb, policy=policy)
         return render(d, OUTPUT[out]), kept_headers(into.put(d, case, by=principal.name))
 
     text, headers = await run_in_threadpool(run)
     return Response(text, media_type=out, headers=headers)
-
-
-def kept_headers(stored: Stored) -> dict[str, str]:
-    """Where a kept determination is and where it stands, as response headers."""
-    return {
-        "Location": f"/determinations/{stored.id}",
-        "ETag": f'"{stored.digest}"',
-        "X-Review-Status": stored.status.value,
-    }
-
-
-def determine_keeping(
-    body: bytes, fmt: CaseFormat, kb: KnowledgeBase, policy: str | None
-) -> tuple[Determination, KeptCase | Graph]:
-    """The determination and the case to keep with it (a JSON case as its validated JSON form)."""
-    if fmt == "json":
-        case = load_json(body)
-        return determine_case(case, kb, policy=policy), KeptCase("application/json", case.model_dump_json())
-    parsed = parse_case(body, fmt, kb)
-    return determine_parsed(parsed, kb, policy=policy), parsed.graph
 
 
 async def _fhir_determination(

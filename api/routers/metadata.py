@@ -23,8 +23,8 @@ PAS_VERSION = "2.2.1"
 def capability_statement(base_url: str, published: str, knowledge_base: str) -> dict[str, Any]:
     """The CapabilityStatement of the server at ``base_url`` serving ``knowledge_base`` (its hash) since ``published``.
 
-    It instantiates PAS's Intermediary capabilities in part: ``Claim/$submit`` only (no ``$inquire``,
-    no subscriptions). The CDS Hooks services are not FHIR RESTful operations; their discovery
+    It instantiates PAS's Intermediary capabilities in part: ``Claim/$submit`` and ``Claim/$inquire``
+    (no subscriptions). The CDS Hooks services are not FHIR RESTful operations; their discovery
     document is ``GET /cds-services``.
     """
     submit = (
@@ -32,6 +32,11 @@ def capability_statement(base_url: str, published: str, knowledge_base: str) -> 
         "ClaimResponse, a review action per item (A1 certified in total, A3 not certified, A4 pended, C cancelled); "
         "what the guidelines cannot decide is pended for a clinician reviewer, the reason in a process note. "
         "`?policy=ID` chooses the policy to judge under."
+    )
+    inquire = (
+        "A Da Vinci PAS inquiry Bundle in, a PAS inquiry response Bundle out: the request kept at `$submit`, "
+        "matched by the Claim's and the patient's identifiers, as it now stands; once a clinician has reviewed "
+        "it, every item has the reviewer's action and the review is the first note."
     )
     return {
         "resourceType": "CapabilityStatement",
@@ -62,13 +67,19 @@ def capability_statement(base_url: str, published: str, knowledge_base: str) -> 
                         "supportedProfile": [
                             f"{PAS}/StructureDefinition/profile-claim",
                             f"{PAS}/StructureDefinition/profile-claim-update",
+                            f"{PAS}/StructureDefinition/profile-claim-inquiry",
                         ],
                         "operation": [
                             {
                                 "name": "submit",
                                 "definition": f"{PAS}/OperationDefinition/Claim-submit",
                                 "documentation": submit,
-                            }
+                            },
+                            {
+                                "name": "inquire",
+                                "definition": f"{PAS}/OperationDefinition/Claim-inquiry",
+                                "documentation": inquire,
+                            },
                         ],
                     }
                 ],
@@ -81,8 +92,9 @@ def capability_statement(base_url: str, published: str, knowledge_base: str) -> 
     "/metadata",
     summary="FHIR CapabilityStatement",
     description=(
-        "The FHIR R4 CapabilityStatement of this server (kind `instance`): FHIR 4.0.1 in JSON, and the one "
-        "FHIR operation it offers, `Claim/$submit` (Da Vinci PAS 2.2.1, which it instantiates in part)."
+        "The FHIR R4 CapabilityStatement of this server (kind `instance`): FHIR 4.0.1 in JSON, and the "
+        "FHIR operations it offers, `Claim/$submit` and `Claim/$inquire` (Da Vinci PAS 2.2.1, which it "
+        "instantiates in part)."
     ),
     response_class=FhirJSONResponse,
     responses={200: {"description": "The CapabilityStatement", "model": CapabilityStatement}},

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from reasoner import FhirError
-from reasoner.intake.fhir.pas import read_pas
+from reasoner.intake.fhir.pas import PasCase, read_pas
 from reasoner.interop.fhir_output import skipped_header
 from reasoner.interop.pas import claim_response_bundle, review
+from reasoner.interop.pas_inquiry import claim_key, inquiry_review, unjudged
+from reasoner.interop.pas_review import Review
+from reasoner.knowledge.base import KnowledgeBase
+from reasoner.store import DeterminationStore, KeptCase, Stored
 
+from ..auth import AppPrincipal, Principal, Role, require
 from ..body import read_limited
-from ..deps import KnowledgeBaseDep, SettingsDep
+from ..deps import KnowledgeBaseDep, OptionalStoreDep, SettingsDep, StoreDep
+from ..kept import kept_headers
 from ..models import FhirBundle
 from ..negotiation import media_type
 from ..problems import FHIR_JSON, Problem
@@ -82,6 +88,8 @@ async def submit_claim(
     request: Request,
     kb: KnowledgeBaseDep,
     settings: SettingsDep,
+    store: OptionalStoreDep,
+    principal: AppPrincipal,
     policy: str | None = Query(
         None, description="policy id (default: the one policy addressing the codes; none or several: pended)"
     ),
@@ -90,11 +98,74 @@ async def submit_claim(
     check_fhir_content_type(request)
     body = await read_fhir_body(request, settings.max_body_bytes)
 
-    def run() -> tuple[str, dict[str, int]]:
+    def run() -> tuple[str, dict[str, int], dict[str, str]]:
         pas = read_pas(body, kb)
-        bundle = claim_response_bundle(pas, review(pas, kb, policy=policy), now=datetime.now(UTC))
-        return json.dumps(bundle, ensure_ascii=False), pas.skipped
+        result = review(pas, kb, policy=policy)
+        kept = {} if store is None else kept_headers(_keep(store, pas, kb, result, body, principal.name))
+        bundle = claim_response_bundle(pas, result, now=datetime.now(UTC))
+        return json.dumps(bundle, ensure_ascii=False), pas.skipped, kept
 
-    text, skipped = await run_in_threadpool(run)
-    headers = {"X-FHIR-Skipped": skipped_header(skipped)} if skipped else None
-    return Response(text, media_type=FHIR_JSON, headers=headers)
+    text, skipped, kept = await run_in_threadpool(run)
+    headers = {**kept, **({"X-FHIR-Skipped": skipped_header(skipped)} if skipped else {})}
+    return Response(text, media_type=FHIR_JSON, headers=headers or None)
+
+
+def _keep(store: DeterminationStore, pas: PasCase, kb: KnowledgeBase, result: Review, body: bytes, by: str) -> Stored:
+    """Keep the request's determination, or, judged by no policy, what a reviewer needs to decide it."""
+    d = result.determination or unjudged(pas, kb, result)
+    if pas.case is not None:
+        case = KeptCase("application/json", pas.case.model_dump_json())
+    else:
+        case = KeptCase("application/fhir+json", body.decode("utf-8"))  # read_pas has checked it is UTF-8 JSON
+    return store.put(d, case, by=by, claim=claim_key(pas))
+
+
+@router.post(
+    "/Claim/$inquire",
+    summary="Inquire about a prior-authorization request (Da Vinci PAS)",
+    description=(
+        "A Da Vinci PAS inquiry Bundle (a Claim naming the request by its identifier, and the patient) is "
+        "answered from the request kept at `$submit`: a PAS inquiry response Bundle whose ClaimResponse gives "
+        "each item's review action as it now stands. Until a clinician reviews the request it is the answer "
+        "given at submission (an adverse one marked as a recommendation awaiting review); once reviewed, every "
+        "item has the action of the reviewer's decision (A1 certified, A3 not certified, A4 pended, A6 "
+        "modified) and the review, with the reviewer's reason, is the first note. A request is matched by the "
+        "Claim's first identifier and the patient's; an app finds only the requests it submitted."
+    ),
+    response_class=FhirJSONResponse,
+    responses={
+        200: {"description": "The PAS inquiry response Bundle", "model": FhirBundle},
+        **_ERRORS,
+        404: {"description": "No kept request has this identifier (OperationOutcome)", "content": {FHIR_JSON: {}}},
+    },
+    openapi_extra={"requestBody": {"required": True, "content": {FHIR_JSON: {"schema": {"type": "object"}}}}},
+)
+async def inquire_claim(
+    request: Request,
+    kb: KnowledgeBaseDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    principal: Annotated[Principal, Depends(require(Role.APP, Role.REVIEWER))],
+) -> Response:
+    """Find the request the inquiry names, and answer where it stands."""
+    check_fhir_content_type(request)
+    body = await read_fhir_body(request, settings.max_body_bytes)
+
+    def run() -> str:
+        pas = read_pas(body, kb)
+        key = claim_key(pas)
+        if key is None:
+            where = "Bundle.entry[0].resource.identifier"
+            raise FhirError([("required", where, "an inquiry names the request by the Claim's identifier")], status=422)
+        everyone = principal.open or Role.REVIEWER in principal.roles
+        found = store.find(claim=key, by=None if everyone else principal.name, limit=1)
+        if not found:
+            where = "Bundle.entry[0].resource.identifier"
+            raise FhirError(
+                [("not-found", where, "no prior-authorization request with this identifier is kept")], status=404
+            )
+        answer = inquiry_review(pas, found[0], store.reviews(found[0].id, reasons=True))
+        bundle = claim_response_bundle(pas, answer, now=datetime.now(UTC), inquiry=True)
+        return json.dumps(bundle, ensure_ascii=False)
+
+    return Response(await run_in_threadpool(run), media_type=FHIR_JSON)

@@ -23,10 +23,11 @@ from reasoner.store.records import case_graph
 
 from ..auth import Principal, ReviewerPrincipal, Role, require
 from ..deps import KnowledgeBaseDep, StoreDep
+from ..kept import kept_headers
 from ..models import KeptPage, RecordOut
 from ..negotiation import choose
 from ..problems import PROBLEM, Problem
-from .determinations import EXPANDED_JSONLD, OUTPUT, kept_headers
+from .determinations import EXPANDED_JSONLD, OUTPUT
 
 router = APIRouter(tags=["determinations kept"])
 
@@ -211,7 +212,10 @@ async def read_case(
             raise Problem(404, "not-found", "Not found", f"no case is kept with determination {ident}")
         if out == "application/json" and kept.media_type == "application/json":
             return kept.text, out
-        return case_graph(kept, kb).serialize(format="turtle"), "text/turtle"
+        graph = case_graph(kept, kb)
+        if graph is None:  # a PAS request that gave no case: the Bundle as received
+            return kept.text, kept.media_type
+        return graph.serialize(format="turtle"), "text/turtle"
 
     text, media = await run_in_threadpool(run)
     return Response(text, media_type=media)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from reasoner.compare import relevant_policies
 from reasoner.errors import CaseError, FhirError
+from reasoner.intake.json_case.schema import CaseIn
 from reasoner.intake.json_case.to_rdf import to_case
 from reasoner.intake.json_case.triples import code_iri
 from reasoner.interop.coverage_information import coverage_information, coverage_label, problem_coverage_information
@@ -30,6 +31,9 @@ from reasoner.pipeline import determine_parsed
 if TYPE_CHECKING:
     from reasoner.intake.fhir.hooks import HookCall
     from reasoner.knowledge.base import KnowledgeBase
+
+Keeper = Callable[[Determination, CaseIn], str]
+"""Keeps a determination with its case and gives the URL it is kept at."""
 
 SERVICES: dict[str, str] = {
     "guideline-reasoner-order-sign": "order-sign",
@@ -90,7 +94,9 @@ def discovery() -> dict[str, Any]:
     return {"services": services}
 
 
-def respond(call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: str, today: date) -> dict[str, Any]:
+def respond(
+    call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: str, today: date, keep: Keeper | None = None
+) -> dict[str, Any]:
     """The CDS Hooks response to a read hook call: cards, and one ``update`` system action per order.
 
     The orders of a call are one request (``call.case``). It is judged under ``policy``, or else
@@ -105,6 +111,7 @@ def respond(call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: 
         policy: a policy id, or ``None`` (or ``"all"``) for every relevant policy.
         base_url: the service's base URL ending in ``/``; policy links are ``<base_url>policies/<id>``.
         today: the date of the coverage assertions.
+        keep: keeps each determination with the case, and gives the URL it is kept at (the card links it).
 
     Raises:
         FhirError: an unknown ``policy`` (422).
@@ -129,7 +136,8 @@ def respond(call: HookCall, kb: KnowledgeBase, *, policy: str | None, base_url: 
         except CaseError as exc:
             problem, judged = f"the orders cannot be judged: {exc.message}", []
         for d, url in judged:
-            cards.append(card(d, policy_url=url, order_reference=references))
+            kept = keep(d, call.case) if keep is not None else None
+            cards.append(card(d, policy_url=url, order_reference=references, kept_url=kept))
             info = coverage_information(
                 d, coverage_ref=coverage_reference(call), policy_url=url, today=today, supporting=supporting
             )
@@ -187,8 +195,13 @@ def action_description(reference: str, assertions: Sequence[str]) -> str:
     return f"Add coverage information to {reference}: {'; '.join(assertions)}"
 
 
-def card(d: Determination, *, policy_url: str, order_reference: str | Sequence[str]) -> dict[str, Any]:
-    """The card for a request (one order, or orders signed together) judged under one policy."""
+def card(
+    d: Determination, *, policy_url: str, order_reference: str | Sequence[str], kept_url: str | None = None
+) -> dict[str, Any]:
+    """The card for a request (one order, or orders signed together) judged under one policy.
+
+    ``kept_url``: where the determination is kept, linked from the card.
+    """
     references = [order_reference] if isinstance(order_reference, str) else list(order_reference)
     codes = ", ".join(dict.fromkeys(r.code for r in d.requested)) or "order"
     warn = d.outcome in (Outcome.NOT_MEDICALLY_NECESSARY, Outcome.PENDED, Outcome.PENDED_REVIEW)
@@ -198,7 +211,14 @@ def card(d: Determination, *, policy_url: str, order_reference: str | Sequence[s
         "indicator": "warning" if warn else "info",
         "detail": detail_markdown(d),
         "source": _source(d.policy.label, policy_url),
-        "links": [{"label": _clip(f"Policy: {d.policy.label}", 200), "url": policy_url, "type": "absolute"}],
+        "links": [
+            {"label": _clip(f"Policy: {d.policy.label}", 200), "url": policy_url, "type": "absolute"},
+            *(
+                [{"label": "Determination kept, with its review", "url": kept_url, "type": "absolute"}]
+                if kept_url
+                else []
+            ),
+        ],
         "extension": {"davinci-crd.associated-resource": [{"reference": r} for r in references]},
     }
     return no_nulls(out)

@@ -40,6 +40,8 @@ X12_306 = "https://codesystem.x12.org/005010/306"
 ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
 RESPONSE_PROFILE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-pas-response-bundle"
 CLAIM_RESPONSE_PROFILE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-claimresponse"
+INQUIRY_RESPONSE_PROFILE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-pas-inquiry-response-bundle"
+CLAIM_INQUIRY_RESPONSE_PROFILE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-claiminquiryresponse"
 ITEM_TRACE_NUMBER = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-itemTraceNumber"
 
 __all__ = ["REVIEW", "Review", "choose_policy", "claim_response_bundle", "judge", "review"]
@@ -143,13 +145,16 @@ def _several(case: ParsedCase, kb: KnowledgeBase, policies: list[Policy]) -> lis
     return notes
 
 
-def claim_response_bundle(pas: PasCase, answer: Review | Determination, *, now: datetime) -> dict[str, Any]:
+def claim_response_bundle(
+    pas: PasCase, answer: Review | Determination, *, now: datetime, inquiry: bool = False
+) -> dict[str, Any]:
     """The PAS response Bundle for a request reviewed as ``answer`` (a determination is reviewed first).
 
     Args:
         pas: the request as read by ``intake.fhir.pas.read_pas`` (the Claim is answered, its parties carried).
         answer: the request's review (:func:`review`), or the determination of its case.
         now: the response time (``Bundle.timestamp`` and ``ClaimResponse.created``); give it a time zone.
+        inquiry: ``pas`` is an inquiry (``Claim/$inquire``): the Bundle has PAS's inquiry-response profiles.
     """
     result = answer if isinstance(answer, Review) else of_determination(pas, answer)
     claim, claim_url = pas.claim, pas.claim_full_url
@@ -180,7 +185,7 @@ def claim_response_bundle(pas: PasCase, answer: Review | Determination, *, now: 
     response: dict[str, Any] = {
         "resourceType": "ClaimResponse",
         "id": response_id,
-        "meta": {"profile": [CLAIM_RESPONSE_PROFILE]},
+        "meta": {"profile": [CLAIM_INQUIRY_RESPONSE_PROFILE if inquiry else CLAIM_RESPONSE_PROFILE]},
         "identifier": claim.get("identifier"),
         "status": "active",
         "type": claim.get("type"),
@@ -200,7 +205,7 @@ def claim_response_bundle(pas: PasCase, answer: Review | Determination, *, now: 
     out: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": bundle_id,
-        "meta": {"profile": [RESPONSE_PROFILE]},
+        "meta": {"profile": [INQUIRY_RESPONSE_PROFILE if inquiry else RESPONSE_PROFILE]},
         "identifier": pas.bundle.get("identifier") or {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{bundle_id}"},
         "type": "collection",
         "timestamp": stamp,

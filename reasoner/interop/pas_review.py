@@ -25,11 +25,12 @@ if TYPE_CHECKING:
     from reasoner.intake.fhir.pas import PasCase
     from reasoner.knowledge.base import KnowledgeBase
 
-CERTIFIED, NOT_CERTIFIED, PENDED, CANCELLED = "A1", "A3", "A4", "C"
+CERTIFIED, NOT_CERTIFIED, PENDED, MODIFIED, CANCELLED = "A1", "A3", "A4", "A6", "C"
 ACTION_DISPLAY = {
     CERTIFIED: "Certified in total",
     NOT_CERTIFIED: "Not Certified",
     PENDED: "Pending",  # as HL7's PAS examples write A4
+    MODIFIED: "Modified",  # a clinician reviewer's modification (an inquiry's answer)
     CANCELLED: "Cancelled",
 }
 """The X12 306 review actions this service answers, with their displays."""
@@ -85,13 +86,15 @@ class Review:
 
     ``number`` is the review number (the determination id when a determination was made, else a
     digest of the knowledge base and the Claim); ``notes`` are about the request as a whole, the
-    items' own notes follow them in the ClaimResponse.
+    items' own notes follow them in the ClaimResponse. ``determination``: the one it was made
+    from, if any (what is kept of the request).
     """
 
     number: str
     disposition: str
     notes: tuple[str, ...]
     items: tuple[ItemReview, ...]
+    determination: Determination | None = None
 
 
 def of_determination(pas: PasCase, d: Determination) -> Review:
@@ -105,7 +108,7 @@ def of_determination(pas: PasCase, d: Determination) -> Review:
         return ItemReview(sequence, REVIEW[d.outcome])
 
     notes = (*d.rationale, *d.missingInformation, *_updates(pas))
-    return Review(d.determinationId, d.outcomeLabel, notes, _items(pas, judged))
+    return Review(d.determinationId, d.outcomeLabel, notes, _items(pas, judged), d)
 
 
 def pended(pas: PasCase, kb: KnowledgeBase, reasons: list[str]) -> Review:

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from rdflib import PROV, RDF, XSD, Graph, Literal, URIRef
 
-from reasoner.model import Determination, Status
+from reasoner.model import UNJUDGED, Determination, Status
 from reasoner.vocab import BASE, GR, KB
 
 _STATUS = {Status.MET: GR.Met, Status.NOT_MET: GR.NotMet, Status.UNKNOWN: GR.Unknown}
@@ -63,10 +63,11 @@ def determination_terms(
     yield det, outcome, literal(d.outcome.value, None)
     yield det, iri(PROV.wasGeneratedBy), activity
     yield det, derived, kb_version
-    yield det, derived, policy
     yield activity, a, iri(PROV.Activity)
     yield activity, used, kb_version
-    yield activity, used, policy
+    if d.policy.id != UNJUDGED:  # a PAS request kept for a reviewer, no policy applied
+        yield det, derived, policy
+        yield activity, used, policy
     yield kb_version, a, iri(GR.KnowledgeBaseVersion)
     yield kb_version, iri(GR.contentHash), literal(d.knowledgeBase, None)
     result_of, criterion_result = iri(GR.criterionResult), iri(GR.CriterionResult)

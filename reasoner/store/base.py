@@ -53,7 +53,11 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 JSON_DT = "http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON"
 DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 NTRIPLES = "application/n-triples"
-_CASE_DATATYPES = {"application/json": ox.NamedNode(JSON_DT), NTRIPLES: ox.NamedNode(str(ST.NTriples))}
+_CASE_DATATYPES = {
+    "application/json": ox.NamedNode(JSON_DT),
+    NTRIPLES: ox.NamedNode(str(ST.NTriples)),
+    "application/fhir+json": ox.NamedNode(str(ST.FhirJSON)),  # a PAS request that gave no case, as received
+}
 PREFIXES = f"PREFIX st: <{ST}>\nPREFIX prov: <{PROV}>\n"
 
 Row = Mapping[str, str]

@@ -66,7 +66,8 @@ class KeptCase:
 
     ``application/json``: the JSON case form (a JSON case as validated, or what a FHIR request
     mapped to), judged again exactly as it was; ``application/n-triples``: a Turtle or JSON-LD
-    case's triples as intake sanitised them.
+    case's triples as intake sanitised them; ``application/fhir+json``: a PAS request Bundle that
+    gave no case (no diagnosis, no code), as received, for the clinician reviewer.
     """
 
     media_type: str
@@ -180,8 +181,10 @@ def check_review(review: ReviewIn, stored: Stored) -> str:
     return review.outcome
 
 
-def case_graph(kept: KeptCase, kb: KnowledgeBase) -> Graph:
-    """The facts of a kept case as a graph (a JSON case form is mapped as intake maps it)."""
+def case_graph(kept: KeptCase, kb: KnowledgeBase) -> Graph | None:
+    """The facts of a kept case as a graph (a JSON case form is mapped as intake maps it); None for a PAS Bundle."""
+    if kept.media_type == "application/fhir+json":
+        return None
     if kept.media_type == "application/json":
         return to_case(CaseIn.model_validate_json(kept.text), kb).graph
     g = Graph()

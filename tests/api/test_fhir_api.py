@@ -71,6 +71,10 @@ def test_order_sign_seed(client: TestClient) -> None:
         f"http://testserver/policies/{p}" for p in ("evicore-sij", "medicare-sij-lcd", "sij-clinical-pathway")
     ]
     assert all(client.get(u.removeprefix("http://testserver")).status_code == 200 for u in urls)  # the links work
+    for c in body["cards"]:  # each card links the determination kept, which is the card's
+        (kept,) = [link["url"] for link in c["links"] if "/determinations/" in link["url"]]
+        record = client.get(kept.removeprefix("http://testserver")).json()
+        assert record["policy"]["label"] in c["summary"] and record["record"]["status"] == "awaiting-review"
     infos = [e for a in body["systemActions"] for e in a["resource"]["extension"] if e["url"] == COVERAGE_INFORMATION]
     assert {check_coverage_information(i)["coverage"][0]["reference"] for i in infos} == {"Coverage/coverage-0001"}
     one = client.post(SIGN, content=SEED_SIGN, headers=JSON, params={"policy": "sij-clinical-pathway"}).json()

@@ -1,4 +1,4 @@
-"""GET /metadata: a FHIR R4 CapabilityStatement listing the FHIR operation the service really offers."""
+"""GET /metadata: a FHIR R4 CapabilityStatement listing the FHIR operations the service really offers."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ def test_metadata_is_a_capability_statement(client: TestClient) -> None:
     (rest,) = body["rest"]
     assert rest["mode"] == "server"
     offered = [(res["type"], op["name"], op["definition"]) for res in rest["resource"] for op in res["operation"]]
-    assert offered == [("Claim", "submit", f"{PAS}/OperationDefinition/Claim-submit")]
+    assert offered == [
+        ("Claim", "submit", f"{PAS}/OperationDefinition/Claim-submit"),
+        ("Claim", "inquire", f"{PAS}/OperationDefinition/Claim-inquiry"),
+    ]
 
 
 def test_every_operation_listed_answers(client: TestClient) -> None:

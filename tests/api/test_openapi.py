@@ -128,6 +128,7 @@ def _calls(client: TestClient) -> list[tuple[str, str, Any]]:
     post("/determinations", "/determinations?policy=sij-clinical-pathway", pas, FHIR)
     post("/Claim/$submit", "/Claim/$submit?policy=sij-clinical-pathway", pas, FHIR)
     post("/Claim/$submit", "/Claim/$submit", pas, FHIR)  # no policy: pended, several policies named
+    post("/Claim/$inquire", "/Claim/$inquire", pas, FHIR)  # the request just submitted, as it stands
     get("/metadata", "/metadata")
     get("/cds-services", "/cds-services")
     for hook in ("order-sign", "order-select"):
