@@ -21,10 +21,11 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from reasoner import __version__
 from reasoner.compare import ALL_POLICIES, compare
 from reasoner.errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
-from reasoner.intake.turtle import UTF8_BOM
+from reasoner.intake.turtle import UTF8_BOM, CaseFormat
 from reasoner.knowledge.base import KB_ENV, KnowledgeBase
 from reasoner.knowledge.base import log as kb_log
 from reasoner.knowledge.files import KnowledgeFiles
+from reasoner.model import Determination
 from reasoner.pipeline import determine as run_determination
 from reasoner.render.text import render, render_comparison
 
@@ -238,8 +239,18 @@ def determine(
         ),
     ] = InputFormat.auto,
     kb_dir: KbOption = None,
+    store: Annotated[
+        bool,
+        typer.Option("--store", help="Keep the determination and its case (see --data, --store-url)."),
+    ] = False,
+    data: DataOption = None,
+    store_url: StoreUrlOption = None,
 ) -> None:
-    """Determine one case and print the determination (with --policy all, the comparison)."""
+    """Determine one case and print the determination (with --policy all, the comparison).
+
+    With --store it is also kept, as the server keeps what it decides; its id and status go to
+    standard error.
+    """
     if case == "-":
         payload = sys.stdin.buffer.read()
     else:
@@ -254,6 +265,8 @@ def determine(
         if policy == ALL_POLICIES:
             # OutputFormat's values are render formats (RenderFormat; json, markdown or html for a comparison)
             text = render_comparison(compare(payload, fmt, kb), output.value)  # type: ignore[arg-type]
+        elif store:
+            text = render(_determine_and_keep(payload, fmt, kb, policy, store_url or data), output.value)  # type: ignore[arg-type]
         else:
             text = render(run_determination(payload, fmt, kb, policy=policy), output.value)  # type: ignore[arg-type]
     except CaseParseError as exc:
@@ -440,6 +453,17 @@ def schema() -> None:
 
     typer.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
 
+
+def _determine_and_keep(
+    payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, policy: str | None, where: str | Path | None
+) -> Determination:
+    from reasoner.store.cli import keep
+
+    return keep(payload, fmt, kb, policy, where)
+
+
+# The store's commands (show, review, export, import) register themselves on ``app``.
+from reasoner.store import cli as _store_commands  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     app()

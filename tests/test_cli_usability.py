@@ -26,7 +26,21 @@ from reasoner.knowledge.files import KnowledgeFiles
 
 from .conftest import EXAMPLES, ROOT
 
-COMMANDS = ["determine", "policies", "lint", "impact", "test", "serve", "schema", "token", "token new"]
+COMMANDS = [
+    "determine",
+    "policies",
+    "lint",
+    "impact",
+    "test",
+    "serve",
+    "schema",
+    "token",
+    "token new",
+    "show",
+    "review",
+    "export",
+    "import",
+]
 HASH = KnowledgeFiles.read(ROOT).content_hash
 
 
