@@ -26,9 +26,10 @@ from reasoner.errors import KnowledgeBaseError
 from reasoner.knowledge.base import KnowledgeBase, default_root
 from reasoner.knowledge.files import KnowledgeFiles
 from reasoner.store import StoreError
+from reasoner.store import cli as store_commands
 from reasoner.store.location import default_data_dir, open_store
 
-__all__ = ["app"]
+__all__ = ["app", "store_commands"]  # store_commands: show, review, export and import, on app
 
 app.add_typer(token_app, name="token")
 

@@ -8,6 +8,7 @@ each: its folder and content hash.
 from __future__ import annotations
 
 import gc
+import getpass
 import json
 import logging
 import sys
@@ -21,13 +22,14 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from reasoner import __version__
 from reasoner.compare import ALL_POLICIES, compare
 from reasoner.errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
-from reasoner.intake.turtle import UTF8_BOM, CaseFormat
+from reasoner.intake.turtle import UTF8_BOM
 from reasoner.knowledge.base import KB_ENV, KnowledgeBase
 from reasoner.knowledge.base import log as kb_log
 from reasoner.knowledge.files import KnowledgeFiles
-from reasoner.model import Determination
 from reasoner.pipeline import determine as run_determination
 from reasoner.render.text import render, render_comparison
+from reasoner.store.keeping import determine_and_keep
+from reasoner.store.records import StoreError
 
 if TYPE_CHECKING:  # what the mixin is mixed into, for its super() and self (a plain object at run time)
     from typer._click import Command as _HelpBase  # typer vendors its click
@@ -266,7 +268,10 @@ def determine(
             # OutputFormat's values are render formats (RenderFormat; json, markdown or html for a comparison)
             text = render_comparison(compare(payload, fmt, kb), output.value)  # type: ignore[arg-type]
         elif store:
-            text = render(_determine_and_keep(payload, fmt, kb, policy, store_url or data), output.value)  # type: ignore[arg-type]
+            where = store_url or data
+            d, kept = determine_and_keep(payload, fmt, kb, policy=policy, where=where, by=_me())  # type: ignore[arg-type]
+            typer.echo(f"kept {kept.id} ({kept.status.value}; digest {kept.digest})", err=True)
+            text = render(d, output.value)
         else:
             text = render(run_determination(payload, fmt, kb, policy=policy), output.value)  # type: ignore[arg-type]
     except CaseParseError as exc:
@@ -276,6 +281,8 @@ def determine(
         raise fail(f"{display}: {exc.message}", 2) from None
     except ReasonerError as exc:
         raise fail(f"{display}: {exc.message}", 2) from None
+    except StoreError as exc:
+        raise fail(exc.message, 2) from None
     typer.echo(text, nl=False)
 
 
@@ -454,16 +461,9 @@ def schema() -> None:
     typer.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
 
 
-def _determine_and_keep(
-    payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, policy: str | None, where: str | Path | None
-) -> Determination:
-    from reasoner.store.cli import keep
+def _me() -> str:
+    return f"cli:{getpass.getuser()}"  # who asked, for what is kept
 
-    return keep(payload, fmt, kb, policy, where)
-
-
-# The store's commands (show, review, export, import) register themselves on ``app``.
-from reasoner.store import cli as _store_commands  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     app()

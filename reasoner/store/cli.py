@@ -1,4 +1,4 @@
-"""The store's commands: ``show``, ``review``, ``export`` and ``import`` (and ``determine --store``'s keeping).
+"""The store's commands: ``show``, ``review``, ``export`` and ``import`` (api/cli.py registers them).
 
 Each opens the store named by ``--store-url`` or ``--data`` (else ``$GR_DATA_DIR``, else the user's
 data folder). An embedded store in use by a running server cannot be opened: the message says to
@@ -7,7 +7,6 @@ use the server's HTTP API.
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -19,13 +18,10 @@ from typing import Annotated
 import typer
 
 from reasoner.cli import Command, DataOption, StoreUrlOption, app, fail
-from reasoner.intake.turtle import CaseFormat
-from reasoner.knowledge.base import KnowledgeBase
-from reasoner.model import Determination, Outcome
+from reasoner.model import Outcome
 from reasoner.render.text import render
 from reasoner.store.base import DeterminationStore
-from reasoner.store.keeping import determine_keeping
-from reasoner.store.location import default_data_dir, open_store
+from reasoner.store.location import open_store
 from reasoner.store.records import ReviewAction, ReviewIn, Stored, StoreError
 
 
@@ -42,18 +38,6 @@ def opened(where: str | Path | None) -> Iterator[DeterminationStore]:
         raise fail(exc.message, 2) from None
     finally:
         store.close()
-
-
-def keep(
-    payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, policy: str | None, where: str | Path | None
-) -> Determination:
-    """Determine the case and keep it, saying on standard error where and how it stands."""
-    d, case = determine_keeping(payload, fmt, kb, policy=policy)
-    with opened(where) as store:
-        kept = store.put(d, case, by=f"cli:{getpass.getuser()}")
-    shown = where or default_data_dir()
-    typer.echo(f"kept {kept.id} ({kept.status.value}; digest {kept.digest}) in {shown}", err=True)
-    return d
 
 
 class ShowFormat(StrEnum):

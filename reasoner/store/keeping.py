@@ -1,6 +1,8 @@
-"""Determine a case and say what to keep of it: the determination and the case as it was judged."""
+"""Determine a case and keep it: the determination and the case as it was judged."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from rdflib import Graph
 
@@ -11,7 +13,8 @@ from reasoner.interop.pas import judge
 from reasoner.knowledge.base import KnowledgeBase
 from reasoner.model import Determination
 from reasoner.pipeline import determine_case, determine_parsed, parse_case
-from reasoner.store.records import KeptCase
+from reasoner.store.location import open_store
+from reasoner.store.records import KeptCase, Stored
 
 JSON_CASE = "application/json"
 
@@ -34,3 +37,19 @@ def determine_keeping(
         return d, KeptCase(JSON_CASE, pas.case.model_dump_json())
     parsed = parse_case(payload, fmt, kb)
     return determine_parsed(parsed, kb, policy=policy), parsed.graph
+
+
+def determine_and_keep(
+    payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str | None, where: str | Path | None, by: str
+) -> tuple[Determination, Stored]:
+    """Determine the case and keep it in the store at ``where`` (see ``open_store``), asked for by ``by``.
+
+    Raises:
+        CaseError, FhirError: as ``determine`` does; StoreError: the store cannot be opened or written.
+    """
+    d, case = determine_keeping(payload, fmt, kb, policy=policy)
+    store = open_store(where)
+    try:
+        return d, store.put(d, case, by=by)
+    finally:
+        store.close()
