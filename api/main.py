@@ -20,7 +20,7 @@ from . import docs, problems
 from . import openapi as openapi_document
 from .middleware import GuardedFastAPI
 from .reload import LiveKnowledge
-from .routers import admin, cds_hooks, determinations, health, knowledge, metadata, pas, sparql
+from .routers import admin, analytics, cds_hooks, determinations, health, knowledge, metadata, pas, sparql
 from .settings import Settings
 
 
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     docs.install(app)
-    for module in (determinations, pas, metadata, cds_hooks, knowledge, sparql, health, admin):
+    for module in (determinations, pas, metadata, cds_hooks, knowledge, sparql, analytics, health, admin):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

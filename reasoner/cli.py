@@ -1,4 +1,4 @@
-"""The command line: determine, policies, lint, test, impact, serve and schema.
+"""The command line: determine, policies, lint, test, impact, report, serve and schema.
 
 Exit codes: 0 success; 2 bad input (the case, its format, or an unknown policy); 3 the
 knowledge base cannot be loaded. Every knowledge base loaded is named on standard error, one line
@@ -19,6 +19,9 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from reasoner import __version__
+from reasoner.analytics.command import report
+from reasoner.cli_options import DataOption as DataOption  # api/cli.py imports them from here
+from reasoner.cli_options import StoreUrlOption as StoreUrlOption
 from reasoner.compare import ALL_POLICIES, compare
 from reasoner.errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
 from reasoner.intake.turtle import UTF8_BOM
@@ -143,27 +146,6 @@ KbOption = Annotated[
             "folder if it holds ontology/ and shapes/ (an author's checkout), else the copy installed with the "
             "package. The one loaded is named on standard error."
         ),
-    ),
-]
-
-
-DataOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data",
-        envvar="GR_DATA_DIR",
-        metavar="DIR",
-        help="Folder of the embedded determination store (created on first use). "
-        "Default: $XDG_DATA_HOME/guideline-reasoner (~/.local/share/guideline-reasoner).",
-    ),
-]
-StoreUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store-url",
-        envvar="GR_STORE_URL",
-        metavar="URL",
-        help="A SPARQL 1.1 store to keep determinations in instead (e.g. oxigraph serve's http://127.0.0.1:7878).",
     ),
 ]
 
@@ -436,6 +418,9 @@ def schema() -> None:
     from reasoner.intake.json_case.schema import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+app.command(cls=Command)(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -71,7 +71,9 @@ class SparqlService:
         max_rows: int = 10_000,
         memory_mb: int = 1024,
         concurrency: int = 4,
+        preload: Sequence[str] = (),
     ) -> None:
+        """``preload``: more modules the forkserver imports first, for query processes of other endpoints."""
         self.root, self.timeout, self.max_rows = root, timeout, max_rows
         self.budget = memory_mb * 1024 * 1024
         self._slots = anyio.Semaphore(concurrency)
@@ -82,7 +84,7 @@ class SparqlService:
         # that for a script; the forkserver of CPython 3.11 never gets the path it needs to do it once).
         main_path = multiprocessing.spawn.get_preparation_data("sparql").get("init_main_from_path", "")
         os.environ["GUIDELINE_REASONER_SPARQL_MAIN"] = str(main_path)
-        self._ctx.set_forkserver_preload(["reasoner.sparql._preload"])
+        self._ctx.set_forkserver_preload(["reasoner.sparql._preload", *preload])
 
     def start(self) -> None:
         """Start the forkserver and load the knowledge base in it (about 2 s), before serving."""
