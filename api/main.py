@@ -20,7 +20,7 @@ from . import docs, problems, tokens
 from . import openapi as openapi_document
 from .middleware import GuardedFastAPI
 from .reload import LiveKnowledge
-from .routers import admin, cds_hooks, determinations, health, knowledge, metadata, pas, sparql, stored
+from .routers import admin, analytics, cds_hooks, determinations, health, knowledge, metadata, pas, sparql, stored
 from .settings import Settings
 
 log = logging.getLogger("guideline_reasoner.api")
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     docs.install(app)
-    for module in (determinations, stored, pas, metadata, cds_hooks, knowledge, sparql, health, admin):
+    for module in (determinations, stored, pas, metadata, cds_hooks, knowledge, sparql, analytics, health, admin):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

@@ -83,6 +83,7 @@ class LiveKnowledge:
             max_rows=settings.sparql_max_rows,
             memory_mb=settings.sparql_memory_mb,
             concurrency=settings.sparql_concurrency,
+            preload=["reasoner.analytics.query_process"],  # /sparql/determinations forks from it too
         )
         live = cls(generations, source, kb, generation, sparql)
         if settings.state_dir is None:

@@ -1,4 +1,4 @@
-"""The command line: determine, policies, lint, test, impact, serve and schema.
+"""The command line: determine, policies, lint, test, impact, report, serve and schema.
 
 Exit codes: 0 success; 2 bad input (the case, its format, or an unknown policy); 3 the
 knowledge base cannot be loaded. Every knowledge base loaded is named on standard error, one line
@@ -20,6 +20,9 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from reasoner import __version__
+from reasoner.analytics.command import report
+from reasoner.cli_options import DataOption as DataOption  # api/cli.py imports them from here
+from reasoner.cli_options import StoreUrlOption as StoreUrlOption
 from reasoner.compare import ALL_POLICIES, compare
 from reasoner.errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
 from reasoner.intake.turtle import UTF8_BOM
@@ -153,27 +156,6 @@ KbOption = Annotated[
 ]
 
 
-DataOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data",
-        envvar="GR_DATA_DIR",
-        metavar="DIR",
-        help="Folder of the embedded determination store (created on first use). "
-        "Default: $XDG_DATA_HOME/guideline-reasoner (~/.local/share/guideline-reasoner).",
-    ),
-]
-StoreUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store-url",
-        envvar="GR_STORE_URL",
-        metavar="URL",
-        help="A SPARQL 1.1 store to keep determinations in instead (e.g. oxigraph serve's http://127.0.0.1:7878).",
-    ),
-]
-
-
 def fail(message: str, code: int) -> typer.Exit:
     """Print ``error: message`` on stderr; raise what this returns to exit with ``code``."""
     typer.echo(f"error: {message}", err=True)
@@ -241,10 +223,7 @@ def determine(
         ),
     ] = InputFormat.auto,
     kb_dir: KbOption = None,
-    store: Annotated[
-        bool,
-        typer.Option("--store", help="Keep the determination and its case (see --data, --store-url)."),
-    ] = False,
+    store: Annotated[bool, typer.Option("--store", help="Keep it and its case (see --data, --store-url).")] = False,
     data: DataOption = None,
     store_url: StoreUrlOption = None,
 ) -> None:
@@ -269,7 +248,8 @@ def determine(
             text = render_comparison(compare(payload, fmt, kb), output.value)  # type: ignore[arg-type]
         elif store:
             where = store_url or data
-            d, kept = determine_and_keep(payload, fmt, kb, policy=policy, where=where, by=_me())  # type: ignore[arg-type]
+            by = f"cli:{getpass.getuser()}"  # who asked, as the store records it
+            d, kept = determine_and_keep(payload, fmt, kb, policy=policy, where=where, by=by)  # type: ignore[arg-type]
             typer.echo(f"kept {kept.id} ({kept.status.value}; digest {kept.digest})", err=True)
             text = render(d, output.value)
         else:
@@ -461,8 +441,7 @@ def schema() -> None:
     typer.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
 
 
-def _me() -> str:
-    return f"cli:{getpass.getuser()}"  # who asked, for what is kept
+app.command(cls=Command)(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

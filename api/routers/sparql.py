@@ -115,19 +115,25 @@ def _not_acceptable(exc: ResultNotAcceptable) -> Problem:
     )
 
 
-async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset: list[str]) -> Response:
+def checked_query(text: str | None, dataset: list[str], queried: str) -> str:
+    """The query, given and not too long, and no dataset parameter sent (400 otherwise)."""
     if not text or not text.strip():
         raise Problem(400, "sparql-missing", "No query", "give the query as the query parameter or the body")
     check_size(text)  # before anything else
     if any(v.strip() for v in dataset):
         # The protocol lets these parameters replace the query's dataset; ignoring them would answer
-        # over the knowledge base while the client believes it queried the graph it named.
+        # over another dataset while the client believes it queried the graph it named.
         raise Problem(
             400,
             "sparql-rejected",
             "Query refused",
-            "default-graph-uri and named-graph-uri are not supported: the endpoint queries the knowledge base",
+            f"default-graph-uri and named-graph-uri are not supported: the endpoint queries {queried}",
         )
+    return text
+
+
+async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset: list[str]) -> Response:
+    text = checked_query(text, dataset, "the knowledge base")
     try:
         # The deadline counts from the request's arrival (deps.get_sparql), the body's reading included.
         arrived = getattr(request.state, "sparql_arrived", None)
@@ -211,8 +217,14 @@ async def sparql_get(request: Request, kb: KnowledgeBaseDep, settings: SettingsD
 )
 async def sparql_post(request: Request, sparql: SparqlDep, settings: SettingsDep) -> Response:
     """A query in the body (``application/sparql-query``) or a form field; an update is refused."""
+    text, dataset = await read_posted_query(request, settings.max_body_bytes)
+    return await _answer(text, request, sparql, dataset)
+
+
+async def read_posted_query(request: Request, limit: int) -> tuple[str | None, list[str]]:
+    """The query of a POST (a body or a form field) and the dataset parameters sent; an update is refused (403)."""
     kind = media_type(request.headers.get("content-type"))
-    body = await read_limited(request, settings.max_body_bytes)
+    body = await read_limited(request, limit)
     dataset = _dataset(request.query_params.getlist)
     if kind == "application/sparql-update" or "update" in request.query_params:
         raise UpdateRefused()
@@ -232,7 +244,7 @@ async def sparql_post(request: Request, sparql: SparqlDep, settings: SettingsDep
             "Unsupported content type",
             "send application/sparql-query or application/x-www-form-urlencoded",
         )
-    return await _answer(text, request, sparql, dataset)
+    return text, dataset
 
 
 def _dataset(get: Callable[[str], list[str]]) -> list[str]:

@@ -277,3 +277,19 @@ def _csv(media_type: str, rows: Iterable[Sequence[str]]) -> bytes:
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows(rows)
     return _encode(media_type, out.getvalue())
+
+
+def first_of(media_types: Sequence[str], write: Callable[[str], bytes], truncated: bool) -> tuple[str, bytes, bool]:
+    """The first of ``media_types`` that ``write`` can write, with what it wrote and ``truncated``.
+
+    Raises:
+        Unrepresentable: none can (the last one's reason).
+    """
+    failure: Unrepresentable | None = None
+    for media_type in media_types:
+        try:
+            return media_type, write(media_type), truncated
+        except Unrepresentable as exc:
+            failure = exc
+    assert failure is not None
+    raise failure

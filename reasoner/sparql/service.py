@@ -19,8 +19,9 @@ import multiprocessing.forkserver
 import multiprocessing.spawn
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -71,7 +72,9 @@ class SparqlService:
         max_rows: int = 10_000,
         memory_mb: int = 1024,
         concurrency: int = 4,
+        preload: Sequence[str] = (),
     ) -> None:
+        """``preload``: more modules the forkserver imports first, for query processes of other endpoints."""
         self.root, self.timeout, self.max_rows = root, timeout, max_rows
         self.budget = memory_mb * 1024 * 1024
         self._slots = anyio.Semaphore(concurrency)
@@ -82,7 +85,7 @@ class SparqlService:
         # that for a script; the forkserver of CPython 3.11 never gets the path it needs to do it once).
         main_path = multiprocessing.spawn.get_preparation_data("sparql").get("init_main_from_path", "")
         os.environ["GUIDELINE_REASONER_SPARQL_MAIN"] = str(main_path)
-        self._ctx.set_forkserver_preload(["reasoner.sparql._preload"])
+        self._ctx.set_forkserver_preload(["reasoner.sparql._preload", *preload])
 
     def start(self) -> None:
         """Start the forkserver and load the knowledge base in it (about 2 s), before serving."""
@@ -137,34 +140,50 @@ class SparqlService:
                 self._slots.release()
 
     def _run_child(self, text: str, media_types: MediaTypes, deadline: float) -> QueryOutput:
-        parent, child = self._ctx.Pipe(duplex=False)
-        process = self._ctx.Process(
-            target=run_query, args=(child, self.root, text, media_types, self.max_rows, self.budget), daemon=True
-        )
-        process.start()
-        child.close()
+        args = (self.root, text, media_types, self.max_rows, self.budget)
+        return outcome(ask_process(self._ctx, run_query, args, deadline, self.timeout))
+
+
+def ask_process(
+    ctx: Any, target: Callable[..., None], args: tuple[object, ...], deadline: float, timeout: float
+) -> tuple[object, ...]:
+    """Run ``target(connection, *args)`` in a process of ``ctx`` and return what it sends, killed at ``deadline``.
+
+    Raises:
+        QueryTimeout: no answer by the deadline, or the process died without one (its memory limit).
+    """
+    parent, child = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=target, args=(child, *args), daemon=True)
+    process.start()
+    child.close()
+    try:
+        if not parent.poll(max(0.0, deadline - time.monotonic())):
+            raise QueryTimeout(
+                f"the query was still being parsed or run {timeout:g} s after the request and was stopped"
+            )
         try:
-            if not parent.poll(max(0.0, deadline - time.monotonic())):
-                raise QueryTimeout(
-                    f"the query was still being parsed or run {self.timeout:g} s after the request and was stopped"
-                )
-            try:
-                status, *detail = parent.recv()
-            except EOFError:
-                raise QueryTimeout("the query process ended without a result (memory limit)") from None
-        finally:
-            if process.is_alive():
-                process.kill()
-            process.join(5)
-            parent.close()
-        if status == "ok":
-            return QueryOutput(*detail)
-        if status == "rejected":
-            raise QueryRejected(*detail)
-        if status == "update":
-            raise UpdateRefused()
-        if status == "not-acceptable":
-            raise ResultNotAcceptable(*detail)
-        if status == "memory":
-            raise QueryTimeout("the query ran out of its memory budget and was stopped")
-        raise QueryFailed(f"the endpoint failed while running the query ({detail[0]}); the query itself was valid")
+            reply: tuple[object, ...] = parent.recv()
+        except EOFError:
+            raise QueryTimeout("the query process ended without a result (memory limit)") from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+        parent.close()
+    return reply
+
+
+def outcome(reply: tuple[object, ...]) -> QueryOutput:
+    """A query process's answer (reasoner/sparql/worker.py) as the result, or the error it reports."""
+    status, *detail = reply
+    if status == "ok":
+        return QueryOutput(*detail)  # type: ignore[arg-type]
+    if status == "rejected":
+        raise QueryRejected(*detail)  # type: ignore[arg-type]
+    if status == "update":
+        raise UpdateRefused()
+    if status == "not-acceptable":
+        raise ResultNotAcceptable(*detail)  # type: ignore[arg-type]
+    if status == "memory":
+        raise QueryTimeout("the query ran out of its memory budget and was stopped")
+    raise QueryFailed(f"the endpoint failed while running the query ({detail[0]}); the query itself was valid")

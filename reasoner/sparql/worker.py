@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import resource
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ from rdflib.query import Result
 from reasoner._rdf.sparql import never_load_graphs
 from reasoner.errors import QueryRejected, UpdateRefused
 from reasoner.sparql import formats as sparql_formats
-from reasoner.sparql.formats import Unrepresentable
+from reasoner.sparql.formats import Unrepresentable, first_of
 from reasoner.sparql.vetting import MediaTypes, QueryForm, formats, prepare
 
 if TYPE_CHECKING:
@@ -174,10 +174,10 @@ def _serialise(result: Result, media_types: Sequence[str], max_rows: int) -> tup
                     break
                 capped.add(triple)
             graph = capped
-        return _first(media_types, lambda media_type: sparql_formats.write_graph(graph, media_type), truncated)
+        return first_of(media_types, lambda media_type: sparql_formats.write_graph(graph, media_type), truncated)
     if result.type == "ASK":
         answer = bool(result.askAnswer)
-        return _first(media_types, lambda media_type: sparql_formats.write_ask(answer, media_type), truncated)
+        return first_of(media_types, lambda media_type: sparql_formats.write_ask(answer, media_type), truncated)
     rows: list[Mapping[Variable, Identifier]] = []
     for row in result.bindings:
         if len(rows) >= max_rows:
@@ -185,18 +185,7 @@ def _serialise(result: Result, media_types: Sequence[str], max_rows: int) -> tup
             break
         rows.append(row)
     variables = list(result.vars or ())
-    return _first(media_types, lambda media_type: sparql_formats.write_select(variables, rows, media_type), truncated)
-
-
-def _first(media_types: Sequence[str], write: Callable[[str], bytes], truncated: bool) -> tuple[str, bytes, bool]:
-    failure: Unrepresentable | None = None
-    for media_type in media_types:
-        try:
-            return media_type, write(media_type), truncated
-        except Unrepresentable as exc:
-            failure = exc
-    assert failure is not None
-    raise failure
+    return first_of(media_types, lambda media_type: sparql_formats.write_select(variables, rows, media_type), truncated)
 
 
 def warm() -> None:

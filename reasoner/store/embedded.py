@@ -91,6 +91,14 @@ class EmbeddedStore(DeterminationStore):
         """The names of every named graph kept."""
         return [g.value for g in self._db.named_graphs() if isinstance(g, ox.NamedNode)]
 
+    def snapshot(self, folder: Path) -> None:
+        """A consistent copy of the database in ``folder`` (which must not exist), for ``Store.read_only``.
+
+        A RocksDB checkpoint: hard links to the database's files on the same file system (a copy
+        elsewhere), after the memory table is flushed; the copy never sees later writes.
+        """
+        self._db.backup(str(folder))
+
     def close(self) -> None:
         """Flush, and let go of the database once no other store in this process uses it."""
         if self._closed:

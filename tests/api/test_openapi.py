@@ -146,6 +146,10 @@ def _calls(client: TestClient) -> list[tuple[str, str, Any]]:
         post("/sparql", "/sparql", query.encode(), {"content-type": "application/sparql-query"})
     graph = {"content-type": "application/sparql-query", "accept": "application/ld+json"}
     post("/sparql", "/sparql", CONSTRUCT.encode(), graph)
+    rows = {"accept": "application/sparql-results+json"}
+    get("/sparql/determinations", f"/sparql/determinations?query={quote(SELECT)}", rows)
+    post("/sparql/determinations", "/sparql/determinations", ASK.encode(), {"content-type": "application/sparql-query"})
+    get("/reports/prior-authorization", "/reports/prior-authorization")
     get("/health", "/health")
     get("/version", "/version")
     posted = client.post("/determinations", content=SEED, headers=JSON)

@@ -228,3 +228,18 @@ def test_roles_decide_who_reads_what(guarded: TestClient) -> None:
     seen_by_analyst = guarded.get(where + "/reviews", headers=_bearer("analyst")).json()["reviews"][0]
     assert seen_by_analyst["action"] == "overturn" and seen_by_analyst.get("reason") is None
     assert guarded.get(where, headers=_bearer("app-a")).json()["record"]["finalOutcome"] == "medically-necessary"
+
+
+def test_only_an_analyst_queries_determinations_and_reads_the_report(guarded: TestClient) -> None:
+    ask = {"query": "ASK { GRAPH ?g { ?s ?p ?o } }"}
+    for name in ("app-a", "dr-lee"):
+        assert guarded.get("/sparql/determinations", params=ask, headers=_bearer(name)).status_code == 403
+        assert guarded.get("/reports/prior-authorization", headers=_bearer(name)).status_code == 403
+    assert guarded.get("/sparql/determinations", params=ask).status_code == 401
+    answer = guarded.get(
+        "/sparql/determinations",
+        params=ask,
+        headers={**_bearer("analyst"), "accept": "application/sparql-results+json"},
+    )
+    assert answer.status_code == 200 and isinstance(answer.json()["boolean"], bool)
+    assert guarded.get("/reports/prior-authorization", headers=_bearer("analyst")).status_code == 200

@@ -1,0 +1,39 @@
+"""The prior-authorization report (reasoner/analytics/report.py) as a Markdown table or an HTML page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reasoner.render.text import _ENV, _HTML
+
+
+def span(seconds: float | None) -> str:
+    """A time to decision in words: ``-`` for none, else seconds, minutes, hours or days."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+for _env in (_ENV, _HTML):
+    _env.filters["span"] = span
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown tables: totals, per policy, per requested code."""
+    return _ENV.get_template("report.md.j2").render(r=report, rows=_rows(report, "**Total**"))
+
+
+def to_html(report: dict[str, Any]) -> str:
+    """The report as a standalone HTML page (every value escaped)."""
+    return _HTML.get_template("report.html.j2").render(r=report, rows=_rows(report, "Total"))
+
+
+def _rows(report: dict[str, Any], total: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (total, report["totals"]),
+        *((f"policy {p['policy']}", p) for p in report["policies"]),
+        *((f"code {c['code']}", c) for c in report["codes"]),
+    ]
