@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reasoner.model import UNJUDGED
 from reasoner.render.text import _ENV, _HTML
 
 
@@ -34,6 +35,11 @@ def to_html(report: dict[str, Any]) -> str:
 def _rows(report: dict[str, Any], total: str) -> list[tuple[str, dict[str, Any]]]:
     return [
         (total, report["totals"]),
-        *((f"policy {p['policy']}", p) for p in report["policies"]),
+        *((_policy(p["policy"]), p) for p in report["policies"]),
         *((f"code {c['code']}", c) for c in report["codes"]),
     ]
+
+
+def _policy(ident: str) -> str:
+    # What is kept of a PAS request no policy could judge names the policy UNJUDGED.
+    return "no policy (PAS requests no policy could judge)" if ident == UNJUDGED else f"policy {ident}"

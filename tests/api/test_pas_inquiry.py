@@ -116,3 +116,9 @@ def test_a_judged_request_is_inquired_about_as_judged(kept: TestClient) -> None:
     assert [review_action(i)[0] for i in response["item"]] == [
         review_action(i)[0] for i in submitted.json()["entry"][0]["resource"]["item"]
     ]
+
+
+def test_the_report_names_requests_no_policy_could_judge(kept: TestClient) -> None:
+    kept.post("/Claim/$submit", content=_example("HomecareAuthorizationBundleExample"), headers=FHIR)
+    report = kept.get("/reports/prior-authorization", headers={"accept": "text/markdown"}).text
+    assert "| no policy (PAS requests no policy could judge) | 1 | 0 | 0 | 1 |" in report
