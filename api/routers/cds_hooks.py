@@ -76,7 +76,7 @@ async def call_service(
 
     def keep(d: Determination, case: CaseIn) -> str:
         assert store is not None
-        stored = store.put(d, KeptCase("application/json", case.model_dump_json()), by=principal.name)
+        stored = store.put(d, KeptCase.of(case), by=principal.name)
         return f"{base}determinations/{stored.id}"
 
     def run() -> str:

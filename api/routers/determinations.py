@@ -197,7 +197,7 @@ async def _fhir_determination(
         if not comparing:
             d = judge(pas, kb, policy=policy)
             if into is not None and pas.case is not None:
-                case = KeptCase("application/json", pas.case.model_dump_json())
+                case = KeptCase.of(pas.case)
                 kept.update(kept_headers(into.put(d, case, by=principal.name)))
             return render(d, OUTPUT[out]), pas.skipped
         if pas.case is None:

@@ -22,7 +22,7 @@ from reasoner.store import DeterminationStore, KeptCase, Stored
 from ..auth import AppPrincipal, Principal, Role, require
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep, OptionalStoreDep, SettingsDep, StoreDep
-from ..kept import kept_headers
+from ..kept import kept_headers, reads_all
 from ..models import FhirBundle
 from ..negotiation import media_type
 from ..problems import FHIR_JSON, Problem
@@ -114,7 +114,7 @@ def _keep(store: DeterminationStore, pas: PasCase, kb: KnowledgeBase, result: Re
     """Keep the request's determination, or, judged by no policy, what a reviewer needs to decide it."""
     d = result.determination or unjudged(pas, kb, result)
     if pas.case is not None:
-        case = KeptCase("application/json", pas.case.model_dump_json())
+        case = KeptCase.of(pas.case)
     else:
         case = KeptCase("application/fhir+json", body.decode("utf-8"))  # read_pas has checked it is UTF-8 JSON
     return store.put(d, case, by=by, claim=claim_key(pas))
@@ -157,8 +157,7 @@ async def inquire_claim(
         if key is None:
             where = "Bundle.entry[0].resource.identifier"
             raise FhirError([("required", where, "an inquiry names the request by the Claim's identifier")], status=422)
-        everyone = principal.open or Role.REVIEWER in principal.roles
-        found = store.find(claim=key, by=None if everyone else principal.name, limit=1)
+        found = store.find(claim=key, by=None if reads_all(principal) else principal.name, limit=1)
         if not found:
             where = "Bundle.entry[0].resource.identifier"
             raise FhirError(

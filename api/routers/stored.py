@@ -23,7 +23,7 @@ from reasoner.store.records import case_graph
 
 from ..auth import Principal, ReviewerPrincipal, Role, require
 from ..deps import KnowledgeBaseDep, StoreDep
-from ..kept import kept_headers
+from ..kept import kept_headers, reads_all
 from ..models import KeptPage, RecordOut
 from ..negotiation import choose
 from ..problems import PROBLEM, Problem
@@ -72,9 +72,7 @@ def _readable(store: DeterminationStore, ident: str, principal: Principal) -> St
 
 
 def _may_read(principal: Principal, stored: Stored) -> bool:
-    if principal.open or principal.roles & {Role.REVIEWER, Role.ANALYST}:
-        return True
-    return principal.name in stored.submitted_by
+    return reads_all(principal) or principal.name in stored.submitted_by
 
 
 @router.get(
@@ -101,7 +99,7 @@ async def list_determinations(
     """Translate the filters to ``store.find``."""
     if since is not None and since.tzinfo is None:
         raise Problem(422, "request-invalid", "The request is not valid", "since needs a time zone (e.g. Z)")
-    mine = None if principal.open or principal.roles & {Role.REVIEWER, Role.ANALYST} else principal.name
+    mine = None if reads_all(principal) else principal.name
     found = await run_in_threadpool(
         store.find,
         policy=policy,
@@ -168,11 +166,10 @@ async def read_determination(request: Request, ident: str, store: StoreDep, prin
     def run() -> tuple[str, Stored]:
         stored = _readable(store, ident, principal)
         reviews = store.reviews(ident, reasons=Role.REVIEWER in principal.roles)
-        record = stored.record(reviews)
         fmt: RenderFormat = OUTPUT[out]
         if fmt == "json":
-            return json.dumps({**json.loads(stored.json), "record": record}, indent=2, ensure_ascii=False), stored
-        return render(stored.determination(), fmt, record), stored
+            return stored.with_record(reviews), stored
+        return render(stored.determination(), fmt, stored.record(reviews)), stored
 
     text, stored = await run_in_threadpool(run)
     return Response(text, media_type=out, headers=kept_headers(stored))

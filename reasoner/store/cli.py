@@ -7,7 +7,6 @@ use the server's HTTP API.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,12 +65,12 @@ def show(
                 raise fail(f"no case is kept with determination {ident}", 2)
             typer.echo(kept.text, nl=not kept.text.endswith("\n"))
             return
-        record = stored.record(store.reviews(ident, reasons=True))
+        reviews = store.reviews(ident, reasons=True)
     typer.echo(f"{ident}: {stored.status.value}; digest {stored.digest}", err=True)  # what a review names
     if output is ShowFormat.json:
-        typer.echo(json.dumps({**json.loads(stored.json), "record": record}, indent=2, ensure_ascii=False))
+        typer.echo(stored.with_record(reviews))
     else:
-        typer.echo(render(stored.determination(), output.value, record), nl=False)  # type: ignore[arg-type]
+        typer.echo(render(stored.determination(), output.value, stored.record(reviews)), nl=False)  # type: ignore[arg-type]
 
 
 @app.command(cls=Command)

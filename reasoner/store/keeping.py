@@ -16,8 +16,6 @@ from reasoner.pipeline import determine_case, determine_parsed, parse_case
 from reasoner.store.location import open_store
 from reasoner.store.records import KeptCase, Stored
 
-JSON_CASE = "application/json"
-
 
 def determine_keeping(
     payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str | None = None
@@ -29,12 +27,12 @@ def determine_keeping(
     """
     if fmt == "json":
         case = load_json(payload)
-        return determine_case(case, kb, policy=policy), KeptCase(JSON_CASE, case.model_dump_json())
+        return determine_case(case, kb, policy=policy), KeptCase.of(case)
     if fmt == "fhir":
         pas = read_pas(payload, kb)
         d = judge(pas, kb, policy=policy)  # raises when there is no case
         assert pas.case is not None
-        return d, KeptCase(JSON_CASE, pas.case.model_dump_json())
+        return d, KeptCase.of(pas.case)
     parsed = parse_case(payload, fmt, kb)
     return determine_parsed(parsed, kb, policy=policy), parsed.graph
 

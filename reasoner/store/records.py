@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -73,6 +74,11 @@ class KeptCase:
     media_type: str
     text: str
 
+    @classmethod
+    def of(cls, case: CaseIn) -> KeptCase:
+        """A JSON case form, as it is kept."""
+        return cls("application/json", case.model_dump_json())
+
 
 @dataclass(frozen=True, slots=True)
 class ReviewIn:
@@ -142,6 +148,10 @@ class Stored:
     def determination(self) -> Determination:
         """The determination as the engine gave it."""
         return Determination.model_validate_json(self.json)
+
+    def with_record(self, reviews: list[Review]) -> str:
+        """The determination's JSON with its record added (``record``), indented."""
+        return json.dumps({**json.loads(self.json), "record": self.record(reviews)}, indent=2, ensure_ascii=False)
 
     def record(self, reviews: list[Review]) -> dict[str, Any]:
         """Where the determination stands, as JSON: its status, final outcome, times and reviews."""
