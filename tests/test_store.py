@@ -21,7 +21,7 @@ from reasoner import KnowledgeBase, determine
 from reasoner.intake.json_case.load import load_json
 from reasoner.model import Determination
 from reasoner.pipeline import parse_case
-from reasoner.render.rdf import determination_graph
+from reasoner.render.rdf import determination_terms
 from reasoner.store import DeterminationStore, KeptCase, ReviewAction, ReviewIn, ReviewStatus, StoreError, graph_of
 from reasoner.store.records import case_graph
 
@@ -71,12 +71,29 @@ def test_the_rdf_kept_is_the_determination_with_provenance(kb: KnowledgeBase, st
     g = graph_of(d.determinationId)
     rows = store._select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}")  # the graph as kept
     kept = {(r["s"], r["p"], r["o"]) for r in rows}
-    assert {(str(s), str(p), str(o)) for s, p, o in determination_graph(d)} <= kept
+    shown = set(determination_terms(d, str, lambda text, _: text, case_facts=False))
+    assert shown <= kept and len(shown) > 5 * len(d.criteria)  # each criterion's result and status
     prov = "http://www.w3.org/ns/prov#"
     ended = [o for s, p, o in kept if (s, p) == (g + "#activity", prov + "endedAtTime")]
     assert [datetime.fromisoformat(t) for t in ended] == [T0]
     assert (g + "#activity", prov + "used", g + "/case") in kept
     assert not any("caseFacts" in p for _, p, _ in kept)  # the facts are in the case graph only
+
+
+def test_nothing_that_quotes_the_case_is_in_the_determination_graph(
+    kb: KnowledgeBase, store: DeterminationStore
+) -> None:
+    d, case = _decide(kb, "bar-bmi-33")
+    store.put(d, case, claim="urn:claims|PAS-1|urn:members|M-77", now=T0)
+    g = graph_of(d.determinationId)
+    kept = store._select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}")
+    text = " ".join(" ".join(r.values()) for r in kept)
+    assert "case-data/" not in text and "M-77" not in text and "finding" not in text
+    assert not any(f.text in text for c in d.criteria for f in c.facts)  # "BMI 33 kg/m2", say
+    assert not any(r["p"].endswith(("#json", "#claim")) for r in kept)
+    stored = store.find(claim="urn:claims|PAS-1|urn:members|M-77")
+    assert [s.id for s in stored] == [d.determinationId] and stored[0].json == d.model_dump_json()
+    assert stored[0].claims == ("urn:claims|PAS-1|urn:members|M-77",)
 
 
 def test_the_case_facts_are_kept_apart(kb: KnowledgeBase, store: DeterminationStore) -> None:

@@ -48,11 +48,16 @@ def determination_triples(d: Determination) -> Iterator[tuple[URIRef, URIRef, UR
 
 
 def determination_terms(
-    d: Determination, iri: Callable[[str], IriT], literal: Callable[[str, str | None], LitT]
+    d: Determination,
+    iri: Callable[[str], IriT],
+    literal: Callable[[str, str | None], LitT],
+    *,
+    case_facts: bool = True,
 ) -> Iterator[tuple[IriT, IriT, IriT | LitT]]:
     """The triples of :func:`determination_graph`, each term made by ``iri`` or ``literal`` (text, datatype IRI).
 
-    The store passes pyoxigraph's constructors, and writes the triples as they come.
+    ``case_facts=False`` leaves out what quotes the case (each criterion's finding and the facts
+    it rests on): what the store shows an analyst. The store passes pyoxigraph's constructors.
     """
     here = str(determination_iri(d.determinationId))
     det, activity = iri(here), iri(f"{here}#activity")
@@ -78,11 +83,12 @@ def determination_terms(
         yield result, a, criterion_result
         yield result, criterion, iri(KB[c.id])
         yield result, status, iri(_STATUS[c.status])
-        yield result, finding, literal(c.finding, None)
+        if case_facts:
+            yield result, finding, literal(c.finding, None)
         yield result, advisory, literal("true" if c.advisory else "false", _BOOLEAN)
         if c.verification is not None:
             yield result, iri(GR.verification), iri(f"{BASE}core#Verification{c.verification}")
-        for fact in c.facts:
+        for fact in c.facts if case_facts else ():
             node = iri(fact.node)
             yield result, derived, node
             yield activity, used, node

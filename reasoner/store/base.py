@@ -2,13 +2,16 @@
 
 Layout of the dataset (IRIs under ``https://w3id.org/guideline-reasoner/determination/``):
 
-- ``<id>``: a named graph that holds the determination of the same IRI: its RDF with PROV-O
-  (reasoner.render.rdf), when and by whom it was asked for, the engine, the policy version, the
-  requested codes, its JSON form and that JSON's SHA-256 (``st:digest``), and where it stands
+- ``<id>``: a named graph that holds the determination of the same IRI as an analyst may see it:
+  its RDF with PROV-O (reasoner.render.rdf) without what quotes the case (findings, the facts
+  each result rests on), when and by whom it was asked for, the engine, the policy version, the
+  requested codes, the SHA-256 of its JSON form (``st:digest``), and where it stands
   (``st:status``, ``st:finalOutcome``, ``st:decidedAt``).
-- ``<id>/case``: the case facts (N-Triples, one literal: a reviewer reads them whole, nobody queries
-  them, and one literal costs a hundredth of 170 quads to write) and each review's reason. Only a
-  role allowed to see patient data is given these graphs: every graph whose name ends ``/case``.
+- ``<id>/case``: what carries patient data: the case facts (one literal: a reviewer reads them
+  whole, nobody queries them, and one literal costs a hundredth of 170 quads to write), the
+  determination's JSON form (it quotes the facts), the PAS claim's key (it holds the patient's
+  identifier) and each review's reason. Only a role allowed to see patient data is given these
+  graphs: every graph whose name ends ``/case``.
 - ``<id>/review/<n>``: one clinician review (action, reviewer, time, the digest it read, outcome).
 
 A backend supplies five primitives (:meth:`_commit`, :meth:`_select`, :meth:`_update`,
@@ -149,11 +152,12 @@ class DeterminationStore(ABC):
                 assert found is not None
                 return found
             status = initial_status(d.outcome.value)
-            quads = [ox.Quad(s, p, o, home) for s, p, o in determination_terms(d, _named, _literal)]
+            private = ox.NamedNode(g + "/case")
+            terms = determination_terms(d, _named, _literal, case_facts=False)
+            quads = [ox.Quad(s, p, o, home) for s, p, o in terms]
             activity = ox.NamedNode(g + "#activity")
             engine = ox.NamedNode(f"{BASE}engine/{reasoner.__version__}")
             quads += [
-                ox.Quad(home, _st("json"), ox.Literal(text, datatype=ox.NamedNode(JSON_DT)), home),
                 ox.Quad(home, _st("digest"), ox.Literal(digest), home),
                 ox.Quad(home, _st("policy"), ox.Literal(d.policy.id), home),
                 ox.Quad(home, _st("policyVersion"), ox.Literal(d.policy.version), home),
@@ -162,9 +166,11 @@ class DeterminationStore(ABC):
                 ox.Quad(home, _st("status"), ox.Literal(status.value), home),
                 ox.Quad(activity, ox.NamedNode(PROV + "endedAtTime"), when(now), home),
                 ox.Quad(activity, ox.NamedNode(PROV + "wasAssociatedWith"), engine, home),
-                ox.Quad(activity, ox.NamedNode(PROV + "used"), ox.NamedNode(g + "/case"), home),
+                ox.Quad(activity, ox.NamedNode(PROV + "used"), private, home),
                 ox.Quad(engine, ox.NamedNode(RDF_TYPE), ox.NamedNode(PROV + "SoftwareAgent"), home),
                 ox.Quad(engine, _st("version"), ox.Literal(reasoner.__version__), home),
+                # The JSON form quotes the case (findings, facts): it goes with the case, apart.
+                ox.Quad(home, _st("json"), ox.Literal(text, datatype=ox.NamedNode(JSON_DT)), private),
             ]
             quads += [ox.Quad(home, _st("code"), ox.Literal(line.code), home) for line in d.requested]
             if status == ReviewStatus.AUTOMATED:
@@ -174,7 +180,7 @@ class DeterminationStore(ABC):
             if case is not None:
                 kept = case if isinstance(case, KeptCase) else KeptCase(NTRIPLES, ntriples(case))
                 facts = ox.Literal(kept.text, datatype=_CASE_DATATYPES[kept.media_type])
-                quads.append(ox.Quad(home, _st("caseFacts"), facts, ox.NamedNode(g + "/case")))
+                quads.append(ox.Quad(home, _st("caseFacts"), facts, private))
             self._commit([g, g + "/case"] if before is not None else [], quads)
         return Stored(
             d.determinationId,
@@ -220,16 +226,12 @@ class DeterminationStore(ABC):
         """Kept determinations, the latest stored first, filtered by each field given; paged."""
         filters = [
             f"?d <{ST[name]}> {literal(value)} ."
-            for name, value in (
-                ("policy", policy),
-                ("outcome", outcome),
-                ("status", status),
-                ("submittedBy", by),
-                ("claim", claim),
-            )
+            for name, value in (("policy", policy), ("outcome", outcome), ("status", status), ("submittedBy", by))
             if value is not None
         ]
         where = f"GRAPH ?d {{ {' '.join(filters)} }}" if filters else ""
+        if claim is not None:  # kept with the case (module docstring): only there is ?d its subject
+            where += f" GRAPH ?claimed {{ ?d <{ST.claim}> {literal(claim)} }}"
         if since is not None:
             where += f" FILTER(?at >= {when(since)})"
         return self._find(where, limit=max(0, limit), offset=max(0, offset))
@@ -298,7 +300,7 @@ class DeterminationStore(ABC):
 
     def count(self) -> int:
         """How many determinations are kept."""
-        rows = self._select(f"SELECT (COUNT(?d) AS ?n) WHERE {{ GRAPH ?d {{ ?d <{ST.json}> ?x }} }}")
+        rows = self._select(f"SELECT (COUNT(?d) AS ?n) WHERE {{ GRAPH ?d {{ ?d <{ST.storedAt}> ?x }} }}")
         return int(rows[0]["n"]) if rows else 0
 
     def export(self) -> bytes:
@@ -328,9 +330,9 @@ class DeterminationStore(ABC):
             "(GROUP_CONCAT(DISTINCT ?by; separator='\\u0001') AS ?bys) "
             "(GROUP_CONCAT(DISTINCT ?claim; separator='\\u0001') AS ?claims) WHERE { "
             f"{where} GRAPH ?d {{ ?d st:policy ?policy ; st:outcome ?outcome ; st:digest ?digest ; st:storedAt ?at ; "
-            "st:json ?json ; st:status ?status OPTIONAL { ?d st:finalOutcome ?final } "
-            "OPTIONAL { ?d st:decidedAt ?decided } OPTIONAL { ?d st:submittedBy ?by } "
-            "OPTIONAL { ?d st:claim ?claim } } } "
+            "st:status ?status OPTIONAL { ?d st:finalOutcome ?final } "
+            "OPTIONAL { ?d st:decidedAt ?decided } OPTIONAL { ?d st:submittedBy ?by } } "
+            "GRAPH ?case { ?d st:json ?json OPTIONAL { ?d st:claim ?claim } } } "
             "GROUP BY ?d ?policy ?outcome ?digest ?at ?json ?status ?final ?decided "
             f"ORDER BY DESC(?at) ?d{page}"
         )
@@ -359,7 +361,8 @@ def _extras(home: ox.NamedNode, by: str | None, claim: str | None) -> list[ox.Qu
     if by:
         quads.append(ox.Quad(home, _st("submittedBy"), ox.Literal(by), home))
     if claim:
-        quads.append(ox.Quad(home, _st("claim"), ox.Literal(claim), home))
+        # A claim's key holds the patient's identifier: kept with the case.
+        quads.append(ox.Quad(home, _st("claim"), ox.Literal(claim), ox.NamedNode(home.value + "/case")))
     return quads
 
 

@@ -16,6 +16,7 @@ from reasoner.analytics import queries
 from reasoner.analytics.dataset import kb_graph
 from reasoner.analytics.service import DeterminationQueries
 from reasoner.store import EmbeddedStore, Stored, case_graph_of
+from reasoner.vocab import GR
 
 from ..analytics_seed import seed
 from ..conftest import ROOT
@@ -78,6 +79,10 @@ def test_no_case_graph_is_in_the_dataset(app: tuple[TestClient, dict[str, Stored
     assert _select(client, f"SELECT * WHERE {{ GRAPH <{case}> {{ ?s ?p ?o }} }}") == []
     assert _select(client, f"SELECT * WHERE {{ ?s <{ST}caseFacts> ?o }}") == []
     assert _select(client, f"SELECT * WHERE {{ GRAPH ?g {{ ?s <{ST}reason> ?o }} }}") == []  # a review's reason
+    for quoting in (f"{ST}json", f"{ST}claim", str(GR.finding)):  # each quotes the case or names the patient
+        assert _select(client, f"SELECT * WHERE {{ GRAPH ?g {{ ?s <{quoting}> ?o }} }}") == [], quoting
+    facts = _select(client, "SELECT * WHERE { GRAPH ?g { ?s ?p ?o FILTER(CONTAINS(STR(?o), '/case-data/')) } }")
+    assert facts == []
     response = client.get(
         "/sparql/determinations",
         params={"query": "ASK { GRAPH ?g { ?s ?p ?o FILTER(CONTAINS(STR(?o), 'secret clinical')) } }"},
@@ -207,7 +212,7 @@ def test_a_server_on_a_remote_store_answers_the_same(
         every = _select(client, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
         assert len(every) == 7 and not any(r["g"].endswith("/case") for r in every)
         construct = (
-            f"CONSTRUCT {{ ?d <{ST}outcome> ?o }} WHERE {{ GRAPH ?d {{ ?d <{ST}outcome> ?o ; <{ST}json> ?x }} }}"
+            f"CONSTRUCT {{ ?d <{ST}outcome> ?o }} WHERE {{ GRAPH ?d {{ ?d <{ST}outcome> ?o ; <{ST}storedAt> ?x }} }}"
         )
         graphs = [
             c.get("/sparql/determinations", params={"query": construct}, headers={"accept": "application/n-triples"})
