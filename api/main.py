@@ -82,6 +82,9 @@ def _open_store(settings: Settings) -> DeterminationStore | None:
     store = open_store(settings.store_url or settings.data_dir)
     where = settings.store_url or str(settings.data_dir or default_data_dir())
     log.info("determinations are kept in %s", where)
+    finished = store.project_pending()  # the RDF a stopped server had not written yet
+    if finished:
+        log.info("wrote the RDF of %d determinations kept before a stop", finished)
     return store
 
 

@@ -1,14 +1,15 @@
 """What keeping a determination costs, against determining it, same run (issue 18).
 
 Times, for the seed case: ``determine`` from bytes; ``EmbeddedStore.put`` of that determination and
-its case as the store does it, each put a case of its own (another id, so other fact IRIs and texts:
-a put of the same case again costs half) (one transaction, then a flush to disk); and the same put
-without the flush (what a SIGKILL already cannot lose: the write-ahead log is in the OS cache).
-The issue asks that storing add at most 2 ms to a determination's p50. Then ``RemoteStore.put``
-to an ``oxigraph serve`` on loopback that the bench starts (the ``oxigraph`` package of the test
-extra; the row says so when it is missing): one SELECT and one SPARQL Update over HTTP. Last,
-what a user sees: ``POST /determinations`` on one app in this process (ASGI, no sockets), a new
-case each time, kept and with ``?store=false``, interleaved.
+its case, each put a case of its own (another id, as in service): record and RDF in one
+transaction, synced to disk and not (what a SIGKILL already cannot lose: the write-ahead log is in
+the OS cache); a deferred put (the record, the JSON and the case: what ``POST /determinations``
+waits for) and the ``project`` that writes the RDF after the answer. The issue asks that storing
+add at most 2 ms to a determination's p50. Then ``RemoteStore.put`` to an ``oxigraph serve`` on
+loopback that the bench starts (the ``oxigraph`` package of the test extra; the row says so when
+it is missing). Last, ``POST /determinations`` on one app in this process (ASGI, no sockets; the
+test client waits for the RDF written after the answer too), kept and with ``?store=false``,
+interleaved. What a client sees over real HTTP: ``python -m bench.store_http``.
 
     python -m bench.store [--runs 50]
 """
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from bench.timing import median_ms, samples_ms
 from reasoner import KnowledgeBase, determine
+from reasoner.model import Determination
 from reasoner.store import DeterminationStore, EmbeddedStore, RemoteStore
 from reasoner.store.keeping import determine_keeping
 
@@ -46,15 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     payload = (ROOT / "examples/cases/sij-seed-neurectomy.json").read_bytes()
     seed = json.loads(payload)
     # Each put a new case, as in service: its own id, its own fact IRIs and texts for the store to add.
-    cases = [json.dumps({**seed, "id": f"bench-{i}"}).encode() for i in range(3 * (args.runs + 5))]
+    cases = [json.dumps({**seed, "id": f"bench-{i}"}).encode() for i in range(5 * (args.runs + 5))]
     kept = iter([determine_keeping(c, "json", kb) for c in cases])
     with tempfile.TemporaryDirectory() as tmp:
         store = EmbeddedStore(Path(tmp) / "data")
         synced = EmbeddedStore(Path(tmp) / "synced", flush=True)
 
-        def put(into: DeterminationStore) -> None:
+        def put(into: DeterminationStore, defer: bool = False) -> None:
             d, case = next(kept)
-            into.put(d, case, by="bench")
+            into.put(d, case, by="bench", defer=defer)
 
         for _ in range(5):  # warm-up
             determine(payload, "json", kb)
@@ -63,22 +65,35 @@ def main(argv: list[str] | None = None) -> int:
         determine_ms = median_ms(lambda: determine(payload, "json", kb), args.runs)
         put_ms = median_ms(lambda: put(synced), args.runs)
         unflushed_ms = median_ms(lambda: put(store), args.runs)
+        deferred: list[Determination] = []
+
+        def put_deferred() -> None:
+            d, case = next(kept)
+            store.put(d, case, by="bench", defer=True)
+            deferred.append(d)
+
+        deferred_ms = median_ms(put_deferred, args.runs)
+        waiting = iter(deferred)
+        project_ms = median_ms(lambda: store.project(next(waiting)), args.runs)
         store.close()
         synced.close()
         remote_ms = remote_put_ms(put, Path(tmp) / "oxigraph", args.runs)
         kept_http, plain_http = http_ms(payload, Path(tmp) / "http", args.runs)
     print("| step | runs | median ms |\n|---|---|---|")
     print(f"| determine (seed, JSON) | {args.runs} | {determine_ms:.2f} |")
-    print(f"| put, flushed | {args.runs} | {put_ms:.2f} |")
-    print(f"| put, not flushed | {args.runs} | {unflushed_ms:.2f} |")
+    print(f"| put, record and RDF in one transaction, synced to disk | {args.runs} | {put_ms:.2f} |")
+    print(f"| put, record and RDF in one transaction (CLI, PAS, CDS) | {args.runs} | {unflushed_ms:.2f} |")
+    print(f"| put, deferred: what POST /determinations waits for | {args.runs} | {deferred_ms:.2f} |")
+    print(f"| project: the RDF, written after the answer | {args.runs} | {project_ms:.2f} |")
     remote = f"{remote_ms:.2f}" if remote_ms is not None else "oxigraph not installed (pip install oxigraph)"
     print(f"| put, remote (oxigraph serve, loopback) | {args.runs} | {remote} |")
-    print(f"| POST /determinations, kept (in-process ASGI) | {args.runs} | {kept_http:.2f} |")
+    print(f"| POST /determinations, kept, RDF included (in-process ASGI) | {args.runs} | {kept_http:.2f} |")
     print(f"| POST /determinations?store=false (same app) | {args.runs} | {plain_http:.2f} |")
-    print(f"storing adds {unflushed_ms:.2f} ms as the server does it (survives SIGKILL), {put_ms:.2f} ms synced")
-    print(f"over HTTP the kept request's median is {kept_http - plain_http:.2f} ms above the one not kept")
-    print("(issue 18 asks for at most 2 ms)")
-    return 0 if unflushed_ms <= 2 else 1
+    print(f"the answer waits {deferred_ms:.2f} ms for the store (durable: survives SIGKILL); the RDF after it")
+    print(f"costs {project_ms:.2f} ms more; in one transaction {unflushed_ms:.2f} ms, synced to disk {put_ms:.2f} ms")
+    print(f"in process, the kept request with its RDF is {kept_http - plain_http:.2f} ms above the one not kept")
+    print("(issue 18: storing adds at most 2 ms to the p50; over real HTTP: python -m bench.store_http)")
+    return 0 if deferred_ms <= 2 else 1
 
 
 def http_ms(payload: bytes, data: Path, runs: int) -> tuple[float, float]:

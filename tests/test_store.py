@@ -23,6 +23,7 @@ from reasoner.model import Determination
 from reasoner.pipeline import parse_case
 from reasoner.render.rdf import determination_terms
 from reasoner.store import DeterminationStore, KeptCase, ReviewAction, ReviewIn, ReviewStatus, StoreError, graph_of
+from reasoner.store.base import ST, sha256
 from reasoner.store.records import case_graph
 
 from .conftest import EXAMPLES, ROOT
@@ -94,6 +95,50 @@ def test_nothing_that_quotes_the_case_is_in_the_determination_graph(
     stored = store.find(claim="urn:claims|PAS-1|urn:members|M-77")
     assert [s.id for s in stored] == [d.determinationId] and stored[0].json == d.model_dump_json()
     assert stored[0].claims == ("urn:claims|PAS-1|urn:members|M-77",)
+
+
+def _graph(store: DeterminationStore, d: Determination) -> set[tuple[str, str, str]]:
+    g = graph_of(d.determinationId)
+    return {(r["s"], r["p"], r["o"]) for r in store._select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}")}
+
+
+def test_a_deferred_put_is_kept_at_once_and_its_rdf_written_by_project(
+    kb: KnowledgeBase, store: DeterminationStore
+) -> None:
+    d, case = _decide(kb, "bar-bmi-33")
+    kept = store.put(d, case, by="app-a", now=T0, defer=True)
+    assert store.get(d.determinationId) == kept and store.case(d.determinationId) is not None
+    assert [s.id for s in store.find(status="awaiting-review")] == [d.determinationId]
+    pending = _graph(store, d)
+    g = graph_of(d.determinationId)
+    assert (g, f"{ST}pending", "true") in pending and not any(p.endswith("#criterionResult") for _, p, _ in pending)
+    assert store.project(d) is True
+    written = _graph(store, d)
+    assert set(determination_terms(d, str, lambda text, _: text, case_facts=False)) <= written
+    assert (g, f"{ST}pending", "true") not in written
+    assert store.project(d) is False and _graph(store, d) == written  # once only
+
+
+def test_a_pending_rdf_is_never_written_over_a_newer_determination(
+    kb: KnowledgeBase, store: DeterminationStore
+) -> None:
+    d, case = _decide(kb, "bar-bmi-33")
+    store.put(d, case, now=T0, defer=True)
+    newer = d.model_copy(update={"rationale": [*d.rationale, "(a newer engine)"]})
+    store.put(newer, case, now=T0 + timedelta(hours=1))  # same id, another JSON: replaces it, RDF at once
+    assert store.project(d) is False  # the old answer's RDF would mix into the new one's graph
+    now = store.get(d.determinationId)
+    assert store.project_pending() == 0 and now is not None and now.digest == sha256(newer.model_dump_json())
+
+
+def test_what_a_stopped_writer_left_pending_is_finished(kb: KnowledgeBase, store: DeterminationStore) -> None:
+    names = ["bar-bmi-33", "pap-continued-adherent", "bar-lap-rygb"]
+    decided = [_decide(kb, name) for name in names]
+    for d, case in decided:
+        store.put(d, case, now=T0, defer=True)  # and no project: the server was killed after answering
+    assert store.project_pending() == 3 and store.project_pending() == 0
+    for d, _ in decided:
+        assert set(determination_terms(d, str, lambda text, _: text, case_facts=False)) <= _graph(store, d)
 
 
 def test_the_case_facts_are_kept_apart(kb: KnowledgeBase, store: DeterminationStore) -> None:

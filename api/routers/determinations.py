@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from reasoner import ALL_POLICIES, CaseError, FhirError, compare, determine, render, render_comparison
@@ -18,7 +20,7 @@ from reasoner.interop.fhir_output import skipped_header
 from reasoner.interop.pas import judge
 from reasoner.model import Determination
 from reasoner.render.text import ComparisonFormat, RenderFormat
-from reasoner.store import DeterminationStore, KeptCase
+from reasoner.store import DeterminationStore, KeptCase, StoreError
 from reasoner.store.keeping import determine_keeping
 
 from ..auth import AppPrincipal, Principal
@@ -29,6 +31,7 @@ from ..negotiation import choose, media_type
 from ..problems import FHIR_JSON, PROBLEM, Problem
 from .pas import read_fhir_body
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["determinations"])
 
 INPUT: dict[str, CaseFormat] = {
@@ -166,6 +169,7 @@ async def create_determination(
     if fmt == "fhir":
         return await _fhir_determination(request, kb, settings.max_body_bytes, policy, out, comparing, into, principal)
     body = await read_limited(request, settings.max_body_bytes)
+    kept: list[Determination] = []
 
     def run() -> tuple[str, dict[str, str] | None]:
         if comparing:
@@ -173,10 +177,23 @@ async def create_determination(
         if into is None:
             return render(determine(body, fmt, kb, policy=policy), OUTPUT[out]), None
         d, case = determine_keeping(body, fmt, kb, policy=policy)
-        return render(d, OUTPUT[out]), kept_headers(into.put(d, case, by=principal.name))
+        kept.append(d)
+        return render(d, OUTPUT[out]), kept_headers(into.put(d, case, by=principal.name, defer=True))
 
     text, headers = await run_in_threadpool(run)
-    return Response(text, media_type=out, headers=headers)
+    return Response(text, media_type=out, headers=headers, background=_rdf_after(into, kept))
+
+
+def _rdf_after(store: DeterminationStore | None, kept: list[Determination]) -> BackgroundTask | None:
+    """Write the RDF of what was kept once the answer is sent (the put before it made the answer durable)."""
+    return BackgroundTask(_project, store, kept[0]) if store is not None and kept else None
+
+
+def _project(store: DeterminationStore, d: Determination) -> None:
+    try:
+        store.project(d)
+    except (StoreError, OSError) as exc:  # it stays pending: the next start writes it
+        log.warning("the RDF of determination %s is left pending: %s", d.determinationId, type(exc).__name__)
 
 
 async def _fhir_determination(
@@ -191,6 +208,7 @@ async def _fhir_determination(
 ) -> Response:
     body = await read_fhir_body(request, limit)
     kept: dict[str, str] = {}
+    judged: list[Determination] = []
 
     def run() -> tuple[str, dict[str, int]]:
         pas = read_pas(body, kb)
@@ -198,7 +216,8 @@ async def _fhir_determination(
             d = judge(pas, kb, policy=policy)
             if into is not None and pas.case is not None:
                 case = KeptCase.of(pas.case)
-                kept.update(kept_headers(into.put(d, case, by=principal.name)))
+                kept.update(kept_headers(into.put(d, case, by=principal.name, defer=True)))
+                judged.append(d)
             return render(d, OUTPUT[out]), pas.skipped
         if pas.case is None:
             raise FhirError(pas.missing, status=422)
@@ -212,4 +231,4 @@ async def _fhir_determination(
 
     text, skipped = await run_in_threadpool(run)
     headers = {**kept, **({"X-FHIR-Skipped": skipped_header(skipped)} if skipped else {})}
-    return Response(text, media_type=out, headers=headers or None)
+    return Response(text, media_type=out, headers=headers or None, background=_rdf_after(into, judged))

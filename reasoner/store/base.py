@@ -6,7 +6,8 @@ Layout of the dataset (IRIs under ``https://w3id.org/guideline-reasoner/determin
   its RDF with PROV-O (reasoner.render.rdf) without what quotes the case (findings, the facts
   each result rests on), when and by whom it was asked for, the engine, the policy version, the
   requested codes, the SHA-256 of its JSON form (``st:digest``), and where it stands
-  (``st:status``, ``st:finalOutcome``, ``st:decidedAt``).
+  (``st:status``, ``st:finalOutcome``, ``st:decidedAt``). A put with ``defer`` writes the RDF later
+  (:meth:`DeterminationStore.project`); until then the graph says ``st:pending true``.
 - ``<id>/case``: what carries patient data: the case facts (one literal: a reviewer reads them
   whole, nobody queries them, and one literal costs a hundredth of 170 quads to write), the
   determination's JSON form (it quotes the facts), the PAS claim's key (it holds the patient's
@@ -61,6 +62,7 @@ _CASE_DATATYPES = {
     NTRIPLES: ox.NamedNode(str(ST.NTriples)),
     "application/fhir+json": ox.NamedNode(str(ST.FhirJSON)),  # a PAS request that gave no case, as received
 }
+TRUE = ox.Literal("true", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean"))
 PREFIXES = f"PREFIX st: <{ST}>\nPREFIX prov: <{PROV}>\n"
 
 Row = Mapping[str, str]
@@ -130,12 +132,15 @@ class DeterminationStore(ABC):
         by: str | None = None,
         claim: str | None = None,
         now: datetime | None = None,
+        defer: bool = False,
     ) -> Stored:
         """Keep ``d`` (and the case facts, apart), asked for by ``by``; durable on return.
 
         The same determination asked for again (same id, same JSON) keeps its first time and its
         review and gains the new asker; with another JSON (a new engine) it is replaced and awaits
-        a review of its own.
+        a review of its own. ``defer``: leave its RDF (PROV-O, criteria results) to a later
+        :meth:`project`, as a server does after answering; until then the determination is marked
+        ``st:pending`` (its record and JSON are kept, and :meth:`project_pending` finishes it).
         """
         text = d.model_dump_json()
         digest = sha256(text)
@@ -153,8 +158,7 @@ class DeterminationStore(ABC):
                 return found
             status = initial_status(d.outcome.value)
             private = ox.NamedNode(g + "/case")
-            terms = determination_terms(d, _named, _literal, case_facts=False)
-            quads = [ox.Quad(s, p, o, home) for s, p, o in terms]
+            quads = [ox.Quad(home, _st("pending"), TRUE, home)] if defer else _rdf(d, home)
             activity = ox.NamedNode(g + "#activity")
             engine = ox.NamedNode(f"{BASE}engine/{reasoner.__version__}")
             quads += [
@@ -195,6 +199,30 @@ class DeterminationStore(ABC):
             (by,) if by else (),
             (claim,) if claim else (),
         )
+
+    def project(self, d: Determination) -> bool:
+        """Write the RDF of ``d``, kept with ``defer``, unless done or replaced meanwhile; whether it wrote.
+
+        Two transactions, the RDF then the end of ``st:pending``: a kill between them leaves it
+        pending, and writing the same quads again is harmless.
+        """
+        g = graph_of(d.determinationId)
+        with self._lock:
+            rows = self._select(f"SELECT ?x WHERE {{ GRAPH <{g}> {{ <{g}> <{ST.pending}> true ; <{ST.digest}> ?x }} }}")
+            if not rows or rows[0]["x"] != sha256(d.model_dump_json()):
+                return False
+            self._commit([], _rdf(d, ox.NamedNode(g)))
+            self._update(f"DELETE DATA {{ GRAPH <{g}> {{ <{g}> <{ST.pending}> true }} }}")
+        return True
+
+    def project_pending(self) -> int:
+        """Write the RDF of every determination left pending (its writer stopped first); how many."""
+        rows = self._select(f"SELECT ?d WHERE {{ GRAPH ?d {{ ?d <{ST.pending}> true }} }}")
+        done = 0
+        for row in rows:
+            stored = self.get(row["d"].rsplit("/", 1)[-1])
+            done += stored is not None and self.project(stored.determination())
+        return done
 
     def get(self, ident: str) -> Stored | None:
         """The determination kept under ``ident``, if any."""
@@ -354,6 +382,11 @@ def _stored(row: Row) -> Stored:
         tuple(sorted(x for x in row.get("bys", "").split("\x01") if x)),
         tuple(sorted(x for x in row.get("claims", "").split("\x01") if x)),
     )
+
+
+def _rdf(d: Determination, home: ox.NamedNode) -> list[ox.Quad]:
+    """The determination's RDF as its graph keeps it (what an analyst may read: no case facts)."""
+    return [ox.Quad(s, p, o, home) for s, p, o in determination_terms(d, _named, _literal, case_facts=False)]
 
 
 def _extras(home: ox.NamedNode, by: str | None, claim: str | None) -> list[ox.Quad]:

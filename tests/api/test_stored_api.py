@@ -14,6 +14,8 @@ from rdflib import Graph
 
 from api import create_app
 from api.settings import Settings
+from reasoner import KnowledgeBase, determine
+from reasoner.store import EmbeddedStore, graph_of
 
 from ..conftest import EXAMPLES, ROOT
 
@@ -243,3 +245,33 @@ def test_only_an_analyst_queries_determinations_and_reads_the_report(guarded: Te
     )
     assert answer.status_code == 200 and isinstance(answer.json()["boolean"], bool)
     assert guarded.get("/reports/prior-authorization", headers=_bearer("analyst")).status_code == 200
+
+
+def test_the_rdf_of_a_posted_determination_is_written_after_the_answer(tmp_path: Path) -> None:
+    """The answer waits only for the durable record; the RDF follows it, and a restart finishes what a stop left."""
+    core, st = "https://w3id.org/guideline-reasoner/core#", "https://w3id.org/guideline-reasoner/store#"
+
+    def rdf(store: EmbeddedStore, ident: str) -> tuple[int, bool]:
+        g = graph_of(ident)
+        results = store._select(f"SELECT ?r WHERE {{ GRAPH <{g}> {{ <{g}> <{core}criterionResult> ?r }} }}")
+        pending = store._select(f"SELECT ?p WHERE {{ GRAPH <{g}> {{ <{g}> <{st}pending> ?p }} }}")
+        return len(results), bool(pending)
+
+    data = tmp_path / "data"
+    payload = (EXAMPLES / "bar-bmi-33.json").read_bytes()
+    left = determine(payload, "json", KnowledgeBase.load(ROOT))
+    store = EmbeddedStore(data)  # a server stopped between its answer and the RDF
+    store.put(left, defer=True)
+    assert rdf(store, left.determinationId) == (0, True)
+    store.close()
+    settings = Settings(kb_dir=ROOT, store=True, data_dir=data)
+    with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as c:
+        posted = c.post(
+            "/determinations", content=(EXAMPLES / "pap-continued-adherent.json").read_bytes(), headers=JSON
+        ).json()
+    store = EmbeddedStore(data)
+    try:
+        assert rdf(store, left.determinationId) == (len(left.criteria), False)  # the start finished it
+        assert rdf(store, posted["determinationId"]) == (len(posted["criteria"]), False)
+    finally:
+        store.close()
