@@ -23,8 +23,8 @@ from reasoner.model import Determination
 from reasoner.pipeline import parse_case
 from reasoner.render.rdf import determination_terms
 from reasoner.store import DeterminationStore, KeptCase, ReviewAction, ReviewIn, ReviewStatus, StoreError, graph_of
-from reasoner.store.base import ST, sha256
 from reasoner.store.records import case_graph
+from reasoner.store.terms import ST, sha256
 
 from .conftest import EXAMPLES, ROOT
 from .store_backends import backend_of, open_store

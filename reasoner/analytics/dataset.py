@@ -17,8 +17,9 @@ from rdflib.term import Node
 
 from reasoner.analytics.results import Result
 from reasoner.knowledge.base import KnowledgeBase
-from reasoner.store.base import DeterminationStore, is_private_graph, ntriples
+from reasoner.store.base import DeterminationStore, is_private_graph
 from reasoner.store.remote import RemoteStore
+from reasoner.store.terms import ntriples
 from reasoner.vocab import BASE
 
 DETERMINATIONS = BASE + "determination/"

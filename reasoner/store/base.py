@@ -21,17 +21,14 @@ A backend supplies five primitives (:meth:`_commit`, :meth:`_select`, :meth:`_up
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.term import Node
+from rdflib import Graph
 
 import reasoner
 from reasoner.model import Determination
@@ -48,22 +45,29 @@ from reasoner.store.records import (
     check_review,
     initial_status,
 )
+from reasoner.store.terms import (
+    JSON_DT,
+    NTRIPLES,
+    PREFIXES,
+    PROV,
+    RDF_TYPE,
+    ST,
+    TRUE,
+    iri,
+    literal,
+    ntriples,
+    sha256,
+    st_iri,
+    term_literal,
+    when,
+)
 from reasoner.vocab import BASE
 
-#: What the store says of a determination besides its RDF form.
-ST = Namespace(BASE + "store#")
-PROV = "http://www.w3.org/ns/prov#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-JSON_DT = "http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON"
-DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
-NTRIPLES = "application/n-triples"
 _CASE_DATATYPES = {
     "application/json": ox.NamedNode(JSON_DT),
     NTRIPLES: ox.NamedNode(str(ST.NTriples)),
     "application/fhir+json": ox.NamedNode(str(ST.FhirJSON)),  # a PAS request that gave no case, as received
 }
-TRUE = ox.Literal("true", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean"))
-PREFIXES = f"PREFIX st: <{ST}>\nPREFIX prov: <{PROV}>\n"
 
 Row = Mapping[str, str]
 
@@ -158,33 +162,33 @@ class DeterminationStore(ABC):
                 return found
             status = initial_status(d.outcome.value)
             private = ox.NamedNode(g + "/case")
-            quads = [ox.Quad(home, _st("pending"), TRUE, home)] if defer else _rdf(d, home)
+            quads = [ox.Quad(home, st_iri("pending"), TRUE, home)] if defer else _rdf(d, home)
             activity = ox.NamedNode(g + "#activity")
             engine = ox.NamedNode(f"{BASE}engine/{reasoner.__version__}")
             quads += [
-                ox.Quad(home, _st("digest"), ox.Literal(digest), home),
-                ox.Quad(home, _st("policy"), ox.Literal(d.policy.id), home),
-                ox.Quad(home, _st("policyVersion"), ox.Literal(d.policy.version), home),
-                ox.Quad(home, _st("outcome"), ox.Literal(d.outcome.value), home),
-                ox.Quad(home, _st("storedAt"), when(now), home),
-                ox.Quad(home, _st("status"), ox.Literal(status.value), home),
+                ox.Quad(home, st_iri("digest"), ox.Literal(digest), home),
+                ox.Quad(home, st_iri("policy"), ox.Literal(d.policy.id), home),
+                ox.Quad(home, st_iri("policyVersion"), ox.Literal(d.policy.version), home),
+                ox.Quad(home, st_iri("outcome"), ox.Literal(d.outcome.value), home),
+                ox.Quad(home, st_iri("storedAt"), when(now), home),
+                ox.Quad(home, st_iri("status"), ox.Literal(status.value), home),
                 ox.Quad(activity, ox.NamedNode(PROV + "endedAtTime"), when(now), home),
                 ox.Quad(activity, ox.NamedNode(PROV + "wasAssociatedWith"), engine, home),
                 ox.Quad(activity, ox.NamedNode(PROV + "used"), private, home),
                 ox.Quad(engine, ox.NamedNode(RDF_TYPE), ox.NamedNode(PROV + "SoftwareAgent"), home),
-                ox.Quad(engine, _st("version"), ox.Literal(reasoner.__version__), home),
+                ox.Quad(engine, st_iri("version"), ox.Literal(reasoner.__version__), home),
                 # The JSON form quotes the case (findings, facts): it goes with the case, apart.
-                ox.Quad(home, _st("json"), ox.Literal(text, datatype=ox.NamedNode(JSON_DT)), private),
+                ox.Quad(home, st_iri("json"), ox.Literal(text, datatype=ox.NamedNode(JSON_DT)), private),
             ]
-            quads += [ox.Quad(home, _st("code"), ox.Literal(line.code), home) for line in d.requested]
+            quads += [ox.Quad(home, st_iri("code"), ox.Literal(line.code), home) for line in d.requested]
             if status == ReviewStatus.AUTOMATED:
-                quads.append(ox.Quad(home, _st("finalOutcome"), ox.Literal(d.outcome.value), home))
-                quads.append(ox.Quad(home, _st("decidedAt"), when(now), home))
+                quads.append(ox.Quad(home, st_iri("finalOutcome"), ox.Literal(d.outcome.value), home))
+                quads.append(ox.Quad(home, st_iri("decidedAt"), when(now), home))
             quads += _extras(home, by, claim)
             if case is not None:
                 kept = case if isinstance(case, KeptCase) else KeptCase(NTRIPLES, ntriples(case))
                 facts = ox.Literal(kept.text, datatype=_CASE_DATATYPES[kept.media_type])
-                quads.append(ox.Quad(home, _st("caseFacts"), facts, private))
+                quads.append(ox.Quad(home, st_iri("caseFacts"), facts, private))
             self._commit([g, g + "/case"] if before is not None else [], quads)
         return Stored(
             d.determinationId,
@@ -386,73 +390,14 @@ def _stored(row: Row) -> Stored:
 
 def _rdf(d: Determination, home: ox.NamedNode) -> list[ox.Quad]:
     """The determination's RDF as its graph keeps it (what an analyst may read: no case facts)."""
-    return [ox.Quad(s, p, o, home) for s, p, o in determination_terms(d, _named, _literal, case_facts=False)]
+    return [ox.Quad(s, p, o, home) for s, p, o in determination_terms(d, iri, term_literal, case_facts=False)]
 
 
 def _extras(home: ox.NamedNode, by: str | None, claim: str | None) -> list[ox.Quad]:
     quads = []
     if by:
-        quads.append(ox.Quad(home, _st("submittedBy"), ox.Literal(by), home))
+        quads.append(ox.Quad(home, st_iri("submittedBy"), ox.Literal(by), home))
     if claim:
         # A claim's key holds the patient's identifier: kept with the case.
-        quads.append(ox.Quad(home, _st("claim"), ox.Literal(claim), ox.NamedNode(home.value + "/case")))
+        quads.append(ox.Quad(home, st_iri("claim"), ox.Literal(claim), ox.NamedNode(home.value + "/case")))
     return quads
-
-
-def sha256(text: str) -> str:
-    """The digest the store keeps of a determination's JSON form."""
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def literal(text: str) -> str:
-    """``text`` as a SPARQL string literal (a value never becomes query text)."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return f'"{escaped}"'
-
-
-def when(at: datetime) -> ox.Literal:
-    """A time as an xsd:dateTime literal in UTC (its str() is its SPARQL form)."""
-    return ox.Literal(at.astimezone(UTC).isoformat(), datatype=ox.NamedNode(DATETIME))
-
-
-def _st(name: str) -> ox.NamedNode:
-    return ox.NamedNode(str(ST) + name)
-
-
-@functools.lru_cache(maxsize=4096)
-def _named(iri: str) -> ox.NamedNode:
-    return ox.NamedNode(iri)  # a determination's predicates and classes repeat: made once
-
-
-def _literal(text: str, datatype: str | None) -> ox.Literal:
-    return ox.Literal(text, datatype=_named(datatype)) if datatype else ox.Literal(text)
-
-
-def _ox(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(t, URIRef):
-        return _named(t)
-    if isinstance(t, BNode):
-        return ox.BlankNode(str(t))
-    if isinstance(t, Literal):
-        if t.language:
-            return ox.Literal(str(t), language=t.language)
-        return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype))) if t.datatype else ox.Literal(str(t))
-    raise TypeError(f"not an RDF term: {t!r}")
-
-
-def ntriples(g: Iterable[tuple[Node, Node, Node]]) -> str:
-    """A graph as N-Triples text (what the store keeps of a case)."""
-    return "".join(f"{_ox(s)} {_ox(p)} {_ox(o)} .\n" for s, p, o in g)
-
-
-def rows_of(solutions: Iterator[ox.QuerySolution], names: list[str]) -> list[dict[str, str]]:
-    """Pyoxigraph's solutions as rows of strings (for backends built on pyoxigraph)."""
-    out = []
-    for solution in solutions:
-        row = {}
-        for name in names:
-            value = solution[name]
-            if value is not None:
-                row[name] = value.value
-        out.append(row)
-    return out

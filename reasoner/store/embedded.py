@@ -13,8 +13,9 @@ from typing import ClassVar
 
 import pyoxigraph as ox
 
-from reasoner.store.base import DeterminationStore, rows_of
+from reasoner.store.base import DeterminationStore
 from reasoner.store.records import StoreError
+from reasoner.store.terms import rows_of
 
 
 class EmbeddedStore(DeterminationStore):
