@@ -162,6 +162,7 @@ class Determination(_Out):
         "validated fields, a Turtle or JSON-LD case's triples): the same case always gets the same id"
     )
     case: str
+    requestDate: str | None = Field(None, description="the date of the request (ISO 8601), as the case gives it")
     policy: PolicyOut
     knowledgeBase: str
     outcome: Outcome

@@ -211,6 +211,7 @@ def _determination(
     return Determination(
         determinationId=ident,
         case=str(enriched.graph.value(enriched.case, CV.identifier) or "case"),
+        requestDate=enriched.request_date.isoformat(),
         policy=PolicyOut(
             id=chosen.id,
             label=chosen.label,

@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from reasoner.compare import Comparison
 from reasoner.model import Determination
 from reasoner.render import rdf as rdf_output
+from reasoner.render.links import identifier_url
 
 RenderFormat = Literal["json", "markdown", "html", "turtle", "json-ld"]
 ComparisonFormat = Literal["json", "markdown", "html"]
@@ -31,6 +32,8 @@ _HTML = Environment(
     lstrip_blocks=True,
 )
 _ENV.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
+for _env in (_ENV, _HTML):
+    _env.filters["url"] = identifier_url
 
 
 def to_json(determination: Determination) -> str:
