@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 import reasoner
@@ -22,6 +23,7 @@ from .middleware import GuardedFastAPI
 from .reload import LiveKnowledge
 from .routers import admin, analytics, cds_hooks, determinations, health, knowledge, metadata, pas, sparql, stored
 from .settings import Settings
+from .web import routes as web_routes
 
 log = logging.getLogger("guideline_reasoner.api")
 
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     for module in (determinations, stored, pas, metadata, cds_hooks, knowledge, sparql, analytics, health, admin):
         app.include_router(module.router)
+    app.include_router(web_routes.router)
+    app.mount("/static", StaticFiles(packages=[("api.web", "static")]), name="static")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

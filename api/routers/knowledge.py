@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from reasoner import UnknownPolicyError
 from reasoner.knowledge.catalogue import (
@@ -21,9 +21,13 @@ from reasoner.knowledge.catalogue import (
 
 from ..deps import KnowledgeBaseDep
 from ..problems import PROBLEM, Problem
+from ..web.pages import HTML, page, wants_html
 
 router = APIRouter(tags=["knowledge"])
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such resource", "content": {PROBLEM: {}}}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    200: {"content": {HTML: {"schema": {"type": "string"}}}},  # and JSON, the response model: a browser gets the page
+    404: {"description": "No such resource", "content": {PROBLEM: {}}},
+}
 
 
 @router.get("/policies", summary="List policies", response_model=list[PolicyListing])
@@ -38,12 +42,16 @@ def list_policies(kb: KnowledgeBaseDep) -> list[dict[str, Any]]:
     response_model=PolicyView,
     responses=_NOT_FOUND,
 )
-def get_policy(policy_id: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
+def get_policy(policy_id: str, kb: KnowledgeBaseDep, request: Request) -> Any:
     """A policy with its coverage rules, criteria (with thresholds and sources) and pathway."""
     try:
-        return policy_view(kb, policy_id)
+        view = policy_view(kb, policy_id)
     except UnknownPolicyError as exc:
         raise Problem(404, "not-found", "No such policy", exc.message, validPolicies=exc.valid) from None
+    if not wants_html(request):
+        return view
+    steps = {s["id"]: s["step"] for s in view["pathway"]}
+    return page("policy.html.j2", kb, p=view, steps=steps, pathway_svg=None, section="knowledge")
 
 
 @router.get(
