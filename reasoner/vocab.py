@@ -94,6 +94,7 @@ class GR(DefinedNamespace):
     considers: URIRef
     qualifyingShape: URIRef
     notMetText: URIRef
+    metText: URIRef
     checks: URIRef
     criterionOfValueVia: URIRef
     checksDocumentation: URIRef

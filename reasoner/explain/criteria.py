@@ -249,8 +249,12 @@ def _finding(
         finding = "Cannot be decided: not stated: " + "; ".join(values) + "."
     elif status is Status.NOT_MET:
         finding = named_finding(c, about, failing, facts)
-    else:
+    elif facts:
         finding = "Met."
+    elif c.met_text:  # met with nothing recorded against it: the knowledge base says why that is enough
+        return c.met_text, values
+    else:
+        finding = "Met: nothing the case records goes against it."
     if c.qualifying_shapes and status is not Status.UNKNOWN:
         qualifying = sum(1 for f in facts if f.assessment == "qualifies")
         counts = [kb.thresholds[t] for t in c.thresholds if t in kb.thresholds and kb.thresholds[t].unit_iri == COUNT]

@@ -127,6 +127,7 @@ class KnowledgeIndexBuilder:
                 label=self._str(c, RDFS.label),
                 statement=self._text(c, GR.statement, thresholds),
                 not_met_text=self._text(c, GR.notMetText, thresholds),
+                met_text=self._text(c, GR.metText, thresholds),
                 category=self._str(self._one(c, GR.category) or c, RDFS.label),
                 category_iri=self._one(c, GR.category) or c,
                 required=self._str(c, GR.required, "true") == "true",

@@ -14,7 +14,7 @@ from reasoner.vocab import BASE, GR, ICD10CM
 COVERAGE = URIRef(BASE + "core#CategoryCoverage")
 COUNT = URIRef(BASE + "core#Count")
 #: Texts a reader sees that may name thresholds as ``{key}`` (the key is the threshold IRI's last part).
-TEXT_PROPERTIES = (GR.statement, GR.action, GR.notMetText, GR.missingText)
+TEXT_PROPERTIES = (GR.statement, GR.action, GR.notMetText, GR.metText, GR.missingText)
 PLACEHOLDER = re.compile(r"\{([a-z0-9-]+)\}")
 
 
@@ -133,6 +133,8 @@ class Criterion:
     label: str
     statement: str
     not_met_text: str
+    met_text: str
+    """Why it is met when no case fact is behind it ("" when the knowledge base does not say)."""
     category: str
     category_iri: URIRef
     required: bool
