@@ -147,7 +147,7 @@ def pathway_svg(
     ``ident`` prefixes every id in it: two diagrams on one page need two prefixes.
     """
     lines = max((len(textwrap.wrap(str(s["step"]), _WRAP)) for s in pathway), default=1)
-    height = 2 * _PAD + _LINE * (max(lines, 1) + 1 + (1 if marks else 0))
+    height = 2 * _PAD + _LINE * (max(lines, 1) + 1) + (_LINE + 4 if marks else 0)
     boxes = _layout(pathway, height)
     drawn = edges(pathway)
     width = max((b.x + _W for b in boxes.values()), default=0) + _MARGIN
@@ -234,10 +234,20 @@ def policy_pathway_svg(kb: KnowledgeBase, policy_id: str) -> str | None:
     Raises:
         UnknownPolicyError: no such policy.
     """
+    steps = pathway_steps(kb, policy_id)
+    return pathway_svg(steps, f"Pathway of {kb.policy(policy_id).label}") if steps else None
+
+
+@per_knowledge_base(maxsize=64)
+def pathway_steps(kb: KnowledgeBase, policy_id: str) -> tuple[Step, ...]:
+    """The policy's pathway steps as the policy view gives them (shared: not to be changed).
+
+    Raises:
+        UnknownPolicyError: no such policy.
+    """
     from reasoner.knowledge.catalogue import policy_view
 
-    view = policy_view(kb, policy_id)
-    return pathway_svg(view["pathway"], f"Pathway of {view['label']}") if view["pathway"] else None
+    return tuple(policy_view(kb, policy_id)["pathway"])
 
 
 def letter_pathway_svg(kb: KnowledgeBase, d: Determination) -> str | None:
@@ -248,10 +258,9 @@ def letter_pathway_svg(kb: KnowledgeBase, d: Determination) -> str | None:
     """
     if d.knowledgeBase != kb.content_hash or d.policy.id not in kb.policies:
         return None
-    from reasoner.knowledge.catalogue import policy_view
-
-    view = policy_view(kb, d.policy.id)
-    marks = step_marks(d, view["pathway"])
+    steps = pathway_steps(kb, d.policy.id)
+    marks = step_marks(d, steps)
     if marks is None:
         return None
-    return pathway_svg(view["pathway"], f"Pathway of {view['label']}, marked for this request", marks, "letter-pathway")
+    title = f"Pathway of {kb.policy(d.policy.id).label}, marked for this request"
+    return pathway_svg(steps, title, marks, "letter-pathway")
