@@ -251,9 +251,9 @@ def determine(
             by = f"cli:{getpass.getuser()}"  # who asked, as the store records it
             d, kept = determine_and_keep(payload, fmt, kb, policy=policy, where=where, by=by)  # type: ignore[arg-type]
             typer.echo(f"kept {kept.id} ({kept.status.value}; digest {kept.digest})", err=True)
-            text = render(d, output.value)
+            text = render(d, output.value, kb=kb)
         else:
-            text = render(run_determination(payload, fmt, kb, policy=policy), output.value)  # type: ignore[arg-type]
+            text = render(run_determination(payload, fmt, kb, policy=policy), output.value, kb=kb)  # type: ignore[arg-type]
     except CaseParseError as exc:
         where = f"{display}:{exc.line}:{exc.column}" if exc.line is not None else display
         raise fail(f"{where}: {exc.reason}", 2) from None

@@ -175,10 +175,10 @@ async def create_determination(
         if comparing:
             return render_comparison(compare(body, fmt, kb), COMPARISON_OUTPUT[out]), None
         if into is None:
-            return render(determine(body, fmt, kb, policy=policy), OUTPUT[out]), None
+            return render(determine(body, fmt, kb, policy=policy), OUTPUT[out], kb=kb), None
         d, case = determine_keeping(body, fmt, kb, policy=policy)
         kept.append(d)
-        return render(d, OUTPUT[out]), kept_headers(into.put(d, case, by=principal.name, defer=True))
+        return render(d, OUTPUT[out], kb=kb), kept_headers(into.put(d, case, by=principal.name, defer=True))
 
     text, headers = await run_in_threadpool(run)
     return Response(text, media_type=out, headers=headers, background=_rdf_after(into, kept))
@@ -218,7 +218,7 @@ async def _fhir_determination(
                 case = KeptCase.of(pas.case)
                 kept.update(kept_headers(into.put(d, case, by=principal.name, defer=True)))
                 judged.append(d)
-            return render(d, OUTPUT[out]), pas.skipped
+            return render(d, OUTPUT[out], kb=kb), pas.skipped
         if pas.case is None:
             raise FhirError(pas.missing, status=422)
         try:

@@ -18,6 +18,7 @@ from reasoner.knowledge.catalogue import (
     policy_view,
     procedure_view,
 )
+from reasoner.render.pathway import policy_pathway_svg
 
 from ..deps import KnowledgeBaseDep
 from ..problems import PROBLEM, Problem
@@ -51,7 +52,8 @@ def get_policy(policy_id: str, kb: KnowledgeBaseDep, request: Request) -> Any:
     if not wants_html(request):
         return view
     steps = {s["id"]: s["step"] for s in view["pathway"]}
-    return page("policy.html.j2", kb, p=view, steps=steps, pathway_svg=None, section="knowledge")
+    svg = policy_pathway_svg(kb, view["id"])
+    return page("policy.html.j2", kb, p=view, steps=steps, pathway_svg=svg, section="knowledge")
 
 
 @router.get(

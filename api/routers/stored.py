@@ -157,7 +157,9 @@ async def list_determinations(
         406: {"description": "No acceptable format", "content": {PROBLEM: {}}},
     },
 )
-async def read_determination(request: Request, ident: str, store: StoreDep, principal: Reader) -> Response:
+async def read_determination(
+    request: Request, ident: str, store: StoreDep, principal: Reader, kb: KnowledgeBaseDep
+) -> Response:
     """Render the kept determination with its record."""
     out = choose(request.headers.get("accept"), list(OUTPUT))
     if out is None:
@@ -169,7 +171,7 @@ async def read_determination(request: Request, ident: str, store: StoreDep, prin
         fmt: RenderFormat = OUTPUT[out]
         if fmt == "json":
             return stored.with_record(reviews), stored
-        return render(stored.determination(), fmt, stored.record(reviews)), stored
+        return render(stored.determination(), fmt, stored.record(reviews), kb), stored
 
     text, stored = await run_in_threadpool(run)
     return Response(text, media_type=out, headers=kept_headers(stored))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -12,6 +12,10 @@ from reasoner.compare import Comparison
 from reasoner.model import Determination
 from reasoner.render import rdf as rdf_output
 from reasoner.render.links import identifier_url
+from reasoner.render.pathway import letter_pathway_svg
+
+if TYPE_CHECKING:
+    from reasoner.knowledge.base import KnowledgeBase
 
 RenderFormat = Literal["json", "markdown", "html", "turtle", "json-ld"]
 ComparisonFormat = Literal["json", "markdown", "html"]
@@ -46,19 +50,30 @@ def to_markdown(determination: Determination, record: Mapping[str, Any] | None =
     return _ENV.get_template("letter.md.j2").render(d=determination, record=record)
 
 
-def to_html(determination: Determination, record: Mapping[str, Any] | None = None) -> str:
-    """The letter as a standalone HTML page (every value escaped)."""
-    return _HTML.get_template("letter.html.j2").render(d=determination, record=record)
+def to_html(
+    determination: Determination, record: Mapping[str, Any] | None = None, pathway_svg: str | None = None
+) -> str:
+    """The letter as a standalone HTML page (every value escaped); ``pathway_svg``: the marked pathway, trusted."""
+    return _HTML.get_template("letter.html.j2").render(d=determination, record=record, pathway_svg=pathway_svg)
 
 
-def render(determination: Determination, fmt: RenderFormat, record: Mapping[str, Any] | None = None) -> str:
-    """Render in the named format; a letter says where a stored determination stands (``record``)."""
+def render(
+    determination: Determination,
+    fmt: RenderFormat,
+    record: Mapping[str, Any] | None = None,
+    kb: KnowledgeBase | None = None,
+) -> str:
+    """Render in the named format; a letter says where a stored determination stands (``record``).
+
+    With the knowledge base the determination was made under (``kb``), the HTML letter draws the
+    policy's pathway with the steps done, requested and next marked; without it, it has no diagram.
+    """
     if fmt == "json":
         return to_json(determination)
     if fmt == "markdown":
         return to_markdown(determination, record)
     if fmt == "html":
-        return to_html(determination, record)
+        return to_html(determination, record, letter_pathway_svg(kb, determination) if kb else None)
     return rdf_output.determination_graph(determination).serialize(format=fmt)
 
 

@@ -6,6 +6,8 @@ from html.parser import HTMLParser
 
 from fastapi.testclient import TestClient
 
+from ..conftest import EXAMPLES
+
 BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
@@ -80,3 +82,32 @@ def test_the_stylesheet_is_served_from_the_package(client: TestClient) -> None:
     r = client.get("/static/site.css")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/css") and "--brand" in r.text
     assert client.get("/static/../main.py").status_code == 404
+
+
+def test_the_policy_page_draws_the_pathway(client: TestClient) -> None:
+    view = client.get("/policies/sij-clinical-pathway").json()
+    r = client.get("/policies/sij-clinical-pathway", headers=BROWSER)
+    assert r.status_code == 200
+    figure = r.text[r.text.index('<figure class="pathway">') : r.text.index("</figure>")]
+    assert figure.count("<svg") == 1 and 'role="img"' in figure and "<figcaption" in figure
+    assert figure.count('<g class="step"') == len(view["pathway"]) == 7
+    assert figure.count('<path class="edge"') == sum(len(s["requires"]) for s in view["pathway"])
+    assert {"pathway-title", "pathway-desc"} <= _links(r.text).ids
+    assert "Evidence 2 B+" in figure  # the cooled RFA's grade
+
+
+def test_a_policy_without_a_pathway_has_no_figure(client: TestClient) -> None:
+    assert client.get("/policies/medicare-pap").json()["pathway"] == []
+    r = client.get("/policies/medicare-pap", headers=BROWSER)
+    assert r.status_code == 200 and "<svg" not in r.text and 'class="pathway"' not in r.text
+
+
+def test_the_html_letter_marks_the_pathway(client: TestClient) -> None:
+    case = (EXAMPLES / "sij-seed-neurectomy.json").read_bytes()
+    r = client.post(
+        "/determinations?policy=sij-clinical-pathway",
+        content=case,
+        headers={"content-type": "application/json", "accept": "text/html"},
+    )
+    assert r.status_code == 200 and r.text.count("<svg") == 1
+    assert 'data-mark="requested"' in r.text and 'data-mark="done"' in r.text and "Required first" in r.text

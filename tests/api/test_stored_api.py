@@ -65,6 +65,14 @@ def test_a_kept_determination_is_read_in_every_format(kept: TestClient, accept: 
     assert callable(check) and check(r.text)
 
 
+def test_a_kept_letter_in_html_draws_the_marked_pathway(kept: TestClient) -> None:
+    d, headers = _post(kept, "sij-rfa-two-blocks", policy="sij-clinical-pathway")
+    r = kept.get(headers["location"], headers={"accept": "text/html"})
+    assert r.status_code == 200 and r.text.count("<svg") == 1
+    assert r.text.count('data-mark="requested"') == 1 and r.text.count('data-mark="done"') == 4
+    assert kept.get(headers["location"], headers={"accept": "text/markdown"}).text.count("<svg") == 0
+
+
 def test_store_false_keeps_nothing(kept: TestClient) -> None:
     d, headers = _post(kept, "bar-bmi-33", store="false")
     assert "location" not in headers
