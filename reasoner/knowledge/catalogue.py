@@ -120,6 +120,8 @@ class ProcedurePolicyView(_View):
 
     policy: str
     coverage: str
+    verification: str | None
+    decidesBecause: str | None
     references: list[str]
     criteria: list[str]
     pathwaySteps: list[ProcedureStepView]
@@ -260,6 +262,8 @@ def procedure_view(kb: KnowledgeBase, code: str) -> dict[str, Any]:
             {
                 "policy": p.id,
                 "coverage": kb.label(rule.status) if rule else "not addressed",
+                "verification": rule.tag.label if rule and rule.tag else None,
+                "decidesBecause": (rule.decides_because or None) if rule else None,
                 "references": _refs(kb, rule.references) if rule else [],
                 "criteria": sorted(local_id(c) for c in applicable.criteria) if applicable else [],
                 "pathwaySteps": [
