@@ -111,6 +111,7 @@ class ProcedureStepView(_View):
     """A pathway step the procedure belongs to."""
 
     order: int
+    id: str
     step: str
     evidence: Evidence | None
 
@@ -269,6 +270,7 @@ def procedure_view(kb: KnowledgeBase, code: str) -> dict[str, Any]:
                 "pathwaySteps": [
                     {
                         "order": s.order,
+                        "id": local_id(s.iri),
                         "step": s.label,
                         "evidence": (ev.model_dump() if (ev := evidence_of(kb, s.recommendation)) else None),
                     }
