@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {HTML: {"schema": {"type": "string"}}}},  # and JSON: a browser gets the letter in the site
     404: {"description": "No such example, or none under that policy", "content": {PROBLEM: {}}},
 }
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S)
 _POLICY = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 
@@ -36,8 +38,8 @@ ExamplesDep = Annotated[Path, Depends(examples_folder)]
 
 def letter_body(html: str) -> Markup:
     """What is inside the letter's ``<body>`` (the letter escapes every value; its own page styles it alone)."""
-    inside = html.split("<body>", 1)[-1].rsplit("</body>", 1)[0]
-    return Markup(inside)  # noqa: S704 - rendered by the letter's template, autoescape on
+    found = _BODY.search(html)
+    return Markup(found.group(1) if found else html)  # noqa: S704 - rendered by the letter's template, autoescape on
 
 
 @router.get(

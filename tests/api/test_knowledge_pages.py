@@ -5,12 +5,16 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from rdflib import Graph, Literal, URIRef
+
+from reasoner.authoring.examples import criterion_page, example_index
+from reasoner.knowledge.base import KnowledgeBase
 
 from ..conftest import EXAMPLES
 from .test_pages import BROWSER, _links
@@ -201,3 +205,19 @@ def test_a_browser_clicks_from_the_landing_page_to_an_example_determination(clie
     example = next(h for h in _links(criterion_page.text).hrefs if h.startswith("/examples/bar-bmi-33"))
     letter = client.get(example, headers=BROWSER)
     assert letter.status_code == 200 and "Determination: Not medically necessary" in letter.text
+
+
+def test_the_examples_come_from_the_folder_named_not_from_the_knowledge_base_snapshot(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    # A server answers from a published snapshot of ontology/ and shapes/, without examples/:
+    # the router names the folder beside the source (api/routers/examples.py examples_folder).
+    assert example_index(kb, tmp_path) == {} and criterion_page(kb, tmp_path, CRITERION)["examples"]["met"] == []
+    assert "bar-bmi-33" in example_index(kb, EXAMPLES)
+    folder = tmp_path / "cases"  # another folder: the index of one is read once per knowledge base
+    folder.mkdir()
+    (folder / "copy.json").write_bytes((EXAMPLES / "bar-bmi-33.json").read_bytes())
+    (folder / "copy.expected.json").write_bytes((EXAMPLES / "bar-bmi-33.expected.json").read_bytes())
+    (folder / "broken.json").write_text("{}")
+    (folder / "broken.expected.json").write_text("not json")
+    assert list(example_index(kb, folder)) == ["copy"]  # a malformed expected file is skipped, not a 500
