@@ -57,10 +57,10 @@ def get_example(
 ) -> Any:
     """The example determined under a policy its expected file names: the determination, or the letter."""
     if not wants_html(request):
-        return determine_example(kb, find_example(kb, folder, name), policy)
+        return determine_example(kb, folder, name, policy)
     try:
+        determination = determine_example(kb, folder, name, policy)
         example = find_example(kb, folder, name)
-        determination = determine_example(kb, example, policy)
     except NotFound as exc:
         return not_found(kb, "No such example", exc.message)
     chosen = determination.policy.id

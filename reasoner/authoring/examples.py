@@ -125,12 +125,14 @@ def find_example(kb: KnowledgeBase, folder: Path, name: str) -> Example:
     return found
 
 
-def determine_example(kb: KnowledgeBase, example: Example, policy: str | None = None) -> Determination:
-    """The example determined under ``policy`` (default: the first its expected file names).
+@per_knowledge_base(maxsize=256)  # the examples are few and fixed; a determination is immutable
+def determine_example(kb: KnowledgeBase, folder: Path, name: str, policy: str | None) -> Determination:
+    """The example determined under ``policy`` (None: the first its expected file names).
 
     Raises:
-        NotFound: its expected file names no such policy.
+        NotFound: no such example, or its expected file names no such policy.
     """
+    example = find_example(kb, folder, name)
     chosen = policy or next(iter(example.outcomes))
     if chosen not in example.outcomes:
         names = ", ".join(example.outcomes)
