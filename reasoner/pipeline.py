@@ -34,6 +34,7 @@ from reasoner.intake.turtle import CaseFormat
 from reasoner.knowledge import relevance
 from reasoner.knowledge.applicability import Applicable
 from reasoner.knowledge.base import KnowledgeBase
+from reasoner.knowledge.citations import reference_out
 from reasoner.knowledge.entities import Policy
 from reasoner.model import Determination, PolicyOut, ReferenceOut, RequestedLine, Status
 from reasoner.shacl.prepared import Result, validate_naively
@@ -299,24 +300,4 @@ def _cited(
         if s.recommendation is not None and s.recommendation in kb.recommendations:
             ids.extend(kb.recommendations[s.recommendation].references)
     ids.extend(policy.references)
-    out = []
-    for iri in dict.fromkeys(ids):
-        r = kb.references.get(iri)
-        if r is not None:
-            out.append(
-                ReferenceOut(
-                    id=r.id,
-                    label=r.label,
-                    publisher=r.publisher,
-                    year=r.year,
-                    identifiers=list(r.identifiers),
-                    verification=r.verification,
-                    verifiedContent=r.verified_content or None,
-                    grades=sorted(
-                        f"{rec.grade.notation} {rec.label}"
-                        for rec in kb.recommendations.values()
-                        if rec.grade is not None and rec.grade.iri != GR.NotGraded and iri in rec.references
-                    ),
-                )
-            )
-    return tuple(out)
+    return tuple(out for iri in dict.fromkeys(ids) if (out := reference_out(kb, iri)) is not None)

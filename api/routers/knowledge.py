@@ -1,4 +1,4 @@
-"""GET views of the knowledge base: policies, procedures, criteria."""
+"""GET views of the knowledge base: policies, procedures, criteria, references."""
 
 from __future__ import annotations
 
@@ -7,22 +7,24 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from reasoner import UnknownPolicyError
+from reasoner.authoring.examples import CriterionPage, criterion_page
+from reasoner.errors import NotFound
+from reasoner.knowledge.base import KnowledgeBase
 from reasoner.knowledge.catalogue import (
-    CriterionView,
     PolicyListing,
     PolicyView,
     ProcedureView,
-    criterion_view,
-    find_criterion,
     policy_summaries,
     policy_view,
     procedure_view,
 )
+from reasoner.knowledge.citations import ReferenceView, reference_view
 from reasoner.render.pathway import policy_pathway_svg
 
 from ..deps import KnowledgeBaseDep
 from ..problems import PROBLEM, Problem
-from ..web.pages import HTML, page, wants_html
+from ..web.pages import HTML, not_found, page, wants_html
+from . import examples
 
 router = APIRouter(tags=["knowledge"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -62,14 +64,64 @@ def get_policy(policy_id: str, kb: KnowledgeBaseDep, request: Request) -> Any:
     response_model=ProcedureView,
     responses=_NOT_FOUND,
 )
-def get_procedure(code: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
+def get_procedure(code: str, kb: KnowledgeBaseDep, request: Request) -> Any:
     """Coverage under each policy, the criteria that apply, and the code's place in each pathway."""
-    return procedure_view(kb, code)
+    if not wants_html(request):
+        return procedure_view(kb, code)
+    try:
+        view = procedure_view(kb, code)
+    except NotFound as exc:
+        return not_found(kb, "No such procedure code", exc.message)
+    return page(
+        "procedure.html.j2",
+        kb,
+        v=view,
+        policies=_policy_labels(kb),
+        criteria=_criterion_labels(kb),
+        section="knowledge",
+    )
 
 
 @router.get(
-    "/criteria/{criterion_id:path}", summary="One criterion", response_model=CriterionView, responses=_NOT_FOUND
+    "/criteria/{criterion_id:path}", summary="One criterion", response_model=CriterionPage, responses=_NOT_FOUND
 )
-def get_criterion(criterion_id: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
-    """A criterion by id (``policy/criterion``), with thresholds, evidence and the shapes that check it."""
-    return criterion_view(kb, find_criterion(kb, criterion_id))
+def get_criterion(criterion_id: str, kb: KnowledgeBaseDep, folder: examples.ExamplesDep, request: Request) -> Any:
+    """A criterion by id (``policy/criterion``): thresholds, evidence, its shapes (and as Turtle), its examples."""
+    if not wants_html(request):
+        return criterion_page(kb, folder, criterion_id)
+    try:
+        view = criterion_page(kb, folder, criterion_id)
+    except NotFound as exc:
+        return not_found(kb, "No such criterion", exc.message)
+    labels = _policy_labels(kb)
+    return page("criterion.html.j2", kb, c=view, policy_label=labels[view["policy"]], section="knowledge")
+
+
+@router.get("/references/{reference_id}", summary="One reference", response_model=ReferenceView, responses=_NOT_FOUND)
+def get_reference(reference_id: str, kb: KnowledgeBaseDep, request: Request) -> Any:
+    """A cited source, its verification and grades, and everything in the knowledge base that cites it."""
+    if not wants_html(request):
+        return reference_view(kb, reference_id)
+    try:
+        view = reference_view(kb, reference_id)
+    except NotFound as exc:
+        return not_found(kb, "No such reference", exc.message)
+    return page(
+        "reference.html.j2",
+        kb,
+        r=view,
+        policies=_policy_labels(kb),
+        criteria=_criterion_labels(kb),
+        section="knowledge",
+    )
+
+
+def _policy_labels(kb: KnowledgeBase) -> dict[str, str]:
+    return {p.id: p.label for p in kb.policies.values()}
+
+
+def _criterion_labels(kb: KnowledgeBase) -> dict[str, str]:
+    return {c.id: c.label for c in kb.criteria.values()}
+
+
+router.include_router(examples.router)  # the bundled examples, which a criterion's page links to

@@ -34,3 +34,8 @@ def page(template: str, kb: KnowledgeBase, *, status: int = 200, **context: Any)
     """``template`` rendered with ``context`` and the knowledge base every page names in its footer."""
     text = _ENV.get_template(template).render(kb_hash=kb.content_hash, **context)
     return HTMLResponse(text, status_code=status)
+
+
+def not_found(kb: KnowledgeBase, title: str, detail: str) -> HTMLResponse:
+    """A 404 page saying what the problem JSON says (``title``, ``detail``)."""
+    return page("not_found.html.j2", kb, status=404, title=title, detail=detail, section="knowledge")

@@ -111,6 +111,7 @@ class ProcedureStepView(_View):
     """A pathway step the procedure belongs to."""
 
     order: int
+    id: str
     step: str
     evidence: Evidence | None
 
@@ -120,6 +121,8 @@ class ProcedurePolicyView(_View):
 
     policy: str
     coverage: str
+    verification: str | None
+    decidesBecause: str | None
     references: list[str]
     criteria: list[str]
     pathwaySteps: list[ProcedureStepView]
@@ -260,11 +263,14 @@ def procedure_view(kb: KnowledgeBase, code: str) -> dict[str, Any]:
             {
                 "policy": p.id,
                 "coverage": kb.label(rule.status) if rule else "not addressed",
+                "verification": rule.tag.label if rule and rule.tag else None,
+                "decidesBecause": (rule.decides_because or None) if rule else None,
                 "references": _refs(kb, rule.references) if rule else [],
                 "criteria": sorted(local_id(c) for c in applicable.criteria) if applicable else [],
                 "pathwaySteps": [
                     {
                         "order": s.order,
+                        "id": local_id(s.iri),
                         "step": s.label,
                         "evidence": (ev.model_dump() if (ev := evidence_of(kb, s.recommendation)) else None),
                     }

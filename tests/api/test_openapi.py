@@ -139,6 +139,13 @@ def _calls(client: TestClient) -> list[tuple[str, str, Any]]:
         get("/", "/", {"accept": accept})
         get("/policies/{policy_id}", "/policies/sij-clinical-pathway", {"accept": accept})
     calls.append(("GET", "/search", client.get("/search?code=64635", follow_redirects=False)))
+    html = {"accept": "text/html"}
+    get("/criteria/{criterion_id}", "/criteria/medicare-bariatric/bmi", html)
+    get("/procedures/{code}", "/procedures/64635", html)
+    for accept in ("application/json", "text/html"):
+        get("/references/{reference_id}", "/references/ref-ncd-100-1", {"accept": accept})
+        get("/examples/{name}", "/examples/bar-bmi-33?policy=medicare-bariatric", {"accept": accept})
+    get("/examples/{name}", "/examples/bar-bmi-33")
     for policy in client.get("/policies").json():
         get("/policies/{policy_id}", f"/policies/{policy['id']}")
         for code in policy["codes"]:
