@@ -98,10 +98,12 @@
       });
     }
     return response.text().then(function (text) {
-      var pre = el("pre", text, "graph");
-      pre.tabIndex = 0;
-      pre.setAttribute("aria-label", "The graph, in Turtle");
-      var nodes = [pre];
+      var wrap = el("div", null, "table-scroll");
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", "The graph, in Turtle");
+      wrap.appendChild(el("pre", text, "graph"));
+      var nodes = [wrap];
       if (truncated) nodes.push(el("p", "Truncated at the endpoint's cap."));
       show(nodes);
     });
