@@ -65,7 +65,7 @@
     var box = el("div", null, "problem");
     box.setAttribute("role", "alert");
     var first = box.appendChild(el("p"));
-    first.appendChild(el("strong", status + " " + ((body && body.title) || "Error")));
+    first.appendChild(el("strong", (status ? status + " " : "") + ((body && body.title) || "Error")));
     if (body && body.code) {
       first.appendChild(document.createTextNode(" "));
       first.appendChild(el("code", body.code));
@@ -125,7 +125,7 @@
     })
       .then(answer)
       .catch(function (error) {
-        show(problem("Network error", { detail: "the request did not complete: " + error.message }));
+        show(problem(0, { title: "Request failed", detail: "no answer could be read from the endpoint: " + error.message }));
       })
       .then(function () {
         run.disabled = false;
