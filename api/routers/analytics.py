@@ -10,6 +10,7 @@ base, written into the store once per content hash, as the default graph
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -20,21 +21,26 @@ from reasoner.analytics.report import parse_since, report
 from reasoner.analytics.service import DeterminationQueries
 from reasoner.errors import UpdateRefused
 from reasoner.render.report import to_html, to_markdown
-from reasoner.sparql.service import ResultNotAcceptable
+from reasoner.sparql.service import QueryOutput, ResultNotAcceptable
+from reasoner.sparql.vetting import MediaTypes
 
 from ..auth import AnalystPrincipal
 from ..deps import KnowledgeBaseDep, SettingsDep, SparqlDep, StoreDep
 from ..negotiation import ranked
 from ..problems import PROBLEM, Problem
 from ..settings import Settings
+from ..web.sparql_page import PAGE_FORMATS, sparql_page, wants_page
 from .sparql import (
+    _PAGE_DOC,
     _POST_RESPONSES,
     _QUERY_RESPONSES,
     _dataset,
     _media_types,
     _not_acceptable,
+    as_response,
     checked_query,
     read_posted_query,
+    with_page,
 )
 
 router = APIRouter(tags=["analytics"])
@@ -62,6 +68,25 @@ def _queries(request: Request, settings: Settings) -> DeterminationQueries:
     return queries
 
 
+async def _output(
+    text: str | None,
+    request: Request,
+    dataset: list[str],
+    store: StoreDep,
+    kb: KnowledgeBaseDep,
+    settings: Settings,
+    media_types: MediaTypes,
+) -> QueryOutput:
+    text = checked_query(text, dataset, "the determinations and reviews kept")
+    graph = await run_in_threadpool(ensure_kb, store, kb)
+    try:
+        return await _queries(request, settings).run(
+            store, graph, text, media_types, arrived=getattr(request.state, "sparql_arrived", None)
+        )
+    except ResultNotAcceptable as exc:
+        raise _not_acceptable(exc) from None
+
+
 async def _answer(
     text: str | None,
     request: Request,
@@ -70,34 +95,25 @@ async def _answer(
     kb: KnowledgeBaseDep,
     settings: Settings,
 ) -> Response:
-    text = checked_query(text, dataset, "the determinations and reviews kept")
-    graph = await run_in_threadpool(ensure_kb, store, kb)
-    try:
-        out = await _queries(request, settings).run(
-            store,
-            graph,
-            text,
-            _media_types(request.headers.get("accept")),
-            arrived=getattr(request.state, "sparql_arrived", None),
-        )
-    except ResultNotAcceptable as exc:
-        raise _not_acceptable(exc) from None
-    headers = {"X-Result-Truncated": "true"} if out.truncated else {}
-    return Response(out.body, media_type=out.media_type, headers=headers)
+    media_types = _media_types(request.headers.get("accept"))
+    return as_response(await _output(text, request, dataset, store, kb, settings, media_types))
 
 
 @router.get(
     "/sparql/determinations",
     summary="SPARQL query over kept determinations (GET)",
-    description=_DOC,
-    responses={**_QUERY_RESPONSES, 404: {"description": "No determinations are kept", "content": {PROBLEM: {}}}},
+    description=_DOC + _PAGE_DOC,
+    responses=with_page(
+        {**_QUERY_RESPONSES, 404: {"description": "No determinations are kept", "content": {PROBLEM: {}}}}
+    ),
     openapi_extra={
         "parameters": [
             {
                 "name": "query",
                 "in": "query",
-                "required": True,
-                "description": "The query (SPARQL 1.1 Protocol)",
+                "required": False,
+                "description": "The query (SPARQL 1.1 Protocol); without it, 400 sparql-missing, or the page for a"
+                " browser",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 20000},
             }
         ]
@@ -111,10 +127,16 @@ async def determinations_get(
     kb: KnowledgeBaseDep,
     settings: SettingsDep,
 ) -> Response:
-    """The query is the ``query`` parameter."""
+    """The query is the ``query`` parameter; a browser gets the page, with the results of a query it sent."""
     params = request.query_params
     if "update" in params:
         raise UpdateRefused()
+    if wants_page(request):
+
+        def run(text: str) -> Awaitable[QueryOutput]:
+            return _output(text, request, _dataset(params.getlist), store, kb, settings, PAGE_FORMATS)
+
+        return await sparql_page(kb, "determinations", "/sparql/determinations", params.get("query"), run)
     return await _answer(params.get("query"), request, _dataset(params.getlist), store, kb, settings)
 
 

@@ -15,7 +15,7 @@ are never in this dataset.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,14 +23,16 @@ from fastapi import APIRouter, Request, Response
 
 from reasoner.errors import UpdateRefused
 from reasoner.sparql.formats import GRAPH_TYPES, JSON, TABLE_TYPES, XML
-from reasoner.sparql.service import ResultNotAcceptable
-from reasoner.sparql.vetting import FORMS, QueryForm, check_size, formats
+from reasoner.sparql.service import QueryOutput, ResultNotAcceptable
+from reasoner.sparql.vetting import FORMS, MediaTypes, QueryForm, check_size, formats
 
 from .. import sparql_description
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep, SettingsDep, SparqlDep
 from ..negotiation import media_type, ranked
 from ..problems import PROBLEM, Problem
+from ..web.pages import HTML
+from ..web.sparql_page import PAGE_FORMATS, sparql_page, wants_page
 
 router = APIRouter(tags=["sparql"])
 
@@ -74,6 +76,19 @@ _GET_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {t: {} for t in (*TABLE_TYPES, *GRAPH_TYPES)},  # schemas by media type: api/openapi.py
     },
 }
+_PAGE_DOC = (
+    " A browser (a client preferring text/html to every format the endpoint writes) gets the SPARQL page"
+    " instead: without a query, an editor with the bundled queries; with one, the same page with its results,"
+    " or with the problem at the problem's status."
+)
+
+
+def with_page(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """``responses``, each also as the SPARQL page (text/html), which shows the results or the problem."""
+    page = {HTML: {"schema": {"type": "string"}}}
+    return {status: {**r, "content": {**r.get("content", {}), **page}} for status, r in responses.items()}
+
+
 _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_QUERY_RESPONSES,
     413: {"description": "Body over the limit", "content": {PROBLEM: {}}},
@@ -132,14 +147,25 @@ def checked_query(text: str | None, dataset: list[str], queried: str) -> str:
     return text
 
 
-async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset: list[str]) -> Response:
+async def _output(
+    text: str | None, request: Request, sparql: SparqlDep, dataset: list[str], media_types: MediaTypes
+) -> QueryOutput:
     text = checked_query(text, dataset, "the knowledge base")
     try:
         # The deadline counts from the request's arrival (deps.get_sparql), the body's reading included.
         arrived = getattr(request.state, "sparql_arrived", None)
-        out = await sparql.run(text, _media_types(request.headers.get("accept")), arrived=arrived)
+        return await sparql.run(text, media_types, arrived=arrived)
     except ResultNotAcceptable as exc:
         raise _not_acceptable(exc) from None
+
+
+async def _answer(text: str | None, request: Request, sparql: SparqlDep, dataset: list[str]) -> Response:
+    out = await _output(text, request, sparql, dataset, _media_types(request.headers.get("accept")))
+    return as_response(out)
+
+
+def as_response(out: QueryOutput) -> Response:
+    """The result as the endpoint sends it, with ``X-Result-Truncated: true`` when the row cap cut it."""
     headers = {"X-Result-Truncated": "true"} if out.truncated else {}
     return Response(out.body, media_type=out.media_type, headers=headers)
 
@@ -170,8 +196,8 @@ def _describe(request: Request, kb: KnowledgeBaseDep, settings: SettingsDep) -> 
     "/sparql",
     summary="SPARQL query (GET), or the service description",
     description=_DOC + " Without a query parameter: the SPARQL 1.1 Service Description, in Turtle (the default),"
-    " RDF/XML, JSON-LD or N-Triples.",
-    responses=_GET_RESPONSES,
+    " RDF/XML, JSON-LD or N-Triples." + _PAGE_DOC,
+    responses=with_page(_GET_RESPONSES),
     openapi_extra={
         "parameters": [
             {
@@ -191,6 +217,12 @@ async def sparql_get(request: Request, kb: KnowledgeBaseDep, settings: SettingsD
     params = request.query_params
     if "update" in params:
         raise UpdateRefused()
+    if wants_page(request):  # a browser: the page, with the results of a query it sent
+
+        def run(text: str) -> Awaitable[QueryOutput]:
+            return _output(text, request, sparql, _dataset(params.getlist), PAGE_FORMATS)
+
+        return await sparql_page(kb, "knowledge", "/sparql", params.get("query"), run)
     if "query" not in params:
         return _describe(request, kb, settings)
     return await _answer(params.get("query"), request, sparql, _dataset(params.getlist))

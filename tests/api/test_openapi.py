@@ -159,6 +159,10 @@ def _calls(client: TestClient) -> list[tuple[str, str, Any]]:
     post("/sparql", "/sparql", CONSTRUCT.encode(), graph)
     rows = {"accept": "application/sparql-results+json"}
     get("/sparql/determinations", f"/sparql/determinations?query={quote(SELECT)}", rows)
+    browser = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    for endpoint in ("/sparql", "/sparql/determinations"):  # the SPARQL page, and its results
+        get(endpoint, endpoint, browser)
+        get(endpoint, f"{endpoint}?query={quote(SELECT)}", browser)
     post("/sparql/determinations", "/sparql/determinations", ASK.encode(), {"content-type": "application/sparql-query"})
     get("/reports/prior-authorization", "/reports/prior-authorization")
     get("/health", "/health")
