@@ -22,9 +22,10 @@ class PageKind:
     proof: str
     selector: str | None = None  # an element the page must have besides its text
     pending: bool = False  # built on another branch of issue 19
-    axe: bool = True  # False only for pages whose markup is not ours (the reason in the comment beside)
+    waived: tuple[str, ...] = ()  # axe rules broken by markup that is not ours (a vendor's), and only those
 
 
+SWAGGER_UI = ("color-contrast", "nested-interactive", "target-size")
 SEED_CASE = "examples/cases/sij-seed-neurectomy.json"
 
 KINDS = [
@@ -38,7 +39,8 @@ KINDS = [
     PageKind("example", "/examples/sij-seed-neurectomy", "Not medically necessary", pending=True),
     PageKind("sparql", "/sparql", "SPARQL", "#query", pending=True),
     PageKind("review", "/review", "Review", "#queue", pending=True),
-    PageKind("api-docs", "/docs", "guideline-reasoner", ".swagger-ui", axe=False),  # Swagger UI's markup
+    # Swagger UI's own markup: its grey version stamp, its operation rows (a button holding links), small targets.
+    PageKind("api-docs", "/docs", "guideline-reasoner", ".swagger-ui", waived=SWAGGER_UI),
 ]
 
 

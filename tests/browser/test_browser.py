@@ -92,13 +92,17 @@ def test_each_kind_of_page_renders_and_requests_only_the_server(
     _assert_stayed_local(browser)
 
 
-@pytest.mark.parametrize("k", [k for k in KINDS if k.axe], ids=[k.name for k in KINDS if k.axe])
+@pytest.mark.parametrize("k", KINDS, ids=[k.name for k in KINDS])
 def test_each_kind_of_page_has_no_serious_accessibility_violation(
     browser: Browser, determination: str, k: PageKind
 ) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
     skip_or_fail(axe_unavailable())
     _open(browser, _path(k, determination), k.pending)
-    serious = [v for v in browser.axe() if v.impact in SERIOUS]
+    if k.proof not in browser.text():  # a page its scripts render: wait for it, or axe sees half of it
+        WebDriverWait(browser.driver, 20).until(lambda _: k.proof in browser.text())
+    serious = [v for v in browser.axe() if v.impact in SERIOUS and v.id not in k.waived]
     assert not serious, "\n".join(map(str, serious))
     _assert_stayed_local(browser)
 
