@@ -107,7 +107,7 @@ class Browser:
         if not server.isolated:
             for arg in CUT_OFF_FLAGS:
                 options.add_argument(arg)
-        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
         self.driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
         self.driver.set_page_load_timeout(60)
         self.driver.set_script_timeout(60)
@@ -146,6 +146,10 @@ class Browser:
                 self._seen.append(message["params"]["request"]["url"])
         seen, self._seen = self._seen, []
         return seen
+
+    def console_errors(self) -> list[str]:
+        """The errors the pages logged to the console since the last call (a failed asset, a blocked script)."""
+        return [e["message"] for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
 
     def axe(self) -> list[Violation]:
         """The page's WCAG 2 A and AA violations that axe-core finds, of every impact."""

@@ -2,10 +2,11 @@
 
 One Chromium session (tests/browser/driver.py) on one ``guideline-reasoner serve`` in a network
 namespace with only loopback (tests/offline_server.py) serves the whole module. Each kind of page
-(tests/browser/kinds.py) must load, show its proof, request nothing beyond the server (the browser's
-network log), and have no serious or critical axe-core violation of WCAG 2 A or AA. The journeys
-click through the site as a user does. The kinds and steps that issue 19's other branches build
-skip with "page not on this branch yet" until their route answers HTML.
+(tests/browser/kinds.py) must load, show its proof, log no error to the console (a missing asset, a
+blocked script), request nothing beyond the server (the browser's network log), and have no serious
+or critical axe-core violation of WCAG 2 A or AA. The journeys click through the site as a user
+does. The kinds and steps that issue 19's other branches build skip with "page not on this branch
+yet" until their route answers HTML.
 
 Where chromium, chromedriver, selenium or axe-core are missing the tests skip, saying how to install
 them, except under CI (``CI`` set), where .ci/run has installed them and their absence fails.
@@ -66,6 +67,7 @@ def _open(browser: Browser, path: str, pending: bool) -> None:
         pytest.skip(PENDING)
     assert (status, media) == (200, "text/html"), path
     browser.requests()  # what came before is not this page's
+    browser.console_errors()
     browser.open(path)
 
 
@@ -89,6 +91,7 @@ def test_each_kind_of_page_renders_and_requests_only_the_server(
     # A page whose scripts render it (Swagger UI) shows its proof a moment after the load event.
     WebDriverWait(browser.driver, 20).until(lambda _: k.proof in browser.text(), f"{path}: no {k.proof!r}")
     assert browser.driver.title.strip()
+    assert not browser.console_errors()
     _assert_stayed_local(browser)
 
 
@@ -199,3 +202,18 @@ def test_a_reviewer_signs_off_a_determination(browser: Browser, determination: s
 
     WebDriverWait(browser.driver, 30).until(upheld)
     _assert_stayed_local(browser)
+
+
+def test_the_console_check_sees_a_missing_asset(browser: Browser) -> None:
+    """The console check can fail: a stylesheet that is not there is an error the page logs."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.open("/")
+    browser.console_errors()
+    browser.driver.execute_script(
+        "const l = document.createElement('link'); l.rel = 'stylesheet'; l.href = '/static/missing.css';"
+        "document.head.append(l);"
+    )
+    errors: list[str] = []
+    WebDriverWait(browser.driver, 10).until(lambda _: errors.extend(browser.console_errors()) or errors)
+    assert any("/static/missing.css" in e and "404" in e for e in errors), errors
