@@ -15,8 +15,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,72 +22,13 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from ..conftest import ROOT
-from ..server_process import START_TIMEOUT_S, free_port
+from ..offline_server import CUT_OFF_FLAGS, OfflineServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="Debian's chromium is not installed and could not be (.ci/run installs it with apt-get install chromium)",
 )
-
-
-_LOOPBACK_UP = "ip link set lo up"
-
-
-def _namespaces_work() -> bool:
-    try:
-        made = subprocess.run(["unshare", "--net", "sh", "-c", _LOOPBACK_UP], capture_output=True, timeout=30)
-        return made.returncode == 0 and shutil.which("nsenter") is not None
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-class OfflineServer:
-    """``guideline-reasoner serve`` alone in a new network namespace with loopback up (when one can be made)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.isolated = _namespaces_work()
-        serve = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--kb", str(ROOT)]
-        # unshare execs its command, and sh execs the server: the child's pid is the server's.
-        prefix = ["unshare", "--net", "--", "sh", "-c", _LOOPBACK_UP + ' && exec "$@"', "sh"]
-        self._log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            [*prefix, *serve] if self.isolated else serve,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def inside(self, command: list[str]) -> list[str]:
-        """``command`` run in the server's network namespace."""
-        if not self.isolated:
-            return command
-        return ["nsenter", f"--net=/proc/{self.process.pid}/ns/net", "--", *command]
-
-    def wait_ready(self) -> None:
-        probe = f"import urllib.request as u; u.urlopen('{self.origin}/health', timeout=5)"
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self._log.seek(0)
-                raise AssertionError(f"the server exited: {self._log.read()[-2000:].decode(errors='replace')}")
-            if subprocess.run(self.inside([sys.executable, "-c", probe]), capture_output=True).returncode == 0:
-                return
-            time.sleep(0.5)
-        raise AssertionError("the server did not start")
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +51,7 @@ def _browse(server: OfflineServer, path: str, tmp: Path) -> tuple[str, list[tupl
         "--disable-gpu",
         "--no-first-run",
         f"--user-data-dir={tmp / 'profile'}",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--proxy-server=127.0.0.1:9",  # loopback bypasses it; anything else meets a closed port
+        *CUT_OFF_FLAGS,  # also inside the namespace: belt and braces
         f"--log-net-log={netlog}",
         "--virtual-time-budget=20000",  # let the scripts fetch the document and render
         "--dump-dom",
