@@ -51,6 +51,11 @@ def to_html(determination: Determination, record: Mapping[str, Any] | None = Non
     return _HTML.get_template("letter.html.j2").render(d=determination, record=record)
 
 
+def to_html_body(determination: Determination, record: Mapping[str, Any] | None = None) -> str:
+    """The letter's body alone, from its ``h1`` (every value escaped), for a page with a layout of its own."""
+    return _HTML.get_template("letter_body.html.j2").render(d=determination, record=record)
+
+
 def render(determination: Determination, fmt: RenderFormat, record: Mapping[str, Any] | None = None) -> str:
     """Render in the named format; a letter says where a stored determination stands (``record``)."""
     if fmt == "json":
