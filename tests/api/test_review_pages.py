@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from api.settings import Settings
+from api.web import review
 
 from ..conftest import EXAMPLES, ROOT
 
@@ -74,6 +75,18 @@ def test_the_queue_filters_by_outcome_and_policy(kept: TestClient) -> None:
     assert f"/review/{adverse}" in r.text and '<option value="not-medically-necessary" selected>' in r.text
 
 
+def test_the_queue_is_newest_first_and_paged(kept: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(review, "PAGE_SIZE", 1)
+    older, _ = _post(kept, "bar-stale-bmi")
+    newer, _ = _post(kept, "bar-no-comorbidity")
+    first = kept.get("/review", headers=BROWSER).text
+    assert f"/review/{newer}" in first and f"/review/{older}" not in first
+    assert 'href="/review?offset=1&amp;outcome=&amp;policy=" rel="next">Older</a>' in first
+    assert 'rel="prev"' not in first
+    second = kept.get("/review?offset=1", headers=BROWSER).text
+    assert f"/review/{older}" in second and 'href="/review?offset=0&amp;outcome=&amp;policy=" rel="prev"' in second
+
+
 def test_the_review_page_shows_the_letter_the_case_and_the_form(kept: TestClient) -> None:
     ident, digest = _post(kept, "pap-continued-not-adherent")
     r = kept.get(f"/review/{ident}", headers=BROWSER)
@@ -105,7 +118,7 @@ def test_overturn_without_a_reason_is_refused_keeping_what_was_typed(kept: TestC
     r = _sign(kept, ident, digest, action="overturn", outcome="medically-necessary", reviewer="dr-typed")
     assert r.status_code == 422
     text = r.text
-    assert '<p class="error" id="reason-error">a reason is required to overturn a determination</p>' in text
+    assert '<p class="review-error" id="reason-error">a reason is required to overturn a determination</p>' in text
     assert 'value="overturn" required checked' in text and '<option value="medically-necessary" selected>' in text
     assert 'value="dr-typed"' in text
     assert kept.get(f"/determinations/{ident}").json()["record"]["reviews"] == []
