@@ -92,8 +92,9 @@ def reviewer(request: Request, kb: Any) -> Principal | Response:
             "review_message.html.j2",
             kb,
             status=exc.status,
-            heading="Not for this sign-in",
-            message=exc.detail,
+            heading="The review pages are for reviewers",
+            message=exc.detail[:1].upper() + exc.detail[1:] + ".",
+            sign_in=True,
             signed_in=signed_in,
             section="review",
         )

@@ -197,7 +197,9 @@ def test_an_app_token_is_refused_the_review_pages(guarded: TestClient) -> None:
     guarded.cookies.clear()
     r = _signed_in(guarded, "token-of-intake")
     assert r.status_code == 403 and "set-cookie" not in r.headers
-    assert guarded.get("/review", headers={**BROWSER, "authorization": "Bearer token-of-intake"}).status_code == 403
+    refused = guarded.get("/review", headers={**BROWSER, "authorization": "Bearer token-of-intake"})
+    assert refused.status_code == 403 and "This needs the role reviewer; the token of intake has app." in refused.text
+    assert 'href="/review/sign-in"' in refused.text
     unknown = _signed_in(guarded, "not-a-token")
     assert unknown.status_code == 401 and "not a token this server knows" in unknown.text
 
