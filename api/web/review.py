@@ -178,7 +178,21 @@ async def _review_page(
             "case": _case_text(store, ident, kb),
         }
 
-    found = await run_in_threadpool(run)
+    try:
+        found = await run_in_threadpool(run)
+    except Problem as exc:
+        if exc.status != 404 or not wants_html(request):
+            raise
+        heading = "No such determination"
+        return page(
+            "review_message.html.j2",
+            kb,
+            status=404,
+            heading=heading,
+            message=exc.detail,
+            signed_in=False,
+            section="review",
+        )
     if not wants_html(request):
         return JSONResponse({"determination": f"/determinations/{ident}", **found["record"]})
     return page(

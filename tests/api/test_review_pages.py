@@ -150,7 +150,9 @@ def test_a_cross_site_post_is_refused(kept: TestClient, header: dict[str, str]) 
 
 
 def test_a_review_page_of_nothing_kept_is_404(kept: TestClient) -> None:
-    assert kept.get(f"/review/{'ab' * 16}", headers=BROWSER).status_code == 404
+    r = kept.get(f"/review/{'ab' * 16}", headers=BROWSER)
+    assert r.status_code == 404 and "<h1>No such determination</h1>" in r.text
+    assert kept.get(f"/review/{'ab' * 16}").json()["code"] == "not-found"
 
 
 def test_without_a_store_the_page_says_so(tmp_path: Path) -> None:
