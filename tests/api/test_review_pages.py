@@ -149,6 +149,13 @@ def test_a_cross_site_post_is_refused(kept: TestClient, header: dict[str, str]) 
     assert kept.get(f"/determinations/{ident}").headers["x-review-status"] == "awaiting-review"
 
 
+def test_open_on_loopback_no_sign_in_is_needed(kept: TestClient) -> None:
+    assert "open on loopback" in kept.get("/review", headers=BROWSER).text
+    assert "no sign-in is needed" in kept.get("/review/sign-in", headers=BROWSER).text
+    r = kept.post("/review/sign-in", data={"token": "x", "next": "/review"}, headers=SAME_SITE, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/review" and "set-cookie" not in r.headers
+
+
 def test_a_review_page_of_nothing_kept_is_404(kept: TestClient) -> None:
     r = kept.get(f"/review/{'ab' * 16}", headers=BROWSER)
     assert r.status_code == 404 and "<h1>No such determination</h1>" in r.text
