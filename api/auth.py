@@ -86,10 +86,16 @@ def _forbidden(needed: frozenset[Role], detail: str) -> Problem:
     return Problem(403, "forbidden", "Forbidden", detail, requiredRoles=[r.value for r in Role if r in needed])
 
 
-def authenticate(request: Request, needed: frozenset[Role]) -> Principal:
-    """The principal for a request to a route that needs one of ``needed``; a ``Problem`` (401, 403) otherwise."""
+def authenticate(request: Request, needed: frozenset[Role], cookie: str | None = None) -> Principal:
+    """The principal for a request to a route that needs one of ``needed``; a ``Problem`` (401, 403) otherwise.
+
+    ``cookie``: the name of a cookie whose value is taken as the token when no Authorization is sent
+    (the review pages' sign-in, api/web/signin.py); other routes pass none and never read cookies.
+    """
     credentials = get_credentials(request)
     token = _bearer(request)
+    if token is None and cookie is not None and request.cookies.get(cookie):
+        token = request.cookies[cookie].encode()  # sign-in takes printable ASCII only
     if token is None:
         loopback = is_loopback(request.client.host if request.client else None)
         if credentials.open and loopback and needed & LOCAL_ROLES:

@@ -23,7 +23,9 @@ from .middleware import GuardedFastAPI
 from .reload import LiveKnowledge
 from .routers import admin, analytics, cds_hooks, determinations, health, knowledge, metadata, pas, sparql, stored
 from .settings import Settings
+from .web import review as web_review
 from .web import routes as web_routes
+from .web import signin as web_signin
 
 log = logging.getLogger("guideline_reasoner.api")
 
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (determinations, stored, pas, metadata, cds_hooks, knowledge, sparql, analytics, health, admin):
         app.include_router(module.router)
     app.include_router(web_routes.router)
+    app.include_router(web_signin.router)  # /review/sign-in before /review/{ident}
+    app.include_router(web_review.router)
     app.mount("/static", StaticFiles(packages=[("api.web", "static")]), name="static")
 
     def openapi() -> dict[str, Any]:

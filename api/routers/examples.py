@@ -13,6 +13,7 @@ from markupsafe import Markup
 from reasoner.authoring.examples import NAME, determine_example, find_example
 from reasoner.errors import NotFound
 from reasoner.model import Determination
+from reasoner.render.pathway import letter_pathway_svg
 from reasoner.render.text import to_html
 
 from ..deps import KnowledgeBaseDep, LiveDep
@@ -70,6 +71,6 @@ def get_example(
         e=example,
         policy=chosen,
         policy_label=determination.policy.label,
-        letter=letter_body(to_html(determination)),
+        letter=letter_body(to_html(determination, pathway_svg=letter_pathway_svg(kb, determination))),
         section="knowledge",
     )

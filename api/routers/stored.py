@@ -60,7 +60,7 @@ def _small_body(content_length: Annotated[int | None, Header()] = None) -> None:
         raise Problem(413, "body-too-large", "Body too large", f"a review is at most {REVIEW_MAX_BYTES} bytes")
 
 
-def _readable(store: DeterminationStore, ident: str, principal: Principal) -> Stored:
+def readable(store: DeterminationStore, ident: str, principal: Principal) -> Stored:
     """The stored determination, if this principal may read it; else a 404 (existence is not disclosed)."""
     try:
         stored = store.get(ident)
@@ -73,6 +73,53 @@ def _readable(store: DeterminationStore, ident: str, principal: Principal) -> St
 
 def _may_read(principal: Principal, stored: Stored) -> bool:
     return reads_all(principal) or principal.name in stored.submitted_by
+
+
+def summary(s: Stored) -> dict[str, Any]:
+    """One kept determination in a list (``KeptSummary``)."""
+    return {
+        "id": s.id,
+        "href": f"/determinations/{s.id}",
+        "policy": s.policy,
+        "outcome": s.outcome,
+        "status": s.status.value,
+        "finalOutcome": s.final_outcome,
+        "storedAt": s.stored_at.isoformat(),
+        "decidedAt": s.decided_at.isoformat() if s.decided_at else None,
+    }
+
+
+def review_in(
+    principal: Principal,
+    action: ReviewAction,
+    outcome: Outcome | None,
+    reason: str | None,
+    digest: str | None,
+    reviewer: str | None,
+) -> ReviewIn:
+    """The review a principal asks for; a ``Problem`` (422) without a digest, or naming the wrong reviewer.
+
+    Without tokens the review names its reviewer; with them the reviewer is the token's.
+    """
+    if not digest:
+        raise Problem(422, "digest-required", "Review refused", "name the digest reviewed: `digest` or If-Match")
+    if principal.open:
+        if not reviewer or not reviewer.strip():
+            raise Problem(422, "reviewer-required", "Review refused", "without tokens, a review names its `reviewer`")
+        name = reviewer.strip()
+    else:
+        if reviewer not in (None, principal.name):
+            raise Problem(422, "reviewer-mismatch", "Review refused", "the reviewer is the token's, not another")
+        name = principal.name
+    return ReviewIn(action, name, digest, outcome.value if outcome else None, reason)
+
+
+def sign(store: DeterminationStore, ident: str, review: ReviewIn) -> Stored:
+    """``store.review`` (blocking): the determination as it now stands; ``StoreError`` for a review refused."""
+    try:
+        return store.review(ident, review)
+    except ValueError:
+        raise StoreError("not-found", f"no determination {ident} is kept") from None
 
 
 @router.get(
@@ -110,19 +157,7 @@ async def list_determinations(
         limit=limit + 1,
         offset=offset,
     )
-    items = [
-        {
-            "id": s.id,
-            "href": f"/determinations/{s.id}",
-            "policy": s.policy,
-            "outcome": s.outcome,
-            "status": s.status.value,
-            "finalOutcome": s.final_outcome,
-            "storedAt": s.stored_at.isoformat(),
-            "decidedAt": s.decided_at.isoformat() if s.decided_at else None,
-        }
-        for s in found[:limit]
-    ]
+    items = [summary(s) for s in found[:limit]]
     return {"items": items, "limit": limit, "offset": offset, "more": len(found) > limit}
 
 
@@ -166,7 +201,7 @@ async def read_determination(
         raise Problem(406, "not-acceptable", "No acceptable format", "answers in: " + ", ".join(OUTPUT))
 
     def run() -> tuple[str, Stored]:
-        stored = _readable(store, ident, principal)
+        stored = readable(store, ident, principal)
         reviews = store.reviews(ident, reasons=Role.REVIEWER in principal.roles)
         fmt: RenderFormat = OUTPUT[out]
         if fmt == "json":
@@ -205,7 +240,7 @@ async def read_case(
         raise Problem(406, "not-acceptable", "No acceptable format", "answers in: " + ", ".join(offered))
 
     def run() -> tuple[str, str]:
-        _readable(store, ident, principal)
+        readable(store, ident, principal)
         kept = store.case(ident)
         if kept is None:
             raise Problem(404, "not-found", "Not found", f"no case is kept with determination {ident}")
@@ -231,7 +266,7 @@ async def list_reviews(ident: str, store: StoreDep, principal: Reader) -> dict[s
     """The reviews bound to the determination as it is kept now."""
 
     def run() -> dict[str, Any]:
-        stored = _readable(store, ident, principal)
+        stored = readable(store, ident, principal)
         reviews = store.reviews(ident, reasons=Role.REVIEWER in principal.roles)
         return {"determination": f"/determinations/{ident}", **stored.record(reviews)}
 
@@ -265,23 +300,10 @@ async def review_determination(
 ) -> Response:
     """Check the body, then ``store.review``; answers the record as it now stands."""
     digest = body.digest or (if_match.strip().removeprefix("W/").strip('"') if if_match else None)
-    if not digest:
-        raise Problem(422, "digest-required", "Review refused", "name the digest reviewed: `digest` or If-Match")
-    if principal.open:
-        if not body.reviewer or not body.reviewer.strip():
-            raise Problem(422, "reviewer-required", "Review refused", "without tokens, a review names its `reviewer`")
-        reviewer = body.reviewer.strip()
-    else:
-        if body.reviewer not in (None, principal.name):
-            raise Problem(422, "reviewer-mismatch", "Review refused", "the reviewer is the token's, not another")
-        reviewer = principal.name
-    review = ReviewIn(body.action, reviewer, digest, body.outcome.value if body.outcome else None, body.reason)
+    review = review_in(principal, body.action, body.outcome, body.reason, digest, body.reviewer)
 
     def run() -> tuple[Stored, dict[str, Any]]:
-        try:
-            after = store.review(ident, review)
-        except ValueError:
-            raise StoreError("not-found", f"no determination {ident} is kept") from None
+        after = sign(store, ident, review)
         return after, after.record(store.reviews(ident, reasons=True))
 
     after, record = await run_in_threadpool(run)

@@ -57,6 +57,13 @@ def to_html(
     return _HTML.get_template("letter.html.j2").render(d=determination, record=record, pathway_svg=pathway_svg)
 
 
+def to_html_body(
+    determination: Determination, record: Mapping[str, Any] | None = None, pathway_svg: str | None = None
+) -> str:
+    """The letter's body alone, from its ``h1`` (every value escaped), for a page with a layout of its own."""
+    return _HTML.get_template("letter_body.html.j2").render(d=determination, record=record, pathway_svg=pathway_svg)
+
+
 def render(
     determination: Determination,
     fmt: RenderFormat,

@@ -177,6 +177,19 @@ def _calls(client: TestClient) -> list[tuple[str, str, Any]]:
     get("/determinations/{ident}/reviews", kept + "/reviews")
     review = {"action": "uphold", "reviewer": "dr-openapi", "digest": posted.headers["etag"].strip('"')}
     calls.append(("POST", "/determinations/{ident}/reviews", client.post(kept + "/reviews", json=review)))
+    page = kept.replace("/determinations/", "/review/")
+    for accept in ("application/json", "text/html"):
+        get("/review", "/review?outcome=not-medically-necessary", {"accept": accept})
+        get("/review/{ident}", page, {"accept": accept})
+    get("/review/sign-in", "/review/sign-in", {"accept": "text/html"})
+    form = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}
+    signed = "action=uphold&reviewer=dr-page&digest=" + quote(posted.headers["etag"].strip('"'))
+    for template, url, body in (
+        ("/review/{ident}", page, signed.encode()),
+        ("/review/sign-in", "/review/sign-in", b"token=t&next=%2Freview"),
+        ("/review/sign-out", "/review/sign-out", b""),
+    ):
+        calls.append(("POST", template, client.post(url, content=body, headers=form, follow_redirects=False)))
     return calls
 
 

@@ -32,13 +32,13 @@ KINDS = [
     PageKind("landing", "/", "Guideline knowledge", "form.search input#code"),
     PageKind("policy", "/policies/sij-clinical-pathway", "SIJ clinical pathway", "#criteria"),
     PageKind("letter", "/determinations/{determination}", "Determination: Not medically necessary"),
-    PageKind("criterion", "/criteria/sij-clinical-pathway/provocative-tests", "Provocative tests", pending=True),
-    PageKind("code", "/procedures/64772", "Extradural transection of other spinal nerve", pending=True),
-    PageKind("reference", "/references/ref-vanelderen-2010", "Vanelderen et al. 2010", pending=True),
+    PageKind("criterion", "/criteria/sij-clinical-pathway/provocative-tests", "Provocative tests"),
+    PageKind("code", "/procedures/64772", "Extradural transection of other spinal nerve"),
+    PageKind("reference", "/references/ref-vanelderen-2010", "Vanelderen et al. 2010"),
     # Where the example determinations will be is a guess: set it when merging.
-    PageKind("example", "/examples/sij-seed-neurectomy", "Not medically necessary", pending=True),
-    PageKind("sparql", "/sparql", "SPARQL", "#query", pending=True),
-    PageKind("review", "/review", "Review", "#queue", pending=True),
+    PageKind("example", "/examples/sij-seed-neurectomy", "Not medically necessary"),
+    PageKind("sparql", "/sparql", "SPARQL", "#query"),
+    PageKind("review", "/review", "Review", "#queue"),
     # Swagger UI's own markup: its grey version stamp, its operation rows (a button holding links), small targets.
     PageKind("api-docs", "/docs", "guideline-reasoner", ".swagger-ui", waived=SWAGGER_UI),
 ]
