@@ -1,16 +1,12 @@
 """The kinds of page the site has: where one of each is, and what it shows once it has rendered.
 
 A new kind of page is one more entry here: the browser tests load it, check its proof, its requests
-and axe-core, and tools/screenshots.py photographs it. ``pending`` marks the kinds that issue 19's
-other branches build: until their page is there (the route answers 404, or JSON to a browser) their
-tests skip, saying "page not on this branch yet". Once merged, drop ``pending``.
+and axe-core, and tools/screenshots.py photographs it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-PENDING = "page not on this branch yet"
 
 
 @dataclass(frozen=True)
@@ -21,7 +17,6 @@ class PageKind:
     path: str  # may name {determination}: the id of the seed case's determination, stored for the session
     proof: str
     selector: str | None = None  # an element the page must have besides its text
-    pending: bool = False  # built on another branch of issue 19
     waived: tuple[str, ...] = ()  # axe rules broken by markup that is not ours (a vendor's), and only those
 
 
