@@ -27,7 +27,16 @@ def home(request: Request, kb: KnowledgeBaseDep) -> Response:
     """A browser gets the landing page; any other client the routes to start from, as JSON."""
     if wants_html(request):
         return page("home.html.j2", kb, policies=policy_summaries(kb), section="knowledge")
-    links = {"policies": "/policies", "procedure": "/procedures/{code}", "criterion": "/criteria/{id}"}
+    links = {
+        "policies": "/policies",
+        "procedure": "/procedures/{code}",
+        "criterion": "/criteria/{id}",
+        "reference": "/references/{id}",
+        "example": "/examples/{name}",
+        "sparql": "/sparql",
+        "determinations": "/determinations",
+        "review": "/review",
+    }
     return JSONResponse({"knowledgeBase": kb.content_hash, "links": links})
 
 

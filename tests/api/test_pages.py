@@ -47,6 +47,15 @@ def test_a_client_that_is_not_a_browser_gets_json(client: TestClient) -> None:
         assert r.status_code == 200 and r.json()["links"]["policies"] == "/policies", accept
         policy = client.get("/policies/sij-clinical-pathway", headers={"accept": accept} if accept else {})
         assert policy.json()["id"] == "sij-clinical-pathway", accept
+    links = client.get("/").json()["links"]
+    samples = {"{code}": "64635", "{id}": "ref-vanelderen-2010", "{name}": "sij-seed-neurectomy"}
+    for name, template in links.items():
+        url = template
+        for placeholder, value in samples.items():
+            url = url.replace(placeholder, value)
+        if name == "criterion":
+            url = "/criteria/sij-clinical-pathway/provocative-tests"
+        assert client.get(url).status_code == 200, (name, url)
 
 
 def test_the_policy_page_shows_codes_criteria_thresholds_and_pathway(client: TestClient) -> None:
