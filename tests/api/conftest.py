@@ -24,6 +24,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         sparql_timeout_s=60.0,
         sparql_max_rows=100,
         sparql_concurrency=4,
+        # The analyst's queries run over a snapshot of everything this session's tests kept: room
+        # for it, so that a full run under load does not end a query at the default 1 GiB.
+        sparql_memory_mb=2048,
         store=True,
         data_dir=tmp_path_factory.mktemp("client-store"),
     )
