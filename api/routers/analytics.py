@@ -34,6 +34,7 @@ from .sparql import (
     _PAGE_DOC,
     _POST_RESPONSES,
     _QUERY_RESPONSES,
+    QUERY_BODY,
     _dataset,
     _media_types,
     _not_acceptable,
@@ -145,16 +146,7 @@ async def determinations_get(
     summary="SPARQL query over kept determinations (POST)",
     description=_DOC + " Send it as application/sparql-query, or as the query field of a form.",
     responses={**_POST_RESPONSES, 404: {"description": "No determinations are kept", "content": {PROBLEM: {}}}},
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/sparql-query": {"schema": {"type": "string"}},
-                "application/x-www-form-urlencoded": {
-                    "schema": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
-                },
-            }
-        }
-    },
+    openapi_extra={"requestBody": {"content": QUERY_BODY}},
 )
 async def determinations_post(
     request: Request,

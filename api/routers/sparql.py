@@ -89,6 +89,13 @@ def with_page(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dic
     return {status: {**r, "content": {**r.get("content", {}), **page}} for status, r in responses.items()}
 
 
+#: A POSTed query's body, as the OpenAPI document describes it (the query as such, or a form's field).
+QUERY_BODY: dict[str, Any] = {
+    "application/sparql-query": {"schema": {"type": "string"}},
+    "application/x-www-form-urlencoded": {
+        "schema": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+    },
+}
 _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_QUERY_RESPONSES,
     413: {"description": "Body over the limit", "content": {PROBLEM: {}}},
@@ -236,10 +243,7 @@ async def sparql_get(request: Request, kb: KnowledgeBaseDep, settings: SettingsD
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/sparql-query": {"schema": {"type": "string"}},
-                "application/x-www-form-urlencoded": {
-                    "schema": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
-                },
+                **QUERY_BODY,
                 "application/sparql-update": {
                     "schema": {"type": "string", "description": "Refused: 403 sparql-update-refused"}
                 },

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from ..auth import Principal, authenticate, get_credentials, is_loopback
 from ..body import read_limited
 from ..deps import KnowledgeBaseDep
+from ..negotiation import media_type
 from ..problems import PROBLEM, Problem
 from ..roles import Role, words
 from .pages import HTML, page, wants_html
@@ -53,8 +54,7 @@ async def read_form(request: Request) -> dict[str, str]:
     """A same-origin form post's fields (the first of each name); a ``Problem`` otherwise (403, 415, 413, 422)."""
     if not same_origin(request):
         raise Problem(403, "cross-site", "Cross-site post refused", "a form is accepted from this server's pages only")
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != FORM:
+    if media_type(request.headers.get("content-type")) != FORM:
         raise Problem(415, "unsupported-media-type", "Unsupported media type", f"a form post is {FORM}")
     body = await read_limited(request, FORM_MAX_BYTES)
     try:
