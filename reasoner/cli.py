@@ -1,4 +1,4 @@
-"""The command line: determine, policies, lint, test, impact, report, serve and schema.
+"""The command line: determine, policies, lint, test, impact, replay, report, serve and schema.
 
 Exit codes: 0 success; 2 bad input (the case, its format, or an unknown policy); 3 the
 knowledge base cannot be loaded. Every knowledge base loaded is named on standard error, one line
@@ -25,12 +25,13 @@ from reasoner.cli_options import DataOption as DataOption  # api/cli.py imports 
 from reasoner.cli_options import StoreUrlOption as StoreUrlOption
 from reasoner.compare import ALL_POLICIES, compare
 from reasoner.errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
-from reasoner.intake.turtle import UTF8_BOM
+from reasoner.intake.detect import case_format
 from reasoner.knowledge.base import KB_ENV, KnowledgeBase
 from reasoner.knowledge.base import log as kb_log
 from reasoner.knowledge.files import KnowledgeFiles
 from reasoner.pipeline import determine as run_determination
 from reasoner.render.text import render, render_comparison
+from reasoner.replay.command import replay
 from reasoner.store.keeping import determine_and_keep
 from reasoner.store.records import StoreError
 
@@ -174,21 +175,7 @@ def _load(kb_dir: Path | None) -> KnowledgeBase:
 
 
 def _input_format(path: str, fmt: InputFormat, payload: bytes) -> str:
-    if fmt is not InputFormat.auto:
-        return fmt.value
-    if path.endswith((".jsonld", ".json-ld")):
-        return "json-ld"
-    if path.endswith(".ttl"):
-        return "turtle"
-    first = payload.removeprefix(UTF8_BOM).lstrip()[:1]
-    if not path.endswith(".json") and first not in (b"{", b"["):
-        return "turtle"
-    head = payload[:4096]
-    if b'"resourceType"' in head:
-        return "fhir"
-    if first == b"[" or b'"@context"' in head or b'"@graph"' in head:
-        return "json-ld"  # the JSON case form is an object without either
-    return "json"
+    return fmt.value if fmt is not InputFormat.auto else case_format(path, payload)
 
 
 @app.command(cls=Command)
@@ -442,6 +429,7 @@ def schema() -> None:
 
 
 app.command(cls=Command)(report)
+app.command(cls=Command)(replay)
 
 
 if __name__ == "__main__":  # pragma: no cover

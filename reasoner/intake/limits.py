@@ -2,10 +2,10 @@
 
 Intake never hands a parser anything it could dereference (``jsonld.py`` resolves contexts from
 a fixed map). Should a parser still reach out, a process-wide audit hook refuses it: while
-:func:`untrusted_input` is active in the current thread or task (a context variable), it raises
-on any network or process event and on any ``open`` of a path other than Python code under
-``sys.path`` (rdflib and fhir.resources import parsers and models lazily; those are warmed up
-here, but a first import must still work). The refusal is recorded too, so a library that
+:func:`untrusted_input` is active in the current thread or task (a context variable, bound to
+the thread that set it), it raises on any network or process event and on any ``open`` of a path
+other than Python code under ``sys.path`` (rdflib and fhir.resources import parsers and models
+lazily; those are warmed up here, but a first import must still work). The refusal is recorded too, so a library that
 swallows the exception cannot hide it: the parse then fails with :class:`ExternalAccessRefused`.
 
 The same variable makes rdflib refuse over-long numbers while a case is parsed
@@ -15,9 +15,12 @@ its first test.
 
 from __future__ import annotations
 
+import gc
+import inspect
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -56,10 +59,14 @@ _CODE = re.compile(r"\.(?:py|pyc|so)(?:\.\d+)?$")  # ".pyc.<id>": importlib's te
 
 
 class _Watch:
-    __slots__ = ("refused",)
+    __slots__ = ("refused", "thread")
 
     def __init__(self) -> None:
         self.refused = 0
+        # A context is copied into other threads (loop.call_soon_threadsafe from a parse runs its
+        # callback in the event loop's thread with the parse's context: Dask's worker does so); what
+        # runs there is not the parser, and its network traffic must neither fail nor taint the parse.
+        self.thread = threading.get_ident()
 
 
 _ACTIVE: ContextVar[_Watch | None] = ContextVar("guideline_reasoner_untrusted_input", default=None)
@@ -67,8 +74,9 @@ _REFUSED = [0]  # refusals since start (tests read it to tell the vetting from t
 
 
 def active() -> bool:
-    """Whether untrusted input is being parsed in the current context."""
-    return _ACTIVE.get() is not None
+    """Whether untrusted input is being parsed in the current context, by this thread."""
+    watch = _ACTIVE.get()
+    return watch is not None and watch.thread == threading.get_ident()
 
 
 def refusals() -> int:
@@ -116,13 +124,31 @@ def _code_roots() -> list[str]:
     return [os.path.join(os.path.normpath(os.path.abspath(r)), "") for r in roots]
 
 
+def _in_gc_callback() -> bool:
+    """Whether a ``gc.callbacks`` function is running: a collection can start in any allocation of a parse.
+
+    What it does is the process's housekeeping, not the parser's (Dask's worker reads its memory
+    from ``/proc`` at every full collection), and no input decides what it does.
+    """
+    codes = {getattr(getattr(cb, "__func__", cb), "__code__", None) for cb in gc.callbacks}
+    codes.discard(None)
+    frame = inspect.currentframe() if codes else None
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event not in _WATCHED:
         return
     watch = _ACTIVE.get()
-    if watch is None:
+    if watch is None or watch.thread != threading.get_ident():
         return
     if event == "open" and args and _is_code(args[0]):
+        return
+    if _in_gc_callback():
         return
     watch.refused += 1
     _REFUSED[0] += 1

@@ -7,11 +7,14 @@ and the rest of the process are unaffected.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +50,55 @@ def test_a_direct_socket_connection_is_refused(canary: Canary) -> None:
 def test_a_name_lookup_is_refused() -> None:
     with pytest.raises(ExternalAccessRefused), untrusted_input():
         socket.getaddrinfo("localhost", 80)
+
+
+def test_another_thread_given_the_parse_context_is_not_the_parser() -> None:
+    """An event loop runs a callback scheduled from a parse with the parse's context (Dask's worker does this).
+
+    Its traffic is the loop's, not the parser's: refusing it failed a legitimate case, at random,
+    under ``replay``.
+    """
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    seen: list[str] = []
+    done = threading.Event()
+
+    def callback() -> None:
+        seen.append(str(untrusted.active()))
+        socket.getaddrinfo("localhost", 80)
+        done.set()
+
+    try:
+        with untrusted_input():  # raises ExternalAccessRefused on leaving if the callback's lookup was refused
+            loop.call_soon_threadsafe(callback)
+            assert done.wait(10), "the callback's name lookup was refused"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+    assert seen == ["False"]
+
+
+def test_a_garbage_collection_callback_is_not_the_parser(tmp_path: Path) -> None:
+    """A collection can start in any allocation of a parse; Dask's callback reads /proc then (it failed replays)."""
+    stats = tmp_path / "stats"
+    stats.write_text("1 2 3")
+    read: list[str] = []
+
+    def housekeeping(phase: str, info: dict[str, int]) -> None:
+        with stats.open() as f:
+            read.append(f.read())
+
+    gc.callbacks.append(housekeeping)
+    try:
+        with untrusted_input():
+            gc.collect()
+    finally:
+        gc.callbacks.remove(housekeeping)
+    assert read == ["1 2 3", "1 2 3"]  # start and stop
+    with pytest.raises(ExternalAccessRefused), untrusted_input():  # the parse itself still may not
+        stats.open().close()
 
 
 def test_starting_a_process_is_refused() -> None:
