@@ -50,15 +50,18 @@ def run_on_snapshot(
     reply: tuple[object, ...]
     try:
         os.nice(QUERY_NICENESS)
+        # The snapshot is opened before the budget is set: opening it maps the database and starts
+        # the storage engine's threads, whose address space (arenas, stacks) is no query's doing
+        # and varies with the machine's load; counting it ended queries at random.
+        store = ox.Store.read_only(snapshot) if snapshot is not None else None
         _limit_memory(budget_bytes)
         form, _ = prepare(text)  # SELECT, ASK, CONSTRUCT, DESCRIBE; no FROM, no SERVICE, no update
         wanted = acceptable(media_types, form)
         if not wanted:
             reply = ("not-acceptable", form, None, ())
-        elif snapshot is None:
+        elif store is None:
             reply = ("vetted", form, wanted)
         else:
-            store = ox.Store.read_only(snapshot)
             named = analyst_graphs([g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)])
             result = store.query(
                 text, default_graph=[ox.NamedNode(kb_graph)], named_graphs=[ox.NamedNode(g) for g in named]

@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reasoner.model import Outcome
 from reasoner.replay.tally import Tally
+
+APPROVED = Outcome.MEDICALLY_NECESSARY.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,8 @@ def summary(
         "cases": tally.cases,
         "changed": tally.changed,
         "outcomeChanged": sum(n for (_, was, now), n in tally.transitions.items() if was != now),
+        "approvalsLost": sum(n for (_, was, now), n in tally.transitions.items() if was == APPROVED != now),
+        "approvalsGained": sum(n for (_, was, now), n in tally.transitions.items() if was != APPROVED == now),
         "notDetermined": sum(tally.failures.values()),
         "transitions": [
             {

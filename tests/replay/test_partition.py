@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from bench import mix
-from reasoner.authoring.impact import impact
 from reasoner.knowledge.files import KnowledgeFiles
 from reasoner.render.replay import to_html, to_markdown
 from reasoner.replay.answers import Answer
@@ -51,30 +50,17 @@ def _changed(rows: list[Rows]) -> dict[str, tuple[str, str, list[str]]]:
     }
 
 
-def test_the_examples_change_exactly_as_impact_says(files: tuple[KnowledgeFiles, KnowledgeFiles], edited: Path) -> None:
-    source = open_source(str(EXAMPLES))
-    tally, rows = _run(list(source.cases), files, 40)
-    own = {p.name: json.loads(p.read_text())["policy"] for p in EXAMPLES.glob("*.json") if "expected" not in p.name}
-    expected = {
-        c.case: (c.outcome[0], c.outcome[1], [cid for cid, _, _ in c.criteria])
-        for c in impact(ROOT, edited).changes
-        if c.policy == own.get(c.case, "sij-clinical-pathway")  # the Turtle seed names that policy
-    }
-    assert _changed(rows) == expected
-    assert sorted(expected) == [
-        "facet-confirmatory-block-too-soon-low-relief.json",
-        "facet-rfa-one-positive-block.json",
-    ]
-    assert tally.cases == source.total == len(list(EXAMPLES.glob("*.ttl"))) + len(own)
-    assert tally.status_changes == {
-        ("medicare-facet-lcd/confirmatory-block", "not-met", "met"): 1,
-        ("medicare-facet-lcd/rfa-diagnostic-blocks", "not-met", "met"): 1,
-    }
-
-
 def test_no_edit_changes_nothing(files: tuple[KnowledgeFiles, KnowledgeFiles]) -> None:
-    tally, rows = _run(list(open_source(str(EXAMPLES)).cases), (files[0], files[0]), 50)
+    """(tests/replay/test_cluster.py checks the edit's changes against ``impact``.)"""
+    source = open_source(str(EXAMPLES))
+    tally, rows = _run(list(source.cases), (files[0], files[0]), 50)
     assert tally.changed == 0 and not _changed(rows) and not tally.failures
+    assert (
+        tally.cases
+        == source.total
+        == len(list(EXAMPLES.glob("*.ttl")))
+        + len([p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json")])
+    )
 
 
 def test_a_tally_is_the_same_however_the_cases_are_split(files: tuple[KnowledgeFiles, KnowledgeFiles]) -> None:
@@ -145,7 +131,11 @@ def test_tables_and_summaries(files: tuple[KnowledgeFiles, KnowledgeFiles], tmp_
         tally, source="gen", before=Version("before", "sha256:1"), after=Version("after", "sha256:2"),
         labels={"medicare-facet-lcd/rfa-diagnostic-blocks": "Two positive blocks"}, run={},
     )  # fmt: skip
+    lost = sum(t["cases"] for t in s["transitions"] if t["before"] == "medically-necessary" != t["after"])
+    gained = sum(t["cases"] for t in s["transitions"] if t["before"] != "medically-necessary" == t["after"])
+    assert (s["approvalsLost"], s["approvalsGained"]) == (lost, gained) and gained > 0
     md, html = to_markdown(s), to_html(s)
+    assert f"**{lost:,}** approved before would no longer be approved; {gained:,} not approved before would be" in md
     for moved in (t for t in s["transitions"] if not t["unchanged"]):
         assert f"**{moved['after']}** | {moved['cases']:,} | {', '.join(moved['examples'])}" in md
     assert "Two positive blocks" in md and "<h2>Outcomes that change</h2>" in html
