@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rdflib import Graph, URIRef
 
@@ -81,7 +83,7 @@ def test_the_canonical_digest_tells_graphs_apart_but_not_their_blank_node_labels
     assert canonical_digest(Graph().parse(data=prefix + b"_:x ex:p _:y . _:y ex:p _:x .")) is None
 
 
-def test_a_pass_of_shacl_for_shacl_is_remembered_and_a_failure_is_not() -> None:
+def test_a_pass_of_shacl_for_shacl_is_remembered_and_a_failure_is_not(tmp_path: Path) -> None:
     calls: list[Graph] = []
     real = prepared._pyshacl.validate_graph
 
@@ -92,6 +94,7 @@ def test_a_pass_of_shacl_for_shacl_is_remembered_and_a_failure_is_not() -> None:
     good = TREES.replace(b"ex:Item", b"ex:RememberedItem")  # a graph no other test has checked
     bad = good.replace(b"sh:minCount 1", b'sh:minCount "x"')
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GR_CACHE_DIR", str(tmp_path))
         mp.setattr(prepared._pyshacl, "validate_graph", counted)
         check_shapes_graph(Graph().parse(data=good, format="turtle"))
         check_shapes_graph(Graph().parse(data=good, format="turtle"))  # the same but for labels
@@ -100,3 +103,14 @@ def test_a_pass_of_shacl_for_shacl_is_remembered_and_a_failure_is_not() -> None:
             with pytest.raises(KnowledgeBaseError, match="not valid SHACL"):
                 check_shapes_graph(Graph().parse(data=bad, format="turtle"))
             assert len(calls) == attempt
+        # Another process (this one, forgetting) finds the pass in the cache folder; only the pass is there.
+        (kept,) = (tmp_path / "shacl-for-shacl").iterdir()
+        assert kept.read_text() == prepared.PASSED
+        mp.setattr(prepared, "_CONFORMING", {})
+        check_shapes_graph(Graph().parse(data=good, format="turtle"))
+        assert len(calls) == 3
+        # What the folder holds is read, not trusted by its name: anything but a pass is checked again.
+        mp.setattr(prepared, "_CONFORMING", {})
+        kept.write_text("garbled")
+        check_shapes_graph(Graph().parse(data=good, format="turtle"))
+        assert len(calls) == 4 and kept.read_text() == prepared.PASSED

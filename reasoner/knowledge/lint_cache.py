@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from functools import cache
 from importlib import metadata, resources
-from pathlib import Path
 
+from reasoner import _disk_cache
 from reasoner.knowledge.files import KnowledgeFiles
 from reasoner.knowledge.lint import Finding, LintReport, lint_files
 
@@ -54,15 +53,6 @@ def checked(files: KnowledgeFiles) -> LintReport:
     return found
 
 
-def cache_dir() -> Path:
-    """Where verdicts are kept on disk."""
-    explicit = os.environ.get("GR_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "guideline-reasoner"
-
-
 @cache
 def _code_digest() -> str:
     digest = hashlib.sha256()
@@ -78,29 +68,21 @@ def _key(files: KnowledgeFiles) -> str:
     return hashlib.sha256(f"{files.digest_of_everything}:{_code_digest()}".encode()).hexdigest()
 
 
-def _path(key: str) -> Path:
-    return cache_dir() / "lint" / f"{key}.json"
-
-
 def _read(key: str) -> LintReport | None:
+    text = _disk_cache.read("lint", f"{key}.json")
+    if text is None:
+        return None
     try:
-        data = json.loads(_path(key).read_text(encoding="utf-8"))
+        data = json.loads(text)
         return LintReport(tuple(Finding(**f) for f in data["findings"]), tuple(data["unreadable"]), int(data["files"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # absent or unreadable: lint again
+    except (ValueError, KeyError, TypeError):
+        return None  # unreadable: lint again
 
 
 def _write(key: str, report: LintReport) -> None:
-    path = _path(key)
     data = {
         "findings": [f.as_dict() for f in report.findings],
         "unreadable": list(report.unreadable),
         "files": report.files,
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        staging.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(staging, path)
-    except OSError:
-        pass  # a read-only home: verdicts are kept in memory only
+    _disk_cache.write("lint", f"{key}.json", json.dumps(data))

@@ -9,15 +9,18 @@ a recursive violation as conforming (docs/threats.md C4).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Sequence
+from importlib import metadata, resources
 from typing import Literal, NamedTuple
 
 from rdflib import RDF, SH, BNode, Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
+from reasoner import _disk_cache
 from reasoner.errors import KnowledgeBaseError, ValidationError
 from reasoner.shacl import _pyshacl
 from reasoner.shacl.compiled import compile_shape
@@ -245,6 +248,23 @@ def _digest(lines: list[str]) -> str:
     return "_:" + hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
 
 
+PASSED = "conforms to SHACL-for-SHACL\n"
+
+
+@functools.cache
+def _checking_code() -> str:
+    digest = hashlib.sha256()
+    for dist in ("pyshacl", "rdflib"):
+        digest.update(f"{dist}=={metadata.version(dist)}\n".encode())
+    for name in ("prepared.py", "_pyshacl.py"):  # what decides a pass: this check and the adapter's call
+        digest.update(resources.files("reasoner.shacl").joinpath(name).read_bytes())
+    return digest.hexdigest()
+
+
+def _pass_key(digest: str) -> str:
+    return hashlib.sha256(f"{digest}:{_checking_code()}".encode()).hexdigest()
+
+
 def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) -> None:
     """Check the shapes against SHACL-for-SHACL, leaving out the shapes in ``skip``.
 
@@ -252,8 +272,10 @@ def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) 
     reasoner/knowledge/rules/, whose output a test checks against SHACL-for-SHACL, and checking them
     again at every load made the load grow with every declared rule.
 
-    A pass is remembered in this process by the graph's :func:`canonical_digest`: a reload, or a
-    copy of the knowledge base whose shapes are the same, is not checked again.
+    A pass is remembered by the graph's :func:`canonical_digest`, in this process and in the user's
+    cache folder (reasoner/_disk_cache.py) with the versions of pyshacl and rdflib and the code
+    that checks: a reload, a copy of the knowledge base whose shapes are the same, and every later
+    process (a command, a server's worker) are not checked again. Only a pass is remembered.
 
     Raises:
         KnowledgeBaseError: naming the first offending shapes.
@@ -264,9 +286,14 @@ def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) 
             if triple[0] not in skip:
                 kept.add(triple)
         shapes = kept
-    key = canonical_digest(shapes)
+    digest = canonical_digest(shapes)
+    key = None if digest is None else _pass_key(digest)
     with _CONFORMING_LOCK:
         known = key is not None and key in _CONFORMING
+    if key is not None and not known and _disk_cache.read("shacl-for-shacl", key) == PASSED:
+        known = True
+        with _CONFORMING_LOCK:
+            _CONFORMING[key] = None
     if not known:
         conforms, results, _report = _pyshacl.validate_graph(
             shapes, _pyshacl.shacl_shacl(), allow_warnings=True, lean=True, recursion_is_error=False
@@ -279,5 +306,6 @@ def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) 
                 if len(_CONFORMING) >= _CONFORMING_MAX:
                     _CONFORMING.pop(next(iter(_CONFORMING)))
                 _CONFORMING[key] = None
+            _disk_cache.write("shacl-for-shacl", key, PASSED)
     if any(not isinstance(s, URIRef) for s in shapes.subjects(RDF.type, SH.PropertyShape)):
         raise KnowledgeBaseError("every property shape must be IRI-named")

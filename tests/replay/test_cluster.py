@@ -43,7 +43,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if case.suffix in (".json", ".ttl") and not case.name.endswith(".expected.json"):
             shutil.copy(case, folder / case.name)
     shutil.copy(ROOT / "examples/fhir/sij-seed-neurectomy.pas.json", folder / "sij-seed-neurectomy.pas.json")
-    for generated in mix.cases(300, seed=5):
+    for generated in mix.cases(120, seed=5):
         (folder / f"{generated['id']}.json").write_text(json.dumps(generated))
     return folder
 
@@ -113,7 +113,7 @@ def test_the_examples_change_exactly_as_impact_says(local: Path, edited: Path) -
     )
     assert found == expected and len(found) == 2
     summary = json.loads((local / "summary.json").read_text())
-    assert summary["cases"] == len(own) + 2 + 300  # the Turtle seed and the PAS Bundle
+    assert summary["cases"] == len(own) + 2 + 120  # the Turtle seed and the PAS Bundle
     assert summary["run"]["workers"] == 1 and len(summary["run"]["peakMemoryMB"]) == 1
     assert {f["code"] for f in summary["failures"]} == {"case-schema", "unknown-policy"}  # bad generated; the Bundle
 
