@@ -123,6 +123,10 @@ def replay(
         repo=Path.cwd(),
     )
     try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail(f"{out}: cannot write the results there ({exc.strerror or type(exc).__name__})", 2) from None
+    try:
         store = open_store(store_url or data) if source == STORE else None
     except StoreError as exc:
         raise _fail(exc.message, 2) from None

@@ -155,10 +155,16 @@ def test_an_unknown_policy_is_named(scheduler: Path, tmp_path: Path) -> None:
     [
         (["no-such-folder", "--to", "."], 2, "no-such-folder: not a folder of case files"),
         ([str(EXAMPLES), "--to", "no-such-revision"], 2, "no-such-revision: not a folder and not a git revision"),
+        (
+            [str(EXAMPLES), "--to", ".", "--out", str(ROOT / "README.md")],
+            2,
+            "README.md: cannot write the results there",
+        ),
         ([str(EXAMPLES), "--to", ".", "--scheduler", "tcp://127.0.0.1:9"], 4, "no Dask scheduler answers at"),
     ],
 )
 def test_what_cannot_run_says_why(args: list[str], code: int, words: str, tmp_path: Path) -> None:
-    run = _cli(*args, "--out", str(tmp_path / "out"), "--quiet")
+    out = [] if "--out" in args else ["--out", str(tmp_path / "out")]
+    run = _cli(*args, *out, "--quiet")
     assert run.returncode == code, run.stderr
     assert words in run.stderr and "Traceback" not in run.stderr
