@@ -55,6 +55,7 @@ class Finished:
             "seconds": round(self.seconds, 3),
             "casesPerSecond": round(self.tally.cases / max(self.seconds, 1e-9), 1),
             "peakMemoryMB": self.peak_memory_mb,
+            "driverPeakMemoryMB": round(peak_memory_mb(), 1),
         }
 
 
