@@ -85,6 +85,7 @@ def _compare(
 ) -> None:
     policy = new.policy or old.policy or chosen or "(no policy)"
     tally.transition((policy, old.outcome, new.outcome), ident)
+    tally.undetermined += old.error is not None or new.error is not None
     for name, got in zip(names, (old, new), strict=True):
         if got.error is not None:
             tally.failure((name, got.error), ident)

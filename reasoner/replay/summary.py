@@ -50,7 +50,7 @@ def summary(
         "outcomeChanged": sum(n for (_, was, now), n in tally.transitions.items() if was != now),
         "approvalsLost": sum(n for (_, was, now), n in tally.transitions.items() if was == APPROVED != now),
         "approvalsGained": sum(n for (_, was, now), n in tally.transitions.items() if was != APPROVED == now),
-        "notDetermined": sum(tally.failures.values()),
+        "notDetermined": tally.undetermined,
         "transitions": [
             {
                 "policy": policy,

@@ -28,6 +28,7 @@ class Tally:
 
     cases: int = 0
     changed: int = 0
+    undetermined: int = 0  # cases not determined under at least one version
     transitions: Counter[Transition] = field(default_factory=Counter)
     transition_examples: dict[Transition, list[str]] = field(default_factory=dict)
     status_changes: Counter[StatusChange] = field(default_factory=Counter)
@@ -57,6 +58,7 @@ class Tally:
     def __iadd__(self, other: Tally) -> Tally:
         self.cases += other.cases
         self.changed += other.changed
+        self.undetermined += other.undetermined
         self.transitions.update(other.transitions)
         self.status_changes.update(other.status_changes)
         self.criterion_cases.update(other.criterion_cases)

@@ -72,6 +72,7 @@ def test_a_tally_is_the_same_however_the_cases_are_split(files: tuple[KnowledgeF
     assert one.changed == len(_changed(rows)) > 0
     assert all(len(ids) <= 3 for ids in one.transition_examples.values())
     assert one.failures, "the generator makes a few malformed cases"
+    assert one.undetermined == sum(one.failures.values()) // 2  # malformed: refused under both versions
     assert {code for _, code in one.failures} == {"case-schema"}
 
 
