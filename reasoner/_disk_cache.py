@@ -8,9 +8,15 @@ a file; what cannot be read is treated as absent, never trusted.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import threading
+from importlib import metadata, resources
 from pathlib import Path
+
+#: The libraries whose versions are part of every key: they parse and check what is remembered.
+_LIBRARIES = ("rdflib", "pyshacl")
 
 
 def cache_dir() -> Path:
@@ -20,6 +26,26 @@ def cache_dir() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "guideline-reasoner"
+
+
+def key(subject: str, modules: tuple[str, ...]) -> str:
+    """A key for a verdict on ``subject`` (a digest of what was checked) by the code of ``modules``.
+
+    ``modules`` are paths under the ``reasoner`` package (``knowledge/lint.py``): a change to any
+    of them, or another version of rdflib or pyshacl, gives another key, so old verdicts go stale.
+    """
+    return hashlib.sha256(f"{subject}:{_code_digest(modules)}".encode()).hexdigest()
+
+
+@functools.cache
+def _code_digest(modules: tuple[str, ...]) -> str:
+    digest = hashlib.sha256()
+    package = resources.files("reasoner")
+    for name in modules:
+        digest.update(name.encode() + b"\0" + package.joinpath(*name.split("/")).read_bytes() + b"\0")
+    for dist in _LIBRARIES:
+        digest.update(f"{dist}=={metadata.version(dist)}".encode())
+    return digest.hexdigest()
 
 
 def read(kind: str, key: str) -> str | None:

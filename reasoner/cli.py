@@ -23,6 +23,7 @@ from reasoner import __version__
 from reasoner.analytics.command import report
 from reasoner.cli_options import DataOption as DataOption  # api/cli.py imports them from here
 from reasoner.cli_options import StoreUrlOption as StoreUrlOption
+from reasoner.cli_options import fail as fail
 from reasoner.compare import ALL_POLICIES, compare
 from reasoner.errors import CaseError, CaseParseError, KnowledgeBaseError, ReasonerError, UnknownPolicyError
 from reasoner.intake.detect import case_format
@@ -155,12 +156,6 @@ KbOption = Annotated[
         ),
     ),
 ]
-
-
-def fail(message: str, code: int) -> typer.Exit:
-    """Print ``error: message`` on stderr; raise what this returns to exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _load(kb_dir: Path | None) -> KnowledgeBase:

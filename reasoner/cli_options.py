@@ -1,4 +1,4 @@
-"""Options several commands share (here so that a command defined outside reasoner/cli.py can use them)."""
+"""Options and the error exit commands share (here so that a command outside reasoner/cli.py can use them)."""
 
 from __future__ import annotations
 
@@ -26,3 +26,9 @@ StoreUrlOption = Annotated[
         help="A SPARQL 1.1 store to keep determinations in instead (e.g. oxigraph serve's http://127.0.0.1:7878).",
     ),
 ]
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print ``error: message`` on stderr; raise what this returns to exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)

@@ -41,6 +41,15 @@ def fhir_examples(folder: str) -> Path:
     return path
 
 
+def skip_or_fail(why: str | None) -> None:
+    """Skip saying why; under CI (``CI`` set), where .ci/run installed everything, fail instead."""
+    if why is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(why)
+    pytest.skip(why)
+
+
 @functools.cache
 def bundled_kb() -> KnowledgeBase:
     """The bundled knowledge base, loaded once per test process (about 2 s); for modules whose ``kb`` is another."""
@@ -78,11 +87,7 @@ def fhir_validator() -> FhirValidator:
 
     Under CI (``CI`` set) a missing validator fails instead: ``.ci/run`` installs it.
     """
-    why = unavailable()
-    if why is not None:
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
+    skip_or_fail(unavailable())
     return FhirValidator()
 
 

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .conftest import ROOT
 from .server_process import START_TIMEOUT_S, free_port
@@ -72,6 +74,17 @@ class OfflineServer:
                 return
             time.sleep(0.5)
         raise AssertionError("the server did not start")
+
+    @classmethod
+    @contextmanager
+    def running(cls) -> Iterator[OfflineServer]:
+        """A server that answers, stopped on leaving."""
+        server = cls()
+        try:
+            server.wait_ready()
+            yield server
+        finally:
+            server.close()
 
     def close(self) -> None:
         if self.process.poll() is None:

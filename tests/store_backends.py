@@ -30,6 +30,7 @@ import pytest
 
 from reasoner.store import DeterminationStore, EmbeddedStore, RemoteStore
 
+from .conftest import skip_or_fail
 from .server_process import free_port
 
 BACKENDS = ["embedded", "remote"]
@@ -53,10 +54,7 @@ class OxigraphServer:
     def __init__(self, location: Path) -> None:
         binary = oxigraph_binary()
         if binary is None:
-            why = 'the oxigraph command is not installed: pip install ".[test]" (the oxigraph package)'
-            if os.environ.get("CI"):
-                pytest.fail(why)
-            pytest.skip(why)
+            skip_or_fail('the oxigraph command is not installed: pip install ".[test]" (the oxigraph package)')
         self.binary = binary
         self.location = location
         self.start()

@@ -36,31 +36,26 @@ def main(names: list[str]) -> int:
         return 2
     wanted = [k for k in KINDS if not names or k.name in names]
     OUT.mkdir(parents=True, exist_ok=True)
-    server = OfflineServer()
     missing = 0
-    try:
-        server.wait_ready()
-        with tempfile.TemporaryDirectory(prefix="gr-screenshots-") as work:
-            browser = Browser(server, Path(work))
-            try:
+    with OfflineServer.running() as server, tempfile.TemporaryDirectory(prefix="gr-screenshots-") as work:
+        browser = Browser(server, Path(work))
+        try:
+            browser.open("/")
+            _, headers, _ = browser.fetch_json("POST", "/determinations", (ROOT / SEED_CASE).read_text())
+            determination = headers["location"].rsplit("/", 1)[1]
+            for k in wanted:
+                path = k.path.format(determination=determination)
                 browser.open("/")
-                _, headers, _ = browser.fetch_json("POST", "/determinations", (ROOT / SEED_CASE).read_text())
-                determination = headers["location"].rsplit("/", 1)[1]
-                for k in wanted:
-                    path = k.path.format(determination=determination)
-                    browser.open("/")
-                    if browser.answer(path) != (200, "text/html"):
-                        print(f"{k.name}: {path} is not a page here, left out", file=sys.stderr)
-                        missing += 1
-                        continue
-                    browser.open(path)
-                    WebDriverWait(browser.driver, 20).until(lambda _, k=k: k.proof in browser.text())
-                    browser.screenshot(OUT / f"{k.name}.png")
-                    print(f"{k.name}: {OUT.relative_to(ROOT) / (k.name + '.png')}")
-            finally:
-                browser.quit()
-    finally:
-        server.close()
+                if browser.answer(path) != (200, "text/html"):
+                    print(f"{k.name}: {path} is not a page here, left out", file=sys.stderr)
+                    missing += 1
+                    continue
+                browser.open(path)
+                WebDriverWait(browser.driver, 20).until(lambda _, k=k: k.proof in browser.text())
+                browser.screenshot(OUT / f"{k.name}.png")
+                print(f"{k.name}: {OUT.relative_to(ROOT) / (k.name + '.png')}")
+        finally:
+            browser.quit()
     return 1 if missing and names else 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -66,20 +67,16 @@ def get_policy(policy_id: str, kb: KnowledgeBaseDep, request: Request) -> Any:
 )
 def get_procedure(code: str, kb: KnowledgeBaseDep, request: Request) -> Any:
     """Coverage under each policy, the criteria that apply, and the code's place in each pathway."""
-    if not wants_html(request):
-        return procedure_view(kb, code)
-    try:
-        view = procedure_view(kb, code)
-    except NotFound as exc:
-        return not_found(kb, "No such procedure code", exc.message)
-    return page(
-        "procedure.html.j2",
+    return _view_or_page(
+        request,
         kb,
-        v=view,
-        policies=_policy_labels(kb),
-        criteria=_criterion_labels(kb),
-        section="knowledge",
-    )
+        lambda: procedure_view(kb, code),
+        "No such procedure code",
+        lambda view: page(
+            "procedure.html.j2", kb, v=view, policies=_policy_labels(kb), criteria=_criterion_labels(kb),
+            section="knowledge",
+        ),
+    )  # fmt: skip
 
 
 @router.get(
@@ -87,33 +84,43 @@ def get_procedure(code: str, kb: KnowledgeBaseDep, request: Request) -> Any:
 )
 def get_criterion(criterion_id: str, kb: KnowledgeBaseDep, folder: examples.ExamplesDep, request: Request) -> Any:
     """A criterion by id (``policy/criterion``): thresholds, evidence, its shapes (and as Turtle), its examples."""
-    if not wants_html(request):
-        return criterion_page(kb, folder, criterion_id)
-    try:
-        view = criterion_page(kb, folder, criterion_id)
-    except NotFound as exc:
-        return not_found(kb, "No such criterion", exc.message)
-    labels = _policy_labels(kb)
-    return page("criterion.html.j2", kb, c=view, policy_label=labels[view["policy"]], section="knowledge")
+    return _view_or_page(
+        request,
+        kb,
+        lambda: criterion_page(kb, folder, criterion_id),
+        "No such criterion",
+        lambda view: page(
+            "criterion.html.j2", kb, c=view, policy_label=_policy_labels(kb)[view["policy"]], section="knowledge"
+        ),
+    )
 
 
 @router.get("/references/{reference_id}", summary="One reference", response_model=ReferenceView, responses=_NOT_FOUND)
 def get_reference(reference_id: str, kb: KnowledgeBaseDep, request: Request) -> Any:
     """A cited source, its verification and grades, and everything in the knowledge base that cites it."""
-    if not wants_html(request):
-        return reference_view(kb, reference_id)
-    try:
-        view = reference_view(kb, reference_id)
-    except NotFound as exc:
-        return not_found(kb, "No such reference", exc.message)
-    return page(
-        "reference.html.j2",
+    return _view_or_page(
+        request,
         kb,
-        r=view,
-        policies=_policy_labels(kb),
-        criteria=_criterion_labels(kb),
-        section="knowledge",
-    )
+        lambda: reference_view(kb, reference_id),
+        "No such reference",
+        lambda view: page(
+            "reference.html.j2", kb, r=view, policies=_policy_labels(kb), criteria=_criterion_labels(kb),
+            section="knowledge",
+        ),
+    )  # fmt: skip
+
+
+def _view_or_page(
+    request: Request, kb: KnowledgeBase, view: Callable[[], Any], missing: str, html: Callable[[Any], Any]
+) -> Any:
+    """The view for an API client (its NotFound a 404 problem); for a browser, its page or the not-found page."""
+    if not wants_html(request):
+        return view()
+    try:
+        found = view()
+    except NotFound as exc:
+        return not_found(kb, missing, exc.message)
+    return html(found)
 
 
 def _policy_labels(kb: KnowledgeBase) -> dict[str, str]:

@@ -8,11 +8,8 @@ cannot be written is simply not used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
-from functools import cache
-from importlib import metadata, resources
 
 from reasoner import _disk_cache
 from reasoner.knowledge.files import KnowledgeFiles
@@ -53,19 +50,8 @@ def checked(files: KnowledgeFiles) -> LintReport:
     return found
 
 
-@cache
-def _code_digest() -> str:
-    digest = hashlib.sha256()
-    package = resources.files("reasoner")
-    for name in _LINTING_MODULES:
-        digest.update(name.encode() + b"\0" + package.joinpath(*name.split("/")).read_bytes() + b"\0")
-    for dist in ("rdflib", "pyshacl"):
-        digest.update(f"{dist}=={metadata.version(dist)}".encode())
-    return digest.hexdigest()
-
-
 def _key(files: KnowledgeFiles) -> str:
-    return hashlib.sha256(f"{files.digest_of_everything}:{_code_digest()}".encode()).hexdigest()
+    return _disk_cache.key(files.digest_of_everything, _LINTING_MODULES)
 
 
 def _read(key: str) -> LintReport | None:

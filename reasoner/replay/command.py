@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from reasoner.cli_options import DataOption, StoreUrlOption
-from reasoner.errors import KnowledgeBaseError, VersionError
+from reasoner.cli_options import DataOption, StoreUrlOption, fail
+from reasoner.errors import KnowledgeBaseError, UnknownPolicyError, VersionError
 from reasoner.knowledge.base import default_root
 
 EXTRA = "replay needs Dask and pyarrow: pip install 'guideline-reasoner[replay]'"
@@ -25,11 +25,6 @@ class SummaryFormat(StrEnum):
     markdown = "markdown"
     json = "json"
     none = "none"
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 SourceArgument = Annotated[
@@ -105,7 +100,7 @@ def replay(
         from reasoner.replay.progress import progress
         from reasoner.replay.sources import STORE, SourceError
     except ImportError:
-        raise _fail(EXTRA, 2) from None
+        raise fail(EXTRA, 2) from None
     from reasoner.render.replay import to_markdown
     from reasoner.store import StoreError
     from reasoner.store.location import open_store
@@ -125,19 +120,19 @@ def replay(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _fail(f"{out}: cannot write the results there ({exc.strerror or type(exc).__name__})", 2) from None
+        raise fail(f"{out}: cannot write the results there ({exc.strerror or type(exc).__name__})", 2) from None
     try:
         store = open_store(store_url or data) if source == STORE else None
     except StoreError as exc:
-        raise _fail(exc.message, 2) from None
+        raise fail(exc.message, 2) from None
     try:
         result = job.replay_history(plan, lambda total: progress(total, quiet=quiet), store)
-    except (VersionError, SourceError) as exc:
-        raise _fail(exc.message, 2) from None
+    except (VersionError, SourceError, UnknownPolicyError) as exc:
+        raise fail(exc.message, 2) from None
     except KnowledgeBaseError as exc:
-        raise _fail(exc.message, 3) from None
+        raise fail(exc.message, 3) from None
     except cluster.ClusterError as exc:
-        raise _fail(exc.message, 4) from None
+        raise fail(exc.message, 4) from None
     finally:
         if store is not None:
             store.close()

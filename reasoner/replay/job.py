@@ -18,7 +18,7 @@ from reasoner.knowledge.files import KnowledgeFiles
 from reasoner.render.replay import to_html, to_markdown
 from reasoner.replay import cluster
 from reasoner.replay.progress import Progress
-from reasoner.replay.sources import STORE, SourceError, open_source
+from reasoner.replay.sources import STORE, open_source
 from reasoner.replay.summary import Version, summary
 from reasoner.store.base import DeterminationStore
 
@@ -62,7 +62,8 @@ def replay_history(
     Raises:
         VersionError: a version is neither a knowledge-base folder nor a git revision.
         KnowledgeBaseError: a version cannot be loaded (or, after, has lint findings).
-        SourceError: the source names nothing a replay can read, or the policy is unknown.
+        SourceError: the source names nothing a replay can read.
+        UnknownPolicyError: ``plan.policy`` is not a policy of the version after.
         ClusterError: the cluster cannot be reached or lost its workers.
     """
     source = open_source(plan.source, store=store)
@@ -77,9 +78,8 @@ def replay_history(
         # The cluster first: a scheduler that is not there is said before seconds of checking.
         with cluster.client(plan.scheduler, plan.workers) as c:
             after_kb = KnowledgeBase.from_files(after_files)
-            if plan.policy is not None and plan.policy not in after_kb.policies:
-                valid = ", ".join(sorted(after_kb.policies))
-                raise SourceError(f"unknown policy {plan.policy!r}; valid policies: {valid}")
+            if plan.policy is not None:
+                after_kb.policy(plan.policy)  # UnknownPolicyError, naming the valid ones
             if before_files is not None:
                 KnowledgeBase.from_files(before_files, checks="load")
             finished = cluster.run(

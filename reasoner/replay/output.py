@@ -12,6 +12,7 @@ pyarrow stays in this module. Three tables go under the output folder:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -43,9 +44,10 @@ class DifferenceWriter:
 
     def write(self, rows: Rows) -> None:
         """Append a partition's rows (an empty table gets no row group)."""
-        for name, columns in (("changes", rows.changes), ("criteria", rows.criteria), ("failures", rows.failures)):
-            if columns["case"]:
-                self._writers[name].write_table(pa.table(columns, schema=SCHEMAS[name]))
+        for name, table in (("changes", rows.changes), ("criteria", rows.criteria), ("failures", rows.failures)):
+            if table:
+                columns = [list(column) for column in zip(*table, strict=True)]
+                self._writers[name].write_table(pa.Table.from_arrays(columns, schema=SCHEMAS[name]))
 
     def __enter__(self) -> DifferenceWriter:
         return self
@@ -78,4 +80,4 @@ def parquet_cases(path: Path, batch: int = 1000) -> Iterator[Case]:
             raw = text.encode() if isinstance(text, str) else (text or b"")
             case = line_case(raw, f"row-{number}")
             given = data["id"][i] if "id" in data else None
-            yield Case(given, case.fmt, case.payload, error=case.error) if isinstance(given, str) and given else case
+            yield replace(case, id=given) if isinstance(given, str) and given else case

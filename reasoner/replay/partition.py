@@ -25,15 +25,13 @@ STORED = "stored"
 
 @dataclass
 class Rows:
-    """The differences of one partition, as the Parquet tables' rows (column lists)."""
+    """The differences of one partition: rows of the Parquet tables, in their columns' order (output.SCHEMAS)."""
 
-    changes: dict[str, list[object]] = field(
-        default_factory=lambda: {"case": [], "policy": [], "before": [], "after": [], "criteria": []}
-    )
-    criteria: dict[str, list[object]] = field(
-        default_factory=lambda: {"case": [], "policy": [], "criterion": [], "before": [], "after": []}
-    )
-    failures: dict[str, list[object]] = field(default_factory=lambda: {"case": [], "version": [], "code": []})
+    changes: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)  # case, policy, before, after
+    criteria: list[tuple[str, str, str, str, str]] = field(
+        default_factory=list
+    )  # case, policy, criterion, before, after
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # case, version, code
 
 
 @dataclass
@@ -89,8 +87,7 @@ def _compare(
     for name, got in zip(names, (old, new), strict=True):
         if got.error is not None:
             tally.failure((name, got.error), ident)
-            for column, value in (("case", ident), ("version", name), ("code", got.error)):
-                rows.failures[column].append(value)
+            rows.failures.append((ident, name, got.error))
     if NOT_DETERMINED in (old.outcome, new.outcome):
         statuses: list[tuple[str, str, str]] = []  # nothing to compare criterion by criterion
     else:
@@ -103,14 +100,7 @@ def _compare(
     if old.outcome == new.outcome and not statuses:
         return
     tally.changed += 1
-    changed: tuple[object, ...] = (ident, policy, old.outcome, new.outcome, [cid for cid, _, _ in statuses])
-    for column, item in zip(("case", "policy", "before", "after", "criteria"), changed, strict=True):
-        rows.changes[column].append(item)
+    rows.changes.append((ident, policy, old.outcome, new.outcome, [cid for cid, _, _ in statuses]))
     for cid, was_status, now_status in statuses:
         tally.status_change((cid, was_status, now_status), ident)
-        for column, value in zip(
-            ("case", "policy", "criterion", "before", "after"),
-            (ident, policy, cid, was_status, now_status),
-            strict=True,
-        ):
-            rows.criteria[column].append(value)
+        rows.criteria.append((ident, policy, cid, was_status, now_status))

@@ -38,6 +38,7 @@ def summary(
     run: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The summary: counts, transitions, criteria that changed, failures, and how the run went."""
+    criterion_cases = tally.criterion_cases()
     by_criterion: dict[str, list[dict[str, Any]]] = {}
     for (cid, was, now), count in sorted(tally.status_changes.items()):
         by_criterion.setdefault(cid, []).append({"before": was, "after": now, "cases": count})
@@ -68,11 +69,11 @@ def summary(
             {
                 "criterion": cid,
                 "label": labels.get(cid, ""),
-                "cases": tally.criterion_cases[cid],
+                "cases": criterion_cases[cid],
                 "changes": changes,
                 "examples": tally.criterion_examples.get(cid, []),
             }
-            for cid, changes in sorted(by_criterion.items(), key=lambda i: (-tally.criterion_cases[i[0]], i[0]))
+            for cid, changes in sorted(by_criterion.items(), key=lambda i: (-criterion_cases[i[0]], i[0]))
         ],
         "failures": [
             {"version": v, "code": code, "cases": count, "examples": tally.failure_examples.get((v, code), [])}

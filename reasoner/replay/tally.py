@@ -32,7 +32,6 @@ class Tally:
     transitions: Counter[Transition] = field(default_factory=Counter)
     transition_examples: dict[Transition, list[str]] = field(default_factory=dict)
     status_changes: Counter[StatusChange] = field(default_factory=Counter)
-    criterion_cases: Counter[str] = field(default_factory=Counter)
     criterion_examples: dict[str, list[str]] = field(default_factory=dict)
     failures: Counter[Failure] = field(default_factory=Counter)
     failure_examples: dict[Failure, list[str]] = field(default_factory=dict)
@@ -47,7 +46,6 @@ class Tally:
     def status_change(self, key: StatusChange, case: str) -> None:
         """Count one criterion whose status changed for one case."""
         self.status_changes[key] += 1
-        self.criterion_cases[key[0]] += 1
         self.criterion_examples[key[0]] = _fewest(self.criterion_examples.get(key[0], []), [case])
 
     def failure(self, key: Failure, case: str) -> None:
@@ -55,13 +53,19 @@ class Tally:
         self.failures[key] += 1
         self.failure_examples[key] = _fewest(self.failure_examples.get(key, []), [case])
 
+    def criterion_cases(self) -> Counter[str]:
+        """Per criterion, the cases whose status of it changed (a case changes a criterion's status once)."""
+        cases: Counter[str] = Counter()
+        for (cid, _was, _now), count in self.status_changes.items():
+            cases[cid] += count
+        return cases
+
     def __iadd__(self, other: Tally) -> Tally:
         self.cases += other.cases
         self.changed += other.changed
         self.undetermined += other.undetermined
         self.transitions.update(other.transitions)
         self.status_changes.update(other.status_changes)
-        self.criterion_cases.update(other.criterion_cases)
         self.failures.update(other.failures)
         for key, ids in other.transition_examples.items():
             self.transition_examples[key] = _fewest(self.transition_examples.get(key, []), ids)

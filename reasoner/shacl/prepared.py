@@ -9,11 +9,9 @@ a recursive violation as conforming (docs/threats.md C4).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 from collections.abc import Sequence
-from importlib import metadata, resources
 from typing import Literal, NamedTuple
 
 from rdflib import RDF, SH, BNode, Graph, URIRef
@@ -251,18 +249,9 @@ def _digest(lines: list[str]) -> str:
 PASSED = "conforms to SHACL-for-SHACL\n"
 
 
-@functools.cache
-def _checking_code() -> str:
-    digest = hashlib.sha256()
-    for dist in ("pyshacl", "rdflib"):
-        digest.update(f"{dist}=={metadata.version(dist)}\n".encode())
-    for name in ("prepared.py", "_pyshacl.py"):  # what decides a pass: this check and the adapter's call
-        digest.update(resources.files("reasoner.shacl").joinpath(name).read_bytes())
-    return digest.hexdigest()
-
-
 def _pass_key(digest: str) -> str:
-    return hashlib.sha256(f"{digest}:{_checking_code()}".encode()).hexdigest()
+    # What decides a pass: this check and the adapter's call into pyshacl.
+    return _disk_cache.key(digest, ("shacl/prepared.py", "shacl/_pyshacl.py"))
 
 
 def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) -> None:

@@ -33,12 +33,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def offline() -> Iterator[OfflineServer]:
-    server = OfflineServer()
-    try:
-        server.wait_ready()
+    with OfflineServer.running() as server:
         yield server
-    finally:
-        server.close()
 
 
 def _browse(server: OfflineServer, path: str, tmp: Path) -> tuple[str, list[tuple[str, str]]]:

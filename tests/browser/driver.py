@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
 from ..offline_server import CUT_OFF_FLAGS, OfflineServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -56,15 +54,6 @@ def axe_unavailable() -> str | None:
     if not AXE.is_file():
         return "axe-core is not installed: run `npm ci --prefix tests/browser/axe` (as .ci/run does)"
     return None
-
-
-def skip_or_fail(why: str | None) -> None:
-    """Skip saying why; under CI (``CI`` set), where .ci/run installed everything, fail instead."""
-    if why is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(why)
-    pytest.skip(why)
 
 
 @dataclass(frozen=True)

@@ -19,21 +19,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..conftest import ROOT
+from ..conftest import ROOT, skip_or_fail
 from ..offline_server import OfflineServer
-from .driver import SERIOUS, Browser, axe_unavailable, leaving_loopback, skip_or_fail, unavailable
+from .driver import SERIOUS, Browser, axe_unavailable, leaving_loopback, unavailable
 from .kinds import KINDS, SEED_CASE, PageKind, kind
 
 
 @pytest.fixture(scope="module")
 def offline() -> Iterator[OfflineServer]:
     skip_or_fail(unavailable())
-    server = OfflineServer()
-    try:
-        server.wait_ready()
+    with OfflineServer.running() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")

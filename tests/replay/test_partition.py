@@ -41,13 +41,7 @@ def _run(cases: list[Case], files: tuple[KnowledgeFiles, KnowledgeFiles], size: 
 
 
 def _changed(rows: list[Rows]) -> dict[str, tuple[str, str, list[str]]]:
-    return {
-        case: (before, after, criteria)
-        for r in rows
-        for case, before, after, criteria in zip(
-            r.changes["case"], r.changes["before"], r.changes["after"], r.changes["criteria"], strict=True
-        )
-    }
+    return {case: (before, after, criteria) for r in rows for case, _policy, before, after, criteria in r.changes}
 
 
 def test_no_edit_changes_nothing(files: tuple[KnowledgeFiles, KnowledgeFiles]) -> None:
@@ -80,8 +74,8 @@ def test_a_stored_determination_stands_for_the_version_before(files: tuple[Knowl
     payload = (EXAMPLES / "facet-rfa-one-positive-block.json").read_bytes()
     stored = Answer("not-medically-necessary", (("medicare-facet-lcd/rfa-diagnostic-blocks", "not-met"),), "x")
     done = replay([Case("kept-1", "json", payload, "medicare-facet-lcd", stored)], None, files[1])
-    assert done.rows.changes["before"] == ["not-medically-necessary"]
-    assert done.rows.changes["after"] == ["medically-necessary"]
+    assert [before for _, _, before, _, _ in done.rows.changes] == ["not-medically-necessary"]
+    assert [after for _, _, _, after, _ in done.rows.changes] == ["medically-necessary"]
     gone = replay([Case("kept-2", "json", payload, "medicare-facet-lcd")], None, files[1])
     assert gone.tally.failures == {("stored", "no-stored-determination"): 1}
 
