@@ -28,6 +28,9 @@ from reasoner.replay.progress import Progress
 from reasoner.replay.sources import Source, batches
 from reasoner.replay.tally import Tally
 
+#: How long a scheduler may be without workers before the replay gives up on it.
+WORKERS_TIMEOUT_S = 60.0
+
 #: Partitions in flight per worker thread: one running, one waiting, one on its way.
 IN_FLIGHT = 3
 
@@ -108,8 +111,12 @@ def client(scheduler: str | None, workers: int) -> Iterator[Client]:
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"no Dask scheduler answers at {scheduler} ({type(exc).__name__})") from None
     with c:
-        if not c.nthreads():
-            raise ClusterError(f"the Dask scheduler at {scheduler} has no workers")
+        try:  # workers started with the scheduler may still be joining it
+            c.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+        except TimeoutError:
+            raise ClusterError(
+                f"the Dask scheduler at {scheduler} has had no workers for {WORKERS_TIMEOUT_S:g} s"
+            ) from None
         yield c
 
 

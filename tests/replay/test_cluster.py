@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from distributed import Client
 
 from bench import mix
 from reasoner.authoring.impact import impact
@@ -71,6 +72,8 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         )
     )  # fmt: skip
     try:
+        with Client(scheduler_file=str(file), timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)  # both, so that the replay is split as the test says
         yield file
     finally:
         for p in reversed(procs):
