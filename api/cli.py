@@ -1,7 +1,8 @@
 """The ``guideline-reasoner`` command: reasoner's commands (reasoner/cli.py), ``serve`` and ``token``.
 
 ``serve`` needs the web layer, and ``reasoner`` imports nothing from ``api``; so the console
-script is this module's ``app``, the reasoner's own with these commands added.
+script is this module's ``app``, the reasoner's own with these commands added. The web layer
+(FastAPI, uvicorn) is imported by ``serve`` only: every other command starts without it.
 """
 
 from __future__ import annotations
@@ -14,12 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn.config
 
-from api import server, tokens
-from api.auth import is_loopback
-from api.generations import Generations
-from api.settings import Settings
 from api.token_command import token_app
 from reasoner.cli import Command, DataOption, KbOption, StoreUrlOption, app, fail
 from reasoner.errors import KnowledgeBaseError
@@ -42,6 +38,10 @@ NO_TOKENS_ON_A_NETWORK = (
 
 def _check_tokens(host: str) -> None:
     """Refuse a token configuration that is wrong, or none on an address other machines reach."""
+    from api import tokens
+    from api.auth import is_loopback
+    from api.settings import Settings
+
     try:
         credentials = tokens.load(Settings())
     except tokens.TokenConfigError as exc:
@@ -79,6 +79,11 @@ def serve(
     every worker loads; a reload (POST /admin/reload) publishes the next one to all workers. Without
     tokens the API is open to loopback clients only, so another address is refused.
     """
+    import uvicorn.config
+
+    from api import server
+    from api.generations import Generations
+
     _check_tokens(host)
     source = (kb_dir or default_root()).resolve()
     files = KnowledgeFiles.read(source)

@@ -4,6 +4,8 @@ The pipeline is intake -> enrich -> validate -> explain -> render; see the modul
 names. Load the knowledge base once with :meth:`KnowledgeBase.load` and share it.
 """
 
+import logging
+
 from reasoner.compare import ALL_POLICIES, Comparison, compare
 from reasoner.errors import (
     CaseError,
@@ -23,11 +25,14 @@ from reasoner.knowledge.base import KnowledgeBase
 from reasoner.model import CriterionResult, Determination, Outcome, Status
 from reasoner.pipeline import determine, determine_graph, parse_case
 from reasoner.render.text import render, render_comparison, to_json, to_markdown
-from reasoner.shacl._pyshacl import quiet_library_logs as _quiet_library_logs
 
 __version__ = "0.1.0"
 
-_quiet_library_logs()
+# rdflib logs the lexical form of a literal it cannot convert (an ill-typed date in a case, say),
+# with a traceback: patient data in the logs. The reasoner reports such problems itself, by
+# location; rdflib's and pyshacl's own logging is silenced below ERROR.
+for _library in ("rdflib", "pyshacl"):
+    logging.getLogger(_library).setLevel(logging.ERROR)
 
 __all__ = [
     "FhirError",

@@ -1,9 +1,15 @@
-"""The user's cache folder, and verdicts kept there by key (lint's, and the SHACL-for-SHACL passes of shapes graphs).
+"""The user's cache folder: verdicts (lint's, SHACL-for-SHACL passes) and prepared graphs kept there by key.
 
-``$GR_CACHE_DIR``, else ``$XDG_CACHE_HOME/guideline-reasoner``, else ``~/.cache/guideline-reasoner``.
-A folder that cannot be written is simply not used: every verdict is then worked out again.
+``$GR_CACHE_DIR``, else ``$XDG_CACHE_HOME/guideline-reasoner``, else ``~/.cache/guideline-reasoner``;
+``GR_CACHE_DIR=off`` keeps nothing. A folder that cannot be written is simply not used:
+everything is then worked out again.
 Writes go through a staging file and a rename, so processes sharing the folder never read half
 a file; what cannot be read is treated as absent, never trusted.
+
+Pickles (:func:`read_pickle`) are read only from a file and folder that this user owns and no one
+else can write, and only when the digest written before them matches: unpickling runs code named
+in the data, so a file another user could have written, or a torn or corrupt one, is rebuilt
+(docs/threats.md, G1).
 """
 
 from __future__ import annotations
@@ -11,17 +17,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import stat
 import threading
 from importlib import metadata, resources
 from pathlib import Path
 
 #: The libraries whose versions are part of every key: they parse and check what is remembered.
 _LIBRARIES = ("rdflib", "pyshacl")
+_PACKAGE = Path(__file__).resolve().parent
+_MAGIC = b"guideline-reasoner pickle 1\n"
 
 
-def cache_dir() -> Path:
-    """Where verdicts are kept on disk."""
+def cache_dir() -> Path | None:
+    """Where verdicts are kept on disk; None when ``GR_CACHE_DIR`` is ``off``."""
     explicit = os.environ.get("GR_CACHE_DIR")
+    if explicit == "off":
+        return None
     if explicit:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -38,6 +49,17 @@ def key(subject: str, modules: tuple[str, ...]) -> str:
 
 
 @functools.cache
+def engine_digest() -> str:
+    """A digest of every module of the engine and of the library versions: what prepares a knowledge base."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for dist in _LIBRARIES:
+        digest.update(f"{dist}=={metadata.version(dist)}".encode())
+    return digest.hexdigest()
+
+
+@functools.cache
 def _code_digest(modules: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
     package = resources.files("reasoner")
@@ -51,18 +73,90 @@ def _code_digest(modules: tuple[str, ...]) -> str:
 def read(kind: str, key: str) -> str | None:
     """The text kept under ``kind/key``, or None (absent or unreadable)."""
     try:
-        return (cache_dir() / kind / key).read_text(encoding="utf-8")
+        return (_folder(kind) / key).read_text(encoding="utf-8")
     except (OSError, ValueError):
         return None
 
 
 def write(kind: str, key: str, text: str) -> None:
     """Keep ``text`` under ``kind/key`` (atomically; silently not at all where the folder cannot be written)."""
-    path = cache_dir() / kind / key
     try:
+        path = _folder(kind) / key
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         staging.write_text(text, encoding="utf-8")
         os.replace(staging, path)
     except OSError:
         pass
+
+
+def read_pickle(kind: str, key: str) -> bytes | None:
+    """The bytes kept by :func:`write_pickle` under ``kind/key``, or None.
+
+    None, too, unless the file and its folder are this user's and writable by no one else, and
+    the bytes match the digest kept with them: the caller may then unpickle them.
+    """
+    try:
+        path = _folder(kind) / key
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        if not (_private(os.fstat(fd)) and _private(os.stat(path.parent))):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    head = len(_MAGIC) + 64
+    if not data.startswith(_MAGIC) or len(data) < head + 1 or data[len(_MAGIC) : head] != _hex(data[head + 1 :]):
+        return None
+    return data[head + 1 :]
+
+
+def write_pickle(kind: str, key: str, data: bytes, *, keep: int) -> None:
+    """Keep pickled ``data`` under ``kind/key``, with its digest; only the newest ``keep`` files of ``kind`` stay."""
+    try:
+        folder = _folder(kind)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        staging = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(_MAGIC + _hex(data) + b"\n" + data)
+        os.replace(staging, folder / key)
+        _prune(folder, keep)
+    except OSError:
+        pass
+
+
+class _Off(OSError):
+    """The cache is turned off (``GR_CACHE_DIR=off``): read as absent, write nowhere."""
+
+
+def _folder(kind: str) -> Path:
+    folder = cache_dir()
+    if folder is None:
+        raise _Off(kind)
+    return folder / kind
+
+
+def _private(st: os.stat_result) -> bool:
+    return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _hex(data: bytes) -> bytes:
+    return hashlib.sha256(data).hexdigest().encode()
+
+
+def _prune(folder: Path, keep: int) -> None:
+    entries = []
+    for path in folder.iterdir():
+        if not path.name.startswith("."):
+            try:
+                entries.append((path.stat().st_mtime, path))
+            except OSError:
+                continue  # another process pruned it
+    for _mtime, path in sorted(entries, reverse=True)[keep:]:
+        path.unlink(missing_ok=True)

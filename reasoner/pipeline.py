@@ -25,7 +25,6 @@ from reasoner.errors import FhirError, UnknownPolicyError
 from reasoner.explain.criteria import explain
 from reasoner.intake import jsonld
 from reasoner.intake import turtle as intake
-from reasoner.intake.fhir.pas import read_pas
 from reasoner.intake.json_case.load import load_json
 from reasoner.intake.json_case.schema import CaseIn
 from reasoner.intake.json_case.to_rdf import to_case
@@ -51,6 +50,8 @@ def parse_case(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase) -> ParsedCase
     if fmt == "json":
         return to_case(load_json(payload), kb)  # speaks only the case vocabulary by construction
     if fmt == "fhir":
+        from reasoner.intake.fhir.pas import read_pas  # fhir.resources: imported for the first FHIR case only
+
         pas = read_pas(payload, kb)
         if pas.case is None:
             raise FhirError(pas.missing)

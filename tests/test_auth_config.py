@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 import api.cli
+import api.server
 from api import create_app
 from api.auth import Role, is_loopback
 from api.settings import Settings
@@ -250,7 +251,7 @@ def never_served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     for name in ("GR_KB_DIR", "GR_STATE_DIR", "GR_TOKENS_FILE"):  # serve sets them for its workers: undone after
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
-    monkeypatch.setattr(api.cli.server, "serve", lambda **kw: served.append(kw))
+    monkeypatch.setattr(api.server, "serve", lambda **kw: served.append(kw))
     monkeypatch.setattr(api.cli, "KnowledgeBase", SimpleNamespace(from_files=lambda files: None))
     return served
 

@@ -8,12 +8,7 @@ from typing import Annotated
 
 import typer
 
-from reasoner.analytics.report import parse_since
-from reasoner.analytics.report import report as build_report
 from reasoner.cli_options import DataOption, StoreUrlOption
-from reasoner.render.report import to_html, to_markdown
-from reasoner.store import StoreError
-from reasoner.store.location import open_store
 
 
 class ReportFormat(StrEnum):
@@ -38,6 +33,13 @@ def report(
     store_url: StoreUrlOption = None,
 ) -> None:
     """Print the prior-authorization metrics of kept determinations: counts and times to decision."""
+    # Imported here: the analytics read the store with SPARQL, whose parser every other command can do without.
+    from reasoner.analytics.report import parse_since
+    from reasoner.analytics.report import report as build_report
+    from reasoner.render.report import to_html, to_markdown
+    from reasoner.store import StoreError
+    from reasoner.store.location import open_store
+
     try:
         start = parse_since(since) if since is not None else None
         store = open_store(store_url or data)

@@ -29,7 +29,7 @@ from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
 from reasoner.knowledge import _index as _kb_index
 from reasoner.knowledge import derivations as _derivations
-from reasoner.knowledge import lint_cache, rules
+from reasoner.knowledge import lint_cache, prepared_cache, rules
 from reasoner.knowledge import units as units_
 from reasoner.knowledge.closure import close_knowledge_base
 from reasoner.knowledge.entities import (
@@ -144,7 +144,11 @@ class KnowledgeBase:
 
     @classmethod
     def from_files(cls, files: KnowledgeFiles, *, checks: Checks = "lint") -> KnowledgeBase:
-        """Load and prepare the knowledge base from files already read (see :meth:`load`)."""
+        """Load and prepare the knowledge base from files already read (see :meth:`load`).
+
+        A knowledge base prepared from the same files by the same engine is read from the cache
+        folder instead (reasoner/knowledge/prepared_cache.py); lint's verdict is still required.
+        """
         files.require_complete()
         if checks == "lint":
             report = lint_cache.checked(files)
@@ -152,6 +156,27 @@ class KnowledgeBase:
                 raise KnowledgeBaseLintError(
                     [str(f) for f in report.findings] + [f"{u}: cannot be read" for u in report.unreadable]
                 )
+        state = prepared_cache.read(files, shapes_checked=checks != "none")
+        if state is not None:
+            kb = cls._revived(state, files.root)
+        else:
+            kb = cls._prepared(files, checks)
+            prepared_cache.write(files, kb.prepared_state(), shapes_checked=checks != "none")
+        log.info("knowledge base %s %s (%d policies)", files.root, files.content_hash, len(kb.policies))
+        return kb
+
+    def prepared_state(self) -> dict[str, Any]:
+        """What a prepared knowledge base is, but for its folder and what its functions remember."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("root", "memo")}
+
+    @classmethod
+    def _revived(cls, state: dict[str, Any], root: Path) -> KnowledgeBase:
+        kb = cls.__new__(cls)
+        kb.__dict__.update(state, root=root, memo={})
+        return kb
+
+    @classmethod
+    def _prepared(cls, files: KnowledgeFiles, checks: Checks) -> KnowledgeBase:
         ontology, shapes = Graph(), Graph()
         case_shapes = Graph()
         for rel, data in files.ontology:
@@ -209,7 +234,6 @@ class KnowledgeBase:
             observation_kinds=MappingProxyType(units_.read_observation_kinds(closed, superclasses)),
         )
         _ = kb.derivations  # read at load: a malformed declaration refuses the knowledge base
-        log.info("knowledge base %s %s (%d policies)", files.root, files.content_hash, len(kb.policies))
         return kb
 
     @cached_property

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from rdflib import Graph
 
+from reasoner import _disk_cache
+from reasoner._rdf import pickled
 from reasoner._rdf.turtle import turtle_syntax_errors
 from reasoner.errors import KnowledgeBaseError
 
@@ -100,12 +102,18 @@ class KnowledgeFiles:
 _PARSED: dict[str, Graph] = {}
 _PARSED_LOCK = threading.Lock()
 _PARSED_MAX = 256
+#: How many parsed files the cache folder keeps (the newest): several versions of a large knowledge base.
+PARSED_ON_DISK = 1024
+# What decides a parse: rdflib's parser (its version is in every key), how it is called, how it is pickled.
+_PARSING_MODULES = ("knowledge/files.py", "_rdf/turtle.py", "_rdf/pickled.py")
 
 
 def parsed(data: bytes) -> Graph:
-    """One Turtle file parsed, remembered by its content (a reload parses only the files that changed).
+    """One Turtle file parsed, remembered by its content (a reload or a lint parses only the files that changed).
 
-    The graph is shared: read it, copy from it, never change it.
+    Remembered in this process and in the cache folder (reasoner/_disk_cache.py), so a lint after
+    an edit, or a load that must prepare again, parses only the files that changed. The graph is
+    shared: read it, copy from it, never change it.
 
     Raises:
         TurtleSyntaxError: not Turtle, with the position rdflib gives (reasoner/_rdf/turtle.py).
@@ -116,11 +124,29 @@ def parsed(data: bytes) -> Graph:
         found = _PARSED.get(key)
     if found is not None:
         return found
-    graph = Graph()
-    with turtle_syntax_errors():
-        graph.parse(data=data, format="turtle")
+    graph = _from_disk(key)
+    if graph is None:
+        graph = Graph()
+        with turtle_syntax_errors():
+            graph.parse(data=data, format="turtle")
+        _disk_cache.write_pickle("parsed", _disk_key(key), pickled.dumps(graph), keep=PARSED_ON_DISK)
     with _PARSED_LOCK:
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.pop(next(iter(_PARSED)))
         _PARSED[key] = graph
     return graph
+
+
+def _disk_key(content: str) -> str:
+    return _disk_cache.key(content, _PARSING_MODULES)
+
+
+def _from_disk(content: str) -> Graph | None:
+    data = _disk_cache.read_pickle("parsed", _disk_key(content))
+    if data is None:
+        return None
+    try:
+        graph = pickled.loads(data)
+    except Exception:  # noqa: BLE001 - a pickle that cannot be read is parsed again
+        return None
+    return graph if isinstance(graph, Graph) else None

@@ -46,7 +46,6 @@ __all__ = [
     "RawResult",
     "compare_literal",
     "load_shapes",
-    "quiet_library_logs",
     "run_shapes",
     "shacl_shacl",
     "validate_graph",
@@ -67,19 +66,6 @@ class RawResult(NamedTuple):
     value: Node | None
     severity: Node
     message: str | None = None  # sh:resultMessage, from validate_graph only
-
-
-def quiet_library_logs() -> None:
-    """Silence rdflib's and pyshacl's own logging below ERROR.
-
-    rdflib logs the lexical form of any literal it cannot convert (for example an ill-typed date
-    in a case), with a traceback: that would write patient data to the logs. The reasoner reports
-    such problems itself, by location.
-    """
-    import logging
-
-    for name in ("rdflib", "pyshacl"):
-        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def load_shapes(shapes: Graph) -> dict[Node, PyshaclShape]:

@@ -17,7 +17,6 @@ from decimal import Decimal
 from rdflib import RDF, RDFS, SH, XSD, BNode, Literal, URIRef
 from rdflib.term import Node
 
-from reasoner.shacl._pyshacl import compare_literal
 from reasoner.shacl.reader import Reader
 from reasoner.shacl.shape import Check, Result, Shape, Test
 from reasoner.shacl.truth import Gap, Truth, Uncertain, Unknown, Value, gaps_of, kleene_all, kleene_and, plain, surely
@@ -188,9 +187,16 @@ def _in_range(v: Node, bound: Literal, op: Callable[[int], bool]) -> bool:
     if type(a) in _NUMBERS and type(b) in _NUMBERS:  # what compare_literal does for them, without its calls
         return op((a > b) - (a < b))
     try:
-        return op(compare_literal(v, bound))
+        return op(_compare_literal(v, bound))
     except (TypeError, NotImplementedError):
         return False
+
+
+def _compare_literal(a: Literal, b: Literal) -> int:
+    # pyshacl takes a tenth of a second to import: only once a value other than a number is compared.
+    from reasoner.shacl._pyshacl import compare_literal
+
+    return int(compare_literal(a, b))
 
 
 _PYTHON_TYPES: dict[Node, type | tuple[type, ...]] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from rdflib import RDF, SH, BNode, Graph, URIRef
 from rdflib import Literal as RdfLiteral
@@ -20,11 +20,16 @@ from rdflib.term import Node
 
 from reasoner import _disk_cache
 from reasoner.errors import KnowledgeBaseError, ValidationError
-from reasoner.shacl import _pyshacl
 from reasoner.shacl.compiled import compile_shape
 from reasoner.shacl.reader import Reader
 from reasoner.shacl.shape import Result, Shape
 from reasoner.vocab import GR
+
+if TYPE_CHECKING:
+    from reasoner.shacl import _pyshacl
+
+# pyshacl takes a tenth of a second to import, and a determination whose shapes all compile never
+# calls it: each function that does imports the adapter (reasoner/shacl/_pyshacl.py) itself.
 
 __all__ = ["PreparedShapes", "Result", "check_shapes_graph", "shacl_for_shacl", "validate_naively", "validate_with"]
 
@@ -66,6 +71,10 @@ class PreparedShapes:
         self._outlines: dict[Node, Outline] = {}
         if any(c is None for c in self._compiled.values()):
             self._pyshacl_shapes()
+
+    def __reduce__(self) -> tuple[type[PreparedShapes], tuple[Graph]]:
+        # Compiled shapes are closures: a pickle holds the shapes graph, and loading compiles it again.
+        return PreparedShapes, (self._shapes,)
 
     def compiled(self, node: Node) -> Shape | None:
         """The compiled shape ``node``; None when pyshacl runs it or it is no shape."""
@@ -140,6 +149,8 @@ class PreparedShapes:
         return _sorted(out + list(others))
 
     def _pyshacl_shapes(self) -> dict[Node, _pyshacl.PyshaclShape]:
+        from reasoner.shacl import _pyshacl
+
         if self._pyshacl is None:
             self._pyshacl = _pyshacl.load_shapes(self._shapes)
         return self._pyshacl
@@ -147,6 +158,8 @@ class PreparedShapes:
     def _validate_in_pyshacl(self, data: Graph, roots: list[URIRef]) -> tuple[Result, ...]:
         if not roots:
             return ()
+        from reasoner.shacl import _pyshacl
+
         shapes = self._pyshacl_shapes()
         missing = [r for r in roots if r not in shapes]
         if missing:
@@ -174,6 +187,8 @@ def validate_naively(data: Graph, shapes: Graph, ontology: Graph) -> tuple[Resul
 
     Seconds per call; used by the differential tests and the benchmark, never per request.
     """
+    from reasoner.shacl import _pyshacl
+
     owned = Graph()  # pyshacl's RDFS inference writes into the shapes graph it is given: never the knowledge base's
     for triple in shapes:
         owned.add(triple)
@@ -183,11 +198,15 @@ def validate_naively(data: Graph, shapes: Graph, ontology: Graph) -> tuple[Resul
 
 def shacl_for_shacl(shapes: Graph) -> list[tuple[Node, str]]:
     """(focus node, message) for every SHACL-for-SHACL violation of a shapes graph."""
+    from reasoner.shacl import _pyshacl
+
     return validate_with(shapes, _pyshacl.shacl_shacl())
 
 
 def validate_with(data: Graph, shapes: Graph) -> list[tuple[Node, str]]:
     """(focus node, message) for every result of validating ``data`` against trusted ``shapes`` (for lint)."""
+    from reasoner.shacl import _pyshacl
+
     _conforms, results, _report = _pyshacl.validate_graph(data, shapes)
     return sorted(((r.focus, r.message or "does not conform") for r in results), key=lambda x: (str(x[0]), x[1]))
 
@@ -284,6 +303,8 @@ def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) 
         with _CONFORMING_LOCK:
             _CONFORMING[key] = None
     if not known:
+        from reasoner.shacl import _pyshacl
+
         conforms, results, _report = _pyshacl.validate_graph(
             shapes, _pyshacl.shacl_shacl(), allow_warnings=True, lean=True, recursion_is_error=False
         )

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from reasoner.intake.fhir.pas import read_pas
 from reasoner.intake.json_case.load import load_json
 from reasoner.intake.turtle import CaseFormat
 from reasoner.interop.pas import judge
@@ -29,6 +28,8 @@ def determine_keeping(
         case = load_json(payload)
         return determine_case(case, kb, policy=policy), KeptCase.of(case)
     if fmt == "fhir":
+        from reasoner.intake.fhir.pas import read_pas  # fhir.resources: imported for the first FHIR case only
+
         pas = read_pas(payload, kb)
         d = judge(pas, kb, policy=policy)  # raises when there is no case
         assert pas.case is not None

@@ -1,0 +1,79 @@
+"""Pickles of graphs and prepared knowledge (reasoner/_rdf/pickled.py) give back rdflib's own terms, slot for slot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from types import MappingProxyType
+
+import pytest
+from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
+
+from reasoner._rdf import pickled
+from reasoner._rdf.terms import INTERNED
+from reasoner.vocab import GR
+
+EX = Namespace("https://example.org/")
+
+LITERALS = [
+    Literal("hist-12", datatype=XSD.string),
+    Literal("plain"),
+    Literal("douleur", lang="fr"),
+    Literal("caf\u00e9"),
+    Literal(Decimal("40.0")),
+    Literal("1E+2", datatype=XSD.decimal),
+    Literal(17),
+    Literal("017", datatype=XSD.integer),
+    Literal(True),
+    Literal(1.5),
+    Literal(dt.date(2010, 1, 4)),
+    Literal(dt.datetime(2020, 1, 2, 3, 4, 5)),
+    Literal("2020-13-45", datatype=XSD.date),  # ill-typed
+    Literal("P6M", datatype=XSD.duration),  # an isodate value: pickled as rdflib pickles it
+    Literal("<b>x</b>", datatype=RDF.HTML),
+]
+
+
+@pytest.mark.parametrize("term", LITERALS, ids=[f"{i}-{t.datatype}" for i, t in enumerate(LITERALS)])
+def test_a_literal_comes_back_slot_for_slot(term: Literal) -> None:
+    back = pickled.loads(pickled.dumps(term))
+    assert type(back) is Literal
+    assert str(back) == str(term) and back == term and hash(back) == hash(term)
+    assert back.language == term.language and back.datatype == term.datatype
+    assert (back.ill_typed is True) is (term.ill_typed is True)  # None (not checked) and False read alike
+    assert type(back.value) is type(term.value)
+    if isinstance(term.value, (str, int, Decimal, dt.date, float)):
+        assert back.value == term.value and back.eq(term)
+    assert back.n3() == term.n3()
+
+
+def test_terms_come_back_as_the_interned_objects() -> None:
+    made = URIRef(str(GR.Criterion))  # another object with the same IRI
+    assert made is not GR.Criterion or INTERNED.get(made) is GR.Criterion
+    back = pickled.loads(pickled.dumps([made, made, BNode("b1")]))
+    assert isinstance(back, list)
+    assert back[0] is INTERNED[GR.Criterion] and back[0] is back[1]  # one object per term
+    assert type(back[2]) is BNode and back[2] == BNode("b1")
+
+
+def test_a_graph_comes_back_with_its_triples_and_prefixes() -> None:
+    g = Graph()
+    g.bind("gr", GR)
+    node = BNode()
+    g.add((EX.x, EX.threshold, node))
+    g.add((node, GR.value, Literal(Decimal("0.8"))))
+    g.add((EX.x, RDF.type, GR.Criterion))
+    back = pickled.loads(pickled.dumps(g))
+    assert isinstance(back, Graph)
+    assert set(back) == set(g) and len(back) == 3
+    assert dict(back.namespaces())["gr"] == URIRef(str(GR))
+    assert back.value(EX.x, EX.threshold) == node  # the store's indexes answer patterns
+    assert set(back.subjects(RDF.type, GR.Criterion)) == {EX.x}
+
+
+def test_a_read_only_mapping_stays_read_only() -> None:
+    back = pickled.loads(pickled.dumps({"m": MappingProxyType({EX.a: 1})}))
+    assert isinstance(back, dict)
+    assert type(back["m"]) is MappingProxyType and back["m"][EX.a] == 1
+    with pytest.raises(TypeError):
+        back["m"][EX.b] = 2

@@ -1,0 +1,183 @@
+"""A prepared knowledge base is kept in the cache folder and read back, never trusted blindly.
+
+reasoner/knowledge/prepared_cache.py, reasoner/_disk_cache.py (``read_pickle``), docs/threats.md G1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reasoner import KnowledgeBase, _disk_cache, determine, render
+from reasoner.knowledge import files as files_module
+from reasoner.knowledge import prepared_cache
+from reasoner.knowledge.files import KnowledgeFiles
+
+from .conftest import EXAMPLES, ROOT
+
+CASES = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json"))
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("GR_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def files() -> KnowledgeFiles:
+    return KnowledgeFiles.read(ROOT)
+
+
+def _entry(cache: Path, files: KnowledgeFiles, *, checked: bool = False) -> Path:
+    return cache / "prepared" / prepared_cache.key(files, shapes_checked=checked)
+
+
+def _never_prepared(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_a: object, **_k: object) -> KnowledgeBase:
+        raise AssertionError("prepared again")
+
+    monkeypatch.setattr(KnowledgeBase, "_prepared", classmethod(refuse))
+
+
+def _answers(kb: KnowledgeBase) -> list[str]:
+    return [render(determine(p.read_bytes(), "json", kb), "json", kb=kb) for p in CASES]
+
+
+def test_a_second_load_is_read_from_the_cache_and_answers_every_example_alike(
+    cache: Path, files: KnowledgeFiles, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    prepared = KnowledgeBase.from_files(files, checks="none")
+    assert _entry(cache, files).is_file()
+    _never_prepared(monkeypatch)
+    copy = tmp_path / "copy"
+    shutil.copytree(ROOT / "ontology", copy / "ontology")
+    shutil.copytree(ROOT / "shapes", copy / "shapes")
+    revived = KnowledgeBase.from_files(KnowledgeFiles.read(copy), checks="none")  # same files elsewhere
+    assert revived.root == copy.resolve() and revived.content_hash == prepared.content_hash
+    assert revived.graph_digest() == prepared.graph_digest()
+    assert len(CASES) > 40
+    assert _answers(revived) == _answers(prepared)
+
+
+def test_an_edited_file_is_prepared_again(cache: Path, files: KnowledgeFiles, tmp_path: Path) -> None:
+    KnowledgeBase.from_files(files, checks="none")
+    copy = tmp_path / "kb"
+    shutil.copytree(ROOT / "ontology", copy / "ontology")
+    shutil.copytree(ROOT / "shapes", copy / "shapes")
+    first = sorted((copy / "ontology").glob("*.ttl"))[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    edited = KnowledgeFiles.read(copy)
+    assert prepared_cache.read(edited, shapes_checked=False) is None
+    kb = KnowledgeBase.from_files(edited, checks="none")
+    assert kb.content_hash == edited.content_hash != files.content_hash
+    assert len(list((cache / "prepared").iterdir())) == 2
+
+
+def test_unchecked_shapes_do_not_serve_a_checked_load(cache: Path, files: KnowledgeFiles) -> None:
+    KnowledgeBase.from_files(files, checks="none")
+    assert prepared_cache.read(files, shapes_checked=True) is None
+    assert prepared_cache.read(files, shapes_checked=False) is not None
+
+
+def test_another_engine_has_another_key(files: KnowledgeFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = prepared_cache.key(files, shapes_checked=True)
+    monkeypatch.setattr(_disk_cache, "engine_digest", lambda: "another engine")
+    assert prepared_cache.key(files, shapes_checked=True) != before
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "truncated", "not a pickle"])
+def test_a_damaged_entry_is_prepared_again_not_trusted(cache: Path, files: KnowledgeFiles, damage: str) -> None:
+    KnowledgeBase.from_files(files, checks="none")
+    entry = _entry(cache, files)
+    data = bytearray(entry.read_bytes())
+    if damage == "flipped byte":
+        data[len(data) // 2] ^= 0xFF
+    elif damage == "truncated":
+        del data[len(data) // 2 :]
+    else:
+        data = bytearray(b"hello")
+    entry.write_bytes(bytes(data))
+    assert prepared_cache.read(files, shapes_checked=False) is None
+    kb = KnowledgeBase.from_files(files, checks="none")
+    assert kb.content_hash == files.content_hash
+    assert prepared_cache.read(files, shapes_checked=False) is not None  # written again
+
+
+def test_an_entry_with_the_right_digest_but_not_a_knowledge_base_is_refused(cache: Path, files: KnowledgeFiles) -> None:
+    _disk_cache.write_pickle("prepared", _entry(cache, files).name, b"\x80\x05K\x07.", keep=8)  # pickle of 7
+    assert _disk_cache.read_pickle("prepared", _entry(cache, files).name) is not None
+    assert prepared_cache.read(files, shapes_checked=False) is None
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_an_entry_others_could_write_is_not_read(cache: Path, files: KnowledgeFiles, where: str) -> None:
+    KnowledgeBase.from_files(files, checks="none")
+    entry = _entry(cache, files)
+    (entry if where == "file" else entry.parent).chmod(0o666 if where == "file" else 0o777)
+    assert prepared_cache.read(files, shapes_checked=False) is None
+
+
+def test_a_symbolic_link_is_not_followed(cache: Path, files: KnowledgeFiles, tmp_path: Path) -> None:
+    KnowledgeBase.from_files(files, checks="none")
+    entry = _entry(cache, files)
+    elsewhere = tmp_path / "elsewhere"
+    entry.rename(elsewhere)
+    entry.symlink_to(elsewhere)
+    assert prepared_cache.read(files, shapes_checked=False) is None
+
+
+def test_a_cache_folder_that_cannot_be_written_only_costs_time(
+    files: KnowledgeFiles, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GR_CACHE_DIR", str(blocker / "cache"))
+    kb = KnowledgeBase.from_files(files, checks="none")
+    assert kb.content_hash == files.content_hash and kb.policies
+
+
+def test_only_the_newest_entries_stay(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(5):
+        _disk_cache.write_pickle("prepared", f"entry-{i}", b"x", keep=3)
+        os.utime(cache / "prepared" / f"entry-{i}", (1000 + i, 1000 + i))
+    assert sorted(p.name for p in (cache / "prepared").iterdir()) == ["entry-2", "entry-3", "entry-4"]
+
+
+def test_a_lint_after_an_edit_parses_only_the_edited_file(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    copy = tmp_path / "kb"
+    shutil.copytree(ROOT / "ontology", copy / "ontology")
+    shutil.copytree(ROOT / "shapes", copy / "shapes")
+    monkeypatch.setattr(files_module, "_PARSED", {})  # nothing remembered in this process
+    for _rel, data in KnowledgeFiles.read(copy).files:
+        files_module.parsed(data)  # as a first lint or load does: each file kept in the cache folder
+    edited = sorted((copy / "shapes").glob("*.ttl"))[0]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    monkeypatch.setattr(files_module, "_PARSED", {})  # a new process
+    parses: list[int] = []
+    real = files_module.Graph.parse
+
+    def counted(self: files_module.Graph, *a: object, **k: object) -> files_module.Graph:
+        parses.append(1)
+        return real(self, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files_module.Graph, "parse", counted)
+    again = KnowledgeFiles.read(copy)
+    graphs = [files_module.parsed(data) for _rel, data in again.files]
+    assert len(parses) == 1 and len(graphs) == len(again.files) > 20
+    assert sum(len(g) for g in graphs) > 5000
+
+
+def test_gr_cache_dir_off_keeps_nothing(files: KnowledgeFiles, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GR_CACHE_DIR", "off")
+    monkeypatch.chdir(tmp_path)
+    kb = KnowledgeBase.from_files(files, checks="none")
+    assert kb.policies and _disk_cache.cache_dir() is None
+    assert prepared_cache.read(files, shapes_checked=False) is None
+    assert list(tmp_path.iterdir()) == []
