@@ -1,4 +1,8 @@
-"""Dependencies: the knowledge base, the SPARQL service and the settings, from the app's state."""
+"""Dependencies: the knowledge base, the SPARQL service and the settings, from the app's state.
+
+Those that never block are ``async``: FastAPI runs a plain ``def`` dependency in its thread pool,
+one hand-off there and back for each, on every request (bench/README.md, issue 21).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from reasoner import KnowledgeBase
 from reasoner.sparql.service import SparqlService
@@ -16,18 +21,19 @@ from .reload import LiveKnowledge
 from .settings import Settings
 
 
-def get_kb(request: Request) -> KnowledgeBase:
+async def get_kb(request: Request) -> KnowledgeBase:
     """The current generation's knowledge base, read once per request (a reload never mixes into an answer).
 
-    The response then names it (``X-Knowledge-Base``, ``X-Knowledge-Base-Generation``).
+    The response then names it (``X-Knowledge-Base``, ``X-Knowledge-Base-Generation``). Only when
+    another worker has published a generation is it loaded, in the thread pool.
     """
     live: LiveKnowledge = request.state.live
-    kb, generation = live.current()
+    kb, generation = live.current() if live.is_current() else await run_in_threadpool(live.current)
     request.state.knowledge_base = (kb.content_hash, generation.number)
     return kb
 
 
-def get_live(request: Request) -> LiveKnowledge:
+async def get_live(request: Request) -> LiveKnowledge:
     """The holder of the live knowledge base (for reload and /version)."""
     live: LiveKnowledge = request.state.live
     return live
@@ -46,13 +52,13 @@ def get_sparql(request: Request) -> SparqlService:
     return live.sparql_for(generation, deadline=arrived + live.sparql.timeout)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.state.settings
     return settings
 
 
-def get_store(request: Request) -> DeterminationStore:
+async def get_store(request: Request) -> DeterminationStore:
     """The determination store; a 404 when the server keeps no determinations (``GR_STORE=false``)."""
     store: DeterminationStore | None = request.state.store
     if store is None:
@@ -60,7 +66,7 @@ def get_store(request: Request) -> DeterminationStore:
     return store
 
 
-def get_optional_store(request: Request) -> DeterminationStore | None:
+async def get_optional_store(request: Request) -> DeterminationStore | None:
     """The determination store, or None when the server keeps no determinations."""
     store: DeterminationStore | None = request.state.store
     return store

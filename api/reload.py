@@ -111,6 +111,10 @@ class LiveKnowledge:
         """The generation of :attr:`kb`."""
         return self._state[1]
 
+    def is_current(self) -> bool:
+        """Whether :meth:`current` would answer at once (no generation was published since the last load)."""
+        return self.generations.stamp() == self._stamp
+
     def current(self) -> tuple[KnowledgeBase, Generation]:
         """The current generation's knowledge base, loading it first if another worker published it."""
         if self.generations.stamp() != self._stamp:

@@ -164,19 +164,20 @@ def bind_reuse_port(family: int, address: tuple[Any, ...], cls: type[socket.sock
     return sock
 
 
-def serve(*, host: str, port: int, workers: int, log_config: dict[str, Any]) -> None:
+def serve(*, host: str, port: int, workers: int, log_config: dict[str, Any], app: str = "api.main:app_factory") -> None:
     """Run the app: in this process for one worker, else under uvicorn's supervisor.
 
     The supervisor starts ``workers`` processes, each listening on the address with a socket of
     its own (:class:`ReusePortAddress`), replaces a worker that dies (checked every half second),
     and restarts them one by one on SIGHUP. Every worker loads the same knowledge-base generation
-    (api/generations.py), so which one answers never matters.
+    (api/generations.py), so which one answers never matters. ``app`` names the factory each
+    worker calls (bench/http_app.py serves the same app with a no-op route added).
     """
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
-        "api.main:app_factory",
+        app,
         factory=True,
         host=host,
         port=port,
