@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from reasoner.compare import Comparison
 from reasoner.model import Determination
 from reasoner.render import rdf as rdf_output
+from reasoner.render.letter_facts import letter_facts
 from reasoner.render.links import identifier_url
 from reasoner.render.pathway import letter_pathway_svg
 
@@ -37,6 +38,7 @@ _HTML = Environment(
 _ENV.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
 for _env in (_ENV, _HTML):
     _env.filters["url"] = identifier_url
+    _env.globals["letter_facts"] = letter_facts
 
 
 def to_json(determination: Determination) -> str:

@@ -60,25 +60,43 @@ class Outline(NamedTuple):
 
 
 class PreparedShapes:
-    """A shapes graph compiled once; :meth:`validate` runs a selection of its root shapes."""
+    """A shapes graph compiled once; :meth:`validate` runs a selection of its root shapes.
 
-    def __init__(self, shapes: Graph) -> None:
+    Built from a shapes graph, it compiles every shape at once (a shape the compiled evaluator
+    does not support then loads pyshacl's shapes, so a shapes graph pyshacl cannot load is refused
+    at load). Revived from a prepared knowledge base kept on disk (reasoner/knowledge/prepared_cache.py),
+    whose shapes were compiled that way before, it compiles each shape the first time it is asked
+    for: a start pays for the policies it serves, not for every policy of the knowledge base.
+    """
+
+    def __init__(self, shapes: Graph, names: frozenset[Node] | None = None) -> None:
         self._shapes = shapes
-        self._names = _shape_nodes(shapes)
-        cache: dict[Node, Shape | None] = {}
-        self._compiled = {n: compile_shape(shapes, n, cache) for n in self._names}
+        self._names = _shape_nodes(shapes) if names is None else names
+        self._cache: dict[Node, Shape | None] = {}  # the compiler's, nested shapes included
+        self._compiled: dict[Node, Shape | None] = {}
+        self._compiling = threading.Lock()
         self._pyshacl: dict[Node, _pyshacl.PyshaclShape] | None = None
         self._outlines: dict[Node, Outline] = {}
-        if any(c is None for c in self._compiled.values()):
-            self._pyshacl_shapes()
+        if names is None:
+            if None in [self._compile(n) for n in self._names]:  # every one: not any(), which stops at the first
+                self._pyshacl_shapes()
 
-    def __reduce__(self) -> tuple[type[PreparedShapes], tuple[Graph]]:
-        # Compiled shapes are closures: a pickle holds the shapes graph, and loading compiles it again.
-        return PreparedShapes, (self._shapes,)
+    def __reduce__(self) -> tuple[object, tuple[Graph, frozenset[Node]]]:
+        # Compiled shapes are closures: a pickle holds the shapes graph and their names, and compiles lazily.
+        return PreparedShapes, (self._shapes, self._names)
+
+    def _compile(self, node: Node) -> Shape | None:
+        try:
+            return self._compiled[node]
+        except KeyError:
+            pass
+        with self._compiling:  # the compiler's cache is shared by the shapes it compiles
+            found = self._compiled[node] = compile_shape(self._shapes, node, self._cache)
+        return found
 
     def compiled(self, node: Node) -> Shape | None:
         """The compiled shape ``node``; None when pyshacl runs it or it is no shape."""
-        return self._compiled.get(node)
+        return self._compile(node) if node in self._names else None
 
     def outline(self, node: Node) -> Outline:
         """The parts of shape ``node``, read from the shapes graph the first time they are asked for."""
@@ -95,7 +113,7 @@ class PreparedShapes:
         for p in (SH["or"], SH["and"]):
             parts += [m for members in g.objects(node, p) for m in g.items(members)]
         found = Outline(
-            self._compiled.get(qualified) if qualified is not None else None,
+            self.compiled(qualified) if qualified is not None else None,
             count(SH.qualifiedMaxCount),
             count(SH.qualifiedMinCount),
             g.value(node, SH.path) is not None,
@@ -107,7 +125,7 @@ class PreparedShapes:
     @property
     def uncompiled(self) -> frozenset[Node]:
         """Shapes the compiled evaluator does not support; pyshacl runs them."""
-        return frozenset(n for n, c in self._compiled.items() if c is None)
+        return frozenset(n for n in self._names if self._compile(n) is None)
 
     def validate(
         self,
@@ -131,7 +149,7 @@ class PreparedShapes:
         reader, out, rest = reader if reader is not None else Reader(data), [], []
         try:
             for root in sorted(roots):
-                shape = self._compiled[root] if engine == "compiled" else None
+                shape = self._compile(root) if engine == "compiled" else None
                 if shape is None:
                     rest.append(root)
                 else:
