@@ -280,11 +280,13 @@ def lint(
 ) -> None:
     """Check the knowledge base: syntax of every file, SHACL-for-SHACL, meta-shapes, undeclared terms.
 
-    Prints the findings, then a summary line, on standard output.
+    Prints the findings, then a summary line, on standard output. The verdict is remembered by the
+    content of the files and the linting code (the cache folder), so unchanged files are not checked again.
     Exit 0 when clean, 1 with findings, 2 when a file cannot be read.
     """
+    from reasoner.knowledge import lint_cache
     from reasoner.knowledge.base import default_root
-    from reasoner.knowledge.lint import lint as run_lint
+    from reasoner.knowledge.lint import only_in
 
     if output not in ("text", "json"):
         raise fail("--format must be text or json", 2)
@@ -304,8 +306,11 @@ def lint(
                 raise fail(f"not part of the knowledge base at {root}: {', '.join(outside)}; give it with --kb", 2)
     if not (root / "ontology").is_dir():
         raise fail(f"no knowledge base under {root}", 2)
-    kb_log.info("knowledge base %s %s (linted)", root, KnowledgeFiles.read(root).content_hash)
-    report = run_lint(root, only=only)
+    files = KnowledgeFiles.read(root)
+    kb_log.info("knowledge base %s %s (linted)", root, files.content_hash)
+    report = lint_cache.checked(files)  # remembered by content: the same files, linted by the same code
+    if only is not None:
+        report = only_in(report, files, only)
     if output == "json":
         typer.echo(
             json.dumps(

@@ -272,3 +272,36 @@ def test_a_lint_of_the_same_files_is_remembered(tmp_path: Path, monkeypatch: pyt
     assert lint_module.lint_files(changed).findings and len(calls) == 1  # other bytes: checked
     unread = KnowledgeFiles(tmp_path, files.files, ("ontology/gone.ttl: PermissionError",))
     assert lint_module.lint_files(unread).exit_code == 2  # another file unread: not the remembered report
+
+
+def test_the_lint_command_reads_the_remembered_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unchanged knowledge base is not linted again by `guideline-reasoner lint`, in this process or another."""
+    from reasoner.knowledge import lint as lint_module
+    from reasoner.knowledge import lint_cache
+
+    monkeypatch.setenv("GR_CACHE_DIR", str(tmp_path / "cache"))
+    tiny = b"<https://w3id.org/guideline-reasoner/kb/tiny/a> <https://w3id.org/guideline-reasoner/kb/tiny/b> 1 .\n"
+    for rel, data in (("ontology/tiny.ttl", tiny), ("shapes/tiny.ttl", b"")):
+        (tmp_path / "kb" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "kb" / rel).write_bytes(data)
+    first = CliRunner().invoke(app, ["lint", "--kb", str(tmp_path / "kb")])
+    assert first.exit_code == 1 and "undeclared" in first.stdout
+    monkeypatch.setattr(lint_cache, "_MEMORY", {})  # another process: only the cache folder remembers
+    monkeypatch.setattr(lint_module, "_REPORTS", {})
+
+    def never(*_a: object) -> LintReport:
+        raise AssertionError("linted again")
+
+    monkeypatch.setattr(lint_module, "_lint_all", never)
+    again = CliRunner().invoke(app, ["lint", "--kb", str(tmp_path / "kb")])
+    assert again.exit_code == 1 and again.stdout == first.stdout
+    only = CliRunner().invoke(app, ["lint", "--kb", str(tmp_path / "kb"), str(tmp_path / "kb" / "shapes")])
+    assert only.exit_code == 0 and "undeclared" not in only.stdout
+
+
+def test_a_remembered_verdict_names_the_files_that_could_not_be_read(tmp_path: Path) -> None:
+    from reasoner.knowledge import lint_cache
+
+    files = KnowledgeFiles(tmp_path, (("ontology/a.ttl", b""), ("shapes/a.ttl", b"")))
+    unread = KnowledgeFiles(tmp_path, files.files, ("ontology/gone.ttl: PermissionError",))
+    assert lint_cache._key(files) != lint_cache._key(unread)

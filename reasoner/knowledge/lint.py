@@ -152,8 +152,11 @@ def lint_files(kb_files: KnowledgeFiles, *, only: list[Path] | None = None) -> L
     """
     key = "\n".join((kb_files.digest_of_everything, *kb_files.unreadable))
     report = _remembered(_REPORTS, key, 32, lambda: _lint_all(kb_files))
-    if only is None:
-        return report
+    return report if only is None else only_in(report, kb_files, only)
+
+
+def only_in(report: LintReport, kb_files: KnowledgeFiles, only: list[Path]) -> LintReport:
+    """``report`` with only the findings in ``only`` (files, or folders holding them, under the files' root)."""
     root = kb_files.root
     wanted = {p.resolve() for p in only}
     keep = {

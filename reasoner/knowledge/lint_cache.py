@@ -51,7 +51,8 @@ def checked(files: KnowledgeFiles) -> LintReport:
 
 
 def _key(files: KnowledgeFiles) -> str:
-    return _disk_cache.key(files.digest_of_everything, _LINTING_MODULES)
+    # The files that could not be read are part of what was linted: a verdict without them is another.
+    return _disk_cache.key("\n".join((files.digest_of_everything, *files.unreadable)), _LINTING_MODULES)
 
 
 def _read(key: str) -> LintReport | None:
