@@ -181,3 +181,24 @@ def test_gr_cache_dir_off_keeps_nothing(files: KnowledgeFiles, monkeypatch: pyte
     assert kb.policies and _disk_cache.cache_dir() is None
     assert prepared_cache.read(files, shapes_checked=False) is None
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("cached_parses", [True, False])
+def test_the_shapes_hold_one_object_per_term(
+    files: KnowledgeFiles, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cached_parses: bool
+) -> None:
+    """Rule expansion writes interned terms; files parsed afresh are interned by a copy (base._interned)."""
+    from reasoner._rdf.terms import INTERNED
+
+    monkeypatch.setenv("GR_CACHE_DIR", str(tmp_path / "cache") if cached_parses else "off")
+    monkeypatch.setattr(files_module, "_PARSED", {})
+    if cached_parses:
+        for _rel, data in files.files:
+            files_module.parsed(data)
+        monkeypatch.setattr(files_module, "_PARSED", {})  # read back from the cache folder, interned
+    kb = KnowledgeBase.from_files(files, checks="none")
+    rules_wrote = [
+        s for s in kb.shapes.subjects() if str(s).startswith("https://w3id.org/guideline-reasoner/shapes/rule/")
+    ]
+    assert len(rules_wrote) > 50
+    assert all(INTERNED.get(term) is term for triple in kb.shapes for term in triple)

@@ -185,7 +185,7 @@ class KnowledgeBase:
             parse_into(shapes, rel, data)
             if rel == "shapes/case.ttl":
                 parse_into(case_shapes, rel, data)
-        rules.expand_rules(ontology, shapes)
+        rules.expand_rules(_Interning.of(ontology), _Interning.of(shapes))
         _bind_thresholds(ontology, shapes)
         ontology, shapes = _interned(ontology), _interned(shapes)
         if checks != "none":
@@ -385,14 +385,34 @@ def _labels(graph: Graph) -> dict[URIRef, str]:
     return out
 
 
+class _Interning(Graph):
+    """Another graph's store, written through with the interned terms (rule expansion writes the shapes it makes)."""
+
+    @classmethod
+    def of(cls, graph: Graph) -> _Interning:
+        """A graph over ``graph``'s store and context: what is added here is added there."""
+        return cls(store=graph.store, identifier=graph.identifier)
+
+    def add(self, triple: tuple[Node, Node, Node]) -> _Interning:
+        """Add ``triple``, each term as the interned object."""
+        table = INTERNED
+        s, p, o = triple
+        super().add((table.setdefault(s, s), table.setdefault(p, p), table.setdefault(o, o)))
+        return self
+
+
 def _interned(graph: Graph) -> Graph:
     """``graph`` with one object per term, the vocabulary's own where it names one.
 
     rdflib's parser makes a new object for every mention of an IRI, and rdflib compares two
     unequal-identity terms in Python; with one object per term, the sets and dicts built from the
-    knowledge base and the case terms made from the vocabulary match by identity.
+    knowledge base and the case terms made from the vocabulary match by identity. Files read from
+    the cache folder come interned (reasoner/_rdf/pickled.py), and rule expansion writes interned
+    terms: such a graph is checked (a twentieth of a copy) and kept as it is.
     """
     table = INTERNED
+    if all(table.setdefault(t, t) is t for triple in graph for t in triple):
+        return graph
     out = Graph()
     for s, p, o in graph:
         out.add((table.setdefault(s, s), table.setdefault(p, p), table.setdefault(o, o)))
