@@ -112,8 +112,9 @@ def parsed(data: bytes) -> Graph:
     """One Turtle file parsed, remembered by its content (a reload or a lint parses only the files that changed).
 
     Remembered in this process and in the cache folder (reasoner/_disk_cache.py), so a lint after
-    an edit, or a load that must prepare again, parses only the files that changed. The graph is
-    shared: read it, copy from it, never change it.
+    an edit, or a load that must prepare again, parses only the files that changed. Its terms are
+    the interned ones (reasoner/_rdf/pickled.py). The graph is shared: read it, copy from it,
+    never change it.
 
     Raises:
         TurtleSyntaxError: not Turtle, with the position rdflib gives (reasoner/_rdf/turtle.py).
@@ -126,10 +127,15 @@ def parsed(data: bytes) -> Graph:
         return found
     graph = _from_disk(key)
     if graph is None:
-        graph = Graph()
+        fresh = Graph()
         with turtle_syntax_errors():
-            graph.parse(data=data, format="turtle")
-        _disk_cache.write_pickle("parsed", _disk_key(key), pickled.dumps(graph), keep=PARSED_ON_DISK)
+            fresh.parse(data=data, format="turtle")
+        kept = pickled.dumps(fresh)
+        _disk_cache.write_pickle("parsed", _disk_key(key), kept, keep=PARSED_ON_DISK)
+        # Read back: one object per term, as a file from the cache folder has (a tenth of the parse).
+        back = pickled.loads(kept)
+        assert isinstance(back, Graph)
+        graph = back
     with _PARSED_LOCK:
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.pop(next(iter(_PARSED)))
