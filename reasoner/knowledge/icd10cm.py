@@ -1,0 +1,140 @@
+"""ICD-10-CM, whole: every chapter, block, category and code of the release the simple-icd-10-cm package ships.
+
+The package (MIT licence) carries the CDC's tabular list and code list, which are public domain,
+official descriptions included (unlike CPT's). It is the only module that imports the package:
+reading its XML takes more than a second, so the index built from it is kept in the cache folder
+(reasoner/_disk_cache.py) by the package's version, and read from there in a few tens of
+milliseconds. Nothing here is loaded as triples, and nothing on a request's path reads it until
+a code is looked up.
+
+Codes are written with their dot (``M47.816``); blocks as ranges (``M45-M49``), chapters by number.
+A code is billable when it is a leaf of the classification: a category with subcategories
+(``M47.8``) is not a code a claim may carry. Where a block is named as its one category (``B20``),
+the category is the item of that name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from importlib import metadata
+from typing import Any
+
+from reasoner import _disk_cache
+from reasoner._rdf import pickled
+
+DISTRIBUTION = "simple-icd-10-cm"
+#: The release the package ships: the fiscal year and the date its update took effect.
+FISCAL_YEAR = 2026
+EFFECTIVE = date(2026, 4, 1)  # the April 1, 2026 update of FY 2026 (data/icd10c-tabular-April-1-2026.xml)
+RELEASE = "ICD-10-CM FY2026 (April 1, 2026 update)"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One item of the classification: a chapter, a block, a category or subcategory, or a code."""
+
+    code: str
+    description: str
+    billable: bool  # a leaf: a code a claim may carry
+    parent: str | None
+
+
+class Icd10Cm:
+    """The classification of one release, by code (with its dot)."""
+
+    def __init__(self, items: dict[str, tuple[str, bool, str | None]], version: str) -> None:
+        self._items = items
+        self.version = version  # of the package the items were read from
+        self._children: dict[str, list[str]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, str) and code in self._items
+
+    def get(self, code: str) -> Item | None:
+        """The item ``code`` names (``M47.816``, ``M47``, ``M45-M49``), or None when the release has none."""
+        found = self._items.get(code)
+        return None if found is None else Item(code, *found)
+
+    def billable_codes(self) -> Iterator[str]:
+        """Every code a claim may carry, in the classification's order."""
+        return (code for code, (_d, billable, _p) in self._items.items() if billable)
+
+    def ancestors(self, code: str) -> list[str]:
+        """The items above ``code``, nearest first (``M47.81``, ``M47.8``, ``M47``, ``M45-M49``, ``13``)."""
+        out = []
+        parent = self._items[code][2] if code in self._items else None
+        while parent is not None:
+            out.append(parent)
+            parent = self._items[parent][2]
+        return out
+
+    def descendants(self, code: str) -> list[str]:
+        """Every item below ``code``, in the classification's order."""
+        if self._children is None:
+            children: dict[str, list[str]] = {}
+            for child, (_d, _b, parent) in self._items.items():
+                if parent is not None:
+                    children.setdefault(parent, []).append(child)
+            self._children = children
+        out: list[str] = []
+        stack = list(reversed(self._children.get(code, [])))
+        while stack:
+            item = stack.pop()
+            out.append(item)
+            stack.extend(reversed(self._children.get(item, [])))
+        return out
+
+    def near(self, code: str, most: int = 3) -> list[str]:
+        """The billable codes closest in spelling to ``code`` (for a code the release does not have)."""
+        head = code[:3].upper()
+        pool = [c for c in self.billable_codes() if c.startswith(head)] or [
+            c for c in self.billable_codes() if c[:1] == head[:1]
+        ]
+        return difflib.get_close_matches(code.upper(), pool, n=most, cutoff=0.6)
+
+
+def package() -> Any:
+    """The simple_icd_10_cm module (imported here only: it parses the tabular list's XML on import)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 1.5.0 reads its data with importlib.resources.read_text
+        import simple_icd_10_cm
+
+    return simple_icd_10_cm
+
+
+@functools.cache
+def release() -> Icd10Cm:
+    """The release the installed package ships, from the cache folder when it was read before."""
+    version = metadata.version(DISTRIBUTION)
+    key = hashlib.sha256(f"{version}:{_disk_cache.engine_digest()}".encode()).hexdigest()
+    data = _disk_cache.read_pickle("icd10cm", key)
+    if data is not None:
+        try:
+            items = pickled.loads(data)
+        except Exception:  # noqa: BLE001 - a pickle that cannot be read is read from the package again
+            items = None
+        if isinstance(items, dict) and items:
+            return Icd10Cm(items, version)
+    items = _read_package()
+    _disk_cache.write_pickle("icd10cm", key, pickled.dumps(items), keep=2)
+    return Icd10Cm(items, version)
+
+
+def _read_package() -> dict[str, tuple[str, bool, str | None]]:
+    cm = package()
+    items: dict[str, tuple[str, bool, str | None]] = {}
+    for code in cm.get_all_codes(True):
+        # A block named as its one category (B20, C7A...) is listed twice: the category is kept,
+        # under the block's chapter (the package gives the block itself as the category's parent).
+        parent = next((a for a in cm.get_ancestors(code) if a != code), None)
+        items[code] = (cm.get_description(code), bool(cm.is_leaf(code)), parent)
+    return items
