@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ DISTRIBUTION = "simple-icd-10-cm"
 FISCAL_YEAR = 2026
 EFFECTIVE = date(2026, 4, 1)  # the April 1, 2026 update of FY 2026 (data/icd10c-tabular-April-1-2026.xml)
 RELEASE = "ICD-10-CM FY2026 (April 1, 2026 update)"
+# What decides the index kept in the cache folder, beside the package's version: this code and how it is pickled.
+_BUILDING_MODULES = ("knowledge/icd10cm.py", "_rdf/pickled.py")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,7 @@ def package() -> Any:
 def release() -> Icd10Cm:
     """The release the installed package ships, from the cache folder when it was read before."""
     version = metadata.version(DISTRIBUTION)
-    key = hashlib.sha256(f"{version}:{_disk_cache.engine_digest()}".encode()).hexdigest()
+    key = _disk_cache.key(f"{DISTRIBUTION}=={version}", _BUILDING_MODULES)
     data = _disk_cache.read_pickle("icd10cm", key)
     if data is not None:
         try:
