@@ -12,6 +12,9 @@
 - ``turtle_writer``: the Turtle serialiser that writes numbers bare only in their own lexical form
   (``TurtleSerializer``, ``_GEN_QNAME_FOR_DT``, ``Literal._literal_n3``).
 - ``lock``: the one lock for rdflib's SPARQL parser and pyshacl's process-wide patches.
+- ``pickled``: pickles of graphs and prepared knowledge that rebuild terms slot by slot
+  (``Literal``'s four slots, as ``terms`` does) and keep ``Memory`` stores' indexes as rdflib
+  leaves them; ``tests/test_pickled.py`` holds each term to rdflib's own.
 
 Each module says what the public upstream way would be, or that there is none;
 ``tests/test_rdflib_adapters.py`` holds each internal to the shape relied on, and
