@@ -28,7 +28,8 @@ async def get_kb(request: Request) -> KnowledgeBase:
     another worker has published a generation is it loaded, in the thread pool.
     """
     live: LiveKnowledge = request.state.live
-    kb, generation = live.current() if live.is_current() else await run_in_threadpool(live.current)
+    state = live.loaded()
+    kb, generation = state if state is not None else await run_in_threadpool(live.current)
     request.state.knowledge_base = (kb.content_hash, generation.number)
     return kb
 

@@ -111,9 +111,9 @@ class LiveKnowledge:
         """The generation of :attr:`kb`."""
         return self._state[1]
 
-    def is_current(self) -> bool:
-        """Whether :meth:`current` would answer at once (no generation was published since the last load)."""
-        return self.generations.stamp() == self._stamp
+    def loaded(self) -> tuple[KnowledgeBase, Generation] | None:
+        """What :meth:`current` answers when it would answer at once; None when a generation must be loaded first."""
+        return self._state if self.generations.stamp() == self._stamp else None
 
     def current(self) -> tuple[KnowledgeBase, Generation]:
         """The current generation's knowledge base, loading it first if another worker published it."""

@@ -130,19 +130,9 @@ def _child_kb(n: int, root: Path, cache: Path, first: bool) -> dict[str, Any]:
     return out
 
 
-def _cold_determine(root: Path, cache: Path) -> float:
-    """Wall seconds of ``guideline-reasoner determine`` of the facet RFA example on ``root``, a new process."""
-    env = dict(os.environ, GR_CACHE_DIR=str(cache), GUIDELINE_REASONER_KB=str(root))
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "api.cli", "determine", str(ROOT / "examples/cases/facet-rfa-initial.json")],
-        env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    return time.perf_counter() - start
-
-
 def kb_scale(sizes: list[int], runs: int) -> tuple[list[str], dict[str, float]]:
     """(c): per N, lint and prepare once, then the load from the cache folder and a cold command, ``runs`` times."""
+    from bench.cold_start import time_determine
     from bench.generated import knowledge_base_with
 
     rows = [
@@ -164,7 +154,8 @@ def kb_scale(sizes: list[int], runs: int) -> tuple[list[str], dict[str, float]]:
 
             r = child(True)
             r["cached_s"] = statistics.median(child(False)["load_s"] for _ in range(runs))
-            r["cold_s"] = statistics.median(_cold_determine(root, cache) for _ in range(runs))
+            case = "examples/cases/facet-rfa-initial.json"
+            r["cold_s"] = statistics.median(time_determine(ROOT, cache, case, kb=root) for _ in range(runs))
             results.append(r)
             rows.append(
                 f"| {n} | {r['policies']} | {r['triples']} | {r['lint_s']:.2f} | {r['load_s']:.2f} | "

@@ -32,13 +32,19 @@ BASELINES = {"e1ba785": "the code issue 21 measured", "e873713": "before issue 2
 _CLI = "import sys; sys.path.insert(0, {root!r}); from api.cli import app; app(['determine', {case!r}])"
 
 
-def _run(root: Path, cache: Path) -> float:
+def time_determine(code: Path, cache: Path, case: str = SEED, kb: Path | None = None) -> float:
+    """Wall seconds of ``determine`` of ``case`` (relative to ``code``) in a new process of the version at ``code``.
+
+    ``kb``: the knowledge base to load; by default the version's own (its folder).
+    """
     env = dict(os.environ, GR_CACHE_DIR=str(cache), PYTHONDONTWRITEBYTECODE="1")
     env.pop("GUIDELINE_REASONER_KB", None)
+    if kb is not None:
+        env["GUIDELINE_REASONER_KB"] = str(kb)
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", _CLI.format(root=str(root), case=SEED)],
-        cwd=root,
+        [sys.executable, "-c", _CLI.format(root=str(code), case=case)],
+        cwd=code,
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -66,13 +72,13 @@ def measure(runs: int, baselines: list[str]) -> list[tuple[str, str, list[float]
             for i, (_name, _what, root) in enumerate(versions):
                 _compile(root)
                 if i == 0:
-                    first = _run(root, Path(tmp) / "cache-first")
+                    first = time_determine(root, Path(tmp) / "cache-first")
                     rows.append(("this checkout, empty cache folder", "everything worked out", [first]))
-                _run(root, Path(tmp) / f"cache-{i}")  # warm: the lint verdict and what the version remembers
+                time_determine(root, Path(tmp) / f"cache-{i}")  # warm: the lint verdict and what the version remembers
             timed: dict[int, list[float]] = {i: [] for i in range(len(versions))}
             for _ in range(runs):  # in turn, so that a busy moment of the machine falls on every version
                 for i, (_name, _what, root) in enumerate(versions):
-                    timed[i].append(_run(root, Path(tmp) / f"cache-{i}"))
+                    timed[i].append(time_determine(root, Path(tmp) / f"cache-{i}"))
             rows[1:1] = [(name, what, timed[i]) for i, (name, what, _root) in enumerate(versions)]
         finally:
             for _name, _what, root in versions[1:]:

@@ -48,15 +48,14 @@ def key(subject: str, modules: tuple[str, ...]) -> str:
     return hashlib.sha256(f"{subject}:{_code_digest(modules)}".encode()).hexdigest()
 
 
-@functools.cache
 def engine_digest() -> str:
     """A digest of every module of the engine and of the library versions: what prepares a knowledge base."""
-    digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    for dist in _LIBRARIES:
-        digest.update(f"{dist}=={metadata.version(dist)}".encode())
-    return digest.hexdigest()
+    return _code_digest(_engine_modules())
+
+
+@functools.cache
+def _engine_modules() -> tuple[str, ...]:
+    return tuple(sorted(path.relative_to(_PACKAGE).as_posix() for path in _PACKAGE.rglob("*.py")))
 
 
 @functools.cache
@@ -81,11 +80,9 @@ def read(kind: str, key: str) -> str | None:
 def write(kind: str, key: str, text: str) -> None:
     """Keep ``text`` under ``kind/key`` (atomically; silently not at all where the folder cannot be written)."""
     try:
-        path = _folder(kind) / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        staging.write_text(text, encoding="utf-8")
-        os.replace(staging, path)
+        folder = _folder(kind)
+        folder.mkdir(parents=True, exist_ok=True)
+        _put(folder, key, text.encode("utf-8"), 0o644)
     except OSError:
         pass
 
@@ -121,14 +118,19 @@ def write_pickle(kind: str, key: str, data: bytes, *, keep: int) -> None:
     try:
         folder = _folder(kind)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        staging = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(_MAGIC + _hex(data) + b"\n" + data)
-        os.replace(staging, folder / key)
+        _put(folder, key, _MAGIC + _hex(data) + b"\n" + data, 0o600)
         _prune(folder, keep)
     except OSError:
         pass
+
+
+def _put(folder: Path, key: str, data: bytes, mode: int) -> None:
+    """Write ``folder/key`` through a staging file renamed into place: a reader sees all of it or none."""
+    staging = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(staging, folder / key)
 
 
 class _Off(OSError):

@@ -72,8 +72,7 @@ class PreparedShapes:
     def __init__(self, shapes: Graph, names: frozenset[Node] | None = None) -> None:
         self._shapes = shapes
         self._names = _shape_nodes(shapes) if names is None else names
-        self._cache: dict[Node, Shape | None] = {}  # the compiler's, nested shapes included
-        self._compiled: dict[Node, Shape | None] = {}
+        self._compiled: dict[Node, Shape | None] = {}  # by root shape; the compiler's own cache
         self._compiling = threading.Lock()
         self._pyshacl: dict[Node, _pyshacl.PyshaclShape] | None = None
         self._outlines: dict[Node, Outline] = {}
@@ -91,8 +90,7 @@ class PreparedShapes:
         except KeyError:
             pass
         with self._compiling:  # the compiler's cache is shared by the shapes it compiles
-            found = self._compiled[node] = compile_shape(self._shapes, node, self._cache)
-        return found
+            return compile_shape(self._shapes, node, self._compiled)
 
     def compiled(self, node: Node) -> Shape | None:
         """The compiled shape ``node``; None when pyshacl runs it or it is no shape."""
