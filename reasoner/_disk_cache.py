@@ -23,7 +23,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 #: The libraries whose versions are part of every key: they parse and check what is remembered.
-_LIBRARIES = ("rdflib", "pyshacl")
+_LIBRARIES = ("rdflib", "pyshacl", "simple-icd-10-cm")  # the last: the ICD-10-CM release lint checks codes against
 _PACKAGE = Path(__file__).resolve().parent
 _MAGIC = b"guideline-reasoner pickle 1\n"
 

@@ -204,8 +204,10 @@ class ExternalAccessRefused(CaseVocabularyError):
         super().__init__("the case refers to something outside it (a file or a network address); nothing is fetched")
 
 
-IssueCode = Literal["structure", "invalid", "not-found", "required", "too-costly", "not-supported", "multiple-matches"]
-_STATUS: dict[str, int] = {"required": 422, "too-costly": 413}
+IssueCode = Literal[
+    "structure", "invalid", "code-invalid", "not-found", "required", "too-costly", "not-supported", "multiple-matches"
+]
+_STATUS: dict[str, int] = {"required": 422, "code-invalid": 422, "too-costly": 413}
 
 
 class FhirError(CaseError):

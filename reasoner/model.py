@@ -116,6 +116,21 @@ class RequestedLine(_Out):
     coverageReferences: list[str]
 
 
+class DiagnosisOut(_Out):
+    """A diagnosis on the request, as the ICD-10-CM release the service holds describes it."""
+
+    code: str
+    system: str = "ICD-10-CM"
+    description: str | None = Field(description="the official description; null when the release has no such code")
+    billable: bool | None = Field(
+        description="whether a claim may carry the code (a category may not); null when the release has no such code"
+    )
+    primary: bool
+    problem: str | None = Field(
+        default=None, description="why the request pends on this code (a category, a code that cannot be checked)"
+    )
+
+
 class NextStep(_Out):
     """A step of the pathway not yet done, in pathway order."""
 
@@ -169,6 +184,9 @@ class Determination(_Out):
     outcomeLabel: str
     clinicianReview: bool
     requested: list[RequestedLine]
+    diagnoses: list[DiagnosisOut] = Field(
+        default_factory=list, description="the diagnoses on the request, primary first"
+    )
     rationale: list[str]
     criteria: list[CriterionResult]
     missingInformation: list[str]

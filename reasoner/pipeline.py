@@ -23,6 +23,7 @@ from reasoner.enrich.unstated import as_stated
 from reasoner.enrich.values import EnrichedCase, Line
 from reasoner.errors import FhirError, UnknownPolicyError
 from reasoner.explain.criteria import explain
+from reasoner.explain.diagnoses import request_diagnoses
 from reasoner.intake import jsonld
 from reasoner.intake import turtle as intake
 from reasoner.intake.json_case.load import load_json
@@ -227,6 +228,7 @@ def _determination(
         clinicianReview=explained.outcome.value
         in ("not-medically-necessary", "pended-clinician-review", "no-applicable-guideline"),
         requested=[_line(kb, enriched, line) for line in enriched.lines],
+        diagnoses=request_diagnoses(enriched, kb),
         rationale=list(explained.rationale),
         criteria=list(explained.criteria),
         missingInformation=list(explained.missing),

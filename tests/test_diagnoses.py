@@ -47,13 +47,14 @@ def _criterion(d, suffix: str):  # type: ignore[no-untyped-def]
         (["M47.816"], "met", "medically-necessary", None),
         (["M47.812"], "met", "medically-necessary", None),  # in the V range, a code the KB does not hold
         (["M54.50", "M48.15"], "met", "medically-necessary", None),  # a secondary diagnosis in an S range
-        (["S72.001A"], "not-met", "not-medically-necessary", "ICD-10-CM S72.001A, a code the knowledge base does"),
+        # a code the KB does not hold, named as ICD-10-CM describes it
+        (["S72.001A"], "not-met", "not-medically-necessary", "ICD-10-CM S72.001A Fracture of unspecified part of neck"),
         (["M47.818"], "not-met", "not-medically-necessary", "M47.818"),  # just outside the range
         (["M54.16"], "not-met", "not-medically-necessary", "lumbar radiculopathy"),
-        (
+        (  # deleted as a code, kept as a category: the request pends for a billable code (tests/test_request_codes.py)
             ["M54.5"],
             "not-met",
-            "not-medically-necessary",
+            "pended-information-needed",
             "ICD-10-CM M54.5, deleted from ICD-10-CM on 2021-10-01 and not a valid code (replaced by M54.50, M54.51"
             " and M54.59)",
         ),

@@ -37,6 +37,8 @@ CODE_CHECKS = {
     "owl-construct",
     "inverse-sequence-path",
     "placeholder",
+    "code-exists",
+    "family-exists",
 }
 
 _EXPECT = re.compile(r"^# expect (?P<check>[a-z]+(?:-[a-z]+)*) at line (?P<line>\d+), column (?P<column>\d+): \S")

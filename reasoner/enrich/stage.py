@@ -28,7 +28,8 @@ from reasoner.enrich.derived import derive
 from reasoner.enrich.sites import derive_sites, fact_levels, fact_regions, fact_sides, latest_at_site, same_levels
 from reasoner.enrich.unstated import mark_unstated
 from reasoner.enrich.values import EnrichedCase, Line
-from reasoner.knowledge import applicability
+from reasoner.intake.diagnosis_codes import Pend, pend
+from reasoner.knowledge import applicability, icd10cm
 from reasoner.knowledge.classes import classes_for, purpose_classes
 from reasoner.knowledge.entities import Policy, icd10cm_notation
 from reasoner.vocab import CV, GR
@@ -66,7 +67,7 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
         if isinstance(when, Literal) and isinstance(when.toPython(), date):  # an IRI's toPython() is itself
             _elapsed(add, proc, (request_date - when.toPython()).days, elapsed)
     derive_sites(objs, add, kb, request, lines, procedures)
-    _request_diagnoses(objs, add, kb, request, request_date)
+    pends = _request_diagnoses(objs, add, kb, request, request_date)
     same_levels(objs, add, request, (*procedures, *objs(case_node, CV.imagingFinding)))
     _pain_history(objs, add, kb, case_node)
     addressed = tuple(line.classes for line in lines if line.status != GR.NotAddressed)
@@ -96,7 +97,7 @@ def enrich(case: Graph, kb: KnowledgeBase, policy: Policy) -> EnrichedCase:
         flush(g, pending)
     latest_at_site(objs, add, kb, request, procedures, applicable.criteria)
     flush(g, pending)
-    return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable)
+    return EnrichedCase(g, case_node, request, policy, request_date, tuple(lines), applicable, pends)
 
 
 def _classify(g: Graph, objs: Objects, add: Adder, kb: KnowledgeBase, request: Node, line_nodes: set[Node]) -> None:
@@ -168,21 +169,36 @@ def _elapsed(add: Adder, node: Node, days: int, made: dict[int, tuple[Literal, L
     add((node, GR.monthsBeforeRequest, terms[2]))
 
 
-def _request_diagnoses(objs: Objects, add: Adder, kb: KnowledgeBase, request: Node, request_date: date) -> None:
+def _request_diagnoses(
+    objs: Objects, add: Adder, kb: KnowledgeBase, request: Node, request_date: date
+) -> tuple[Pend, ...]:
     """Each diagnosis on the request: typed as one, and linked to the diagnosis lists its code is on.
 
     Matched by notation, so a code the knowledge base does not hold is still found in a range or
-    family; a code deleted from ICD-10-CM on or before the request date is on no list.
+    family; a code deleted from ICD-10-CM on or before the request date is on no list. A category
+    (not billable) is on no list either; where a billable code under it is on one, whether it is
+    on the list is unstated. Returns what the request pends on (reasoner/intake/diagnosis_codes.py).
     """
+    pends: dict[str, Pend] = {}
     for prop in (CV.primaryDiagnosis, CV.secondaryDiagnosis):
         for diagnosis in tuple(objs(request, prop)):
             add((diagnosis, _TYPE, GR.RequestDiagnosis))
             code = first_of(objs(diagnosis, CV.code))
             notation = icd10cm_notation(code, kb.codes)
-            if notation is None or deleted_by(kb, code, request_date):
+            if notation is None:
+                continue
+            waiting = pend(notation, request_date)
+            if waiting is not None:
+                pends.setdefault(notation, waiting)
+                if notation in icd10cm.release():  # a category
+                    if any(kb.lists_holding(c) for c in icd10cm.release().billable_under(notation)):
+                        add((diagnosis, GR.unstated, GR.onDiagnosisList))
+                    continue
+            if deleted_by(kb, code, request_date):
                 continue
             for listed in sorted(kb.lists_holding(notation)):
                 add((diagnosis, GR.onDiagnosisList, listed))
+    return tuple(pends.values())
 
 
 def deleted_by(kb: KnowledgeBase, code: Node | None, when: date) -> str | None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from reasoner.knowledge.applicability import Applicable
 from reasoner.knowledge.entities import Policy
+
+if TYPE_CHECKING:
+    from reasoner.intake.diagnosis_codes import Pend
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +38,4 @@ class EnrichedCase:
     request_date: date
     lines: tuple[Line, ...]
     applicable: Applicable
+    pends: tuple[Pend, ...] = ()  # codes on the request it cannot be decided with (a category, say)

@@ -99,6 +99,8 @@ def explain(
     missing_docs = {(kb.missing_texts.get(k) or kb.label(k)) for c in crits for k in c.needs & missing_kinds}
     not_stated = {value for result in out for value in result.notStated}
     missing = tuple(sorted(missing_docs)) + tuple(sorted(not_stated - missing_docs))
+    if outcome is not Outcome.NO_APPLICABLE_GUIDELINE:
+        missing = tuple(p.needed for p in case.pends) + missing
     steps = () if outcome is Outcome.NO_APPLICABLE_GUIDELINE else _next_steps(case, kb, out)
     return Explained(outcome, tuple(out), missing, steps, _rationale(outcome, out, missing, kb, case))
 
@@ -337,6 +339,8 @@ def _references_of(case: EnrichedCase, kb: KnowledgeBase, c: Criterion) -> tuple
 def _outcome(case: EnrichedCase, results: list[CriterionResult]) -> Outcome:
     if all(line.status == GR.NotAddressed for line in case.lines):
         return Outcome.NO_APPLICABLE_GUIDELINE
+    if case.pends:  # a code the request cannot be decided with (a category): pended, as a payer's intake pends it
+        return Outcome.PENDED
     required = [r for r in results if r.required]
     if any(r.status is Status.NOT_MET and not r.advisory for r in required):
         return Outcome.NOT_MEDICALLY_NECESSARY
@@ -367,6 +371,8 @@ def _rationale(
     failed = tuple(f"{tagged(r)}: {r.finding}" for r in not_met)
     if outcome is Outcome.NOT_MEDICALLY_NECESSARY:
         return failed
+    if outcome is Outcome.PENDED and case.pends:
+        return (*(p.reason for p in case.pends), *failed)
     if outcome is Outcome.PENDED:
         items = "item" if len(missing) == 1 else "items"
         lead = "No criterion that decides a denial is failed" if failed else "No required criterion is failed"

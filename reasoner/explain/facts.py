@@ -11,6 +11,8 @@ from rdflib.term import Node
 from reasoner._memo import per_knowledge_base
 from reasoner.explain.generic_facts import _device, _observation, _treatment, _usage_series
 from reasoner.explain.words import _code, _label, _num, _value, derived_value
+from reasoner.knowledge import icd10cm
+from reasoner.knowledge.entities import icd10cm_notation
 from reasoner.model import Source
 from reasoner.vocab import CV, GR
 
@@ -77,12 +79,16 @@ def _by_purpose(kb: KnowledgeBase) -> frozenset[URIRef]:
 
 
 def _diagnosis(kb: KnowledgeBase, iri: Node | None, *, short: bool = False) -> str:
-    """An ICD-10-CM code in words: with its label, as deleted (and what replaced it), or as unknown."""
+    """An ICD-10-CM code in words: with its label, as deleted (and what replaced it), else as the release has it."""
     code = kb.codes.get(iri) if isinstance(iri, URIRef) else None
     named = _code(kb, iri) or "no code"
     if code is None:
+        notation = icd10cm_notation(iri, kb.codes)
+        item = icd10cm.release().get(notation) if notation else None
         named = named if named.startswith("ICD-10-CM") else f"ICD-10-CM {named}"
-        return f"{named}, a code the knowledge base does not hold"
+        if item is None:
+            return f"{named}, not a code of {icd10cm.RELEASE}"
+        return f"{named} {item.description}" + ("" if item.billable else " (a category, not a billable code)")
     if code.deleted_on is not None:
         replacements = kb.ontology.objects(code.iri, GR.replacedBy)
         after = sorted(kb.codes[r].notation for r in replacements if isinstance(r, URIRef) and r in kb.codes)

@@ -28,6 +28,7 @@ from reasoner._memo import per_knowledge_base
 from reasoner._rdf.case_store import adder, new_case_graph
 from reasoner._rdf.turtle import TurtleSyntaxError, safe_reason, turtle_syntax_errors
 from reasoner.errors import CaseError, CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
+from reasoner.intake.diagnosis_codes import refused_diagnoses
 from reasoner.intake.limits import untrusted_input
 from reasoner.numbers import NUMERIC_DATATYPES, number_problem
 from reasoner.vocab import CV, GR, KB_NAMESPACES
@@ -283,7 +284,8 @@ def check_shapes(graph: Graph, kb: KnowledgeBase) -> None:
     """Check a sanitised case against shapes/case.ttl.
 
     Raises:
-        CaseShapeError: one problem per result: the node and the shape's message.
+        CaseShapeError: one problem per result: the node and the shape's message; or a diagnosis on
+            the request that is not an ICD-10-CM code (reasoner/intake/diagnosis_codes.py).
     """
     results = kb.validator.validate(graph, kb.shape_index.case_roots)
     if results:
@@ -292,6 +294,9 @@ def check_shapes(graph: Graph, kb: KnowledgeBase) -> None:
             message = kb.shapes.value(r.source_shape, SH.message)
             problems.append((_where(graph, r.focus), str(message or r.source_shape)))
         raise CaseShapeError(sorted(set(problems)))
+    refused = [(f"{_where(graph, node)}, cv:code", why) for node, why in refused_diagnoses(graph, kb)]
+    if refused:
+        raise CaseShapeError(refused)
 
 
 def _where(graph: Graph, node: Node) -> str:

@@ -100,12 +100,14 @@ class Review:
 def of_determination(pas: PasCase, d: Determination) -> Review:
     """The review of a request judged as ``d``: the outcome's action for every item the policy addresses."""
     coverage = {line.code: line.coverageStatus for line in d.requested}
+    # A diagnosis the request pends on (a category, say) is noted on each item it is given for.
+    coded = tuple(dx.problem for dx in d.diagnoses if dx.problem)
 
     def judged(sequence: int, code: str) -> ItemReview:
         if coverage.get(code) == "not-addressed" and d.outcome is not Outcome.NO_APPLICABLE_GUIDELINE:
             why = f"the policy '{d.policy.label}' does not address this code; {_TO_REVIEWER}"
             return ItemReview(sequence, PENDED, (f"{_item(sequence, code)}: {why}",))
-        return ItemReview(sequence, REVIEW[d.outcome])
+        return ItemReview(sequence, REVIEW[d.outcome], tuple(f"{_item(sequence, code)}: {why}" for why in coded))
 
     notes = (*d.rationale, *d.missingInformation, *_updates(pas))
     return Review(d.determinationId, d.outcomeLabel, notes, _items(pas, judged), d)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ DISTRIBUTION = "simple-icd-10-cm"
 FISCAL_YEAR = 2026
 EFFECTIVE = date(2026, 4, 1)  # the April 1, 2026 update of FY 2026 (data/icd10c-tabular-April-1-2026.xml)
 RELEASE = "ICD-10-CM FY2026 (April 1, 2026 update)"
+#: The dates the fiscal year's code set is in force: from 1 October to 30 September.
+IN_FORCE = (date(FISCAL_YEAR - 1, 10, 1), date(FISCAL_YEAR, 9, 30))
 # What decides the index kept in the cache folder, beside the package's version: this code and how it is pickled.
 _BUILDING_MODULES = ("knowledge/icd10cm.py", "_rdf/pickled.py")
 
@@ -94,13 +97,38 @@ class Icd10Cm:
             stack.extend(reversed(self._children.get(item, [])))
         return out
 
+    def billable_under(self, code: str) -> list[str]:
+        """The billable codes under a category (``M47.8``: ``M47.811`` ... ``M47.899``), in order."""
+        return [c for c in self.descendants(code) if self._items[c][1]]
+
     def near(self, code: str, most: int = 3) -> list[str]:
-        """The billable codes closest in spelling to ``code`` (for a code the release does not have)."""
-        head = code[:3].upper()
-        pool = [c for c in self.billable_codes() if c.startswith(head)] or [
-            c for c in self.billable_codes() if c[:1] == head[:1]
+        """The billable codes closest to ``code`` (for a code the release does not have).
+
+        Those sharing the longest beginning with it first (its siblings, for a mistyped last
+        character), then the closest in spelling; none under 0.6 of difflib's ratio.
+        """
+        code = code.upper()
+        pool = [c for c in self.billable_codes() if c[:3] == code[:3]] or [
+            c for c in self.billable_codes() if c[:1] == code[:1]
         ]
-        return difflib.get_close_matches(code.upper(), pool, n=most, cutoff=0.6)
+        ratio = difflib.SequenceMatcher
+        scored = [(len(os.path.commonprefix([c, code])), ratio(None, code, c).ratio(), c) for c in pool]
+        ranked = sorted((s for s in scored if s[1] >= 0.6), key=lambda s: (-s[0], -s[1]))  # stable: the release's order
+        return [c for _, _, c in ranked[:most]]
+
+
+def fiscal_year(when: date) -> int:
+    """The fiscal year whose code set is in force on ``when`` (FY2026 runs from 2025-10-01 to 2026-09-30)."""
+    return when.year + 1 if when.month >= 10 else when.year
+
+
+def in_force(when: date) -> bool:
+    """Whether the release held here is the code set in force on ``when``.
+
+    Codes the April update added are taken as in force from 1 October too: the package holds the
+    update, not the October file, so the few codes new in April cannot be told apart.
+    """
+    return IN_FORCE[0] <= when <= IN_FORCE[1]
 
 
 def package() -> Any:

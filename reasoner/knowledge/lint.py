@@ -20,6 +20,7 @@ from rdflib.term import Node
 
 from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.knowledge import rules
+from reasoner.knowledge.code_lint import code_problems
 from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PROPERTIES, threshold_key
 from reasoner.knowledge.files import META, KnowledgeFiles, parsed
 from reasoner.knowledge.rule_units import unit_problems
@@ -252,6 +253,8 @@ def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
         at(criterion, "rule", message)
     for holder, message in unit_problems(kb):
         at(holder, "rule-unit", message)
+    for term, check, message in code_problems(kb):
+        at(term, check, message)
     _undeclared(kb, at)
     return out
 

@@ -8,10 +8,12 @@ update cancels is listed but not part of the case) and the rest into the history
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reasoner.errors import FhirError
+from reasoner.intake.diagnosis_codes import refusal
 from reasoner.intake.fhir.history import _HISTORY_TYPES, _History
 from reasoner.intake.fhir.resources import (
     CONTRAST_CODES,
@@ -34,6 +36,7 @@ from reasoner.intake.fhir.resources import (
     validate_resource,
 )
 from reasoner.intake.json_case.schema import CaseIn
+from reasoner.knowledge.icd10cm import release as icd10cm_release
 from reasoner.vocab import GR
 
 if TYPE_CHECKING:
@@ -71,6 +74,14 @@ class PasCase:
         return "; ".join(f"{why} ({where})" if where else why for _, where, why in self.missing) or None
 
 
+def _day(text: str) -> dt.date | None:
+    """The date ``text`` gives, or None (the case's own validation then says what is wrong with it)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def read_pas(payload: bytes, kb: KnowledgeBase) -> PasCase:
     """Read a Da Vinci PAS request Bundle (Claim first) as a case.
 
@@ -79,6 +90,7 @@ def read_pas(payload: bytes, kb: KnowledgeBase) -> PasCase:
             first, a broken supportingInfo reference (400), no CPT/HCPCS code, diagnosis or date
             (422), too large (413).
     """
+    icd10cm_release()  # read before the guard below, which refuses every file access
     with _reading():
         return _read_pas(payload, kb)
 
@@ -190,11 +202,10 @@ def _claim_request(
     missing: list[Issue] = []
     if not codes:
         missing.append(("required", "Bundle.entry[0].resource.item", "no item has a CPT or HCPCS code"))
-    diagnoses = [
-        code
-        for d in sorted(claim.get("diagnosis") or [], key=lambda d: d.get("sequence") or 0)
-        if (code := icd10cm(d.get("diagnosisCodeableConcept")))
-    ]
+    given = claim.get("diagnosis") or []
+    coded = [(i, code) for i, d in enumerate(given) if (code := icd10cm(d.get("diagnosisCodeableConcept")))]
+    coded.sort(key=lambda pair: given[pair[0]].get("sequence") or 0)
+    diagnoses = [code for _, code in coded]
     if not diagnoses:
         missing.append(("required", "Bundle.entry[0].resource.diagnosis", "no ICD-10-CM diagnosis"))
     first = (claim.get("item") or [{}])[0]
@@ -202,6 +213,14 @@ def _claim_request(
     date = date or _date(claim.get("created"))
     if not date:
         missing.append(("required", "Bundle.entry[0].resource.created", "no date of service"))
+    elif when := _day(date):  # a code the release in force does not have: refused, as a payer's intake refuses it
+        refused: list[Issue] = [
+            ("code-invalid", f"Bundle.entry[0].resource.diagnosis[{i}].diagnosisCodeableConcept", why)
+            for i, code in coded
+            if (why := refusal(code, when)) is not None
+        ]
+        if refused:
+            raise FhirError(refused)
     if missing:
         return None, items, missing, cancelled
     request: dict[str, Any] = {"date": date, "codes": codes, "diagnoses": diagnoses}

@@ -18,6 +18,7 @@ from rdflib.term import Node
 from reasoner._rdf.case_store import CaseGraph, CaseStore
 from reasoner._rdf.terms import iri, literal
 from reasoner.errors import CaseSchemaError
+from reasoner.intake.diagnosis_codes import refusal
 from reasoner.intake.json_case.facts_rdf import generic_facts
 from reasoner.intake.json_case.schema import VALUES, CaseIn, digest
 from reasoner.intake.json_case.triples import Entry, Triples
@@ -110,6 +111,8 @@ def _request(t: Triples, case: CaseIn) -> None:
         if line.procedure:
             add((ln, CV.procedure, t.cls(PROC, line.procedure, f"request.codes.{i}.procedure", GR.Procedure)))
     for i, dx in enumerate(r.diagnoses):
+        if (problem := refusal(dx, r.date)) is not None:
+            t.problems.append((f"request.diagnoses.{i}", problem))
         cond = iri(f"{base}request-diagnosis-{i + 1}")
         add((request, CV.primaryDiagnosis if i == 0 else CV.secondaryDiagnosis, cond))
         add((cond, _TYPE, CV.Condition))
