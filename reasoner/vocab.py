@@ -59,6 +59,8 @@ class GR(DefinedNamespace):
     PainGeneratorFinding: URIRef
     DiagnosisList: URIRef
     DiagnosisEntry: URIRef
+    CodeSelection: URIRef
+    CodeFamily: URIRef
     entry: URIRef
     firstCode: URIRef
     lastCode: URIRef

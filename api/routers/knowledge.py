@@ -20,6 +20,7 @@ from reasoner.knowledge.catalogue import (
     procedure_view,
 )
 from reasoner.knowledge.citations import ReferenceView, reference_view
+from reasoner.knowledge.code_view import CodeView, code_view
 from reasoner.render.pathway import policy_pathway_svg
 
 from ..deps import KnowledgeBaseDep
@@ -77,6 +78,23 @@ def get_procedure(code: str, kb: KnowledgeBaseDep, request: Request) -> Any:
             section="knowledge",
         ),
     )  # fmt: skip
+
+
+@router.get(
+    "/codes/{system}/{code}",
+    summary="What the service knows about a code",
+    response_model=CodeView,
+    response_model_exclude_none=True,
+    responses={404: _NOT_FOUND[404]},
+)
+def get_code(system: str, code: str, kb: KnowledgeBaseDep) -> dict[str, Any]:
+    """A code of ICD-10-CM (``icd10cm``), CPT (``cpt``) or HCPCS (``hcpcs``), as the service knows it.
+
+    An ICD-10-CM code: its official description, whether a claim may carry it, its place in the
+    classification, what it denotes, and the lists, criteria and policies that read it. A CPT or
+    HCPCS code: our short label, its class and the policies with a coverage rule for it.
+    """
+    return code_view(kb, system, code)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from reasoner.explain.words import _code, _label, _num, _value, derived_value
+from reasoner.knowledge.classes import denoted
 from reasoner.vocab import CV
 
 if TYPE_CHECKING:
@@ -20,8 +21,8 @@ def _kind_name(g: Graph, kb: KnowledgeBase, node: Node) -> str:
     if isinstance(kind, URIRef):
         return kb.label(kind)
     code = _value(g, node, CV.code)
-    known = kb.codes.get(code) if isinstance(code, URIRef) else None
-    return kb.label(known.denotes) if known and known.denotes else _any_code(kb, code)
+    class_ = denoted(kb, code) if isinstance(code, URIRef) else None
+    return kb.label(class_) if class_ else _any_code(kb, code)
 
 
 def _any_code(kb: KnowledgeBase, iri: Node | None) -> str:

@@ -14,6 +14,7 @@ from reasoner.knowledge.entities import (
     COVERAGE,
     FACT_PLACEHOLDERS,
     Code,
+    CodeFamily,
     CoverageRule,
     Criterion,
     DiagnosisEntry,
@@ -218,6 +219,25 @@ class KnowledgeIndexBuilder:
                 deleted_on=self._str(c, GR.deletedOn) or None,
             )
         return out
+
+    def code_families(self) -> tuple[CodeFamily, ...]:
+        """Each code family that denotes a class, the narrowest first."""
+        out = []
+        for f in self._subjects(GR.CodeFamily):
+            denotes = self._one(f, GR.denotes)
+            if denotes is None:
+                continue  # the code-family meta-shape's finding
+            out.append(
+                CodeFamily(
+                    iri=f,
+                    label=self._str(f, SKOS.prefLabel) or self._str(f, RDFS.label),
+                    denotes=denotes,
+                    prefix=self._str(f, GR.codePrefix) or None,
+                    first=self._str(f, GR.firstCode) or None,
+                    last=self._str(f, GR.lastCode) or None,
+                )
+            )
+        return tuple(sorted(out, key=lambda f: (f.width, str(f.iri))))
 
     def diagnosis_lists(self, codes: dict[URIRef, Code]) -> dict[URIRef, tuple[DiagnosisEntry, ...]]:
         """Each diagnosis list with its entries (a list without entries: the sources give none)."""

@@ -1,9 +1,8 @@
 """Load the knowledge base (ontology/ and shapes/) once, check it, and prepare it.
 
-Preparation: parse every Turtle file (bytes with an explicit format), hash the content, bind
-thresholds into the shapes, check the shapes against SHACL-for-SHACL, compute the RDFS
-closure of the ontology, and build the indexes that requests read. Afterwards the knowledge
-base is never written to.
+Preparation: parse every Turtle file (bytes with an explicit format), hash the content, bind thresholds
+into the shapes, check the shapes against SHACL-for-SHACL, compute the RDFS closure of the ontology,
+and build the indexes that requests read. Afterwards the knowledge base is never written to.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from reasoner.knowledge import units as units_
 from reasoner.knowledge.closure import close_knowledge_base
 from reasoner.knowledge.entities import (
     Code,
+    CodeFamily,
     CoverageRule,
     Criterion,
     DiagnosisEntry,
@@ -124,6 +124,7 @@ class KnowledgeBase:
     expected: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     derived_from: Mapping[URIRef, frozenset[URIRef]] = field(repr=False, default_factory=dict)
     diagnosis_lists: Mapping[URIRef, tuple[DiagnosisEntry, ...]] = field(repr=False, default_factory=dict)
+    code_families: tuple[CodeFamily, ...] = field(repr=False, default=())  # the narrowest first
     units: Mapping[str, units_.Unit] = field(repr=False, default_factory=dict)  # by UCUM code
     observation_kinds: Mapping[URIRef, units_.ObservationKind] = field(repr=False, default_factory=dict)
     memo: dict[object, dict[Any, Any]] = field(repr=False, init=False, default_factory=dict)
@@ -230,6 +231,7 @@ class KnowledgeBase:
             derived_from=MappingProxyType(build.derived_from()),
             implied_purposes=MappingProxyType(build.implied_purposes()),
             diagnosis_lists=MappingProxyType(build.diagnosis_lists(codes)),
+            code_families=build.code_families(),
             units=MappingProxyType(units_.read_units(closed)),
             observation_kinds=MappingProxyType(units_.read_observation_kinds(closed, superclasses)),
         )

@@ -14,15 +14,29 @@ from rdflib import URIRef
 from rdflib.term import Node
 
 from reasoner._memo import per_knowledge_base
+from reasoner.knowledge.entities import icd10cm_notation
 
 if TYPE_CHECKING:
     from reasoner.knowledge.base import KnowledgeBase
 
 
+@per_knowledge_base(maxsize=4096)
+def denoted(kb: KnowledgeBase, term: URIRef) -> URIRef | None:
+    """The class a code denotes: a code the knowledge base holds says; else the narrowest code family holding it.
+
+    A code held as deleted (no ``gr:denotes``) denotes nothing, whatever family it is in.
+    """
+    code = kb.codes.get(term)
+    if code is not None:
+        return code.denotes
+    notation = icd10cm_notation(term, kb.codes) if kb.code_families else None
+    return next((f.denotes for f in kb.code_families if f.holds(notation)), None) if notation else None
+
+
 def classes_of(kb: KnowledgeBase, term: URIRef, purpose: Node | None) -> frozenset[URIRef]:
     """The classes (superclasses included) a case node gets for a classifying value ``term``."""
-    code = kb.codes.get(term)
-    named = [code.denotes] if code and code.denotes else [term] if term in kb.superclasses else []
+    class_ = denoted(kb, term)
+    named = [class_] if class_ else [term] if term in kb.superclasses else []
     base = kb.types_of(named)
     if purpose is None:
         return base

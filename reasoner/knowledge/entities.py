@@ -246,11 +246,37 @@ class DiagnosisEntry:
         """Whether the ICD-10-CM code with this notation is in the entry."""
         if self.code is not None:
             return notation == self.code
-        if self.prefix is not None:
-            return notation.startswith(self.prefix)
-        if self.first is None or self.last is None:
-            return False
-        return len(notation) == len(self.first) == len(self.last) and self.first <= notation <= self.last
+        return _selects(notation, self.prefix, self.first, self.last)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFamily:
+    """ICD-10-CM codes named as a family (a category and all under it) or a range, and the class each denotes."""
+
+    iri: URIRef
+    label: str
+    denotes: URIRef
+    prefix: str | None = None
+    first: str | None = None
+    last: str | None = None
+
+    def holds(self, notation: str) -> bool:
+        """Whether the ICD-10-CM code with this notation is in the family."""
+        return _selects(notation, self.prefix, self.first, self.last)
+
+    @property
+    def width(self) -> int:
+        """How wide the family is, the less the longer what names it: the narrowest classifies a code first."""
+        return -len(self.prefix if self.prefix is not None else self.first or "")
+
+
+def _selects(notation: str, prefix: str | None, first: str | None, last: str | None) -> bool:
+    """A family holds every code that starts with its prefix; a range, the codes as long as both ends, between them."""
+    if prefix is not None:
+        return notation.startswith(prefix)
+    if first is None or last is None:
+        return False
+    return len(notation) == len(first) == len(last) and first <= notation <= last
 
 
 def icd10cm_notation(code: object, codes: Mapping[URIRef, Code]) -> str | None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from rdflib import URIRef
 
+from reasoner.knowledge.classes import denoted
 from reasoner.knowledge.units import ObservationKind, Unit
 
 if TYPE_CHECKING:
@@ -22,8 +23,7 @@ _PLACES = Decimal("0.0001")  # a conversion that does not end (days to weeks) ke
 
 def kind_of(kb: KnowledgeBase, term: URIRef) -> ObservationKind | None:
     """The declared kind of an observation coded or named ``term``: the nearest kind of its classes."""
-    code = kb.codes.get(term)
-    named = code.denotes if code and code.denotes else term
+    named = denoted(kb, term) or term
     found = [kb.observation_kinds[c] for c in kb.superclasses.get(named, ()) if c in kb.observation_kinds]
     return max(found, key=lambda k: (len(kb.superclasses.get(k.iri, ())), str(k.iri))) if found else None
 

@@ -142,6 +142,8 @@ def _calls(client: TestClient) -> list[tuple[str, str, Any]]:
     html = {"accept": "text/html"}
     get("/criteria/{criterion_id}", "/criteria/medicare-bariatric/bmi", html)
     get("/procedures/{code}", "/procedures/64635", html)
+    for path in ("/codes/icd10cm/M54.15", "/codes/icd10cm/M47.8", "/codes/icd10cm/M54.5", "/codes/hcpcs/E0601"):
+        get("/codes/{system}/{code}", path)
     for accept in ("application/json", "text/html"):
         get("/references/{reference_id}", "/references/ref-ncd-100-1", {"accept": accept})
         get("/examples/{name}", "/examples/bar-bmi-33?policy=medicare-bariatric", {"accept": accept})
