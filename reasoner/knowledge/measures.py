@@ -1,8 +1,9 @@
 """Observation values in a kind's canonical unit: the check intake makes (JSON and FHIR alike).
 
 :func:`measure` converts a value to its kind's canonical unit exactly (a Decimal), with the unit
-table of the knowledge base (reasoner/knowledge/units.py), and words what is wrong without ever
-repeating the value sent.
+table of the knowledge base (reasoner/knowledge/units.py); a unit the table does not list is read as
+UCUM (reasoner/_ucum.py) and converted when it measures what the canonical unit measures. What is
+wrong is worded without ever repeating the value sent.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from rdflib import URIRef
 
+from reasoner import _ucum
 from reasoner.knowledge.classes import denoted
 from reasoner.knowledge.units import ObservationKind, Unit
 
@@ -49,16 +51,48 @@ def measure(
     codes = ", ".join(sorted(c for c, u in kb.units.items() if target and u.canonical == target.canonical))
     given = kb.units.get(ucum) if ucum is not None else None
     unit_label = target.label if target else str(kind.unit)
-    if target is None or given is None or given.canonical != target.canonical:
-        if ucum is None:
-            return None, "unit", f"missing: {kind.label} is given in {unit_label}; use one of {codes}"
-        return None, "unit", f"does not convert to {unit_label}, the unit of {kind.label}; use one of {codes}"
-    canonical = convert(value, given, target)
+    if ucum is None or target is None:
+        return None, "unit", f"missing: {kind.label} is given in {unit_label}; use one of {codes}"
+    if given is not None and given.canonical == target.canonical:
+        canonical = convert(value, given, target)
+    else:
+        try:
+            by = None if given is not None else _library_factor(kb, ucum, target)
+        except _ucum.NotUcum as exc:
+            return (
+                None,
+                "unit",
+                f"not a UCUM unit ({exc.reason}); {kind.label} is given in {unit_label}: use one of {codes}",
+            )
+        if by is None:
+            return None, "unit", f"does not convert to {unit_label}, the unit of {kind.label}; use one of {codes}"
+        canonical = _rounded(value * by)
     low, high = kind.minimum, kind.maximum
     if (low is not None and canonical < low) or (high is not None and canonical > high):
         bounds = f"{_text(low) if low is not None else 'any'} to {_text(high) if high is not None else 'any'}"
         return None, "value", f"outside {bounds} {unit_label}, the range accepted for {kind.label}"
     return canonical, "", ""
+
+
+def _library_factor(kb: KnowledgeBase, ucum: str, target: Unit) -> Decimal | None:
+    """The factor from a unit the table does not list to ``target``, by UCUM's dimensions (reasoner/_ucum.py).
+
+    Only where the dimensions say it all: an annotation (``{beats}/min``) or a dimensionless target
+    (a count, a score, a percent) is the table's alone, since ``{beats}`` and ``{events}`` both are 1.
+    """
+    plain = sorted(c for c, u in kb.units.items() if u.iri == target.iri and "{" not in c)
+    if "{" in ucum or not plain or plain[0] in _DIMENSIONLESS:
+        _ucum.factor(ucum, "1")  # still refused when it is not UCUM at all
+        return None
+    return _ucum.factor(ucum, plain[0])
+
+
+_DIMENSIONLESS = frozenset({"1", "%"})
+
+
+def _rounded(value: Decimal) -> Decimal:
+    """A value converted by a library factor, to the four decimals an inexact conversion keeps."""
+    return value.quantize(_PLACES).normalize() if value.as_tuple().exponent < -4 else value  # type: ignore[operator]
 
 
 def coded(kind: ObservationKind, word: str) -> tuple[URIRef | None, str]:
