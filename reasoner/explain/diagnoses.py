@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
-from reasoner.enrich.access import first_of, reader
 from reasoner.knowledge import icd10cm
 from reasoner.knowledge.entities import icd10cm_notation
 from reasoner.model import DiagnosisOut
@@ -18,26 +18,30 @@ if TYPE_CHECKING:
 
 def request_diagnoses(case: EnrichedCase, kb: KnowledgeBase) -> list[DiagnosisOut]:
     """The request's diagnoses, primary first, then the others in the order the case numbers them."""
-    objs = reader(case.graph)
+    g = case.graph
     problems = {p.code: p.reason for p in case.pends}
-    release = icd10cm.release()
     out = []
     for prop in (CV.primaryDiagnosis, CV.secondaryDiagnosis):
-        for node in sorted(objs(case.request, prop), key=_numbered):
-            notation = icd10cm_notation(first_of(objs(node, CV.code)), kb.codes)
-            if notation is None:
-                continue
-            item = release.get(notation)
-            out.append(
-                DiagnosisOut(
-                    code=notation,
-                    description=item.description if item else None,
-                    billable=item.billable if item else None,
-                    primary=prop == CV.primaryDiagnosis,
-                    problem=problems.get(notation),
-                )
-            )
+        nodes = list(g.objects(case.request, prop))
+        for node in sorted(nodes, key=_numbered) if len(nodes) > 1 else nodes:
+            notation = icd10cm_notation(g.value(node, CV.code), kb.codes)
+            if notation is not None:
+                out.append(_described(notation, prop == CV.primaryDiagnosis, problems.get(notation)))
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _described(notation: str, primary: bool, problem: str | None) -> DiagnosisOut:
+    """One diagnosis as the release describes it (the same code is described once, not per request)."""
+    item = icd10cm.release().get(notation)
+    return DiagnosisOut.model_construct(  # its fields are the release's own: nothing to validate
+        code=notation,
+        system="ICD-10-CM",
+        description=item.description if item else None,
+        billable=item.billable if item else None,
+        primary=primary,
+        problem=problem,
+    )
 
 
 def _numbered(node: object) -> tuple[int, str]:

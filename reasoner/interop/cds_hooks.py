@@ -268,6 +268,9 @@ def system_action(
 def detail_markdown(d: Determination) -> str:
     """The card detail: outcome, reasons, criteria table, information needed, next steps."""
     lines = [f"**{d.outcomeLabel}** under {d.policy.label} (version {d.policy.version})."]
+    if d.diagnoses:  # as ICD-10-CM describes them (reasoner/explain/diagnoses.py)
+        named = "; ".join(_cell(f"{x.code} {x.description or '(not in the release held)'}") for x in d.diagnoses)
+        lines += ["", f"Diagnoses (ICD-10-CM): {named}."]
     if d.rationale:
         lines += ["", "**Reasons**", "", *(f"- {_cell(r)}" for r in d.rationale)]
     if d.criteria:

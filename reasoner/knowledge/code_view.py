@@ -5,7 +5,8 @@ and the knowledge base: its official description, whether a claim may carry it, 
 the classification, what it denotes (as a code held, or through a code family), the diagnosis
 lists that hold it, and the criteria that read the class it denotes. A CPT or HCPCS code is
 answered from the knowledge base alone: its short label of our own (CPT descriptors are AMA
-copyright), its class and the policies that have a coverage rule for it.
+copyright; a licensed user's own, reasoner/knowledge/cpt_descriptors.py, where plugged in), its
+class and the policies that have a coverage rule for it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from reasoner.errors import NotFound
 from reasoner.knowledge import icd10cm
 from reasoner.knowledge._index import local_id
 from reasoner.knowledge.classes import denoted
+from reasoner.knowledge.cpt_descriptors import descriptor
 from reasoner.vocab import CPT, GR, HCPCS, ICD10CM
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ class CodeView(_View):
     code: str
     release: str | None = None
     description: str | None
+    label: str | None = None  # our short label, where a licensed CPT descriptor is the description
     billable: bool | None = None
     kind: Kind
     ancestors: list[ClassifiedItem] = []
@@ -98,10 +101,12 @@ def code_view(kb: KnowledgeBase, system: str, code: str) -> dict[str, object]:
             "policies use, each with a short label of its own (CPT descriptors are AMA copyright)"
         )
     policies = sorted(p.id for p in kb.policies.values() if (p.iri, iri) in kb.coverage)
+    licensed = descriptor(held.notation) if name == "cpt" else None
     return {
         "system": SYSTEMS[name],
         "code": held.notation,
-        "description": held.label,
+        "description": licensed or held.label,
+        "label": held.label if licensed else None,
         "kind": "code",
         "heldByKnowledgeBase": True,
         "denotes": kb.label(held.denotes) if held.denotes else None,

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from reasoner.compare import Comparison
-from reasoner.model import Determination
+from reasoner.knowledge.cpt_descriptors import descriptor
+from reasoner.model import Determination, RequestedLine
 from reasoner.render import rdf as rdf_output
 from reasoner.render.letter_facts import letter_facts
 from reasoner.render.links import identifier_url
@@ -35,10 +36,19 @@ _HTML = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def shown_label(line: RequestedLine) -> str:
+    """A requested code's label in a letter: a licensed CPT descriptor where one is plugged in, else ours."""
+    licensed = descriptor(line.code) if line.system == "CPT" else None
+    return licensed or line.label
+
+
 _ENV.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
 for _env in (_ENV, _HTML):
     _env.filters["url"] = identifier_url
     _env.globals["letter_facts"] = letter_facts
+    _env.globals["shown_label"] = shown_label
 
 
 def to_json(determination: Determination) -> str:

@@ -78,3 +78,6 @@ def test_a_cds_hook_warns_of_no_such_code_and_of_a_category(client: TestClient, 
     r = client.post(url, content=SIGN.replace('"M47.816"', '"M47.8"'), headers=JSON)
     assert r.status_code == 200
     assert "A billable code is needed: M47.8" in json.dumps(r.json()["cards"])
+    r = client.post(url, content=SIGN, headers=JSON)
+    named = "Diagnoses (ICD-10-CM): M47.816 Spondylosis without myelopathy or radiculopathy, lumbar region."
+    assert r.json()["cards"] and all(named in card["detail"] for card in r.json()["cards"])
