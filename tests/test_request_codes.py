@@ -158,3 +158,13 @@ def test_a_turtle_category_pends_too(kb: KnowledgeBase) -> None:
     g.set((node, code, URIRef("https://w3id.org/guideline-reasoner/code/icd10cm/M47.8")))
     d = determine(g.serialize(format="turtle").encode(), "turtle", kb)
     assert d.outcome.value == "pended-information-needed" and d.diagnoses[0].billable is False
+
+
+def test_a_request_with_only_codes_the_kb_holds_never_reads_the_release(kb: KnowledgeBase) -> None:
+    """The official descriptions of the codes held are read at preparation: the seed's path needs no index."""
+    icd10cm.release.cache_clear()
+    d = determine(_case(SEED, ["M47.816"]), "json", kb)
+    assert icd10cm.release.cache_info().currsize == 0
+    assert d.diagnoses[0].description == "Spondylosis without myelopathy or radiculopathy, lumbar region"
+    determine(_case(SEED, ["M47.812"]), "json", kb)  # not held: read now
+    assert icd10cm.release.cache_info().currsize == 1

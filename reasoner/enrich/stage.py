@@ -187,7 +187,7 @@ def _request_diagnoses(
             notation = icd10cm_notation(code, kb.codes)
             if notation is None:
                 continue
-            waiting = pend(notation, request_date)
+            waiting = pend(notation, request_date, kb)
             if waiting is not None:
                 pends.setdefault(notation, waiting)
                 if notation in icd10cm.release():  # a category

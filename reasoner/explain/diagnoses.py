@@ -6,6 +6,7 @@ import functools
 import re
 from typing import TYPE_CHECKING
 
+from reasoner.intake.diagnosis_codes import held
 from reasoner.knowledge import icd10cm
 from reasoner.knowledge.entities import icd10cm_notation
 from reasoner.model import DiagnosisOut
@@ -26,19 +27,23 @@ def request_diagnoses(case: EnrichedCase, kb: KnowledgeBase) -> list[DiagnosisOu
         for node in sorted(nodes, key=_numbered) if len(nodes) > 1 else nodes:
             notation = icd10cm_notation(g.value(node, CV.code), kb.codes)
             if notation is not None:
-                out.append(_described(notation, prop == CV.primaryDiagnosis, problems.get(notation)))
+                official = held(kb, notation)
+                out.append(_described(notation, prop == CV.primaryDiagnosis, problems.get(notation), official))
     return out
 
 
 @functools.lru_cache(maxsize=4096)
-def _described(notation: str, primary: bool, problem: str | None) -> DiagnosisOut:
-    """One diagnosis as the release describes it (the same code is described once, not per request)."""
-    item = icd10cm.release().get(notation)
+def _described(notation: str, primary: bool, problem: str | None, official: str | None) -> DiagnosisOut:
+    """One diagnosis as the release describes it (the same code is described once, not per request).
+
+    ``official``: the description of a billable code the knowledge base holds, read at preparation.
+    """
+    item = None if official else icd10cm.release().get(notation)
     return DiagnosisOut.model_construct(  # its fields are the release's own: nothing to validate
         code=notation,
         system="ICD-10-CM",
-        description=item.description if item else None,
-        billable=item.billable if item else None,
+        description=official or (item.description if item else None),
+        billable=True if official else (item.billable if item else None),
         primary=primary,
         problem=problem,
     )

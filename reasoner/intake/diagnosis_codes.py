@@ -23,7 +23,7 @@ from rdflib.term import Node
 
 from reasoner.knowledge import icd10cm
 from reasoner.knowledge.entities import icd10cm_notation
-from reasoner.vocab import CV
+from reasoner.vocab import CV, ICD10CM
 
 if TYPE_CHECKING:
     from reasoner.knowledge.base import KnowledgeBase
@@ -40,8 +40,20 @@ class Pend:
     reason: str
 
 
-def refusal(code: str, when: date) -> str | None:
+def held(kb: KnowledgeBase | None, code: str) -> str | None:
+    """The official description of a billable code the knowledge base holds (read at preparation), else None.
+
+    Such a code needs no look-up in the release: lint has checked it there (``code-exists``), so a
+    request with only held codes never reads the index.
+    """
+    known = kb.codes.get(ICD10CM[code]) if kb is not None else None
+    return known.official if known is not None else None
+
+
+def refusal(code: str, when: date, kb: KnowledgeBase | None = None) -> str | None:
     """Why ``code`` cannot be a diagnosis on a request dated ``when`` (for a 422), or None when it can."""
+    if held(kb, code):
+        return None
     release = icd10cm.release()
     if code in release or not icd10cm.in_force(when):
         return None
@@ -52,8 +64,10 @@ def refusal(code: str, when: date) -> str | None:
     )
 
 
-def pend(code: str, when: date) -> Pend | None:
+def pend(code: str, when: date, kb: KnowledgeBase | None = None) -> Pend | None:
     """Why a request dated ``when`` pends on its diagnosis ``code``, or None when the code is billable."""
+    if held(kb, code):
+        return None
     release = icd10cm.release()
     item = release.get(code)
     if item is None:
@@ -90,5 +104,5 @@ def refused_diagnoses(graph: Graph, kb: KnowledgeBase) -> Iterator[tuple[Node, s
         for prop in (CV.primaryDiagnosis, CV.secondaryDiagnosis):
             for diagnosis in graph.objects(request, prop):
                 notation = icd10cm_notation(graph.value(diagnosis, CV.code), kb.codes)
-                if notation is not None and (why := refusal(notation, when.toPython())) is not None:
+                if notation is not None and (why := refusal(notation, when.toPython(), kb)) is not None:
                     yield diagnosis, why

@@ -10,6 +10,7 @@ from rdflib.namespace import SKOS
 from rdflib.term import Node
 
 from reasoner.errors import KnowledgeBaseError
+from reasoner.knowledge import icd10cm
 from reasoner.knowledge.entities import (
     COVERAGE,
     FACT_PLACEHOLDERS,
@@ -29,7 +30,7 @@ from reasoner.knowledge.entities import (
     threshold_key,
     weakest,
 )
-from reasoner.vocab import GR, KB
+from reasoner.vocab import GR, ICD10CM, KB
 
 
 def local_id(iri: Node) -> str:
@@ -205,8 +206,14 @@ class KnowledgeIndexBuilder:
 
     def codes(self) -> dict[URIRef, Code]:
         out = {}
+        release = None
         for c in self._subjects(GR.Code):
             scheme = self._one(c, SKOS.inScheme)
+            official = None
+            if scheme == ICD10CM.scheme and not self._str(c, GR.deletedOn):
+                release = release or icd10cm.release()  # read once, at preparation: a request need not
+                item = release.get(self._str(c, SKOS.notation))
+                official = item.description if item is not None and item.billable else None
             out[c] = Code(
                 iri=c,
                 notation=self._str(c, SKOS.notation),
@@ -217,6 +224,7 @@ class KnowledgeIndexBuilder:
                 levels_per_unit=self._int(c, GR.levelsPerUnit),
                 region=self._one(c, GR.spinalRegion),
                 deleted_on=self._str(c, GR.deletedOn) or None,
+                official=official,
             )
         return out
 

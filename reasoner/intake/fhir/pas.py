@@ -217,7 +217,7 @@ def _claim_request(
         refused: list[Issue] = [
             ("code-invalid", f"Bundle.entry[0].resource.diagnosis[{i}].diagnosisCodeableConcept", why)
             for i, code in coded
-            if (why := refusal(code, when)) is not None
+            if (why := refusal(code, when, kb)) is not None
         ]
         if refused:
             raise FhirError(refused)

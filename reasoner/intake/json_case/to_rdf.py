@@ -111,7 +111,7 @@ def _request(t: Triples, case: CaseIn) -> None:
         if line.procedure:
             add((ln, CV.procedure, t.cls(PROC, line.procedure, f"request.codes.{i}.procedure", GR.Procedure)))
     for i, dx in enumerate(r.diagnoses):
-        if (problem := refusal(dx, r.date)) is not None:
+        if (problem := refusal(dx, r.date, t.kb)) is not None:
             t.problems.append((f"request.diagnoses.{i}", problem))
         cond = iri(f"{base}request-diagnosis-{i + 1}")
         add((request, CV.primaryDiagnosis if i == 0 else CV.secondaryDiagnosis, cond))
