@@ -168,3 +168,16 @@ def test_a_request_with_only_codes_the_kb_holds_never_reads_the_release(kb: Know
     assert d.diagnoses[0].description == "Spondylosis without myelopathy or radiculopathy, lumbar region"
     determine(_case(SEED, ["M47.812"]), "json", kb)  # not held: read now
     assert icd10cm.release.cache_info().currsize == 1
+
+
+def test_an_overlong_code_is_refused_without_repeating_it_or_searching_for_near_ones(kb: KnowledgeBase) -> None:
+    """difflib's cost grows with the text: a code longer than any (8 characters) is refused at once."""
+    long = "M" + "9" * 50_000
+    assert icd10cm.release().near(long) == []
+    why = diagnosis_codes.refusal(long, date(2026, 11, 2))  # outside the release's year too
+    assert why == "not an ICD-10-CM code: longer than any (8 characters at most, with its dot)"
+    text = (ROOT / "examples" / "fhir" / f"{SEED}.pas.json").read_text().replace('"M47.816"', f'"{long}"')
+    with pytest.raises(FhirError) as caught:
+        read_pas(text.encode(), kb)
+    ((code, _where, message),) = caught.value.issues
+    assert code == "code-invalid" and long not in message

@@ -54,6 +54,8 @@ def refusal(code: str, when: date, kb: KnowledgeBase | None = None) -> str | Non
     """Why ``code`` cannot be a diagnosis on a request dated ``when`` (for a 422), or None when it can."""
     if held(kb, code):
         return None
+    if len(code) > icd10cm.LONGEST:  # no code of any year, and too long to repeat
+        return f"not an ICD-10-CM code: longer than any ({icd10cm.LONGEST} characters at most, with its dot)"
     release = icd10cm.release()
     if code in release or not icd10cm.in_force(when):
         return None

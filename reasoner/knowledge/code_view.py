@@ -116,6 +116,8 @@ def code_view(kb: KnowledgeBase, system: str, code: str) -> dict[str, object]:
 
 
 def _icd10cm(kb: KnowledgeBase, code: str) -> dict[str, object]:
+    if len(code) > icd10cm.LONGEST:
+        raise NotFound(f"not an ICD-10-CM code: longer than any ({icd10cm.LONGEST} characters at most, with its dot)")
     release = icd10cm.release()
     item = release.get(code)
     iri = ICD10CM[code]

@@ -33,6 +33,8 @@ DISTRIBUTION = "simple-icd-10-cm"
 FISCAL_YEAR = 2026
 EFFECTIVE = date(2026, 4, 1)  # the April 1, 2026 update of FY 2026 (data/icd10c-tabular-April-1-2026.xml)
 RELEASE = "ICD-10-CM FY2026 (April 1, 2026 update)"
+#: The longest a code is, its dot included (``S72.001A``): anything longer is no code of any year.
+LONGEST = 8
 #: The dates the fiscal year's code set is in force: from 1 October to 30 September.
 IN_FORCE = (date(FISCAL_YEAR - 1, 10, 1), date(FISCAL_YEAR, 9, 30))
 # What decides the index kept in the cache folder, beside the package's version: this code and how it is pickled.
@@ -108,6 +110,8 @@ class Icd10Cm:
         character), then the closest in spelling; none under 0.6 of difflib's ratio.
         """
         code = code.upper()
+        if len(code) > LONGEST:
+            return []  # and difflib's cost grows with the length: none is near
         pool = [c for c in self.billable_codes() if c[:3] == code[:3]] or [
             c for c in self.billable_codes() if c[:1] == code[:1]
         ]

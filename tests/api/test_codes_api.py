@@ -63,3 +63,8 @@ def test_what_the_service_does_not_know_is_a_404_saying_so(client: TestClient, p
     r = client.get(path)
     assert r.status_code == 404
     assert r.json()["detail"].startswith(detail)
+
+
+def test_an_overlong_code_is_a_404_that_does_not_repeat_it(client: TestClient) -> None:
+    r = client.get("/codes/icd10cm/M" + "9" * 5000)
+    assert r.status_code == 404 and "longer than any" in r.json()["detail"] and "9999" not in r.json()["detail"]
