@@ -39,6 +39,7 @@ CODE_CHECKS = {
     "placeholder",
     "code-exists",
     "family-exists",
+    "disjoint-classes",
 }
 
 _EXPECT = re.compile(r"^# expect (?P<check>[a-z]+(?:-[a-z]+)*) at line (?P<line>\d+), column (?P<column>\d+): \S")

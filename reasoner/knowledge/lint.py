@@ -21,6 +21,7 @@ from rdflib.term import Node
 from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.knowledge import rules
 from reasoner.knowledge.code_lint import code_problems
+from reasoner.knowledge.disjointness import disjointness_problems
 from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PROPERTIES, threshold_key
 from reasoner.knowledge.files import META, KnowledgeFiles, parsed
 from reasoner.knowledge.rule_units import unit_problems
@@ -255,6 +256,8 @@ def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
         at(holder, "rule-unit", message)
     for term, check, message in code_problems(kb):
         at(term, check, message)
+    for term, message in disjointness_problems(kb):
+        at(term, "disjoint-classes", message)
     _undeclared(kb, at)
     return out
 
@@ -272,6 +275,7 @@ def _threshold_bindings(kb: Graph, at: _At) -> None:
 
 _OWL_DECLARATIONS = frozenset(
     {OWL.Ontology, OWL.versionIRI, OWL.imports, OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty}
+    | {OWL.disjointWith}  # a constraint, not an entailment: checked below (reasoner/knowledge/disjointness.py)
 )
 
 

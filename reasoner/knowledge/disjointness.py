@@ -1,0 +1,59 @@
+"""Lint: no class or resource of the knowledge base falls under two classes declared disjoint.
+
+``owl:disjointWith`` is a constraint, not an entailment: the closure adds nothing for it, and lint
+reads it against the closed knowledge base (reasoner/knowledge/closure.py), as a reasoner would
+report an unsatisfiable class or an inconsistent individual. A class under both (through any
+chain of ``rdfs:subClassOf``, or ``owl:Nothing`` itself) is unsatisfiable; a resource typed with
+both makes the knowledge base inconsistent. Each finding names the class or resource, the two
+disjoint classes, and the subclass axioms that lead to each.
+"""
+
+from __future__ import annotations
+
+from rdflib import OWL, RDF, RDFS, Graph, URIRef
+from rdflib.term import Node
+
+from reasoner.knowledge.closure import close_knowledge_base
+
+
+def disjointness_problems(kb: Graph) -> list[tuple[Node, str]]:
+    """Each class under two disjoint classes, and each resource typed with both: (the term, why)."""
+    pairs = {(a, b) for a, b in kb.subject_objects(OWL.disjointWith) if isinstance(a, URIRef) and isinstance(b, URIRef)}
+    unsatisfiable = {c for c in kb.subjects(RDFS.subClassOf, OWL.Nothing) if isinstance(c, URIRef)}
+    if not pairs and not unsatisfiable:
+        return []
+    closed = close_knowledge_base(kb)
+    out: list[tuple[Node, str]] = []
+    for c in sorted(closed.subjects(RDFS.subClassOf, OWL.Nothing), key=str):
+        if c != OWL.Nothing:
+            out.append((c, f"{_name(c)} is a subclass of owl:Nothing: no resource can be one (unsatisfiable)"))
+    for a, b in sorted(pairs, key=str):
+        for c in sorted(set(closed.subjects(RDFS.subClassOf, a)) & set(closed.subjects(RDFS.subClassOf, b)), key=str):
+            out.append((c, f"{_name(c)} is unsatisfiable: {_chain(kb, c, a)} and {_chain(kb, c, b)}, {_why(a, b)}"))
+        for x in sorted(set(closed.subjects(RDF.type, a)) & set(closed.subjects(RDF.type, b)), key=str):
+            out.append((x, f"{_name(x)} is inconsistent: it is a {_name(a)} and a {_name(b)}, {_why(a, b)}"))
+    return out
+
+
+def _why(a: Node, b: Node) -> str:
+    return f"which are declared disjoint ({_name(a)} owl:disjointWith {_name(b)})"
+
+
+def _chain(kb: Graph, start: Node, goal: Node) -> str:
+    """The subclass axioms from ``start`` up to ``goal``, as a reader follows them (``A < B < C``)."""
+    paths: dict[Node, list[Node]] = {start: [start]}
+    frontier = [start]
+    while frontier and goal not in paths:
+        nxt = []
+        for node in frontier:
+            for sup in sorted(kb.objects(node, RDFS.subClassOf), key=str):
+                if sup not in paths:
+                    paths[sup] = [*paths[node], sup]
+                    nxt.append(sup)
+        frontier = nxt
+    return " < ".join(_name(n) for n in paths.get(goal, [start, goal]))
+
+
+def _name(term: Node) -> str:
+    text = str(term)
+    return text.rsplit("#", 1)[-1] if "#" in text else text.rsplit("/", 1)[-1]
