@@ -29,7 +29,7 @@ from reasoner.enrich.sites import derive_sites, fact_levels, fact_regions, fact_
 from reasoner.enrich.unstated import mark_unstated
 from reasoner.enrich.values import EnrichedCase, Line
 from reasoner.intake.diagnosis_codes import Pend, pend
-from reasoner.knowledge import applicability, icd10cm
+from reasoner.knowledge import applicability
 from reasoner.knowledge.classes import classes_for, purpose_classes
 from reasoner.knowledge.entities import Policy, icd10cm_notation
 from reasoner.vocab import CV, GR
@@ -190,8 +190,8 @@ def _request_diagnoses(
             waiting = pend(notation, request_date, kb)
             if waiting is not None:
                 pends.setdefault(notation, waiting)
-                if notation in icd10cm.release():  # a category
-                    if any(kb.lists_holding(c) for c in icd10cm.release().billable_under(notation)):
+                if waiting.under:  # a category
+                    if any(kb.lists_holding(c) for c in waiting.under):
                         add((diagnosis, GR.unstated, GR.onDiagnosisList))
                     continue
             if deleted_by(kb, code, request_date):

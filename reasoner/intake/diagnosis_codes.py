@@ -38,6 +38,7 @@ class Pend:
     code: str
     needed: str
     reason: str
+    under: tuple[str, ...] = ()  # for a category: the billable codes under it
 
 
 def held(kb: KnowledgeBase | None, code: str) -> str | None:
@@ -54,16 +55,10 @@ def refusal(code: str, when: date, kb: KnowledgeBase | None = None) -> str | Non
     """Why ``code`` cannot be a diagnosis on a request dated ``when`` (for a 422), or None when it can."""
     if held(kb, code):
         return None
-    if len(code) > icd10cm.LONGEST:  # no code of any year, and too long to repeat
-        return f"not an ICD-10-CM code: longer than any ({icd10cm.LONGEST} characters at most, with its dot)"
-    release = icd10cm.release()
-    if code in release or not icd10cm.in_force(when):
+    # A text longer than any code is no code of any year: refused whatever the date.
+    if len(code) <= icd10cm.LONGEST and (code in icd10cm.release() or not icd10cm.in_force(when)):
         return None
-    near = release.near(code)
-    closest = f"; the closest codes are {', '.join(near)}" if near else ""
-    return (
-        f"{code} is not an ICD-10-CM code: {icd10cm.RELEASE}, in force on {when.isoformat()}, has no such code{closest}"
-    )
+    return icd10cm.absent(code, when)
 
 
 def pend(code: str, when: date, kb: KnowledgeBase | None = None) -> Pend | None:
@@ -84,13 +79,14 @@ def pend(code: str, when: date, kb: KnowledgeBase | None = None) -> Pend | None:
         )
     if item.billable:
         return None
-    under = release.billable_under(code)
+    under = tuple(release.billable_under(code))
     some = ", ".join(under[:_SHOWN]) + (" ..." if len(under) > _SHOWN else "")
     return Pend(
         code,
         f"A billable ICD-10-CM code in place of {code} (a category)",
         f"A billable code is needed: {code} ({item.description}) is a category of ICD-10-CM, not a code a claim "
         f"may carry; {len(under)} billable codes fall under it ({some}).",
+        under,
     )
 
 

@@ -116,16 +116,12 @@ def code_view(kb: KnowledgeBase, system: str, code: str) -> dict[str, object]:
 
 
 def _icd10cm(kb: KnowledgeBase, code: str) -> dict[str, object]:
-    if len(code) > icd10cm.LONGEST:
-        raise NotFound(f"not an ICD-10-CM code: longer than any ({icd10cm.LONGEST} characters at most, with its dot)")
     release = icd10cm.release()
     item = release.get(code)
     iri = ICD10CM[code]
     held = kb.codes.get(iri)
     if item is None and held is None:
-        near = release.near(code)
-        closest = f"; the closest codes are {', '.join(near)}" if near else ""
-        raise NotFound(f"{code} is not an ICD-10-CM code: {icd10cm.RELEASE} has no such code{closest}")
+        raise NotFound(icd10cm.absent(code))
     class_ = denoted(kb, iri)
     families = [f for f in kb.code_families if f.holds(code)]
     classes = kb.types_of([class_]) if class_ else frozenset()

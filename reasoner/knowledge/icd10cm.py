@@ -121,6 +121,19 @@ class Icd10Cm:
         return [c for _, _, c in ranked[:most]]
 
 
+def absent(code: str, when: date | None = None) -> str:
+    """Why ``code`` is no code of the release, with the closest codes (``when``: the date it was asked for).
+
+    A text longer than any code is not repeated, and not matched: difflib's cost grows with it.
+    """
+    if len(code) > LONGEST:
+        return f"not an ICD-10-CM code: longer than any ({LONGEST} characters at most, with its dot)"
+    near = release().near(code)
+    closest = f"; the closest codes are {', '.join(near)}" if near else ""
+    held = RELEASE if when is None else f"{RELEASE}, in force on {when.isoformat()},"
+    return f"{code} is not an ICD-10-CM code: {held} has no such code{closest}"
+
+
 def fiscal_year(when: date) -> int:
     """The fiscal year whose code set is in force on ``when`` (FY2026 runs from 2025-10-01 to 2026-09-30)."""
     return when.year + 1 if when.month >= 10 else when.year
