@@ -181,6 +181,8 @@ class GR(DefinedNamespace):
     addOnTo: URIRef
     levelsPerUnit: URIRef
     spinalRegion: URIRef
+    procedureRegion: URIRef
+    entailmentRegime: URIRef
     SpinalRegion: URIRef
     CervicothoracicRegion: URIRef
     LumbosacralRegion: URIRef

@@ -40,6 +40,9 @@ CODE_CHECKS = {
     "code-exists",
     "family-exists",
     "disjoint-classes",
+    "owl-profile",
+    "entailment-regime",
+    "owl-inconsistency",
 }
 
 _EXPECT = re.compile(r"^# expect (?P<check>[a-z]+(?:-[a-z]+)*) at line (?P<line>\d+), column (?P<column>\d+): \S")

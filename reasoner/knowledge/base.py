@@ -28,7 +28,7 @@ from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
 from reasoner.knowledge import _index as _kb_index
 from reasoner.knowledge import derivations as _derivations
-from reasoner.knowledge import lint_cache, prepared_cache, rules
+from reasoner.knowledge import lint_cache, owl_rl, prepared_cache, rules
 from reasoner.knowledge import units as units_
 from reasoner.knowledge.closure import close_knowledge_base
 from reasoner.knowledge.entities import (
@@ -73,14 +73,15 @@ def default_root() -> Path:
     return _PACKAGE_DIR / "_kb"
 
 
-def parse_into(graph: Graph, rel: str, data: bytes) -> None:
-    """Add one trusted Turtle file to ``graph``; syntax errors name file, line and column.
+def parse_into(graph: Graph, rel: str, data: bytes) -> Graph:
+    """Add one trusted Turtle file to ``graph`` and return its own graph; syntax errors name file, line and column.
 
     Raises:
         KnowledgeBaseError: the file is not valid Turtle.
     """
     try:
-        graph += parsed(data)
+        graph += (part := parsed(data))
+        return part
     except TurtleSyntaxError as exc:
         where = f"{rel}:{exc.line}:{exc.column}" if exc.line is not None else rel
         raise KnowledgeBaseError(f"{where}: {exc}") from None
@@ -180,8 +181,7 @@ class KnowledgeBase:
     def _prepared(cls, files: KnowledgeFiles, checks: Checks) -> KnowledgeBase:
         ontology, shapes = Graph(), Graph()
         case_shapes = Graph()
-        for rel, data in files.ontology:
-            parse_into(ontology, rel, data)
+        parts = [parse_into(ontology, rel, data) for rel, data in files.ontology]
         for rel, data in files.shapes:
             parse_into(shapes, rel, data)
             if rel == "shapes/case.ttl":
@@ -195,7 +195,7 @@ class KnowledgeBase:
                 p for s in generated for p in shapes.objects(s, SH.property) if isinstance(p, URIRef)
             )
             validation.check_shapes_graph(shapes, skip=generated)
-        closed = close_knowledge_base(ontology)
+        closed = close_knowledge_base(ontology, owl_rl.rl_axioms(parts))
         superclasses = _superclass_map(closed)
         build = _kb_index.KnowledgeIndexBuilder(closed)
         shape_index = _kb_index.build_shape_index(shapes, case_shapes)

@@ -16,34 +16,44 @@ Of what owlrl adds to the schema, what the reasoner and the SPARQL endpoint do n
 triples about the RDF, RDFS, OWL and XSD vocabularies themselves, rdfs:Resource, owl:Thing,
 rdfs:Class and rdf:Property typing, reflexive rdfs:subPropertyOf and owl:sameAs, and any triple with
 a literal (owlrl writes literals again in their canonical forms, which would give a value twice).
+
+A file that asks for OWL 2 RL (its ``gr:entailmentRegime``) has its axioms entailed too, by owlrl
+over the few triples they read (reasoner/knowledge/owl_rl.py): what they entail of the schema joins
+the schema before its closure, and what they entail of the instances is typed as above.
 """
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Iterable
 
 import owlrl
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from reasoner._rdf import literals
+from reasoner.knowledge import owl_rl
 
 _SCHEMA = frozenset({RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range})
 _DECLARATIONS = frozenset({OWL.Class, RDFS.Class, OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property})
 # owl:Class is an rdfs:Class: with it, RDFS makes every OWL class a subclass of itself (rdfs10).
 _BRIDGE = (OWL.Class, RDFS.subClassOf, RDFS.Class)
-_VOCABULARIES = (str(RDF), str(RDFS), str(OWL), "http://www.w3.org/2001/XMLSchema#")
 _UNUSED_TYPES = frozenset({RDFS.Resource, OWL.Thing, RDFS.Class, RDF.Property})
 
 
-def close_knowledge_base(graph: Graph) -> Graph:
-    """A copy of ``graph`` with the RDFS entailments the reasoner and the SPARQL endpoint rely on."""
-    schema = Graph()
+def close_knowledge_base(graph: Graph, rl_axioms: Graph | None = None) -> Graph:
+    """A copy of ``graph`` with the entailments the reasoner and the SPARQL endpoint rely on.
+
+    RDFS over everything; with ``rl_axioms`` (the OWL axioms of the files that ask for OWL 2 RL,
+    reasoner/knowledge/owl_rl.py), what those axioms entail as well.
+    """
+    schema = Graph(store="SimpleMemory")  # no contexts: owlrl reads it a tenth faster
     schema.add(_BRIDGE)
     for s, p, o in graph:
         if p in _SCHEMA or (p == RDF.type and o in _DECLARATIONS):
             schema.add((s, p, o))
-    _expand(schema)
+    if rl_axioms is not None and len(rl_axioms):
+        for triple in owl_rl.schema_entailments(rl_axioms):
+            schema.add(triple)
+    owl_rl.expand(schema, owlrl.RDFS_Semantics)
     closed = Graph()
     for triple in graph:
         closed.add(triple)
@@ -51,47 +61,71 @@ def close_knowledge_base(graph: Graph) -> Graph:
         if _used(s, p, o):
             closed.add((s, p, o))
     _type_instances(closed)
+    if rl_axioms is not None and len(rl_axioms):
+        _entail_instances(closed, rl_axioms)
     return closed
 
 
-def _type_instances(closed: Graph) -> None:
-    """What RDFS entails of the instances, read off the closed schema (rdfs7, then rdfs2 and rdfs3, then rdfs9)."""
+def _entail_instances(closed: Graph, rl_axioms: Graph) -> None:
+    """Add what the OWL 2 RL axioms entail of the instances, each new triple typed by RDFS, to a fixed point."""
+    named = owl_rl.named_terms(rl_axioms)
+    while True:  # ends: each round adds triples over the terms already there, of which there are finitely many
+        new = owl_rl.instance_entailments(closed, rl_axioms, named)
+        if not new:
+            return
+        for triple in new:
+            closed.add(triple)
+        typed = _type_instances(closed, new)
+        if not any(p in named or (p == RDF.type and o in named) for _s, p, o in typed):
+            return  # owlrl closed the triples it was given; typing gave the axioms nothing more to read
+
+
+_Triple = tuple[Node, Node, Node]
+
+
+def _type_instances(closed: Graph, triples: Iterable[_Triple] | None = None) -> list[_Triple]:
+    """What RDFS entails of the instances (rdfs7, rdfs2, rdfs3, rdfs9), read off the closed schema.
+
+    Of ``triples`` (else of all) and added to ``closed``; returns the added triples when ``triples`` is given.
+    """
     supers = {c: set(closed.objects(c, RDFS.subClassOf)) for c in closed.subjects(RDFS.subClassOf, None)}
     superprops = {p: set(closed.objects(p, RDFS.subPropertyOf)) for p in closed.subjects(RDFS.subPropertyOf, None)}
     domains = {p: set(closed.objects(p, RDFS.domain)) for p in closed.subjects(RDFS.domain, None)}
     ranges = {p: set(closed.objects(p, RDFS.range)) for p in closed.subjects(RDFS.range, None)}
-    for s, p, o in list(closed):
+    added: list[_Triple] = []
+
+    def add(triple: _Triple) -> None:
+        if triples is None:
+            closed.add(triple)  # the first pass: what it adds is not asked for, so not looked up
+        elif triple not in closed:
+            closed.add(triple)
+            added.append(triple)
+
+    given = list(closed if triples is None else triples)
+    for s, p, o in given:
         for prop in (p, *superprops.get(p, ())):
             if prop != p:
-                closed.add((s, prop, o))
+                add((s, prop, o))
             for cls in domains.get(prop, ()):
-                closed.add((s, RDF.type, cls))
+                add((s, RDF.type, cls))
             if not isinstance(o, Literal):
                 for cls in ranges.get(prop, ()):
-                    closed.add((o, RDF.type, cls))
-    for s, cls in list(closed.subject_objects(RDF.type)):
+                    add((o, RDF.type, cls))
+    if triples is None:
+        typed = list(closed.subject_objects(RDF.type))
+    else:
+        typed = [(s, o) for s, p, o in (*given, *added) if p == RDF.type]
+    for s, cls in typed:
         for sup in supers.get(cls, ()):
-            closed.add((s, RDF.type, sup))
-
-
-def _expand(graph: Graph) -> None:
-    """The RDFS closure of ``graph`` by owlrl, in place, without axiomatic or datatype triples."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # owlrl warns of literals it reads as ill-typed; lint has its own check
-            closure = owlrl.DeductiveClosure(
-                owlrl.RDFS_Semantics, rdfs_closure=False, axiomatic_triples=False, datatype_axioms=False
-            )
-            closure.expand(graph)
-    finally:
-        literals.restore()  # owlrl puts rdflib's own literal converters back when it ends
+            add((s, RDF.type, sup))
+    return added
 
 
 def _used(s: Node, p: Node, o: Node) -> bool:
     """Whether an entailed schema triple is one the reasoner or the SPARQL endpoint reads."""
     if isinstance(s, Literal) or isinstance(o, Literal):
         return False
-    if isinstance(s, URIRef) and str(s).startswith(_VOCABULARIES):
+    if isinstance(s, URIRef) and str(s).startswith(owl_rl.VOCABULARIES):
         return False
     if p == RDF.type and o in _UNUSED_TYPES:
         return False

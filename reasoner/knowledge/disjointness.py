@@ -16,13 +16,16 @@ from rdflib.term import Node
 from reasoner.knowledge.closure import close_knowledge_base
 
 
-def disjointness_problems(kb: Graph) -> list[tuple[Node, str]]:
-    """Each class under two disjoint classes, and each resource typed with both: (the term, why)."""
+def disjointness_problems(kb: Graph, rl_axioms: Graph | None = None) -> list[tuple[Node, str]]:
+    """Each class under two disjoint classes, and each resource typed with both: (the term, why).
+
+    ``rl_axioms``: the OWL 2 RL axioms of the files that ask for them (an equivalence can make a class unsatisfiable).
+    """
     pairs = {(a, b) for a, b in kb.subject_objects(OWL.disjointWith) if isinstance(a, URIRef) and isinstance(b, URIRef)}
     unsatisfiable = {c for c in kb.subjects(RDFS.subClassOf, OWL.Nothing) if isinstance(c, URIRef)}
     if not pairs and not unsatisfiable:
         return []
-    closed = close_knowledge_base(kb)
+    closed = close_knowledge_base(kb, rl_axioms)
     out: list[tuple[Node, str]] = []
     for c in sorted(closed.subjects(RDFS.subClassOf, OWL.Nothing), key=str):
         if c != OWL.Nothing:

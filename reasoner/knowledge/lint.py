@@ -19,15 +19,18 @@ from rdflib import OWL, RDF, SH, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from reasoner._rdf.turtle import TurtleSyntaxError
-from reasoner.knowledge import rules
+from reasoner.knowledge import owl_rl, rules
+from reasoner.knowledge.closure import close_knowledge_base
 from reasoner.knowledge.code_lint import code_problems
 from reasoner.knowledge.disjointness import disjointness_problems
 from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PROPERTIES, threshold_key
 from reasoner.knowledge.files import META, KnowledgeFiles, parsed
+from reasoner.knowledge.owl_profile import profile_problems
 from reasoner.knowledge.rule_units import unit_problems
 from reasoner.shacl.prepared import shacl_for_shacl, validate_with
 from reasoner.vocab import BASE, GR
 
+_IRI = re.compile(r"[a-z][a-z0-9+.-]*://[^\s,()'<>]+")  # an IRI in owlrl's words
 _PREFIX = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([\w.-]*):\s*<([^>]*)>", re.IGNORECASE | re.MULTILINE)
 
 
@@ -84,6 +87,12 @@ class _Locator:
         if isinstance(term, BNode):
             return self._locate_blank(term)
         return self._find(str(term), list(self.texts)) or (next(iter(self.texts), "knowledge base"), 1, 1)
+
+    def locate_in(self, name: str, term: Node) -> tuple[str, int, int]:
+        """Where ``term`` is defined or first used in the file ``name`` (a blank node: where its file has it)."""
+        if isinstance(term, BNode):
+            return self._locate_blank(term)
+        return self._find(str(term), [name]) or (name, 1, 1)
 
     def _locate_blank(self, node: BNode) -> tuple[str, int, int]:
         """A blank node has no name in the text: find its file, then the first named thing it mentions."""
@@ -247,7 +256,8 @@ def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
         for focus, message in validate_with(kb, meta):
             check, _, text = message.partition(": ")
             at(focus, check if text else "meta", text or message)
-    _owl_constructs(kb, at)
+    for name, term, check, message in profile_problems(graphs):
+        out.append(Finding(*where.locate_in(name, term), check, message))
     _inverse_sequences(shapes, at)
     _placeholders(kb, at)
     for criterion, message in rules.rule_problems(kb):
@@ -256,7 +266,12 @@ def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
         at(holder, "rule-unit", message)
     for term, check, message in code_problems(kb):
         at(term, check, message)
-    for term, message in disjointness_problems(kb):
+    rl_axioms = owl_rl.rl_axioms(graphs.values())
+    if len(rl_axioms):
+        for message in owl_rl.inconsistencies(close_knowledge_base(kb, rl_axioms), rl_axioms):
+            iri = _IRI.search(message)  # where the first term it names is defined; else the first file's start
+            at(URIRef(iri.group()) if iri else OWL.Nothing, "owl-inconsistency", message)
+    for term, message in disjointness_problems(kb, rl_axioms):
         at(term, "disjoint-classes", message)
     _undeclared(kb, at)
     return out
@@ -271,27 +286,6 @@ def _threshold_bindings(kb: Graph, at: _At) -> None:
                     "threshold-binding",
                     f"the shape binds <{threshold}>, which is not a threshold with a gr:value",
                 )
-
-
-_OWL_DECLARATIONS = frozenset(
-    {OWL.Ontology, OWL.versionIRI, OWL.imports, OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty}
-    | {OWL.disjointWith}  # a constraint, not an entailment: checked below (reasoner/knowledge/disjointness.py)
-)
-
-
-def _owl_constructs(kb: Graph, at: _At) -> None:
-    """OWL beyond declarations: the closure at load is RDFS, so it would be silently ignored."""
-    seen: set[Node] = set()
-    for s, p, o in kb:
-        for term in (p, o) if p == RDF.type else (p,):
-            if isinstance(term, URIRef) and str(term).startswith(str(OWL)) and term not in _OWL_DECLARATIONS:
-                if term not in seen:
-                    seen.add(term)
-                    at(
-                        s,
-                        "owl-construct",
-                        f"owl:{str(term)[len(str(OWL)) :]} is not entailed (the closure is RDFS): state its effect",
-                    )
 
 
 def _inverse_sequences(shapes: Graph, at: _At) -> None:
