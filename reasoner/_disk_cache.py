@@ -14,6 +14,7 @@ in the data, so a file another user could have written, or a torn or corrupt one
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import os
@@ -51,6 +52,40 @@ def key(subject: str, modules: tuple[str, ...]) -> str:
 def engine_digest() -> str:
     """A digest of every module of the engine and of the library versions: what prepares a knowledge base."""
     return _code_digest(_engine_modules())
+
+
+@functools.cache
+def imported_by(module: str) -> tuple[str, ...]:
+    """``module`` (a path under the package: ``knowledge/lint.py``) and every engine module it imports, at any depth.
+
+    Read from the source (absolute imports of ``reasoner``), so a key over them follows the code
+    as it changes and never misses a module the checks came to use.
+    """
+    seen: set[str] = set()
+    stack = [module]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse((_PACKAGE / name).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("reasoner."):
+                dotted = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                dotted = [alias.name for alias in node.names if alias.name.startswith("reasoner.")]
+            else:
+                continue
+            stack.extend(path for d in dotted if (path := _source_of(str(d))) is not None)
+    return tuple(sorted(seen))
+
+
+def _source_of(dotted: str) -> str | None:
+    """The file under the package of a dotted module name, or None (a name imported from a module)."""
+    parts = dotted.split(".")[1:]
+    for candidate in ("/".join(parts) + ".py", "/".join([*parts, "__init__.py"])):
+        if (_PACKAGE / candidate).is_file():
+            return candidate
+    return None
 
 
 @functools.cache

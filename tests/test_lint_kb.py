@@ -17,6 +17,7 @@ from rdflib.namespace import SH
 from typer.testing import CliRunner, Result
 
 from api.cli import app
+from reasoner import _disk_cache
 from reasoner.knowledge.files import KnowledgeFiles
 from reasoner.knowledge.lint import Finding, LintReport, lint
 
@@ -311,3 +312,11 @@ def test_a_remembered_verdict_names_the_files_that_could_not_be_read(tmp_path: P
     files = KnowledgeFiles(tmp_path, (("ontology/a.ttl", b""), ("shapes/a.ttl", b"")))
     unread = KnowledgeFiles(tmp_path, files.files, ("ontology/gone.ttl: PermissionError",))
     assert lint_cache._key(files) != lint_cache._key(unread)
+
+
+def test_the_remembered_verdict_is_keyed_by_every_module_lint_runs() -> None:
+    """A check in a module lint reaches only through another (closure.py through disjointness.py) still counts."""
+    modules = _disk_cache.imported_by("knowledge/lint.py")
+    assert {"knowledge/lint.py", "knowledge/owl_profile.py", "knowledge/owl_rl.py"} <= set(modules)
+    assert {"knowledge/closure.py", "knowledge/code_lint.py", "knowledge/rules/history.py"} <= set(modules)
+    assert "pipeline.py" not in modules and "api" not in {m.split("/")[0] for m in modules}

@@ -210,11 +210,16 @@ def test_what_the_profile_allows_is_no_finding(text: str) -> None:
     assert _problems(text) == []
 
 
-def test_owl_in_a_file_under_rdfs_is_a_finding_once_per_construct() -> None:
-    problems = _problems("ex:p owl:inverseOf ex:q .\nex:r owl:inverseOf ex:s .", rl=False)
-    assert [c for c, _ in problems] == ["owl-construct"]
-    assert "owl:inverseOf is not entailed under RDFS" in problems[0][1]
-    assert "OWL-RL" in problems[0][1]
+def test_owl_in_a_file_under_rdfs_is_a_finding_once_per_resource() -> None:
+    problems = _problems(
+        "ex:p owl:inverseOf ex:q .\nex:r owl:inverseOf ex:s .\n"
+        "ex:A rdfs:subClassOf [ a owl:Restriction ; owl:onProperty ex:p ; owl:someValuesFrom ex:B ] .",
+        rl=False,
+    )
+    assert [c for c, _ in problems] == ["owl-construct"] * 3
+    assert sum("owl:inverseOf is not entailed under RDFS" in m for _, m in problems) == 2
+    assert sum("owl:Restriction, owl:onProperty, owl:someValuesFrom are not entailed" in m for _, m in problems) == 1
+    assert all("OWL-RL" in m for _, m in problems)
 
 
 def test_an_unknown_regime_is_a_finding() -> None:
@@ -258,3 +263,9 @@ def test_owlrl_names_what_contradicts_an_rl_axiom() -> None:
         owl_rl.inconsistencies(close_knowledge_base(consistent, owl_rl.axioms(consistent)), owl_rl.axioms(consistent))
         == []
     )
+
+
+def test_only_axioms_that_can_be_contradicted_are_checked_for_contradictions() -> None:
+    assert not owl_rl.constrains(owl_rl.axioms(_turtle("ex:r owl:propertyChainAxiom ( ex:p ex:q ) .")))
+    assert owl_rl.constrains(owl_rl.axioms(_turtle("ex:p a owl:AsymmetricProperty .")))
+    assert owl_rl.constrains(owl_rl.axioms(_turtle("[] a owl:AllDisjointClasses ; owl:members ( ex:A ex:B ) .")))

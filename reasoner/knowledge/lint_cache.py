@@ -17,22 +17,6 @@ from reasoner.knowledge.lint import Finding, LintReport, lint_files
 
 _MEMORY: dict[str, LintReport] = {}
 _LOCK = threading.Lock()
-# The modules whose code decides what lint finds: a change to any of them makes old verdicts stale.
-_LINTING_MODULES = (
-    "knowledge/lint.py",
-    "knowledge/rules/__init__.py",
-    "knowledge/rules/rule.py",
-    "knowledge/rules/history.py",
-    "knowledge/rules/conditions.py",
-    "knowledge/rules/request.py",
-    "knowledge/rules/derived.py",
-    "knowledge/rule_units.py",
-    "shacl/prepared.py",
-    "shacl/_pyshacl.py",
-    "knowledge/entities.py",
-    "knowledge/files.py",
-    "vocab.py",
-)
 
 
 def checked(files: KnowledgeFiles) -> LintReport:
@@ -52,7 +36,9 @@ def checked(files: KnowledgeFiles) -> LintReport:
 
 def _key(files: KnowledgeFiles) -> str:
     # The files that could not be read are part of what was linted: a verdict without them is another.
-    return _disk_cache.key("\n".join((files.digest_of_everything, *files.unreadable)), _LINTING_MODULES)
+    # The code that decides what lint finds is all lint.py imports: a change to any of it makes old verdicts stale.
+    subject = "\n".join((files.digest_of_everything, *files.unreadable))
+    return _disk_cache.key(subject, _disk_cache.imported_by("knowledge/lint.py"))
 
 
 def _read(key: str) -> LintReport | None:

@@ -70,17 +70,20 @@ def _constructs(graph: Graph) -> Iterator[tuple[Node, Node]]:
 
 
 def _beyond_rdfs(name: str, graph: Graph) -> Iterator[Problem]:
-    reported: set[Node] = set()
-    for subject, term in sorted(_constructs(graph), key=lambda st: (str(st[1]), str(st[0]))):
-        if term not in reported:  # once per construct and file: the first use says what to do
-            reported.add(term)
-            yield (
-                name,
-                subject,
-                "owl-construct",
-                f"{_short(term)} is not entailed under RDFS, this file's entailment regime: state its effect, or name "
-                f"<{owl_rl.OWL_RL}> as the file's gr:entailmentRegime (AUTHORING.md, OWL 2 RL)",
-            )
+    """One finding per resource (a blank node restriction is one) that uses OWL the file's RDFS would ignore."""
+    by_subject: dict[Node, set[Node]] = {}
+    for subject, term in _constructs(graph):
+        by_subject.setdefault(subject, set()).add(term)
+    for subject, terms in sorted(by_subject.items(), key=lambda st: str(st[0])):
+        names = ", ".join(sorted(_short(t) for t in terms))
+        yield (
+            name,
+            subject,
+            "owl-construct",
+            f"{names} {'is' if len(terms) == 1 else 'are'} not entailed under RDFS, this file's entailment "
+            f"regime: state the effect, or name <{owl_rl.OWL_RL}> as the file's gr:entailmentRegime "
+            "(AUTHORING.md, OWL 2 RL)",
+        )
 
 
 def _outside_profile(name: str, graph: Graph) -> Iterator[Problem]:
@@ -94,15 +97,15 @@ def _outside_profile(name: str, graph: Graph) -> Iterator[Problem]:
         yield from _placed(name, graph, sub, "subclass", sub)
         yield from _placed(name, graph, sup, "superclass", sub)
     for a, b in graph.subject_objects(OWL.equivalentClass):
-        yield from _placed(name, graph, a, "equivalent", a)
-        yield from _placed(name, graph, b, "equivalent", a)
+        yield from _placed(name, graph, a, "equivalent class", a)
+        yield from _placed(name, graph, b, "equivalent class", a)
 
 
 # What a class expression may be, by place (OWL 2 Profiles, 4.2.3-4.2.5): the construct's names.
 _ALLOWED = {
     "subclass": {OWL.intersectionOf, OWL.unionOf, OWL.oneOf, OWL.someValuesFrom, OWL.hasValue},
     "superclass": {OWL.intersectionOf, OWL.complementOf, OWL.allValuesFrom, OWL.hasValue, *_MAX},
-    "equivalent": {OWL.intersectionOf, OWL.hasValue},
+    "equivalent class": {OWL.intersectionOf, OWL.hasValue},
 }
 _NESTED = {  # the place of the expressions a construct holds, when it is in a given place
     ("subclass", OWL.someValuesFrom): "subclass",
@@ -139,7 +142,7 @@ def _placed(name: str, graph: Graph, expr: Node, place: str, owner: Node, depth:
             name,
             owner,
             "owl-profile",
-            f"{_short(kind)} as {'an' if place == 'equivalent' else 'a'} {place} class is outside OWL 2 RL "
+            f"{_short(kind)} as {'an' if place == 'equivalent class' else 'a'} {place} is outside OWL 2 RL "
             f"(allowed there: {', '.join(sorted(_short(k) for k in _ALLOWED[place]))})",
         )
         return

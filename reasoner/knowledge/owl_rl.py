@@ -101,6 +101,20 @@ def instance_entailments(closed: Graph, axiom_graph: Graph, named: frozenset[URI
     return {t for t in work if t not in closed and _kept(t)}
 
 
+#: The OWL 2 RL constructs owlrl can find contradicted (rules cax-dw, prp-irp, prp-asyp, eq-diff1...).
+CONSTRAINTS = frozenset(
+    {OWL.AsymmetricProperty, OWL.IrreflexiveProperty, OWL.FunctionalProperty, OWL.InverseFunctionalProperty}
+    | {OWL.AllDisjointClasses, OWL.AllDisjointProperties, OWL.propertyDisjointWith, OWL.complementOf}
+    | {OWL.differentFrom, OWL.AllDifferent, OWL.NegativePropertyAssertion, OWL.maxCardinality}
+    | {OWL.maxQualifiedCardinality, OWL.hasKey, OWL.Nothing}
+)
+
+
+def constrains(axiom_graph: Graph) -> bool:
+    """Whether the axioms use a construct that can be contradicted (else :func:`inconsistencies` finds nothing)."""
+    return any(p in CONSTRAINTS or o in CONSTRAINTS for _s, p, o in axiom_graph)
+
+
 def inconsistencies(closed: Graph, axiom_graph: Graph) -> list[str]:
     """What owlrl finds the axioms contradicted by, in the closed knowledge base (an asymmetric property both ways...).
 
