@@ -40,3 +40,14 @@ def test_a_subclass_of_nothing_is_unsatisfiable() -> None:
     g.add((EX.Never, RDFS.subClassOf, OWL.Nothing))
     ((term, message),) = disjointness_problems(g)
     assert term == EX.Never and message.endswith("no resource can be one (unsatisfiable)")
+
+
+def test_a_resource_of_owl_nothing_is_inconsistent() -> None:
+    g = Graph()
+    g.add((EX.Impossible, RDFS.subClassOf, OWL.Nothing))
+    g.add((EX.thing, RDF.type, EX.Impossible))
+    g.add((EX.other, RDF.type, OWL.Nothing))
+    problems = dict(disjointness_problems(g))
+    assert "unsatisfiable" in problems[EX.Impossible]
+    assert problems[EX.thing] == "thing is inconsistent: it is an owl:Nothing (through Impossible)"
+    assert problems[EX.other] == "other is inconsistent: it is an owl:Nothing (as stated)"

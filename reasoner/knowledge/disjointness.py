@@ -4,8 +4,9 @@
 reads it against the closed knowledge base (reasoner/knowledge/closure.py), as a reasoner would
 report an unsatisfiable class or an inconsistent individual. A class under both (through any
 chain of ``rdfs:subClassOf``, or ``owl:Nothing`` itself) is unsatisfiable; a resource typed with
-both makes the knowledge base inconsistent. Each finding names the class or resource, the two
-disjoint classes, and the subclass axioms that lead to each.
+both makes the knowledge base inconsistent, as does a resource of ``owl:Nothing`` (stated, or
+through a class under it). Each finding names the class or resource, the two disjoint classes,
+and the subclass axioms that lead to each.
 """
 
 from __future__ import annotations
@@ -23,13 +24,18 @@ def disjointness_problems(kb: Graph, rl_axioms: Graph | None = None) -> list[tup
     """
     pairs = {(a, b) for a, b in kb.subject_objects(OWL.disjointWith) if isinstance(a, URIRef) and isinstance(b, URIRef)}
     unsatisfiable = {c for c in kb.subjects(RDFS.subClassOf, OWL.Nothing) if isinstance(c, URIRef)}
-    if not pairs and not unsatisfiable:
+    if not pairs and not unsatisfiable and (None, RDF.type, OWL.Nothing) not in kb:
         return []
     closed = close_knowledge_base(kb, rl_axioms)
     out: list[tuple[Node, str]] = []
     for c in sorted(closed.subjects(RDFS.subClassOf, OWL.Nothing), key=str):
         if c != OWL.Nothing:
             out.append((c, f"{_name(c)} is a subclass of owl:Nothing: no resource can be one (unsatisfiable)"))
+    for x in sorted(closed.subjects(RDF.type, OWL.Nothing), key=str):
+        types = set(closed.objects(x, RDF.type)) - {OWL.Nothing}
+        through = sorted(_name(c) for c in types if (c, RDFS.subClassOf, OWL.Nothing) in closed)
+        why = f"through {', '.join(through)}" if through else "as stated"
+        out.append((x, f"{_name(x)} is inconsistent: it is an owl:Nothing ({why})"))
     for a, b in sorted(pairs, key=str):
         for c in sorted(set(closed.subjects(RDFS.subClassOf, a)) & set(closed.subjects(RDFS.subClassOf, b)), key=str):
             out.append((c, f"{_name(c)} is unsatisfiable: {_chain(kb, c, a)} and {_chain(kb, c, b)}, {_why(a, b)}"))
