@@ -37,6 +37,7 @@ _DECLARATIONS = frozenset({OWL.Class, RDFS.Class, OWL.ObjectProperty, OWL.Dataty
 # owl:Class is an rdfs:Class: with it, RDFS makes every OWL class a subclass of itself (rdfs10).
 _BRIDGE = (OWL.Class, RDFS.subClassOf, RDFS.Class)
 _UNUSED_TYPES = frozenset({RDFS.Resource, OWL.Thing, RDFS.Class, RDF.Property})
+_Triple = tuple[Node, Node, Node]
 
 
 def close_knowledge_base(graph: Graph, rl_axioms: Graph | None = None) -> Graph:
@@ -45,25 +46,28 @@ def close_knowledge_base(graph: Graph, rl_axioms: Graph | None = None) -> Graph:
     RDFS over everything; with ``rl_axioms`` (the OWL axioms of the files that ask for OWL 2 RL,
     reasoner/knowledge/owl_rl.py), what those axioms entail as well.
     """
-    schema = Graph(store="SimpleMemory")  # no contexts: owlrl reads it a tenth faster
-    schema.add(_BRIDGE)
-    for s, p, o in graph:
-        if p in _SCHEMA or (p == RDF.type and o in _DECLARATIONS):
-            schema.add((s, p, o))
+    schema = {t for t in graph if t[1] in _SCHEMA or (t[1] == RDF.type and t[2] in _DECLARATIONS)}
     if rl_axioms is not None and len(rl_axioms):
-        for triple in owl_rl.schema_entailments(rl_axioms):
-            schema.add(triple)
-    owl_rl.expand(schema, owlrl.RDFS_Semantics)
+        schema |= owl_rl.schema_entailments(rl_axioms)
     closed = Graph()
     for triple in graph:
         closed.add(triple)
-    for s, p, o in schema:
-        if _used(s, p, o):
-            closed.add((s, p, o))
+    for triple in owl_rl.remembered(frozenset(schema), _closed_schema):
+        closed.add(triple)
     _type_instances(closed)
     if rl_axioms is not None and len(rl_axioms):
         _entail_instances(closed, rl_axioms)
     return closed
+
+
+def _closed_schema(schema: frozenset[_Triple]) -> frozenset[_Triple]:
+    """The schema closed under RDFS by owlrl, without what nobody reads."""
+    work = Graph(store="SimpleMemory")  # no contexts: owlrl reads it a tenth faster
+    work.add(_BRIDGE)
+    for triple in schema:
+        work.add(triple)
+    owl_rl.expand(work, owlrl.RDFS_Semantics)
+    return frozenset(t for t in work if _used(*t))
 
 
 def _entail_instances(closed: Graph, rl_axioms: Graph) -> None:
@@ -78,9 +82,6 @@ def _entail_instances(closed: Graph, rl_axioms: Graph) -> None:
         typed = _type_instances(closed, new)
         if not any(p in named or (p == RDF.type and o in named) for _s, p, o in typed):
             return  # owlrl closed the triples it was given; typing gave the axioms nothing more to read
-
-
-_Triple = tuple[Node, Node, Node]
 
 
 def _type_instances(closed: Graph, triples: Iterable[_Triple] | None = None) -> list[_Triple]:

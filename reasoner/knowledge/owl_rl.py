@@ -16,8 +16,9 @@ they entail of the instances, until nothing new follows.
 
 from __future__ import annotations
 
+import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import owlrl
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
@@ -83,16 +84,45 @@ def named_terms(axiom_graph: Graph) -> frozenset[URIRef]:
     )
 
 
-def schema_entailments(axiom_graph: Graph) -> set[tuple[Node, Node, Node]]:
-    """What the axioms entail of the schema: subclass, subproperty, domain and range axioms between named terms."""
-    work = Graph(store="SimpleMemory")
-    work += axiom_graph
+_Triple = tuple[Node, Node, Node]
+_REMEMBERED: dict[frozenset[_Triple], frozenset[_Triple]] = {}
+_REMEMBERED_LOCK = threading.Lock()
+#: How many closures a process remembers (the newest): a reload, ``impact`` or a test of an edited
+#: copy closes the same schema, and the same triples the axioms read, again.
+REMEMBER = 16
+
+
+_Triples = frozenset[_Triple]
+
+
+def remembered(given: _Triples, close: Callable[[_Triples], _Triples]) -> _Triples:
+    """``close(given)``, remembered in this process by the triples given (owlrl's closures take tenths of a second)."""
+    with _REMEMBERED_LOCK:
+        found = _REMEMBERED.get(given)
+    if found is None:
+        found = close(given)
+        with _REMEMBERED_LOCK:
+            while len(_REMEMBERED) >= REMEMBER:
+                _REMEMBERED.pop(next(iter(_REMEMBERED)))
+            _REMEMBERED[given] = found
+    return found
+
+
+def _closed(given: frozenset[_Triple]) -> frozenset[_Triple]:
+    work = Graph(store="SimpleMemory")  # no contexts: owlrl reads it a tenth faster
+    for triple in given:
+        work.add(triple)
     expand(work)
-    return {
+    return frozenset(work)
+
+
+def schema_entailments(axiom_graph: Graph) -> frozenset[_Triple]:
+    """What the axioms entail of the schema: subclass, subproperty, domain and range axioms between named terms."""
+    return frozenset(
         (s, p, o)
-        for s, p, o in work
+        for s, p, o in remembered(frozenset(axiom_graph), _closed)
         if p in _SCHEMA and isinstance(s, URIRef) and isinstance(o, URIRef) and s != o and not _vocabulary(s, o)
-    }
+    )
 
 
 def instance_entailments(closed: Graph, axiom_graph: Graph, named: frozenset[URIRef]) -> set[tuple[Node, Node, Node]]:
@@ -121,19 +151,17 @@ def inconsistencies(closed: Graph, axiom_graph: Graph) -> list[str]:
     Its own words, which name the terms by IRI; ill-typed literals are left to lint's own check.
     """
     work = _scoped(closed, axiom_graph, named_terms(axiom_graph))
-    messages = {str(m) for m in work.objects(None, owlrl.Namespaces.ERRNS.error)}
+    messages = {str(o) for _s, p, o in work if p == owlrl.Namespaces.ERRNS.error}
     return sorted(m for m in messages if not m.startswith("Lexical value"))
 
 
-def _scoped(closed: Graph, axiom_graph: Graph, named: frozenset[URIRef]) -> Graph:
+def _scoped(closed: Graph, axiom_graph: Graph, named: frozenset[URIRef]) -> frozenset[_Triple]:
     """The axioms with the closed triples that use a term they name, closed by owlrl under OWL 2 RL."""
-    work = Graph(store="SimpleMemory")
-    work += axiom_graph
+    given = set(axiom_graph)
     for s, p, o in closed:
         if p in named or (p == RDF.type and o in named) or (p in _SCHEMA and s in named and o in named):
-            work.add((s, p, o))
-    expand(work)
-    return work
+            given.add((s, p, o))
+    return remembered(frozenset(given), _closed)
 
 
 def _kept(triple: tuple[Node, Node, Node]) -> bool:
