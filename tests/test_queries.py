@@ -301,3 +301,24 @@ def test_g_observation_thresholds_across_domains(dataset: Graph) -> None:
     units = {str(r["threshold"]).removeprefix(GRK): r["unit"] for r in rows}
     assert units["medicare-bariatric/bmi-min"] == "kg/m2"
     assert units["medicare-pap/ahi-min-b1"] == "events/h"
+
+
+def test_h_codes_by_region_stated_or_entailed(dataset: Graph) -> None:
+    rows = run(dataset, query("codes-by-region.rq"))
+    regions = {str(r["notation"]): str(r["region"]).rsplit("#", 1)[-1] for r in rows}
+    from_class = {str(r["notation"]) for r in rows if r["fromClass"] is not None}
+    assert len(regions) == 21
+    assert regions["64493"] == "LumbosacralRegion" and regions["64633"] == "CervicothoracicRegion"
+    assert from_class == {
+        "27096",
+        "G0260",
+        "64451",
+        "64625",
+        "G0259",
+        "64490",
+        "64491",
+        "64492",
+        "64493",
+        "64494",
+        "64495",
+    }

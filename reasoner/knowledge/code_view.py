@@ -75,6 +75,7 @@ class CodeView(_View):
     deletedOn: str | None = None
     denotes: str | None = None
     denotedBy: str | None = None
+    spinalRegion: str | None = None  # a procedure code's, stated or entailed from the class it denotes
     families: list[FamilyOf] = []
     diagnosisLists: list[ListOf] = []
     policies: list[str] = []
@@ -111,6 +112,7 @@ def code_view(kb: KnowledgeBase, system: str, code: str) -> dict[str, object]:
         "heldByKnowledgeBase": True,
         "denotes": kb.label(held.denotes) if held.denotes else None,
         "denotedBy": "code" if held.denotes else None,
+        "spinalRegion": kb.label(held.region) if held.region else None,
         "policies": policies,
     }
 

@@ -47,6 +47,12 @@ def test_a_procedure_code_has_our_label_and_its_policies(client: TestClient) -> 
     assert client.get("/codes/cpt/64635").json()["policies"] == ["medicare-facet-lcd"]
 
 
+def test_a_procedure_code_has_its_region_stated_or_entailed(client: TestClient) -> None:
+    assert client.get("/codes/cpt/64635").json()["spinalRegion"] == "lumbar or sacral"  # stated on the code
+    assert client.get("/codes/cpt/64493").json()["spinalRegion"] == "lumbar or sacral"  # from its class (chain)
+    assert client.get("/codes/hcpcs/E0601").json().get("spinalRegion") is None  # not a spinal procedure
+
+
 @pytest.mark.parametrize(
     ("path", "detail"),
     [
