@@ -269,3 +269,25 @@ def test_only_axioms_that_can_be_contradicted_are_checked_for_contradictions() -
     assert not owl_rl.constrains(owl_rl.axioms(_turtle("ex:r owl:propertyChainAxiom ( ex:p ex:q ) .")))
     assert owl_rl.constrains(owl_rl.axioms(_turtle("ex:p a owl:AsymmetricProperty .")))
     assert owl_rl.constrains(owl_rl.axioms(_turtle("[] a owl:AllDisjointClasses ; owl:members ( ex:A ex:B ) .")))
+
+
+def test_owlrl_leaves_the_checked_number_converters_bound_while_it_runs() -> None:
+    """A request parsed while a server reloads must keep the caps on its numbers (reasoner/_rdf/literals.py)."""
+    import rdflib.term
+
+    import reasoner.intake.limits  # noqa: F401 - binds the checking converters
+
+    decimal = URIRef("http://www.w3.org/2001/XMLSchema#decimal")
+    bound = rdflib.term._toPythonMapping[decimal]
+    seen: list[object] = []
+
+    class Watched(Graph):
+        def triples(self, *args, **kwargs):  # type: ignore[no-untyped-def]  # owlrl reads every pass through it
+            seen.append(rdflib.term._toPythonMapping[decimal])
+            return super().triples(*args, **kwargs)
+
+    g = Watched()
+    g += _turtle("ex:p owl:inverseOf ex:q .\nex:a ex:p ex:b .")
+    owl_rl.expand(g)
+    assert seen and all(c is bound for c in seen)  # not owlrl's own converters, even for a moment
+    assert "_checked" in rdflib.term._toPythonMapping[decimal].__qualname__  # type: ignore[union-attr]

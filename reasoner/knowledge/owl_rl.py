@@ -181,14 +181,21 @@ def _vocabulary(*terms: Node) -> bool:
 
 
 def expand(graph: Graph, semantics: type[owlrl.Core] = owlrl.OWLRL_Semantics) -> None:
-    """Close ``graph`` in place by owlrl (OWL 2 RL, or ``owlrl.RDFS_Semantics``), without axiomatic triples."""
-    closure = owlrl.DeductiveClosure(semantics, rdfs_closure=False, axiomatic_triples=False, datatype_axioms=False)
+    """Close ``graph`` in place by owlrl (OWL 2 RL, or ``owlrl.RDFS_Semantics``), without axiomatic triples.
+
+    Without owlrl's "improved datatypes": with them it swaps rdflib's process-wide literal converters
+    for its own while it runs, and a request parsed meanwhile (a server reloading its knowledge base)
+    would have its numbers converted without the caps (reasoner/_rdf/literals.py, docs/threats.md).
+    """
+    closure = owlrl.DeductiveClosure(
+        semantics, improved_datatypes=False, rdfs_closure=False, axiomatic_triples=False, datatype_axioms=False
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # owlrl warns of literals it reads as ill-typed; lint has its own check
             closure.expand(graph)
     finally:
-        literals.restore()  # owlrl puts rdflib's own literal converters back when it ends
+        literals.restore()  # were owlrl ever to put rdflib's own converters back, the caps would be lifted
 
 
 def rl_axioms(files: Iterable[Graph]) -> Graph:
