@@ -51,3 +51,21 @@ def test_a_resource_of_owl_nothing_is_inconsistent() -> None:
     assert "unsatisfiable" in problems[EX.Impossible]
     assert problems[EX.thing] == "thing is inconsistent: it is an owl:Nothing (through Impossible)"
     assert problems[EX.other] == "other is inconsistent: it is an owl:Nothing (as stated)"
+
+
+def test_all_disjoint_classes_is_read_pair_by_pair() -> None:
+    g = Graph().parse(
+        data="""
+        PREFIX ex: <https://example.org/kb#>
+        PREFIX owl: <http://www.w3.org/2002/07/owl#>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        [] a owl:AllDisjointClasses ; owl:members ( ex:Injection ex:Denervation ex:Fusion ) .
+        ex:Hybrid rdfs:subClassOf ex:Fusion, ex:Injection .
+        ex:Facet rdfs:subClassOf ex:Injection .
+        """,
+        format="turtle",
+    )
+    ((term, message),) = disjointness_problems(g)
+    assert term == EX.Hybrid
+    assert "Hybrid < Fusion and Hybrid < Injection" in message
+    assert "owl:AllDisjointClasses ( Denervation Fusion Injection )" in message

@@ -1,12 +1,13 @@
 """Lint: no class or resource of the knowledge base falls under two classes declared disjoint.
 
-``owl:disjointWith`` is a constraint, not an entailment: the closure adds nothing for it, and lint
-reads it against the closed knowledge base (reasoner/knowledge/closure.py), as a reasoner would
-report an unsatisfiable class or an inconsistent individual. A class under both (through any
-chain of ``rdfs:subClassOf``, or ``owl:Nothing`` itself) is unsatisfiable; a resource typed with
-both makes the knowledge base inconsistent, as does a resource of ``owl:Nothing`` (stated, or
-through a class under it). Each finding names the class or resource, the two disjoint classes,
-and the subclass axioms that lead to each.
+``owl:disjointWith`` (or ``owl:AllDisjointClasses``, for several at once) is a constraint, not an
+entailment: the closure adds nothing for it, and lint reads it against the closed knowledge base
+(reasoner/knowledge/closure.py), as a reasoner would report an unsatisfiable class or an
+inconsistent individual. A class under both (through any chain of ``rdfs:subClassOf``, or
+``owl:Nothing`` itself) is unsatisfiable; a resource typed with both makes the knowledge base
+inconsistent, as does a resource of ``owl:Nothing`` (stated, or through a class under it). Each
+finding names the class or resource, the two disjoint classes, and the subclass axioms that lead to
+each.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def disjointness_problems(kb: Graph, rl_axioms: Graph | None = None) -> list[tup
 
     ``rl_axioms``: the OWL 2 RL axioms of the files that ask for them (an equivalence can make a class unsatisfiable).
     """
-    pairs = {(a, b) for a, b in kb.subject_objects(OWL.disjointWith) if isinstance(a, URIRef) and isinstance(b, URIRef)}
+    pairs = _disjoint_pairs(kb)
     unsatisfiable = {c for c in kb.subjects(RDFS.subClassOf, OWL.Nothing) if isinstance(c, URIRef)}
     if not pairs and not unsatisfiable and (None, RDF.type, OWL.Nothing) not in kb:
         return []
@@ -36,16 +37,29 @@ def disjointness_problems(kb: Graph, rl_axioms: Graph | None = None) -> list[tup
         through = sorted(_name(c) for c in types if (c, RDFS.subClassOf, OWL.Nothing) in closed)
         why = f"through {', '.join(through)}" if through else "as stated"
         out.append((x, f"{_name(x)} is inconsistent: it is an owl:Nothing ({why})"))
-    for a, b in sorted(pairs, key=str):
+    for (a, b), how in sorted(pairs.items(), key=str):
+        why = f"which are declared disjoint ({how})"
         for c in sorted(set(closed.subjects(RDFS.subClassOf, a)) & set(closed.subjects(RDFS.subClassOf, b)), key=str):
-            out.append((c, f"{_name(c)} is unsatisfiable: {_chain(kb, c, a)} and {_chain(kb, c, b)}, {_why(a, b)}"))
+            out.append((c, f"{_name(c)} is unsatisfiable: {_chain(kb, c, a)} and {_chain(kb, c, b)}, {why}"))
         for x in sorted(set(closed.subjects(RDF.type, a)) & set(closed.subjects(RDF.type, b)), key=str):
-            out.append((x, f"{_name(x)} is inconsistent: it is a {_name(a)} and a {_name(b)}, {_why(a, b)}"))
+            out.append((x, f"{_name(x)} is inconsistent: it is a {_name(a)} and a {_name(b)}, {why}"))
     return out
 
 
-def _why(a: Node, b: Node) -> str:
-    return f"which are declared disjoint ({_name(a)} owl:disjointWith {_name(b)})"
+def _disjoint_pairs(kb: Graph) -> dict[tuple[URIRef, URIRef], str]:
+    """Each pair of classes declared disjoint, by ``owl:disjointWith`` or in an ``owl:AllDisjointClasses``: how."""
+    out: dict[tuple[URIRef, URIRef], str] = {}
+    for a, b in kb.subject_objects(OWL.disjointWith):
+        if isinstance(a, URIRef) and isinstance(b, URIRef):
+            out[a, b] = f"{_name(a)} owl:disjointWith {_name(b)}"
+    for group in kb.subjects(RDF.type, OWL.AllDisjointClasses):
+        listed = (m for ms in kb.objects(group, OWL.members) for m in kb.items(ms))
+        members = sorted((m for m in listed if isinstance(m, URIRef)), key=str)
+        names = " ".join(_name(m) for m in members)
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                out.setdefault((a, b), f"owl:AllDisjointClasses ( {names} )")
+    return out
 
 
 def _chain(kb: Graph, start: Node, goal: Node) -> str:

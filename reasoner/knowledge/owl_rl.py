@@ -37,7 +37,8 @@ DECLARATIONS = frozenset(
     {OWL.Ontology, OWL.versionIRI, OWL.imports, OWL.versionInfo, OWL.priorVersion, OWL.deprecated}
     | {OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, OWL.NamedIndividual}
     | {OWL.Thing, OWL.Nothing}
-    | {OWL.disjointWith}  # a constraint, not an entailment: linted (reasoner/knowledge/disjointness.py)
+    | {OWL.disjointWith, OWL.AllDisjointClasses}  # constraints, not entailments: reasoner/knowledge/disjointness.py
+    | {OWL.members}  # of an owl:AllDisjointClasses; an owl:AllDifferent's type is a construct
 )
 _SCHEMA = frozenset({RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range})
 VOCABULARIES = (str(RDF), str(RDFS), str(OWL), "http://www.w3.org/2001/XMLSchema#")
@@ -134,7 +135,7 @@ def instance_entailments(closed: Graph, axiom_graph: Graph, named: frozenset[URI
 #: The OWL 2 RL constructs owlrl can find contradicted (rules cax-dw, prp-irp, prp-asyp, eq-diff1...).
 CONSTRAINTS = frozenset(
     {OWL.AsymmetricProperty, OWL.IrreflexiveProperty, OWL.FunctionalProperty, OWL.InverseFunctionalProperty}
-    | {OWL.AllDisjointClasses, OWL.AllDisjointProperties, OWL.propertyDisjointWith, OWL.complementOf}
+    | {OWL.AllDisjointProperties, OWL.propertyDisjointWith, OWL.complementOf}
     | {OWL.differentFrom, OWL.AllDifferent, OWL.NegativePropertyAssertion, OWL.maxCardinality}
     | {OWL.maxQualifiedCardinality, OWL.hasKey, OWL.Nothing}
 )
