@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import re
 import stat
 import threading
 from importlib import metadata, resources
@@ -40,59 +39,20 @@ def cache_dir() -> Path | None:
     return Path(base) / "guideline-reasoner"
 
 
-def key(subject: str, modules: tuple[str, ...]) -> str:
+def key(subject: str, modules: tuple[str, ...] | None) -> str:
     """A key for a verdict on ``subject`` (a digest of what was checked) by the code of ``modules``.
 
-    ``modules`` are paths under the ``reasoner`` package (``knowledge/lint.py``): a change to any
-    of them, or another version of rdflib or pyshacl, gives another key, so old verdicts go stale.
+    ``modules`` are paths under the ``reasoner`` package (``knowledge/lint.py``), or None for every
+    module of the engine: a change to any of them, or another version of rdflib or pyshacl, gives
+    another key, so old verdicts go stale.
     """
-    return hashlib.sha256(f"{subject}:{_code_digest(modules)}".encode()).hexdigest()
+    digest = engine_digest() if modules is None else _code_digest(modules)
+    return hashlib.sha256(f"{subject}:{digest}".encode()).hexdigest()
 
 
 def engine_digest() -> str:
     """A digest of every module of the engine and of the library versions: what prepares a knowledge base."""
     return _code_digest(_engine_modules())
-
-
-# ``from reasoner.x import a, b`` (names in parentheses may span lines) and ``import reasoner.x``.
-_IMPORT = re.compile(
-    r"^\s*(?:from\s+(reasoner(?:\.\w+)+)\s+import\s+(\([^)]*\)|[^\n]*)|import\s+(reasoner(?:\.\w+)+))", re.M
-)
-
-
-@functools.cache
-def imported_by(module: str) -> tuple[str, ...]:
-    """``module`` (a path under the package: ``knowledge/lint.py``) and every engine module it imports, at any depth.
-
-    Read from the source text, so a key over them follows the code as it changes and never misses
-    a module the checks came to use. A regular expression, not ``ast``: a fifth of the time, on every
-    load; an import it wrongly sees (in a string) only adds a module to the key.
-    """
-    seen: set[str] = set()
-    stack = [module]
-    while stack:
-        name = stack.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        for m in _IMPORT.finditer((_PACKAGE / name).read_text(encoding="utf-8")):
-            base, names, plain = m.groups()
-            dotted = (
-                [plain]
-                if plain
-                else [base, *(f"{base}.{n.split()[0]}" for n in re.findall(r"\w+(?:\s+as\s+\w+)?", names))]
-            )
-            stack.extend(path for d in dotted if (path := _source_of(d)) is not None)
-    return tuple(sorted(seen))
-
-
-def _source_of(dotted: str) -> str | None:
-    """The file under the package of a dotted module name, or None (a name imported from a module)."""
-    parts = dotted.split(".")[1:]
-    for candidate in ("/".join(parts) + ".py", "/".join([*parts, "__init__.py"])):
-        if (_PACKAGE / candidate).is_file():
-            return candidate
-    return None
 
 
 @functools.cache

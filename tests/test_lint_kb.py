@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 
 from api.cli import app
 from reasoner import _disk_cache
+from reasoner.knowledge import lint_cache
 from reasoner.knowledge.files import KnowledgeFiles
 from reasoner.knowledge.lint import Finding, LintReport, lint
 
@@ -314,9 +315,12 @@ def test_a_remembered_verdict_names_the_files_that_could_not_be_read(tmp_path: P
     assert lint_cache._key(files) != lint_cache._key(unread)
 
 
-def test_the_remembered_verdict_is_keyed_by_every_module_lint_runs() -> None:
-    """A check in a module lint reaches only through another (closure.py through disjointness.py) still counts."""
-    modules = _disk_cache.imported_by("knowledge/lint.py")
-    assert {"knowledge/lint.py", "knowledge/owl_profile.py", "knowledge/owl_rl.py"} <= set(modules)
-    assert {"knowledge/closure.py", "knowledge/code_lint.py", "knowledge/rules/history.py"} <= set(modules)
-    assert "pipeline.py" not in modules and "api" not in {m.split("/")[0] for m in modules}
+def test_the_remembered_verdict_is_keyed_by_the_whole_engine() -> None:
+    """A check in any module (owl_profile.py, reached only through lint.py's imports) makes old verdicts stale."""
+    files = KnowledgeFiles.read(ROOT)
+    subject = "\n".join((files.digest_of_everything, *files.unreadable))
+    assert lint_cache._key(files) == _disk_cache.key(subject, None)
+    assert _disk_cache.key(subject, None) != _disk_cache.key(subject, ("knowledge/lint.py",))
+    assert {"knowledge/owl_profile.py", "knowledge/closure.py", "knowledge/code_lint.py"} <= set(
+        _disk_cache._engine_modules()
+    )
