@@ -45,6 +45,7 @@ CODE_CHECKS = {
     "owl-profile",
     "entailment-regime",
     "owl-inconsistency",
+    "observation-kind",
 }
 
 _EXPECT = re.compile(r"^# expect (?P<check>[a-z]+(?:-[a-z]+)*) at line (?P<line>\d+), column (?P<column>\d+): \S")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from rdflib import Graph, URIRef
 
-from reasoner.knowledge.rule_units import unit_problems
+from reasoner.knowledge.rule_units import observation_kind_problems, unit_problems
 from reasoner.vocab import GR
 
 from .conftest import FIXTURES, ROOT
@@ -68,3 +68,22 @@ def test_a_unit_that_converts_passes(ontology: Graph) -> None:
     # Weeks convert to days: an interval in weeks is fine; so are minutes for a night's hours.
     assert unit_problems(_with_unit(ontology, "medicare-bariatric/bmi-max-age-months", GR.Weeks)) == []
     assert unit_problems(_with_unit(ontology, "toy-adherence/use-min-hours", URIRef(UNIT + "Minute"))) == []
+
+
+def test_an_observation_kind_says_how_its_values_are_given() -> None:
+    g = Graph().parse(
+        data="""
+        PREFIX gr: <https://w3id.org/guideline-reasoner/core#>
+        PREFIX ex: <https://example.org/kb#>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        ex:Vital rdfs:subClassOf gr:ObservationKind .
+        ex:Pulse rdfs:subClassOf ex:Vital ; gr:canonicalUnit ex:PerMinute .
+        ex:Smoker rdfs:subClassOf ex:Vital ; gr:booleanValued true .
+        ex:Tested rdfs:subClassOf ex:Vital ; gr:valueless true .
+        ex:Mood rdfs:subClassOf ex:Vital ; gr:valueless false .
+        ex:Grip rdfs:subClassOf ex:Vital .
+        """,
+        format="turtle",
+    )
+    found = [str(kind).rsplit("#", 1)[-1] for kind, _ in observation_kind_problems(g)]
+    assert found == ["Grip", "Mood"]  # ex:Vital has subclasses: only the leaves are kinds of values
