@@ -46,6 +46,7 @@ CODE_CHECKS = {
     "entailment-regime",
     "owl-inconsistency",
     "observation-kind",
+    "threshold-tag",
 }
 
 _EXPECT = re.compile(r"^# expect (?P<check>[a-z]+(?:-[a-z]+)*) at line (?P<line>\d+), column (?P<column>\d+): \S")

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from rdflib import OWL, RDF, SH, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, SH, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from reasoner._rdf.turtle import TurtleSyntaxError
@@ -252,6 +252,7 @@ def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
         for focus, message in _shacl_for_shacl(graph):
             at(focus, "shacl", message)
     _threshold_bindings(kb, at)
+    _threshold_tags(kb, at)
     if len(meta):
         for focus, message in validate_with(kb, meta):
             check, _, text = message.partition(": ")
@@ -288,6 +289,43 @@ def _threshold_bindings(kb: Graph, at: _At) -> None:
                     "threshold-binding",
                     f"the shape binds <{threshold}>, which is not a threshold with a gr:value",
                 )
+
+
+def _threshold_tags(kb: Graph, at: _At) -> None:
+    """A threshold is no better verified than a criterion it drives (``gr:usesThreshold``, or a rule's parameter).
+
+    In code, not a SPARQL meta-shape: pyshacl ran that query once per threshold, a third of a lint.
+    """
+    strength = {tag: value.value for tag, value in kb.subject_objects(GR.strength) if isinstance(value, Literal)}
+    users: dict[Node, set[Node]] = {}
+    for criterion, threshold in kb.subject_objects(GR.usesThreshold):
+        users.setdefault(threshold, set()).add(criterion)
+    for criterion, rule in kb.subject_objects(GR.rule):
+        for threshold in kb.objects(rule, None):
+            users.setdefault(threshold, set()).add(criterion)
+    for threshold in _instances(kb, GR.Threshold):
+        for tag in kb.objects(threshold, GR.verification):
+            for criterion in sorted(users.get(threshold, ()), key=str):
+                weaker = (strength.get(own) for own in kb.objects(criterion, GR.verification))
+                if tag in strength and any(w is not None and strength[tag] > w for w in weaker):
+                    at(
+                        threshold,
+                        "threshold-tag",
+                        f"the threshold's gr:verification is stronger than the tag of a criterion that uses it "
+                        f"({criterion}): a threshold used by several facts carries the weakest of their tags, "
+                        "or is split into one threshold per fact",
+                    )
+
+
+def _instances(kb: Graph, cls: Node) -> list[Node]:
+    """The SHACL instances of ``cls`` (typed with it or a subclass of it, as the graph says), sorted."""
+    classes, frontier = {cls}, [cls]
+    while frontier:
+        for sub in kb.subjects(RDFS.subClassOf, frontier.pop()):
+            if sub not in classes:
+                classes.add(sub)
+                frontier.append(sub)
+    return sorted({s for c in classes for s in kb.subjects(RDF.type, c)}, key=str)
 
 
 def _inverse_sequences(shapes: Graph, at: _At) -> None:
