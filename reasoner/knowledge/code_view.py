@@ -21,6 +21,7 @@ from reasoner.knowledge import icd10cm
 from reasoner.knowledge._index import local_id
 from reasoner.knowledge.classes import denoted
 from reasoner.knowledge.cpt_descriptors import descriptor
+from reasoner.knowledge.rules.rule import local_name
 from reasoner.vocab import CPT, GR, HCPCS, ICD10CM
 
 if TYPE_CHECKING:
@@ -144,19 +145,14 @@ def _icd10cm(kb: KnowledgeBase, code: str) -> dict[str, object]:
         "heldByKnowledgeBase": held is not None,
         "deletedOn": held.deleted_on if held else None,
         "denotes": kb.label(class_) if class_ else None,
-        "denotedBy": None if class_ is None else "code" if held else _tail(families[0].iri),
-        "families": [{"id": _tail(f.iri), "label": f.label, "denotes": kb.label(f.denotes)} for f in families],
+        "denotedBy": None if class_ is None else "code" if held else local_name(families[0].iri),
+        "families": [{"id": local_name(f.iri), "label": f.label, "denotes": kb.label(f.denotes)} for f in families],
         "diagnosisLists": [_list_of(kb, lst) for lst in lists],
         "policies": sorted(
             {p for p in (_policy_of(kb, lst) for lst in lists) if p} | {local_id(c.policy) for c in considering}
         ),
         "criteria": [c.id for c in considering],
     }
-
-
-def _tail(iri: URIRef) -> str:
-    """A code family's id: the last part of its IRI (``family-M54.1``)."""
-    return str(iri).rsplit("/", 1)[-1]
 
 
 def _kind(code: str, billable: bool) -> Kind:

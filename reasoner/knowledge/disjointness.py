@@ -16,6 +16,7 @@ from rdflib import OWL, RDF, RDFS, Graph, URIRef
 from rdflib.term import Node
 
 from reasoner.knowledge.closure import close_knowledge_base
+from reasoner.knowledge.rules.rule import local_name as _name
 
 
 def disjointness_problems(kb: Graph, rl_axioms: Graph | None = None) -> list[tuple[Node, str]]:
@@ -75,8 +76,3 @@ def _chain(kb: Graph, start: Node, goal: Node) -> str:
                     nxt.append(sup)
         frontier = nxt
     return " < ".join(_name(n) for n in paths.get(goal, [start, goal]))
-
-
-def _name(term: Node) -> str:
-    text = str(term)
-    return text.rsplit("#", 1)[-1] if "#" in text else text.rsplit("/", 1)[-1]

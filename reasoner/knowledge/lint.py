@@ -319,13 +319,7 @@ def _threshold_tags(kb: Graph, at: _At) -> None:
 
 def _instances(kb: Graph, cls: Node) -> list[Node]:
     """The SHACL instances of ``cls`` (typed with it or a subclass of it, as the graph says), sorted."""
-    classes, frontier = {cls}, [cls]
-    while frontier:
-        for sub in kb.subjects(RDFS.subClassOf, frontier.pop()):
-            if sub not in classes:
-                classes.add(sub)
-                frontier.append(sub)
-    return sorted({s for c in classes for s in kb.subjects(RDF.type, c)}, key=str)
+    return sorted({s for c in kb.transitive_subjects(RDFS.subClassOf, cls) for s in kb.subjects(RDF.type, c)}, key=str)
 
 
 def _inverse_sequences(shapes: Graph, at: _At) -> None:

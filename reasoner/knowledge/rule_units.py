@@ -29,13 +29,8 @@ _INTERVAL_PARAMETERS: tuple[URIRef, ...] = (GR.minInterval, GR.maxInterval)
 
 def observation_kind_problems(kb: Graph) -> list[tuple[Node, str]]:
     """Each observation kind (under ``gr:ObservationKind``, no subclass) giving no unit, value set or kind of value."""
-    kinds: set[Node] = set()
-    frontier: list[Node] = [GR.ObservationKind]
-    while frontier:
-        for sub in kb.subjects(RDFS.subClassOf, frontier.pop()):
-            if sub not in kinds and sub != GR.ObservationKind:
-                kinds.add(sub)
-                frontier.append(sub)
+    under = kb.transitive_subjects(RDFS.subClassOf, GR.ObservationKind)
+    kinds = {k for k in under if k is not None and k != GR.ObservationKind}
     true = Literal(True)
     return [
         (
