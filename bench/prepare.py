@@ -29,6 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import baseline
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Run inside each tree: its own reasoner package, its own knowledge base and generator.
@@ -85,33 +87,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policies", type=int, default=50, help="generated policies in the larger knowledge base")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    rev = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline], capture_output=True, text=True, check=False
-    )
-    if rev.returncode != 0:
-        raise SystemExit(f"unknown revision {args.baseline!r}: {rev.stderr.strip()}")
+    rev = baseline.short(args.baseline)
     sizes, modes = (0, args.policies), ("first", "prepare")
     runs: dict[tuple[str, int, str], list[dict[str, float]]] = {
         (t, n, m): [] for t in ("baseline", "this") for n in sizes for m in modes
     }
-    with tempfile.TemporaryDirectory(prefix="bench-prepare-") as tmp:
-        base = Path(tmp) / "baseline"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), args.baseline], check=True
-        )
+    with baseline.worktree(args.baseline, "bench-prepare-") as (base, tmp):
         trees = {"baseline": base, "this": ROOT}
-        warm = {name: Path(tmp) / f"cache-{name}" for name in trees}
-        try:
-            for name, tree in trees.items():  # each tree's own warm cache folder: its parses and its ICD-10-CM index
-                _time(tree, 0, "prepare", warm[name])
-            for _ in range(args.rounds):
-                for n in sizes:
-                    for mode in modes:
-                        for name, tree in trees.items():
-                            runs[name, n, mode].append(_time(tree, n, mode, warm[name]))
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
-    print(f"baseline {rev.stdout.strip()} vs this checkout: {args.rounds} rounds")
+        warm = {name: tmp / f"cache-{name}" for name in trees}
+        for name, tree in trees.items():  # each tree's own warm cache folder: its parses and its ICD-10-CM index
+            _time(tree, 0, "prepare", warm[name])
+        for _ in range(args.rounds):
+            for n in sizes:
+                for mode in modes:
+                    for name, tree in trees.items():
+                        runs[name, n, mode].append(_time(tree, n, mode, warm[name]))
+    print(f"baseline {rev} vs this checkout ({baseline.this_checkout()}): {args.rounds} rounds")
     print("| policies added | measure | closed triples (base / this) | base s | this s | ratio | fastest s | ratio |")
     print("|---|---|---|---|---|---|---|---|")
     for n in sizes:

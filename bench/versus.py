@@ -17,8 +17,9 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from bench import baseline
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ("examples/cases/sij-seed-neurectomy.json", "examples/cases/facet-rfa-initial.json")
@@ -61,27 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=200, help="determinations per case per round")
     args = parser.parse_args(argv)
     cases = args.case or list(CASES)
-    rev = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline], capture_output=True, text=True, check=False
-    )
-    if rev.returncode != 0:
-        raise SystemExit(f"unknown revision {args.baseline!r}: {rev.stderr.strip()}")
-    with tempfile.TemporaryDirectory(prefix="bench-versus-") as tmp:
-        base = Path(tmp) / "baseline"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), args.baseline], check=True
-        )
-        try:
-            rounds: dict[str, list[dict[str, dict[str, object]]]] = {"baseline": [], "this": []}
-            for _ in range(args.rounds):
-                rounds["baseline"].append(_time(base, args.runs, cases))
-                rounds["this"].append(_time(ROOT, args.runs, cases))
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"], capture_output=True, text=True).stdout
-    this = head.stdout.strip() + (" with uncommitted changes" if dirty.strip() else "")
-    print(f"baseline {rev.stdout.strip()} vs this checkout ({this}): {args.rounds} rounds x {args.runs} determinations")
+    rev = baseline.short(args.baseline)
+    rounds: dict[str, list[dict[str, dict[str, object]]]] = {"baseline": [], "this": []}
+    with baseline.worktree(args.baseline, "bench-versus-") as (base, _tmp):
+        for _ in range(args.rounds):
+            rounds["baseline"].append(_time(base, args.runs, cases))
+            rounds["this"].append(_time(ROOT, args.runs, cases))
+    this = baseline.this_checkout()
+    print(f"baseline {rev} vs this checkout ({this}): {args.rounds} rounds x {args.runs} determinations")
     # The fastest round of each tree too: on a shared machine a round can be slowed whole, never sped up.
     print("| case | baseline median ms | this median ms | ratio | fastest rounds ms | ratio | outcome (base / this) |")
     print("|---|---|---|---|---|---|---|")

@@ -8,8 +8,9 @@ import pytest
 from rdflib import Graph, URIRef
 
 from reasoner import KnowledgeBaseError, ValidationError
-from reasoner.shacl import _pyshacl, prepared
-from reasoner.shacl.prepared import PreparedShapes, canonical_digest, check_shapes_graph
+from reasoner.shacl import _pyshacl, shacl_syntax
+from reasoner.shacl.prepared import PreparedShapes, check_shapes_graph
+from reasoner.shacl.shacl_syntax import canonical_digest
 
 SHAPES = b"""
 @prefix sh: <http://www.w3.org/ns/shacl#> .
@@ -105,12 +106,12 @@ def test_a_pass_of_shacl_for_shacl_is_remembered_and_a_failure_is_not(tmp_path: 
             assert len(calls) == attempt
         # Another process (this one, forgetting) finds the pass in the cache folder; only the pass is there.
         (kept,) = (tmp_path / "shacl-for-shacl").iterdir()
-        assert kept.read_text() == prepared.PASSED
-        mp.setattr(prepared, "_CONFORMING", {})
+        assert kept.read_text() == shacl_syntax.PASSED
+        mp.setattr(shacl_syntax, "_CONFORMING", {})
         check_shapes_graph(Graph().parse(data=good, format="turtle"))
         assert len(calls) == 3
         # What the folder holds is read, not trusted by its name: anything but a pass is checked again.
-        mp.setattr(prepared, "_CONFORMING", {})
+        mp.setattr(shacl_syntax, "_CONFORMING", {})
         kept.write_text("garbled")
         check_shapes_graph(Graph().parse(data=good, format="turtle"))
-        assert len(calls) == 4 and kept.read_text() == prepared.PASSED
+        assert len(calls) == 4 and kept.read_text() == shacl_syntax.PASSED

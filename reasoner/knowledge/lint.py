@@ -27,6 +27,7 @@ from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PRO
 from reasoner.knowledge.files import META, KnowledgeFiles, parsed
 from reasoner.knowledge.owl_profile import profile_problems
 from reasoner.knowledge.rule_units import observation_kind_problems, unit_problems
+from reasoner.shacl import shacl_syntax
 from reasoner.shacl.prepared import shacl_for_shacl, validate_with
 from reasoner.vocab import BASE, GR
 
@@ -229,11 +230,13 @@ _CHECKED: dict[str, list[tuple[Node, str]]] = {}
 def _shacl_for_shacl(graph: Graph) -> list[tuple[Node, str]]:
     """SHACL-for-SHACL results of ``graph``, remembered by its triples in this process.
 
-    Seconds a call; most lints (a reload, an edit of the ontology, a copy with one more file) check
-    the same shapes again. Keyed by the sorted triples, which costs a hundredth of the check.
+    Seconds a call, for the bundled shapes; most lints (a reload, an edit of the ontology, a copy
+    with one more file) check the same shapes again. Keyed by the sorted triples, which costs a
+    hundredth of the check. Passes are also remembered shape by shape on disk
+    (reasoner/shacl/shacl_syntax.py): after an edit, only the shapes it changed are checked.
     """
     key = hashlib.sha256("\n".join(sorted(" ".join(t.n3() for t in triple) for triple in graph)).encode()).hexdigest()
-    return _remembered(_CHECKED, key, 8, lambda: shacl_for_shacl(graph))
+    return _remembered(_CHECKED, key, 8, lambda: shacl_syntax.checked(graph, shacl_for_shacl, purpose="lint"))
 
 
 def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:

@@ -9,17 +9,16 @@ a recursive violation as conforming (docs/threats.md C4).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from rdflib import RDF, SH, BNode, Graph, URIRef
+from rdflib import RDF, SH, Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
-from reasoner import _disk_cache
 from reasoner.errors import KnowledgeBaseError, ValidationError
+from reasoner.shacl import shacl_syntax
 from reasoner.shacl.compiled import compile_shape
 from reasoner.shacl.reader import Reader
 from reasoner.shacl.shape import Result, Shape
@@ -227,66 +226,14 @@ def validate_with(data: Graph, shapes: Graph) -> list[tuple[Node, str]]:
     return sorted(((r.focus, r.message or "does not conform") for r in results), key=lambda x: (str(x[0]), x[1]))
 
 
-# Canonical digests of the shapes graphs found to conform to SHACL-for-SHACL in this process
-# (insertion-ordered: the oldest goes first). Only a pass is remembered: a failing graph is checked again.
-_CONFORMING: dict[str, None] = {}
-_CONFORMING_LOCK = threading.Lock()
-_CONFORMING_MAX = 16
+def _violations(shapes: Graph) -> list[Node]:
+    """The focus nodes of SHACL-for-SHACL's violations in ``shapes`` (warnings allowed, no result texts)."""
+    from reasoner.shacl import _pyshacl
 
-
-def canonical_digest(graph: Graph) -> str | None:
-    """A digest equal for two graphs only if they are the same but for blank node labels, or None.
-
-    Where the blank nodes form trees (none is the object of two triples, none is in a cycle), as
-    SHACL's paths, lists and nested shapes written in Turtle do, each is named by a digest of what
-    it says, leaves first (its predicates and objects, a blank object by its own name), and the
-    graph's digest is that of all its triples so written, repeats kept. A tree is known by the
-    digest of its root, so equal digests mean the same graphs but for labels. Other graphs: None
-    (nothing is remembered). A hundredth of a check.
-    """
-    said: dict[BNode, list[tuple[Node, Node]]] = {}
-    heard: set[BNode] = set()
-    for s, p, o in graph:
-        if isinstance(s, BNode):
-            said.setdefault(s, []).append((p, o))
-        if isinstance(o, BNode):
-            if o in heard:
-                return None  # shared: not a tree
-            heard.add(o)
-            said.setdefault(o, [])
-    names: dict[BNode, str] = {}
-    for start in said:
-        stack: list[tuple[BNode, bool]] = [(start, False)]
-        open_: set[BNode] = set()
-        while stack:
-            node, children_named = stack.pop()
-            if node in names:
-                continue
-            if children_named:
-                names[node] = _digest([f"{p.n3()} {_name(o, names)}" for p, o in said[node]])
-                continue
-            if node in open_:
-                return None  # a cycle of blank nodes
-            open_.add(node)
-            stack.append((node, True))
-            stack.extend((o, False) for _p, o in said[node] if isinstance(o, BNode) and o not in names)
-    return _digest([" ".join(_name(t, names) for t in triple) for triple in graph])
-
-
-def _name(term: Node, names: dict[BNode, str]) -> str:
-    return names[term] if isinstance(term, BNode) else term.n3()
-
-
-def _digest(lines: list[str]) -> str:
-    return "_:" + hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
-
-
-PASSED = "conforms to SHACL-for-SHACL\n"
-
-
-def _pass_key(digest: str) -> str:
-    # What decides a pass: this check and the adapter's call into pyshacl.
-    return _disk_cache.key(digest, ("shacl/prepared.py", "shacl/_pyshacl.py"))
+    conforms, results, _report = _pyshacl.validate_graph(
+        shapes, _pyshacl.shacl_shacl(), allow_warnings=True, lean=True, recursion_is_error=False
+    )
+    return [] if conforms else [r.focus for r in results]
 
 
 def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) -> None:
@@ -296,10 +243,10 @@ def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) 
     reasoner/knowledge/rules/, whose output a test checks against SHACL-for-SHACL, and checking them
     again at every load made the load grow with every declared rule.
 
-    A pass is remembered by the graph's :func:`canonical_digest`, in this process and in the user's
-    cache folder (reasoner/_disk_cache.py) with the versions of pyshacl and rdflib and the code
-    that checks: a reload, a copy of the knowledge base whose shapes are the same, and every later
-    process (a command, a server's worker) are not checked again. Only a pass is remembered.
+    A pass is remembered shape by shape, in this process and in the user's cache folder
+    (reasoner/shacl/shacl_syntax.py): a reload, a copy of the knowledge base whose shapes are the
+    same, and every later process are not checked again, and an edit is checked for the shapes it
+    changed. Only a pass is remembered.
 
     Raises:
         KnowledgeBaseError: naming the first offending shapes.
@@ -310,28 +257,8 @@ def check_shapes_graph(shapes: Graph, *, skip: frozenset[URIRef] = frozenset()) 
             if triple[0] not in skip:
                 kept.add(triple)
         shapes = kept
-    digest = canonical_digest(shapes)
-    key = None if digest is None else _pass_key(digest)
-    with _CONFORMING_LOCK:
-        known = key is not None and key in _CONFORMING
-    if key is not None and not known and _disk_cache.read("shacl-for-shacl", key) == PASSED:
-        known = True
-        with _CONFORMING_LOCK:
-            _CONFORMING[key] = None
-    if not known:
-        from reasoner.shacl import _pyshacl
-
-        conforms, results, _report = _pyshacl.validate_graph(
-            shapes, _pyshacl.shacl_shacl(), allow_warnings=True, lean=True, recursion_is_error=False
-        )
-        if not conforms:
-            bad = sorted({str(r.focus) for r in results})
-            raise KnowledgeBaseError("shapes are not valid SHACL: " + ", ".join(bad[:10]))
-        if key is not None:
-            with _CONFORMING_LOCK:
-                if len(_CONFORMING) >= _CONFORMING_MAX:
-                    _CONFORMING.pop(next(iter(_CONFORMING)))
-                _CONFORMING[key] = None
-            _disk_cache.write("shacl-for-shacl", key, PASSED)
+    bad = shacl_syntax.checked(shapes, _violations, purpose="load")
+    if bad:
+        raise KnowledgeBaseError("shapes are not valid SHACL: " + ", ".join(sorted({str(f) for f in bad})[:10]))
     if any(not isinstance(s, URIRef) for s in shapes.subjects(RDF.type, SH.PropertyShape)):
         raise KnowledgeBaseError("every property shape must be IRI-named")

@@ -1,0 +1,126 @@
+"""SHACL-for-SHACL remembered shape by shape (reasoner/shacl/shacl_syntax.py): the same answers as a whole check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rdflib import OWL, RDF, Graph, URIRef
+from rdflib.term import Node
+
+from reasoner.knowledge.files import KnowledgeFiles, parsed
+from reasoner.shacl import shacl_syntax
+from reasoner.shacl.prepared import shacl_for_shacl
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIXES = b"""
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+"""
+GOOD = (
+    PREFIXES
+    + b"""
+ex:A a sh:NodeShape ; sh:targetClass ex:Item ; sh:property ex:A-p ; sh:node ex:B .
+ex:A-p a sh:PropertyShape ; sh:path ( ex:p [ sh:inversePath ex:q ] ) ; sh:minCount 1 ; sh:in ( 1 2 ) .
+ex:B a sh:NodeShape ; sh:or ( [ sh:class ex:C ] [ sh:class ex:D ] ) ; sh:message "B"@en .
+ex:Loose sh:property ex:A-p .
+"""
+)
+
+
+class Spy:
+    """Runs SHACL-for-SHACL and keeps each graph it was given."""
+
+    def __init__(self) -> None:
+        self.graphs: list[Graph] = []
+
+    def __call__(self, graph: Graph) -> list[tuple[Node, str]]:
+        self.graphs.append(graph)
+        return shacl_for_shacl(graph)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("GR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(shacl_syntax, "_CONFORMING", {})
+    yield tmp_path
+
+
+def _graph(data: bytes) -> Graph:
+    return Graph().parse(data=data, format="turtle")
+
+
+def _named(graph: Graph) -> set[str]:
+    """The local names of the IRI subjects of ``graph``."""
+    return {str(s).rsplit("/", 1)[-1] for s in graph.subjects() if isinstance(s, URIRef)}
+
+
+def test_islands_hold_each_subject_with_its_blank_nodes() -> None:
+    graph = _graph(GOOD)
+    found = {str(root): island for root, island in shacl_syntax.islands(graph)}
+    assert sorted(found) == [f"http://example.org/{n}" for n in ("A", "A-p", "B", "Loose")]
+    assert sum(len(g) for g in found.values()) == len(graph)
+    assert len(found["http://example.org/A-p"]) == 4 + 4 + 1 + 4  # its own, the path list and its step, sh:in's list
+
+
+def test_a_pass_is_remembered_for_typed_shapes_and_an_edit_is_checked_alone(cache: Path) -> None:
+    spy = Spy()
+    assert shacl_syntax.checked(_graph(GOOD), spy, purpose="test") == []
+    assert len(spy.graphs) == 1
+    assert len(list((cache / "shacl-for-shacl").iterdir())) == 3  # A, A-p, B; not ex:Loose (untyped)
+    # The same shapes parsed again (other blank node labels): only the untyped one is checked
+    # again, with the shape it names.
+    assert shacl_syntax.checked(_graph(GOOD), spy, purpose="test") == []
+    assert len(spy.graphs) == 2 and _named(spy.graphs[-1]) == {"Loose", "A-p"}
+    # An edit of one shape: that shape (with what it names) and the untyped one are checked.
+    edited = GOOD.replace(b'sh:message "B"@en', b'sh:message "Edited"@en')
+    assert shacl_syntax.checked(_graph(edited), spy, purpose="test") == []
+    assert len(spy.graphs) == 3 and _named(spy.graphs[-1]) == {"B", "Loose", "A-p"}
+    assert len(list((cache / "shacl-for-shacl").iterdir())) == 4  # the edited B's pass too
+    # Another purpose (other pyshacl options) remembers its own passes.
+    before = len(spy.graphs)
+    shacl_syntax.checked(_graph(GOOD), spy, purpose="other")
+    assert len(spy.graphs) == before + 1 and len(spy.graphs[-1]) == len(_graph(GOOD))
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"sh:minCount 1", b'sh:minCount "many"'),  # in a remembered shape's island
+        (b"ex:Loose sh:property ex:A-p .", b"ex:Loose sh:property ex:A-p ; sh:maxCount -1 ."),  # untyped
+        (b'sh:message "B"@en', b'sh:message "B"@en ; sh:severity "high"'),  # named by sh:node from A
+        (b"sh:path ( ex:p [ sh:inversePath ex:q ] )", b"sh:path ( ex:p [ sh:inversePath 7 ] )"),  # a path's blank node
+    ],
+)
+def test_after_an_edit_the_findings_are_the_whole_checks(cache: Path, old: bytes, new: bytes) -> None:
+    spy = Spy()
+    assert shacl_syntax.checked(_graph(GOOD), spy, purpose="test") == []
+    bad = _graph(GOOD.replace(old, new))
+    whole = shacl_for_shacl(bad)
+    assert whole, new  # the edit is a SHACL error
+    found = shacl_syntax.checked(bad, spy, purpose="test")
+    assert [(str(f), m) for f, m in found if not str(f).startswith("N")] == [
+        (str(f), m) for f, m in whole if not str(f).startswith("N")
+    ]
+    assert len(found) == len(whole)
+    # A failure is not remembered: the same edit is checked again.
+    calls = len(spy.graphs)
+    assert shacl_syntax.checked(_graph(GOOD.replace(old, new)), spy, purpose="test")
+    assert len(spy.graphs) > calls
+
+
+def test_the_bundled_shapes_checked_shape_by_shape_agree_with_a_whole_check(cache: Path) -> None:
+    """Every typed shape of the bundled knowledge base passes alone, as the whole graph does."""
+    shapes = Graph()
+    for rel, data in KnowledgeFiles.read(ROOT).shapes:
+        if not rel.startswith("shapes/meta/"):
+            shapes += parsed(data)
+    spy = Spy()
+    assert shacl_syntax.checked(shapes, spy, purpose="test") == []  # nothing remembered: one check
+    headers = {s for s in shapes.subjects(RDF.type, OWL.Ontology)}
+    assert len(spy.graphs) == 1 and set(spy.graphs[0]) == {t for t in shapes if t[0] not in headers}
+    assert len(list((cache / "shacl-for-shacl").iterdir())) > 300  # a pass for each typed shape
+    assert shacl_syntax.checked(shapes, spy, purpose="test") == []
+    assert len(spy.graphs) == 1  # every island that SHACL-for-SHACL reads is known to pass
