@@ -21,9 +21,13 @@ import stat
 import threading
 from importlib import metadata, resources
 from pathlib import Path
+from typing import TypeVar
+
+from reasoner._rdf import pickled
 
 #: The libraries whose versions are part of every key: they parse and check what is remembered.
-_LIBRARIES = ("rdflib", "pyshacl", "simple-icd-10-cm")  # the last: the ICD-10-CM release lint checks codes against
+# simple-icd-10-cm: the ICD-10-CM release lint checks codes against; owlrl: the closure a prepared knowledge base holds.
+_LIBRARIES = ("rdflib", "pyshacl", "simple-icd-10-cm", "owlrl")
 _PACKAGE = Path(__file__).resolve().parent
 _MAGIC = b"guideline-reasoner pickle 1\n"
 
@@ -124,6 +128,33 @@ def write_pickle(kind: str, key: str, data: bytes, *, keep: int) -> None:
         _prune(folder, keep)
     except OSError:
         pass
+
+
+_T = TypeVar("_T")
+
+
+def kept(kind: str, key: str, expected: type[_T]) -> _T | None:
+    """What :func:`keep` put in the cache folder under ``kind/key``, if it is an ``expected``; else None.
+
+    Read by :func:`read_pickle`, unpickled by reasoner/_rdf/pickled.py. Absent, not this user's,
+    failing its digest, not such a pickle or of another type: None, and the caller works it out
+    again (docs/threats.md G1).
+    """
+    data = read_pickle(kind, key)
+    if data is None:
+        return None
+    try:
+        found = pickled.loads(data)
+    except Exception:  # noqa: BLE001 - a pickle that cannot be read is worked out again
+        return None
+    return found if isinstance(found, expected) else None
+
+
+def keep(kind: str, key: str, obj: object, *, most: int) -> bytes:
+    """Put ``obj`` in the cache folder under ``kind/key`` (the newest ``most`` of ``kind`` stay); its pickle."""
+    data = pickled.dumps(obj)
+    write_pickle(kind, key, data, keep=most)
+    return data
 
 
 def _put(folder: Path, key: str, data: bytes, mode: int) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace
+from pathlib import Path
 
+import pytest
+from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace
+from rdflib.term import Node
+
+from reasoner.knowledge import owl_rl
 from reasoner.knowledge.closure import close_knowledge_base
 
 EX = Namespace("urn:x:")
@@ -55,3 +60,25 @@ def test_the_number_caps_hold_after_owlrl_ran() -> None:
     with untrusted_input():
         huge = Literal("9" * 4000, datatype=XSD.integer)
     assert huge.ill_typed and huge.value is None
+
+
+def test_a_closure_is_remembered_in_the_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next process closes the same schema from the cache folder; what cannot be read is closed again."""
+    monkeypatch.setenv("GR_CACHE_DIR", str(tmp_path))
+    calls: list[int] = []
+
+    def close(given: frozenset[tuple[Node, Node, Node]]) -> frozenset[tuple[Node, Node, Node]]:
+        calls.append(len(given))
+        return frozenset({*given, (EX.closed, RDF.type, EX.Marker)})
+
+    given = frozenset(_graph())
+    first = owl_rl.remembered(given, close)
+    monkeypatch.setattr(owl_rl, "_REMEMBERED", {})  # another process
+    assert owl_rl.remembered(given, close) == first and len(calls) == 1
+    (kept,) = (tmp_path / "closures").iterdir()
+    kept.write_bytes(b"not a pickle")
+    monkeypatch.setattr(owl_rl, "_REMEMBERED", {})
+    assert owl_rl.remembered(given, close) == first and len(calls) == 2
+    other = given | {(EX.y, RDF.type, EX.Lumbar)}  # other triples, another entry
+    monkeypatch.setattr(owl_rl, "_REMEMBERED", {})
+    assert (EX.y, RDF.type, EX.Lumbar) in owl_rl.remembered(other, close) and len(calls) == 3

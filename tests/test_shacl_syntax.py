@@ -18,6 +18,7 @@ PREFIXES = b"""
 @prefix sh: <http://www.w3.org/ns/shacl#> .
 @prefix ex: <http://example.org/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
 """
 GOOD = (
     PREFIXES
@@ -26,6 +27,7 @@ ex:A a sh:NodeShape ; sh:targetClass ex:Item ; sh:property ex:A-p ; sh:node ex:B
 ex:A-p a sh:PropertyShape ; sh:path ( ex:p [ sh:inversePath ex:q ] ) ; sh:minCount 1 ; sh:in ( 1 2 ) .
 ex:B a sh:NodeShape ; sh:or ( [ sh:class ex:C ] [ sh:class ex:D ] ) ; sh:message "B"@en .
 ex:Loose sh:property ex:A-p .
+<http://example.org/> a owl:Ontology ; sh:declare [ sh:prefix "ex" ; sh:namespace "http://example.org/" ] .
 """
 )
 
@@ -60,7 +62,7 @@ def _named(graph: Graph) -> set[str]:
 def test_islands_hold_each_subject_with_its_blank_nodes() -> None:
     graph = _graph(GOOD)
     found = {str(root): island for root, island in shacl_syntax.islands(graph)}
-    assert sorted(found) == [f"http://example.org/{n}" for n in ("A", "A-p", "B", "Loose")]
+    assert sorted(found) == [f"http://example.org/{n}" for n in ("", "A", "A-p", "B", "Loose")]
     assert sum(len(g) for g in found.values()) == len(graph)
     assert len(found["http://example.org/A-p"]) == 4 + 4 + 1 + 4  # its own, the path list and its step, sh:in's list
 
@@ -69,20 +71,19 @@ def test_a_pass_is_remembered_for_typed_shapes_and_an_edit_is_checked_alone(cach
     spy = Spy()
     assert shacl_syntax.checked(_graph(GOOD), spy, purpose="test") == []
     assert len(spy.graphs) == 1
-    assert len(list((cache / "shacl-for-shacl").iterdir())) == 3  # A, A-p, B; not ex:Loose (untyped)
-    # The same shapes parsed again (other blank node labels): only the untyped one is checked
-    # again, with the shape it names.
+    assert len(list((cache / "shacl-for-shacl").iterdir())) == 4  # A, A-p, B, and ex:Loose, a target by sh:property
+    # The same shapes parsed again (other blank node labels): nothing is checked again.
     assert shacl_syntax.checked(_graph(GOOD), spy, purpose="test") == []
-    assert len(spy.graphs) == 2 and _named(spy.graphs[-1]) == {"Loose", "A-p"}
-    # An edit of one shape: that shape (with what it names) and the untyped one are checked.
-    edited = GOOD.replace(b'sh:message "B"@en', b'sh:message "Edited"@en')
+    assert len(spy.graphs) == 1
+    # An edit of one shape: that shape is checked, with the shapes it names.
+    edited = GOOD.replace(b"ex:A a sh:NodeShape ;", b'ex:A a sh:NodeShape ; sh:message "Edited"@en ;')
     assert shacl_syntax.checked(_graph(edited), spy, purpose="test") == []
-    assert len(spy.graphs) == 3 and _named(spy.graphs[-1]) == {"B", "Loose", "A-p"}
-    assert len(list((cache / "shacl-for-shacl").iterdir())) == 4  # the edited B's pass too
+    assert len(spy.graphs) == 2 and _named(spy.graphs[-1]) == {"A", "A-p", "B"}
+    assert len(list((cache / "shacl-for-shacl").iterdir())) == 5  # the edited A's pass too
     # Another purpose (other pyshacl options) remembers its own passes.
     before = len(spy.graphs)
     shacl_syntax.checked(_graph(GOOD), spy, purpose="other")
-    assert len(spy.graphs) == before + 1 and len(spy.graphs[-1]) == len(_graph(GOOD))
+    assert len(spy.graphs) == before + 1 and _named(spy.graphs[-1]) == {"A", "A-p", "B", "Loose"}  # not the header
 
 
 @pytest.mark.parametrize(
@@ -92,6 +93,10 @@ def test_a_pass_is_remembered_for_typed_shapes_and_an_edit_is_checked_alone(cach
         (b"ex:Loose sh:property ex:A-p .", b"ex:Loose sh:property ex:A-p ; sh:maxCount -1 ."),  # untyped
         (b'sh:message "B"@en', b'sh:message "B"@en ; sh:severity "high"'),  # named by sh:node from A
         (b"sh:path ( ex:p [ sh:inversePath ex:q ] )", b"sh:path ( ex:p [ sh:inversePath 7 ] )"),  # a path's blank node
+        (
+            b"ex:Loose sh:property ex:A-p .",
+            b'ex:Loose sh:property ex:A-p . ex:Other ex:p [ sh:minCount "x" ] .',
+        ),  # below
     ],
 )
 def test_after_an_edit_the_findings_are_the_whole_checks(cache: Path, old: bytes, new: bytes) -> None:
@@ -124,3 +129,15 @@ def test_the_bundled_shapes_checked_shape_by_shape_agree_with_a_whole_check(cach
     assert len(list((cache / "shacl-for-shacl").iterdir())) > 300  # a pass for each typed shape
     assert shacl_syntax.checked(shapes, spy, purpose="test") == []
     assert len(spy.graphs) == 1  # every island that SHACL-for-SHACL reads is known to pass
+
+
+def test_a_check_takes_the_passes_of_a_stricter_one(cache: Path) -> None:
+    """The load's check (warnings allowed) takes lint's passes; lint does not take the load's."""
+    spy = Spy()
+    assert shacl_syntax.checked(_graph(GOOD), spy, purpose="load") == []
+    assert shacl_syntax.checked(_graph(GOOD), spy, purpose="lint") == []
+    assert len(spy.graphs) == 2 and _named(spy.graphs[-1]) == {"A", "A-p", "B", "Loose"}
+    edited = _graph(GOOD.replace(b'sh:message "B"@en', b'sh:message "Linted"@en'))
+    assert shacl_syntax.checked(edited, spy, purpose="lint") == []
+    assert shacl_syntax.checked(edited, spy, purpose="load", accepts=("lint",)) == []
+    assert len(spy.graphs) == 3  # B: lint's pass serves; the rest, the load's own

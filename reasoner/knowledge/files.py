@@ -125,13 +125,12 @@ def parsed(data: bytes) -> Graph:
         found = _PARSED.get(key)
     if found is not None:
         return found
-    graph = _from_disk(key)
+    graph = _disk_cache.kept("parsed", _disk_key(key), Graph)
     if graph is None:
         fresh = Graph()
         with turtle_syntax_errors():
             fresh.parse(data=data, format="turtle")
-        kept = pickled.dumps(fresh)
-        _disk_cache.write_pickle("parsed", _disk_key(key), kept, keep=PARSED_ON_DISK)
+        kept = _disk_cache.keep("parsed", _disk_key(key), fresh, most=PARSED_ON_DISK)
         # Read back: one object per term, as a file from the cache folder has (a tenth of the parse).
         back = pickled.loads(kept)
         assert isinstance(back, Graph)
@@ -145,14 +144,3 @@ def parsed(data: bytes) -> Graph:
 
 def _disk_key(content: str) -> str:
     return _disk_cache.key(content, _PARSING_MODULES)
-
-
-def _from_disk(content: str) -> Graph | None:
-    data = _disk_cache.read_pickle("parsed", _disk_key(content))
-    if data is None:
-        return None
-    try:
-        graph = pickled.loads(data)
-    except Exception:  # noqa: BLE001 - a pickle that cannot be read is parsed again
-        return None
-    return graph if isinstance(graph, Graph) else None

@@ -26,7 +26,6 @@ from importlib import metadata
 from typing import Any
 
 from reasoner import _disk_cache
-from reasoner._rdf import pickled
 
 DISTRIBUTION = "simple-icd-10-cm"
 #: The release the package ships: the fiscal year and the date its update took effect.
@@ -162,16 +161,11 @@ def release() -> Icd10Cm:
     """The release the installed package ships, from the cache folder when it was read before."""
     version = metadata.version(DISTRIBUTION)
     key = _disk_cache.key(f"{DISTRIBUTION}=={version}", _BUILDING_MODULES)
-    data = _disk_cache.read_pickle("icd10cm", key)
-    if data is not None:
-        try:
-            items = pickled.loads(data)
-        except Exception:  # noqa: BLE001 - a pickle that cannot be read is read from the package again
-            items = None
-        if isinstance(items, dict) and items:
-            return Icd10Cm(items, version)
+    found = _disk_cache.kept("icd10cm", key, dict)
+    if found:
+        return Icd10Cm(found, version)
     items = _read_package()
-    _disk_cache.write_pickle("icd10cm", key, pickled.dumps(items), keep=2)
+    _disk_cache.keep("icd10cm", key, items, most=2)
     return Icd10Cm(items, version)
 
 

@@ -16,6 +16,7 @@ they entail of the instances, until nothing new follows.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import warnings
 from collections.abc import Callable, Iterable
@@ -24,6 +25,7 @@ import owlrl
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from reasoner import _disk_cache
 from reasoner._rdf import literals
 from reasoner.vocab import GR
 
@@ -97,16 +99,37 @@ _Triples = frozenset[_Triple]
 
 
 def remembered(given: _Triples, close: Callable[[_Triples], _Triples]) -> _Triples:
-    """``close(given)``, remembered in this process by the triples given (owlrl's closures take tenths of a second)."""
+    """``close(given)``, remembered by the triples given (owlrl's closures take tenths of a second).
+
+    In this process, and in the user's cache folder (reasoner/_disk_cache.py, with every module of
+    the engine and owlrl's version in the key): an edit that leaves the schema as it was, a label
+    or a threshold's value, closes nothing again in the next command.
+    """
     with _REMEMBERED_LOCK:
         found = _REMEMBERED.get(given)
     if found is None:
-        found = close(given)
+        key = _disk_key(given, close)
+        found = _disk_cache.kept(_KIND, key, frozenset)
+        if found is None:
+            found = close(given)
+            _disk_cache.keep(_KIND, key, found, most=KEEP_ON_DISK)
         with _REMEMBERED_LOCK:
             while len(_REMEMBERED) >= REMEMBER:
                 _REMEMBERED.pop(next(iter(_REMEMBERED)))
             _REMEMBERED[given] = found
     return found
+
+
+_KIND = "closures"
+#: How many closures the cache folder keeps (the newest).
+KEEP_ON_DISK = 32
+
+
+def _disk_key(given: _Triples, close: Callable[[_Triples], _Triples]) -> str:
+    # Blank nodes by their labels: a file parsed again gives new ones, and then this is only a miss.
+    lines = sorted(" ".join(t.n3() for t in triple) for triple in given)
+    subject = hashlib.sha256("\n".join([f"{close.__module__}.{close.__qualname__}", *lines]).encode()).hexdigest()
+    return _disk_cache.key(subject, None)
 
 
 def _closed(given: frozenset[_Triple]) -> frozenset[_Triple]:

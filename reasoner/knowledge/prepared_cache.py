@@ -1,8 +1,8 @@
 """Prepared knowledge bases kept in the cache folder, so that a command on an unchanged knowledge base starts at once.
 
 An entry is keyed by the content hash of the knowledge base's files, whether its shapes were
-checked against SHACL-for-SHACL, and a digest of every module of the engine and of the rdflib
-and pyshacl versions (``_disk_cache.engine_digest``): any edit of a file, of the engine or an
+checked against SHACL-for-SHACL, and a digest of every module of the engine and of the versions
+of the libraries it calls (``_disk_cache.engine_digest``): any edit of a file, of the engine or an
 upgrade makes another key. The newest :data:`KEEP` entries stay. An entry that cannot be read,
 fails its digest, or is not a prepared knowledge base is prepared again, never trusted.
 """
@@ -13,7 +13,6 @@ import hashlib
 from typing import Any
 
 from reasoner import _disk_cache
-from reasoner._rdf import pickled
 from reasoner.knowledge.files import KnowledgeFiles
 
 #: How many prepared knowledge bases the cache folder keeps (the newest).
@@ -30,18 +29,12 @@ def key(files: KnowledgeFiles, *, shapes_checked: bool) -> str:
 def read(files: KnowledgeFiles, *, shapes_checked: bool) -> dict[str, Any] | None:
     """The prepared state kept for these files, or None (an entry with checked shapes also serves an unchecked load)."""
     for checked in (True, False) if not shapes_checked else (True,):
-        data = _disk_cache.read_pickle(_KIND, key(files, shapes_checked=checked))
-        if data is None:
-            continue
-        try:
-            state = pickled.loads(data)
-        except Exception:  # noqa: BLE001 - a pickle that cannot be read is prepared again
-            continue
-        if isinstance(state, dict) and state.get("content_hash") == files.content_hash:
+        state = _disk_cache.kept(_KIND, key(files, shapes_checked=checked), dict)
+        if state is not None and state.get("content_hash") == files.content_hash:
             return state
     return None
 
 
 def write(files: KnowledgeFiles, state: dict[str, Any], *, shapes_checked: bool) -> None:
     """Keep a prepared state for these files (silently not at all where the cache folder cannot be written)."""
-    _disk_cache.write_pickle(_KIND, key(files, shapes_checked=shapes_checked), pickled.dumps(state), keep=KEEP)
+    _disk_cache.keep(_KIND, key(files, shapes_checked=shapes_checked), state, most=KEEP)

@@ -8,11 +8,15 @@ the user's cache folder (reasoner/_disk_cache.py), keyed with the code that chec
 version. A check then runs pyshacl once, over the islands with no remembered pass.
 
 Why that is the same answer as a check of the whole graph:
-- SHACL-for-SHACL reads a shape's own triples, its blank nodes, and, through ``sh:node`` and
-  ``sh:property``, the triples of the shapes it names, which are islands checked in their turn.
-- A pass is remembered only for an island whose subject is typed ``sh:NodeShape`` or
-  ``sh:PropertyShape``: SHACL-for-SHACL targets it whatever else the graph holds. Any other island
-  is checked every time, with every ``rdfs:subClassOf`` triple of the graph (class targets read them).
+- SHACL-for-SHACL validates the nodes its targets select (typed as shapes, the subjects of SHACL's
+  constraint parameters, the objects of ``sh:node``, ``sh:not``, ``sh:property`` and
+  ``sh:qualifiedValueShape``), reading their own triples, their blank nodes, and the shapes they
+  name, which it validates in their turn. An island none of whose nodes it validates (an ontology
+  header, its ``sh:declare`` prefixes) is left out: no result can come from it.
+- A pass is remembered only for an island whose subject its own triples make a target (typed
+  ``sh:NodeShape`` or ``sh:PropertyShape``, or the subject of a constraint parameter), so that a
+  check of the island validates it as a check of the whole graph does. Islands are checked with
+  the islands they name, and with every ``rdfs:subClassOf`` triple of the graph (class targets).
 - Islands checked together that fail are checked again as the whole graph: the findings are the
   whole graph's, and a failure that came only from leaving the rest out is not one.
 - Only passes are remembered, and only where the digest exists (blank nodes that form trees).
@@ -22,10 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from rdflib import RDF, RDFS, SH, BNode, Graph, URIRef
+from rdflib import RDF, RDFS, SH, BNode, Graph
 from rdflib.term import Node
 
 from reasoner import _disk_cache
@@ -33,7 +37,18 @@ from reasoner import _disk_cache
 PASSED = "conforms to SHACL-for-SHACL\n"
 _KIND = "shacl-for-shacl"
 _TYPED = (SH.NodeShape, SH.PropertyShape)
-_SH = str(SH)
+# What SHACL-for-SHACL validates (its shsh:ShapeShape's targets, besides sh:NodeShape and sh:PropertyShape):
+# the subjects of these predicates, and the objects of sh:node, sh:not, sh:property, sh:qualifiedValueShape.
+_SUBJECT_TARGETS = frozenset(
+    SH[name]
+    for name in (
+        "targetClass targetNode targetObjectsOf targetSubjectsOf and class closed datatype disjoint equals flags "
+        "hasValue ignoredProperties in languageIn lessThan lessThanOrEquals maxCount maxExclusive maxInclusive "
+        "maxLength minCount minExclusive minInclusive minLength node nodeKind not or pattern property "
+        "qualifiedMaxCount qualifiedMinCount qualifiedValueShape qualifiedValueShapesDisjoint sparql uniqueLang xone"
+    ).split()
+)
+_NAMING = frozenset({SH.node, SH["not"], SH.property, SH.qualifiedValueShape})
 _CODE = ("shacl/shacl_syntax.py", "shacl/_pyshacl.py")  # what decides a pass, with pyshacl's version
 
 # Keys of the islands found to conform in this process (insertion-ordered: the oldest goes first).
@@ -44,7 +59,7 @@ _MOST = 8192
 _R = TypeVar("_R")
 
 
-def canonical_digest(graph: Graph) -> str | None:
+def canonical_digest(graph: Iterable[tuple[Node, Node, Node]]) -> str | None:
     """A digest equal for two graphs only if they are the same but for blank node labels, or None.
 
     Where the blank nodes form trees (none is the object of two triples, none is in a cycle), as
@@ -91,62 +106,78 @@ def _digest(lines: list[str]) -> str:
     return "_:" + hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
 
 
-def islands(graph: Graph) -> list[tuple[Node, Graph]]:
+Triples = list[tuple[Node, Node, Node]]
+
+
+def islands(graph: Graph) -> list[tuple[Node, Triples]]:
     """Each subject that is not a blank node under another, with the triples of it and of the blank nodes under it."""
-    under = {o for o in graph.objects() if isinstance(o, BNode)}
+    said: dict[Node, Triples] = {}
+    under: set[Node] = set()
+    for triple in graph:
+        said.setdefault(triple[0], []).append(triple)
+        if isinstance(triple[2], BNode):
+            under.add(triple[2])
     out = []
-    for root in dict.fromkeys(graph.subjects()):
+    for root in said:
         if root in under:
             continue
-        island, stack, seen = Graph(), [root], set()
+        island: Triples = []
+        stack, seen = [root], set()
         while stack:
             node = stack.pop()
             if node in seen:
                 continue
             seen.add(node)
-            for p, o in graph.predicate_objects(node):
-                island.add((node, p, o))
-                if isinstance(o, BNode):
-                    stack.append(o)
+            for triple in said.get(node, ()):
+                island.append(triple)
+                if isinstance(triple[2], BNode):
+                    stack.append(triple[2])
         out.append((root, island))
     # Blank nodes in a cycle of their own are under one another and so no island's: check them whole.
-    if sum(len(g) for _root, g in out) < len(graph):
-        return [(BNode(), graph)]
+    if sum(len(triples) for _root, triples in out) < len(graph):
+        return [(BNode(), list(graph))]
     return out
 
 
-def checked(graph: Graph, run: Callable[[Graph], Sequence[_R]], *, purpose: str) -> list[_R]:
+def checked(
+    graph: Graph, run: Callable[[Graph], Sequence[_R]], *, purpose: str, accepts: tuple[str, ...] = ()
+) -> list[_R]:
     """``run(graph)``'s results (a SHACL-for-SHACL check), running it only over the islands not known to pass.
 
-    ``purpose`` names the check (its pyshacl options): passes are remembered for each apart.
+    ``purpose`` names the check (its pyshacl options): passes are remembered for each apart. A pass
+    remembered for a purpose in ``accepts`` (a stricter check of the same island) is one for this too.
     """
     parts = dict(islands(graph))
-    named = {o for _s, p, o in graph if str(p).startswith(_SH)}  # objects of SHACL's terms: what a shape names
+    named = {o for _s, p, o in graph if p in _NAMING}
+    classes = set(graph.subjects(RDFS.subClassOf, None))  # a shape's class may be a subclass of sh:NodeShape
     unknown, keys, everything = [], [], True
     for root, island in parts.items():
-        if not _about_shacl(root, island, named, graph):
-            continue  # never read by SHACL-for-SHACL: its results are the same without it
-        typed = any((root, RDF.type, kind) in island for kind in _TYPED)
-        digest = canonical_digest(island) if typed else None
-        key = None if digest is None else _disk_cache.key(f"{purpose}:{digest}", _CODE)
-        if key is not None and _known(key):
-            everything = False
-            continue
-        unknown.append(root)
-        if key is not None:
+        own = {s for s, p, o in island if p in _SUBJECT_TARGETS or (p == RDF.type and (o in _TYPED or o in classes))}
+        if not own and not any(s in named for s, _p, _o in island):
+            continue  # SHACL-for-SHACL validates no node of it: its results are the same without it
+        # Remembered only where a check of the island alone validates its subject, as the whole graph's does.
+        direct = any(p in _SUBJECT_TARGETS or (p == RDF.type and o in _TYPED) for s, p, o in island if s == root)
+        digest = canonical_digest(island) if direct else None
+        if digest is not None:
+            key = _disk_cache.key(f"{purpose}:{digest}", _CODE)
+            if any(_known(k) for k in (key, *(_disk_cache.key(f"{a}:{digest}", _CODE) for a in accepts))):
+                everything = False
+                continue
             keys.append(key)
+        unknown.append(root)
     if not unknown:
         return []
     # With the islands they name (sh:property, sh:node...), and those these name: a shape is read with its parts.
     included, queue = set(unknown), list(unknown)
     while queue:
-        for o in parts[queue.pop()].objects():
+        for _s, _p, o in parts[queue.pop()]:
             if o in parts and o not in included:
                 included.add(o)
                 queue.append(o)
     rest = Graph()
     for root in included:
-        rest += parts[root]
+        for triple in parts[root]:
+            rest.add(triple)
     if not everything:
         for triple in graph.triples((None, RDFS.subClassOf, None)):
             rest.add(triple)
@@ -155,24 +186,6 @@ def checked(graph: Graph, run: Callable[[Graph], Sequence[_R]], *, purpose: str)
         _remember(keys)
         return []
     return found if everything else list(run(graph))
-
-
-def _about_shacl(root: Node, island: Graph, named: set[Node], graph: Graph) -> bool:
-    """Whether SHACL-for-SHACL could target a node of ``island``, or read it for another.
-
-    Not when no triple of it uses a SHACL term, no SHACL term names its subject, and none of its
-    subject's classes is one the graph makes a subclass of anything (an ontology header, a label).
-    """
-    if root in named:
-        return True
-    for _s, p, o in island:
-        if (
-            str(p).startswith(_SH)
-            or (isinstance(o, URIRef) and o.startswith(_SH))
-            or (p == RDF.type and (o, RDFS.subClassOf, None) in graph)
-        ):
-            return True
-    return False
 
 
 def _known(key: str) -> bool:
