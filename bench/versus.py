@@ -7,7 +7,7 @@ fresh process per tree, the trees taking turns, so drift on a shared 2-core mach
 alike; the ratio is of the medians over the rounds. Each tree determines its own copy of the case
 file (the case form may differ between revisions).
 
-    python -m bench.versus --baseline REV [--case examples/cases/X.json ...] [--rounds 7] [--runs 200]
+    python -m bench.versus --baseline REV [--case examples/cases/X.json ...] [--history 1000] [--rounds 7] [--runs 200]
 """
 
 from __future__ import annotations
@@ -34,12 +34,20 @@ start = time.perf_counter(); kb = KnowledgeBase.load(root); loaded = time.perf_c
 gc.collect(); gc.freeze()
 out = {"(knowledge-base load, once per round)": {"median_ms": loaded * 1000, "outcome": "-"}}
 for rel in sys.argv[3:]:
-    payload = (root / rel).read_bytes()
-    for _ in range(20):
-        d = determine(payload, "json", kb)
+    policy = None
+    if rel.startswith("history:"):  # the facet example with a history the policy reads in full (bench/generated.py)
+        from bench.generated import case_with_relevant_history
+        payload, policy = case_with_relevant_history(int(rel.split(":")[1])), "medicare-facet-lcd"
+    else:
+        payload = (root / rel).read_bytes()
+    runs = int(sys.argv[2]) if policy is None else max(5, int(sys.argv[2]) // 20)
+    for _ in range(20 if policy is None else 3):
+        d = determine(payload, "json", kb, policy=policy)
     times = []
-    for _ in range(int(sys.argv[2])):
-        start = time.perf_counter(); determine(payload, "json", kb); times.append(time.perf_counter() - start)
+    for _ in range(runs):
+        start = time.perf_counter()
+        determine(payload, "json", kb, policy=policy)
+        times.append(time.perf_counter() - start)
     out[rel] = {"median_ms": statistics.median(times) * 1000, "outcome": d.outcome.value}
 print(json.dumps(out))
 """
@@ -60,8 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", action="append", help=f"case file relative to the checkout (default: {CASES})")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--runs", type=int, default=200, help="determinations per case per round")
+    parser.add_argument(
+        "--history",
+        type=int,
+        action="append",
+        default=[],
+        help="also the facet example with N history items its policy reads in full (a twentieth of the runs)",
+    )
     args = parser.parse_args(argv)
-    cases = args.case or list(CASES)
+    cases = (args.case or list(CASES)) + [f"history:{n}" for n in args.history]
     rev = baseline.short(args.baseline)
     rounds: dict[str, list[dict[str, dict[str, object]]]] = {"baseline": [], "this": []}
     with baseline.worktree(args.baseline, "bench-versus-") as (base, _tmp):

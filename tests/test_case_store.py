@@ -186,6 +186,9 @@ def test_direct_lookups_answer_what_rdflib_answers() -> None:
         assert (ours.value(s, p) is None) == (memory.value(s, p) is None)
         assert ours.value(s, p, default=EX.none) == memory.value(s, p, default=EX.none) or list(ours.objects(s, p))
     assert ours.value(EX.nowhere, EX.p, default=EX.none) == EX.none
+    for p in [*PREDICATES, EX.p / EX.q, EX.nowhere, None]:
+        assert sorted(ours.subject_objects(p)) == sorted(memory.subject_objects(p)), p
+        assert sorted(ours.subject_objects(p, unique=True)) == sorted(memory.subject_objects(p, unique=True)), p
     assert ours.value(None, EX.p, EX.c) == memory.value(None, EX.p, EX.c)
     assert ours.value(EX.a, None, EX.c) == memory.value(EX.a, None, EX.c)
     with pytest.raises(UniquenessError):

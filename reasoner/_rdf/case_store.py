@@ -219,6 +219,10 @@ class CaseStore(Store):
         po = self._spo.get(s)
         return po.get(p, ()) if po else ()
 
+    def by_predicate(self, p: Node) -> Iterable[tuple[Node, Iterable[Node]]]:
+        """(object, its subjects) for every triple with ``p``, read from the index (a snapshot)."""
+        return list(self._predicate_index(p).items())
+
     def subjects_of(self, p: Node, o: Node) -> Iterable[Node]:
         """The subjects with ``p`` to ``o``, read straight from the index (a live view)."""
         return self._predicate_index(p).get(o, ())
@@ -290,7 +294,8 @@ def _discard(index: _Index, a: Node, b: Node, c: Node, keep: bool = False) -> No
 class CaseGraph(Graph):
     """A graph on a :class:`CaseStore` whose commonest lookups read the store's indexes directly.
 
-    ``objects(s, p)`` and ``subjects(p, o)`` with both terms given (``Graph.value`` too) skip
+    ``objects(s, p)`` and ``subjects(p, o)`` with both terms given (``Graph.value`` too),
+    ``subject_objects(p)`` and ``(s, p, o) in graph`` with a subject and predicate given skip
     rdflib's generator layers over ``triples``; they answer from a snapshot, as ``triples`` does.
     Anything else (a path, a list, an unbound term) is rdflib's own.
     """
@@ -336,6 +341,22 @@ class CaseGraph(Graph):
         if object is not None and type(predicate) is URIRef and not isinstance(object, list):
             return iter(tuple(self._case_store.subjects_of(predicate, object)))
         return super().subjects(predicate, object, unique)
+
+    def subject_objects(  # type: ignore[override]
+        self, predicate: Path | Node | None = None, unique: bool = False
+    ) -> Iterator[tuple[Node, Node]]:
+        """(subject, object) pairs of ``predicate``."""
+        if type(predicate) is URIRef:
+            return iter([(s, o) for o, subjects in self._case_store.by_predicate(predicate) for s in subjects])
+        return super().subject_objects(predicate, unique)
+
+    def __contains__(self, triple: Any) -> bool:  # rdflib's pattern type is private
+        """Whether a triple matching the pattern is in the graph (``None`` matches anything)."""
+        if type(triple) is tuple and len(triple) == 3 and triple[0] is not None and type(triple[1]) is URIRef:
+            s, p, o = triple
+            objects = self._case_store.objects_of(s, p)
+            return bool(objects) if o is None else o in objects
+        return bool(super().__contains__(triple))
 
 
 def new_case_graph(cap: int | None = None) -> Graph:
