@@ -185,6 +185,14 @@ def _hex(data: bytes) -> bytes:
     return hashlib.sha256(data).hexdigest().encode()
 
 
+def prune(kind: str, keep: int) -> None:
+    """Keep only the newest ``keep`` files of ``kind`` (by when they were written); silently not where it cannot."""
+    try:
+        _prune(_folder(kind), keep)
+    except OSError:
+        pass
+
+
 def _prune(folder: Path, keep: int) -> None:
     entries = []
     for path in folder.iterdir():

@@ -309,6 +309,17 @@ def test_the_lint_command_reads_the_remembered_verdict(tmp_path: Path, monkeypat
     assert only.exit_code == 0 and "undeclared" not in only.stdout
 
 
+def test_the_cache_folder_keeps_the_newest_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reasoner.knowledge import lint_cache
+
+    monkeypatch.setenv("GR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(lint_cache, "KEEP", 2)
+    for n in range(4):
+        tiny = f"<https://w3id.org/guideline-reasoner/kb/tiny/a> <https://w3id.org/guideline-reasoner/kb/tiny/b> {n} ."
+        lint_cache.checked(KnowledgeFiles(tmp_path, (("ontology/tiny.ttl", tiny.encode()), ("shapes/tiny.ttl", b""))))
+    assert len(list((tmp_path / "cache" / "lint").iterdir())) == 2
+
+
 def test_a_remembered_verdict_names_the_files_that_could_not_be_read(tmp_path: Path) -> None:
     from reasoner.knowledge import lint_cache
 

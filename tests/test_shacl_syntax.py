@@ -141,3 +141,9 @@ def test_a_check_takes_the_passes_of_a_stricter_one(cache: Path) -> None:
     assert shacl_syntax.checked(edited, spy, purpose="lint") == []
     assert shacl_syntax.checked(edited, spy, purpose="load", accepts=("lint",)) == []
     assert len(spy.graphs) == 3  # B: lint's pass serves; the rest, the load's own
+
+
+def test_the_cache_folder_keeps_the_newest_passes(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shacl_syntax, "KEEP_ON_DISK", 2)
+    assert shacl_syntax.checked(_graph(GOOD), Spy(), purpose="test") == []  # four passes written
+    assert len(list((cache / "shacl-for-shacl").iterdir())) == 2

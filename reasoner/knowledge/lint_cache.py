@@ -15,6 +15,8 @@ from reasoner import _disk_cache
 from reasoner.knowledge.files import KnowledgeFiles
 from reasoner.knowledge.lint import Finding, LintReport, lint_files
 
+#: How many verdicts the cache folder keeps (the newest).
+KEEP = 256
 _MEMORY: dict[str, LintReport] = {}
 _LOCK = threading.Lock()
 
@@ -60,3 +62,4 @@ def _write(key: str, report: LintReport) -> None:
         "files": report.files,
     }
     _disk_cache.write("lint", f"{key}.json", json.dumps(data))
+    _disk_cache.prune("lint", KEEP)

@@ -36,6 +36,8 @@ from reasoner import _disk_cache
 
 PASSED = "conforms to SHACL-for-SHACL\n"
 _KIND = "shacl-for-shacl"
+#: How many passes the cache folder keeps (the newest): the bundled knowledge base's two checks write about 700.
+KEEP_ON_DISK = 4096
 _TYPED = (SH.NodeShape, SH.PropertyShape)
 # What SHACL-for-SHACL validates (its shsh:ShapeShape's targets, besides sh:NodeShape and sh:PropertyShape):
 # the subjects of these predicates, and the objects of sh:node, sh:not, sh:property, sh:qualifiedValueShape.
@@ -207,3 +209,5 @@ def _remember(keys: list[str]) -> None:
             _CONFORMING[key] = None
     for key in keys:
         _disk_cache.write(_KIND, key, PASSED)
+    if keys:
+        _disk_cache.prune(_KIND, KEEP_ON_DISK)
