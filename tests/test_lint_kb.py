@@ -47,6 +47,7 @@ CODE_CHECKS = {
     "owl-inconsistency",
     "observation-kind",
     "threshold-tag",
+    "unit-code",
 }
 
 _EXPECT = re.compile(r"^# expect (?P<check>[a-z]+(?:-[a-z]+)*) at line (?P<line>\d+), column (?P<column>\d+): \S")

@@ -26,7 +26,7 @@ from reasoner.knowledge.disjointness import disjointness_problems
 from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PROPERTIES, threshold_key
 from reasoner.knowledge.files import META, KnowledgeFiles, parsed
 from reasoner.knowledge.owl_profile import profile_problems
-from reasoner.knowledge.rule_units import observation_kind_problems, unit_problems
+from reasoner.knowledge.rule_units import observation_kind_problems, unit_code_problems, unit_problems
 from reasoner.shacl import shacl_syntax
 from reasoner.shacl.prepared import shacl_for_shacl, validate_with
 from reasoner.vocab import BASE, GR
@@ -270,6 +270,8 @@ def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
         at(holder, "rule-unit", message)
     for kind, message in observation_kind_problems(kb):
         at(kind, "observation-kind", message)
+    for unit, message in unit_code_problems(kb):
+        at(unit, "unit-code", message)
     for term, check, message in code_problems(kb):
         at(term, check, message)
     rl_axioms = owl_rl.rl_axioms(graphs.values())
