@@ -147,3 +147,13 @@ def test_the_cache_folder_keeps_the_newest_passes(cache: Path, monkeypatch: pyte
     monkeypatch.setattr(shacl_syntax, "KEEP_ON_DISK", 2)
     assert shacl_syntax.checked(_graph(GOOD), Spy(), purpose="test") == []  # four passes written
     assert len(list((cache / "shacl-for-shacl").iterdir())) == 2
+
+
+def test_a_shape_typed_by_a_subclass_of_node_shape_is_checked(cache: Path) -> None:
+    """The subclass axiom is an island SHACL-for-SHACL validates nothing of, yet class targets read it."""
+    data = PREFIXES + b'ex:MyShape rdfs:subClassOf sh:NodeShape .\nex:S a ex:MyShape ; sh:severity "high" .\n'
+    whole = shacl_for_shacl(_graph(data))
+    assert whole
+    assert [str(f) for f, _m in shacl_syntax.checked(_graph(data), Spy(), purpose="test")] == [
+        str(f) for f, _m in whole
+    ]

@@ -180,9 +180,8 @@ def checked(
     for root in included:
         for triple in parts[root]:
             rest.add(triple)
-    if not everything:
-        for triple in graph.triples((None, RDFS.subClassOf, None)):
-            rest.add(triple)
+    for triple in graph.triples((None, RDFS.subClassOf, None)):  # what class targets read, wherever it is
+        rest.add(triple)
     found = list(run(rest))
     if not found:
         _remember(keys)
