@@ -58,16 +58,11 @@ def _edit(kb: Path, rel: str, before: str, mark: str) -> None:
     path.write_text(text[:at] + mark + " " + text[at:])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", required=True, help="git revision to compare against")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--first", action="store_true", help="also time a command with an empty cache folder")
-    args = parser.parse_args(argv)
-    rev = baseline.short(args.baseline)
-    measures = ["unchanged", "shapes edit", "ontology edit", *(["first"] if args.first else [])]
+def table(rev: str, rounds: int, first: bool) -> list[str]:
+    """The Markdown table of this checkout against ``rev`` (a header line, then the table)."""
+    measures = ["unchanged", "shapes edit", "ontology edit", *(["first"] if first else [])]
     runs: dict[tuple[str, str], list[float]] = {(t, m): [] for t in ("baseline", "this") for m in measures}
-    with baseline.worktree(args.baseline, "bench-edit-") as (base, tmp):
+    with baseline.worktree(rev, "bench-edit-") as (base, tmp):
         trees = {"baseline": base, "this": ROOT}
         kbs, caches = {}, {}
         for name, tree in trees.items():
@@ -75,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             for part in ("ontology", "shapes"):
                 shutil.copytree(tree / part, kbs[name] / part)
             _run(tree, kbs[name], caches[name])  # warm: lint, prepare, the ICD-10-CM index
-        for r in range(args.rounds):
+        for r in range(rounds):
             for name, tree in trees.items():
                 kb, cache = kbs[name], caches[name]
                 runs[name, "unchanged"].append(_run(tree, kb, cache))
@@ -83,19 +78,32 @@ def main(argv: list[str] | None = None) -> int:
                 runs[name, "shapes edit"].append(_run(tree, kb, cache))
                 _edit(kb, ONTOLOGY, "rdfs:label ", f"Round {r}:")
                 runs[name, "ontology edit"].append(_run(tree, kb, cache))
-                if args.first:
+                if first:
                     empty = tmp / f"empty-{name}-{r}"
                     runs[name, "first"].append(_run(tree, kb, empty))
                     shutil.rmtree(empty, ignore_errors=True)
-    print(
-        f"baseline {rev} vs this checkout ({baseline.this_checkout()}): {args.rounds} rounds, one command's wall time"
-    )
-    print("| command | base median s | this median s | ratio | fastest s (base / this) |")
-    print("|---|---|---|---|---|")
+    out = [
+        f"baseline {baseline.short(rev)} vs this checkout ({baseline.this_checkout()}): {rounds} rounds, "
+        "one command's wall time",
+        "",
+        "| command | base median s | this median s | ratio | fastest s (base / this) |",
+        "|---|---|---|---|---|",
+    ]
     for m in measures:
         b, t = runs["baseline", m], runs["this", m]
         mb, mt = statistics.median(b), statistics.median(t)
-        print(f"| {m} | {mb:.2f} | {mt:.2f} | {mt / mb:.2f}x | {min(b):.2f} / {min(t):.2f} |")
+        out.append(f"| {m} | {mb:.2f} | {mt:.2f} | {mt / mb:.2f}x | {min(b):.2f} / {min(t):.2f} |")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", required=True, help="git revision to compare against")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--first", action="store_true", help="also time a command with an empty cache folder")
+    args = parser.parse_args(argv)
+    baseline.short(args.baseline)  # an unknown revision stops here, before any copy
+    print("\n".join(table(args.baseline, args.rounds, args.first)))
     return 0
 
 
