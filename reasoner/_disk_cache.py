@@ -6,10 +6,10 @@ everything is then worked out again.
 Writes go through a staging file and a rename, so processes sharing the folder never read half
 a file; what cannot be read is treated as absent, never trusted.
 
-Pickles (:func:`read_pickle`) are read only from a file and folder that this user owns and no one
-else can write, and only when the digest written before them matches: unpickling runs code named
-in the data, so a file another user could have written, or a torn or corrupt one, is rebuilt
-(docs/threats.md, G1).
+Everything is read only from a file and folder that this user owns and no one else can write:
+a verdict decides what is checked, and unpickling runs code named in the data. Pickles
+(:func:`read_pickle`) are read only when the digest written before them matches too, so a torn or
+corrupt one is rebuilt (docs/threats.md, G1).
 """
 
 from __future__ import annotations
@@ -76,10 +76,17 @@ def _code_digest(modules: tuple[str, ...]) -> str:
 
 
 def read(kind: str, key: str) -> str | None:
-    """The text kept under ``kind/key``, or None (absent or unreadable)."""
+    """The text kept under ``kind/key``, or None (absent, unreadable, or not this user's alone).
+
+    A verdict decides what is checked (a lint pass lets a knowledge base be used): it is read, as
+    a pickle is, only from a file and folder this user owns and no one else can write.
+    """
+    data = _read_private(kind, key)
+    if data is None:
+        return None
     try:
-        return (_folder(kind) / key).read_text(encoding="utf-8")
-    except (OSError, ValueError):
+        return data.decode("utf-8")
+    except ValueError:
         return None
 
 
@@ -87,18 +94,14 @@ def write(kind: str, key: str, text: str) -> None:
     """Keep ``text`` under ``kind/key`` (atomically; silently not at all where the folder cannot be written)."""
     try:
         folder = _folder(kind)
-        folder.mkdir(parents=True, exist_ok=True)
-        _put(folder, key, text.encode("utf-8"), 0o644)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _put(folder, key, text.encode("utf-8"), 0o600)
     except OSError:
         pass
 
 
-def read_pickle(kind: str, key: str) -> bytes | None:
-    """The bytes kept by :func:`write_pickle` under ``kind/key``, or None.
-
-    None, too, unless the file and its folder are this user's and writable by no one else, and
-    the bytes match the digest kept with them: the caller may then unpickle them.
-    """
+def _read_private(kind: str, key: str) -> bytes | None:
+    """The bytes of ``kind/key`` if the file and its folder are this user's and writable by no one else."""
     try:
         path = _folder(kind) / key
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -108,11 +111,22 @@ def read_pickle(kind: str, key: str) -> bytes | None:
         if not (_private(os.fstat(fd)) and _private(os.stat(path.parent))):
             return None
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read()
+            return f.read()
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def read_pickle(kind: str, key: str) -> bytes | None:
+    """The bytes kept by :func:`write_pickle` under ``kind/key``, or None.
+
+    None, too, unless the file and its folder are this user's and writable by no one else, and
+    the bytes match the digest kept with them: the caller may then unpickle them.
+    """
+    data = _read_private(kind, key)
+    if data is None:
+        return None
     head = len(_MAGIC) + 64
     if not data.startswith(_MAGIC) or len(data) < head + 1 or data[len(_MAGIC) : head] != _hex(data[head + 1 :]):
         return None

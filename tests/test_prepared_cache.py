@@ -131,6 +131,24 @@ def test_a_symbolic_link_is_not_followed(cache: Path, files: KnowledgeFiles, tmp
     assert prepared_cache.read(files, shapes_checked=False) is None
 
 
+@pytest.mark.parametrize("how", ["file others can write", "folder others can write", "symbolic link"])
+def test_a_verdict_others_could_have_written_is_not_read(cache: Path, tmp_path: Path, how: str) -> None:
+    """A lint verdict or a SHACL-for-SHACL pass decides what is checked: read as a pickle is (G1)."""
+    _disk_cache.write("lint", "verdict", "no findings")
+    entry = cache / "lint" / "verdict"
+    assert _disk_cache.read("lint", "verdict") == "no findings"
+    assert entry.stat().st_mode & 0o777 == 0o600 and entry.parent.stat().st_mode & 0o777 == 0o700
+    if how == "file others can write":
+        entry.chmod(0o666)
+    elif how == "folder others can write":
+        entry.parent.chmod(0o777)
+    else:
+        elsewhere = tmp_path / "elsewhere"
+        entry.rename(elsewhere)
+        entry.symlink_to(elsewhere)
+    assert _disk_cache.read("lint", "verdict") is None
+
+
 def test_a_cache_folder_that_cannot_be_written_only_costs_time(
     files: KnowledgeFiles, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
