@@ -5,7 +5,7 @@ from __future__ import annotations
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from reasoner.knowledge.code_lint import code_problems
+from reasoner.knowledge.code_lint import code_problems, range_problems
 from reasoner.vocab import GR, ICD10CM
 
 ENTRY = URIRef("urn:x:entry")
@@ -25,6 +25,13 @@ def test_a_range_needs_two_billable_ends_in_order() -> None:
     assert problem.startswith("range Z68.3-Z68.45: Z68.3 is a category, not a billable code of ICD-10-CM FY2026")
     (problem,) = [m for _, _, m in code_problems(_entry(firstCode="Z68.45", lastCode="Z68.35"))]
     assert problem == "range Z68.45-Z68.35: its first code comes after its last, so it holds no code"
+
+
+def test_a_range_has_ends_of_one_length_in_order() -> None:
+    assert range_problems(_entry(firstCode="Z68.35", lastCode="Z68.45")) == []
+    for first, last in (("Z68.3", "Z68.45"), ("Z68.45", "Z68.35")):
+        ((term, message),) = range_problems(_entry(firstCode=first, lastCode=last))
+        assert term == ENTRY and message.startswith("the two ends of a range must be codes of the same length")
 
 
 def test_a_family_is_an_item_of_the_release() -> None:

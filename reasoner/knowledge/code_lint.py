@@ -35,21 +35,20 @@ def code_problems(kb: Graph) -> list[tuple[Node, str, str]]:
             out.append((code, CODE, f"{notation} is a category of {icd10cm.RELEASE}, not a billable code: " + _USE))
     for entry in sorted(kb.subjects(RDF.type, GR.DiagnosisEntry), key=str):
         out.extend((entry, FAMILY, m) for m in _entry_problems(kb, entry, release))
-    out.extend((entry, "diagnosis-entry", _RANGE) for entry in _bad_ranges(kb))
     return out
 
 
 _RANGE = "the two ends of a range must be codes of the same length, the first not after the last"
 
 
-def _bad_ranges(kb: Graph) -> list[Node]:
+def range_problems(kb: Graph) -> list[tuple[Node, str]]:
     """The entries (typed, or the objects of ``gr:entry``) whose range ends differ in length or are in the wrong order.
 
     In code, not a SPARQL meta-shape: pyshacl ran that query once per entry, a fifth of a lint.
     """
     classes = set(kb.transitive_subjects(RDFS.subClassOf, GR.DiagnosisEntry))  # with the class itself
     entries = {e for c in classes for e in kb.subjects(RDF.type, c)} | set(kb.objects(None, GR.entry))
-    return sorted(
+    bad = sorted(
         {
             entry
             for entry in entries
@@ -59,6 +58,7 @@ def _bad_ranges(kb: Graph) -> list[Node]:
         },
         key=str,
     )
+    return [(entry, _RANGE) for entry in bad]
 
 
 _USE = "name it as a family (gr:codePrefix) in a diagnosis list, or name one of its billable codes"

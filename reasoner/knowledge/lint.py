@@ -21,7 +21,7 @@ from rdflib.term import Node
 from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.knowledge import owl_rl, rules
 from reasoner.knowledge.closure import close_knowledge_base
-from reasoner.knowledge.code_lint import code_problems
+from reasoner.knowledge.code_lint import code_problems, range_problems
 from reasoner.knowledge.disjointness import disjointness_problems
 from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PROPERTIES, threshold_key
 from reasoner.knowledge.files import META, KnowledgeFiles, parsed
@@ -274,6 +274,8 @@ def _semantic(graphs: dict[str, Graph], where: _Locator) -> list[Finding]:
         at(unit, "unit-code", message)
     for term, check, message in code_problems(kb):
         at(term, check, message)
+    for entry, message in range_problems(kb):
+        at(entry, "diagnosis-entry", message)
     rl_axioms = owl_rl.rl_axioms(graphs.values())
     if owl_rl.constrains(rl_axioms):  # the bundled chain does not: no closure for it here
         for message in owl_rl.inconsistencies(close_knowledge_base(kb, rl_axioms), rl_axioms):
