@@ -278,3 +278,25 @@ def test_jsonld_file_by_extension(invoke: Callable[..., Any], seed_ttl: bytes, t
     path.write_text(json.dumps(doc))
     out = json.loads(_ok(invoke("determine", path)).stdout)
     assert out["outcome"] == "not-medically-necessary"
+
+
+def test_a_determine_on_an_unchanged_knowledge_base_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """A command pays for the imports it runs (issue 21): no server, no checks, no closure, no letters for JSON."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from reasoner.cli import app\n"
+        "try:\n"
+        f"    app(['determine', {str(EXAMPLES / 'sij-seed-neurectomy.json')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'uvicorn', 'pyshacl', 'owlrl', 'jinja2')"
+        " or m == 'reasoner.knowledge.lint'))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "GR_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    for _ in range(2):  # the first prepares the knowledge base and lints it; the second reads both from the cache
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import owlrl
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.term import Node
 
@@ -66,6 +65,8 @@ def _closed_schema(schema: frozenset[_Triple]) -> frozenset[_Triple]:
     work.add(_BRIDGE)
     for triple in schema:
         work.add(triple)
+    import owlrl  # here: a load from the cache folder never closes anything
+
     owl_rl.expand(work, owlrl.RDFS_Semantics)
     return frozenset(t for t in work if _used(*t))
 

@@ -11,7 +11,6 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,6 +24,7 @@ from reasoner.knowledge.code_lint import code_problems, range_problems
 from reasoner.knowledge.disjointness import disjointness_problems
 from reasoner.knowledge.entities import FACT_PLACEHOLDERS, PLACEHOLDER, TEXT_PROPERTIES, threshold_key
 from reasoner.knowledge.files import META, KnowledgeFiles, parsed
+from reasoner.knowledge.lint_report import Finding, LintReport
 from reasoner.knowledge.owl_profile import profile_problems
 from reasoner.knowledge.rule_units import observation_kind_problems, unit_code_problems, unit_problems
 from reasoner.shacl import shacl_syntax
@@ -33,38 +33,6 @@ from reasoner.vocab import BASE, GR
 
 _IRI = re.compile(r"[a-z][a-z0-9+.-]*://[^\s,()'<>]+")  # an IRI in owlrl's words
 _PREFIX = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([\w.-]*):\s*<([^>]*)>", re.IGNORECASE | re.MULTILINE)
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One problem, where it is."""
-
-    file: str
-    line: int
-    column: int
-    check: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.check}: {self.message}"
-
-    def as_dict(self) -> dict[str, object]:
-        """For ``--format json``."""
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class LintReport:
-    """Everything lint found, and the files it could not read."""
-
-    findings: tuple[Finding, ...]
-    unreadable: tuple[str, ...]
-    files: int
-
-    @property
-    def exit_code(self) -> int:
-        """0 clean, 1 with findings, 2 when a file could not be read."""
-        return 2 if self.unreadable else 1 if self.findings else 0
 
 
 class _Locator:

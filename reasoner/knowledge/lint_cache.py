@@ -13,7 +13,7 @@ import threading
 
 from reasoner import _disk_cache
 from reasoner.knowledge.files import KnowledgeFiles
-from reasoner.knowledge.lint import Finding, LintReport, lint_files
+from reasoner.knowledge.lint_report import Finding, LintReport
 
 #: How many verdicts the cache folder keeps (the newest).
 KEEP = 256
@@ -29,6 +29,8 @@ def checked(files: KnowledgeFiles) -> LintReport:
     if found is None:
         found = _read(key)
     if found is None:
+        from reasoner.knowledge.lint import lint_files  # the checks: imported only when they run
+
         found = lint_files(files)
         _write(key, found)
     with _LOCK:

@@ -20,14 +20,17 @@ import hashlib
 import threading
 import warnings
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-import owlrl
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from reasoner import _disk_cache
 from reasoner._rdf import literals
 from reasoner.vocab import GR
+
+if TYPE_CHECKING:
+    import owlrl  # imported where it runs: a load from the cache folder never closes anything
 
 #: The W3C entailment regimes a file's ``gr:entailmentRegime`` names (SPARQL 1.1 Entailment Regimes).
 RDFS_REGIME = URIRef("http://www.w3.org/ns/entailment/RDFS")
@@ -175,6 +178,8 @@ def inconsistencies(closed: Graph, axiom_graph: Graph) -> list[str]:
     Its own words, which name the terms by IRI; ill-typed literals are left to lint's own check.
     """
     work = _scoped(closed, axiom_graph, named_terms(axiom_graph))
+    import owlrl
+
     messages = {str(o) for _s, p, o in work if p == owlrl.Namespaces.ERRNS.error}
     return sorted(m for m in messages if not m.startswith("Lexical value"))
 
@@ -204,15 +209,21 @@ def _vocabulary(*terms: Node) -> bool:
     return any(str(t).startswith(VOCABULARIES) for t in terms)
 
 
-def expand(graph: Graph, semantics: type[owlrl.Core] = owlrl.OWLRL_Semantics) -> None:
+def expand(graph: Graph, semantics: type[owlrl.Core] | None = None) -> None:
     """Close ``graph`` in place by owlrl (OWL 2 RL, or ``owlrl.RDFS_Semantics``), without axiomatic triples.
 
     Without owlrl's "improved datatypes": with them it swaps rdflib's process-wide literal converters
     for its own while it runs, and a request parsed meanwhile (a server reloading its knowledge base)
     would have its numbers converted without the caps (reasoner/_rdf/literals.py, docs/threats.md).
     """
+    import owlrl
+
     closure = owlrl.DeductiveClosure(
-        semantics, improved_datatypes=False, rdfs_closure=False, axiomatic_triples=False, datatype_axioms=False
+        semantics or owlrl.OWLRL_Semantics,
+        improved_datatypes=False,
+        rdfs_closure=False,
+        axiomatic_triples=False,
+        datatype_axioms=False,
     )
     try:
         with warnings.catch_warnings():

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reasoner.model import UNJUDGED
-from reasoner.render.text import _ENV, _HTML
+from reasoner.render.text import environments
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 def span(seconds: float | None) -> str:
@@ -18,18 +21,21 @@ def span(seconds: float | None) -> str:
     return f"{seconds:.3g} s"
 
 
-for _env in (_ENV, _HTML):
-    _env.filters["span"] = span
+def _environments() -> tuple[Environment, Environment]:
+    markdown, html = environments()
+    for env in (markdown, html):
+        env.filters["span"] = span
+    return markdown, html
 
 
 def to_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown tables: totals, per policy, per requested code."""
-    return _ENV.get_template("report.md.j2").render(r=report, rows=_rows(report, "**Total**"))
+    return _environments()[0].get_template("report.md.j2").render(r=report, rows=_rows(report, "**Total**"))
 
 
 def to_html(report: dict[str, Any]) -> str:
     """The report as a standalone HTML page (every value escaped)."""
-    return _HTML.get_template("report.html.j2").render(r=report, rows=_rows(report, "Total"))
+    return _environments()[1].get_template("report.html.j2").render(r=report, rows=_rows(report, "Total"))
 
 
 def _rows(report: dict[str, Any], total: str) -> list[tuple[str, dict[str, Any]]]:

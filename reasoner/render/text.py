@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
-
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from reasoner.compare import Comparison
 from reasoner.knowledge.cpt_descriptors import descriptor
@@ -16,26 +15,12 @@ from reasoner.render.links import identifier_url
 from reasoner.render.pathway import letter_pathway_svg
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
+
     from reasoner.knowledge.base import KnowledgeBase
 
 RenderFormat = Literal["json", "markdown", "html", "turtle", "json-ld"]
 ComparisonFormat = Literal["json", "markdown", "html"]
-
-_ENV = Environment(
-    loader=PackageLoader("reasoner.render", "templates"),
-    undefined=StrictUndefined,
-    autoescape=False,  # Markdown, not HTML; cells are escaped by the md filter
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-_HTML = Environment(
-    loader=PackageLoader("reasoner.render", "templates"),
-    undefined=StrictUndefined,
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 def shown_label(line: RequestedLine) -> str:
@@ -44,11 +29,32 @@ def shown_label(line: RequestedLine) -> str:
     return licensed or line.label
 
 
-_ENV.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
-for _env in (_ENV, _HTML):
-    _env.filters["url"] = identifier_url
-    _env.globals["letter_facts"] = letter_facts
-    _env.globals["shown_label"] = shown_label
+@functools.cache
+def environments() -> tuple[Environment, Environment]:
+    """The Markdown and the HTML template environments of every letter and page (jinja2 is imported on first use)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    markdown = Environment(
+        loader=PackageLoader("reasoner.render", "templates"),
+        undefined=StrictUndefined,
+        autoescape=False,  # Markdown, not HTML; cells are escaped by the md filter
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    html = Environment(
+        loader=PackageLoader("reasoner.render", "templates"),
+        undefined=StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    markdown.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
+    for env in (markdown, html):
+        env.filters["url"] = identifier_url
+        env.globals["letter_facts"] = letter_facts
+        env.globals["shown_label"] = shown_label
+    return markdown, html
 
 
 def to_json(determination: Determination) -> str:
@@ -62,21 +68,23 @@ def to_json(determination: Determination) -> str:
 
 def to_markdown(determination: Determination, record: Mapping[str, Any] | None = None) -> str:
     """The determination as a reviewer's letter in Markdown (``record``: where a stored one stands)."""
-    return _ENV.get_template("letter.md.j2").render(d=determination, record=record)
+    return environments()[0].get_template("letter.md.j2").render(d=determination, record=record)
 
 
 def to_html(
     determination: Determination, record: Mapping[str, Any] | None = None, pathway_svg: str | None = None
 ) -> str:
     """The letter as a standalone HTML page (every value escaped); ``pathway_svg``: the marked pathway, trusted."""
-    return _HTML.get_template("letter.html.j2").render(d=determination, record=record, pathway_svg=pathway_svg)
+    template = environments()[1].get_template("letter.html.j2")
+    return template.render(d=determination, record=record, pathway_svg=pathway_svg)
 
 
 def to_html_body(
     determination: Determination, record: Mapping[str, Any] | None = None, pathway_svg: str | None = None
 ) -> str:
     """The letter's body alone, from its ``h1`` (every value escaped), for a page with a layout of its own."""
-    return _HTML.get_template("letter_body.html.j2").render(d=determination, record=record, pathway_svg=pathway_svg)
+    template = environments()[1].get_template("letter_body.html.j2")
+    return template.render(d=determination, record=record, pathway_svg=pathway_svg)
 
 
 def render(
@@ -103,5 +111,6 @@ def render_comparison(comparison: Comparison, fmt: ComparisonFormat) -> str:
     """A comparison (``--policy all``) as JSON, or as a side-by-side review in Markdown or HTML."""
     if fmt == "json":
         return comparison.model_dump_json(indent=2) + "\n"
-    env, name = (_ENV, "comparison.md.j2") if fmt == "markdown" else (_HTML, "comparison.html.j2")
+    markdown, html = environments()
+    env, name = (markdown, "comparison.md.j2") if fmt == "markdown" else (html, "comparison.html.j2")
     return env.get_template(name).render(c=comparison)
