@@ -41,13 +41,21 @@ class _Locator:
     def __init__(self, texts: dict[str, str], graphs: dict[str, Graph]) -> None:
         self.texts = texts
         self.graphs = graphs
-        self.prefixes = {name: dict(_PREFIX.findall(text)) for name, text in texts.items()}
-        # Comments are not uses: blank them out (a '#' inside an IRI or a string is kept).
-        self.code = {name: [_strip_comment(line) for line in text.splitlines()] for name, text in texts.items()}
+        # Read from a file's text when a finding is first looked for in it: most lints find nothing.
+        self._prefixes: dict[str, dict[str, str]] = {}
+        self._code: dict[str, list[str]] = {}
+
+    def code(self, name: str) -> list[str]:
+        """The file's lines, comments blanked out (they are not uses; a '#' inside an IRI or a string is kept)."""
+        if name not in self._code:
+            self._code[name] = [_strip_comment(line) for line in self.texts[name].splitlines()]
+        return self._code[name]
 
     def forms(self, name: str, iri: str) -> list[str]:
+        if name not in self._prefixes:
+            self._prefixes[name] = dict(_PREFIX.findall(self.texts[name]))
         out = [f"<{iri}>"]
-        for prefix, ns in self.prefixes[name].items():
+        for prefix, ns in self._prefixes[name].items():
             if iri.startswith(ns) and len(iri) > len(ns):
                 out.append(f"{prefix}:{iri[len(ns) :]}")
         return out
@@ -79,7 +87,7 @@ class _Locator:
     def _block_start(self, at: tuple[str, int, int]) -> tuple[str, int, int]:
         """The '[' that opens a top-level blank node, searching up from a line inside it."""
         name, line, column = at
-        lines = self.code[name]
+        lines = self.code(name)
         for number in range(line, 0, -1):
             text = lines[number - 1]
             if text.startswith("["):
@@ -93,7 +101,7 @@ class _Locator:
         for name in names:
             for form in self.forms(name, iri):
                 pattern = re.compile(re.escape(form) + r"(?![\w\-]|\.[\w])")
-                for number, line in enumerate(self.code[name], start=1):
+                for number, line in enumerate(self.code(name), start=1):
                     m = pattern.search(line)
                     if m is None:
                         continue
