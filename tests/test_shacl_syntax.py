@@ -19,6 +19,7 @@ PREFIXES = b"""
 @prefix ex: <http://example.org/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
 """
 GOOD = (
     PREFIXES
@@ -157,3 +158,21 @@ def test_a_shape_typed_by_a_subclass_of_node_shape_is_checked(cache: Path) -> No
     assert [str(f) for f, _m in shacl_syntax.checked(_graph(data), Spy(), purpose="test")] == [
         str(f) for f, _m in whole
     ]
+
+
+def test_a_value_only_an_object_target_reaches_is_checked(cache: Path) -> None:
+    """``sh:shapesGraph`` names no shape: SHACL-for-SHACL validates its object, not its subject."""
+    data = PREFIXES + b'ex:G sh:shapesGraph "not an IRI" .\n'
+    whole = shacl_for_shacl(_graph(data))
+    assert whole
+    assert shacl_syntax.checked(_graph(data), Spy(), purpose="test") == whole
+
+
+def test_an_iri_named_list_is_checked_with_the_shape_that_names_it(cache: Path) -> None:
+    """An edit to the list alone: the shape whose ``sh:or`` reads it, remembered, is checked again."""
+    good = PREFIXES + b"ex:S a sh:NodeShape ; sh:or ex:L .\nex:L rdf:first [ sh:class ex:A ] ; rdf:rest rdf:nil .\n"
+    assert shacl_syntax.checked(_graph(good), Spy(), purpose="test") == []
+    bad = _graph(good.replace(b"rdf:rest rdf:nil", b"rdf:rest ex:Bad"))
+    whole = shacl_for_shacl(bad)
+    assert whole
+    assert shacl_syntax.checked(bad, Spy(), purpose="test") == whole

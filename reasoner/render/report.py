@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from reasoner.model import UNJUDGED
@@ -21,6 +22,7 @@ def span(seconds: float | None) -> str:
     return f"{seconds:.3g} s"
 
 
+@functools.cache  # the shared environments, with this module's filter: added once
 def _environments() -> tuple[Environment, Environment]:
     markdown, html = environments()
     for env in (markdown, html):

@@ -8,15 +8,15 @@ the user's cache folder (reasoner/_disk_cache.py), keyed with the code that chec
 version. A check then runs pyshacl once, over the islands with no remembered pass.
 
 Why that is the same answer as a check of the whole graph:
-- SHACL-for-SHACL validates the nodes its targets select (typed as shapes, the subjects of SHACL's
-  constraint parameters, the objects of ``sh:node``, ``sh:not``, ``sh:property`` and
-  ``sh:qualifiedValueShape``), reading their own triples, their blank nodes, and the shapes they
-  name, which it validates in their turn. An island none of whose nodes it validates (an ontology
-  header, its ``sh:declare`` prefixes) is left out: no result can come from it.
-- A pass is remembered only for an island whose subject its own triples make a target (typed
-  ``sh:NodeShape`` or ``sh:PropertyShape``, or the subject of a constraint parameter), so that a
-  check of the island validates it as a check of the whole graph does. Islands are checked with
-  the islands they name, and with every ``rdfs:subClassOf`` triple of the graph (class targets).
+- SHACL-for-SHACL validates the nodes its targets select, read off its own shapes (its classes, the
+  subjects of SHACL's constraint parameters, the objects of ``sh:node``, ``sh:property``, ``sh:or``
+  and the like), reading their own triples, their blank nodes, and what they name, which it
+  validates in their turn. An island none of whose nodes it validates (an ontology header, its
+  ``sh:declare`` prefixes) is left out: no result can come from it.
+- A pass is remembered only for an island whose subject its own triples make a target (typed as a
+  shape, or the subject of a constraint parameter), so that a check of the island validates it as a
+  check of the whole graph does. Islands are checked with the islands that name them and those they
+  name, and with every ``rdfs:subClassOf`` triple of the graph (class targets read them).
 - Islands checked together that fail are checked again as the whole graph: the findings are the
   whole graph's, and a failure that came only from leaving the rest out is not one.
 - Only passes are remembered, and only where the digest exists (blank nodes that form trees).
@@ -24,6 +24,7 @@ Why that is the same answer as a check of the whole graph:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -38,19 +39,6 @@ PASSED = "conforms to SHACL-for-SHACL\n"
 _KIND = "shacl-for-shacl"
 #: How many passes the cache folder keeps (the newest): the bundled knowledge base's two checks write about 700.
 KEEP_ON_DISK = 4096
-_TYPED = (SH.NodeShape, SH.PropertyShape)
-# What SHACL-for-SHACL validates (its shsh:ShapeShape's targets, besides sh:NodeShape and sh:PropertyShape):
-# the subjects of these predicates, and the objects of sh:node, sh:not, sh:property, sh:qualifiedValueShape.
-_SUBJECT_TARGETS = frozenset(
-    SH[name]
-    for name in (
-        "targetClass targetNode targetObjectsOf targetSubjectsOf and class closed datatype disjoint equals flags "
-        "hasValue ignoredProperties in languageIn lessThan lessThanOrEquals maxCount maxExclusive maxInclusive "
-        "maxLength minCount minExclusive minInclusive minLength node nodeKind not or pattern property "
-        "qualifiedMaxCount qualifiedMinCount qualifiedValueShape qualifiedValueShapesDisjoint sparql uniqueLang xone"
-    ).split()
-)
-_NAMING = frozenset({SH.node, SH["not"], SH.property, SH.qualifiedValueShape})
 _CODE = ("shacl/shacl_syntax.py", "shacl/_pyshacl.py")  # what decides a pass, with pyshacl's version
 
 # Keys of the islands found to conform in this process (insertion-ordered: the oldest goes first).
@@ -149,16 +137,20 @@ def checked(
     ``purpose`` names the check (its pyshacl options): passes are remembered for each apart. A pass
     remembered for a purpose in ``accepts`` (a stricter check of the same island) is one for this too.
     """
+    target_classes, subject_targets, object_targets = _targets()
     parts = dict(islands(graph))
-    named = {o for _s, p, o in graph if p in _NAMING}
-    classes = set(graph.subjects(RDFS.subClassOf, None))  # a shape's class may be a subclass of sh:NodeShape
+    named = {o for _s, p, o in graph if p in object_targets}
+    classes = target_classes | set(graph.subjects(RDFS.subClassOf, None))  # a shape's class may be a subclass
+
+    def focus(p: Node, o: Node) -> bool:  # a triple that makes a node of its island a target
+        return p in subject_targets or p in object_targets or (p == RDF.type and o in classes)
+
     unknown, keys, everything = [], [], True
     for root, island in parts.items():
-        own = {s for s, p, o in island if p in _SUBJECT_TARGETS or (p == RDF.type and (o in _TYPED or o in classes))}
-        if not own and not any(s in named for s, _p, _o in island):
+        if not any(focus(p, o) or s in named for s, p, o in island):
             continue  # SHACL-for-SHACL validates no node of it: its results are the same without it
         # Remembered only where a check of the island alone validates its subject, as the whole graph's does.
-        direct = any(p in _SUBJECT_TARGETS or (p == RDF.type and o in _TYPED) for s, p, o in island if s == root)
+        direct = any(p in subject_targets or (p == RDF.type and o in target_classes) for s, p, o in island if s == root)
         digest = canonical_digest(island) if direct else None
         if digest is not None:
             key = _disk_cache.key(f"{purpose}:{digest}", _CODE)
@@ -169,15 +161,8 @@ def checked(
         unknown.append(root)
     if not unknown:
         return []
-    # With the islands they name (sh:property, sh:node...), and those these name: a shape is read with its parts.
-    included, queue = set(unknown), list(unknown)
-    while queue:
-        for _s, _p, o in parts[queue.pop()]:
-            if o in parts and o not in included:
-                included.add(o)
-                queue.append(o)
     rest = Graph()
-    for root in included:
+    for root in _with_neighbours(parts, unknown):
         for triple in parts[root]:
             rest.add(triple)
     for triple in graph.triples((None, RDFS.subClassOf, None)):  # what class targets read, wherever it is
@@ -187,6 +172,44 @@ def checked(
         _remember(keys)
         return []
     return found if everything else list(run(graph))
+
+
+@functools.cache
+def _targets() -> tuple[frozenset[Node], frozenset[Node], frozenset[Node]]:
+    """What SHACL-for-SHACL validates, read off its own shapes (as pyshacl ships them).
+
+    The classes (``sh:targetClass``), and the predicates of whose triples it validates the subject
+    (``sh:targetSubjectsOf``) and the object (``sh:targetObjectsOf``).
+    """
+    from reasoner.shacl import _pyshacl
+
+    shsh = _pyshacl.shacl_shacl()
+
+    def objects(p: Node) -> frozenset[Node]:
+        return frozenset(shsh.objects(None, p))
+
+    return objects(SH.targetClass), objects(SH.targetSubjectsOf), objects(SH.targetObjectsOf)
+
+
+def _with_neighbours(parts: dict[Node, Triples], unknown: list[Node]) -> set[Node]:
+    """The islands to check: those not known to pass, with those naming them, and all these name.
+
+    An island naming one is checked again because its check reads it (``sh:or`` reads an IRI-named
+    list, ``sh:node`` a shape); what they name, because a shape is read with its parts.
+    """
+    naming: dict[Node, set[Node]] = {}
+    for root, island in parts.items():
+        for _s, _p, o in island:
+            if o in parts and o != root:
+                naming.setdefault(o, set()).add(root)
+    included = set(unknown).union(*(naming.get(root, ()) for root in unknown))
+    queue = list(included)
+    while queue:
+        for _s, _p, o in parts[queue.pop()]:
+            if o in parts and o not in included:
+                included.add(o)
+                queue.append(o)
+    return included
 
 
 def _known(key: str) -> bool:
