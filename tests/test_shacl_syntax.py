@@ -176,3 +176,58 @@ def test_an_iri_named_list_is_checked_with_the_shape_that_names_it(cache: Path) 
     whole = shacl_for_shacl(bad)
     assert whole
     assert shacl_syntax.checked(bad, Spy(), purpose="test") == whole
+
+
+@pytest.mark.parametrize(
+    ("good", "bad"),
+    [
+        # An island a remembered shape names is deleted.
+        (
+            b"ex:S a sh:NodeShape ; sh:property ex:P .\nex:P sh:path ex:p .\n",
+            b"ex:S a sh:NodeShape ; sh:property ex:P .\n",
+        ),
+        (
+            b"ex:S a sh:NodeShape ; sh:or ex:L .\nex:L rdf:first [ sh:class ex:A ] ; rdf:rest rdf:nil .\n",
+            b"ex:S a sh:NodeShape ; sh:or ex:L .\n",
+        ),
+        # A node SHACL-for-SHACL reaches only by a path from a remembered shape is edited.
+        (
+            b"ex:S a sh:NodeShape ; sh:in ex:L .\nex:L rdf:first 1 ; rdf:rest rdf:nil .\n",
+            b"ex:S a sh:NodeShape ; sh:in ex:L .\nex:L rdf:first 1 ; rdf:rest ex:Nowhere .\n",
+        ),
+        (
+            b"ex:S a sh:NodeShape ; sh:or ( ex:M [ sh:class ex:D ] ) .\nex:M sh:severity sh:Warning .\n",
+            b'ex:S a sh:NodeShape ; sh:or ( ex:M [ sh:class ex:D ] ) .\nex:M sh:severity "high" .\n',
+        ),
+        (
+            b"ex:S a sh:PropertyShape ; sh:path [ sh:alternativePath ex:Alt ] .\n"
+            b"ex:Alt rdf:first ex:p ; rdf:rest ( ex:q ) .\n",
+            b"ex:S a sh:PropertyShape ; sh:path [ sh:alternativePath ex:Alt ] .\n"
+            b"ex:Alt rdf:first ex:p ; rdf:rest rdf:nil .\n",
+        ),
+        # A subclass axiom elsewhere makes a remembered shape's blank node a class.
+        (
+            b"ex:S a sh:NodeShape ; sh:property [ a sh:PropertyShape , ex:Meta ; sh:path ex:p ] .\n",
+            b"ex:S a sh:NodeShape ; sh:property [ a sh:PropertyShape , ex:Meta ; sh:path ex:p ] .\n"
+            b"ex:Meta rdfs:subClassOf rdfs:Class .\n",
+        ),
+    ],
+)
+def test_a_pass_goes_stale_when_anything_its_check_read_changes(cache: Path, good: bytes, bad: bytes) -> None:
+    """A shape's pass reads the islands it reaches and the subclass axioms: a change there is checked again."""
+    assert shacl_syntax.checked(_graph(PREFIXES + good), Spy(), purpose="test") == []
+    whole = shacl_for_shacl(_graph(PREFIXES + bad))
+    assert whole, bad  # the edit is a SHACL error
+    found = shacl_syntax.checked(_graph(PREFIXES + bad), Spy(), purpose="test")
+    assert sorted(str(f) for f, _m in found if isinstance(f, URIRef)) == sorted(
+        str(f) for f, _m in whole if isinstance(f, URIRef)
+    )
+    assert len(found) == len(whole)
+
+
+def test_results_name_nodes_with_the_graphs_prefixes(cache: Path) -> None:
+    """A check of some islands words its messages as a check of the whole graph does."""
+    data = PREFIXES + b"ex:P a sh:PropertyShape ; sh:minCount 1 .\n"
+    whole = shacl_for_shacl(_graph(data))
+    assert whole and "ex:P" in whole[0][1]
+    assert shacl_syntax.checked(_graph(data), Spy(), purpose="test") == whole

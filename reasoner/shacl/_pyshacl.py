@@ -177,13 +177,14 @@ def validate_graph(
 
 
 @cache
-def _shacl_shacl_bytes() -> bytes:
+def shacl_shacl_bytes() -> bytes:
+    """The Turtle of SHACL-for-SHACL as this pyshacl ships it."""
     return resources.files("pyshacl").joinpath("assets/shacl-shacl.ttl").read_bytes()
 
 
 def shacl_shacl() -> Graph:
     """SHACL-for-SHACL (the shapes graph that checks a shapes graph), as pyshacl ships it; a new graph each call."""
-    return Graph().parse(data=_shacl_shacl_bytes(), format="turtle")
+    return Graph().parse(data=shacl_shacl_bytes(), format="turtle")
 
 
 @contextmanager

@@ -10,16 +10,21 @@ version. A check then runs pyshacl once, over the islands with no remembered pas
 Why that is the same answer as a check of the whole graph:
 - SHACL-for-SHACL validates the nodes its targets select, read off its own shapes (its classes, the
   subjects of SHACL's constraint parameters, the objects of ``sh:node``, ``sh:property``, ``sh:or``
-  and the like), reading their own triples, their blank nodes, and what they name, which it
-  validates in their turn. An island none of whose nodes it validates (an ontology header, its
-  ``sh:declare`` prefixes) is left out: no result can come from it.
+  and the like). Its paths read forward only: a node's triples, its blank nodes, what it names
+  (a list's cells, an ``sh:or``'s members, a path), and so on. Its class targets also read the
+  ``rdfs:subClassOf`` triples. An island none of whose nodes it validates (an ontology header, its
+  ``sh:declare`` prefixes, a list cell) is validated only through the islands that name it.
 - A pass is remembered only for an island whose subject its own triples make a target (typed as a
   shape, or the subject of a constraint parameter), so that a check of the island validates it as a
-  check of the whole graph does. Islands are checked with the islands that name them and those they
-  name, and with every ``rdfs:subClassOf`` triple of the graph (class targets read them).
+  check of the whole graph does. It is keyed by the digests of everything that check reads: the
+  island, every island it reaches, the IRIs it names that have no island, and the graph's
+  ``rdfs:subClassOf`` triples. An edit to any of these, or its deletion, makes another key.
+- A node validated because another island names it (an ``sh:property`` object) is validated
+  again when that island changes: the namer's key reads it. Islands are checked with the islands
+  that name them and those they name, and with every ``rdfs:subClassOf`` triple of the graph.
 - Islands checked together that fail are checked again as the whole graph: the findings are the
   whole graph's, and a failure that came only from leaving the rest out is not one.
-- Only passes are remembered, and only where the digest exists (blank nodes that form trees).
+- Only passes are remembered, and only where the digests exist (blank nodes that form trees).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from rdflib import RDF, RDFS, SH, BNode, Graph
+from rdflib import RDF, RDFS, SH, BNode, Graph, Literal
 from rdflib.term import Node
 
 from reasoner import _disk_cache
@@ -39,7 +44,8 @@ PASSED = "conforms to SHACL-for-SHACL\n"
 _KIND = "shacl-for-shacl"
 #: How many passes the cache folder keeps (the newest): the bundled knowledge base's two checks write about 700.
 KEEP_ON_DISK = 4096
-_CODE = ("shacl/shacl_syntax.py", "shacl/_pyshacl.py")  # what decides a pass, with pyshacl's version
+# What decides a pass, with pyshacl's version: the check, the adapter, and the runs with their options.
+_CODE = ("shacl/shacl_syntax.py", "shacl/_pyshacl.py", "shacl/prepared.py")
 
 # Keys of the islands found to conform in this process (insertion-ordered: the oldest goes first).
 _CONFORMING: dict[str, None] = {}
@@ -137,10 +143,12 @@ def checked(
     ``purpose`` names the check (its pyshacl options): passes are remembered for each apart. A pass
     remembered for a purpose in ``accepts`` (a stricter check of the same island) is one for this too.
     """
-    target_classes, subject_targets, object_targets = _targets()
+    target_classes, subject_targets, object_targets, shsh = _targets()
     parts = dict(islands(graph))
     named = {o for _s, p, o in graph if p in object_targets}
-    classes = target_classes | set(graph.subjects(RDFS.subClassOf, None))  # a shape's class may be a subclass
+    axioms = list(graph.triples((None, RDFS.subClassOf, None)))  # what class targets read, wherever it is
+    classes = target_classes | {s for s, _p, _o in axioms}  # a shape's class may be a subclass
+    reads = _Reads(parts, f"{shsh}:{canonical_digest(axioms)}")
 
     def focus(p: Node, o: Node) -> bool:  # a triple that makes a node of its island a target
         return p in subject_targets or p in object_targets or (p == RDF.type and o in classes)
@@ -148,10 +156,10 @@ def checked(
     unknown, keys, everything = [], [], True
     for root, island in parts.items():
         if not any(focus(p, o) or s in named for s, p, o in island):
-            continue  # SHACL-for-SHACL validates no node of it: its results are the same without it
+            continue  # no target: validated only through the islands that name it, whose keys read it
         # Remembered only where a check of the island alone validates its subject, as the whole graph's does.
         direct = any(p in subject_targets or (p == RDF.type and o in target_classes) for s, p, o in island if s == root)
-        digest = canonical_digest(island) if direct else None
+        digest = reads.digest(root) if direct else None
         if digest is not None:
             key = _disk_cache.key(f"{purpose}:{digest}", _CODE)
             if any(_known(k) for k in (key, *(_disk_cache.key(f"{a}:{digest}", _CODE) for a in accepts))):
@@ -162,10 +170,12 @@ def checked(
     if not unknown:
         return []
     rest = Graph()
+    for prefix, namespace in graph.namespaces():  # results name nodes as the whole graph's check does
+        rest.bind(prefix, namespace, override=True)
     for root in _with_neighbours(parts, unknown):
         for triple in parts[root]:
             rest.add(triple)
-    for triple in graph.triples((None, RDFS.subClassOf, None)):  # what class targets read, wherever it is
+    for triple in axioms:
         rest.add(triple)
     found = list(run(rest))
     if not found:
@@ -174,12 +184,50 @@ def checked(
     return found if everything else list(run(graph))
 
 
-@functools.cache
-def _targets() -> tuple[frozenset[Node], frozenset[Node], frozenset[Node]]:
-    """What SHACL-for-SHACL validates, read off its own shapes (as pyshacl ships them).
+class _Reads:
+    """The digest of what a check of an island reads: it, every island it reaches, and the subclass axioms.
 
-    The classes (``sh:targetClass``), and the predicates of whose triples it validates the subject
-    (``sh:targetSubjectsOf``) and the object (``sh:targetObjectsOf``).
+    SHACL-for-SHACL's paths go forward only (``rdf:rest*``, ``sh:path``, ``sh:or`` members...), and
+    its class targets read ``rdfs:subClassOf``: a pass holds while these stay as they were. An
+    island reached is named by its digest, one no longer there by the IRI that names it.
+    """
+
+    def __init__(self, parts: dict[Node, Triples], common: str) -> None:
+        self._parts = parts
+        self._common = common
+        self._digests: dict[Node, str | None] = {}
+
+    def _own(self, root: Node) -> str | None:
+        if root not in self._digests:
+            self._digests[root] = canonical_digest(self._parts[root])
+        return self._digests[root]
+
+    def digest(self, root: Node) -> str | None:
+        """None where an island reached has no digest (its blank nodes are not trees)."""
+        lines, seen, stack = [], {root}, [root]
+        while stack:
+            node = stack.pop()
+            if node not in self._parts:
+                lines.append(f"absent {node.n3()}")
+                continue
+            own = self._own(node)
+            if own is None:
+                return None
+            lines.append(own)
+            for _s, _p, o in self._parts[node]:
+                if not isinstance(o, (BNode, Literal)) and o not in seen:
+                    seen.add(o)
+                    stack.append(o)
+        return _digest([*lines, self._common])
+
+
+@functools.cache
+def _targets() -> tuple[frozenset[Node], frozenset[Node], frozenset[Node], str]:
+    """What SHACL-for-SHACL validates, read off its own shapes (as pyshacl ships them), and their digest.
+
+    The classes (``sh:targetClass``), the predicates of whose triples it validates the subject
+    (``sh:targetSubjectsOf``) and the object (``sh:targetObjectsOf``); the digest goes with every
+    pass, since a copy of pyshacl may ship other shapes under the same version.
     """
     from reasoner.shacl import _pyshacl
 
@@ -188,7 +236,8 @@ def _targets() -> tuple[frozenset[Node], frozenset[Node], frozenset[Node]]:
     def objects(p: Node) -> frozenset[Node]:
         return frozenset(shsh.objects(None, p))
 
-    return objects(SH.targetClass), objects(SH.targetSubjectsOf), objects(SH.targetObjectsOf)
+    digest = hashlib.sha256(_pyshacl.shacl_shacl_bytes()).hexdigest()
+    return objects(SH.targetClass), objects(SH.targetSubjectsOf), objects(SH.targetObjectsOf), digest
 
 
 def _with_neighbours(parts: dict[Node, Triples], unknown: list[Node]) -> set[Node]:
