@@ -231,3 +231,17 @@ def test_results_name_nodes_with_the_graphs_prefixes(cache: Path) -> None:
     whole = shacl_for_shacl(_graph(data))
     assert whole and "ex:P" in whole[0][1]
     assert shacl_syntax.checked(_graph(data), Spy(), purpose="test") == whole
+
+
+def test_a_cycle_of_blank_nodes_under_no_island_is_checked_beside_shared_ones(cache: Path) -> None:
+    """Blank nodes two islands share are counted once: a cycle under no island is not hidden by them."""
+    data = PREFIXES + (
+        b"ex:P a sh:PropertyShape ; sh:path ex:p ; sh:minCount 1 .\n"
+        b"ex:S a sh:NodeShape ; sh:property _:b .\nex:T a sh:NodeShape ; sh:property _:b .\n"
+        b"_:b sh:path ex:q ; sh:minCount 1 ; sh:maxCount 2 .\n"
+        b"_:x sh:node ex:P ; sh:not _:y .\n_:y sh:not _:x .\n"
+    )
+    whole = shacl_for_shacl(_graph(data))
+    assert whole
+    found = shacl_syntax.checked(_graph(data), Spy(), purpose="test")
+    assert sorted(str(f) for f, _m in found) == sorted(str(f) for f, _m in whole)

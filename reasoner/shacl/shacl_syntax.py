@@ -130,7 +130,7 @@ def islands(graph: Graph) -> list[tuple[Node, Triples]]:
                     stack.append(triple[2])
         out.append((root, island))
     # Blank nodes in a cycle of their own are under one another and so no island's: check them whole.
-    if sum(len(triples) for _root, triples in out) < len(graph):
+    if len({t for _root, triples in out for t in triples}) < len(graph):  # a set: islands may share a blank node
         return [(BNode(), list(graph))]
     return out
 
