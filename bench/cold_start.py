@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import baseline
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "examples/cases/sij-seed-neurectomy.json"
 BASELINES = {"e1ba785": "the code issue 21 measured", "e873713": "before issue 21"}
@@ -53,12 +55,6 @@ def time_determine(code: Path, cache: Path, case: str = SEED, kb: Path | None = 
     return time.perf_counter() - start
 
 
-def _compile(root: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "reasoner", "api"], cwd=root, check=True, stdout=subprocess.DEVNULL
-    )
-
-
 def measure(runs: int, baselines: list[str]) -> list[tuple[str, str, list[float]]]:
     """(version, what it is, wall seconds of each timed run); this checkout first."""
     rows: list[tuple[str, str, list[float]]] = []
@@ -70,7 +66,7 @@ def measure(runs: int, baselines: list[str]) -> list[tuple[str, str, list[float]
             versions.append((rev, BASELINES.get(rev, ""), folder))
         try:
             for i, (_name, _what, root) in enumerate(versions):
-                _compile(root)
+                baseline.compile_bytecode(root)
                 if i == 0:
                     first = time_determine(root, Path(tmp) / "cache-first")
                     rows.append(("this checkout, empty cache folder", "everything worked out", [first]))

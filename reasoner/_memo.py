@@ -10,11 +10,15 @@ base itself goes with it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+#: The memoised functions worked out when a knowledge base is prepared, each with what gives their
+#: arguments (``ahead``); their entries go with the prepared knowledge base into the cache folder.
+KEPT: dict[object, Callable[[Any], Iterable[tuple[Any, ...]]]] = {}
 
 
 class HasMemo(Protocol):
@@ -27,12 +31,16 @@ class HasMemo(Protocol):
 K = TypeVar("K", bound=HasMemo)
 
 
-def per_knowledge_base(maxsize: int) -> Callable[[Callable[Concatenate[K, P], R]], Callable[Concatenate[K, P], R]]:
+def per_knowledge_base(
+    maxsize: int, *, ahead: Callable[[Any], Iterable[tuple[Any, ...]]] | None = None
+) -> Callable[[Callable[Concatenate[K, P], R]], Callable[Concatenate[K, P], R]]:
     """Memoise a function of a knowledge base and hashable arguments, on that knowledge base.
 
     At most ``maxsize`` entries per function and knowledge base: a request can bring values never
     seen before (an unknown code), so when the memo is full it starts again rather than grow. Two
-    threads may compute the same entry; both get an equal value.
+    threads may compute the same entry; both get an equal value. ``ahead``: the arguments (after
+    the knowledge base) to work out when a knowledge base is prepared; those entries go with it
+    into the cache folder (the function must be importable by its name, its values picklable).
     """
 
     def wrap(fn: Callable[Concatenate[K, P], R]) -> Callable[Concatenate[K, P], R]:
@@ -53,6 +61,8 @@ def per_knowledge_base(maxsize: int) -> Callable[[Callable[Concatenate[K, P], R]
             memo[args] = value
             return value
 
+        if ahead is not None:
+            KEPT[cached] = ahead
         return cached
 
     return wrap

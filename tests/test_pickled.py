@@ -77,3 +77,22 @@ def test_a_read_only_mapping_stays_read_only() -> None:
     assert type(back["m"]) is MappingProxyType and back["m"][EX.a] == 1
     with pytest.raises(TypeError):
         back["m"][EX.b] = 2
+
+
+def test_a_deferred_value_is_unpickled_once_when_first_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    g = Graph()
+    g.add((EX.a, RDF.type, EX.Thing))
+    made = pickled.Deferred(g)
+    assert made.loaded and made.get() is g
+    back = pickled.loads(pickled.dumps({"graph": made, "again": made}))
+    assert isinstance(back, dict) and back["graph"] is back["again"]  # one holder, as pickled
+    held = back["graph"]
+    assert not held.loaded
+    # Pickled again before it was read: its bytes go as they are, not unpickled and pickled anew.
+    calls: list[bytes] = []
+    real = pickled.loads
+    monkeypatch.setattr(pickled, "loads", lambda data: calls.append(data) or real(data))
+    _make, (data,) = held.__reduce__()
+    assert isinstance(data, bytes) and not calls and not held.loaded
+    first = held.get()
+    assert held.loaded and set(first) == set(g) and held.get() is first and len(calls) == 1

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from reasoner import KnowledgeBase, _disk_cache, determine, render
+from reasoner.compare import compare
 from reasoner.knowledge import files as files_module
 from reasoner.knowledge import prepared_cache
 from reasoner.knowledge.files import KnowledgeFiles
@@ -205,7 +206,7 @@ def test_gr_cache_dir_off_keeps_nothing(files: KnowledgeFiles, monkeypatch: pyte
 def test_the_shapes_hold_one_object_per_term(
     files: KnowledgeFiles, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cached_parses: bool
 ) -> None:
-    """Rule expansion writes interned terms; files parsed afresh are interned by a copy (base._interned)."""
+    """Rule expansion writes interned terms; files parsed afresh are interned by a copy (preparing.interned)."""
     from reasoner._rdf.terms import INTERNED
 
     monkeypatch.setenv("GR_CACHE_DIR", str(tmp_path / "cache") if cached_parses else "off")
@@ -220,3 +221,27 @@ def test_the_shapes_hold_one_object_per_term(
     ]
     assert len(rules_wrote) > 50
     assert all(INTERNED.get(term) is term for triple in kb.shapes for term in triple)
+
+
+def test_a_revived_knowledge_base_answers_without_reading_its_graphs(
+    cache: Path, files: KnowledgeFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its graphs stay in the cache folder's bytes until asked for: no determination asks (reasoner/_rdf/pickled.py)."""
+    prepared = KnowledgeBase.from_files(files, checks="none")
+    _never_prepared(monkeypatch)
+    revived = KnowledgeBase.from_files(files, checks="none")
+    assert not revived.deferred_ontology.loaded and not revived.deferred_shapes.loaded
+    assert _answers(revived) == _answers(prepared)
+    for kb in (prepared, revived):  # Turtle and FHIR intake, a comparison under every policy, letters
+        seed = determine((EXAMPLES / "sij-seed-neurectomy.ttl").read_bytes(), "turtle", kb)
+        pas = (ROOT / "examples/fhir/bar-bmi-33.pas.json").read_bytes()
+        fhir = determine(pas, "fhir", kb, policy="medicare-bariatric")
+        letters = [render(d, f, kb=kb) for d in (seed, fhir) for f in ("markdown", "html")]
+        compared = compare((EXAMPLES / "sij-seed-neurectomy.json").read_bytes(), "json", kb).model_dump()
+        if kb is prepared:
+            expected = (letters, compared)
+    assert (letters, compared) == expected
+    assert not revived.deferred_ontology.loaded and not revived.deferred_shapes.loaded
+    # Asked for, they are the graphs prepared.
+    assert revived.graph_digest() == prepared.graph_digest()
+    assert revived.deferred_ontology.loaded and revived.deferred_shapes.loaded

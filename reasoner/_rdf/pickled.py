@@ -19,9 +19,10 @@ import datetime as dt
 import gc
 import io
 import pickle
+import threading
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
@@ -96,3 +97,43 @@ def loads(data: bytes) -> object:
     finally:
         if enabled:
             gc.enable()
+
+
+_T = TypeVar("_T")
+
+
+class Deferred(Generic[_T]):
+    """A value pickled apart from what holds it, and unpickled the first time it is asked for.
+
+    A prepared knowledge base keeps its graphs so: most commands and requests never read them, and
+    a graph takes ten times longer to unpickle than the indexes built from it.
+    """
+
+    __slots__ = ("_value", "_data", "_lock")
+
+    def __init__(self, value: _T | None = None, data: bytes | None = None) -> None:
+        self._value = value
+        self._data = data
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the value is in memory (made here, or unpickled since)."""
+        return self._data is None
+
+    def get(self) -> _T:
+        """The value (unpickled once, by one thread, the first time)."""
+        if self._data is not None:
+            with self._lock:
+                if self._data is not None:
+                    self._value = loads(self._data)  # type: ignore[assignment]  # what dumps() was given
+                    self._data = None
+        return self._value  # type: ignore[return-value]  # set above or at construction
+
+    def __reduce__(self) -> tuple[object, tuple[bytes]]:
+        data = self._data
+        return _deferred, (dumps(self._value) if data is None else data,)
+
+
+def _deferred(data: bytes) -> Deferred[Any]:
+    return Deferred(data=data)

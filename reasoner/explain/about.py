@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, SH, Graph, URIRef
+from rdflib import RDF, Graph, URIRef
 from rdflib.term import Node
 
-from reasoner._memo import per_knowledge_base
 from reasoner.enrich.values import EnrichedCase
 from reasoner.explain.facts import name_fact
 from reasoner.knowledge.entities import Criterion, fill_facts
+from reasoner.knowledge.shape_counts import group_counts
 from reasoner.model import Fact
 from reasoner.shacl.prepared import Result
 from reasoner.shacl.reader import Reader
@@ -56,7 +56,7 @@ class About:
         Which (its unit), and those that surely count. None when each is one fact: the facts' own
         count then says it all.
         """
-        counts = _group_counts(self.kb).get(c.iri)
+        counts = group_counts(self.kb).get(c.iri)
         if not counts:
             return None
         validator = self.kb.validator
@@ -139,31 +139,6 @@ def named_finding(c: Criterion, about: About, failing: list[Result], facts: list
     ]
     facts_named = [name_fact(g, URIRef(n), kb) for n in against if (URIRef(n), RDF.type, CV.RequestLine) not in g]
     return fill_facts(c.not_met_text, codes, list(dict.fromkeys(facts_named)))
-
-
-@per_knowledge_base(maxsize=8)
-def _group_counts(kb: KnowledgeBase) -> dict[URIRef, tuple[tuple[URIRef, URIRef, str], ...]]:
-    """For each criterion, its root shapes' qualified counts of sessions or of distinct tests, with their unit.
-
-    A count of sessions walks ``^gr:sessionOf``; a count of tests ends its path in ``cv:test``.
-    """
-    shapes, index = kb.shapes, kb.shape_index
-    out: dict[URIRef, list[tuple[URIRef, URIRef, str]]] = {}
-    for root, criteria in index.checks.items():
-        for part in shapes.objects(root, SH.property):
-            path = shapes.value(part, SH.path)
-            if path is None or (part, SH.qualifiedValueShape, None) not in shapes:
-                continue
-            if shapes.value(path, SH.inversePath) == GR.sessionOf:
-                unit = "session"
-            elif (path, RDF.first, None) in shapes and list(shapes.items(path))[-1:] == [CV.test]:
-                unit = "distinct test"
-            else:
-                continue
-            for c in criteria:
-                # rules.py names every property shape it writes (an IRI)
-                out.setdefault(c, []).append((root, part, unit))  # type: ignore[arg-type]
-    return {c: tuple(sorted(v)) for c, v in out.items()}
 
 
 def _members(g: Graph, node: Node) -> list[Node]:

@@ -76,7 +76,7 @@ def explain(
         flags[r.focus] = None if r.undecided is None or flags.get(r.focus, ()) is None else r.undecided
         via = index.value_via.get(r.source_shape)
         if via is not None and r.value is not None:
-            targets = {kb.ontology.value(r.value, via)}
+            targets = {kb.criteria_via.get((r.value, via))}
         else:
             targets = set(index.checks.get(root, frozenset())) if isinstance(root, URIRef) else set()
         for criterion in applicable & targets:

@@ -90,8 +90,7 @@ def _diagnosis(kb: KnowledgeBase, iri: Node | None, *, short: bool = False) -> s
             return f"{named}, not a code of {icd10cm.RELEASE}"
         return f"{named} {item.description}" + ("" if item.billable else " (a category, not a billable code)")
     if code.deleted_on is not None:
-        replacements = kb.ontology.objects(code.iri, GR.replacedBy)
-        after = sorted(kb.codes[r].notation for r in replacements if isinstance(r, URIRef) and r in kb.codes)
+        after = sorted(kb.codes[r].notation for r in code.replaced_by if r in kb.codes)
         instead = f" (replaced by {', '.join(after[:-1])} and {after[-1]})" if len(after) > 1 else ""
         return f"{named}, deleted from ICD-10-CM on {code.deleted_on} and not a valid code{instead}"
     if short:
@@ -248,15 +247,13 @@ def _derived(g: Graph, kb: KnowledgeBase, node: Node) -> str:
 
     For example "best 30-day window 2026-01-10 to 2026-02-08: 23 of 30 days with at least 4 hours".
     """
-    d = g.value(node, GR.derivation)
+    d = kb.derivations_by_iri.get(g.value(node, GR.derivation))  # type: ignore[arg-type]  # any term asked
     name = _derived_label(g, kb, node)
-    onto = kb.ontology
-    if (d, _TYPE, GR.WindowedSeriesAggregate) in onto:
-        width = onto.value(onto.value(d, GR.windowLength), GR.value)
-        sample = onto.value(d, GR.sampleAtLeast)
-        unit = onto.value(sample, GR.unit)
-        unit_name = kb.label(unit) if isinstance(unit, URIRef) else ""
-        per_day = f"{_num(onto.value(sample, GR.value) or Literal(''))} {unit_name}"
+    if d is not None and d.kind == GR.WindowedSeriesAggregate:
+        width = d.window_value
+        unit = d.sample_unit
+        unit_name = kb.label(unit) if unit is not None else ""
+        per_day = f"{_num(d.sample_value or Literal(''))} {unit_name}"
         start, end, count = (g.value(node, p) for p in (GR.windowStart, GR.windowEnd, GR.sampleCount))
         window = f"best {_num(width or Literal(''))}-day window {start} to {end}"
         if count is not None:
@@ -270,7 +267,7 @@ def _derived(g: Graph, kb: KnowledgeBase, node: Node) -> str:
     if selected is not None:
         text = f"{name}: {derived_value(value, kb)}, " if value is not None else f"{name}: "
         return text + name_fact(g, selected, kb) + (f", {_counted(days, 'day')} before" if days is not None else "")
-    if (d, _TYPE, GR.Elapsed) in onto and days is not None:
+    if d is not None and d.kind == GR.Elapsed and days is not None:
         return f"{name}: {_counted(days, 'day')} (day {day})"
     return f"{name}: none found"
 
@@ -280,7 +277,8 @@ def _name_derived(g: Graph, fact: Node, kb: KnowledgeBase) -> str | None:
     d = g.value(fact, GR.derivation)
     if not isinstance(d, URIRef):
         return None
-    text = str(kb.ontology.value(d, GR.missingText) or kb.label(d))
+    found = kb.derivations_by_iri.get(d)
+    text = (found.stated_missing if found is not None else None) or kb.label(d)
     gaps = g.value(fact, GR.gapDays)
     return f"{text.rstrip('.')} (no data for {gaps})" if gaps is not None else text.rstrip(".")
 

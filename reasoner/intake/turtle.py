@@ -24,7 +24,6 @@ from rdflib import Literal as RDFLiteral
 from rdflib.namespace import SKOS
 from rdflib.term import BNode, Node, URIRef
 
-from reasoner._memo import per_knowledge_base
 from reasoner._rdf.case_store import adder, new_case_graph
 from reasoner._rdf.turtle import TurtleSyntaxError, safe_reason, turtle_syntax_errors
 from reasoner.errors import CaseError, CaseParseError, CaseShapeError, CaseTooLarge, CaseVocabularyError
@@ -198,7 +197,7 @@ def sanitise(graph: Graph, kb: KnowledgeBase) -> Graph:
         CaseParseError: a number over the caps of ``numbers.py``, named by its node and property
             (checked on the text, before any conversion).
     """
-    properties, classes, ranges = _case_vocabulary(kb)
+    properties, classes, ranges = kb.case_vocabulary
     out = new_case_graph()
     add = adder(out)
     subjects: set[Node] = set()  # each subject checked once
@@ -314,21 +313,6 @@ def normalise_level(text: str) -> str | None:
         return None
     region, first, region2, second = m.groups()
     return f"{region}{int(first)}" if second is None else f"{region}{int(first)}-{region2 or region}{int(second)}"
-
-
-@per_knowledge_base(maxsize=8)
-def _case_vocabulary(kb: KnowledgeBase) -> tuple[frozenset[Node], frozenset[Node], dict[Node, Node]]:
-    ns = str(CV)
-    declared = {s for s in kb.ontology.subjects(RDF.type, None) if str(s).startswith(ns)}
-    props = frozenset(
-        s
-        for s in declared
-        if {(s, RDF.type, OWL.ObjectProperty), (s, RDF.type, OWL.DatatypeProperty)}
-        & set(kb.ontology.triples((s, RDF.type, None)))
-    )
-    classes = frozenset(s for s in declared if (s, RDF.type, OWL.Class) in kb.ontology)
-    ranges = {p: r for p in props for r in kb.ontology.objects(p, RDFS.range) if str(r).startswith(str(XSD))}
-    return props, classes, ranges
 
 
 def _normalise(p: Node, o: Node, ranges: dict[Node, Node]) -> Node:

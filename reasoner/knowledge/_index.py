@@ -224,6 +224,7 @@ class KnowledgeIndexBuilder:
                 levels_per_unit=self._int(c, GR.levelsPerUnit),
                 region=self._one(c, GR.spinalRegion),
                 deleted_on=self._str(c, GR.deletedOn) or None,
+                replaced_by=frozenset(self._iris(c, GR.replacedBy)),
                 official=official,
             )
         return out

@@ -2,7 +2,10 @@
 
 Preparation: parse every Turtle file (bytes with an explicit format), hash the content, bind thresholds
 into the shapes, check the shapes against SHACL-for-SHACL, compute the RDFS closure of the ontology,
-and build the indexes that requests read. Afterwards the knowledge base is never written to.
+and build the indexes that requests read, with what determinations would otherwise read of the
+graphs (``_read_ahead``). Afterwards the knowledge base is never written to. One read back from the
+cache folder unpickles its graphs only when something asks for them (the SPARQL endpoint, the
+knowledge pages, lint): no determination does.
 """
 
 from __future__ import annotations
@@ -18,17 +21,16 @@ from types import MappingProxyType
 from typing import Any
 from typing import Literal as TypingLiteral
 
-from rdflib import RDF, RDFS, SH, Graph, Literal, URIRef
-from rdflib.namespace import SKOS
+from rdflib import RDF, RDFS, SH, Graph, URIRef
 from rdflib.term import Node
 
-from reasoner._memo import per_knowledge_base
-from reasoner._rdf.terms import INTERNED
+from reasoner._memo import KEPT, per_knowledge_base
+from reasoner._rdf.pickled import Deferred
 from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
 from reasoner.knowledge import _index as _kb_index
 from reasoner.knowledge import derivations as _derivations
-from reasoner.knowledge import lint_cache, owl_rl, prepared_cache, rules
+from reasoner.knowledge import lint_cache, owl_rl, prepared_cache, preparing, rules
 from reasoner.knowledge import units as units_
 from reasoner.knowledge.closure import close_knowledge_base
 from reasoner.knowledge.entities import (
@@ -45,7 +47,7 @@ from reasoner.knowledge.entities import (
 )
 from reasoner.knowledge.files import KnowledgeFiles, parsed
 from reasoner.shacl import prepared as validation
-from reasoner.vocab import BASE, CASE_VALUES, CV, GR, vocabulary_terms
+from reasoner.vocab import CV, GR
 
 log = logging.getLogger("guideline_reasoner.kb")
 """One line per knowledge base loaded: its folder and content hash (the CLI and the server print it)."""
@@ -101,8 +103,9 @@ class KnowledgeBase:
 
     root: Path
     content_hash: str
-    ontology: Graph = field(repr=False)
-    shapes: Graph = field(repr=False)
+    # The graphs: read from the cache folder only when first asked for (most determinations never do).
+    deferred_ontology: Deferred[Graph] = field(repr=False)
+    deferred_shapes: Deferred[Graph] = field(repr=False)
     # Mappings keyed by Node are looked up by any term a case states (their keys are IRIs).
     superclasses: Mapping[Node, frozenset[URIRef]] = field(repr=False)
     policies: Mapping[str, Policy] = field(repr=False)
@@ -168,14 +171,35 @@ class KnowledgeBase:
         return kb
 
     def prepared_state(self) -> dict[str, Any]:
-        """What a prepared knowledge base is, but for its folder and what its functions remember."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("root", "memo")}
+        """What a prepared knowledge base is, but for its folder and what functions not ``kept`` remember."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("root", "memo")}
+        state["memo"] = {f: dict(entries) for f, entries in self.memo.items() if f in KEPT}
+        return state
 
     @classmethod
     def _revived(cls, state: dict[str, Any], root: Path) -> KnowledgeBase:
         kb = cls.__new__(cls)
-        kb.__dict__.update(state, root=root, memo={})
+        kb.__dict__.update(state, root=root, memo=dict(state.get("memo") or {}))
         return kb
+
+    def _read_ahead(self) -> None:
+        """Work out at preparation what determinations read of the graphs, so that a revived one need not read them.
+
+        The memoised functions registered with ``ahead`` (reasoner/_memo.py: policy relevance, counted groups).
+        """
+        for name in (
+            "derivations",
+            "derivations_used_by",
+            "site_scopes",
+            "purpose_words",
+            "session_counts",
+            "criteria_via",
+            "case_vocabulary",
+        ):
+            getattr(self, name)
+        for function, ahead in KEPT.items():
+            for args in ahead(self):
+                function(self, *args)  # type: ignore[operator]  # a memoised function of a knowledge base
 
     @classmethod
     def _prepared(cls, files: KnowledgeFiles, checks: Checks) -> KnowledgeBase:
@@ -186,9 +210,9 @@ class KnowledgeBase:
             parse_into(shapes, rel, data)
             if rel == "shapes/case.ttl":
                 parse_into(case_shapes, rel, data)
-        rules.expand_rules(_Interning.of(ontology), _Interning.of(shapes))
-        _bind_thresholds(ontology, shapes)
-        ontology, shapes = _interned(ontology), _interned(shapes)
+        rules.expand_rules(preparing.Interning.of(ontology), preparing.Interning.of(shapes))
+        preparing.bind_thresholds(ontology, shapes)
+        ontology, shapes = preparing.interned(ontology), preparing.interned(shapes)
         if checks != "none":
             generated = frozenset(s for s in shapes.subjects(GR.expandedFrom, None) if isinstance(s, URIRef))
             generated |= frozenset(
@@ -196,21 +220,22 @@ class KnowledgeBase:
             )
             validation.check_shapes_graph(shapes, skip=generated)
         closed = close_knowledge_base(ontology, owl_rl.rl_axioms(parts))
-        superclasses = _superclass_map(closed)
+        superclasses = preparing.superclass_map(closed)
         build = _kb_index.KnowledgeIndexBuilder(closed)
         shape_index = _kb_index.build_shape_index(shapes, case_shapes)
-        validator = validation.PreparedShapes(shapes)
         thresholds = build.thresholds()
         codes = build.codes()
         tags = build.tags()
+        criteria = build.criteria(thresholds, tags)
+        validator = validation.PreparedShapes(shapes, preparing.shape_groups(shape_index, criteria))
         kb = cls(
             root=files.root,
             content_hash=files.content_hash,
-            ontology=closed,
-            shapes=shapes,
+            deferred_ontology=Deferred(closed),
+            deferred_shapes=validator.deferred_shapes,
             superclasses=MappingProxyType(superclasses),
             policies=MappingProxyType(build.policies()),
-            criteria=MappingProxyType(build.criteria(thresholds, tags)),
+            criteria=MappingProxyType(criteria),
             steps=MappingProxyType(build.steps(thresholds)),
             coverage=MappingProxyType(build.coverage(tags)),
             codes=MappingProxyType(codes),
@@ -222,7 +247,7 @@ class KnowledgeBase:
             addressed_by=MappingProxyType(build.addressed_by()),
             shape_index=shape_index,
             validator=validator,
-            labels=MappingProxyType(_labels(closed)),
+            labels=MappingProxyType(preparing.labels(closed)),
             classifying=frozenset(
                 p for p in closed.subjects(RDF.type, GR.ClassifyingProperty) if isinstance(p, URIRef)
             ),
@@ -235,13 +260,41 @@ class KnowledgeBase:
             units=MappingProxyType(units_.read_units(closed)),
             observation_kinds=MappingProxyType(units_.read_observation_kinds(closed, superclasses)),
         )
-        _ = kb.derivations  # read at load: a malformed declaration refuses the knowledge base
+        cls._read_ahead(kb)  # derivations among them: a malformed declaration refuses the knowledge base
         return kb
+
+    @property
+    def ontology(self) -> Graph:
+        """The closed ontology: the files of ontology/, their rules expanded, with the entailments it relies on."""
+        return self.deferred_ontology.get()
+
+    @property
+    def shapes(self) -> Graph:
+        """The shapes graph: the files of shapes/, with the shapes rules expand to and thresholds bound."""
+        return self.deferred_shapes.get()
 
     @cached_property
     def derivations(self) -> tuple[_derivations.Derivation, ...]:
         """The declared derivations, each after those it reads (reasoner/knowledge/derivations.py)."""
         return _derivations.read(self.ontology)
+
+    @cached_property
+    def case_vocabulary(self) -> tuple[frozenset[Node], frozenset[Node], dict[Node, Node]]:
+        """The case vocabulary's properties, classes, and XSD ranges (Turtle intake reads them)."""
+        return preparing.case_vocabulary(self.ontology)
+
+    @cached_property
+    def criteria_via(self) -> Mapping[tuple[Node, Node], Node | None]:
+        """(term, property) -> the criterion the term names by it, for the properties of ``value_via``."""
+        g = self.ontology
+        return MappingProxyType(
+            {(s, via): g.value(s, via) for via in set(self.shape_index.value_via.values()) for s in g.subjects(via)}
+        )
+
+    @cached_property
+    def derivations_by_iri(self) -> Mapping[Node, _derivations.Derivation]:
+        """The declared derivations by IRI (any term may be asked)."""
+        return MappingProxyType({d.iri: d for d in self.derivations})
 
     @cached_property
     def derivations_used_by(self) -> Mapping[URIRef, frozenset[URIRef]]:
@@ -378,73 +431,3 @@ def _session_classes_of(kb: KnowledgeBase, policy: URIRef) -> frozenset[URIRef]:
 @per_knowledge_base(maxsize=64)
 def _steps_of(kb: KnowledgeBase, policy: URIRef) -> tuple[Step, ...]:
     return tuple(sorted((s for s in kb.steps.values() if s.policy == policy), key=lambda s: (s.order, str(s.iri))))
-
-
-def _labels(graph: Graph) -> dict[URIRef, str]:
-    """skos:prefLabel where there is one, else rdfs:label."""
-    out = {s: str(o) for s, o in graph.subject_objects(RDFS.label) if isinstance(s, URIRef)}
-    out.update({s: str(o) for s, o in graph.subject_objects(SKOS.prefLabel) if isinstance(s, URIRef)})
-    return out
-
-
-class _Interning(Graph):
-    """Another graph's store, written through with the interned terms (rule expansion writes the shapes it makes)."""
-
-    @classmethod
-    def of(cls, graph: Graph) -> _Interning:
-        """A graph over ``graph``'s store and context: what is added here is added there."""
-        return cls(store=graph.store, identifier=graph.identifier)
-
-    def add(self, triple: tuple[Node, Node, Node]) -> _Interning:
-        """Add ``triple``, each term as the interned object."""
-        table = INTERNED
-        s, p, o = triple
-        super().add((table.setdefault(s, s), table.setdefault(p, p), table.setdefault(o, o)))
-        return self
-
-
-def _interned(graph: Graph) -> Graph:
-    """``graph`` with one object per term, the vocabulary's own where it names one.
-
-    rdflib's parser makes a new object for every mention of an IRI, and rdflib compares two
-    unequal-identity terms in Python; with one object per term, the sets and dicts built from the
-    knowledge base and the case terms made from the vocabulary match by identity. Files read from
-    the cache folder come interned (reasoner/_rdf/pickled.py), and rule expansion writes interned
-    terms: such a graph is checked (a twentieth of a copy) and kept as it is.
-    """
-    table = INTERNED
-    if all(table.setdefault(t, t) is t for triple in graph for t in triple):
-        return graph
-    out = Graph()
-    for s, p, o in graph:
-        out.add((table.setdefault(s, s), table.setdefault(p, p), table.setdefault(o, o)))
-    for prefix, namespace in graph.namespaces():
-        out.bind(prefix, namespace, override=True)
-    return out
-
-
-# Process-wide, so that reloads share objects too; holds only knowledge-base and vocabulary terms.
-INTERNED.update({t: t for t in (*vocabulary_terms(), *CASE_VALUES.values())})
-
-
-def _bind_thresholds(ontology: Graph, shapes: Graph) -> None:
-    """Write each bound threshold's value into its shape as the SHACL parameter it names."""
-    for binder in ontology.subjects(RDF.type, GR.ThresholdParameter):
-        parameter = ontology.value(binder, GR.parameter)
-        for shape, threshold in list(shapes.subject_objects(binder)):
-            value = ontology.value(threshold, GR.value)
-            if not isinstance(value, Literal) or parameter is None:
-                raise KnowledgeBaseError(f"shape {shape} binds {threshold}, which has no gr:value")
-            shapes.add((shape, parameter, value))
-    if (None, SH.qualifiedValueShape, None) not in shapes:
-        raise KnowledgeBaseError("the shapes graph has no criteria")
-
-
-def _superclass_map(closed: Graph) -> dict[Node, frozenset[URIRef]]:
-    out: dict[URIRef, set[URIRef]] = {}
-    for sub, sup in closed.subject_objects(RDFS.subClassOf):
-        if isinstance(sub, URIRef) and isinstance(sup, URIRef) and str(sub).startswith(BASE):
-            out.setdefault(sub, {sub})
-            if str(sup).startswith(BASE):
-                out[sub].add(sup)
-    return {k: frozenset(v) for k, v in out.items()}

@@ -74,6 +74,11 @@ class Derivation:
     window_days: int = 0
     span_days: int = 0
     bounds: tuple[tuple[str, Decimal], ...] = ()  # what the value rules reading it compare it with
+    # As written, for the explanation's words: gr:missingText, the window's and the sample's values, the sample's unit.
+    stated_missing: str | None = None
+    window_value: Literal | None = None
+    sample_value: Literal | None = None
+    sample_unit: URIRef | None = None
 
     @property
     def reads(self) -> tuple[URIRef, ...]:
@@ -150,6 +155,7 @@ def _read_one(g: Graph, node: URIRef, kind: URIRef, bounds: tuple[tuple[str, Dec
         "label": str(label) if label is not None else _tail(node),
         "missing_text": str(missing) if missing is not None else f"The facts {_tail(node)} reads.",
         "bounds": bounds,
+        "stated_missing": str(missing) if missing is not None else None,
     }
     if kind == GR.SelectFact:
         pick = r.iri(GR.pick)
@@ -181,7 +187,15 @@ def _read_one(g: Graph, node: URIRef, kind: URIRef, bounds: tuple[tuple[str, Dec
         sample_at_least=sample[0],
         window_days=window,
         span_days=span,
+        window_value=_value_of(g, g.value(node, GR.windowLength)),
+        sample_value=_value_of(g, g.value(node, GR.sampleAtLeast)),
+        sample_unit=unit if isinstance(unit := sample[1], URIRef) else None,
     )
+
+
+def _value_of(g: Graph, threshold: Node | None) -> Literal | None:
+    value = g.value(threshold, GR.value) if threshold is not None else None
+    return value if isinstance(value, Literal) else None
 
 
 def read(g: Graph) -> tuple[Derivation, ...]:

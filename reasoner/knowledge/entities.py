@@ -215,6 +215,7 @@ class Code:
     levels_per_unit: int = 0
     region: URIRef | None = None
     deleted_on: str | None = None  # ISO date the code left its code set (gr:deletedOn)
+    replaced_by: frozenset[URIRef] = frozenset()  # gr:replacedBy: the codes that took a deleted one's place
     official: str | None = None  # an ICD-10-CM code's official description, when the release has it as billable
 
 

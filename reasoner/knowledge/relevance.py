@@ -169,7 +169,7 @@ def for_policy(kb: KnowledgeBase, policy: Policy) -> Relevance:
     return _for_policy(kb, policy.iri)
 
 
-@per_knowledge_base(maxsize=64)
+@per_knowledge_base(maxsize=4096, ahead=lambda kb: [(p.iri,) for p in kb.policies.values()])
 def _for_policy(kb: KnowledgeBase, policy: URIRef) -> Relevance:
     roots, seen = inputs(kb, policy)
     return analyse(kb.shapes, roots, seen, lambda cls: kb.types_of([cls]), derivations.needs_of(kb))
@@ -225,13 +225,12 @@ def analyse(
     # Nodes inside path expressions: a kind's link may appear there (checked path by path below).
     paths = [(s, o) for s, p, o in triples if p == SH.path]
     inside = set().union(*(path_nodes(shapes, path) for _, path in paths)) if paths else set()
+    named_outside = {t for s, p, o in triples if s not in inside and p != SH.path for t in (s, p, o)}
     kinds = {}
     for link, (kind, carried) in KINDS.items():
         if not any_of.isdisjoint(closure(kind)) or not reaching.isdisjoint(carried | _EVERY_FACT):
             continue
-        if link in targeted_objects or any(
-            link in (s, p, o) for s, p, o in triples if s not in inside and p != SH.path
-        ):  # targeted, or named by a constraint (sh:equals, sh:hasValue, ...)
+        if link in targeted_objects or link in named_outside:  # targeted, or named by a constraint (sh:hasValue...)
             continue
         all_of = list(dict.fromkeys(read))
         first = 0

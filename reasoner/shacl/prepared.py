@@ -10,18 +10,20 @@ a recursive violation as conforming (docs/threats.md C4).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from rdflib import RDF, SH, Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
+from reasoner._rdf.pickled import Deferred
 from reasoner.errors import KnowledgeBaseError, ValidationError
-from reasoner.shacl import shacl_syntax
+from reasoner.shacl import shacl_syntax, shape_bundles
 from reasoner.shacl.compiled import compile_shape
 from reasoner.shacl.reader import Reader
 from reasoner.shacl.shape import Result, Shape
+from reasoner.shacl.shape_bundles import ShapeGraphs
 from reasoner.vocab import GR
 
 if TYPE_CHECKING:
@@ -63,25 +65,49 @@ class PreparedShapes:
 
     Built from a shapes graph, it compiles every shape at once (a shape the compiled evaluator
     does not support then loads pyshacl's shapes, so a shapes graph pyshacl cannot load is refused
-    at load). Revived from a prepared knowledge base kept on disk (reasoner/knowledge/prepared_cache.py),
-    whose shapes were compiled that way before, it compiles each shape the first time it is asked
-    for: a start pays for the policies it serves, not for every policy of the knowledge base.
+    at load), and keeps its root shapes in the groups ``group_of`` gives (one per policy:
+    reasoner/shacl/shape_bundles.py). Revived from a prepared knowledge base kept on disk
+    (reasoner/knowledge/prepared_cache.py), whose shapes were compiled that way before, it
+    compiles each shape the first time it is asked for, from its group's graph: a start pays for
+    the policies it serves, not for every policy of the knowledge base.
     """
 
-    def __init__(self, shapes: Graph, names: frozenset[Node] | None = None) -> None:
-        self._shapes = shapes
-        self._names = _shape_nodes(shapes) if names is None else names
+    def __init__(self, shapes: Graph, group_of: Mapping[Node, str] | None = None) -> None:
+        names = _shape_nodes(shapes)
+        kept = shape_bundles.bundles(shapes, names, group_of) if group_of else {}
+        self._setup(ShapeGraphs(Deferred(shapes), kept, dict(group_of or {})), Deferred(names))
+        if None in [self._compile(n) for n in names]:  # every one: not any(), which stops at the first
+            self._pyshacl_shapes()
+
+    def _setup(self, graphs: ShapeGraphs, names: Deferred[frozenset[Node]]) -> None:
+        self._graphs = graphs
+        self._names = names
         self._compiled: dict[Node, Shape | None] = {}  # by root shape; the compiler's own cache
         self._compiling = threading.Lock()
         self._pyshacl: dict[Node, _pyshacl.PyshaclShape] | None = None
         self._outlines: dict[Node, Outline] = {}
-        if names is None:
-            if None in [self._compile(n) for n in self._names]:  # every one: not any(), which stops at the first
-                self._pyshacl_shapes()
 
-    def __reduce__(self) -> tuple[object, tuple[Graph, frozenset[Node]]]:
-        # Compiled shapes are closures: a pickle holds the shapes graph and their names, and compiles lazily.
-        return PreparedShapes, (self._shapes, self._names)
+    @classmethod
+    def _revived(cls, graphs: tuple[Any, ...], names: Deferred[frozenset[Node]]) -> PreparedShapes:
+        made = cls.__new__(cls)
+        cls._setup(made, ShapeGraphs(*graphs), names)
+        return made
+
+    def __reduce__(self) -> tuple[object, tuple[tuple[Any, ...], Deferred[frozenset[Node]]]]:
+        # Compiled shapes are closures: a pickle holds the shapes (whole and by group) and their names,
+        # and compiles each shape the first time it is asked for.
+        return self._revived, (self._graphs.state(), self._names)
+
+    @property
+    def deferred_shapes(self) -> Deferred[Graph]:
+        """The whole shapes graph (unpickled when first asked for, in a revived knowledge base)."""
+        return self._graphs.whole
+
+    def _is_shape(self, node: Node) -> bool:
+        if self._graphs.is_root(node):
+            return True
+        known = self._graphs.is_shape(node)
+        return node in self._names.get() if known is None else known
 
     def _compile(self, node: Node) -> Shape | None:
         try:
@@ -89,17 +115,17 @@ class PreparedShapes:
         except KeyError:
             pass
         with self._compiling:  # the compiler's cache is shared by the shapes it compiles
-            return compile_shape(self._shapes, node, self._compiled)
+            return compile_shape(self._graphs.graph_for(node), node, self._compiled)
 
     def compiled(self, node: Node) -> Shape | None:
         """The compiled shape ``node``; None when pyshacl runs it or it is no shape."""
-        return self._compile(node) if node in self._names else None
+        return self._compile(node) if self._is_shape(node) else None
 
     def outline(self, node: Node) -> Outline:
         """The parts of shape ``node``, read from the shapes graph the first time they are asked for."""
         if (found := self._outlines.get(node)) is not None:
             return found
-        g = self._shapes
+        g = self._graphs.graph_for(node)
 
         def count(p: URIRef) -> int | None:
             value = g.value(node, p)
@@ -122,7 +148,7 @@ class PreparedShapes:
     @property
     def uncompiled(self) -> frozenset[Node]:
         """Shapes the compiled evaluator does not support; pyshacl runs them."""
-        return frozenset(n for n in self._names if self._compile(n) is None)
+        return frozenset(n for n in self._names.get() if self._compile(n) is None)
 
     def validate(
         self,
@@ -140,7 +166,7 @@ class PreparedShapes:
         Raises:
             ValidationError: a shape recursed, or a root shape is unknown.
         """
-        unknown = sorted(r for r in roots if r not in self._names)
+        unknown = sorted(r for r in roots if not self._is_shape(r))
         if unknown:
             raise ValidationError(f"unknown shape {unknown[0]}")
         reader, out, rest = reader if reader is not None else Reader(data), [], []
@@ -167,7 +193,7 @@ class PreparedShapes:
         from reasoner.shacl import _pyshacl
 
         if self._pyshacl is None:
-            self._pyshacl = _pyshacl.load_shapes(self._shapes)
+            self._pyshacl = _pyshacl.load_shapes(self._graphs.whole.get())
         return self._pyshacl
 
     def _validate_in_pyshacl(self, data: Graph, roots: list[URIRef]) -> tuple[Result, ...]:

@@ -1,0 +1,101 @@
+"""A prepared shapes graph read policy by policy: a start reads the shapes of the policies it serves.
+
+When a knowledge base is prepared, its root shapes are grouped (by the policy whose criteria they
+check; the others together) and each group is kept with every triple its roots reach: their
+property shapes, paths, lists and the shapes they name, wherever those are. A knowledge base
+revived from the cache folder then compiles a root shape from its group's graph, unpickled the
+first time one of its roots is asked for, and reads the whole shapes graph only for a shape no
+group holds (and for pyshacl). A shape's triples are the same in its group's graph as in the
+whole graph: the compiled shape is the same.
+
+Each group's graph, once made, is never written to: threads read it as they read the whole graph.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+
+from rdflib import Graph
+from rdflib.term import BNode, Node, URIRef
+
+from reasoner._rdf import pickled
+from reasoner._rdf.pickled import Deferred
+
+# What a group keeps: the graph its roots reach, and the shapes of the whole graph among its subjects.
+Bundle = tuple[Graph, frozenset[Node]]
+
+
+def bundles(shapes: Graph, names: frozenset[Node], group_of: Mapping[Node, str]) -> dict[str, bytes]:
+    """For each group of ``group_of`` (root shape -> group), its pickled :data:`Bundle`."""
+    members: dict[str, list[Node]] = {}
+    for root, group in group_of.items():
+        members.setdefault(group, []).append(root)
+    out = {}
+    for group, roots in members.items():
+        graph = Graph(store="SimpleMemory")  # no contexts: made, pickled and read faster; only ever read
+        for s in _reached(shapes, roots):
+            for p, o in shapes.predicate_objects(s):
+                graph.add((s, p, o))
+        held = frozenset(s for s in graph.subjects(unique=True) if s in names)
+        out[group] = pickled.dumps((graph, held))
+    return out
+
+
+def _reached(shapes: Graph, roots: Iterable[Node]) -> set[Node]:
+    """The roots and every subject of ``shapes`` they reach through objects, at any depth."""
+    seen: set[Node] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(o for o in shapes.objects(node) if isinstance(o, (URIRef, BNode)) and o not in seen)
+    return seen
+
+
+class ShapeGraphs:
+    """The graph to read a shape from: its group's where a group holds it, else the whole shapes graph."""
+
+    def __init__(self, whole: Deferred[Graph], kept: Mapping[str, bytes], group_of: Mapping[Node, str]) -> None:
+        self.whole = whole
+        self._kept = kept
+        self._group_of = group_of
+        self._holding: dict[Node, Bundle] = {}  # by subject, as groups are read; written under the lock
+        self._lock = threading.Lock()
+
+    def state(self) -> tuple[Deferred[Graph], Mapping[str, bytes], Mapping[Node, str]]:
+        """What a pickle of these keeps (the groups as they were kept, not as read)."""
+        return self.whole, self._kept, self._group_of
+
+    def is_root(self, node: Node) -> bool:
+        """Whether a group holds ``node`` as one of its roots."""
+        return node in self._group_of
+
+    def graph_for(self, node: Node) -> Graph:
+        """A graph holding every triple shape ``node`` reaches: a group's, or the whole graph."""
+        held = self._held(node)
+        return held[0] if held is not None else self.whole.get()
+
+    def is_shape(self, node: Node) -> bool | None:
+        """Whether ``node`` is a shape of the whole graph, as far as the groups read tell; None: they do not tell."""
+        held = self._held(node)
+        return None if held is None else node in held[1]
+
+    def _held(self, node: Node) -> Bundle | None:
+        found = self._holding.get(node)
+        if found is not None or self.whole.loaded:
+            return found
+        group = self._group_of.get(node)
+        if group is None:
+            return None
+        with self._lock:
+            found = self._holding.get(node)
+            if found is None:
+                found = pickled.loads(self._kept[group])  # type: ignore[assignment]  # what bundles() kept
+                assert found is not None
+                for s in found[0].subjects(unique=True):
+                    self._holding.setdefault(s, found)
+                self._holding.setdefault(node, found)
+        return found
