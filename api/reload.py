@@ -21,6 +21,7 @@ from typing import Any
 
 from reasoner import KnowledgeBase, KnowledgeBaseError
 from reasoner.errors import KnowledgeBaseLintError, QueryBusy
+from reasoner.knowledge import lint_cache
 from reasoner.knowledge.files import KnowledgeFiles
 from reasoner.sparql.service import SparqlService
 
@@ -188,13 +189,17 @@ class LiveKnowledge:
         """Lint and load the source files; publish them as the next generation if both succeed.
 
         Files equal to the current generation's (the meta-shapes aside, which only lint reads) are
-        ``unchanged``: nothing is published.
+        ``unchanged`` if they lint clean: nothing is published; refused if not, as a start would be.
         """
         self.current()  # first catch up with a generation another worker may have published
         with self._loading:
             files = KnowledgeFiles.read(self.source)
             live = self.generation
             if files.content_hash == live.content_hash and not files.unreadable:
+                # The meta-shapes may have changed: what a start on these files would refuse is refused.
+                report = lint_cache.checked(files)
+                if report.exit_code != 0:
+                    return self._refuse("the knowledge base does not lint clean", [str(f) for f in report.findings])
                 return self._answer("unchanged", live)
             try:
                 fresh = KnowledgeBase.from_files(files)

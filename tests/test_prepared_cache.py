@@ -245,3 +245,24 @@ def test_a_revived_knowledge_base_answers_without_reading_its_graphs(
     # Asked for, they are the graphs prepared.
     assert revived.graph_digest() == prepared.graph_digest()
     assert revived.deferred_ontology.loaded and revived.deferred_shapes.loaded
+
+
+def test_two_sets_of_files_never_share_a_digest(tmp_path: Path) -> None:
+    """A file's bytes may hold NULs: one file holding another's name and bytes is not those two files."""
+    head, tail = b"@prefix ex: <http://example.org/> .\n# x", b"\nex:a ex:b ex:c .\n"
+    two = KnowledgeFiles(tmp_path, (("ontology/a.ttl", head), ("ontology/b.ttl", tail)), ())
+    one = KnowledgeFiles(tmp_path, (("ontology/a.ttl", head + b"\0ontology/b.ttl\0" + tail),), ())
+    assert two.content_hash != one.content_hash and two.digest_of_everything != one.digest_of_everything
+
+
+def test_a_relative_iri_means_the_same_wherever_the_command_runs(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"@prefix ex: <http://example.org/> .\nex:a ex:b <relative> .\n"
+    found = []
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        monkeypatch.chdir(tmp_path / folder)
+        monkeypatch.setattr(files_module, "_PARSED", {})  # as a new process: the cache folder's parse, if any
+        found.append({str(o) for o in files_module.parsed(data).objects()})
+    assert found[0] == found[1] == {"https://w3id.org/guideline-reasoner/unresolved/relative"}

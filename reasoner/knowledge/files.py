@@ -64,18 +64,12 @@ class KnowledgeFiles:
     @cached_property
     def content_hash(self) -> str:
         """The knowledge base's version: a digest of the ontology and shapes files (not the meta-shapes)."""
-        digest = hashlib.sha256()
-        for rel, data in self.ontology + self.shapes:
-            digest.update(rel.encode() + b"\0" + data + b"\0")
-        return "sha256:" + digest.hexdigest()
+        return "sha256:" + _digest(self.ontology + self.shapes)
 
     @cached_property
     def digest_of_everything(self) -> str:
         """A digest of every file, the meta-shapes included (what lint reads)."""
-        digest = hashlib.sha256()
-        for rel, data in self.files:
-            digest.update(rel.encode() + b"\0" + data + b"\0")
-        return digest.hexdigest()
+        return _digest(self.files)
 
     def require_complete(self) -> None:
         """Raise unless every file was read and both folders hold Turtle.
@@ -98,6 +92,19 @@ class KnowledgeFiles:
             path.write_bytes(data)
         os.rename(staging, dest)  # atomic: a reader sees the whole snapshot or none
 
+
+def _digest(files: list[tuple[str, bytes]]) -> str:
+    """A digest of (path, bytes) pairs, each field behind its length: a file's bytes may hold anything, NULs too."""
+    digest = hashlib.sha256()
+    for rel, data in files:
+        name = rel.encode()
+        digest.update(b"%d %d\n" % (len(name), len(data)) + name + data)
+    return digest.hexdigest()
+
+
+#: The base a relative IRI in a file resolves against: the same wherever the command runs (rdflib's
+#: default is the working folder), so that a parse kept in the cache folder is the parse of its bytes.
+RELATIVE_BASE = "https://w3id.org/guideline-reasoner/unresolved/"
 
 _PARSED: dict[str, Graph] = {}
 _PARSED_LOCK = threading.Lock()
@@ -129,7 +136,7 @@ def parsed(data: bytes) -> Graph:
     if graph is None:
         fresh = Graph()
         with turtle_syntax_errors():
-            fresh.parse(data=data, format="turtle")
+            fresh.parse(data=data, format="turtle", publicID=RELATIVE_BASE)
         kept = _disk_cache.keep("parsed", _disk_key(key), fresh, most=PARSED_ON_DISK)
         # Read back: one object per term, as a file from the cache folder has (a tenth of the parse).
         back = pickled.loads(kept)

@@ -42,7 +42,7 @@ def _key(files: KnowledgeFiles) -> str:
     # The files that could not be read are part of what was linted: a verdict without them is another.
     # Keyed by the whole engine, whose digest every load computes anyway (the prepared cache's key): a
     # hand-kept list of lint's modules went stale, and reading lint's imports cost a load 6 ms.
-    subject = "\n".join((files.digest_of_everything, *files.unreadable))
+    subject = json.dumps([files.digest_of_everything, *files.unreadable])  # a name may hold a line break
     return _disk_cache.key(subject, None)
 
 

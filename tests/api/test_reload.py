@@ -109,3 +109,23 @@ def test_good_edit_is_swapped_in_whole(live: TestClient, kb_copy: Path) -> None:
         assert sparql.json()["results"]["bindings"][0]["v"]["value"] in ("75", "75.0")
     finally:
         path.write_text(text)
+
+
+def test_a_meta_shapes_edit_a_start_would_refuse_is_refused(live: TestClient, kb_copy: Path) -> None:
+    """The ontology and shapes unchanged, a stricter meta-shape: refused, as a start on these files would be."""
+    assert live.post("/admin/reload", headers=TOKEN).json()["status"] in ("reloaded", "unchanged")  # the files as live
+    before = live.get("/version").json()["knowledgeBase"]
+    extra = kb_copy / "shapes" / "meta" / "zz-stricter.ttl"
+    extra.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix gr: <https://w3id.org/guideline-reasoner/core#> .\n"
+        "<urn:test:colour> a sh:NodeShape ; sh:targetClass gr:Criterion ;\n"
+        '  sh:property [ sh:path gr:colour ; sh:minCount 1 ; sh:message "meta: a criterion needs a colour" ] .\n'
+    )
+    try:
+        r = live.post("/admin/reload", headers=TOKEN)
+        assert r.status_code == 409 and r.json()["status"] == "refused"
+        assert any("a criterion needs a colour" in p for p in r.json()["problems"])
+    finally:
+        extra.unlink()
+    assert live.post("/admin/reload", headers=TOKEN).json()["status"] == "unchanged"
+    assert live.get("/version").json()["knowledgeBase"] == before
