@@ -10,6 +10,7 @@ import hashlib
 import os
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -93,7 +94,7 @@ class KnowledgeFiles:
         os.rename(staging, dest)  # atomic: a reader sees the whole snapshot or none
 
 
-def _digest(files: list[tuple[str, bytes]]) -> str:
+def _digest(files: Iterable[tuple[str, bytes]]) -> str:
     """A digest of (path, bytes) pairs, each field behind its length: a file's bytes may hold anything, NULs too."""
     digest = hashlib.sha256()
     for rel, data in files:
