@@ -332,7 +332,7 @@ def test_a_remembered_verdict_names_the_files_that_could_not_be_read(tmp_path: P
 def test_the_remembered_verdict_is_keyed_by_the_whole_engine() -> None:
     """A check in any module (owl_profile.py, reached only through lint.py's imports) makes old verdicts stale."""
     files = KnowledgeFiles.read(ROOT)
-    subject = "\n".join((files.digest_of_everything, *files.unreadable))
+    subject = json.dumps([files.digest_of_everything, *files.unreadable])
     assert lint_cache._key(files) == _disk_cache.key(subject, None)
     assert _disk_cache.key(subject, None) != _disk_cache.key(subject, ("knowledge/lint.py",))
     assert {"knowledge/owl_profile.py", "knowledge/closure.py", "knowledge/code_lint.py"} <= set(
