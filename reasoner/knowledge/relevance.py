@@ -226,6 +226,7 @@ def analyse(
     paths = [(s, o) for s, p, o in triples if p == SH.path]
     inside = set().union(*(path_nodes(shapes, path) for _, path in paths)) if paths else set()
     named_outside = {t for s, p, o in triples if s not in inside and p != SH.path for t in (s, p, o)}
+    ends = _Ends(shapes)
     kinds = {}
     for link, (kind, carried) in KINDS.items():
         if not any_of.isdisjoint(closure(kind)) or not reaching.isdisjoint(carried | _EVERY_FACT):
@@ -235,7 +236,7 @@ def analyse(
         all_of = list(dict.fromkeys(read))
         first = 0
         for prop, path in paths:
-            where = ends_in(shapes, path, link, 0)
+            where = ends.where(path, link)
             if where == NEVER:
                 continue
             use = _use_of_link(shapes, prop) if where == LAST else None
@@ -250,6 +251,26 @@ def analyse(
         else:
             kinds[link] = KindRelevance(frozenset(any_of), tuple(all_of), first)
     return Relevance(kinds, _documents(shapes, triples, any_of, reaching, closure))
+
+
+class _Ends:
+    """:func:`ends_in` for each path and kind's link, a path's walk shared by the links it does not name."""
+
+    _NO_LINK = URIRef("urn:guideline-reasoner:no-link")
+
+    def __init__(self, shapes: Graph) -> None:
+        self._shapes = shapes
+        self._seen: dict[Node, tuple[set[Node], int]] = {}
+
+    def where(self, path: Node, link: URIRef) -> int:
+        """Where ``path``'s values can be facts of ``link``'s kind (``ends_in``)."""
+        found = self._seen.get(path)
+        if found is None:
+            g = self._shapes
+            named = {o for n in path_nodes(g, path) for o in g.objects(n) if isinstance(o, URIRef)} | {path}
+            # A link the path does not name compares unequal at every step, as this one does.
+            found = self._seen[path] = (named, ends_in(g, path, self._NO_LINK, 0))
+        return ends_in(self._shapes, path, link, 0) if link in found[0] else found[1]
 
 
 def _inverse(
