@@ -205,6 +205,13 @@ def test_an_iri_named_list_is_checked_with_the_shape_that_names_it(cache: Path) 
             b"ex:S a sh:PropertyShape ; sh:path [ sh:alternativePath ex:Alt ] .\n"
             b"ex:Alt rdf:first ex:p ; rdf:rest rdf:nil .\n",
         ),
+        # A shape reached through a list cell, itself a target, is edited: checked with what reaches it.
+        (
+            b"ex:X a sh:NodeShape ; sh:or ex:L .\nex:L rdf:first ex:B ; rdf:rest rdf:nil .\n"
+            b"ex:B a sh:NodeShape ; sh:class ex:A .\n",
+            b"ex:X a sh:NodeShape ; sh:or ex:L .\nex:L rdf:first ex:B ; rdf:rest rdf:nil .\n"
+            b'ex:B a sh:NodeShape ; sh:class ex:A ; sh:path ex:p ; sh:minCount "x" .\n',
+        ),
         # A subclass axiom elsewhere makes a remembered shape's blank node a class.
         (
             b"ex:S a sh:NodeShape ; sh:property [ a sh:PropertyShape , ex:Meta ; sh:path ex:p ] .\n",
@@ -245,3 +252,14 @@ def test_a_cycle_of_blank_nodes_under_no_island_is_checked_beside_shared_ones(ca
     assert whole
     found = shacl_syntax.checked(_graph(data), Spy(), purpose="test")
     assert sorted(str(f) for f, _m in found) == sorted(str(f) for f, _m in whole)
+
+
+def test_a_shape_others_name_is_checked_alone_with_them_and_their_passes_stand(cache: Path) -> None:
+    """Editing a named shape re-checks it with its namers; their own passes are not made stale by it."""
+    spy = Spy()
+    assert shacl_syntax.checked(_graph(GOOD), spy, purpose="test") == []
+    written = set((cache / "shacl-for-shacl").iterdir())
+    edited = GOOD.replace(b'sh:message "B"@en', b'sh:message "Edited"@en')
+    assert shacl_syntax.checked(_graph(edited), spy, purpose="test") == []
+    assert _named(spy.graphs[-1]) == {"A", "A-p", "B"}  # B, with A that names it and what A names
+    assert len(set((cache / "shacl-for-shacl").iterdir()) - written) == 1  # only B's pass is new

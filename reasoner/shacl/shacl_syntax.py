@@ -148,7 +148,12 @@ def checked(
     named = {o for _s, p, o in graph if p in object_targets}
     axioms = list(graph.triples((None, RDFS.subClassOf, None)))  # what class targets read, wherever it is
     classes = target_classes | {s for s, _p, _o in axioms}  # a shape's class may be a subclass
-    reads = _Reads(parts, f"{shsh}:{canonical_digest(axioms)}")
+
+    def direct(root: Node) -> bool:  # its own triples make its subject a target: a check of it alone validates it
+        own = (t for t in parts[root] if t[0] == root)
+        return any(p in subject_targets or (p == RDF.type and o in target_classes) for _s, p, o in own)
+
+    reads = _Reads(parts, f"{shsh}:{canonical_digest(axioms)}", direct)
 
     def focus(p: Node, o: Node) -> bool:  # a triple that makes a node of its island a target
         return p in subject_targets or p in object_targets or (p == RDF.type and o in classes)
@@ -158,8 +163,7 @@ def checked(
         if not any(focus(p, o) or s in named for s, p, o in island):
             continue  # no target: validated only through the islands that name it, whose keys read it
         # Remembered only where a check of the island alone validates its subject, as the whole graph's does.
-        direct = any(p in subject_targets or (p == RDF.type and o in target_classes) for s, p, o in island if s == root)
-        digest = reads.digest(root) if direct else None
+        digest = reads.digest(root) if direct(root) else None
         if digest is not None:
             key = _disk_cache.key(f"{purpose}:{digest}", _CODE)
             if any(_known(k) for k in (key, *(_disk_cache.key(f"{a}:{digest}", _CODE) for a in accepts))):
@@ -172,7 +176,7 @@ def checked(
     rest = Graph()
     for prefix, namespace in graph.namespaces():  # results name nodes as the whole graph's check does
         rest.bind(prefix, namespace, override=True)
-    for root in _with_neighbours(parts, unknown):
+    for root in _with_neighbours(parts, unknown, direct):
         for triple in parts[root]:
             rest.add(triple)
     for triple in axioms:
@@ -185,16 +189,19 @@ def checked(
 
 
 class _Reads:
-    """The digest of what a check of an island reads: it, every island it reaches, and the subclass axioms.
+    """The digest of what a check of an island reads: it, the islands it reaches, and the subclass axioms.
 
     SHACL-for-SHACL's paths go forward only (``rdf:rest*``, ``sh:path``, ``sh:or`` members...), and
     its class targets read ``rdfs:subClassOf``: a pass holds while these stay as they were. An
-    island reached is named by its digest, one no longer there by the IRI that names it.
+    island reached is named by its digest, one no longer there by the IRI that names it. A shape
+    reached that its own triples make a target is named by its IRI alone, and not walked into:
+    a change to it makes it unknown, and it is then checked with every island that reaches it.
     """
 
-    def __init__(self, parts: dict[Node, Triples], common: str) -> None:
+    def __init__(self, parts: dict[Node, Triples], common: str, direct: Callable[[Node], bool]) -> None:
         self._parts = parts
         self._common = common
+        self._direct = direct
         self._digests: dict[Node, str | None] = {}
 
     def _own(self, root: Node) -> str | None:
@@ -209,6 +216,9 @@ class _Reads:
             node = stack.pop()
             if node not in self._parts:
                 lines.append(f"absent {node.n3()}")
+                continue
+            if node != root and self._direct(node):
+                lines.append(f"shape {node.n3()}")
                 continue
             own = self._own(node)
             if own is None:
@@ -240,18 +250,26 @@ def _targets() -> tuple[frozenset[Node], frozenset[Node], frozenset[Node], str]:
     return objects(SH.targetClass), objects(SH.targetSubjectsOf), objects(SH.targetObjectsOf), digest
 
 
-def _with_neighbours(parts: dict[Node, Triples], unknown: list[Node]) -> set[Node]:
-    """The islands to check: those not known to pass, with those naming them, and all these name.
+def _with_neighbours(parts: dict[Node, Triples], unknown: list[Node], direct: Callable[[Node], bool]) -> set[Node]:
+    """The islands to check: those not known to pass, with those that reach them, and all these name.
 
-    An island naming one is checked again because its check reads it (``sh:or`` reads an IRI-named
-    list, ``sh:node`` a shape); what they name, because a shape is read with its parts.
+    An island reaching one is checked again because its check reads it (``sh:node`` reads a shape,
+    ``sh:or`` an IRI-named list and its members); it reaches it by naming it, or through islands
+    that are no target of their own (list cells), which its key reads. What they name is checked
+    with them, because a shape is read with its parts.
     """
     naming: dict[Node, set[Node]] = {}
     for root, island in parts.items():
         for _s, _p, o in island:
             if o in parts and o != root:
                 naming.setdefault(o, set()).add(root)
-    included = set(unknown).union(*(naming.get(root, ()) for root in unknown))
+    included, back = set(unknown), list(unknown)
+    while back:
+        for namer in naming.get(back.pop(), ()):
+            if namer not in included:
+                included.add(namer)
+                if not direct(namer):  # what reaches it reaches the unknown one through it
+                    back.append(namer)
     queue = list(included)
     while queue:
         for _s, _p, o in parts[queue.pop()]:
