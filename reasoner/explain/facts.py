@@ -278,7 +278,7 @@ def _name_derived(g: Graph, fact: Node, kb: KnowledgeBase) -> str | None:
     if not isinstance(d, URIRef):
         return None
     found = kb.derivations_by_iri.get(d)
-    text = (found.stated_missing if found is not None else None) or kb.label(d)
+    text = (found.missing_text if found is not None else None) or kb.label(d)
     gaps = g.value(fact, GR.gapDays)
     return f"{text.rstrip('.')} (no data for {gaps})" if gaps is not None else text.rstrip(".")
 

@@ -55,7 +55,7 @@ class Derivation:
     iri: URIRef
     kind: URIRef
     label: str
-    missing_text: str
+    missing_text: str | None  # gr:missingText, as written
     anchor: URIRef | None = None  # another derivation, or None: the request date
     # gr:SelectFact
     fact_class: URIRef | None = None
@@ -74,8 +74,7 @@ class Derivation:
     window_days: int = 0
     span_days: int = 0
     bounds: tuple[tuple[str, Decimal], ...] = ()  # what the value rules reading it compare it with
-    # As written, for the explanation's words: gr:missingText, the window's and the sample's values, the sample's unit.
-    stated_missing: str | None = None
+    # As written, for the explanation's words: the window's and the sample's values, the sample's unit.
     window_value: Literal | None = None
     sample_value: Literal | None = None
     sample_unit: URIRef | None = None
@@ -153,9 +152,8 @@ def _read_one(g: Graph, node: URIRef, kind: URIRef, bounds: tuple[tuple[str, Dec
         "iri": node,
         "kind": kind,
         "label": str(label) if label is not None else _tail(node),
-        "missing_text": str(missing) if missing is not None else f"The facts {_tail(node)} reads.",
+        "missing_text": str(missing) if missing is not None else None,
         "bounds": bounds,
-        "stated_missing": str(missing) if missing is not None else None,
     }
     if kind == GR.SelectFact:
         pick = r.iri(GR.pick)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from rdflib import RDF, SH, Graph, URIRef
 from rdflib import Literal as RdfLiteral
@@ -88,15 +88,15 @@ class PreparedShapes:
         self._outlines: dict[Node, Outline] = {}
 
     @classmethod
-    def _revived(cls, graphs: tuple[Any, ...], names: Deferred[frozenset[Node]]) -> PreparedShapes:
+    def _revived(cls, graphs: ShapeGraphs, names: Deferred[frozenset[Node]]) -> PreparedShapes:
         made = cls.__new__(cls)
-        cls._setup(made, ShapeGraphs(*graphs), names)
+        cls._setup(made, graphs, names)
         return made
 
-    def __reduce__(self) -> tuple[object, tuple[tuple[Any, ...], Deferred[frozenset[Node]]]]:
+    def __reduce__(self) -> tuple[object, tuple[ShapeGraphs, Deferred[frozenset[Node]]]]:
         # Compiled shapes are closures: a pickle holds the shapes (whole and by group) and their names,
         # and compiles each shape the first time it is asked for.
-        return self._revived, (self._graphs.state(), self._names)
+        return self._revived, (self._graphs, self._names)
 
     @property
     def deferred_shapes(self) -> Deferred[Graph]:
@@ -104,8 +104,6 @@ class PreparedShapes:
         return self._graphs.whole
 
     def _is_shape(self, node: Node) -> bool:
-        if self._graphs.is_root(node):
-            return True
         known = self._graphs.is_shape(node)
         return node in self._names.get() if known is None else known
 

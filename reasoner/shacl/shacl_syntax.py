@@ -149,10 +149,11 @@ def checked(
     axioms = list(graph.triples((None, RDFS.subClassOf, None)))  # what class targets read, wherever it is
     classes = target_classes | {s for s, _p, _o in axioms}  # a shape's class may be a subclass
 
-    def direct(root: Node) -> bool:  # its own triples make its subject a target: a check of it alone validates it
-        own = (t for t in parts[root] if t[0] == root)
-        return any(p in subject_targets or (p == RDF.type and o in target_classes) for _s, p, o in own)
-
+    # The islands whose own triples make their subject a target: a check of one alone validates it.
+    targets = {
+        s for s, p, o in graph if s in parts and (p in subject_targets or (p == RDF.type and o in target_classes))
+    }
+    direct = targets.__contains__
     reads = _Reads(parts, f"{shsh}:{canonical_digest(axioms)}", direct)
 
     def focus(p: Node, o: Node) -> bool:  # a triple that makes a node of its island a target

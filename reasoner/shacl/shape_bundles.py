@@ -65,13 +65,8 @@ class ShapeGraphs:
         self._holding: dict[Node, Bundle] = {}  # by subject, as groups are read; written under the lock
         self._lock = threading.Lock()
 
-    def state(self) -> tuple[Deferred[Graph], Mapping[str, bytes], Mapping[Node, str]]:
-        """What a pickle of these keeps (the groups as they were kept, not as read)."""
-        return self.whole, self._kept, self._group_of
-
-    def is_root(self, node: Node) -> bool:
-        """Whether a group holds ``node`` as one of its roots."""
-        return node in self._group_of
+    def __reduce__(self) -> tuple[object, tuple[Deferred[Graph], Mapping[str, bytes], Mapping[Node, str]]]:
+        return ShapeGraphs, (self.whole, self._kept, self._group_of)  # the groups as kept, not as read
 
     def graph_for(self, node: Node) -> Graph:
         """A graph holding every triple shape ``node`` reaches: a group's, or the whole graph."""
@@ -79,7 +74,12 @@ class ShapeGraphs:
         return held[0] if held is not None else self.whole.get()
 
     def is_shape(self, node: Node) -> bool | None:
-        """Whether ``node`` is a shape of the whole graph, as far as the groups read tell; None: they do not tell."""
+        """Whether ``node`` is a shape of the whole graph, as far as the groups tell; None: they do not tell.
+
+        A group's root is one without reading its group.
+        """
+        if node in self._group_of:
+            return True
         held = self._held(node)
         return None if held is None else node in held[1]
 
@@ -95,7 +95,6 @@ class ShapeGraphs:
             if found is None:
                 found = pickled.loads(self._kept[group])  # type: ignore[assignment]  # what bundles() kept
                 assert found is not None
-                for s in found[0].subjects(unique=True):
+                for s in found[0].subjects(unique=True):  # the root among them
                     self._holding.setdefault(s, found)
-                self._holding.setdefault(node, found)
         return found
