@@ -21,6 +21,9 @@ LOINC = Namespace(BASE + "code/loinc/")
 OBS = Namespace(BASE + "observation#")
 UNIT = Namespace(BASE + "unit/")
 CASE_DATA = Namespace(BASE + "case-data/")
+#: What a relative IRI in a Turtle or JSON-LD case resolves against: never the server's or the
+#: command's working folder (the parsers' default), which would put a local path in the answer.
+CASE_BASE = str(CASE_DATA)
 
 #: Namespaces whose terms the knowledge base owns; a case may not make statements about them.
 KB_NAMESPACES = (

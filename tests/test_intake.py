@@ -3,6 +3,7 @@ locations, the case-vocabulary allowlist, an immutable knowledge base, levels, a
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from decimal import Decimal
@@ -492,3 +493,34 @@ def test_the_fast_turtle_parser_gives_rdflibs_graph(kb: KnowledgeBase) -> None:
     assert isomorphic(parse_turtle(odd), Graph().parse(data=odd, format="turtle"))
     plain = next(o for o in parse_turtle(odd).objects() if str(o) == "plain")
     assert plain.datatype is None  # as rdflib's parser makes it, not xsd:string
+
+
+RELATIVE_TURTLE = b"""@prefix case: <pat/> .
+@prefix cv: <https://w3id.org/guideline-reasoner/case#> .
+case:case a cv:Case ; cv:identifier "r" .
+<> cv:identifier "s" .
+"""
+
+
+@pytest.mark.parametrize("parser", ["oxigraph", "rdflib"])
+def test_relative_iris_in_a_turtle_case_never_name_the_working_folder(
+    parser: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reasoner.intake.turtle as intake
+
+    monkeypatch.chdir(tmp_path)
+    if parser == "rdflib":  # the fallback, taken when Oxigraph refuses a document
+        monkeypatch.setattr(intake, "_parse_with_oxigraph", lambda text: None)
+    subjects = set(parse_turtle(RELATIVE_TURTLE).subjects())
+    assert subjects == {URIRef(f"{CASE_DATA}pat/case"), URIRef(str(CASE_DATA))}
+
+
+def test_relative_iris_in_a_json_ld_case_never_name_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reasoner.intake.jsonld import CONTEXT_URL, parse_jsonld
+
+    monkeypatch.chdir(tmp_path)
+    document = {"@context": CONTEXT_URL, "@id": "pat/case", "@type": "cv:Case"}
+    graph = parse_jsonld(json.dumps(document).encode())
+    assert set(graph.subjects()) == {URIRef(f"{CASE_DATA}pat/case")}

@@ -56,6 +56,20 @@ def test_terms_come_back_as_the_interned_objects() -> None:
     assert type(back[2]) is BNode and back[2] == BNode("b1")
 
 
+def test_a_language_tag_comes_back_in_the_case_it_was_written() -> None:
+    # rdflib finds "x"@DE equal to "x"@de: a reload that changed the tag's case must not get the old one back
+    from reasoner.knowledge.preparing import interned
+
+    upper = Literal("tag-case-probe", lang="DE")
+    assert pickled.loads(pickled.dumps(upper)).language == "DE"  # type: ignore[attr-defined]
+    lower = Literal("tag-case-probe", lang="de")
+    back = pickled.loads(pickled.dumps(lower))
+    assert back.language == "de" and INTERNED[lower].language == "de"  # type: ignore[attr-defined]
+    g = Graph()
+    g.add((URIRef("urn:s"), URIRef("urn:p"), Literal("tag-case-probe", lang="De")))
+    assert {o.language for o in interned(g).objects()} == {"De"}  # type: ignore[attr-defined]
+
+
 def test_a_graph_comes_back_with_its_triples_and_prefixes() -> None:
     g = Graph()
     g.bind("gr", GR)

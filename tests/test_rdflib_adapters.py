@@ -77,15 +77,20 @@ def test_python_input_source_parses_a_decoded_document() -> None:
     from rdflib.parser import PythonInputSource
 
     assert _parameters(PythonInputSource.__init__)[1:2] == ["data"]
-    graph = jsonld.parse_jsonld_value([{"@id": f"{EX}a", f"{EX}p": [{"@value": "x"}]}], 5)
+    graph = jsonld.parse_jsonld_value([{"@id": f"{EX}a", f"{EX}p": [{"@value": "x"}]}], 5, f"{EX}")
     assert set(graph) == {(URIRef(f"{EX}a"), URIRef(f"{EX}p"), Literal("x"))}
+
+
+def test_a_relative_iri_resolves_against_the_base_given() -> None:
+    graph = jsonld.parse_jsonld_value({"@id": "a/b", f"{EX}p": [{"@value": "x"}]}, 5, f"{EX}base/")
+    assert set(graph.subjects()) == {URIRef(f"{EX}base/a/b")}
 
 
 def test_the_capped_memory_refuses_past_its_cap() -> None:
     document = {"@id": f"{EX}a", f"{EX}p": [{"@value": "x"}, {"@value": "y"}, {"@value": "z"}]}
-    assert len(jsonld.parse_jsonld_value(document, 3)) == 3
+    assert len(jsonld.parse_jsonld_value(document, 3, f"{EX}")) == 3
     with pytest.raises(CaseTooLarge, match="more than 2 triples"):
-        jsonld.parse_jsonld_value(document, 2)
+        jsonld.parse_jsonld_value(document, 2, f"{EX}")
 
 
 # --- _rdf/parsers.py: lazily imported parser modules ----------------------------------------------

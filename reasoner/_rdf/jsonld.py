@@ -41,8 +41,10 @@ class CappedMemory(Memory):
         super().add(triple, context, quoted)
 
 
-def parse_jsonld_value(document: dict[str, Any] | list[Any], cap: int) -> Graph:
+def parse_jsonld_value(document: dict[str, Any] | list[Any], cap: int, base: str) -> Graph:
     """A graph of at most ``cap`` triples from a decoded JSON-LD document (a dict or a list).
+
+    A relative IRI resolves against ``base`` (rdflib's default is the working folder).
 
     The document must already be free of context references (``reasoner/intake/jsonld.py``):
     rdflib fetches any it meets.
@@ -51,5 +53,5 @@ def parse_jsonld_value(document: dict[str, Any] | list[Any], cap: int) -> Graph:
         CaseTooLarge: over ``cap`` triples; anything rdflib's parser raises on a bad document.
     """
     graph = Graph(store=CappedMemory(cap))
-    graph.parse(source=PythonInputSource(document), format="json-ld")
+    graph.parse(source=PythonInputSource(document), format="json-ld", base=base)
     return graph

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
-from reasoner._rdf.terms import INTERNED
+from reasoner._rdf.terms import INTERNED, intern
 
 _new = str.__new__
 # Values pickled as they are; a literal holding anything else (an XML DOM, ...) goes through rdflib's own pickling.
@@ -52,7 +52,7 @@ def _literal(
     made._datatype = datatype
     made._value = value
     made._ill_typed = ill_typed
-    return INTERNED.setdefault(made, made)
+    return intern(made) if language else INTERNED.setdefault(made, made)
 
 
 def _proxy(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:

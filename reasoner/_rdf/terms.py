@@ -55,6 +55,18 @@ def iri(text: str) -> URIRef:
 INTERNED: dict[Node, Node] = {}
 
 
+def intern(term: Node) -> Node:
+    """``term``'s one object in :data:`INTERNED`, made so by this call if it had none.
+
+    rdflib finds ``"x"@DE`` equal to ``"x"@de``; the one seen later takes the place, so a file
+    reloaded with its tag's case changed reads back as written.
+    """
+    found = INTERNED.setdefault(term, term)
+    if found is not term and type(term) is Literal and term.language != found.language:  # type: ignore[attr-defined]  # found equals a Literal
+        INTERNED[term] = found = term
+    return found
+
+
 def interned(term: URIRef) -> URIRef:
     """The knowledge base's own object for ``term`` when it has one (lookups then match by identity)."""
     return INTERNED.get(term, term)  # type: ignore[return-value]  # each term's own object is of its type

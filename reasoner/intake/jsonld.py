@@ -31,6 +31,7 @@ from reasoner._rdf.jsonld import parse_jsonld_value
 from reasoner.errors import CaseParseError, CaseVocabularyError
 from reasoner.intake.limits import untrusted_input
 from reasoner.intake.turtle import MAX_TRIPLES, decode_json, parse_errors
+from reasoner.vocab import CASE_BASE
 
 CONTEXT_URL = "https://w3id.org/guideline-reasoner/contexts/case.jsonld"
 
@@ -146,4 +147,4 @@ def parse_jsonld(payload: bytes) -> Graph:
         if not isinstance(data, dict | list):
             raise CaseParseError(NOT_A_DOCUMENT)
         with parse_errors("JSON-LD"):
-            return parse_jsonld_value(data, MAX_TRIPLES)
+            return parse_jsonld_value(data, MAX_TRIPLES, CASE_BASE)

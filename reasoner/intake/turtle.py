@@ -30,7 +30,7 @@ from reasoner.errors import CaseError, CaseParseError, CaseShapeError, CaseTooLa
 from reasoner.intake.diagnosis_codes import refused_diagnoses
 from reasoner.intake.limits import untrusted_input
 from reasoner.numbers import NUMERIC_DATATYPES, number_problem
-from reasoner.vocab import CV, GR, KB_NAMESPACES
+from reasoner.vocab import CASE_BASE, CV, GR, KB_NAMESPACES
 
 if TYPE_CHECKING:
     from reasoner.knowledge.base import KnowledgeBase
@@ -82,7 +82,7 @@ def _not_utf8(payload: bytes, offset: int) -> CaseParseError:
 
 
 def parse_turtle(payload: bytes) -> Graph:
-    """Parse a Turtle case (bytes, never a location).
+    """Parse a Turtle case (bytes, never a location); a relative IRI resolves against ``CASE_BASE``.
 
     Raises:
         CaseParseError: with 1-based line and column and the parser's reason; not UTF-8.
@@ -97,7 +97,7 @@ def parse_turtle(payload: bytes) -> Graph:
         graph = new_case_graph(MAX_TRIPLES)
         try:
             with turtle_syntax_errors():
-                graph.parse(data=text, format="turtle")
+                graph.parse(data=text, format="turtle", publicID=CASE_BASE)
         except TurtleSyntaxError as exc:
             raise CaseParseError(safe_reason(exc.reason or "syntax error"), line=exc.line, column=exc.column) from None
     return graph
@@ -141,7 +141,8 @@ def _parse_with_oxigraph(text: str) -> Graph | None:
         return None  # an RDF 1.2 triple term, which rdflib's parser does not know either
 
     try:
-        for quad in oxigraph.parse(text, format=oxigraph.RdfFormat.TURTLE):  # lazily: the cap stops it early
+        # Read lazily: the cap stops it early.
+        for quad in oxigraph.parse(text, format=oxigraph.RdfFormat.TURTLE, base_iri=CASE_BASE):
             s, p, o = convert(quad.subject), convert(quad.predicate), convert(quad.object)
             if s is None or p is None or o is None:
                 return None

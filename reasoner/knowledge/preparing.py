@@ -8,7 +8,7 @@ from rdflib import OWL, RDF, RDFS, SH, XSD, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 from rdflib.term import Node
 
-from reasoner._rdf.terms import INTERNED
+from reasoner._rdf.terms import INTERNED, intern
 from reasoner.errors import KnowledgeBaseError
 from reasoner.knowledge._index import ShapeIndex
 from reasoner.knowledge.entities import Criterion
@@ -32,9 +32,8 @@ class Interning(Graph):
 
     def add(self, triple: tuple[Node, Node, Node]) -> Interning:
         """Add ``triple``, each term as the interned object."""
-        table = INTERNED
         s, p, o = triple
-        super().add((table.setdefault(s, s), table.setdefault(p, p), table.setdefault(o, o)))
+        super().add((intern(s), intern(p), intern(o)))
         return self
 
 
@@ -52,7 +51,7 @@ def interned(graph: Graph) -> Graph:
         return graph
     out = Graph()
     for s, p, o in graph:
-        out.add((table.setdefault(s, s), table.setdefault(p, p), table.setdefault(o, o)))
+        out.add((intern(s), intern(p), intern(o)))
     for prefix, namespace in graph.namespaces():
         out.bind(prefix, namespace, override=True)
     return out
