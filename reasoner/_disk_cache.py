@@ -118,8 +118,8 @@ def _read_private(kind: str, key: str) -> bytes | None:
         os.close(fd)
 
 
-def read_pickle(kind: str, key: str) -> bytes | None:
-    """The bytes kept by :func:`write_pickle` under ``kind/key``, or None.
+def read_pickle(kind: str, key: str) -> memoryview | None:
+    """The bytes kept by :func:`write_pickle` under ``kind/key`` (a view of the file's, not a copy), or None.
 
     None, too, unless the file and its folder are this user's and writable by no one else, and
     the bytes match the digest kept with them: the caller may then unpickle them.
@@ -128,9 +128,10 @@ def read_pickle(kind: str, key: str) -> bytes | None:
     if data is None:
         return None
     head = len(_MAGIC) + 64
-    if not data.startswith(_MAGIC) or len(data) < head + 1 or data[len(_MAGIC) : head] != _hex(data[head + 1 :]):
+    body = memoryview(data)[head + 1 :]
+    if not data.startswith(_MAGIC) or len(data) < head + 1 or data[len(_MAGIC) : head] != _hex(body):
         return None
-    return data[head + 1 :]
+    return body
 
 
 def write_pickle(kind: str, key: str, data: bytes, *, keep: int) -> None:
@@ -195,7 +196,7 @@ def _private(st: os.stat_result) -> bool:
     return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _hex(data: bytes) -> bytes:
+def _hex(data: pickled.Blob) -> bytes:
     return hashlib.sha256(data).hexdigest().encode()
 
 

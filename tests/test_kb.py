@@ -153,3 +153,18 @@ def test_no_placeholder_reaches_a_reader(kb: KnowledgeBase) -> None:
 def test_missing_knowledge_base(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError, match="no knowledge base under"):
         KnowledgeBase.load(tmp_path)
+
+
+def test_the_files_read_are_the_turtle_under_ontology_and_shapes_ordered_as_paths(tmp_path: Path) -> None:
+    from reasoner.knowledge.files import KnowledgeFiles
+
+    written = ["ontology/a.ttl", "ontology/a/b.ttl", "ontology/a-b.ttl", "shapes/z.ttl", "shapes/meta/m.ttl"]
+    for rel in [*written, "ontology/notes.md", "other/x.ttl"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(rel.encode())
+    (tmp_path / "shapes/linked").symlink_to(tmp_path / "other")  # followed, as Path.rglob follows it
+    files = KnowledgeFiles.read(tmp_path)
+    expected = sorted((tmp_path / f).relative_to(tmp_path) for f in [*written, "shapes/linked/x.ttl"])
+    assert [rel for rel, _ in files.files] == [p.as_posix() for p in expected]
+    assert dict(files.files)["ontology/a/b.ttl"] == b"ontology/a/b.ttl"
+    assert files.unreadable == ()

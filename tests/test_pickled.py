@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -106,7 +107,29 @@ def test_a_deferred_value_is_unpickled_once_when_first_asked_for(monkeypatch: py
     calls: list[bytes] = []
     real = pickled.loads
     monkeypatch.setattr(pickled, "loads", lambda data: calls.append(data) or real(data))
-    _make, (data,) = held.__reduce__()
-    assert isinstance(data, bytes) and not calls and not held.loaded
+    _make, (data,) = held.__reduce_ex__(5)
+    assert isinstance(data, pickle.PickleBuffer) and not calls and not held.loaded
     first = held.get()
     assert held.loaded and set(first) == set(g) and held.get() is first and len(calls) == 1
+
+
+def test_a_deferred_values_bytes_are_read_where_they_lie() -> None:
+    g = Graph()
+    g.add((EX.a, RDF.type, EX.Thing))
+    data = pickled.dumps([pickled.Deferred(g)])
+    back = pickled.loads(data)
+    assert isinstance(back, list)
+    kept = back[0]._data  # a view of ``data``, not a copy of it
+    assert isinstance(kept, memoryview) and kept.readonly and kept.obj is data
+    assert set(back[0].get()) == set(g)
+    # Pickled by any other pickler (protocol 4, no out-of-band buffers), it goes in band.
+    again = pickle.loads(pickle.dumps(pickled.Deferred(g), protocol=4))
+    assert set(again.get()) == set(g)
+
+
+def test_loads_refuses_what_dumps_did_not_write() -> None:
+    data = pickled.dumps({"a": 1})
+    with pytest.raises(ValueError, match="not a pickle that dumps"):
+        pickled.loads(data + b"x")
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the header's garbage makes
+        pickled.loads(pickle.dumps({"a": 1}))

@@ -15,14 +15,17 @@ Keyed by the rdflib version, since the store's indexes are its internals.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import io
 import pickle
+import struct
 import threading
+from collections.abc import Callable
 from decimal import Decimal
-from types import MappingProxyType
-from typing import Any, Generic, TypeVar
+from types import MappingProxyType, MemberDescriptorType
+from typing import Any, Generic, SupportsIndex, TypeVar
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
@@ -73,30 +76,95 @@ class _Pickler(pickle.Pickler):
             return _bnode, (str(obj),)
         if kind is MappingProxyType:
             return _proxy, (dict(obj),)  # type: ignore[call-overload]  # kind is MappingProxyType
+        fields = _slotted_fields(kind)
+        if fields is not None:
+            return _slotted, (kind, tuple([getattr(obj, n) for n in fields[0]]))
         return NotImplemented
 
 
+# Frozen dataclasses with slots unpickle through dataclasses' __setstate__, which looks their fields
+# up again for every object: half of a prepared knowledge base's load. Here each field is written
+# by its slot's descriptor, as __setstate__ would, without the lookups. By type: its fields' names
+# and their slots' setters, or None for a type that is not such a dataclass.
+_SLOTTED: dict[type, tuple[tuple[str, ...], tuple[Callable[[object, object], None], ...]] | None] = {}
+
+
+def _slotted_fields(kind: type) -> tuple[tuple[str, ...], tuple[Callable[[object, object], None], ...]] | None:
+    found = _SLOTTED.get(kind, _SLOTTED)
+    if found is _SLOTTED:
+        names = tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else ()
+        slots = [getattr(kind, n, None) for n in names]
+        if names and "__slots__" in kind.__dict__ and all(isinstance(d, MemberDescriptorType) for d in slots):
+            found = _SLOTTED[kind] = names, tuple(d.__set__ for d in slots)  # type: ignore[union-attr]  # descriptors
+        else:
+            found = _SLOTTED[kind] = None
+    return found  # type: ignore[return-value]  # not the sentinel: found or just worked out
+
+
+def _slotted(kind: type, values: tuple[object, ...]) -> object:
+    made: object = object.__new__(kind)
+    fields = _slotted_fields(kind)
+    assert fields is not None  # only such types are pickled so
+    for setter, value in zip(fields[1], values, strict=True):
+        setter(made, value)
+    return made
+
+
+#: Pickled bytes as :func:`loads` takes them: a ``memoryview`` reads them where they lie.
+Blob = bytes | memoryview
+
+# dumps' layout: the pickle's length and how many buffers follow it, each buffer's length, the pickle, the buffers.
+_COUNTS = struct.Struct("<QI")
+_LENGTH = struct.Struct("<Q")
+
+
 def dumps(obj: object) -> bytes:
-    """``obj`` pickled, its rdflib terms and read-only mappings in the fast form :func:`loads` reads."""
+    """``obj`` pickled, its rdflib terms and read-only mappings in the fast form :func:`loads` reads.
+
+    Blobs given to :func:`out_of_band` (a :class:`Deferred`'s) are written after the pickle, so
+    that :func:`loads` hands them out as views of its input rather than copies: a copy of
+    megabytes costs more than reading them, in a fresh process, whose every page is new.
+    """
     out = io.BytesIO()
-    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
-    return out.getvalue()
+    buffers: list[pickle.PickleBuffer] = []
+    _Pickler(out, protocol=5, buffer_callback=buffers.append).dump(obj)
+    views = [b.raw() for b in buffers]
+    head = _COUNTS.pack(out.tell(), len(views)) + b"".join(_LENGTH.pack(v.nbytes) for v in views)
+    return b"".join((head, out.getbuffer(), *views))
 
 
-def loads(data: bytes) -> object:
+def loads(data: Blob) -> object:
     """What :func:`dumps` made; its terms are interned (see the module's docstring before calling this).
+
+    Blobs kept out of band come back as read-only views of ``data``.
 
     Raises:
         Exception: whatever unpickling raises on data that is not such a pickle.
     """
+    view = memoryview(data)
+    size, count = _COUNTS.unpack_from(view)
+    at = _COUNTS.size + count * _LENGTH.size
+    lengths = [_LENGTH.unpack_from(view, _COUNTS.size + i * _LENGTH.size)[0] for i in range(count)]
+    main, at = view[at : at + size], at + size
+    buffers = []
+    for length in lengths:
+        buffers.append(view[at : at + length])
+        at += length
+    if at != len(view):
+        raise ValueError("not a pickle that dumps() wrote")
     # The collector would walk the young objects again and again as tens of thousands are made: a third of the time.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return pickle.loads(data)  # noqa: S301 - only what this user's processes wrote (reasoner/_disk_cache.py)
+        return pickle.loads(main, buffers=buffers)  # noqa: S301 - only what this user's processes wrote (reasoner/_disk_cache.py)
     finally:
         if enabled:
             gc.enable()
+
+
+def out_of_band(data: Blob, protocol: int) -> object:
+    """``data`` to return from a ``__reduce_ex__(protocol)``: kept out of band by :func:`dumps` (protocol 5)."""
+    return pickle.PickleBuffer(data) if protocol >= 5 else bytes(data)
 
 
 _T = TypeVar("_T")
@@ -111,7 +179,7 @@ class Deferred(Generic[_T]):
 
     __slots__ = ("_value", "_data", "_lock")
 
-    def __init__(self, value: _T | None = None, data: bytes | None = None) -> None:
+    def __init__(self, value: _T | None = None, data: Blob | None = None) -> None:
         self._value = value
         self._data = data
         self._lock = threading.Lock()
@@ -130,10 +198,10 @@ class Deferred(Generic[_T]):
                     self._data = None
         return self._value  # type: ignore[return-value]  # set above or at construction
 
-    def __reduce__(self) -> tuple[object, tuple[bytes]]:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, tuple[object]]:
         data = self._data
-        return _deferred, (dumps(self._value) if data is None else data,)
+        return _deferred, (out_of_band(dumps(self._value) if data is None else data, int(protocol)),)
 
 
-def _deferred(data: bytes) -> Deferred[Any]:
+def _deferred(data: Blob) -> Deferred[Any]:
     return Deferred(data=data)

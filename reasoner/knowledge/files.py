@@ -43,13 +43,12 @@ class KnowledgeFiles:
         root = root.resolve()
         found: list[tuple[str, bytes]] = []
         unreadable: list[str] = []
-        for folder in ("ontology", "shapes"):
-            for path in sorted((root / folder).rglob("*.ttl")):
-                rel = path.relative_to(root).as_posix()
-                try:
-                    found.append((rel, path.read_bytes()))
-                except OSError as exc:
-                    unreadable.append(f"{rel}: {type(exc).__name__}")
+        for rel in _turtle_files(root):
+            try:
+                with open(os.path.join(root, rel), "rb") as f:
+                    found.append((rel, f.read()))
+            except OSError as exc:
+                unreadable.append(f"{rel}: {type(exc).__name__}")
         return cls(root, tuple(found), tuple(unreadable))
 
     @property
@@ -101,6 +100,21 @@ def _digest(files: Iterable[tuple[str, bytes]]) -> str:
         name = rel.encode()
         digest.update(b"%d %d\n" % (len(name), len(data)) + name + data)
     return digest.hexdigest()
+
+
+def _turtle_files(root: Path) -> list[str]:
+    """The ``*.ttl`` files under ``root/ontology`` and ``root/shapes``, relative to ``root``, ordered as paths.
+
+    ``os.walk`` rather than ``Path.rglob``: half the time, which a command on a large knowledge base feels.
+    """
+    out: list[str] = []
+    for folder in ("ontology", "shapes"):
+        found = []
+        for at, _folders, names in os.walk(root / folder, followlinks=True):  # as rglob follows them
+            rel = Path(at).relative_to(root).as_posix()
+            found += [f"{rel}/{name}" for name in names if name.endswith(".ttl")]
+        out += sorted(found, key=lambda rel: rel.split("/"))  # by parts, as paths sort
+    return out
 
 
 #: The base a relative IRI in a file resolves against: the same wherever the command runs (rdflib's

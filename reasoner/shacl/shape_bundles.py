@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from typing import SupportsIndex
 
 from rdflib import Graph
 from rdflib.term import BNode, Node, URIRef
@@ -58,15 +59,16 @@ def _reached(shapes: Graph, roots: Iterable[Node]) -> set[Node]:
 class ShapeGraphs:
     """The graph to read a shape from: its group's where a group holds it, else the whole shapes graph."""
 
-    def __init__(self, whole: Deferred[Graph], kept: Mapping[str, bytes], group_of: Mapping[Node, str]) -> None:
+    def __init__(self, whole: Deferred[Graph], kept: Mapping[str, pickled.Blob], group_of: Mapping[Node, str]) -> None:
         self.whole = whole
         self._kept = kept
         self._group_of = group_of
         self._holding: dict[Node, Bundle] = {}  # by subject, as groups are read; written under the lock
         self._lock = threading.Lock()
 
-    def __reduce__(self) -> tuple[object, tuple[Deferred[Graph], Mapping[str, bytes], Mapping[Node, str]]]:
-        return ShapeGraphs, (self.whole, self._kept, self._group_of)  # the groups as kept, not as read
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, tuple[object, ...]]:
+        kept = {group: pickled.out_of_band(data, int(protocol)) for group, data in self._kept.items()}
+        return ShapeGraphs, (self.whole, kept, self._group_of)  # the groups as kept, not as read
 
     def graph_for(self, node: Node) -> Graph:
         """A graph holding every triple shape ``node`` reaches: a group's, or the whole graph."""
