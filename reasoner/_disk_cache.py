@@ -8,8 +8,9 @@ a file; what cannot be read is treated as absent, never trusted.
 
 Everything is read only from a file and folder that this user owns and no one else can write:
 a verdict decides what is checked, and unpickling runs code named in the data. Pickles
-(:func:`read_pickle`) are read only when the digest written before them matches too, so a torn or
-corrupt one is rebuilt (docs/threats.md, G1).
+(:func:`read_pickle`) are read only when the digests written before them match too, so a torn or
+corrupt one is rebuilt (docs/threats.md, G1): one for the pickle, one for the blobs after it,
+which :func:`kept` checks in a thread while the pickle is unpickled.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import os
 import stat
 import threading
+from collections.abc import Callable
 from importlib import metadata, resources
 from pathlib import Path
 from typing import TypeVar
@@ -29,7 +31,7 @@ from reasoner._rdf import pickled
 # simple-icd-10-cm: the ICD-10-CM release lint checks codes against; owlrl: the closure a prepared knowledge base holds.
 _LIBRARIES = ("rdflib", "pyshacl", "simple-icd-10-cm", "owlrl")
 _PACKAGE = Path(__file__).resolve().parent
-_MAGIC = b"guideline-reasoner pickle 1\n"
+_MAGIC = b"guideline-reasoner pickle 2\n"
 
 
 def cache_dir() -> Path | None:
@@ -122,27 +124,65 @@ def read_pickle(kind: str, key: str) -> memoryview | None:
     """The bytes kept by :func:`write_pickle` under ``kind/key`` (a view of the file's, not a copy), or None.
 
     None, too, unless the file and its folder are this user's and writable by no one else, and
-    the bytes match the digest kept with them: the caller may then unpickle them.
+    the bytes match the digests kept with them: the caller may then unpickle them.
     """
-    data = _read_private(kind, key)
-    if data is None:
-        return None
-    head = len(_MAGIC) + 64
-    body = memoryview(data)[head + 1 :]
-    if not data.startswith(_MAGIC) or len(data) < head + 1 or data[len(_MAGIC) : head] != _hex(body):
-        return None
-    return body
+    found = _read_checking(kind, key)
+    return None if found is None or not found[1]() else found[0]
 
 
-def write_pickle(kind: str, key: str, data: bytes, *, keep: int) -> None:
-    """Keep pickled ``data`` under ``kind/key``, with its digest; only the newest ``keep`` files of ``kind`` stay."""
+def write_pickle(kind: str, key: str, data: bytes, *, keep: int, first: int | None = None) -> None:
+    """Keep pickled ``data`` under ``kind/key``, with its digests; only the newest ``keep`` files of ``kind`` stay.
+
+    ``first``: how many of the bytes are the ones unpickling reads at once; the rest (the blobs
+    it hands out as views, reasoner/_rdf/pickled.py) are digested apart, and checked while the
+    first part is unpickled.
+    """
+    first = len(data) if first is None or not 0 <= first <= len(data) else first
+    head = b"%s%s%s%016x\n" % (_MAGIC, _hex(data[:first]), _hex(data[first:]), first)
     try:
         folder = _folder(kind)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _put(folder, key, _MAGIC + _hex(data) + b"\n" + data, 0o600)
+        _put(folder, key, head + data, 0o600)
         _prune(folder, keep)
     except OSError:
         pass
+
+
+_HEAD = len(_MAGIC) + 64 + 64 + 16 + 1  # the magic, the two parts' digests, the first part's length, a line end
+# Below this, the rest is digested at once: a thread costs more than hashing it.
+_CHECKED_APART = 1 << 20
+
+
+def _read_checking(kind: str, key: str) -> tuple[memoryview, Callable[[], bool]] | None:
+    """The pickle kept under ``kind/key`` if its first part matches its digest, and what says whether the rest does.
+
+    The rest is digested in a thread (hashlib lets go of the interpreter lock) while the caller
+    unpickles the first part, which only hands out views of the rest: it runs nothing of it.
+    """
+    data = _read_private(kind, key)
+    if data is None or len(data) < _HEAD or not data.startswith(_MAGIC):
+        return None
+    try:
+        first = int(data[_HEAD - 17 : _HEAD - 1], 16)
+    except ValueError:
+        return None
+    body = memoryview(data)[_HEAD:]
+    digests = data[len(_MAGIC) : len(_MAGIC) + 64], data[len(_MAGIC) + 64 : len(_MAGIC) + 128]
+    if first > len(body) or _hex(body[:first]) != digests[0]:
+        return None
+    rest = body[first:]
+    if len(rest) < _CHECKED_APART:
+        matches = _hex(rest) == digests[1]
+        return body, lambda: matches
+    results: list[bool] = []
+    checking = threading.Thread(target=lambda: results.append(_hex(rest) == digests[1]), daemon=True)
+    checking.start()
+
+    def rest_matches() -> bool:
+        checking.join()
+        return results == [True]
+
+    return body, rest_matches
 
 
 _T = TypeVar("_T")
@@ -155,12 +195,15 @@ def kept(kind: str, key: str, expected: type[_T]) -> _T | None:
     failing its digest, not such a pickle or of another type: None, and the caller works it out
     again (docs/threats.md G1).
     """
-    data = read_pickle(kind, key)
-    if data is None:
+    checking = _read_checking(kind, key)
+    if checking is None:
         return None
+    data, rest_matches = checking
     try:
         found = pickled.loads(data)
     except Exception:  # noqa: BLE001 - a pickle that cannot be read is worked out again
+        found = None
+    if not rest_matches():  # no view of the rest is read before this
         return None
     return found if isinstance(found, expected) else None
 
@@ -168,7 +211,7 @@ def kept(kind: str, key: str, expected: type[_T]) -> _T | None:
 def keep(kind: str, key: str, obj: object, *, most: int) -> bytes:
     """Put ``obj`` in the cache folder under ``kind/key`` (the newest ``most`` of ``kind`` stay); its pickle."""
     data = pickled.dumps(obj)
-    write_pickle(kind, key, data, keep=most)
+    write_pickle(kind, key, data, keep=most, first=pickled.blobs_at(data))
     return data
 
 

@@ -13,6 +13,8 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from reasoner._rdf.pickled import Deferred
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -29,6 +31,7 @@ class HasMemo(Protocol):
 
 
 K = TypeVar("K", bound=HasMemo)
+_ABSENT = object()
 
 
 def per_knowledge_base(
@@ -51,10 +54,11 @@ def per_knowledge_base(
             memo: dict[tuple[object, ...], R] | None = kb.memo.get(cached)
             if memo is None:
                 memo = kb.memo.setdefault(cached, {})
-            try:
-                return memo[args]
-            except KeyError:
-                pass
+            found = memo.get(args, _ABSENT)
+            if type(found) is Deferred:  # kept in the cache folder: unpickled the first time it is asked for
+                found = memo[args] = found.get()
+            if found is not _ABSENT:
+                return found  # type: ignore[return-value]  # what fn gave
             value = fn(kb, *args, **kwargs)  # kwargs is empty here
             if len(memo) >= maxsize:
                 memo.clear()

@@ -91,13 +91,19 @@ def test_another_engine_has_another_key(files: KnowledgeFiles, monkeypatch: pyte
     assert prepared_cache.key(files, shapes_checked=True) != before
 
 
-@pytest.mark.parametrize("damage", ["flipped byte", "truncated", "not a pickle"])
+@pytest.mark.parametrize(
+    "damage", ["flipped byte", "flipped in the pickle", "flipped in a blob", "truncated", "not a pickle"]
+)
 def test_a_damaged_entry_is_prepared_again_not_trusted(cache: Path, files: KnowledgeFiles, damage: str) -> None:
     KnowledgeBase.from_files(files, checks="none")
     entry = _entry(cache, files)
     data = bytearray(entry.read_bytes())
     if damage == "flipped byte":
         data[len(data) // 2] ^= 0xFF
+    elif damage == "flipped in the pickle":
+        data[len(data) - len(_disk_cache.read_pickle("prepared", entry.name) or b"") + 50] ^= 0xFF
+    elif damage == "flipped in a blob":  # the graphs' and groups' bytes, checked while the rest is unpickled
+        data[-1] ^= 0xFF
     elif damage == "truncated":
         del data[len(data) // 2 :]
     else:
@@ -107,6 +113,27 @@ def test_a_damaged_entry_is_prepared_again_not_trusted(cache: Path, files: Knowl
     kb = KnowledgeBase.from_files(files, checks="none")
     assert kb.content_hash == files.content_hash
     assert prepared_cache.read(files, shapes_checked=False) is not None  # written again
+
+
+@pytest.mark.parametrize("where", ["first part", "rest", "neither"])
+def test_a_pickle_whose_blobs_are_checked_apart_is_read_only_if_both_parts_match(cache: Path, where: str) -> None:
+    from reasoner._rdf import pickled
+
+    value = {"blob": pickled.Deferred(data=pickled.dumps(list(range(300_000))))}  # over a megabyte: a thread checks it
+    data = pickled.dumps(value)
+    assert len(data) - pickled.blobs_at(data) > _disk_cache._CHECKED_APART
+    _disk_cache.write_pickle("prepared", "k", data, keep=8, first=pickled.blobs_at(data))
+    path = cache / "prepared" / "k"
+    raw = bytearray(path.read_bytes())
+    if where == "first part":
+        raw[len(raw) - len(data) + 10] ^= 0xFF
+    elif where == "rest":
+        raw[-1] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    back = _disk_cache.kept("prepared", "k", dict)
+    assert (_disk_cache.read_pickle("prepared", "k") is None) is (back is None) is (where != "neither")
+    if back is not None:
+        assert back["blob"].get() == list(range(300_000))
 
 
 def test_an_entry_with_the_right_digest_but_not_a_knowledge_base_is_refused(cache: Path, files: KnowledgeFiles) -> None:

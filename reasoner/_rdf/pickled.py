@@ -6,7 +6,9 @@ quarter of a second to load. Here each term is pickled once (pickle's memo keeps
 term) and rebuilt by writing ``Literal``'s four slots, as :mod:`reasoner._rdf.terms` does, and
 as one object per term shared with the process-wide table of interned terms (``INTERNED``), so
 terms loaded here are the very objects the vocabulary and earlier loads made. A graph's
-``Memory`` store is pickled with its indexes, as rdflib leaves it.
+``Memory`` store is pickled with its indexes, as rdflib leaves it. Frozen dataclasses with slots
+are rebuilt through their slots' setters. A :class:`Deferred`'s bytes are written after the pickle
+(protocol 5's out-of-band buffers) and come back as views of the bytes read, not copies.
 
 Only for data this process or another of the same user wrote (reasoner/_disk_cache.py checks
 who wrote it, and its digest, before :func:`loads`): unpickling runs code named in the data.
@@ -160,6 +162,12 @@ def loads(data: Blob) -> object:
     finally:
         if enabled:
             gc.enable()
+
+
+def blobs_at(data: Blob) -> int:
+    """Where the blobs :func:`dumps` wrote after the pickle begin (its length when ``data`` has none)."""
+    size, count = _COUNTS.unpack_from(data)
+    return int(_COUNTS.size + count * _LENGTH.size + size)
 
 
 def out_of_band(data: Blob, protocol: int) -> object:

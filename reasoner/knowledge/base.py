@@ -173,13 +173,14 @@ class KnowledgeBase:
     def prepared_state(self) -> dict[str, Any]:
         """What a prepared knowledge base is, but for its folder and what functions not ``kept`` remember."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("root", "memo")}
-        state["memo"] = {f: dict(entries) for f, entries in self.memo.items() if f in KEPT}
+        # Each entry apart: a determination reads its own policy's (reasoner/_memo.py unpickles it then).
+        state["memo"] = {f: {a: Deferred(v) for a, v in e.items()} for f, e in self.memo.items() if f in KEPT}
         return state
 
     @classmethod
     def _revived(cls, state: dict[str, Any], root: Path) -> KnowledgeBase:
         kb = cls.__new__(cls)
-        kb.__dict__.update(state, root=root, memo=dict(state.get("memo") or {}))
+        kb.__dict__.update(state, root=root, memo={f: dict(e) for f, e in (state.get("memo") or {}).items()})
         return kb
 
     def _read_ahead(self) -> None:

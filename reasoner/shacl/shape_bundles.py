@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from typing import SupportsIndex
 
 from rdflib import Graph
 from rdflib.term import BNode, Node, URIRef
@@ -27,19 +26,19 @@ from reasoner._rdf.pickled import Deferred
 Bundle = tuple[Graph, frozenset[Node]]
 
 
-def bundles(shapes: Graph, names: frozenset[Node], group_of: Mapping[Node, str]) -> dict[str, bytes]:
-    """For each group of ``group_of`` (root shape -> group), its pickled :data:`Bundle`."""
+def bundles(shapes: Graph, names: frozenset[Node], group_of: Mapping[Node, str]) -> dict[str, Deferred[Bundle]]:
+    """For each group of ``group_of`` (root shape -> group), its :data:`Bundle`, kept pickled."""
     members: dict[str, list[Node]] = {}
     for root, group in group_of.items():
         members.setdefault(group, []).append(root)
-    out = {}
+    out: dict[str, Deferred[Bundle]] = {}
     for group, roots in members.items():
         graph = Graph(store="SimpleMemory")  # no contexts: made, pickled and read faster; only ever read
         for s in _reached(shapes, roots):
             for p, o in shapes.predicate_objects(s):
                 graph.add((s, p, o))
         held = frozenset(s for s in graph.subjects(unique=True) if s in names)
-        out[group] = pickled.dumps((graph, held))
+        out[group] = Deferred(data=pickled.dumps((graph, held)))
     return out
 
 
@@ -59,16 +58,17 @@ def _reached(shapes: Graph, roots: Iterable[Node]) -> set[Node]:
 class ShapeGraphs:
     """The graph to read a shape from: its group's where a group holds it, else the whole shapes graph."""
 
-    def __init__(self, whole: Deferred[Graph], kept: Mapping[str, pickled.Blob], group_of: Mapping[Node, str]) -> None:
+    def __init__(
+        self, whole: Deferred[Graph], kept: Mapping[str, Deferred[Bundle]], group_of: Mapping[Node, str]
+    ) -> None:
         self.whole = whole
         self._kept = kept
         self._group_of = group_of
         self._holding: dict[Node, Bundle] = {}  # by subject, as groups are read; written under the lock
         self._lock = threading.Lock()
 
-    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, tuple[object, ...]]:
-        kept = {group: pickled.out_of_band(data, int(protocol)) for group, data in self._kept.items()}
-        return ShapeGraphs, (self.whole, kept, self._group_of)  # the groups as kept, not as read
+    def __reduce__(self) -> tuple[object, tuple[Deferred[Graph], Mapping[str, Deferred[Bundle]], Mapping[Node, str]]]:
+        return ShapeGraphs, (self.whole, self._kept, self._group_of)
 
     def graph_for(self, node: Node) -> Graph:
         """A graph holding every triple shape ``node`` reaches: a group's, or the whole graph."""
@@ -95,8 +95,7 @@ class ShapeGraphs:
         with self._lock:
             found = self._holding.get(node)
             if found is None:
-                found = pickled.loads(self._kept[group])  # type: ignore[assignment]  # what bundles() kept
-                assert found is not None
+                found = self._kept[group].get()
                 for s in found[0].subjects(unique=True):  # the root among them
                     self._holding.setdefault(s, found)
         return found
