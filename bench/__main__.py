@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["## (c) Knowledge base scale (bundled plus N generated policies; facet RFA example)", "", *rows, ""]
     lines += [
         f"Determination at the largest N / at N = 0: {c['det_ratio']:.2f}x (goal: at most 1.5x). Load at the largest",
-        f"N / at N = 0 (issue 21's goal: at most 2x at N = 50): {c['cached_ratio']:.1f}x from the cache folder, what",
+        f"N / at N = 0 (issue 21's goal: at most 2x at N = 50): {c['cached_ratio']:.2f}x from the cache folder, what",
         f"every later process pays; {c['prepare_ratio']:.1f}x for the first load of the files, which prepares it",
         f"({c['load_last']:.2f} s; goal of issue 7: under 10 s); {c['cold_ratio']:.1f}x for a whole cold `determine`.",
         f"A knowledge base is used only if it lints clean: the lint at the largest N took {c['lint_last']:.2f} s, "
