@@ -13,6 +13,7 @@ import hashlib
 from typing import Any
 
 from reasoner import _disk_cache
+from reasoner._rdf.shared import shared
 from reasoner.knowledge.files import KnowledgeFiles
 
 #: How many prepared knowledge bases the cache folder keeps (the newest).
@@ -37,4 +38,5 @@ def read(files: KnowledgeFiles, *, shapes_checked: bool) -> dict[str, Any] | Non
 
 def write(files: KnowledgeFiles, state: dict[str, Any], *, shapes_checked: bool) -> None:
     """Keep a prepared state for these files (silently not at all where the cache folder cannot be written)."""
-    _disk_cache.keep(_KIND, key(files, shapes_checked=shapes_checked), state, most=KEEP)
+    # Equal values made one object: a load then makes each once (two in three of the criteria table's repeat).
+    _disk_cache.keep(_KIND, key(files, shapes_checked=shapes_checked), shared(state), most=KEEP)
