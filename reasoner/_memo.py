@@ -34,6 +34,27 @@ K = TypeVar("K", bound=HasMemo)
 _ABSENT = object()
 
 
+class Kept:
+    """A memo entry as kept in the cache folder with its knowledge base: its value, unpickled when first asked for.
+
+    A type of its own, so that a function whose value is itself a ``Deferred`` gets that value.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = Deferred(value)
+
+    def __reduce__(self) -> tuple[object, tuple[Deferred[Any]]]:
+        return _kept, (self.value,)
+
+
+def _kept(value: Deferred[Any]) -> Kept:
+    made = Kept.__new__(Kept)
+    made.value = value
+    return made
+
+
 def per_knowledge_base(
     maxsize: int, *, ahead: Callable[[Any], Iterable[tuple[Any, ...]]] | None = None
 ) -> Callable[[Callable[Concatenate[K, P], R]], Callable[Concatenate[K, P], R]]:
@@ -54,9 +75,9 @@ def per_knowledge_base(
             memo: dict[tuple[object, ...], R] | None = kb.memo.get(cached)
             if memo is None:
                 memo = kb.memo.setdefault(cached, {})
-            found = memo.get(args, _ABSENT)
-            if type(found) is Deferred:  # kept in the cache folder: unpickled the first time it is asked for
-                found = memo[args] = found.get()
+            found: object = memo.get(args, _ABSENT)
+            if type(found) is Kept:  # read back from the cache folder: unpickled the first time it is asked for
+                found = memo[args] = found.value.get()  # type: ignore[assignment]  # what fn gave, pickled
             if found is not _ABSENT:
                 return found  # type: ignore[return-value]  # what fn gave
             value = fn(kb, *args, **kwargs)  # kwargs is empty here

@@ -162,9 +162,14 @@ def test_the_files_read_are_the_turtle_under_ontology_and_shapes_ordered_as_path
     for rel in [*written, "ontology/notes.md", "other/x.ttl"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(rel.encode())
-    (tmp_path / "shapes/linked").symlink_to(tmp_path / "other")  # followed, as Path.rglob follows it
+    (tmp_path / "shapes/linked").symlink_to(tmp_path / "other")  # not walked
+    (tmp_path / "shapes/up").symlink_to(tmp_path)  # nor a loop
+    (tmp_path / "shapes/folder.ttl").mkdir()  # listed, and unreadable
     files = KnowledgeFiles.read(tmp_path)
-    expected = sorted((tmp_path / f).relative_to(tmp_path) for f in [*written, "shapes/linked/x.ttl"])
-    assert [rel for rel, _ in files.files] == [p.as_posix() for p in expected]
+    as_rglob = [p for f in ("ontology", "shapes") for p in sorted((tmp_path / f).rglob("*.ttl"))]
+    listed = [rel for rel, _ in files.files] + [u.split(":")[0] for u in files.unreadable]
+    assert sorted(listed) == sorted(p.relative_to(tmp_path).as_posix() for p in as_rglob)
+    expected = [p.relative_to(tmp_path).as_posix() for p in as_rglob if p.is_file()]
+    assert [rel for rel, _ in files.files] == expected
     assert dict(files.files)["ontology/a/b.ttl"] == b"ontology/a/b.ttl"
-    assert files.unreadable == ()
+    assert files.unreadable == ("shapes/folder.ttl: IsADirectoryError",)

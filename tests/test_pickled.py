@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import pickle
 from decimal import Decimal
@@ -133,3 +134,19 @@ def test_loads_refuses_what_dumps_did_not_write() -> None:
         pickled.loads(data + b"x")
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the header's garbage makes
         pickled.loads(pickle.dumps({"a": 1}))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _OwnReduce:
+    path: str
+    handle: object = None
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return _OwnReduce, (self.path,)  # the handle is not pickled
+
+
+def test_a_slotted_dataclass_that_says_how_it_is_pickled_is_pickled_so() -> None:
+    import threading
+
+    back = pickled.loads(pickled.dumps(_OwnReduce("x", threading.Lock())))
+    assert back == _OwnReduce("x") and back.handle is None

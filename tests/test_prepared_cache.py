@@ -136,6 +136,25 @@ def test_a_pickle_whose_blobs_are_checked_apart_is_read_only_if_both_parts_match
         assert back["blob"].get() == list(range(300_000))
 
 
+def test_a_pickle_whose_blobs_cannot_be_checked_in_a_thread_is_checked_in_line(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from reasoner._rdf import pickled
+
+    value = {"blob": pickled.Deferred(data=pickled.dumps(list(range(300_000))))}
+    data = pickled.dumps(value)
+    _disk_cache.write_pickle("prepared", "k", data, keep=8, first=pickled.blobs_at(data))
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    back = _disk_cache.kept("prepared", "k", dict)
+    assert back is not None and back["blob"].get() == list(range(300_000))
+
+
 def test_an_entry_with_the_right_digest_but_not_a_knowledge_base_is_refused(cache: Path, files: KnowledgeFiles) -> None:
     _disk_cache.write_pickle("prepared", _entry(cache, files).name, b"\x80\x05K\x07.", keep=8)  # pickle of 7
     assert _disk_cache.read_pickle("prepared", _entry(cache, files).name) is not None

@@ -17,6 +17,7 @@ Keyed by the rdflib version, since the store's indexes are its internals.
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import datetime as dt
 import gc
@@ -96,11 +97,33 @@ def _slotted_fields(kind: type) -> tuple[tuple[str, ...], tuple[Callable[[object
     if found is _SLOTTED:
         names = tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else ()
         slots = [getattr(kind, n, None) for n in names]
-        if names and "__slots__" in kind.__dict__ and all(isinstance(d, MemberDescriptorType) for d in slots):
+        if (
+            names
+            and "__slots__" in kind.__dict__
+            and all(isinstance(d, MemberDescriptorType) for d in slots)
+            and not _pickles_itself(kind)
+        ):
             found = _SLOTTED[kind] = names, tuple(d.__set__ for d in slots)  # type: ignore[union-attr]  # descriptors
         else:
             found = _SLOTTED[kind] = None
     return found  # type: ignore[return-value]  # not the sentinel: found or just worked out
+
+
+def _pickles_itself(kind: type) -> bool:
+    """Whether ``kind`` says how it is pickled, other than by what dataclasses write for slots."""
+    for klass in kind.__mro__[:-1]:  # not object
+        for hook in (
+            "__reduce__",
+            "__reduce_ex__",
+            "__getnewargs__",
+            "__getnewargs_ex__",
+            "__getstate__",
+            "__setstate__",
+        ):
+            found = klass.__dict__.get(hook)
+            if found is not None and getattr(found, "__module__", None) != "dataclasses":
+                return True
+    return kind in copyreg.dispatch_table
 
 
 def _slotted(kind: type, values: tuple[object, ...]) -> object:

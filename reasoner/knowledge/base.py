@@ -24,7 +24,7 @@ from typing import Literal as TypingLiteral
 from rdflib import RDF, RDFS, SH, Graph, URIRef
 from rdflib.term import Node
 
-from reasoner._memo import KEPT, per_knowledge_base
+from reasoner._memo import KEPT, Kept, per_knowledge_base
 from reasoner._rdf.pickled import Deferred
 from reasoner._rdf.turtle import TurtleSyntaxError
 from reasoner.errors import KnowledgeBaseError, KnowledgeBaseLintError, UnknownPolicyError
@@ -174,7 +174,7 @@ class KnowledgeBase:
         """What a prepared knowledge base is, but for its folder and what functions not ``kept`` remember."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("root", "memo")}
         # Each entry apart: a determination reads its own policy's (reasoner/_memo.py unpickles it then).
-        state["memo"] = {f: {a: Deferred(v) for a, v in e.items()} for f, e in self.memo.items() if f in KEPT}
+        state["memo"] = {f: {a: Kept(v) for a, v in e.items()} for f, e in self.memo.items() if f in KEPT}
         return state
 
     @classmethod

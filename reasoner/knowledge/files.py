@@ -105,14 +105,16 @@ def _digest(files: Iterable[tuple[str, bytes]]) -> str:
 def _turtle_files(root: Path) -> list[str]:
     """The ``*.ttl`` files under ``root/ontology`` and ``root/shapes``, relative to ``root``, ordered as paths.
 
-    ``os.walk`` rather than ``Path.rglob``: half the time, which a command on a large knowledge base feels.
+    ``os.walk`` rather than ``Path.rglob``: half the time, which a command on a large knowledge base
+    feels. The same entries: a folder reached through a symbolic link is not walked, and a folder
+    named ``*.ttl`` is listed (to be reported unreadable).
     """
     out: list[str] = []
     for folder in ("ontology", "shapes"):
         found = []
-        for at, _folders, names in os.walk(root / folder, followlinks=True):  # as rglob follows them
+        for at, folders, names in os.walk(root / folder):
             rel = Path(at).relative_to(root).as_posix()
-            found += [f"{rel}/{name}" for name in names if name.endswith(".ttl")]
+            found += [f"{rel}/{name}" for name in (*names, *folders) if name.endswith(".ttl")]
         out += sorted(found, key=lambda rel: rel.split("/"))  # by parts, as paths sort
     return out
 
