@@ -170,20 +170,23 @@ def _read_checking(kind: str, key: str) -> tuple[memoryview, Callable[[], bool]]
     digests = data[len(_MAGIC) : len(_MAGIC) + 64], data[len(_MAGIC) + 64 : len(_MAGIC) + 128]
     if first > len(body) or _hex(body[:first]) != digests[0]:
         return None
-    rest = body[first:]
-    if len(rest) < _CHECKED_APART:
-        matches = _hex(rest) == digests[1]
-        return body, lambda: matches
-    results: list[bool] = []
-    checking = threading.Thread(target=lambda: results.append(_hex(rest) == digests[1]), daemon=True)
+    rest, results = body[first:], []
+
+    def check() -> None:
+        results.append(_hex(rest) == digests[1])
+
+    checking = threading.Thread(target=check, daemon=True) if len(rest) >= _CHECKED_APART else None
     try:
-        checking.start()
-    except RuntimeError:  # no thread to be had (a limit, or the interpreter shutting down): checked here
-        matches = _hex(rest) == digests[1]
-        return body, lambda: matches
+        if checking is not None:
+            checking.start()
+    except RuntimeError:  # no thread to be had (a limit, or the interpreter shutting down)
+        checking = None
+    if checking is None:
+        check()
 
     def rest_matches() -> bool:
-        checking.join()
+        if checking is not None:
+            checking.join()
         return results == [True]
 
     return body, rest_matches

@@ -42,17 +42,8 @@ class Kept:
 
     __slots__ = ("value",)
 
-    def __init__(self, value: object) -> None:
-        self.value = Deferred(value)
-
-    def __reduce__(self) -> tuple[object, tuple[Deferred[Any]]]:
-        return _kept, (self.value,)
-
-
-def _kept(value: Deferred[Any]) -> Kept:
-    made = Kept.__new__(Kept)
-    made.value = value
-    return made
+    def __init__(self, value: Deferred[Any]) -> None:
+        self.value = value
 
 
 def per_knowledge_base(
@@ -77,7 +68,7 @@ def per_knowledge_base(
                 memo = kb.memo.setdefault(cached, {})
             found: object = memo.get(args, _ABSENT)
             if type(found) is Kept:  # read back from the cache folder: unpickled the first time it is asked for
-                found = memo[args] = found.value.get()  # type: ignore[assignment]  # what fn gave, pickled
+                found = memo[args] = found.value.get()
             if found is not _ABSENT:
                 return found  # type: ignore[return-value]  # what fn gave
             value = fn(kb, *args, **kwargs)  # kwargs is empty here

@@ -53,7 +53,7 @@ def test_an_entry_read_back_from_the_cache_folder_is_its_value_even_when_that_is
     fresh = _Holder()
     made, listed = _lazy(fresh, "a"), _plain(fresh, "b")
     # What a prepared knowledge base keeps (base.py: prepared_state), pickled and read back.
-    kept = {f: {args: Kept(v) for args, v in entries.items()} for f, entries in fresh.memo.items()}
+    kept = {f: {args: Kept(Deferred(v)) for args, v in entries.items()} for f, entries in fresh.memo.items()}
     revived = _Holder(memo=pickled.loads(pickled.dumps(kept)))  # type: ignore[arg-type]
     first, again = _lazy(revived, "a"), _lazy(revived, "a")
     assert type(first) is Deferred and first is again and first.get() == made.get() == ["a"]

@@ -146,7 +146,7 @@ _LENGTH = struct.Struct("<Q")
 def dumps(obj: object) -> bytes:
     """``obj`` pickled, its rdflib terms and read-only mappings in the fast form :func:`loads` reads.
 
-    Blobs given to :func:`out_of_band` (a :class:`Deferred`'s) are written after the pickle, so
+    A :class:`Deferred`'s bytes are written after the pickle (out-of-band buffers), so
     that :func:`loads` hands them out as views of its input rather than copies: a copy of
     megabytes costs more than reading them, in a fresh process, whose every page is new.
     """
@@ -193,11 +193,6 @@ def blobs_at(data: Blob) -> int:
     return int(_COUNTS.size + count * _LENGTH.size + size)
 
 
-def out_of_band(data: Blob, protocol: int) -> object:
-    """``data`` to return from a ``__reduce_ex__(protocol)``: kept out of band by :func:`dumps` (protocol 5)."""
-    return pickle.PickleBuffer(data) if protocol >= 5 else bytes(data)
-
-
 _T = TypeVar("_T")
 
 
@@ -230,8 +225,9 @@ class Deferred(Generic[_T]):
         return self._value  # type: ignore[return-value]  # set above or at construction
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, tuple[object]]:
-        data = self._data
-        return _deferred, (out_of_band(dumps(self._value) if data is None else data, int(protocol)),)
+        data = dumps(self._value) if self._data is None else self._data
+        # Out of band where the pickler can take it (dumps() does); another gets plain bytes.
+        return _deferred, (pickle.PickleBuffer(data) if int(protocol) >= 5 else bytes(data),)
 
 
 def _deferred(data: Blob) -> Deferred[Any]:

@@ -42,7 +42,7 @@ class _Sharing:
             return self._values.setdefault((kind, value), value)
         if kind is tuple or kind is frozenset:
             items = kind(self.copy(v) for v in value)
-            if all(type(v) in _EXACT or self._exact(v) for v in items):
+            if all(self._exact(v) for v in items):
                 return self._values.setdefault((kind, items), items)
             return items
         done = self._copies.get(id(value))

@@ -174,7 +174,7 @@ class KnowledgeBase:
         """What a prepared knowledge base is, but for its folder and what functions not ``kept`` remember."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("root", "memo")}
         # Each entry apart: a determination reads its own policy's (reasoner/_memo.py unpickles it then).
-        state["memo"] = {f: {a: Kept(v) for a, v in e.items()} for f, e in self.memo.items() if f in KEPT}
+        state["memo"] = {f: {a: Kept(Deferred(v)) for a, v in e.items()} for f, e in self.memo.items() if f in KEPT}
         return state
 
     @classmethod

@@ -50,7 +50,8 @@ from rdflib.term import Node
 
 from reasoner._memo import per_knowledge_base
 from reasoner.knowledge import derivations
-from reasoner.knowledge.shape_paths import LAST, NEVER, ends_in, path_nodes, reachable
+from reasoner.knowledge.shape_paths import LAST, NEVER, ends_in, path_nodes
+from reasoner.shacl.shape_bundles import reachable
 from reasoner.vocab import CASE_DATA, CV, GR
 
 if TYPE_CHECKING:

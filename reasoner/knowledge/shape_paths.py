@@ -1,13 +1,11 @@
 """Reading SHACL path expressions and shapes graphs, for the relevance analysis (reasoner/knowledge/relevance.py).
 
-Where a path's values can be facts of a kind's link (:func:`ends_in`), the nodes a path is made of
-(:func:`path_nodes`), and everything reachable from some nodes (:func:`reachable`). Reads only a
-shapes graph.
+Where a path's values can be facts of a kind's link (:func:`ends_in`) and the nodes a path is made
+of (:func:`path_nodes`); everything reachable from some nodes is
+``reasoner.shacl.shape_bundles.reachable``. Reads only a shapes graph.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from rdflib import RDF, Graph, URIRef
 from rdflib.namespace import SH
@@ -52,16 +50,4 @@ def path_nodes(shapes: Graph, path: Node) -> set[Node]:
             continue
         out.add(node)
         stack.extend(shapes.objects(node, None))
-    return out
-
-
-def reachable(shapes: Graph, start: Iterable[Node]) -> set[Node]:
-    """Every node reachable from ``start`` along any triple of ``shapes`` (lists included)."""
-    out: set[Node] = set()
-    stack = list(start)
-    while stack:
-        node = stack.pop()
-        if node not in out:
-            out.add(node)
-            stack.extend(shapes.objects(node, None))
     return out

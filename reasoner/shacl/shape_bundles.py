@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping
 
 from rdflib import Graph
-from rdflib.term import BNode, Node, URIRef
+from rdflib.term import Node
 
 from reasoner._rdf import pickled
 from reasoner._rdf.pickled import Deferred
@@ -34,7 +34,7 @@ def bundles(shapes: Graph, names: frozenset[Node], group_of: Mapping[Node, str])
     out: dict[str, Deferred[Bundle]] = {}
     for group, roots in members.items():
         graph = Graph(store="SimpleMemory")  # no contexts: made, pickled and read faster; only ever read
-        for s in _reached(shapes, roots):
+        for s in reachable(shapes, roots):  # a literal is the subject of nothing
             for p, o in shapes.predicate_objects(s):
                 graph.add((s, p, o))
         held = frozenset(s for s in graph.subjects(unique=True) if s in names)
@@ -42,17 +42,16 @@ def bundles(shapes: Graph, names: frozenset[Node], group_of: Mapping[Node, str])
     return out
 
 
-def _reached(shapes: Graph, roots: Iterable[Node]) -> set[Node]:
-    """The roots and every subject of ``shapes`` they reach through objects, at any depth."""
-    seen: set[Node] = set()
-    stack = list(roots)
+def reachable(shapes: Graph, start: Iterable[Node]) -> set[Node]:
+    """Every node reachable from ``start`` along any triple of ``shapes`` (lists and literals included)."""
+    out: set[Node] = set()
+    stack = list(start)
     while stack:
         node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(o for o in shapes.objects(node) if isinstance(o, (URIRef, BNode)) and o not in seen)
-    return seen
+        if node not in out:
+            out.add(node)
+            stack.extend(shapes.objects(node, None))
+    return out
 
 
 class ShapeGraphs:
