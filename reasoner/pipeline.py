@@ -16,6 +16,7 @@ from decimal import Decimal
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
+from reasoner._collector import paused
 from reasoner._memo import per_knowledge_base
 from reasoner._rdf.case_store import CaseGraph, CaseStore
 from reasoner.enrich.stage import enrich
@@ -79,6 +80,7 @@ def resolve_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> Policy
     return found
 
 
+@paused
 def determine(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
     """Determine a case given as bytes (``fmt`` is ``"turtle"`` or ``"json"``)."""
     if fmt == "json":
@@ -86,6 +88,7 @@ def determine(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str
     return _run(parse_case(payload, fmt, kb), kb, policy)
 
 
+@paused
 def determine_case(case: CaseIn, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
     """Determine a JSON case already validated (``load_json``), as :func:`determine` does its bytes."""
     # The policy is known before the graph is built: leave out history it cannot see. As
@@ -98,6 +101,7 @@ def determine_case(case: CaseIn, kb: KnowledgeBase, *, policy: str | None = None
     return _run(to_case(case, kb, seen), kb, policy)
 
 
+@paused
 def determine_graph(case: Graph, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
     """Determine a case graph under a policy (default: the policy the case names); ``case`` is not modified."""
     owned = intake.sanitise(case, kb)
@@ -105,6 +109,7 @@ def determine_graph(case: Graph, kb: KnowledgeBase, *, policy: str | None = None
     return _run(ParsedCase(owned), kb, policy)
 
 
+@paused
 def determine_parsed(case: ParsedCase, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
     """Determine a case returned by :func:`parse_case`; its graph is not modified.
 

@@ -127,16 +127,16 @@ def _parse_with_oxigraph(text: str) -> Graph | None:
             found = converted[t] = term(t)
         return found  # type: ignore[return-value]  # not False: found or just converted
 
-    def term(t: object) -> Node | None:
+    def term(t: object) -> Node | None:  # calls nothing that calls convert: no cycle keeps the terms (PHI)
         if isinstance(t, oxigraph.NamedNode):
-            return _VOCABULARY_TERMS.get(t.value) or URIRef(t.value)
+            return _named(t.value)
         if isinstance(t, oxigraph.BlankNode):
             return BNode()
         if isinstance(t, oxigraph.Literal):
             if t.language:
                 return RDFLiteral(t.value, lang=t.language)
-            datatype = None if t.datatype.value == _XSD_STRING else convert(t.datatype)
-            made = RDFLiteral(t.value, datatype=datatype)  # type: ignore[arg-type]  # an IRI converts to a URIRef
+            datatype = None if t.datatype.value == _XSD_STRING else _named(t.datatype.value)
+            made = RDFLiteral(t.value, datatype=datatype)
             return None if made.ill_typed else made  # rdflib's parser has its own rules for these
         return None  # an RDF 1.2 triple term, which rdflib's parser does not know either
 
@@ -167,6 +167,10 @@ _NUMERIC = frozenset(URIRef(d) for d in NUMERIC_DATATYPES)
 _RDF_TYPE = RDF.type
 _VOCABULARY_TERMS = {str(t): t for ns in (CV, GR) for t in (getattr(ns, n) for n in ns.__annotations__)}
 _VOCABULARY_TERMS |= {str(t): t for t in (RDF.type, XSD.string, XSD.decimal, XSD.integer, XSD.date, XSD.boolean)}
+
+
+def _named(iri: str) -> URIRef:
+    return _VOCABULARY_TERMS.get(iri) or URIRef(iri)
 
 
 @contextmanager

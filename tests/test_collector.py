@@ -1,0 +1,147 @@
+"""The collector paused while determinations run (reasoner/_collector.py), and why that is safe."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.generated import case_with_relevant_history
+from reasoner import KnowledgeBase, _collector, determine
+from reasoner.enrich.stage import enrich
+from reasoner.errors import CaseError
+from reasoner.intake.fhir.pas import read_pas
+from reasoner.intake.turtle import CaseFormat
+from reasoner.interop.pas import review
+from reasoner.pipeline import determine_parsed, parse_case
+
+from .conftest import ROOT
+
+CASES = sorted(p for p in (ROOT / "examples" / "cases").iterdir() if ".expected." not in p.name)
+FORMATS: dict[str, CaseFormat] = {".json": "json", ".ttl": "turtle", ".jsonld": "json-ld"}
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_determination_runs_with_the_collector_paused_and_resumes_it(
+    kb: KnowledgeBase, collector_on: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return enrich(*args, **kwargs)
+
+    monkeypatch.setattr("reasoner.pipeline.enrich", spy)
+    d = determine((ROOT / "examples/cases/sij-seed-neurectomy.json").read_bytes(), "json", kb)
+    assert d.outcome.value == "not-medically-necessary"
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_an_error_in_a_determination_resumes_the_collector(kb: KnowledgeBase, collector_on: None) -> None:
+    with pytest.raises(CaseError, match="line 1, column 2"):
+        determine(b"{not json", "json", kb)
+    assert gc.isenabled()
+
+
+def test_a_collector_the_host_disabled_stays_disabled(kb: KnowledgeBase) -> None:
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        determine((ROOT / "examples/cases/sij-seed-neurectomy.json").read_bytes(), "json", kb)
+        assert not gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
+
+
+def _holding(started: threading.Event, release: threading.Event) -> threading.Thread:
+    @_collector.paused
+    def hold() -> None:
+        started.set()
+        release.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert started.wait(30)
+    return thread
+
+
+def test_overlapping_determinations_keep_it_paused_until_the_last_returns(collector_on: None) -> None:
+    started, release = threading.Event(), threading.Event()
+    thread = _holding(started, release)
+    try:
+        assert not gc.isenabled()
+        _collector.paused(lambda: None)()  # begins and ends while the other still runs
+        assert not gc.isenabled()
+    finally:
+        release.set()
+        thread.join(30)
+    assert gc.isenabled()
+
+
+def test_a_determination_beginning_after_too_many_objects_collects_first(
+    collector_on: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_collector, "MOST_UNCOLLECTED", 1_000)
+    started, release = threading.Event(), threading.Event()
+    thread = _holding(started, release)
+    try:
+        garbage = [_Cycle() for _ in range(5_000)]
+        probe = weakref.ref(garbage[0])
+        del garbage
+        assert probe() is not None  # in a cycle: only the collector frees it, and it is paused
+        _collector.paused(lambda: None)()
+        assert probe() is None
+        assert not gc.isenabled()  # the pause goes on
+    finally:
+        release.set()
+        thread.join(30)
+
+
+def _cycles_after(run: Callable[[], object]) -> int:
+    """How many objects a second call of ``run`` leaves in reference cycles (the first fills caches)."""
+    run()
+    was = gc.isenabled()
+    gc.collect()
+    gc.freeze()  # what is alive now is not counted, and the next pass does not walk it
+    gc.disable()
+    try:
+        run()
+        return gc.collect()
+    finally:
+        gc.unfreeze()
+        if was:
+            gc.enable()
+
+
+@pytest.mark.parametrize("case", [p for p in CASES if p.suffix in FORMATS], ids=lambda p: p.name)
+def test_a_determination_leaves_nothing_for_the_collector(kb: KnowledgeBase, case: Path) -> None:
+    """What makes the pause safe: a determination's objects all go with their reference counts."""
+    payload, fmt = case.read_bytes(), FORMATS[case.suffix]
+    assert _cycles_after(lambda: determine_parsed(parse_case(payload, fmt, kb), kb)) == 0
+
+
+def test_a_long_history_and_a_pas_review_leave_nothing_for_the_collector(kb: KnowledgeBase) -> None:
+    payload = case_with_relevant_history(200)
+    assert _cycles_after(lambda: determine(payload, "json", kb, policy="medicare-facet-lcd")) == 0
+    pas = read_pas((ROOT / "examples/fhir/sij-seed-neurectomy.pas.json").read_bytes(), kb)
+    assert _cycles_after(lambda: review(pas, kb, policy=None)) == 0
