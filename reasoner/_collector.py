@@ -1,23 +1,26 @@
 """Python's cyclic garbage collector, paused while a determination runs.
 
-A determination makes tens of thousands of short-lived objects (a 1,000-item history, about
-200,000) and no reference cycles, so each object is freed by its reference count when the
-determination returns. Meanwhile the collector's passes would walk the young objects again and
-again, and its full passes every object still alive: 4 % of the seed's determination and 16 %
-of a 1,000-item history's (bench/README.md, "where a determination's time goes"). Paused, it
-collects as usual from the next allocation after the last determination running returns.
+A determination makes tens of thousands of short-lived objects (a 1,000-item history holds
+about 90,000 at its peak) and no reference cycles, so each object is freed by its reference
+count; rdflib's JSON-LD parser is the exception, whose parse stays in a cycle until the
+collector's next pass. Meanwhile the collector's passes would walk the young objects again and
+again: 3 % of the seed's determination and 17 % of a 1,000-item history's (bench/README.md,
+"where a determination's time goes"). Paused, it collects as usual from the next allocation
+after the last determination running returns.
 
 The collector is one per process: the pause is counted across threads, so that it lasts until
-the last overlapping determination returns; a collector the host disabled stays disabled. On a
-busy server determinations may overlap without a break, and what else the process does (the
-HTTP stack) may make cycles meanwhile: a determination that begins when more than
-:data:`MOST_UNCOLLECTED` objects were made since the last pass runs a full pass first.
+the last overlapping determination returns; a collector the host disabled stays disabled; a
+process forked meanwhile starts with the collector on and nothing running. On a busy server
+determinations may overlap without a break, and what else the process does (the HTTP stack)
+may make cycles meanwhile: a determination that begins when more than :data:`MOST_UNCOLLECTED`
+objects were made since the last pass runs a full pass first.
 """
 
 from __future__ import annotations
 
 import functools
 import gc
+import os
 import threading
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -55,6 +58,18 @@ def _end() -> None:
         _running -= 1
         if _running == 0 and _ours:
             gc.enable()
+
+
+def _forked() -> None:
+    # The threads that were running determinations are not in the child: none will end them.
+    global _lock, _running, _ours
+    _lock = threading.Lock()
+    if _running and _ours:
+        gc.enable()
+    _running, _ours = 0, False
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def paused(fn: Callable[P, R]) -> Callable[P, R]:
