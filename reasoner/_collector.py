@@ -2,18 +2,20 @@
 
 A determination makes tens of thousands of short-lived objects (a 1,000-item history holds
 about 90,000 at its peak) and no reference cycles, so each object is freed by its reference
-count; rdflib's JSON-LD parser is the exception, whose parse stays in a cycle until the
-collector's next pass. Meanwhile the collector's passes would walk the young objects again and
-again: 3 % of the seed's determination and 17 % of a 1,000-item history's (bench/README.md,
-"where a determination's time goes"). Paused, it collects as usual from the next allocation
-after the last determination running returns.
+count. Meanwhile the collector's passes would walk the young objects again and again: 3 % of the
+seed's determination and 17 % of a 1,000-item history's (bench/README.md, "where a
+determination's time goes"). Paused, it collects as usual from the next allocation after the
+determination returns.
 
-The collector is one per process: the pause is counted across threads, so that it lasts until
-the last overlapping determination returns; a collector the host disabled stays disabled; a
-process forked meanwhile starts with the collector on and nothing running. On a busy server
-determinations may overlap without a break, and what else the process does (the HTTP stack)
-may make cycles meanwhile: a determination that begins when more than :data:`MOST_UNCOLLECTED`
-objects were made since the last pass runs a full pass first.
+The collector is one per process, so a pause is owned by the thread whose determination made it
+and ends when that determination returns, whatever else runs: what other threads do meanwhile
+(the HTTP stack, a failed request's traceback, rdflib's parsers, which leave what they parse in
+cycles) waits for a pass at most as long as one determination takes. A determination that
+begins in another thread's pause runs with it, and runs a full pass first when more than
+:data:`MOST_UNCOLLECTED` objects were made since the last one. A collector that is off when a
+determination begins (the host's choice) stays off; a process forked during a pause starts with
+the collector on. Parsing a Turtle or JSON-LD case is left outside the pause
+(pipeline.determine).
 """
 
 from __future__ import annotations
@@ -28,48 +30,55 @@ from typing import ParamSpec, TypeVar
 P = ParamSpec("P")
 R = TypeVar("R")
 
-#: How many more objects than were freed may be made, overlapping determinations running, before
-#: the next one to begin collects: a 1,000-item history's determination holds about 90,000 at most.
+#: How many more objects than were freed may be made in a pause before a determination that
+#: begins in it collects: a 1,000-item history holds about 90,000 at most.
 MOST_UNCOLLECTED = 500_000
 
 _lock = threading.Lock()
-_running = 0  # determinations running now, in every thread
-_ours = False  # whether the pause under way was made here (the collector was on when it began)
+_owner: int | None = None  # the thread whose determination made the pause under way
+_depth = 0  # its calls under way: they nest (determine_case runs _run)
 
 
-def _begin() -> None:
-    global _running, _ours
+def _begin() -> bool:
+    """Start or join a pause; whether this call must end it (its thread owns the pause)."""
+    global _owner, _depth
+    me = threading.get_ident()
     with _lock:
-        if _running == 0:
-            _ours = gc.isenabled()
-            if _ours:
-                gc.disable()
-            overdue = False
-        else:
-            overdue = _ours and gc.get_count()[0] > MOST_UNCOLLECTED  # counted while disabled, too
-        _running += 1
+        if _owner == me:
+            _depth += 1
+            return True
+        if _owner is None:
+            if not gc.isenabled():
+                return False
+            gc.disable()
+            _owner, _depth = me, 1
+            return True
+        overdue = gc.get_count()[0] > MOST_UNCOLLECTED  # counted while it is off, too
     if overdue:
         gc.collect()  # outside the lock: a finaliser it runs may start a determination
+    return False
 
 
 def _end() -> None:
-    global _running
+    global _owner, _depth
     with _lock:
-        _running -= 1
-        if _running == 0 and _ours:
+        _depth -= 1
+        if _depth == 0:
+            _owner = None
             gc.enable()
 
 
 def _forked() -> None:
-    # The threads that were running determinations are not in the child: none will end them.
-    global _lock, _running, _ours
+    # Only the thread that forked goes on in the child: a pause another thread owned would never end.
+    global _lock, _owner, _depth
     _lock = threading.Lock()
-    if _running and _ours:
+    if _owner is not None and _owner != threading.get_ident():
+        _owner, _depth = None, 0
         gc.enable()
-    _running, _ours = 0, False
 
 
-os.register_at_fork(after_in_child=_forked)
+# The lock is held across a fork, so that the child never sees a pause half begun or half ended.
+os.register_at_fork(before=lambda: _lock.acquire(), after_in_parent=lambda: _lock.release(), after_in_child=_forked)
 
 
 def paused(fn: Callable[P, R]) -> Callable[P, R]:
@@ -77,10 +86,11 @@ def paused(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        _begin()
+        owns = _begin()
         try:
             return fn(*args, **kwargs)
         finally:
-            _end()
+            if owns:
+                _end()
 
     return run

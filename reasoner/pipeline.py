@@ -80,11 +80,11 @@ def resolve_policy(case: Graph, kb: KnowledgeBase, policy: str | None) -> Policy
     return found
 
 
-@paused
 def determine(payload: bytes, fmt: CaseFormat, kb: KnowledgeBase, *, policy: str | None = None) -> Determination:
     """Determine a case given as bytes (``fmt`` is ``"turtle"`` or ``"json"``)."""
     if fmt == "json":
         return determine_case(load_json(payload), kb, policy=policy)
+    # Parsed before the collector's pause (reasoner/_collector.py): rdflib's parsers make cycles.
     return _run(parse_case(payload, fmt, kb), kb, policy)
 
 
@@ -158,6 +158,7 @@ def _lines(case: Graph, form: Callable[[Node], str]) -> Iterator[str]:
             yield f"{form(s)} {form(p)} {form(o)}"
 
 
+@paused
 def _run(case: ParsedCase, kb: KnowledgeBase, policy: str | None) -> Determination:
     chosen = resolve_policy(case.graph, kb, policy)
     ident = fingerprint(case, kb, chosen.id)

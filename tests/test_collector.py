@@ -17,7 +17,7 @@ from rdflib import Graph
 from bench.generated import case_with_relevant_history
 from reasoner import KnowledgeBase, _collector, determine
 from reasoner.enrich.stage import enrich
-from reasoner.errors import CaseError
+from reasoner.errors import UnknownPolicyError
 from reasoner.intake.fhir.pas import read_pas
 from reasoner.intake.turtle import CaseFormat
 from reasoner.interop.pas import review
@@ -60,9 +60,25 @@ def test_a_determination_runs_with_the_collector_paused_and_resumes_it(
 
 
 def test_an_error_in_a_determination_resumes_the_collector(kb: KnowledgeBase, collector_on: None) -> None:
-    with pytest.raises(CaseError, match="line 1, column 2"):
-        determine(b"{not json", "json", kb)
+    seed = (ROOT / "examples/cases/sij-seed-neurectomy.json").read_bytes()
+    with pytest.raises(UnknownPolicyError, match="no-such-policy"):
+        determine(seed, "json", kb, policy="no-such-policy")  # found in the pause, by resolve_policy
     assert gc.isenabled()
+
+
+def test_a_turtle_case_is_parsed_before_the_pause(kb: KnowledgeBase, collector_on: None) -> None:
+    """rdflib's parsers, the fallback of Turtle's and JSON-LD's, leave what they parse in cycles."""
+    seen: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return parse_case(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("reasoner.pipeline.parse_case", spy)
+        d = determine((ROOT / "examples/cases/sij-seed-neurectomy.ttl").read_bytes(), "turtle", kb)
+    assert d.outcome.value == "not-medically-necessary"
+    assert seen == [True]
 
 
 def test_a_collector_the_host_disabled_stays_disabled(kb: KnowledgeBase) -> None:
@@ -80,24 +96,36 @@ def _holding(started: threading.Event, release: threading.Event) -> threading.Th
     @_collector.paused
     def hold() -> None:
         started.set()
-        release.wait(30)
+        release.wait()
 
     thread = threading.Thread(target=hold)
     thread.start()
-    assert started.wait(30)
+    assert started.wait(60)
     return thread
 
 
-def test_overlapping_determinations_keep_it_paused_until_the_last_returns(collector_on: None) -> None:
-    started, release = threading.Event(), threading.Event()
-    thread = _holding(started, release)
+def test_a_pause_lasts_as_long_as_the_determination_that_made_it(collector_on: None) -> None:
+    first, second = (threading.Event(), threading.Event()), (threading.Event(), threading.Event())
+    owner = _holding(*first)
+    joined = _holding(*second)  # begins in the owner's pause
     try:
         assert not gc.isenabled()
-        _collector.paused(lambda: None)()  # begins and ends while the other still runs
+        _collector.paused(lambda: None)()  # begins and ends in it too
         assert not gc.isenabled()
+        first[1].set()
+        owner.join(60)
+        assert gc.isenabled()  # the owner returned: what still runs in other threads runs with the collector
     finally:
-        release.set()
-        thread.join(30)
+        first[1].set()
+        second[1].set()
+        owner.join(60)
+        joined.join(60)
+    assert gc.isenabled()
+
+
+def test_calls_nest_in_the_thread_that_owns_the_pause(collector_on: None) -> None:
+    inner = _collector.paused(gc.isenabled)
+    assert _collector.paused(lambda: (inner(), gc.isenabled()))() == (False, False)
     assert gc.isenabled()
 
 
@@ -117,7 +145,7 @@ def test_a_determination_beginning_after_too_many_objects_collects_first(
         assert not gc.isenabled()  # the pause goes on
     finally:
         release.set()
-        thread.join(30)
+        thread.join(60)
 
 
 def _report_collector(out: multiprocessing.queues.Queue[tuple[bool, bool, bool]]) -> None:
@@ -140,7 +168,7 @@ def test_a_process_forked_during_a_pause_starts_with_the_collector_on(collector_
         assert not gc.isenabled()  # the parent's pause goes on
     finally:
         release.set()
-        thread.join(30)
+        thread.join(60)
     assert gc.isenabled()
 
 
