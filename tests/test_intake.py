@@ -123,7 +123,17 @@ POSITIONS = [
         3,
         id="crlf-line-ends",
     ),
+    # rdflib's parser fails on these with an assertion that says neither where nor why: Oxigraph's position
+    pytest.param(b'<urn:a> <urn:p> "abc', 1, 17, id="unterminated-string-at-eof"),
+    pytest.param(
+        b'<urn:a> <urn:p> <urn:o> ;\n  <urn:q> "Jane Roe, born 1970', 2, 11, id="unterminated-string-on-line-2"
+    ),
 ]
+
+
+def test_a_syntax_error_rdflib_cannot_place_is_placed_without_quoting_the_case() -> None:
+    err = _parse_error(b'<urn:a> <urn:p> <urn:o> ;\n  <urn:q> "Jane Roe, born 1970')
+    assert str(err) == "line 2, column 11: the case is not valid Turtle"
 
 
 @pytest.mark.parametrize(("payload", "line", "column"), POSITIONS)

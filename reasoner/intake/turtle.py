@@ -99,8 +99,30 @@ def parse_turtle(payload: bytes) -> Graph:
             with turtle_syntax_errors():
                 graph.parse(data=text, format="turtle", publicID=CASE_BASE)
         except TurtleSyntaxError as exc:
-            raise CaseParseError(safe_reason(exc.reason or "syntax error"), line=exc.line, column=exc.column) from None
+            line, column = (exc.line, exc.column) if exc.line is not None else _syntax_error_at(text) or (None, None)
+            raise CaseParseError(safe_reason(exc.reason or "syntax error"), line=line, column=column) from None
+        except (AssertionError, IndexError):  # rdflib's own checks: they say neither where nor why without quoting
+            where = _syntax_error_at(text)
+            if where is None:
+                raise  # parse_errors answers for it
+            raise CaseParseError("the case is not valid Turtle", line=where[0], column=where[1]) from None
     return graph
+
+
+def _syntax_error_at(text: str) -> tuple[int, int] | None:
+    """The line and column (from 1) of the first syntax error Oxigraph's Turtle parser finds, if it finds one.
+
+    Its message is not used: it may quote the input.
+    """
+    try:
+        for _quad in oxigraph.parse(text, format=oxigraph.RdfFormat.TURTLE, base_iri=CASE_BASE):
+            pass
+    except SyntaxError as exc:
+        if exc.lineno is not None and exc.offset is not None:
+            return exc.lineno, exc.offset
+    except ValueError:
+        pass
+    return None
 
 
 def _parse_with_oxigraph(text: str) -> Graph | None:
