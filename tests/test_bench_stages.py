@@ -15,7 +15,7 @@ def _row(lines: list[str], name: str) -> list[str]:
 def test_the_table_has_each_stage_and_counts_that_grow_with_the_history(kb: KnowledgeBase) -> None:
     lines = report(kb, [10, 40], runs=1)
     assert lines[0] == "| stage | seed | 10 items | 40 items |"
-    for stage in (*STAGES, "whole determine", "the rest of determine"):
+    for stage in (*STAGES, "JSON answer", "whole determine", "the rest of determine"):
         assert len(_row(lines, f"{stage} ms")) == 3
     read, enriched = (list(map(int, _row(lines, name))) for name in ("triples read", "triples enriched"))
     assert read[2] > read[1] and enriched[2] > enriched[1]  # 30 more items the policy reads
